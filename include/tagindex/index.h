@@ -1,0 +1,215 @@
+// tagindex::Index — the tag index: customers, tags, categories, memberships.
+//
+// Every tag is a compressed bitmap (Roaring) over dense customer row ids.
+// Customers are identified by the host's keys (int64 or UTF-8 string, see
+// KeyKind); the index maps each key to a dense RowId on first sight and keeps
+// the reverse mapping. A "universe" bitmap holds every live customer; it is
+// what `NOT x` is relative to in queries.
+//
+// Example:
+//
+//   std::unique_ptr<tagindex::Index> index = tagindex::Index::Create().value();
+//   tagindex::TagId vip = index->CreateTag({.name = "高价值客户"}).value();
+//   absl::Status s = index->CreateCategory("购买频率", {.exclusive = true});
+//   tagindex::TagId high =
+//       index->CreateTag({.name = "高频", .category = "购买频率"}).value();
+//   std::vector<int64_t> keys = {1001, 1002, 1003};
+//   s = index->TagMany(vip, keys);                     // registers the keys
+//   s = index->Tag(high, int64_t{1001});
+//   uint64_t n = index->TagCardinality(vip).value();   // 3
+//
+// Errors: every fallible call returns absl::Status or absl::StatusOr; no
+// exception crosses this API. Codes:
+//   InvalidArgument    bad name (invalid UTF-8, empty, too long), a key of the
+//                      wrong kind for this index, a row id out of range
+//   NotFound           unknown tag, category, customer key or row id
+//   AlreadyExists      a tag or category of that name exists
+//   ResourceExhausted  a limit of IndexOptions, or memory
+//   FailedPrecondition the operation does not fit the index's state
+// Messages read "component: context: problem" and name the tag, key or limit.
+//
+// Batches are all-or-nothing: every key and row of a batch is validated
+// before anything changes, so a failed batch changes nothing.
+//
+// Thread safety: an Index is safe to use from many threads. Reads run
+// concurrently; writes are serialised and exclude readers for their duration
+// (a reader/writer lock). Values returned are copies, never references into
+// the index.
+#ifndef TAGINDEX_INDEX_H_
+#define TAGINDEX_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tagindex/options.h"
+#include "tagindex/types.h"
+
+namespace tagindex {
+
+namespace internal {
+struct IndexState;
+}  // namespace internal
+
+class Index {
+ public:
+  // Creates an empty in-memory index.
+  // Errors: InvalidArgument if `options` are inconsistent (a zero limit).
+  static absl::StatusOr<std::unique_ptr<Index>> Create(IndexOptions options = {});
+
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  const IndexOptions& options() const;
+
+  // ---- Customers ------------------------------------------------------------
+  //
+  // Key-based calls must match the index's KeyKind: int64_t keys for kInt64
+  // and kIdentity, string keys for kString (else InvalidArgument).
+
+  // Registers a customer and returns its row id; returns the existing row id
+  // if the key is already live. A removed key comes back with a new row id.
+  // Errors: InvalidArgument (wrong key kind, bad string key, identity key out
+  // of [0, kMaxRowId]); ResourceExhausted when row ids are used up.
+  absl::StatusOr<RowId> AddCustomer(int64_t key);
+  absl::StatusOr<RowId> AddCustomer(std::string_view key);
+
+  // Registers many customers (existing ones are kept). If `rows` is not null
+  // it receives the row id of each key, in input order.
+  absl::Status AddCustomers(std::span<const int64_t> keys, std::vector<RowId>* rows = nullptr);
+  absl::Status AddCustomers(std::span<const std::string_view> keys,
+                            std::vector<RowId>* rows = nullptr);
+
+  // Row id of a live customer. Errors: NotFound naming the key.
+  absl::StatusOr<RowId> FindCustomer(int64_t key) const;
+  absl::StatusOr<RowId> FindCustomer(std::string_view key) const;
+
+  // The key of a live row. Errors: NotFound if the row was never assigned or
+  // its customer was removed.
+  absl::StatusOr<CustomerKey> KeyOf(RowId row) const;
+
+  // Removes a customer: clears it from every tag and from the universe. Its
+  // row id is not reused (KeyOf(row) is NotFound afterwards); adding the
+  // same key again assigns a fresh row id.
+  // Errors: NotFound if the key or row is not live.
+  absl::Status RemoveCustomer(int64_t key);
+  absl::Status RemoveCustomer(std::string_view key);
+  absl::Status RemoveRow(RowId row);
+
+  // Number of live customers.
+  uint64_t CustomerCount() const;
+  // One past the largest row id ever assigned (row ids are < this).
+  uint64_t RowIdLimit() const;
+  // Row ids of all live customers, ascending.
+  std::vector<RowId> LiveRows() const;
+
+  // ---- Categories -------------------------------------------------------------
+
+  // Creates a category. Name rules are those of tag names.
+  // Errors: InvalidArgument (bad name/description), AlreadyExists.
+  absl::Status CreateCategory(std::string_view name, const CategoryOptions& options = {});
+  // Errors: NotFound.
+  absl::StatusOr<CategoryInfo> GetCategory(std::string_view name) const;
+  // All categories, ordered by name (bytewise).
+  std::vector<CategoryInfo> ListCategories() const;
+
+  // ---- Tags -------------------------------------------------------------------
+  //
+  // A tag is identified by (category, name); the same name may exist in
+  // several categories. Names are valid UTF-8 of any script, trimmed of white
+  // space, non-empty, without control characters, and within
+  // IndexOptions::max_name_bytes / max_name_code_points.
+
+  // Creates an empty tag. Errors: InvalidArgument (bad name, category or
+  // description), AlreadyExists (same category and name), ResourceExhausted
+  // (max_tags).
+  absl::StatusOr<TagId> CreateTag(const TagSpec& spec);
+
+  // Looks a tag up by name. Errors: NotFound (with the closest names, if
+  // any); InvalidArgument if the name exists in several categories (the
+  // message lists the qualified candidates "category:name").
+  absl::StatusOr<TagId> FindTag(std::string_view name) const;
+  // Looks a tag up by category and name; category "" means no category.
+  absl::StatusOr<TagId> FindTag(std::string_view category, std::string_view name) const;
+
+  // Renames a tag within its category. Errors: NotFound, InvalidArgument,
+  // AlreadyExists.
+  absl::Status RenameTag(TagId tag, std::string_view new_name);
+  // Replaces a tag's description. Errors: NotFound, InvalidArgument.
+  absl::Status SetTagDescription(TagId tag, std::string_view description);
+  // Deletes a tag and its memberships. The id is never reused.
+  // Errors: NotFound.
+  absl::Status DeleteTag(TagId tag);
+
+  // Errors: NotFound.
+  absl::StatusOr<TagInfo> GetTag(TagId tag) const;
+  // All live tags with their counts, ordered by (category, name) bytewise.
+  std::vector<TagInfo> ListTags() const;
+  // Number of live tags.
+  uint32_t TagCount() const;
+
+  // ---- Memberships -------------------------------------------------------------
+  //
+  // Tagging a customer with a tag of an exclusive category removes the other
+  // tags of that category from the customer. Tagging an unknown key registers
+  // the customer if IndexOptions::create_missing_customers (else NotFound).
+  // Untagging requires a live customer (NotFound) but is a no-op if the
+  // customer did not hold the tag. Row-id calls require live rows.
+  //
+  // Batch calls sort the row ids and use bulk bitmap operations; duplicates
+  // in a batch are fine. An exclusive-category batch must not contain the
+  // same customer twice in one call with different tags (there is one tag per
+  // call, so this always holds).
+
+  absl::Status Tag(TagId tag, int64_t key);
+  absl::Status Tag(TagId tag, std::string_view key);
+  absl::Status TagRow(TagId tag, RowId row);
+  absl::Status TagMany(TagId tag, std::span<const int64_t> keys);
+  absl::Status TagMany(TagId tag, std::span<const std::string_view> keys);
+  absl::Status TagRows(TagId tag, std::span<const RowId> rows);
+
+  absl::Status Untag(TagId tag, int64_t key);
+  absl::Status Untag(TagId tag, std::string_view key);
+  absl::Status UntagRow(TagId tag, RowId row);
+  absl::Status UntagMany(TagId tag, std::span<const int64_t> keys);
+  absl::Status UntagMany(TagId tag, std::span<const std::string_view> keys);
+  absl::Status UntagRows(TagId tag, std::span<const RowId> rows);
+
+  // ---- Reads ---------------------------------------------------------------------
+
+  // Number of customers holding `tag`. Errors: NotFound.
+  absl::StatusOr<uint64_t> TagCardinality(TagId tag) const;
+
+  // Whether a live customer holds `tag`. Errors: NotFound (tag or customer).
+  absl::StatusOr<bool> HasTag(TagId tag, int64_t key) const;
+  absl::StatusOr<bool> HasTag(TagId tag, std::string_view key) const;
+  absl::StatusOr<bool> HasTagRow(TagId tag, RowId row) const;
+
+  // The tags a live customer holds, ascending by TagId. Errors: NotFound.
+  absl::StatusOr<std::vector<TagId>> TagsOf(int64_t key) const;
+  absl::StatusOr<std::vector<TagId>> TagsOf(std::string_view key) const;
+  absl::StatusOr<std::vector<TagId>> TagsOfRow(RowId row) const;
+
+  // The customers holding `tag`: row ids ascending, or their keys in the same
+  // order. Errors: NotFound.
+  absl::StatusOr<std::vector<RowId>> RowsWithTag(TagId tag) const;
+  absl::StatusOr<std::vector<CustomerKey>> KeysWithTag(TagId tag) const;
+
+  // ---- Internal ------------------------------------------------------------------
+  // For the library's own layers (query, storage); not part of the API.
+  internal::IndexState& state_for_internal_use() { return *state_; }
+  const internal::IndexState& state_for_internal_use() const { return *state_; }
+
+ private:
+  explicit Index(std::unique_ptr<internal::IndexState> state);
+  std::unique_ptr<internal::IndexState> state_;
+};
+
+}  // namespace tagindex
+
+#endif  // TAGINDEX_INDEX_H_

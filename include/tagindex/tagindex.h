@@ -1,0 +1,9 @@
+// Umbrella header: includes the whole tagindex public API.
+#ifndef TAGINDEX_TAGINDEX_H_
+#define TAGINDEX_TAGINDEX_H_
+
+#include "tagindex/index.h"
+#include "tagindex/options.h"
+#include "tagindex/types.h"
+
+#endif  // TAGINDEX_TAGINDEX_H_

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every Google Benchmark binary once with a tiny time budget and the
+# smallest workload, so CI notices a benchmark that crashes or whose
+# built-in result check fails. Timings from this run mean nothing.
+set -euo pipefail
+build="${1:-build/default}"
+shopt -s nullglob
+ran=0
+for b in "$build"/bench/*_benchmark; do
+  echo "-- $(basename "$b")"
+  TAGINDEX_BENCH_SMOKE=1 "$b" --benchmark_min_time=0.001 >/dev/null
+  ran=$((ran + 1))
+done
+echo "bench smoke: $ran benchmark binaries ran"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole tagindex test suite on a fresh machine: installs the Debian
+# packages, then builds and tests the default (RelWithDebInfo) and asan
+# (ASan + UBSan) presets, and smoke-runs every benchmark briefly.
+#
+#   bash scripts/test.sh           # quick suite (what CI runs)
+#   TAGINDEX_FULL=1 bash scripts/test.sh   # long suites too (more seeds, more
+#                                          # crash iterations, longer fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+export TAGINDEX_FULL="${TAGINDEX_FULL:-0}"
+start=$(date +%s)
+
+echo "== default preset: configure, build, test"
+cmake --workflow --preset default
+
+echo "== asan preset (ASan + UBSan): configure, build, test"
+cmake --workflow --preset asan
+
+echo "== benchmark smoke run (correctness of the harness, not timing)"
+bash scripts/bench_smoke.sh build/default
+
+echo "== all test kinds passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,251 @@
+#include "bitmap/bitmap.h"
+
+#include <roaring/roaring.h>
+
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace tagindex {
+namespace {
+
+// CRoaring's C API returns NULL when malloc fails. Bitmap operations that
+// allocate have no status to return, so they throw std::bad_alloc, which the
+// public API boundary turns into ResourceExhausted.
+roaring_bitmap_t* Check(roaring_bitmap_t* r) {
+  if (r == nullptr) throw std::bad_alloc();
+  return r;
+}
+
+}  // namespace
+
+Bitmap::Bitmap() : r_(Check(roaring_bitmap_create())) {}
+Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
+Bitmap::~Bitmap() {
+  if (r_ != nullptr) roaring_bitmap_free(r_);
+}
+Bitmap::Bitmap(Bitmap&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
+Bitmap& Bitmap::operator=(Bitmap&& other) noexcept {
+  if (this != &other) {
+    if (r_ != nullptr) roaring_bitmap_free(r_);
+    r_ = other.r_;
+    other.r_ = nullptr;
+  }
+  return *this;
+}
+// A moved-from Bitmap has r_ == nullptr; it may only be destroyed or assigned
+// to. Every other method expects a live bitmap.
+
+Bitmap Bitmap::FromIds(std::span<const uint32_t> ids) {
+  Bitmap b;
+  b.AddMany(ids);
+  return b;
+}
+
+Bitmap Bitmap::FromRange(uint64_t lo, uint64_t hi) {
+  Bitmap b;
+  b.AddRange(lo, hi);
+  return b;
+}
+
+Bitmap Bitmap::Copy() const { return Bitmap(roaring_bitmap_copy(r_)); }
+
+void Bitmap::Add(uint32_t id) { roaring_bitmap_add(r_, id); }
+bool Bitmap::AddChecked(uint32_t id) { return roaring_bitmap_add_checked(r_, id); }
+void Bitmap::AddMany(std::span<const uint32_t> ids) {
+  if (!ids.empty()) roaring_bitmap_add_many(r_, ids.size(), ids.data());
+}
+void Bitmap::AddRange(uint64_t lo, uint64_t hi) {
+  hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
+  if (lo < hi) {
+    roaring_bitmap_add_range_closed(r_, static_cast<uint32_t>(lo),
+                                    static_cast<uint32_t>(hi - 1));
+  }
+}
+void Bitmap::Remove(uint32_t id) { roaring_bitmap_remove(r_, id); }
+bool Bitmap::RemoveChecked(uint32_t id) { return roaring_bitmap_remove_checked(r_, id); }
+void Bitmap::RemoveMany(std::span<const uint32_t> ids) {
+  if (!ids.empty()) roaring_bitmap_remove_many(r_, ids.size(), ids.data());
+}
+void Bitmap::RemoveRange(uint64_t lo, uint64_t hi) {
+  hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
+  if (lo < hi) {
+    roaring_bitmap_remove_range_closed(r_, static_cast<uint32_t>(lo),
+                                       static_cast<uint32_t>(hi - 1));
+  }
+}
+void Bitmap::Clear() { roaring_bitmap_clear(r_); }
+bool Bitmap::RunOptimize() { return roaring_bitmap_run_optimize(r_); }
+void Bitmap::ShrinkToFit() { roaring_bitmap_shrink_to_fit(r_); }
+
+void Bitmap::AndInPlace(const Bitmap& o) { roaring_bitmap_and_inplace(r_, o.r_); }
+void Bitmap::OrInPlace(const Bitmap& o) { roaring_bitmap_or_inplace(r_, o.r_); }
+void Bitmap::AndNotInPlace(const Bitmap& o) { roaring_bitmap_andnot_inplace(r_, o.r_); }
+void Bitmap::XorInPlace(const Bitmap& o) { roaring_bitmap_xor_inplace(r_, o.r_); }
+
+Bitmap Bitmap::And(const Bitmap& a, const Bitmap& b) {
+  return Bitmap(roaring_bitmap_and(a.r_, b.r_));
+}
+Bitmap Bitmap::Or(const Bitmap& a, const Bitmap& b) {
+  return Bitmap(roaring_bitmap_or(a.r_, b.r_));
+}
+Bitmap Bitmap::AndNot(const Bitmap& a, const Bitmap& b) {
+  return Bitmap(roaring_bitmap_andnot(a.r_, b.r_));
+}
+Bitmap Bitmap::Xor(const Bitmap& a, const Bitmap& b) {
+  return Bitmap(roaring_bitmap_xor(a.r_, b.r_));
+}
+
+namespace {
+std::vector<const roaring_bitmap_t*> RawPointers(std::span<const Bitmap* const> in) {
+  std::vector<const roaring_bitmap_t*> raw(in.size());
+  std::transform(in.begin(), in.end(), raw.begin(), [](const Bitmap* b) { return b->raw(); });
+  return raw;
+}
+}  // namespace
+
+Bitmap Bitmap::OrMany(std::span<const Bitmap* const> inputs) {
+  if (inputs.empty()) return Bitmap();
+  if (inputs.size() == 1) return inputs[0]->Copy();
+  auto raw = RawPointers(inputs);
+  return Bitmap(roaring_bitmap_or_many(raw.size(), raw.data()));
+}
+
+Bitmap Bitmap::XorMany(std::span<const Bitmap* const> inputs) {
+  if (inputs.empty()) return Bitmap();
+  if (inputs.size() == 1) return inputs[0]->Copy();
+  auto raw = RawPointers(inputs);
+  return Bitmap(roaring_bitmap_xor_many(raw.size(), raw.data()));
+}
+
+uint64_t Bitmap::AndCardinality(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_and_cardinality(a.r_, b.r_);
+}
+uint64_t Bitmap::OrCardinality(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_or_cardinality(a.r_, b.r_);
+}
+uint64_t Bitmap::AndNotCardinality(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_andnot_cardinality(a.r_, b.r_);
+}
+uint64_t Bitmap::XorCardinality(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_xor_cardinality(a.r_, b.r_);
+}
+bool Bitmap::Intersects(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_intersect(a.r_, b.r_);
+}
+
+uint64_t Bitmap::Cardinality() const { return roaring_bitmap_get_cardinality(r_); }
+bool Bitmap::IsEmpty() const { return roaring_bitmap_is_empty(r_); }
+bool Bitmap::Contains(uint32_t id) const { return roaring_bitmap_contains(r_, id); }
+uint64_t Bitmap::RangeCardinality(uint64_t lo, uint64_t hi) const {
+  hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
+  if (lo >= hi) return 0;
+  return roaring_bitmap_range_cardinality(r_, lo, hi);
+}
+uint32_t Bitmap::Minimum() const { return roaring_bitmap_minimum(r_); }
+uint32_t Bitmap::Maximum() const { return roaring_bitmap_maximum(r_); }
+uint64_t Bitmap::Rank(uint32_t id) const { return roaring_bitmap_rank(r_, id); }
+bool Bitmap::Select(uint32_t rank, uint32_t* id) const {
+  return roaring_bitmap_select(r_, rank, id);
+}
+bool Bitmap::Equals(const Bitmap& o) const { return roaring_bitmap_equals(r_, o.r_); }
+bool Bitmap::IsSubsetOf(const Bitmap& o) const { return roaring_bitmap_is_subset(r_, o.r_); }
+
+std::vector<uint32_t> Bitmap::ToVector() const {
+  std::vector<uint32_t> out(Cardinality());
+  if (!out.empty()) roaring_bitmap_to_uint32_array(r_, out.data());
+  return out;
+}
+
+void Bitmap::RangeToVector(uint64_t offset, uint64_t limit,
+                           std::vector<uint32_t>* out) const {
+  out->clear();
+  const uint64_t card = Cardinality();
+  if (offset >= card || limit == 0) return;
+  const uint64_t n = std::min(limit, card - offset);
+  out->resize(n);
+  roaring_bitmap_range_uint32_array(r_, offset, n, out->data());
+}
+
+void Bitmap::ForEach(const std::function<bool(uint32_t)>& fn) const {
+  struct Ctx {
+    const std::function<bool(uint32_t)>* fn;
+  } ctx{&fn};
+  roaring_iterate(
+      r_, [](uint32_t v, void* p) { return (*static_cast<Ctx*>(p)->fn)(v); }, &ctx);
+}
+
+struct Bitmap::Iterator::State {
+  roaring_uint32_iterator_t it;
+};
+
+Bitmap::Iterator::Iterator(const Bitmap& bitmap) : state_(new State) {
+  roaring_init_iterator(bitmap.r_, &state_->it);
+}
+Bitmap::Iterator::~Iterator() { delete state_; }
+bool Bitmap::Iterator::Valid() const { return state_->it.has_value; }
+uint32_t Bitmap::Iterator::Value() const { return state_->it.current_value; }
+void Bitmap::Iterator::Next() { roaring_advance_uint32_iterator(&state_->it); }
+void Bitmap::Iterator::SeekGreaterOrEqual(uint32_t x) {
+  roaring_move_uint32_iterator_equalorlarger(&state_->it, x);
+}
+size_t Bitmap::Iterator::Read(uint32_t* out, size_t max) {
+  // roaring_read_uint32_iterator takes a uint32_t count.
+  size_t total = 0;
+  while (total < max && state_->it.has_value) {
+    const uint32_t chunk =
+        static_cast<uint32_t>(std::min<size_t>(max - total, uint32_t{1} << 30));
+    total += roaring_read_uint32_iterator(&state_->it, out + total, chunk);
+  }
+  return total;
+}
+
+size_t Bitmap::PortableSizeInBytes() const {
+  return roaring_bitmap_portable_size_in_bytes(r_);
+}
+
+void Bitmap::PortableSerialize(std::string* out) const {
+  const size_t old = out->size();
+  const size_t n = PortableSizeInBytes();
+  out->resize(old + n);
+  const size_t written = roaring_bitmap_portable_serialize(r_, out->data() + old);
+  out->resize(old + written);
+}
+
+absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
+  // portable_deserialize_size walks the headers within `maxbytes` and returns
+  // 0 when they are inconsistent; only then is the blob parsed.
+  const size_t expected = roaring_bitmap_portable_deserialize_size(data.data(), data.size());
+  if (expected == 0) {
+    return absl::DataLossError(absl::StrCat(
+        "bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
+  }
+  if (expected != data.size()) {
+    return absl::DataLossError(absl::StrCat("bitmap: portable Roaring blob is ", expected,
+                                            " bytes but ", data.size(),
+                                            " were given"));
+  }
+  roaring_bitmap_t* r = roaring_bitmap_portable_deserialize_safe(data.data(), data.size());
+  if (r == nullptr) {
+    return absl::DataLossError(absl::StrCat(
+        "bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
+  }
+  return Bitmap(r);
+}
+
+size_t Bitmap::SizeInBytes() const { return roaring_bitmap_size_in_bytes(r_); }
+
+Bitmap::Stats Bitmap::GetStats() const {
+  roaring_statistics_t s;
+  roaring_bitmap_statistics(r_, &s);
+  Stats out;
+  out.array_containers = s.n_array_containers;
+  out.bitset_containers = s.n_bitset_containers;
+  out.run_containers = s.n_run_containers;
+  return out;
+}
+
+}  // namespace tagindex

@@ -1,0 +1,161 @@
+// Bitmap: the project's one wrapper of CRoaring. Nothing outside src/bitmap/
+// includes a CRoaring header.
+//
+// A Bitmap is a move-only value type owning a roaring_bitmap_t. Copies are
+// explicit (Copy()) so that an accidental O(n) copy of a stored tag cannot
+// hide in an innocent-looking assignment. All calls go through CRoaring's C
+// API, which reports failure by return value rather than by exception; an
+// allocation failure inside CRoaring is turned into a ResourceExhausted status
+// where the API returns one, and into std::bad_alloc (which the Index catches
+// at its boundary) where it cannot.
+//
+// Thread safety: const methods may be called concurrently; a non-const call
+// requires exclusive access.
+#ifndef TAGINDEX_BITMAP_BITMAP_H_
+#define TAGINDEX_BITMAP_BITMAP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+struct roaring_bitmap_s;
+
+namespace tagindex {
+
+class Bitmap {
+ public:
+  Bitmap();  // empty
+  ~Bitmap();
+  Bitmap(Bitmap&& other) noexcept;
+  Bitmap& operator=(Bitmap&& other) noexcept;
+  Bitmap(const Bitmap&) = delete;
+  Bitmap& operator=(const Bitmap&) = delete;
+
+  // Bitmap holding exactly `ids` (any order, duplicates allowed). Sorted
+  // input is the fast path (CRoaring appends per container).
+  static Bitmap FromIds(std::span<const uint32_t> ids);
+  // Bitmap of the half-open range [lo, hi).
+  static Bitmap FromRange(uint64_t lo, uint64_t hi);
+
+  Bitmap Copy() const;
+
+  // --- mutation -----------------------------------------------------------
+  void Add(uint32_t id);
+  // Returns true if `id` was absent.
+  bool AddChecked(uint32_t id);
+  // Adds many ids; fastest when sorted.
+  void AddMany(std::span<const uint32_t> ids);
+  void AddRange(uint64_t lo, uint64_t hi);  // [lo, hi)
+  void Remove(uint32_t id);
+  bool RemoveChecked(uint32_t id);
+  void RemoveMany(std::span<const uint32_t> ids);
+  void RemoveRange(uint64_t lo, uint64_t hi);  // [lo, hi)
+  void Clear();
+  // Converts containers to run containers where smaller; returns true if any
+  // changed. Call before serialising or after bulk loads.
+  bool RunOptimize();
+  void ShrinkToFit();
+
+  // --- in-place algebra ----------------------------------------------------
+  void AndInPlace(const Bitmap& other);
+  void OrInPlace(const Bitmap& other);
+  void AndNotInPlace(const Bitmap& other);
+  void XorInPlace(const Bitmap& other);
+
+  // --- algebra producing a new bitmap ---------------------------------------
+  static Bitmap And(const Bitmap& a, const Bitmap& b);
+  static Bitmap Or(const Bitmap& a, const Bitmap& b);
+  static Bitmap AndNot(const Bitmap& a, const Bitmap& b);
+  static Bitmap Xor(const Bitmap& a, const Bitmap& b);
+  // Union of all inputs in one pass (CRoaring's or_many). Null pointers are
+  // not allowed.
+  static Bitmap OrMany(std::span<const Bitmap* const> inputs);
+  static Bitmap XorMany(std::span<const Bitmap* const> inputs);
+
+  // --- counting without materialising ---------------------------------------
+  static uint64_t AndCardinality(const Bitmap& a, const Bitmap& b);
+  static uint64_t OrCardinality(const Bitmap& a, const Bitmap& b);
+  static uint64_t AndNotCardinality(const Bitmap& a, const Bitmap& b);
+  static uint64_t XorCardinality(const Bitmap& a, const Bitmap& b);
+  static bool Intersects(const Bitmap& a, const Bitmap& b);
+
+  // --- reads --------------------------------------------------------------
+  uint64_t Cardinality() const;
+  bool IsEmpty() const;
+  bool Contains(uint32_t id) const;
+  // Number of ids in [lo, hi).
+  uint64_t RangeCardinality(uint64_t lo, uint64_t hi) const;
+  // Smallest / largest id; undefined (returns UINT32_MAX / 0) when empty.
+  uint32_t Minimum() const;
+  uint32_t Maximum() const;
+  // Number of ids <= id.
+  uint64_t Rank(uint32_t id) const;
+  // The id with the given 0-based rank, if rank < Cardinality().
+  bool Select(uint32_t rank, uint32_t* id) const;
+  bool Equals(const Bitmap& other) const;
+  bool IsSubsetOf(const Bitmap& other) const;
+
+  std::vector<uint32_t> ToVector() const;
+  // Writes up to `limit` ids starting at rank `offset` into `out` (cleared
+  // first). Cost is proportional to offset's container, not offset itself.
+  void RangeToVector(uint64_t offset, uint64_t limit, std::vector<uint32_t>* out) const;
+  // Calls `fn(id)` in ascending order until it returns false.
+  void ForEach(const std::function<bool(uint32_t)>& fn) const;
+
+  // Forward iterator in ascending order, with a seek to the first id >= x.
+  class Iterator {
+   public:
+    explicit Iterator(const Bitmap& bitmap);
+    ~Iterator();
+    Iterator(const Iterator&) = delete;
+    Iterator& operator=(const Iterator&) = delete;
+    bool Valid() const;
+    uint32_t Value() const;
+    void Next();
+    // Moves to the first id >= x (possibly backwards).
+    void SeekGreaterOrEqual(uint32_t x);
+    // Reads up to `max` ids into `out`, advancing; returns how many were read.
+    size_t Read(uint32_t* out, size_t max);
+
+   private:
+    struct State;
+    State* state_;
+  };
+
+  // --- serialisation ---------------------------------------------------------
+  // Size of the standard portable Roaring format of this bitmap.
+  size_t PortableSizeInBytes() const;
+  // Appends the portable serialisation to `out`.
+  void PortableSerialize(std::string* out) const;
+  // Parses a portable blob that must occupy exactly `data` (no trailing
+  // bytes). Never reads outside `data`; invalid input gives DataLoss.
+  static absl::StatusOr<Bitmap> PortableDeserialize(std::span<const char> data);
+
+  // Bytes of heap memory in use (approximate, CRoaring's own estimate).
+  size_t SizeInBytes() const;
+
+  // Container mix, for Explain and benchmarks.
+  struct Stats {
+    uint32_t array_containers = 0;
+    uint32_t bitset_containers = 0;
+    uint32_t run_containers = 0;
+  };
+  Stats GetStats() const;
+
+  // Escape hatch for code inside src/bitmap/ (kernels) only.
+  const roaring_bitmap_s* raw() const { return r_; }
+  roaring_bitmap_s* raw() { return r_; }
+
+ private:
+  explicit Bitmap(roaring_bitmap_s* r);
+  roaring_bitmap_s* r_;
+};
+
+}  // namespace tagindex
+
+#endif  // TAGINDEX_BITMAP_BITMAP_H_

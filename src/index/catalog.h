@@ -1,0 +1,107 @@
+// Catalog: the tags and categories of an index, with their bitmaps.
+#ifndef TAGINDEX_INDEX_CATALOG_H_
+#define TAGINDEX_INDEX_CATALOG_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "bitmap/bitmap.h"
+#include "tagindex/options.h"
+#include "tagindex/types.h"
+#include "util/hash.h"
+
+namespace tagindex::internal {
+
+struct TagEntry {
+  TagId id;
+  std::string name;
+  std::string category;  // "" = none
+  std::string description;
+  TagKind kind = TagKind::kManual;
+  Bitmap bitmap;
+};
+
+struct CategoryEntry {
+  std::string name;
+  std::string description;
+  bool exclusive = false;
+  std::vector<TagId> tags;  // live tags of the category, ascending
+};
+
+// Names passed in are already normalised (see names.h). Not thread-safe;
+// IndexState's lock guards it.
+class Catalog {
+ public:
+  // Live tag or nullptr.
+  TagEntry* Get(TagId id);
+  const TagEntry* Get(TagId id) const;
+
+  // Exact lookups; nullptr if absent.
+  const TagEntry* Find(std::string_view category, std::string_view name) const;
+  // All live tags called `name`, in any category.
+  std::vector<const TagEntry*> FindByName(std::string_view name) const;
+
+  const CategoryEntry* FindCategory(std::string_view name) const;
+  CategoryEntry* FindCategory(std::string_view name);
+
+  // Adds a category (caller checked it is new).
+  CategoryEntry& AddCategory(std::string name, std::string description, bool exclusive);
+
+  // Adds a tag with a fresh id; creates its category (non-exclusive) if new.
+  // The caller checked that (category, name) is free.
+  TagEntry& AddTag(std::string name, std::string category, std::string description,
+                   TagKind kind);
+  // Adds a tag with a given id (recovery); the id must be unused.
+  TagEntry& AddTagWithId(TagId id, std::string name, std::string category,
+                         std::string description, TagKind kind);
+
+  void Rename(TagEntry& tag, std::string new_name);
+  void Delete(TagId id);
+
+  uint32_t live_tag_count() const { return live_tags_; }
+  // One past the largest tag id ever assigned.
+  uint32_t next_tag_id() const { return static_cast<uint32_t>(tags_.size()); }
+
+  // Calls fn for every live tag in id order.
+  template <typename Fn>
+  void ForEachTag(Fn&& fn) const {
+    for (const auto& t : tags_) {
+      if (t) fn(*t);
+    }
+  }
+  template <typename Fn>
+  void ForEachTagMutable(Fn&& fn) {
+    for (auto& t : tags_) {
+      if (t) fn(*t);
+    }
+  }
+
+  const std::map<std::string, CategoryEntry, std::less<>>& categories() const {
+    return categories_;
+  }
+
+  // Up to three names ("name" or "category:name" when ambiguous) close to
+  // `name`, for "did you mean" messages.
+  std::vector<std::string> Suggest(std::string_view name) const;
+
+ private:
+  static std::string QualifiedKey(std::string_view category, std::string_view name);
+
+  std::vector<std::unique_ptr<TagEntry>> tags_;  // index = TagId.value
+  uint32_t live_tags_ = 0;
+  // "category\0name" -> id
+  absl::flat_hash_map<std::string, TagId, util::StringHash, util::StringEq> by_qualified_;
+  // name -> ids in any category
+  absl::flat_hash_map<std::string, std::vector<TagId>, util::StringHash, util::StringEq>
+      by_name_;
+  std::map<std::string, CategoryEntry, std::less<>> categories_;
+};
+
+}  // namespace tagindex::internal
+
+#endif  // TAGINDEX_INDEX_CATALOG_H_

@@ -1,0 +1,69 @@
+#include "index/key_map.h"
+
+namespace tagindex::internal {
+
+std::optional<RowId> KeyMap::Find(int64_t key) const {
+  if (kind_ == KeyKind::kIdentity) {
+    if (key < 0 || key > static_cast<int64_t>(kMaxRowId)) return std::nullopt;
+    return static_cast<RowId>(key);
+  }
+  auto it = int_rows_.find(key);
+  if (it == int_rows_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<RowId> KeyMap::Find(std::string_view key) const {
+  auto it = string_rows_.find(key);
+  if (it == string_rows_.end()) return std::nullopt;
+  return it->second;
+}
+
+void KeyMap::Insert(int64_t key, RowId row) {
+  if (kind_ == KeyKind::kIdentity) return;
+  int_rows_[key] = row;
+  if (int_keys_.size() <= row) int_keys_.resize(size_t{row} + 1);
+  int_keys_[row] = key;
+}
+
+void KeyMap::Insert(std::string_view key, RowId row) {
+  string_rows_[std::string(key)] = row;
+  if (string_keys_.size() <= row) string_keys_.resize(size_t{row} + 1);
+  string_keys_[row] = std::string(key);
+}
+
+void KeyMap::EraseRow(RowId row) {
+  switch (kind_) {
+    case KeyKind::kIdentity:
+      return;
+    case KeyKind::kInt64:
+      if (row < int_keys_.size()) {
+        auto it = int_rows_.find(int_keys_[row]);
+        if (it != int_rows_.end() && it->second == row) int_rows_.erase(it);
+      }
+      return;
+    case KeyKind::kString:
+      if (row < string_keys_.size()) {
+        auto it = string_rows_.find(string_keys_[row]);
+        if (it != string_rows_.end() && it->second == row) string_rows_.erase(it);
+      }
+      return;
+  }
+}
+
+CustomerKey KeyMap::KeyOf(RowId row) const {
+  switch (kind_) {
+    case KeyKind::kIdentity:
+      return static_cast<int64_t>(row);
+    case KeyKind::kInt64:
+      return int_keys_.at(row);
+    case KeyKind::kString:
+      return string_keys_.at(row);
+  }
+  return int64_t{0};
+}
+
+size_t KeyMap::size() const {
+  return kind_ == KeyKind::kString ? string_rows_.size() : int_rows_.size();
+}
+
+}  // namespace tagindex::internal

@@ -1,0 +1,98 @@
+#include "util/utf8.h"
+
+namespace tagindex::util {
+namespace {
+
+// Length of a valid sequence starting at s[i], or 0 if invalid. Follows the
+// well-formed byte sequence table of the Unicode standard (Table 3-7).
+size_t ValidSequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const size_t left = s.size() - i;
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    return (left >= 2 && (b(1) & 0xC0) == 0x80) ? 2 : 0;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3) return 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+    if (b(1) < lo || b(1) > hi || (b(2) & 0xC0) != 0x80) return 0;
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4) return 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    if (b(1) < lo || b(1) > hi || (b(2) & 0xC0) != 0x80 || (b(3) & 0xC0) != 0x80) {
+      return 0;
+    }
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::optional<size_t> FindInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t n = ValidSequenceLength(s, i);
+    if (n == 0) return i;
+    i += n;
+  }
+  return std::nullopt;
+}
+
+char32_t DecodeUtf8(std::string_view s, size_t& pos) {
+  const size_t n = ValidSequenceLength(s, pos);
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[pos + k]); };
+  char32_t c;
+  switch (n) {
+    case 1: c = b(0); break;
+    case 2: c = ((b(0) & 0x1Fu) << 6) | (b(1) & 0x3Fu); break;
+    case 3: c = ((b(0) & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu); break;
+    case 4:
+      c = ((b(0) & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) |
+          (b(3) & 0x3Fu);
+      break;
+    default:
+      pos += 1;
+      return U'\uFFFD';
+  }
+  pos += n;
+  return c;
+}
+
+size_t CountCodePoints(std::string_view s) {
+  size_t count = 0;
+  for (size_t pos = 0; pos < s.size(); ++count) DecodeUtf8(s, pos);
+  return count;
+}
+
+bool IsUnicodeSpace(char32_t c) {
+  return c == U' ' || (c >= U'\t' && c <= U'\r') || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+bool IsControl(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
+
+std::string_view TrimUnicodeSpace(std::string_view s) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    size_t next = begin;
+    if (!IsUnicodeSpace(DecodeUtf8(s, next))) break;
+    begin = next;
+  }
+  size_t end = begin;
+  size_t last_non_space_end = begin;
+  while (end < s.size()) {
+    if (!IsUnicodeSpace(DecodeUtf8(s, end))) last_non_space_end = end;
+  }
+  return s.substr(begin, last_non_space_end - begin);
+}
+
+}  // namespace tagindex::util

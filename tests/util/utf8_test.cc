@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "util/utf8.h"
+
+using tagindex::util::CountCodePoints;
+using tagindex::util::FindInvalidUtf8;
+using tagindex::util::TrimUnicodeSpace;
+
+TEST_CASE("utf8: valid strings of any script pass", "[util]") {
+  for (const char* s : {"", "abc", "高价值客户", "Müller", "🙂 emoji", "VIP-2024", "Ελληνικά"}) {
+    INFO(s);
+    CHECK_FALSE(FindInvalidUtf8(s).has_value());
+  }
+}
+
+TEST_CASE("utf8: invalid sequences are found at their byte offset", "[util]") {
+  struct Case {
+    std::string text;
+    size_t offset;
+  };
+  const Case cases[] = {
+      {"ab\x80", 2},                 // lone continuation byte
+      {"\xC0\xAF", 0},               // overlong '/'
+      {"x\xE0\x80\xAF", 1},          // overlong 3-byte
+      {"\xED\xA0\x80", 0},           // surrogate U+D800
+      {"\xF4\x90\x80\x80", 0},       // above U+10FFFF
+      {"\xE9\xAB", 0},               // truncated 高
+      {std::string("ok\xFF", 3), 2},  // 0xFF never valid
+      {"高\xE4", 3},                  // truncated after a valid char
+  };
+  for (const auto& c : cases) {
+    INFO("offset " << c.offset);
+    auto bad = FindInvalidUtf8(c.text);
+    REQUIRE(bad.has_value());
+    CHECK(*bad == c.offset);
+  }
+}
+
+TEST_CASE("utf8: code points are counted, not bytes", "[util]") {
+  CHECK(CountCodePoints("高价值客户") == 5);
+  CHECK(CountCodePoints("a高🙂") == 3);
+  CHECK(CountCodePoints("") == 0);
+}
+
+TEST_CASE("utf8: trimming removes ASCII and ideographic white space", "[util]") {
+  CHECK(TrimUnicodeSpace("  高价值客户\t") == "高价值客户");
+  CHECK(TrimUnicodeSpace("\xE3\x80\x80VIP\xE3\x80\x80") == "VIP");  // U+3000 both sides
+  CHECK(TrimUnicodeSpace("a b") == "a b");
+  CHECK(TrimUnicodeSpace(" \t\n").empty());
+}
