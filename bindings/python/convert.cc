@@ -1,0 +1,47 @@
+#include "convert.h"
+
+#include <variant>
+
+namespace tagindex::python {
+
+StringKeys ToStringKeys(const py::handle& seq) {
+  StringKeys out;
+  // PySequence_List copies the references, so our list owns every item.
+  PyObject* list = PySequence_List(seq.ptr());
+  if (list == nullptr) throw py::error_already_set();
+  out.owner = py::reinterpret_steal<py::list>(list);
+  const Py_ssize_t n = PyList_GET_SIZE(list);
+  out.views.reserve(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PyList_GET_ITEM(list, i);
+    if (!PyUnicode_Check(item)) {
+      throw py::type_error("string keys: item " + std::to_string(i) + " is a " +
+                           std::string(Py_TYPE(item)->tp_name) + ", not a str");
+    }
+    Py_ssize_t size = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(item, &size);
+    if (utf8 == nullptr) throw py::error_already_set();  // lone surrogates
+    out.views.emplace_back(utf8, static_cast<size_t>(size));
+  }
+  return out;
+}
+
+py::list ToPyStrings(const std::vector<std::string>& strings) {
+  py::list out(strings.size());
+  for (size_t i = 0; i < strings.size(); ++i) {
+    PyObject* s = PyUnicode_DecodeUTF8(strings[i].data(),
+                                       static_cast<Py_ssize_t>(strings[i].size()), "replace");
+    if (s == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), s);
+  }
+  return out;
+}
+
+py::object ToPy(const CustomerKey& key) {
+  if (const auto* i = std::get_if<int64_t>(&key)) return py::int_(*i);
+  const std::string& s = std::get<std::string>(key);
+  return py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+}
+
+}  // namespace tagindex::python

@@ -1,0 +1,59 @@
+// Conversions between numpy / Python containers and the spans the C++ API
+// takes, without a Python-object-per-element loop where the data allows.
+#ifndef TAGINDEX_BINDINGS_PYTHON_CONVERT_H_
+#define TAGINDEX_BINDINGS_PYTHON_CONVERT_H_
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tagindex/types.h"
+
+namespace tagindex::python {
+
+namespace py = pybind11;
+
+// Dense, C-ordered numpy inputs (pybind11 copies/casts only when needed; the
+// Python layer has already checked dtype and range).
+using RowArray = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+using KeyArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+inline std::span<const uint32_t> AsSpan(const RowArray& a) {
+  return {a.data(), static_cast<size_t>(a.size())};
+}
+inline std::span<const int64_t> AsSpan(const KeyArray& a) {
+  return {a.data(), static_cast<size_t>(a.size())};
+}
+
+// Hands a vector to numpy without copying: the array owns the vector.
+template <typename T>
+py::array_t<T> ToNumpy(std::vector<T>&& v) {
+  auto* owned = new std::vector<T>(std::move(v));
+  py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), owner);
+}
+
+// UTF-8 views of a sequence of str. The views point into the str objects'
+// cached UTF-8 buffers; `owner` (a private list) keeps those objects alive
+// while the GIL is released, even if the caller's sequence changes.
+struct StringKeys {
+  py::list owner;
+  std::vector<std::string_view> views;
+};
+StringKeys ToStringKeys(const py::handle& seq);
+
+// A Python list of str from UTF-8 strings (keys are validated UTF-8).
+py::list ToPyStrings(const std::vector<std::string>& strings);
+
+// A CustomerKey as a Python int or str.
+py::object ToPy(const CustomerKey& key);
+
+}  // namespace tagindex::python
+
+#endif  // TAGINDEX_BINDINGS_PYTHON_CONVERT_H_

@@ -1,0 +1,12 @@
+// The private extension module `tagindex._tagindex`. Users import the
+// pure-Python package `tagindex`, which wraps these low-level classes.
+#include <pybind11/pybind11.h>
+
+#include "bindings.h"
+#include "status.h"
+
+PYBIND11_MODULE(_tagindex, m) {
+  m.doc() = "Private C++ core of the tagindex package; use `import tagindex` instead.";
+  tagindex::python::RegisterStatusTranslator(m);
+  tagindex::python::BindIndex(m);
+}

@@ -1,0 +1,57 @@
+#include "status.h"
+
+#include <string>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
+
+namespace py = pybind11;
+
+namespace tagindex::python {
+namespace {
+
+// Structured details a status carries (payloads), as a dict the Python
+// constructor understands. Unknown payloads are passed on raw under their
+// type URL so nothing is lost.
+py::dict Details(const absl::Status& status) {
+  py::dict details;
+  py::dict raw;
+  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& payload) {
+    raw[py::str(std::string(type_url))] = py::bytes(std::string(payload));
+  });
+  details["payloads"] = raw;
+  return details;
+}
+
+}  // namespace
+
+py::object MakePythonError(const absl::Status& status) {
+  const std::string message(status.message());
+  try {
+    py::module_ errors = py::module_::import("tagindex._errors");
+    return errors.attr("_from_status")(static_cast<int>(status.code()), message, Details(status));
+  } catch (py::error_already_set& e) {
+    // The pure-Python package is missing (extension imported on its own):
+    // still raise something that carries the message.
+    return py::module_::import("builtins").attr("RuntimeError")(status.ToString());
+  }
+}
+
+void RegisterStatusTranslator(py::module_& m) {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      py::object error = MakePythonError(e.status());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    }
+  });
+  m.def(
+      "_error_for_testing",
+      [](int code, const std::string& message) {
+        return MakePythonError(absl::Status(static_cast<absl::StatusCode>(code), message));
+      },
+      "Builds the exception the translator would raise for (code, message).");
+}
+
+}  // namespace tagindex::python

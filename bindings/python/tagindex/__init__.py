@@ -1,0 +1,54 @@
+"""tagindex: a columnar tag index for customer tagging and segment selection.
+
+Every customer tag is a compressed (Roaring) bitmap over dense customer row
+ids, so segment selection is bitmap algebra, not a scan of rows.
+
+Quick start::
+
+    import tagindex
+    index = tagindex.Index()                       # int64 customer keys
+    index.create_category("购买频率", exclusive=True)
+    vip = index.create_tag("高价值客户")
+    high = index.create_tag("高频", category="购买频率")
+    vip.add([1001, 1002, 1003])
+    high.add(1001)
+    len(vip), index.tags_of(1001)
+
+Errors derive from :class:`tagindex.Error` (see ``tagindex._errors`` for the
+hierarchy). The package wraps the private extension ``tagindex._tagindex``.
+"""
+
+from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, CorruptionError,
+                      DeadlineExceededError, Error, FailedPreconditionError, InternalError,
+                      InvalidArgumentError, NotFoundError, OutOfRangeError, QuerySyntaxError,
+                      ResourceExhaustedError, StorageError, UnimplementedError,
+                      UnknownCategoryError, UnknownCustomerError, UnknownTagError)
+from ._index import Category, Index, IndexOptions, Tag, TagInfo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Index",
+    "IndexOptions",
+    "Tag",
+    "TagInfo",
+    "Category",
+    "Error",
+    "InvalidArgumentError",
+    "QuerySyntaxError",
+    "AmbiguousTagError",
+    "NotFoundError",
+    "UnknownTagError",
+    "UnknownCategoryError",
+    "UnknownCustomerError",
+    "AlreadyExistsError",
+    "ResourceExhaustedError",
+    "FailedPreconditionError",
+    "OutOfRangeError",
+    "CorruptionError",
+    "StorageError",
+    "DeadlineExceededError",
+    "CancelledError",
+    "UnimplementedError",
+    "InternalError",
+]

@@ -1,0 +1,590 @@
+"""The Pythonic face of tagindex: :class:`Index`, :class:`Tag`, :class:`Category`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, List, Optional, Union
+
+import numpy as np
+
+from . import _tagindex
+from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_array)
+from ._errors import InvalidArgumentError, NotFoundError, UnknownCustomerError, UnknownTagError
+
+_TAG_KINDS = {"manual": 0, "rule": 1}
+_TAG_KIND_NAMES = {v: k for k, v in _TAG_KINDS.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexOptions:
+    """Options fixed when an index is created (mirrors ``tagindex::IndexOptions``).
+
+    Attributes:
+        key_kind: how customers are identified: ``"int64"`` (integer keys mapped
+            to dense row ids), ``"string"`` (UTF-8 keys such as phone numbers)
+            or ``"identity"`` (the integer key *is* the row id).
+        create_missing_customers: tagging an unknown key registers the customer
+            (else :class:`UnknownCustomerError`).
+        max_name_bytes: longest tag or category name, in UTF-8 bytes.
+        max_name_code_points: longest tag or category name, in code points.
+        max_description_bytes: longest description, in bytes.
+        max_string_key_bytes: longest string customer key, in bytes.
+        max_tags: the most live tags an index may hold.
+    """
+
+    key_kind: str = "int64"
+    create_missing_customers: bool = True
+    max_name_bytes: int = 256
+    max_name_code_points: int = 64
+    max_description_bytes: int = 4096
+    max_string_key_bytes: int = 1024
+    max_tags: int = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Category:
+    """A category of tags (a snapshot; see :meth:`Index.category`).
+
+    Attributes:
+        name: the category's name.
+        description: free text.
+        exclusive: a customer holds at most one tag of an exclusive category;
+            tagging one removes the others.
+        tag_count: number of live tags in the category.
+    """
+
+    name: str
+    description: str
+    exclusive: bool
+    tag_count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TagInfo:
+    """A snapshot of a tag's description and count (see :meth:`Tag.info`)."""
+
+    id: int
+    name: str
+    category: str
+    description: str
+    kind: str
+    count: int
+
+    @property
+    def qualified_name(self) -> str:
+        """``"category:name"``, or just the name for a tag without a category."""
+        return f"{self.category}:{self.name}" if self.category else self.name
+
+
+def _tag_info(t: tuple) -> TagInfo:
+    return TagInfo(id=t[0], name=t[1], category=t[2], description=t[3],
+                   kind=_TAG_KIND_NAMES.get(t[4], str(t[4])), count=t[5])
+
+
+TagLike = Union["Tag", str, int]
+
+
+class Tag:
+    """A handle to one tag of an :class:`Index`.
+
+    A ``Tag`` is cheap: it holds the index and the tag's stable id, and reads
+    its name, category and count from the index on every access (so a rename
+    made through any handle is visible through all of them). Handles compare
+    equal when they name the same tag of the same index.
+
+    Example::
+
+        vip = index.create_tag("高价值客户", category="价值分层")
+        vip.add([1001, 1002, 1003])          # customer keys
+        vip.add(rows=np.arange(10, dtype=np.uint32))
+        len(vip), 1001 in vip                # (13, True)
+    """
+
+    __slots__ = ("_index", "_id")
+
+    def __init__(self, index: "Index", tag_id: int) -> None:
+        self._index = index
+        self._id = int(tag_id)
+
+    @property
+    def index(self) -> "Index":
+        """The index this tag belongs to."""
+        return self._index
+
+    @property
+    def id(self) -> int:
+        """The tag's stable id (never reused within its index)."""
+        return self._id
+
+    def info(self) -> TagInfo:
+        """All of the tag's fields in one consistent snapshot."""
+        return _tag_info(self._index._impl.get_tag(self._id))
+
+    @property
+    def name(self) -> str:
+        """The tag's display name."""
+        return self.info().name
+
+    @property
+    def category(self) -> str:
+        """The tag's category, or ``""`` for none."""
+        return self.info().category
+
+    @property
+    def qualified_name(self) -> str:
+        """``"category:name"`` (or the bare name without a category)."""
+        return self.info().qualified_name
+
+    @property
+    def description(self) -> str:
+        """Free text describing the tag (assignable)."""
+        return self.info().description
+
+    @description.setter
+    def description(self, text: str) -> None:
+        self._index._impl.set_tag_description(self._id, text)
+
+    @property
+    def kind(self) -> str:
+        """``"manual"`` (members assigned by the host) or ``"rule"``."""
+        return self.info().kind
+
+    @property
+    def count(self) -> int:
+        """Number of customers holding the tag."""
+        return self._index._impl.tag_cardinality(self._id)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, key: Any) -> bool:
+        return self._index.has_tag(self, key)
+
+    def contains_row(self, row: int) -> bool:
+        """Whether the live customer at ``row`` holds this tag."""
+        return self._index.has_tag(self, row=row)
+
+    def add(self, keys: Any = None, *, rows: Any = None) -> None:
+        """Tags customers given by key(s) or by ``rows=`` (see :meth:`Index.add_tag`)."""
+        self._index.add_tag(self, keys, rows=rows)
+
+    def remove(self, keys: Any = None, *, rows: Any = None) -> None:
+        """Untags customers given by key(s) or ``rows=`` (see :meth:`Index.remove_tag`)."""
+        self._index.remove_tag(self, keys, rows=rows)
+
+    def rows(self) -> np.ndarray:
+        """Row ids of the customers holding the tag: ascending ``uint32`` array."""
+        return self._index._impl.rows_with_tag(self._id)
+
+    def keys(self) -> np.ndarray:
+        """Keys of the customers holding the tag, in row order (``int64`` array,
+        or an ``object`` array of str for a string-keyed index)."""
+        return self._index._keys_array(self._index._impl.keys_with_tag(self._id))
+
+    def rename(self, new_name: str) -> None:
+        """Renames the tag within its category.
+
+        Raises:
+            AlreadyExistsError: the category already has a tag of that name.
+            InvalidArgumentError: the name is not valid.
+        """
+        self._index._impl.rename_tag(self._id, new_name)
+
+    def delete(self) -> None:
+        """Deletes the tag and its memberships; this handle becomes stale
+        (later calls raise :class:`UnknownTagError`)."""
+        self._index._impl.delete_tag(self._id)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Tag) and other._index is self._index
+                and other._id == self._id)
+
+    def __hash__(self) -> int:
+        return hash((id(self._index), self._id))
+
+    def __repr__(self) -> str:
+        try:
+            info = self.info()
+        except UnknownTagError:
+            return f"<tagindex.Tag id={self._id} (deleted)>"
+        category = f", category={info.category!r}" if info.category else ""
+        return f"<tagindex.Tag {info.name!r}{category} id={info.id} count={info.count}>"
+
+
+class Index:
+    """A tag index: customers, categories, tags and memberships.
+
+    Every tag is a compressed (Roaring) bitmap over dense customer row ids;
+    the index maps the host's customer keys (int64 or str) to row ids.
+
+    Thread safety: an ``Index`` may be shared by many threads. Reads run
+    concurrently, writes are serialised, and the GIL is released inside every
+    call into the C++ library.
+
+    Example::
+
+        import tagindex
+        index = tagindex.Index()                      # int64 customer keys
+        vip = index.create_tag("高价值客户")
+        index.create_category("购买频率", exclusive=True)
+        high = index.create_tag("高频", category="购买频率")
+        vip.add([1001, 1002, 1003])
+        index.add_tag("购买频率:高频", 1001)
+        index.tags_of(1001)        # [<Tag '高价值客户' ...>, <Tag '高频' ...>]
+
+    Errors are subclasses of :class:`tagindex.Error`.
+    """
+
+    __slots__ = ("_impl", "__weakref__")
+
+    def __init__(self, key_kind: str = "int64", *, create_missing_customers: bool = True,
+                 max_name_bytes: int = 256, max_name_code_points: int = 64,
+                 max_description_bytes: int = 4096, max_string_key_bytes: int = 1024,
+                 max_tags: int = 1 << 20) -> None:
+        """Creates an empty in-memory index.
+
+        Args:
+            key_kind: ``"int64"`` (default), ``"string"`` or ``"identity"``
+                (see :class:`IndexOptions`).
+            create_missing_customers, max_*: see :class:`IndexOptions`.
+
+        Raises:
+            InvalidArgumentError: an unknown key kind or a zero limit.
+        """
+        if key_kind not in KEY_KINDS:
+            raise InvalidArgumentError(
+                f"index: unknown key kind {key_kind!r}; use one of {sorted(KEY_KINDS)}")
+        self._impl = _tagindex._Index(KEY_KINDS[key_kind], bool(create_missing_customers),
+                                      max_name_bytes, max_name_code_points,
+                                      max_description_bytes, max_string_key_bytes, max_tags)
+
+    @classmethod
+    def _from_impl(cls, impl: Any) -> "Index":
+        index = cls.__new__(cls)
+        index._impl = impl
+        return index
+
+    # ---- properties ---------------------------------------------------------
+
+    @property
+    def key_kind(self) -> str:
+        """``"int64"``, ``"string"`` or ``"identity"``."""
+        return KEY_KIND_NAMES[self._impl.key_kind]
+
+    @property
+    def options(self) -> IndexOptions:
+        """The options the index was created with."""
+        o = self._impl.options()
+        o["key_kind"] = KEY_KIND_NAMES[o["key_kind"]]
+        return IndexOptions(**o)
+
+    @property
+    def customer_count(self) -> int:
+        """Number of live customers (also ``len(index)``)."""
+        return self._impl.customer_count()
+
+    def __len__(self) -> int:
+        return self._impl.customer_count()
+
+    @property
+    def row_id_limit(self) -> int:
+        """One past the largest row id ever assigned."""
+        return self._impl.row_id_limit()
+
+    @property
+    def tag_count(self) -> int:
+        """Number of live tags."""
+        return self._impl.tag_count()
+
+    def __repr__(self) -> str:
+        return (f"<tagindex.Index key_kind={self.key_kind} customers={len(self)} "
+                f"tags={self.tag_count}>")
+
+    # ---- customers ------------------------------------------------------------
+
+    def _keys_array(self, keys: Any) -> np.ndarray:
+        if isinstance(keys, np.ndarray):
+            return keys
+        out = np.empty(len(keys), dtype=object)
+        out[:] = keys
+        return out
+
+    def add_customer(self, key: Union[int, str]) -> int:
+        """Registers a customer; returns its row id (the existing one if the
+        key is already live).
+
+        Raises:
+            InvalidArgumentError: a key of the wrong kind or a bad string key.
+            ResourceExhaustedError: row ids are used up.
+        """
+        kind, value = keys_batch(key, "customer key")
+        if kind == "int":
+            return self._impl.add_customer_int(value)
+        if kind == "str":
+            return self._impl.add_customer_str(value)
+        raise TypeError("add_customer: expected one key; use add_customers for many")
+
+    def add_customers(self, keys: Any) -> np.ndarray:
+        """Registers many customers (a list, range, numpy int64 array, pandas
+        Series, or a list of str); returns their row ids in input order as a
+        ``uint32`` array. All-or-nothing: a bad key changes nothing."""
+        kind, value = keys_batch(keys)
+        if kind in ("int", "ints"):
+            return self._impl.add_customers_int(np.atleast_1d(np.asarray(value, np.int64)))
+        return self._impl.add_customers_str([value] if kind == "str" else value)
+
+    def row_of(self, key: Union[int, str]) -> int:
+        """Row id of a live customer.
+
+        Raises:
+            UnknownCustomerError: the key is not a live customer.
+        """
+        kind, value = keys_batch(key, "customer key")
+        if kind == "int":
+            return self._impl.find_customer_int(value)
+        if kind == "str":
+            return self._impl.find_customer_str(value)
+        raise TypeError("row_of: expected one key")
+
+    def key_of(self, row: int) -> Union[int, str]:
+        """The key of the live customer at ``row``.
+
+        Raises:
+            UnknownCustomerError: the row is not a live customer.
+        """
+        return self._impl.key_of(row_scalar(row))
+
+    def keys_of(self, rows: Any) -> np.ndarray:
+        """Keys of live rows, in input order (``int64`` array, or ``object``
+        array of str for a string-keyed index)."""
+        return self._keys_array(self._impl.keys_of_rows(rows_array(rows)))
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            self.row_of(key)
+            return True
+        except UnknownCustomerError:
+            return False
+
+    def remove_customer(self, key: Union[int, str]) -> None:
+        """Removes a customer from every tag and from the universe. Its row id
+        is not reused.
+
+        Raises:
+            UnknownCustomerError: the key is not a live customer.
+        """
+        kind, value = keys_batch(key, "customer key")
+        if kind == "int":
+            self._impl.remove_customer_int(value)
+        elif kind == "str":
+            self._impl.remove_customer_str(value)
+        else:
+            raise TypeError("remove_customer: expected one key")
+
+    def remove_row(self, row: int) -> None:
+        """Removes the customer at ``row`` (see :meth:`remove_customer`)."""
+        self._impl.remove_row(row_scalar(row))
+
+    def live_rows(self) -> np.ndarray:
+        """Row ids of all live customers: ascending ``uint32`` array."""
+        return self._impl.live_rows()
+
+    # ---- categories -------------------------------------------------------------
+
+    def create_category(self, name: str, *, exclusive: bool = False,
+                        description: str = "") -> Category:
+        """Creates a category and returns it.
+
+        Raises:
+            AlreadyExistsError: a category of that name exists.
+            InvalidArgumentError: a bad name or description.
+        """
+        self._impl.create_category(name, bool(exclusive), description)
+        return self.category(name)
+
+    def category(self, name: str) -> Category:
+        """The category called ``name``.
+
+        Raises:
+            UnknownCategoryError: no such category.
+        """
+        return Category(*self._impl.get_category(name))
+
+    @property
+    def categories(self) -> List[Category]:
+        """All categories, ordered by name."""
+        return [Category(*c) for c in self._impl.list_categories()]
+
+    # ---- tags ---------------------------------------------------------------------
+
+    def create_tag(self, name: str, category: str = "", *, description: str = "",
+                   kind: str = "manual") -> Tag:
+        """Creates an empty tag and returns its handle. A category that does
+        not exist yet is created (non-exclusive).
+
+        Raises:
+            AlreadyExistsError: the category already has a tag of that name.
+            InvalidArgumentError: a bad name, category or description.
+            ResourceExhaustedError: the index holds ``max_tags`` tags.
+        """
+        if kind not in _TAG_KINDS:
+            raise InvalidArgumentError(f"index: unknown tag kind {kind!r}; use 'manual' or "
+                                       "'rule'")
+        return Tag(self, self._impl.create_tag(name, category or "", description,
+                                               _TAG_KINDS[kind]))
+
+    def tag(self, name: str, category: Optional[str] = None) -> Tag:
+        """Looks a tag up by name.
+
+        ``name`` may be qualified as ``"category:name"``; a bare name must be
+        unique across categories. Pass ``category=`` to look a tag up in one
+        category (``""`` for tags without a category).
+
+        Raises:
+            UnknownTagError: no such tag (``.suggestions`` lists close names).
+            AmbiguousTagError: the bare name is in several categories
+                (``.candidates`` lists the qualified names).
+        """
+        if category is not None:
+            return Tag(self, self._impl.find_tag_in(category, name))
+        try:
+            return Tag(self, self._impl.find_tag(name))
+        except UnknownTagError as not_found:
+            # "category:name" (the category itself may contain ':').
+            start = 0
+            while (colon := name.find(":", start)) >= 0:
+                start = colon + 1
+                try:
+                    return Tag(self, self._impl.find_tag_in(name[:colon], name[colon + 1:]))
+                except (NotFoundError, InvalidArgumentError):
+                    continue
+            raise not_found
+
+    def __getitem__(self, name: str) -> Tag:
+        """``index["高频"]`` is ``index.tag("高频")``."""
+        if not isinstance(name, str):
+            raise TypeError(f"index[...]: expected a tag name, got {type(name).__name__}")
+        return self.tag(name)
+
+    @property
+    def tags(self) -> List[Tag]:
+        """All live tags, ordered by (category, name)."""
+        return [Tag(self, t[0]) for t in self._impl.list_tags()]
+
+    def tag_infos(self) -> List[TagInfo]:
+        """Snapshots of all live tags (with counts), ordered by (category, name)."""
+        return [_tag_info(t) for t in self._impl.list_tags()]
+
+    def _tag_id(self, tag: TagLike) -> int:
+        if isinstance(tag, Tag):
+            if tag._index is not self:
+                raise InvalidArgumentError(
+                    f"index: tag {tag.id} belongs to a different index")
+            return tag._id
+        if isinstance(tag, str):
+            return self.tag(tag)._id
+        if isinstance(tag, (int, np.integer)) and not isinstance(tag, (bool, np.bool_)):
+            return int(tag)
+        raise TypeError(f"expected a Tag, a tag name or a tag id, got {type(tag).__name__}")
+
+    # ---- memberships -------------------------------------------------------------
+
+    def _membership(self, op: str, tag: TagLike, keys: Any, rows: Any) -> None:
+        tag_id = self._tag_id(tag)
+        if (keys is None) == (rows is None):
+            raise TypeError(f"{op}: pass either customer keys or rows=, not both or neither")
+        impl = self._impl
+        if rows is not None:
+            getattr(impl, f"{op}_rows")(tag_id, rows_array(rows))
+            return
+        kind, value = keys_batch(keys)
+        if kind == "int":
+            getattr(impl, f"{op}_int")(tag_id, value)
+        elif kind == "str":
+            getattr(impl, f"{op}_str")(tag_id, value)
+        elif kind == "ints":
+            getattr(impl, f"{op}_many_int")(tag_id, value)
+        else:
+            getattr(impl, f"{op}_many_str")(tag_id, value)
+
+    def add_tag(self, tag: TagLike, keys: Any = None, *, rows: Any = None) -> None:
+        """Tags customers.
+
+        Args:
+            tag: a :class:`Tag`, a tag name (``"name"`` or ``"category:name"``)
+                or a tag id.
+            keys: one customer key, or many: a list, tuple, range, numpy
+                integer array, pandas Series, or a list of str. Unknown keys
+                are registered if ``create_missing_customers``.
+            rows: instead of keys, row ids (int, list, range, numpy array;
+                converted to ``uint32``). Rows must be live customers.
+
+        Tagging with a tag of an exclusive category removes the customers'
+        other tags of that category. All-or-nothing: a bad key or row changes
+        nothing.
+
+        Raises:
+            UnknownTagError, UnknownCustomerError, InvalidArgumentError.
+        """
+        self._membership("tag", tag, keys, rows)
+
+    def remove_tag(self, tag: TagLike, keys: Any = None, *, rows: Any = None) -> None:
+        """Untags customers (same arguments as :meth:`add_tag`). Customers must
+        be live; untagging a customer who lacks the tag is a no-op."""
+        self._membership("untag", tag, keys, rows)
+
+    # ---- reads ---------------------------------------------------------------------
+
+    def has_tag(self, tag: TagLike, key: Any = None, *, row: Optional[int] = None) -> bool:
+        """Whether a live customer (by key, or by ``row=``) holds ``tag``.
+
+        Raises:
+            UnknownTagError, UnknownCustomerError.
+        """
+        tag_id = self._tag_id(tag)
+        if (key is None) == (row is None):
+            raise TypeError("has_tag: pass either a customer key or row=")
+        if row is not None:
+            return self._impl.has_tag_row(tag_id, row_scalar(row))
+        kind, value = keys_batch(key, "customer key")
+        if kind == "int":
+            return self._impl.has_tag_int(tag_id, value)
+        if kind == "str":
+            return self._impl.has_tag_str(tag_id, value)
+        raise TypeError("has_tag: expected one customer key")
+
+    def tags_of(self, key: Any = None, *, row: Optional[int] = None) -> List[Tag]:
+        """The tags a live customer (by key, or by ``row=``) holds, by tag id.
+
+        Raises:
+            UnknownCustomerError.
+        """
+        if (key is None) == (row is None):
+            raise TypeError("tags_of: pass either a customer key or row=")
+        if row is not None:
+            ids = self._impl.tags_of_row(row_scalar(row))
+        else:
+            kind, value = keys_batch(key, "customer key")
+            if kind == "int":
+                ids = self._impl.tags_of_int(value)
+            elif kind == "str":
+                ids = self._impl.tags_of_str(value)
+            else:
+                raise TypeError("tags_of: expected one customer key")
+        return [Tag(self, int(i)) for i in ids]
+
+    # ---- pandas ---------------------------------------------------------------------
+
+    @classmethod
+    def from_dataframe(cls, df: Any, key: Optional[str] = None, *,
+                       tags: Any = None, tag_column: Optional[str] = None,
+                       separator: str = ",", tag_category: str = "",
+                       categories: Any = None, attributes: Any = None,
+                       key_kind: Optional[str] = None, **options: Any) -> "Index":
+        """Builds an index from a pandas DataFrame; see :func:`tagindex.from_dataframe`."""
+        from ._frame import from_dataframe
+        return from_dataframe(cls, df, key, tags=tags, tag_column=tag_column,
+                              separator=separator, tag_category=tag_category,
+                              categories=categories, attributes=attributes,
+                              key_kind=key_kind, **options)
+
