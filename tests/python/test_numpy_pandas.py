@@ -1,0 +1,108 @@
+"""numpy and pandas in and out, without per-element Python work."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tagindex
+
+
+def test_numpy_round_trip_large(index):
+    rng = np.random.default_rng(7)
+    keys = rng.choice(10**12, size=200_000, replace=False).astype(np.int64)
+    rows = index.add_customers(keys)
+    assert rows.dtype == np.uint32 and rows.tolist() == list(range(len(keys)))
+    t = index.create_tag("t")
+    members = rng.choice(len(keys), size=50_000, replace=False).astype(np.uint32)
+    t.add(rows=members)
+    assert np.array_equal(t.rows(), np.sort(members))
+    assert np.array_equal(t.keys(), keys[np.sort(members)])
+    assert np.array_equal(index.keys_of(t.rows()), keys[np.sort(members)])
+    assert np.array_equal(index.live_rows(), np.arange(len(keys), dtype=np.uint32))
+
+
+def test_returned_arrays_are_owned_and_writable(index):
+    t = index.create_tag("t")
+    t.add([1, 2, 3])
+    r = t.rows()
+    r[0] = 99  # a copy handed over, not a view into the index
+    assert t.rows().tolist() == [0, 1, 2]
+    assert r.flags.owndata is False and r.base is not None
+
+
+def test_non_contiguous_and_other_dtypes(index):
+    t = index.create_tag("t")
+    keys = np.arange(20, dtype=np.int32)[::2]
+    t.add(keys)
+    assert t.keys().tolist() == list(range(0, 20, 2))
+    t.remove(rows=np.arange(10, dtype=np.int64)[::3])
+    assert len(t) == 10 - 4
+
+
+def test_pandas_series_inputs(index):
+    t = index.create_tag("t")
+    t.add(pd.Series([5, 6, 7]))
+    assert t.keys().tolist() == [5, 6, 7]
+    s = tagindex.Index("string")
+    u = s.create_tag("u")
+    u.add(pd.Series(["a", "b"], dtype="string"))
+    assert u.keys().tolist() == ["a", "b"]
+
+
+def _frame():
+    return pd.DataFrame({
+        "user_id": [11, 12, 13, 14, 12],
+        "vip": [True, False, True, False, False],
+        "churn": [0, 1, np.nan, 0, 0],
+        "freq": ["高频", None, "低频", "高频", "中频"],
+        "tags": ["电子产品,兴趣:运动", "", "兴趣:运动 , 图书", None, "图书"],
+    })
+
+
+def test_from_dataframe_all_column_kinds():
+    index = tagindex.Index.from_dataframe(
+        _frame(), key="user_id", tags=["vip", "churn"], tag_column="tags",
+        categories={"freq": "购买频率"})
+    assert index.key_kind == "int64"
+    assert len(index) == 4
+    assert index.tag("vip").keys().tolist() == [11, 13]
+    assert index.tag("churn").keys().tolist() == [12]
+    assert index.tag("电子产品").keys().tolist() == [11]
+    assert index.tag("兴趣:运动").keys().tolist() == [11, 13]
+    assert index.tag("图书").keys().tolist() == [12, 13]
+    assert index.category("购买频率").exclusive
+    # user 12 appears twice: None then 中频 -> the last row wins.
+    assert index.tag("购买频率:中频").keys().tolist() == [12]
+    assert index.tag("购买频率:高频").keys().tolist() == [11, 14]
+    assert index.tag("购买频率:低频").keys().tolist() == [13]
+
+
+def test_from_dataframe_string_keys_from_index_and_lists():
+    df = pd.DataFrame({"tags": [["a", "b"], [], ["b"]]},
+                      index=pd.Index(["p1", "p2", "p3"], name="phone"))
+    index = tagindex.Index.from_dataframe(df, tag_column="tags", tag_category="兴趣")
+    assert index.key_kind == "string"
+    assert index.tag("兴趣:b").keys().tolist() == ["p1", "p3"]
+    assert index.category("兴趣").tag_count == 2
+    assert "p2" in index
+
+
+def test_from_dataframe_errors():
+    df = _frame()
+    with pytest.raises(tagindex.InvalidArgumentError, match="'nope' is not in the frame"):
+        tagindex.Index.from_dataframe(df, key="nope")
+    with pytest.raises(tagindex.InvalidArgumentError, match="missing keys"):
+        tagindex.Index.from_dataframe(pd.DataFrame({"k": [1.0, None]}), key="k")
+    with pytest.raises(TypeError, match="booleans or 0/1"):
+        tagindex.Index.from_dataframe(df, key="user_id", tags=["freq"])
+    with pytest.raises(tagindex.UnimplementedError, match="attribute"):
+        tagindex.Index.from_dataframe(df, key="user_id", attributes=["spend"])
+    with pytest.raises(TypeError, match="DataFrame"):
+        tagindex.Index.from_dataframe({"a": [1]}, key="a")
+
+
+def test_from_dataframe_passes_options():
+    df = pd.DataFrame({"k": [3, 4]})
+    index = tagindex.Index.from_dataframe(df, key="k", key_kind="identity", max_tags=5)
+    assert index.key_kind == "identity" and index.options.max_tags == 5
+    assert index.live_rows().tolist() == [3, 4]

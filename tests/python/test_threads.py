@@ -1,0 +1,105 @@
+"""Threads: queries from several Python threads while another writes, and
+proof that the GIL is released inside long C++ calls."""
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import tagindex
+
+
+def test_readers_and_a_writer():
+    index = tagindex.Index()
+    index.create_category("tier", exclusive=True)
+    gold = index.create_tag("gold", "tier")
+    silver = index.create_tag("silver", "tier")
+    everyone = index.create_tag("everyone")
+    n = 20_000
+    index.add_customers(np.arange(n, dtype=np.int64))
+    everyone.add(rows=np.arange(n, dtype=np.uint32))
+    errors = []
+    stop = threading.Event()
+
+    def writer():
+        rng = np.random.default_rng(1)
+        try:
+            for i in range(300):
+                batch = rng.choice(n, size=500, replace=False).astype(np.int64)
+                (gold if i % 2 else silver).add(batch)
+                if i % 7 == 0:
+                    index.add_customers(np.arange(n + i * 10, n + i * 10 + 10, dtype=np.int64))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            stop.set()
+
+    def reader(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            while not stop.is_set():
+                # Exclusive: nobody is in both; the tier tags never exceed everyone.
+                g, s = gold.rows(), silver.rows()
+                assert np.all(np.diff(g.astype(np.int64)) > 0)
+                assert len(np.intersect1d(g, s)) == 0
+                assert len(g) + len(s) <= len(everyone) <= len(index)
+                key = int(rng.integers(n))
+                assert not (gold.contains_row(key) and silver.contains_row(key))
+                assert index.has_tag(everyone, key)
+                assert set(t.id for t in index.tags_of(key)) <= {gold.id, silver.id, everyone.id}
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader, args=(s,)) for s in range(4)]
+    threads.append(threading.Thread(target=writer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    assert len(gold) + len(silver) <= n
+
+
+@pytest.fixture
+def no_preemption():
+    """Makes the interpreter switch threads only when the GIL is released
+    explicitly, so progress of another thread during a C++ call proves the
+    call released the GIL."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    yield
+    sys.setswitchinterval(old)
+
+
+def _progress_during(call):
+    ticks = [0]
+    running = threading.Event()
+    done = threading.Event()
+
+    def ticker():
+        running.set()
+        while not done.is_set():
+            ticks[0] += 1
+            done.wait(0.0005)  # releases the GIL
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    running.wait()
+    before = ticks[0]
+    call()
+    after = ticks[0]
+    done.set()
+    t.join()
+    return after - before
+
+
+def test_long_calls_release_the_gil(no_preemption):
+    index = tagindex.Index()
+    keys = np.arange(3_000_000, dtype=np.int64) * 7
+    progress = [_progress_during(lambda: index.add_customers(keys))]
+    t = index.create_tag("t")
+    progress.append(_progress_during(lambda: t.add(keys[::2])))
+    progress.append(_progress_during(lambda: t.keys()))
+    assert all(p > 0 for p in progress), progress
