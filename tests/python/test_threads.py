@@ -36,18 +36,23 @@ def test_readers_and_a_writer():
             stop.set()
 
     def reader(seed):
+        # Each check reads one snapshot (one call): two separate calls may see
+        # different states, as the writer keeps moving customers.
         rng = np.random.default_rng(seed)
+        seen_customers = 0
         try:
             while not stop.is_set():
-                # Exclusive: nobody is in both; the tier tags never exceed everyone.
-                g, s = gold.rows(), silver.rows()
+                g = gold.rows()
                 assert np.all(np.diff(g.astype(np.int64)) > 0)
-                assert len(np.intersect1d(g, s)) == 0
-                assert len(g) + len(s) <= len(everyone) <= len(index)
+                assert len(g) <= n and len(everyone) == n
+                customers = len(index)
+                assert customers >= seen_customers  # the writer only adds
+                seen_customers = customers
                 key = int(rng.integers(n))
-                assert not (gold.contains_row(key) and silver.contains_row(key))
+                held = {t.id for t in index.tags_of(key)}
+                assert everyone.id in held
+                assert not {gold.id, silver.id} <= held  # exclusive category
                 assert index.has_tag(everyone, key)
-                assert set(t.id for t in index.tags_of(key)) <= {gold.id, silver.id, everyone.id}
         except Exception as e:
             errors.append(e)
 
