@@ -240,3 +240,44 @@ def test_tag_handles_by_id_and_equality(index):
     assert a.count == 1
     assert a != tagindex.Index().create_tag("a")
     assert len({a, index.tag("a")}) == 1
+
+
+def _snapshot(index):
+    return {
+        "options": index.options,
+        "live": index.live_rows().tolist(),
+        "limit": index.row_id_limit,
+        "keys": index.keys_of(index.live_rows()).tolist(),
+        "categories": index.categories,
+        "tags": [(i.id, i.name, i.category, i.description, i.kind, i.count)
+                 for i in index.tag_infos()],
+        "rows": {t.id: t.rows().tolist() for t in index.tags},
+    }
+
+
+@pytest.mark.parametrize("kind", ["int64", "string", "identity"])
+def test_pickle_index_keeps_rows_and_tag_ids(kind):
+    import pickle
+    index = tagindex.Index(kind, max_tags=10)
+    keys = list(range(100, 140)) if kind != "string" else [f"k{i}" for i in range(40)]
+    index.add_customers(keys)
+    index.create_category("freq", exclusive=True, description="d")
+    a = index.create_tag("a", "freq", description="first")
+    gone = index.create_tag("gone")
+    b = index.create_tag("b", "freq")
+    c = index.create_tag("客户", kind="rule")
+    a.add(keys[:10])
+    b.add(keys[5:20])
+    c.add(keys[::3])
+    gone.delete()
+    index.remove_customer(keys[7])
+    index.remove_customer(keys[-1])  # the largest row: the limit must survive
+    back = pickle.loads(pickle.dumps(index))
+    assert _snapshot(back) == _snapshot(index)
+    tag = pickle.loads(pickle.dumps(b))
+    assert tag.name == "b" and tag.rows().tolist() == b.rows().tolist()
+    both = pickle.loads(pickle.dumps([index, b]))
+    assert both[1].index is both[0]
+    # The copy is independent and still enforces its rules.
+    back.tag("freq:a").add(keys[10])
+    assert keys[10] not in back.tag("freq:b") and keys[10] in b

@@ -195,6 +195,10 @@ class Tag:
         (later calls raise :class:`UnknownTagError`)."""
         self._index._impl.delete_tag(self._id)
 
+    def __reduce__(self) -> tuple:
+        # Pickled with its index (tag ids survive an index's pickling).
+        return (Tag, (self._index, self._id))
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Tag) and other._index is self._index
                 and other._id == self._id)
@@ -263,6 +267,15 @@ class Index:
         index = cls.__new__(cls)
         index._impl = impl
         return index
+
+    # ---- pickling -------------------------------------------------------------
+
+    def __reduce__(self) -> tuple:
+        """Pickles the whole index (see ``tagindex._pickle``): unpickling gives
+        an in-memory index where every customer keeps its row id and every
+        tag its id, so segments pickled along with it stay valid."""
+        from ._pickle import index_state
+        return (_restore_index, (index_state(self),))
 
     # ---- properties ---------------------------------------------------------
 
@@ -588,3 +601,8 @@ class Index:
                               categories=categories, attributes=attributes,
                               key_kind=key_kind, **options)
 
+
+
+def _restore_index(state: dict) -> Index:
+    from ._pickle import restore_index
+    return restore_index(Index, state)

@@ -1,0 +1,128 @@
+"""Pickling of an :class:`Index` through the public API.
+
+The state is written as plain data: options, the customer keys in row order,
+categories, and each tag's members. Unpickling rebuilds an in-memory index in
+which every live customer keeps its row id and every live tag keeps its id, so
+segments pickled together with their index stay valid.
+
+Row ids are dense and assigned in order, and removed rows are never reused.
+To reproduce the gaps left by removed customers the rebuild registers a
+placeholder key for each removed row and then removes it; likewise a
+placeholder tag for each deleted tag id below the largest live one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def _placeholder_int_keys(live_keys: np.ndarray, count: int) -> np.ndarray:
+    """`count` int64 keys distinct from `live_keys`."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    start = np.int64(-(2**62))
+    candidates = np.arange(start, start + count + len(live_keys), dtype=np.int64)
+    free = np.setdiff1d(candidates, live_keys, assume_unique=False)
+    return free[:count]
+
+
+def _placeholder_str_keys(live_keys: List[str], count: int) -> List[str]:
+    live = set(live_keys)
+    out: List[str] = []
+    i = 0
+    while len(out) < count:
+        key = f"~tagindex-removed-row-{i}"
+        if key not in live:
+            out.append(key)
+        i += 1
+    return out
+
+
+def index_state(index: Any) -> Dict[str, Any]:
+    """The picklable state of an index (see module docstring)."""
+    impl = index._impl
+    options = impl.options()
+    live_rows = impl.live_rows()
+    keys = impl.keys_of_rows(live_rows)
+    tags = []
+    for tag_id, name, category, description, kind, _ in impl.list_tags():
+        tags.append((tag_id, name, category, description, kind,
+                     impl.rows_with_tag(tag_id)))
+    return {
+        "version": FORMAT_VERSION,
+        "options": options,
+        "row_id_limit": impl.row_id_limit(),
+        "live_rows": live_rows,
+        "keys": keys,
+        "categories": impl.list_categories(),
+        "tags": sorted(tags),
+    }
+
+
+def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
+    """Rebuilds an index from :func:`index_state`'s output."""
+    from ._errors import CorruptionError
+    from . import _tagindex
+
+    if state.get("version") != FORMAT_VERSION:
+        raise CorruptionError(f"pickle: unknown tagindex pickle version {state.get('version')!r}")
+    o = state["options"]
+    impl = _tagindex._Index(o["key_kind"], o["create_missing_customers"], o["max_name_bytes"],
+                            o["max_name_code_points"], o["max_description_bytes"],
+                            o["max_string_key_bytes"], o["max_tags"])
+    live_rows = np.asarray(state["live_rows"], dtype=np.uint32)
+    keys = state["keys"]
+    limit = int(state["row_id_limit"])
+    if len(keys) != len(live_rows) or (len(live_rows) and int(live_rows[-1]) >= limit):
+        raise CorruptionError("pickle: customer keys do not match the live rows")
+    identity = o["key_kind"] == 2
+    if identity:
+        all_keys = np.asarray(keys, dtype=np.int64)
+        dead: Any = []
+        if limit > (int(live_rows[-1]) + 1 if len(live_rows) else 0):
+            # Reproduce the row-id limit set by a removed customer.
+            all_keys = np.append(all_keys, np.int64(limit - 1))
+            dead = [limit - 1]
+        impl.add_customers_int(all_keys)
+        for key in dead:
+            impl.remove_customer_int(key)
+    else:
+        dead_rows = np.setdiff1d(np.arange(limit, dtype=np.uint32), live_rows)
+        if o["key_kind"] == 1:
+            placeholders = _placeholder_str_keys(list(keys), len(dead_rows))
+            ordered: List[Any] = [None] * limit
+            for row, key in zip(live_rows.tolist(), keys):
+                ordered[row] = key
+            for row, key in zip(dead_rows.tolist(), placeholders):
+                ordered[row] = key
+            impl.add_customers_str(ordered)
+            for key in placeholders:
+                impl.remove_customer_str(key)
+        else:
+            int_keys = np.asarray(keys, dtype=np.int64)
+            placeholders = _placeholder_int_keys(int_keys, len(dead_rows))
+            ordered_ints = np.empty(limit, dtype=np.int64)
+            ordered_ints[live_rows] = int_keys
+            ordered_ints[dead_rows] = placeholders
+            impl.add_customers_int(ordered_ints)
+            for key in placeholders.tolist():
+                impl.remove_customer_int(key)
+
+    for name, description, exclusive, _ in state["categories"]:
+        impl.create_category(name, exclusive, description)
+    next_id = 0
+    for tag_id, name, category, description, kind, blob in state["tags"]:
+        while next_id < tag_id:  # a deleted tag id: keep the numbering
+            impl.delete_tag(impl.create_tag(f"~tagindex-deleted-tag-{next_id}", "", "", 0))
+            next_id += 1
+        new_id = impl.create_tag(name, category, description, kind)
+        impl.tag_rows(new_id, blob)
+        if new_id != tag_id:
+            raise CorruptionError(f"pickle: tag {name!r} came back with id {new_id}, "
+                                  f"not {tag_id}")
+        next_id = tag_id + 1
+    return cls._from_impl(impl)
