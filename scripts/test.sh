@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole tagindex test suite on a fresh machine: installs the Debian
 # packages, then builds and tests the default (RelWithDebInfo) and asan
-# (ASan + UBSan) presets, and smoke-runs every benchmark briefly.
+# (ASan + UBSan) presets, checks that the Python package installs with pip
+# offline, and smoke-runs every benchmark briefly.
 #
 #   bash scripts/test.sh           # quick suite (what CI runs)
 #   TAGINDEX_FULL=1 bash scripts/test.sh   # long suites too (more seeds, more
@@ -16,6 +17,9 @@ start=$(date +%s)
 
 echo "== default preset: configure, build, test"
 cmake --workflow --preset default
+
+echo "== Python package: pip install . offline in a fresh venv, pytest against it"
+bash scripts/python_install_check.sh
 
 echo "== asan preset (ASan + UBSan): configure, build, test"
 cmake --workflow --preset asan

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Proves the Python package installs offline with pip, the way the README
+# says: a fresh venv that sees Debian's numpy/pandas/pytest, then
+# `pip install --no-index --no-build-isolation .` (setup.py builds only the
+# _tagindex extension with CMake, Release), then the pytest suite against the
+# installed package from outside the source tree.
+#
+#   bash scripts/python_install_check.sh
+#
+# The CMake build directory of setup.py (build/temp.*) is kept between runs,
+# so a second run rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+venv="$(mktemp -d /tmp/tagindex-venv.XXXXXX)"
+trap 'rm -rf "$venv"' EXIT
+
+/usr/bin/python3 -m venv --system-site-packages "$venv"
+"$venv/bin/python" -m pip install --quiet --no-index --no-build-isolation "$root"
+cd "$venv"
+"$venv/bin/python" - <<'PY'
+import os
+import tagindex
+assert "site-packages" in tagindex.__file__, tagindex.__file__
+index = tagindex.Index()
+vip = index.create_tag("高价值客户")
+vip.add([1001, 1002])
+assert len(vip) == 2
+print(f"pip install: imported tagindex {tagindex.__version__} from "
+      f"{os.path.dirname(tagindex.__file__)}")
+PY
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python"
