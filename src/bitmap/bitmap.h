@@ -77,6 +77,15 @@ class Bitmap {
   static Bitmap OrMany(std::span<const Bitmap* const> inputs);
   static Bitmap XorMany(std::span<const Bitmap* const> inputs);
 
+  // --- fused AND / AND NOT over many operands ----------------------------------
+  // (p0 AND p1 AND ...) AND NOT (n0 OR n1 OR ...), in one pass over the
+  // chunks, without intermediate bitmaps. An empty `positive` gives an empty
+  // result. The query executor's workhorse (see kernels.h).
+  static Bitmap AndAndNot(std::span<const Bitmap* const> positive,
+                          std::span<const Bitmap* const> negative);
+  static uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
+                                       std::span<const Bitmap* const> negative);
+
   // --- counting without materialising ---------------------------------------
   static uint64_t AndCardinality(const Bitmap& a, const Bitmap& b);
   static uint64_t OrCardinality(const Bitmap& a, const Bitmap& b);
