@@ -1,0 +1,84 @@
+#include "query/rules.h"
+
+#include "absl/container/flat_hash_set.h"
+
+namespace tagindex::query::rules {
+namespace {
+
+using Kind = Expr::Kind;
+
+// True if some operand is the complement (NOT) of another.
+bool HasComplementPair(const Expr& e) {
+  absl::flat_hash_set<std::string> positive;
+  for (const Expr& c : e.children) {
+    if (c.kind != Kind::kNot) positive.insert(c.Key());
+  }
+  for (const Expr& c : e.children) {
+    if (c.kind == Kind::kNot && positive.contains(c.children[0].Key())) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Every identity here holds because tags are subsets of the universe of live
+// customers, which is what ALL and NOT are relative to.
+bool FoldConstants(Expr& e) {
+  switch (e.kind) {
+    case Kind::kNot:
+      if (!e.children[0].IsConstant()) return false;
+      e = e.children[0].kind == Kind::kAll ? Expr::None() : Expr::All();
+      return true;
+    case Kind::kAnd:
+    case Kind::kOr: {
+      // AND: NONE absorbs, ALL is neutral. OR: the other way round.
+      const Kind absorbing = e.kind == Kind::kAnd ? Kind::kNone : Kind::kAll;
+      const Kind neutral = e.kind == Kind::kAnd ? Kind::kAll : Kind::kNone;
+      bool changed = false;
+      std::vector<Expr> kept;
+      for (Expr& c : e.children) {
+        if (c.kind == absorbing || c.kind == neutral) {
+          changed = true;
+          if (c.kind == absorbing) {
+            e = absorbing == Kind::kAll ? Expr::All() : Expr::None();
+            return true;
+          }
+          continue;
+        }
+        kept.push_back(std::move(c));
+      }
+      e.children = std::move(kept);
+      if (HasComplementPair(e)) {  // x AND NOT x, x OR NOT x
+        e = absorbing == Kind::kAll ? Expr::All() : Expr::None();
+        return true;
+      }
+      if (e.children.size() < 2) {
+        e = Expr::Nary(e.kind, std::move(e.children));
+        return true;
+      }
+      return changed;
+    }
+    case Kind::kXor: {
+      // NONE is neutral; each ALL complements the rest.
+      bool changed = false;
+      bool complement = false;
+      std::vector<Expr> kept;
+      for (Expr& c : e.children) {
+        if (c.IsConstant()) {
+          changed = true;
+          complement ^= c.kind == Kind::kAll;
+          continue;
+        }
+        kept.push_back(std::move(c));
+      }
+      if (!changed) return false;
+      Expr rest = Expr::Nary(Kind::kXor, std::move(kept));
+      e = complement ? Expr::Not(std::move(rest)) : std::move(rest);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace tagindex::query::rules
