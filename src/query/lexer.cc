@@ -183,7 +183,8 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
     }
     pos = end;
     std::string word(text.substr(start, end - start));
-    emit(KeywordKind(word), start, std::move(word));
+    const TokenKind kind = KeywordKind(word);
+    emit(kind, start, std::move(word));
   }
   tokens.push_back(Token{TokenKind::kEnd, "", text.size(), 0});
   return tokens;

@@ -7,29 +7,22 @@ namespace tagindex::query::rules {
 bool RemoveDuplicates(Expr& e) {
   using Kind = Expr::Kind;
   if (e.kind != Kind::kAnd && e.kind != Kind::kOr && e.kind != Kind::kXor) return false;
-  // Key -> index into `kept`; under XOR a second copy cancels the first.
-  absl::flat_hash_map<std::string, size_t> seen;
-  std::vector<Expr> kept;
-  std::vector<bool> cancelled;
+  // Every later copy of an operand is dropped. Under XOR copies cancel in
+  // pairs, so the first copy survives only if the number of copies is odd.
+  absl::flat_hash_map<std::string, size_t> first;
+  std::vector<bool> drop(e.children.size(), false);
   bool changed = false;
-  for (Expr& c : e.children) {
-    std::string key = c.Key();
-    auto it = seen.find(key);
-    if (it == seen.end()) {
-      seen.emplace(std::move(key), kept.size());
-      kept.push_back(std::move(c));
-      cancelled.push_back(false);
-      continue;
-    }
+  for (size_t i = 0; i < e.children.size(); ++i) {
+    auto [it, inserted] = first.emplace(e.children[i].Key(), i);
+    if (inserted) continue;
     changed = true;
-    if (e.kind == Kind::kXor) {
-      cancelled[it->second] = !cancelled[it->second];
-    }
+    drop[i] = true;
+    if (e.kind == Kind::kXor) drop[it->second] = !drop[it->second];
   }
   if (!changed) return false;
   std::vector<Expr> out;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    if (!cancelled[i]) out.push_back(std::move(kept[i]));
+  for (size_t i = 0; i < e.children.size(); ++i) {
+    if (!drop[i]) out.push_back(std::move(e.children[i]));
   }
   e = Expr::Nary(e.kind, std::move(out));
   return true;

@@ -60,18 +60,18 @@ bool FoldConstants(Expr& e) {
     }
     case Kind::kXor: {
       // NONE is neutral; each ALL complements the rest.
-      bool changed = false;
+      bool has_constant = false;
+      for (const Expr& c : e.children) has_constant |= c.IsConstant();
+      if (!has_constant) return false;
       bool complement = false;
       std::vector<Expr> kept;
       for (Expr& c : e.children) {
         if (c.IsConstant()) {
-          changed = true;
           complement ^= c.kind == Kind::kAll;
           continue;
         }
         kept.push_back(std::move(c));
       }
-      if (!changed) return false;
       Expr rest = Expr::Nary(Kind::kXor, std::move(kept));
       e = complement ? Expr::Not(std::move(rest)) : std::move(rest);
       return true;
