@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "index/index_state.h"
+#include "index/query_bridge.h"
 #include "index/segment_data.h"
 #include "query/binder.h"
 #include "query/executor.h"
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 using ReadLock = std::shared_lock<std::shared_mutex>;
 using internal::CompiledQueryData;
 using internal::IndexState;
+using internal::CatalogResolver;
+using internal::StateSource;
 using internal::TagEntry;
 
 int64_t NanosSince(Clock::time_point start) {
@@ -40,56 +43,6 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
     return absl::ResourceExhaustedError("query: out of memory");
   }
 }
-
-// The binder's view of the catalog. Caller holds the read lock.
-class CatalogResolver : public query::TagResolver {
- public:
-  explicit CatalogResolver(const internal::Catalog& catalog) : catalog_(catalog) {}
-
-  std::vector<TagRef> FindByName(std::string_view name) const override {
-    std::vector<TagRef> out;
-    for (const TagEntry* t : catalog_.FindByName(name)) {
-      out.push_back({t->id, t->category, t->name});
-    }
-    return out;
-  }
-  std::optional<TagRef> Find(std::string_view category, std::string_view name) const override {
-    const TagEntry* t = catalog_.Find(category, name);
-    if (t == nullptr) return std::nullopt;
-    return TagRef{t->id, t->category, t->name};
-  }
-  std::optional<CategoryRef> FindCategory(std::string_view category) const override {
-    if (category.empty()) return std::nullopt;
-    const internal::CategoryEntry* c = catalog_.FindCategory(category);
-    if (c == nullptr) return std::nullopt;
-    CategoryRef ref;
-    ref.exclusive = c->exclusive;
-    for (TagId id : c->tags) {
-      if (const TagEntry* t = catalog_.Get(id)) ref.tags.push_back({t->id, t->category, t->name});
-    }
-    return ref;
-  }
-  std::vector<std::string> Suggest(std::string_view name) const override {
-    return catalog_.Suggest(name);
-  }
-
- private:
-  const internal::Catalog& catalog_;
-};
-
-// The planner's view of the data. Caller holds the read lock.
-class StateSource : public query::BitmapSource {
- public:
-  explicit StateSource(const IndexState& state) : state_(state) {}
-  const Bitmap* TagBitmap(TagId tag) const override {
-    const TagEntry* t = state_.catalog.Get(tag);
-    return t == nullptr ? nullptr : &t->bitmap;
-  }
-  const Bitmap& Universe() const override { return state_.universe; }
-
- private:
-  const IndexState& state_;
-};
 
 absl::StatusOr<std::shared_ptr<const CompiledQueryData>> CompileData(const Index& index,
                                                                     std::string_view text,

@@ -17,6 +17,14 @@ std::string Label(std::string_view category, std::string_view name) {
   return absl::StrCat(FormatName(std::string(category)), ":", FormatName(std::string(name)));
 }
 
+// The label of a tag as the user wrote it; a bare name needs no re-quoting
+// (it lexed as a bare name), which keeps binding cheap.
+std::string LabelAsWritten(const AstNode& n, const std::string& category,
+                           const std::string& name) {
+  if (!n.quoted && !n.qualified) return name;
+  return Label(n.qualified ? category : "", name);
+}
+
 std::string QuotedList(const std::vector<std::string>& items) {
   std::vector<std::string> quoted;
   for (const std::string& s : items) quoted.push_back(QuoteForMessage(s));
@@ -70,7 +78,7 @@ class Binder {
     if (n.qualified) {
       const std::string category(util::TrimUnicodeSpace(n.category));
       if (std::optional<TagResolver::TagRef> t = resolver_.Find(category, name)) {
-        return Expr::Tag(t->id, Label(category, name));
+        return Expr::Tag(t->id, LabelAsWritten(n, category, name));
       }
       if (options_.unknown_tags_are_empty) return Expr::None();
       std::optional<TagResolver::CategoryRef> c = resolver_.FindCategory(category);
@@ -78,7 +86,7 @@ class Binder {
       return UnknownValue(category, *c, name, n.offset);
     }
     std::vector<TagResolver::TagRef> found = resolver_.FindByName(name);
-    if (found.size() == 1) return Expr::Tag(found[0].id, Label("", name));
+    if (found.size() == 1) return Expr::Tag(found[0].id, LabelAsWritten(n, "", name));
     if (found.size() > 1) {
       std::vector<std::string> candidates;
       for (const auto& t : found) candidates.push_back(Label(t.category, t.name));
@@ -143,7 +151,7 @@ class Binder {
   absl::Status UnknownValue(const std::string& category, const TagResolver::CategoryRef& c,
                             const std::string& name, size_t offset) const {
     std::vector<std::string> names;
-    for (const auto& t : c.tags) names.push_back(t.name);
+    for (const auto& t : c.tags) names.emplace_back(t.name);
     std::vector<std::string> suggestions = util::ClosestMatches(name, names);
     std::string hint;
     if (!suggestions.empty()) hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");

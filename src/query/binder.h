@@ -21,10 +21,11 @@ namespace tagindex::query {
 // the duration of Bind.
 class TagResolver {
  public:
+  // Views into the index's catalog, valid while the caller's lock is held.
   struct TagRef {
     TagId id;
-    std::string category;  // "" = none
-    std::string name;
+    std::string_view category;  // "" = none
+    std::string_view name;
   };
   struct CategoryRef {
     bool exclusive = false;

@@ -100,6 +100,28 @@ std::string Expr::Key() const {
   return out;
 }
 
+uint64_t Expr::Hash() const {
+  // splitmix64-style mixing of kind, tag id and the children's hashes.
+  auto mix = [](uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+  };
+  uint64_t h = mix(static_cast<uint64_t>(kind) * 0x100000001ull + tag.value);
+  for (const Expr& c : children) h = mix(h ^ c.Hash());
+  return h;
+}
+
+bool Expr::Same(const Expr& a, const Expr& b) {
+  if (a.kind != b.kind || a.children.size() != b.children.size()) return false;
+  if (a.kind == Kind::kTag) return a.tag == b.tag;
+  for (size_t i = 0; i < a.children.size(); ++i) {
+    if (!Same(a.children[i], b.children[i])) return false;
+  }
+  return true;
+}
+
 size_t Expr::Size() const {
   size_t n = 1;
   for (const Expr& c : children) n += c.Size();

@@ -4,6 +4,7 @@
 #ifndef TAGINDEX_QUERY_EXPR_H_
 #define TAGINDEX_QUERY_EXPR_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct Expr {
   std::string DebugString() const;
   // Structural identity by tag id (labels ignored): equal keys mean equal sets.
   std::string Key() const;
+  // The same identity, cheaply: a hash (equal expressions, equal hashes) and
+  // an exact structural comparison.
+  uint64_t Hash() const;
+  static bool Same(const Expr& a, const Expr& b);
   // Number of nodes.
   size_t Size() const;
 };

@@ -1,6 +1,6 @@
 #include "query/lexer.h"
 
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "query/query_error.h"
@@ -29,14 +29,29 @@ TokenKind KeywordKind(std::string_view word) {
   if (word == "或") return TokenKind::kOr;
   if (word == "非") return TokenKind::kNot;
   if (word.size() < 2 || word.size() > 4) return TokenKind::kName;
-  std::string upper = absl::AsciiStrToUpper(std::string(word));
-  if (upper == "AND") return TokenKind::kAnd;
-  if (upper == "OR") return TokenKind::kOr;
-  if (upper == "XOR") return TokenKind::kXor;
-  if (upper == "NOT") return TokenKind::kNot;
-  if (upper == "ALL") return TokenKind::kAll;
-  if (upper == "NONE") return TokenKind::kNone;
+  const absl::string_view w(word.data(), word.size());
+  if (absl::EqualsIgnoreCase(w, "AND")) return TokenKind::kAnd;
+  if (absl::EqualsIgnoreCase(w, "OR")) return TokenKind::kOr;
+  if (absl::EqualsIgnoreCase(w, "XOR")) return TokenKind::kXor;
+  if (absl::EqualsIgnoreCase(w, "NOT")) return TokenKind::kNot;
+  if (absl::EqualsIgnoreCase(w, "ALL")) return TokenKind::kAll;
+  if (absl::EqualsIgnoreCase(w, "NONE")) return TokenKind::kNone;
   return TokenKind::kName;
+}
+
+// DecodeUtf8 with an ASCII fast path; `text` is already validated.
+inline char32_t Next(std::string_view text, size_t& pos) {
+  const auto b = static_cast<unsigned char>(text[pos]);
+  if (b < 0x80) {
+    ++pos;
+    return b;
+  }
+  return util::DecodeUtf8(text, pos);
+}
+
+inline bool IsAsciiBareBreak(char32_t c) {
+  return c <= ' ' || c == 0x7F || c == '(' || c == ')' || c == '&' || c == '|' || c == '!' ||
+         c == '^' || c == '"' || c == '=' || c == '<' || c == '>' || c == ',' || c == ':';
 }
 
 }  // namespace
@@ -44,6 +59,7 @@ TokenKind KeywordKind(std::string_view word) {
 bool IsReservedWord(std::string_view word) { return KeywordKind(word) != TokenKind::kName; }
 
 bool IsBareBreak(char32_t c) {
+  if (c < 0x80) return IsAsciiBareBreak(c);
   return util::IsUnicodeSpace(c) || util::IsControl(c) || IsReservedChar(c);
 }
 
@@ -59,14 +75,15 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
                                       static_cast<unsigned char>(text[*bad])));
   }
   std::vector<Token> tokens;
+  tokens.reserve(text.size() / 4 + 2);
   size_t pos = 0;
   auto emit = [&](TokenKind kind, size_t start, std::string spelling) {
     tokens.push_back(Token{kind, std::move(spelling), start, pos - start});
   };
   while (pos < text.size()) {
     const size_t start = pos;
-    const char32_t c = util::DecodeUtf8(text, pos);
-    if (util::IsUnicodeSpace(c)) continue;
+    const char32_t c = Next(text, pos);
+    if (c == ' ' || util::IsUnicodeSpace(c)) continue;
     if (util::IsControl(c)) {
       return QueryError(absl::StatusCode::kInvalidArgument, text, start,
                         absl::StrFormat("unexpected control character U+%04X", uint32_t{c}));
@@ -178,7 +195,7 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
     size_t end = pos;
     while (end < text.size()) {
       size_t next = end;
-      if (IsBareBreak(util::DecodeUtf8(text, next))) break;
+      if (IsBareBreak(Next(text, next))) break;
       end = next;
     }
     pos = end;

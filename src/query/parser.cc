@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "query/lexer.h"
 #include "query/query_error.h"
@@ -47,7 +47,7 @@ bool ParseDate(std::string_view s, int64_t* days) {
 }
 
 bool IsEnglishWord(const Token& t, const char* upper) {
-  return t.kind == TokenKind::kName && absl::AsciiStrToUpper(t.text) == upper;
+  return t.kind == TokenKind::kName && absl::EqualsIgnoreCase(t.text, upper);
 }
 
 std::string Describe(const Token& t) {

@@ -1,6 +1,8 @@
 #include "query/rules.h"
 
-#include "absl/container/flat_hash_set.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace tagindex::query::rules {
 namespace {
@@ -9,12 +11,29 @@ using Kind = Expr::Kind;
 
 // True if some operand is the complement (NOT) of another.
 bool HasComplementPair(const Expr& e) {
-  absl::flat_hash_set<std::string> positive;
+  bool any_not = false;
+  for (const Expr& c : e.children) any_not |= c.kind == Kind::kNot;
+  if (!any_not) return false;
+  if (e.children.size() <= 16) {
+    for (const Expr& c : e.children) {
+      if (c.kind != Kind::kNot) continue;
+      for (const Expr& p : e.children) {
+        if (p.kind != Kind::kNot && Expr::Same(p, c.children[0])) return true;
+      }
+    }
+    return false;
+  }
+  absl::flat_hash_map<uint64_t, std::vector<const Expr*>> positive;
   for (const Expr& c : e.children) {
-    if (c.kind != Kind::kNot) positive.insert(c.Key());
+    if (c.kind != Kind::kNot) positive[c.Hash()].push_back(&c);
   }
   for (const Expr& c : e.children) {
-    if (c.kind == Kind::kNot && positive.contains(c.children[0].Key())) return true;
+    if (c.kind != Kind::kNot) continue;
+    auto it = positive.find(c.children[0].Hash());
+    if (it == positive.end()) continue;
+    for (const Expr* p : it->second) {
+      if (Expr::Same(*p, c.children[0])) return true;
+    }
   }
   return false;
 }
