@@ -338,9 +338,12 @@ BENCHMARK(BM_Baseline_CountABnotC) SIZES;
 BENCHMARK(BM_Query_CountABnotC) SIZES;
 BENCHMARK(BM_Baseline_MaterializeABnotC) SIZES;
 BENCHMARK(BM_Query_MaterializeABnotC) SIZES;
-#define OR_SIZES                                                                     \
-  ->Args({1'000'000, 8})->Args({1'000'000, 64})->Args({10'000'000, 8})              \
-      ->Args({10'000'000, 64})->Unit(benchmark::kMicrosecond)
+#define OR_SIZES               \
+  ->Args({1'000'000, 8})       \
+      ->Args({1'000'000, 64})  \
+      ->Args({10'000'000, 8})  \
+      ->Args({10'000'000, 64}) \
+      ->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_Baseline_CountAOr) OR_SIZES;
 BENCHMARK(BM_Query_CountAOr) OR_SIZES;
 BENCHMARK(BM_Baseline_MaterializeAOr) OR_SIZES;

@@ -56,7 +56,8 @@ struct QueryRewrites {
 struct QueryOptions {
   // Longest accepted query text, in bytes.
   size_t max_query_bytes = 64 * 1024;
-  // Deepest nesting of parentheses and NOT.
+  // Deepest nesting of parentheses and NOT (values above 256 count as 256:
+  // the pipeline's recursion must fit any thread's stack).
   uint32_t max_depth = 64;
   // Most operands (names and literals) in one query.
   uint32_t max_operands = 4096;
@@ -90,7 +91,7 @@ struct ExplainNode {
   // "TAG", "ALL", "NONE", "AND", "OR", "XOR", "NOT"; an AND operand that is
   // subtracted is marked by `subtracted` (AND-NOT).
   std::string operation;
-  std::string detail;     // the tag ("category:name") for TAG nodes
+  std::string detail;  // the tag ("category:name") for TAG nodes
   bool subtracted = false;
   uint64_t estimated = 0;  // cardinality the planner expected
   bool executed = false;   // false when skipped (an earlier operand was empty)

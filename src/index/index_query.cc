@@ -23,9 +23,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using ReadLock = std::shared_lock<std::shared_mutex>;
+using internal::CatalogResolver;
 using internal::CompiledQueryData;
 using internal::IndexState;
-using internal::CatalogResolver;
 using internal::StateSource;
 using internal::TagEntry;
 
@@ -45,8 +45,8 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledQueryData>> CompileData(const Index& index,
-                                                                    std::string_view text,
-                                                                    const QueryOptions& options) {
+                                                                     std::string_view text,
+                                                                     const QueryOptions& options) {
   const Clock::time_point start = Clock::now();
   TI_ASSIGN_OR_RETURN(std::unique_ptr<query::AstNode> ast, query::ParseQuery(text, options));
   const IndexState& state = index.state_for_internal_use();

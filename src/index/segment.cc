@@ -83,8 +83,8 @@ namespace {
 template <typename Fn>
 absl::StatusOr<Segment> Combine(const Segment& a, const Segment& b, const char* op, Fn&& fn) {
   if (a.index() != b.index()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "segment: cannot ", op, " segments of different indexes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment: cannot ", op, " segments of different indexes"));
   }
   auto data = std::make_shared<internal::SegmentData>();
   data->index = a.index();

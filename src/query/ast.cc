@@ -8,12 +8,18 @@ namespace tagindex::query {
 
 const char* CompareOpName(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "=";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
+    case CompareOp::kEq:
+      return "=";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
   }
   return "?";
 }
@@ -37,10 +43,14 @@ namespace {
 
 std::string FormatValue(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kName: return FormatName(v.text);
-    case Value::Kind::kInteger: return absl::StrCat(v.integer);
-    case Value::Kind::kDecimal: return absl::StrCat("decimal:", v.text);
-    case Value::Kind::kDate: return absl::StrCat("date:", v.text);
+    case Value::Kind::kName:
+      return FormatName(v.text);
+    case Value::Kind::kInteger:
+      return absl::StrCat(v.integer);
+    case Value::Kind::kDecimal:
+      return absl::StrCat("decimal:", v.text);
+    case Value::Kind::kDate:
+      return absl::StrCat("date:", v.text);
   }
   return "?";
 }
@@ -52,13 +62,20 @@ void Append(const AstNode& n, std::string* out) {
       if (n.qualified) absl::StrAppend(out, FormatName(n.category), ":");
       absl::StrAppend(out, FormatName(n.name));
       return;
-    case K::kAll: *out += "ALL"; return;
-    case K::kNone: *out += "NONE"; return;
+    case K::kAll:
+      *out += "ALL";
+      return;
+    case K::kNone:
+      *out += "NONE";
+      return;
     case K::kNot:
     case K::kAnd:
     case K::kOr:
     case K::kXor: {
-      *out += n.kind == K::kNot ? "(NOT" : n.kind == K::kAnd ? "(AND" : n.kind == K::kOr ? "(OR" : "(XOR";
+      *out += n.kind == K::kNot   ? "(NOT"
+              : n.kind == K::kAnd ? "(AND"
+              : n.kind == K::kOr  ? "(OR"
+                                  : "(XOR";
       for (const auto& c : n.children) {
         *out += ' ';
         Append(*c, out);

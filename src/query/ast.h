@@ -26,11 +26,11 @@ const char* CompareOpName(CompareOp op);
 
 struct AstNode {
   enum class Kind {
-    kTag,      // [category:]name
+    kTag,  // [category:]name
     kAll,
     kNone,
-    kNot,      // children[0]
-    kAnd,      // n-ary, >= 2 children
+    kNot,  // children[0]
+    kAnd,  // n-ary, >= 2 children
     kOr,
     kXor,
     kCompare,  // subject op values[0]

@@ -19,8 +19,7 @@ std::string Label(std::string_view category, std::string_view name) {
 
 // The label of a tag as the user wrote it; a bare name needs no re-quoting
 // (it lexed as a bare name), which keeps binding cheap.
-std::string LabelAsWritten(const AstNode& n, const std::string& category,
-                           const std::string& name) {
+std::string LabelAsWritten(const AstNode& n, const std::string& category, const std::string& name) {
   if (!n.quoted && !n.qualified) return name;
   return Label(n.qualified ? category : "", name);
 }
@@ -38,9 +37,12 @@ class Binder {
 
   absl::StatusOr<Expr> Bind(const AstNode& n) {
     switch (n.kind) {
-      case K::kTag: return BindTag(n);
-      case K::kAll: return Expr::All();
-      case K::kNone: return Expr::None();
+      case K::kTag:
+        return BindTag(n);
+      case K::kAll:
+        return Expr::All();
+      case K::kNone:
+        return Expr::None();
       case K::kNot: {
         TI_ASSIGN_OR_RETURN(Expr child, Bind(*n.children[0]));
         return Expr::Not(std::move(child));
@@ -49,7 +51,7 @@ class Binder {
       case K::kOr:
       case K::kXor: {
         Expr e;
-        e.kind = n.kind == K::kAnd ? Expr::Kind::kAnd
+        e.kind = n.kind == K::kAnd  ? Expr::Kind::kAnd
                  : n.kind == K::kOr ? Expr::Kind::kOr
                                     : Expr::Kind::kXor;
         e.children.reserve(n.children.size());
@@ -156,8 +158,8 @@ class Binder {
     std::string hint;
     if (!suggestions.empty()) hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     absl::Status status = Error(absl::StatusCode::kNotFound, offset,
-                                absl::StrCat("unknown tag ", QuoteForMessage(name),
-                                             " in category ", QuoteForMessage(category), hint));
+                                absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
+                                             QuoteForMessage(category), hint));
     AttachSuggestions(status, suggestions);
     return status;
   }
@@ -175,8 +177,8 @@ class Binder {
                                       "attributes)"));
     }
     const bool not_applicable =
-        n.kind == K::kBetween || (n.kind == K::kCompare && n.op != CompareOp::kEq &&
-                                  n.op != CompareOp::kNe);
+        n.kind == K::kBetween ||
+        (n.kind == K::kCompare && n.op != CompareOp::kEq && n.op != CompareOp::kNe);
     if (not_applicable) {
       return Error(absl::StatusCode::kInvalidArgument, n.offset,
                    absl::StrCat("category ", QuoteForMessage(subject),
@@ -202,8 +204,8 @@ class Binder {
       listed.push_back(Expr::Tag(t->id, Label(subject, value)));
       listed_ids.push_back(t->id);
     }
-    const bool negative = (n.kind == K::kCompare && n.op == CompareOp::kNe) ||
-                          (n.kind == K::kIn && n.negated);
+    const bool negative =
+        (n.kind == K::kCompare && n.op == CompareOp::kNe) || (n.kind == K::kIn && n.negated);
     if (!negative) return Expr::Nary(Expr::Kind::kOr, std::move(listed));
     // Holds some tag of the category, none of the listed ones. In an
     // exclusive category the other tags already exclude the listed ones.

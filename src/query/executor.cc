@@ -51,9 +51,12 @@ class Executor {
 
   uint64_t Count(const PlanNode& n) {
     switch (n.op) {
-      case Op::kTag: return n.bitmap->Cardinality();
-      case Op::kAll: return universe_.Cardinality();
-      case Op::kNone: return 0;
+      case Op::kTag:
+        return n.bitmap->Cardinality();
+      case Op::kAll:
+        return universe_.Cardinality();
+      case Op::kNone:
+        return 0;
       case Op::kNot:
         // Operands are subsets of the universe, so |U \ x| = |U| - |x|.
         return universe_.Cardinality() - Count(n.children[0]);
@@ -82,13 +85,16 @@ class Executor {
   Value EvalNode(const PlanNode& n, ExplainNode* x) {
     switch (n.op) {
       case Op::kTag:
-      case Op::kAll: return Value::Borrow(n.bitmap);
-      case Op::kNone: return Value::Own(Bitmap());
+      case Op::kAll:
+        return Value::Borrow(n.bitmap);
+      case Op::kNone:
+        return Value::Own(Bitmap());
       case Op::kNot: {
         Value c = Eval(n.children[0], Child(x, 0));
         return Value::Own(Bitmap::AndNot(universe_, c.get()));
       }
-      case Op::kAnd: return AndSteps(n, x, nullptr);
+      case Op::kAnd:
+        return AndSteps(n, x, nullptr);
       case Op::kOr:
       case Op::kXor: {
         std::vector<Value> values;
@@ -146,13 +152,27 @@ class Executor {
 ExplainNode ExplainSkeleton(const PlanNode& plan) {
   ExplainNode x;
   switch (plan.op) {
-    case Op::kTag: x.operation = "TAG"; break;
-    case Op::kAll: x.operation = "ALL"; break;
-    case Op::kNone: x.operation = "NONE"; break;
-    case Op::kAnd: x.operation = "AND"; break;
-    case Op::kOr: x.operation = "OR"; break;
-    case Op::kXor: x.operation = "XOR"; break;
-    case Op::kNot: x.operation = "NOT"; break;
+    case Op::kTag:
+      x.operation = "TAG";
+      break;
+    case Op::kAll:
+      x.operation = "ALL";
+      break;
+    case Op::kNone:
+      x.operation = "NONE";
+      break;
+    case Op::kAnd:
+      x.operation = "AND";
+      break;
+    case Op::kOr:
+      x.operation = "OR";
+      break;
+    case Op::kXor:
+      x.operation = "XOR";
+      break;
+    case Op::kNot:
+      x.operation = "NOT";
+      break;
   }
   if (plan.label != nullptr) x.detail = *plan.label;
   x.subtracted = plan.subtracted;

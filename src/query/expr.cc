@@ -41,13 +41,20 @@ namespace {
 
 const char* KindName(Expr::Kind k) {
   switch (k) {
-    case Expr::Kind::kTag: return "TAG";
-    case Expr::Kind::kAll: return "ALL";
-    case Expr::Kind::kNone: return "NONE";
-    case Expr::Kind::kNot: return "NOT";
-    case Expr::Kind::kAnd: return "AND";
-    case Expr::Kind::kOr: return "OR";
-    case Expr::Kind::kXor: return "XOR";
+    case Expr::Kind::kTag:
+      return "TAG";
+    case Expr::Kind::kAll:
+      return "ALL";
+    case Expr::Kind::kNone:
+      return "NONE";
+    case Expr::Kind::kNot:
+      return "NOT";
+    case Expr::Kind::kAnd:
+      return "AND";
+    case Expr::Kind::kOr:
+      return "OR";
+    case Expr::Kind::kXor:
+      return "XOR";
   }
   return "?";
 }
@@ -73,11 +80,20 @@ void AppendDebug(const Expr& e, std::string* out) {
 
 void AppendKey(const Expr& e, std::string* out) {
   switch (e.kind) {
-    case Expr::Kind::kTag: absl::StrAppend(out, "t", e.tag.value); return;
-    case Expr::Kind::kAll: *out += 'A'; return;
-    case Expr::Kind::kNone: *out += 'N'; return;
+    case Expr::Kind::kTag:
+      absl::StrAppend(out, "t", e.tag.value);
+      return;
+    case Expr::Kind::kAll:
+      *out += 'A';
+      return;
+    case Expr::Kind::kNone:
+      *out += 'N';
+      return;
     default:
-      *out += e.kind == Expr::Kind::kNot ? "(!" : e.kind == Expr::Kind::kAnd ? "(&" : e.kind == Expr::Kind::kOr ? "(|" : "(^";
+      *out += e.kind == Expr::Kind::kNot   ? "(!"
+              : e.kind == Expr::Kind::kAnd ? "(&"
+              : e.kind == Expr::Kind::kOr  ? "(|"
+                                           : "(^";
       for (const Expr& c : e.children) {
         *out += ' ';
         AppendKey(c, out);

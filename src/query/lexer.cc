@@ -14,9 +14,20 @@ constexpr char32_t kCloseCorner = 0x300D;  // 」
 
 bool IsReservedChar(char32_t c) {
   switch (c) {
-    case '(': case ')': case '&': case '|': case '!': case '^': case '"':
-    case '=': case '<': case '>': case ',': case ':':
-    case kOpenCorner: case kCloseCorner:
+    case '(':
+    case ')':
+    case '&':
+    case '|':
+    case '!':
+    case '^':
+    case '"':
+    case '=':
+    case '<':
+    case '>':
+    case ',':
+    case ':':
+    case kOpenCorner:
+    case kCloseCorner:
       return true;
     default:
       return false;
@@ -70,9 +81,9 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
                                    options.max_query_bytes, " (QueryOptions::max_query_bytes)"));
   }
   if (std::optional<size_t> bad = util::FindInvalidUtf8(text)) {
-    return QueryError(absl::StatusCode::kInvalidArgument, text, *bad,
-                      absl::StrFormat("invalid UTF-8 (byte 0x%02X)",
-                                      static_cast<unsigned char>(text[*bad])));
+    return QueryError(
+        absl::StatusCode::kInvalidArgument, text, *bad,
+        absl::StrFormat("invalid UTF-8 (byte 0x%02X)", static_cast<unsigned char>(text[*bad])));
   }
   std::vector<Token> tokens;
   tokens.reserve(text.size() / 4 + 2);
@@ -90,12 +101,24 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
     }
     auto next_is = [&](char ch) { return pos < text.size() && text[pos] == ch; };
     switch (c) {
-      case '(': emit(TokenKind::kLParen, start, "("); continue;
-      case ')': emit(TokenKind::kRParen, start, ")"); continue;
-      case ',': emit(TokenKind::kComma, start, ","); continue;
-      case ':': emit(TokenKind::kColon, start, ":"); continue;
-      case '^': emit(TokenKind::kXor, start, "^"); continue;
-      case '=': emit(TokenKind::kEq, start, "="); continue;
+      case '(':
+        emit(TokenKind::kLParen, start, "(");
+        continue;
+      case ')':
+        emit(TokenKind::kRParen, start, ")");
+        continue;
+      case ',':
+        emit(TokenKind::kComma, start, ",");
+        continue;
+      case ':':
+        emit(TokenKind::kColon, start, ":");
+        continue;
+      case '^':
+        emit(TokenKind::kXor, start, "^");
+        continue;
+      case '=':
+        emit(TokenKind::kEq, start, "=");
+        continue;
       case '&':
         if (next_is('&')) ++pos;
         emit(TokenKind::kAnd, start, std::string(text.substr(start, pos - start)));
@@ -150,7 +173,8 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
           if (util::IsControl(q)) {
             return QueryError(absl::StatusCode::kInvalidArgument, text, at,
                               absl::StrFormat("unexpected control character U+%04X in a "
-                                              "quoted name", uint32_t{q}));
+                                              "quoted name",
+                                              uint32_t{q}));
           }
           name.append(text.substr(at, pos - at));
         }
@@ -175,7 +199,8 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
           if (util::IsControl(q)) {
             return QueryError(absl::StatusCode::kInvalidArgument, text, end,
                               absl::StrFormat("unexpected control character U+%04X in a "
-                                              "quoted name", uint32_t{q}));
+                                              "quoted name",
+                                              uint32_t{q}));
           }
         }
         if (!closed) {

@@ -1,5 +1,6 @@
 #include "query/parser.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/match.h"
@@ -13,6 +14,8 @@ namespace {
 
 using K = AstNode::Kind;
 using NodePtr = std::unique_ptr<AstNode>;
+
+constexpr uint32_t kHardMaxDepth = 256;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -52,10 +55,13 @@ bool IsEnglishWord(const Token& t, const char* upper) {
 
 std::string Describe(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kEnd: return "end of query";
+    case TokenKind::kEnd:
+      return "end of query";
     case TokenKind::kName:
-    case TokenKind::kQuoted: return QuoteForMessage(t.text);
-    default: return absl::StrCat("\"", t.text, "\"");
+    case TokenKind::kQuoted:
+      return QuoteForMessage(t.text);
+    default:
+      return absl::StrCat("\"", t.text, "\"");
   }
 }
 
@@ -80,18 +86,20 @@ class Parser {
       return Error(absl::StatusCode::kInvalidArgument, t,
                    absl::StrCat("expected an operator between operands, found ", Describe(t),
                                 " (did you mean \"", before, " AND ",
-                                t.kind == TokenKind::kName ? t.text : FormatName(t.text),
-                                "\"?)"));
+                                t.kind == TokenKind::kName ? t.text : FormatName(t.text), "\"?)"));
     }
-    return Error(absl::StatusCode::kInvalidArgument, t,
-                 absl::StrCat("unexpected ", Describe(t)));
+    return Error(absl::StatusCode::kInvalidArgument, t, absl::StrCat("unexpected ", Describe(t)));
   }
 
  private:
   static bool StartsOperand(const Token& t) {
     switch (t.kind) {
-      case TokenKind::kName: case TokenKind::kQuoted: case TokenKind::kLParen:
-      case TokenKind::kNot: case TokenKind::kAll: case TokenKind::kNone:
+      case TokenKind::kName:
+      case TokenKind::kQuoted:
+      case TokenKind::kLParen:
+      case TokenKind::kNot:
+      case TokenKind::kAll:
+      case TokenKind::kNone:
         return true;
       default:
         return false;
@@ -121,10 +129,13 @@ class Parser {
   }
 
   absl::Status Enter(const Token& at, uint32_t depth) const {
-    if (depth > options_.max_depth) {
-      return Error(absl::StatusCode::kResourceExhausted, at,
-                   absl::StrCat("query nests deeper than ", options_.max_depth,
-                                " levels (QueryOptions::max_depth)"));
+    // Every later stage recurses over the tree, so the stack bounds the
+    // depth whatever the options say.
+    const uint32_t limit = std::min(options_.max_depth, kHardMaxDepth);
+    if (depth > limit) {
+      return Error(
+          absl::StatusCode::kResourceExhausted, at,
+          absl::StrCat("query nests deeper than ", limit, " levels (QueryOptions::max_depth)"));
     }
     return absl::OkStatus();
   }
@@ -169,9 +180,9 @@ class Parser {
   absl::Status ExpectedOperand(const Token& t) const {
     if (pos_ > 0) {
       const Token& prev = tokens_[pos_ - 1];
-      return Error(absl::StatusCode::kInvalidArgument, t,
-                   absl::StrCat("expected an operand after ", Describe(prev), ", found ",
-                                Describe(t)));
+      return Error(
+          absl::StatusCode::kInvalidArgument, t,
+          absl::StrCat("expected an operand after ", Describe(prev), ", found ", Describe(t)));
     }
     return Error(absl::StatusCode::kInvalidArgument, t,
                  absl::StrCat("expected an operand, found ", Describe(t)));
@@ -187,14 +198,13 @@ class Parser {
         if (Peek().kind != TokenKind::kRParen) {
           const Token& at = Peek();
           if (at.kind == TokenKind::kEnd || !StartsOperand(at)) {
-            return Error(absl::StatusCode::kInvalidArgument, at,
-                         absl::StrCat("missing \")\" to close \"(\" at column ",
-                                      LocateInQuery(text_, t.offset).column, ", found ",
-                                      Describe(at)));
+            return Error(
+                absl::StatusCode::kInvalidArgument, at,
+                absl::StrCat("missing \")\" to close \"(\" at column ",
+                             LocateInQuery(text_, t.offset).column, ", found ", Describe(at)));
           }
           return Error(absl::StatusCode::kInvalidArgument, at,
-                       absl::StrCat("expected an operator between operands, found ",
-                                    Describe(at)));
+                       absl::StrCat("expected an operator between operands, found ", Describe(at)));
         }
         Take();
         return inner;
@@ -268,12 +278,24 @@ class Parser {
     if (compare) {
       node->kind = K::kCompare;
       switch (t.kind) {
-        case TokenKind::kEq: node->op = CompareOp::kEq; break;
-        case TokenKind::kNe: node->op = CompareOp::kNe; break;
-        case TokenKind::kLt: node->op = CompareOp::kLt; break;
-        case TokenKind::kLe: node->op = CompareOp::kLe; break;
-        case TokenKind::kGt: node->op = CompareOp::kGt; break;
-        default: node->op = CompareOp::kGe; break;
+        case TokenKind::kEq:
+          node->op = CompareOp::kEq;
+          break;
+        case TokenKind::kNe:
+          node->op = CompareOp::kNe;
+          break;
+        case TokenKind::kLt:
+          node->op = CompareOp::kLt;
+          break;
+        case TokenKind::kLe:
+          node->op = CompareOp::kLe;
+          break;
+        case TokenKind::kGt:
+          node->op = CompareOp::kGt;
+          break;
+        default:
+          node->op = CompareOp::kGe;
+          break;
       }
       TI_RETURN_IF_ERROR(ParseValue(node.get()));
       return node;
@@ -289,9 +311,9 @@ class Parser {
           return node;
         }
         if (sep.kind != TokenKind::kComma) {
-          return Error(absl::StatusCode::kInvalidArgument, sep,
-                       absl::StrCat("expected \",\" or \")\" in the IN list, found ",
-                                    Describe(sep)));
+          return Error(
+              absl::StatusCode::kInvalidArgument, sep,
+              absl::StrCat("expected \",\" or \")\" in the IN list, found ", Describe(sep)));
         }
         Take();
       }
@@ -314,8 +336,8 @@ class Parser {
     }
     if (!IsEnglishWord(Peek(), "NULL")) {
       return Error(absl::StatusCode::kInvalidArgument, Peek(),
-                   absl::StrCat("expected NULL after IS", node->negated ? " NOT" : "",
-                                ", found ", Describe(Peek())));
+                   absl::StrCat("expected NULL after IS", node->negated ? " NOT" : "", ", found ",
+                                Describe(Peek())));
     }
     Take();
     return node;
@@ -325,8 +347,7 @@ class Parser {
     const Token& t = Peek();
     if (t.kind != TokenKind::kName && t.kind != TokenKind::kQuoted) {
       return Error(absl::StatusCode::kInvalidArgument, t,
-                   absl::StrCat("expected a value (name, number or date), found ",
-                                Describe(t)));
+                   absl::StrCat("expected a value (name, number or date), found ", Describe(t)));
     }
     Take();
     TI_RETURN_IF_ERROR(CountOperand(t));

@@ -21,9 +21,9 @@ class Planner {
       case Expr::Kind::kTag: {
         const Bitmap* b = source_.TagBitmap(e.tag);
         if (b == nullptr) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "query: tag ", e.label, " (id ", e.tag.value,
-              ") was deleted after the query was compiled; compile it again"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("query: tag ", e.label, " (id ", e.tag.value,
+                           ") was deleted after the query was compiled; compile it again"));
         }
         n.op = Op::kTag;
         n.bitmap = b;
@@ -46,7 +46,8 @@ class Planner {
         n.children.push_back(std::move(child));
         return n;
       }
-      case Expr::Kind::kAnd: return PlanAnd(e);
+      case Expr::Kind::kAnd:
+        return PlanAnd(e);
       case Expr::Kind::kOr:
       case Expr::Kind::kXor: {
         n.op = e.kind == Expr::Kind::kOr ? Op::kOr : Op::kXor;
@@ -101,13 +102,20 @@ class Planner {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kTag: return "TAG";
-    case Op::kAll: return "ALL";
-    case Op::kNone: return "NONE";
-    case Op::kAnd: return "AND";
-    case Op::kOr: return "OR";
-    case Op::kXor: return "XOR";
-    case Op::kNot: return "NOT";
+    case Op::kTag:
+      return "TAG";
+    case Op::kAll:
+      return "ALL";
+    case Op::kNone:
+      return "NONE";
+    case Op::kAnd:
+      return "AND";
+    case Op::kOr:
+      return "OR";
+    case Op::kXor:
+      return "XOR";
+    case Op::kNot:
+      return "NOT";
   }
   return "?";
 }

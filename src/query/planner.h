@@ -31,10 +31,10 @@ class BitmapSource {
 struct PlanNode {
   enum class Op { kTag, kAll, kNone, kAnd, kOr, kXor, kNot };
   Op op = Op::kNone;
-  const Bitmap* bitmap = nullptr;       // kTag and kAll: borrowed, never copied
-  const std::string* label = nullptr;   // kTag: points into the expression
-  bool subtracted = false;              // an operand of AND applied as AND-NOT
-  uint64_t estimate = 0;                // expected cardinality (exact for kTag/kAll/kNone)
+  const Bitmap* bitmap = nullptr;      // kTag and kAll: borrowed, never copied
+  const std::string* label = nullptr;  // kTag: points into the expression
+  bool subtracted = false;             // an operand of AND applied as AND-NOT
+  uint64_t estimate = 0;               // expected cardinality (exact for kTag/kAll/kNone)
   // kAnd: operands to intersect, ascending estimate, then operands to
   // subtract (subtracted = true), descending estimate. An AND with no
   // positive operand starts from kAll. kOr/kXor: operands. kNot: one.

@@ -112,9 +112,8 @@ absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t off
   QueryErrorLocation loc = LocateInQuery(text, offset);
   absl::Status status(code, absl::StrCat("query: line ", loc.line, ", column ", loc.column, ": ",
                                          std::string(message), "\n", loc.snippet));
-  status.SetPayload(kLocationUrl,
-                    absl::Cord(absl::StrCat(loc.offset, "\x1f", loc.line, "\x1f", loc.column,
-                                            "\x1f", loc.snippet)));
+  status.SetPayload(kLocationUrl, absl::Cord(absl::StrCat(loc.offset, "\x1f", loc.line, "\x1f",
+                                                          loc.column, "\x1f", loc.snippet)));
   return status;
 }
 

@@ -1,6 +1,5 @@
-#include "query/rules.h"
-
 #include "absl/container/flat_hash_map.h"
+#include "query/rules.h"
 
 namespace tagindex::query::rules {
 

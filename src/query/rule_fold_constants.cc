@@ -1,8 +1,7 @@
-#include "query/rules.h"
-
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "query/rules.h"
 
 namespace tagindex::query::rules {
 namespace {

@@ -2,15 +2,15 @@
 // empty to full) evaluated three ways — executor with every normaliser rule
 // on, with every rule off, and a naive std::set evaluator — which must agree
 // on every count and every id. The seed and query are printed on failure.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iterator>
 #include <random>
 #include <set>
 #include <sstream>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tagindex/tagindex.h"
@@ -163,9 +163,7 @@ class Generator {
             continue;
           }
           *out = op == 0 ? And(*out, s) : op == 1 ? Or(*out, s) : Xor(*out, s);
-          const char* spelled = op == 0   ? kAnd[Pick(5)]
-                                : op == 1 ? kOr[Pick(5)]
-                                          : kXor[Pick(3)];
+          const char* spelled = op == 0 ? kAnd[Pick(5)] : op == 1 ? kOr[Pick(5)] : kXor[Pick(3)];
           text += std::string(" ") + spelled + " " + t;
         }
         inner_prec_ = prec;
@@ -250,7 +248,9 @@ TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[q
   const uint64_t world_seed = 20261123;
   World w = MakeWorld(world_seed);
   QueryOptions off;
-  off.rewrites = {.flatten = false, .remove_double_negation = false, .fold_constants = false,
+  off.rewrites = {.flatten = false,
+                  .remove_double_negation = false,
+                  .fold_constants = false,
                   .remove_duplicates = false};
   const int queries = QueryCount();
   int failures = 0;
@@ -284,8 +284,8 @@ TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[q
         return o.str();
       };
       INFO("world seed " << world_seed << ", query seed " << seed << ", query: " << text);
-      INFO("expected " << want.size() << " rows; rules on: " << describe(on) << "; rules off: "
-                       << describe(plain) << "; count on: " << describe(count_on)
+      INFO("expected " << want.size() << " rows; rules on: " << describe(on)
+                       << "; rules off: " << describe(plain) << "; count on: " << describe(count_on)
                        << "; count off: " << describe(count_off));
       CHECK(ok);
     }

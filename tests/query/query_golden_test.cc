@@ -75,7 +75,6 @@ std::string Normal(const Index& index, std::string_view text,
   return q->DebugString();
 }
 
-
 }  // namespace
 
 TEST_CASE("lexer: tokens of every keyword form, quoting and Chinese names", "[query]") {
@@ -95,10 +94,12 @@ TEST_CASE("lexer: tokens of every keyword form, quoting and Chinese names", "[qu
       {"\"AND\" 「高 价值」 \"a \\\"b\\\" \\\\\"",
        "QUOTED(AND) QUOTED(高 价值) QUOTED(a \"b\" \\) END"},
       {"兴趣:运动 \"兴趣\":「户外」", "NAME(兴趣) : NAME(运动) QUOTED(兴趣) : QUOTED(户外) END"},
-      {"VIP-2024 Month-to-month a_b.c/d+e#f", "NAME(VIP-2024) NAME(Month-to-month) NAME(a_b.c/d+e#f) END"},
-      {"x>=1 y<=2 z<3 w>4 v=5 u!=6 t<>7", "NAME(x) >= NAME(1) NAME(y) <= NAME(2) NAME(z) < NAME(3) "
-                                         "NAME(w) > NAME(4) NAME(v) = NAME(5) NAME(u) != NAME(6) "
-                                         "NAME(t) != NAME(7) END"},
+      {"VIP-2024 Month-to-month a_b.c/d+e#f",
+       "NAME(VIP-2024) NAME(Month-to-month) NAME(a_b.c/d+e#f) END"},
+      {"x>=1 y<=2 z<3 w>4 v=5 u!=6 t<>7",
+       "NAME(x) >= NAME(1) NAME(y) <= NAME(2) NAME(z) < NAME(3) "
+       "NAME(w) > NAME(4) NAME(v) = NAME(5) NAME(u) != NAME(6) "
+       "NAME(t) != NAME(7) END"},
       {"城市 IN (杭州,上海)", "NAME(城市) NAME(IN) ( NAME(杭州) , NAME(上海) ) END"},
       {"\u3000a\u00a0\tb\n", "NAME(a) NAME(b) END"},
       {"", "END"},
@@ -190,9 +191,12 @@ TEST_CASE("normaliser: normal forms golden table", "[query]") {
   }
   SECTION("rules can be switched off") {
     QueryOptions off;
-    off.rewrites = {.flatten = false, .remove_double_negation = false,
-                    .fold_constants = false, .remove_duplicates = false};
-    CHECK(Normal(*index, "NOT NOT 高价值客户 AND NONE", off) == "(AND (NOT (NOT 高价值客户)) NONE)");
+    off.rewrites = {.flatten = false,
+                    .remove_double_negation = false,
+                    .fold_constants = false,
+                    .remove_duplicates = false};
+    CHECK(Normal(*index, "NOT NOT 高价值客户 AND NONE", off) ==
+          "(AND (NOT (NOT 高价值客户)) NONE)");
     CHECK(Normal(*index, "(高价值客户 OR 电子产品) OR 高价值客户", off) ==
           "(OR (OR 高价值客户 电子产品) 高价值客户)");
   }
@@ -262,8 +266,7 @@ TEST_CASE("errors: bad inputs give code, location and message", "[query]") {
   }
 }
 
-TEST_CASE("errors: snippet puts the caret under the problem, CJK counting two cells",
-          "[query]") {
+TEST_CASE("errors: snippet puts the caret under the problem, CJK counting two cells", "[query]") {
   auto index = MakeIndex();
   absl::Status s = index->Count("高价值客户 AND").status();
   auto loc = tagindex::GetQueryErrorLocation(s);
@@ -274,8 +277,7 @@ TEST_CASE("errors: snippet puts the caret under the problem, CJK counting two ce
   CHECK(std::string(s.message()).rfind("query: line 1, column 10: ", 0) == 0);
 }
 
-TEST_CASE("errors: unknown-tag suggestions are a payload; unknown names may be empty",
-          "[query]") {
+TEST_CASE("errors: unknown-tag suggestions are a payload; unknown names may be empty", "[query]") {
   auto index = MakeIndex();
   absl::Status s = index->Count("vip-2024 AND 高价值客户").status();
   CHECK(s.code() == Code::kNotFound);
@@ -296,14 +298,20 @@ TEST_CASE("limits: length, depth and operand count are ResourceExhausted", "[que
   CHECK(index->Count(std::string(1 << 20, '(')).status().code() == Code::kResourceExhausted);
   QueryOptions deep;
   deep.max_query_bytes = 4 << 20;
-  CHECK(index->Count(std::string(1 << 20, '('), deep).status().code() ==
-        Code::kResourceExhausted);
+  CHECK(index->Count(std::string(1 << 20, '('), deep).status().code() == Code::kResourceExhausted);
   std::string nots;
   for (int i = 0; i < 100000; ++i) nots += "! ";
   nots += "高价值客户";
   CHECK(index->Count(nots, deep).status().code() == Code::kResourceExhausted);
   std::string nested = std::string(64, '(') + "高价值客户" + std::string(64, ')');
   CHECK(index->Count(nested).value() == 30);
+  // The depth option cannot lift the hard cap that protects the stack.
+  QueryOptions unbounded;
+  unbounded.max_depth = 1u << 30;
+  std::string deeper = std::string(300, '(') + "高价值客户" + std::string(300, ')');
+  auto capped = index->Count(deeper, unbounded);
+  CHECK(capped.status().code() == Code::kResourceExhausted);
+  CHECK(capped.status().message().find("deeper than 256") != std::string_view::npos);
   std::string wide = "高价值客户";
   for (int i = 0; i < 5000; ++i) wide += " OR VIP-2024";
   auto r = index->Count(wide);
@@ -321,8 +329,7 @@ TEST_CASE("limits: length, depth and operand count are ResourceExhausted", "[que
 TEST_CASE("query: results of the example queries", "[query]") {
   auto index = MakeIndex();
   auto rows = [&](std::string_view q) { return index->Query(q).value().Rows(); };
-  CHECK(rows("高价值客户 AND 电子产品 AND NOT 流失风险") ==
-        std::vector<RowId>{20, 21, 22, 23, 24});
+  CHECK(rows("高价值客户 AND 电子产品 AND NOT 流失风险") == std::vector<RowId>{20, 21, 22, 23, 24});
   CHECK(rows("高价值客户 且 电子产品 且 非 流失风险") == std::vector<RowId>{20, 21, 22, 23, 24});
   CHECK(index->Count("购买频率 = 高频").value() == 20);
   CHECK(index->Count("购买频率 != 高频").value() == 30);
@@ -412,8 +419,7 @@ TEST_CASE("explain: plan tree with estimates, actuals and AND-NOT", "[query]") {
   CHECK(e.ToString().find("(skipped)") != std::string::npos);
 }
 
-TEST_CASE("compiled query: reusable, sees new data, fails after its tag is deleted",
-          "[query]") {
+TEST_CASE("compiled query: reusable, sees new data, fails after its tag is deleted", "[query]") {
   auto index = MakeIndex();
   CompiledQuery q = index->Compile("高价值客户 AND NOT 流失风险").value();
   CHECK(q.Count().value() == 25);
