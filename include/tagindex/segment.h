@@ -62,6 +62,30 @@ class Segment {
   // Calls `fn(row)` in ascending row order until it returns false.
   void ForEach(const std::function<bool(RowId)>& fn) const;
 
+  // Forward iteration in ascending row order, with a seek. The iterator
+  // shares the rows, so it stays valid after the Segment is gone.
+  //
+  //   for (Segment::Iterator it(segment); it.Valid(); it.Next()) Use(it.Value());
+  class Iterator {
+   public:
+    explicit Iterator(const Segment& segment);  // positioned at the first row
+    ~Iterator();
+    Iterator(Iterator&&) noexcept;
+    Iterator& operator=(Iterator&&) noexcept;
+    Iterator(const Iterator&) = delete;
+    Iterator& operator=(const Iterator&) = delete;
+
+    bool Valid() const;
+    RowId Value() const;  // requires Valid()
+    void Next();
+    // Moves to the first row >= `row` (forwards or backwards).
+    void SeekGreaterOrEqual(RowId row);
+
+   private:
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+
   // Up to `limit` row ids starting at rank `offset` (0-based), ascending.
   // An offset past the end gives an empty page.
   std::vector<RowId> Page(uint64_t offset, uint64_t limit) const;

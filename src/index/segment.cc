@@ -41,6 +41,23 @@ std::vector<RowId> Segment::Rows() const { return data_->rows.ToVector(); }
 
 void Segment::ForEach(const std::function<bool(RowId)>& fn) const { data_->rows.ForEach(fn); }
 
+struct Segment::Iterator::State {
+  explicit State(std::shared_ptr<const internal::SegmentData> d)
+      : data(std::move(d)), it(data->rows) {}
+  std::shared_ptr<const internal::SegmentData> data;  // keeps the rows alive
+  Bitmap::Iterator it;
+};
+
+Segment::Iterator::Iterator(const Segment& segment)
+    : state_(std::make_unique<State>(segment.data_)) {}
+Segment::Iterator::~Iterator() = default;
+Segment::Iterator::Iterator(Iterator&&) noexcept = default;
+Segment::Iterator& Segment::Iterator::operator=(Iterator&&) noexcept = default;
+bool Segment::Iterator::Valid() const { return state_ != nullptr && state_->it.Valid(); }
+RowId Segment::Iterator::Value() const { return state_->it.Value(); }
+void Segment::Iterator::Next() { state_->it.Next(); }
+void Segment::Iterator::SeekGreaterOrEqual(RowId row) { state_->it.SeekGreaterOrEqual(row); }
+
 std::vector<RowId> Segment::Page(uint64_t offset, uint64_t limit) const {
   std::vector<RowId> out;
   if (offset >= Count() || limit == 0) return out;

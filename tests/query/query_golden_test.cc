@@ -366,6 +366,15 @@ TEST_CASE("segment: pages, cursor, keys, set operations, portable export", "[que
     return seen.size() < 3;
   });
   CHECK(seen == std::vector<RowId>{0, 2, 4});
+  std::vector<RowId> iterated;
+  for (Segment::Iterator it(s); it.Valid(); it.Next()) iterated.push_back(it.Value());
+  CHECK(iterated == s.Rows());
+  Segment::Iterator seek(s);
+  seek.SeekGreaterOrEqual(51);
+  REQUIRE(seek.Valid());
+  CHECK(seek.Value() == 52);
+  seek.SeekGreaterOrEqual(99);
+  CHECK_FALSE(seek.Valid());
   auto keys = s.KeysOf(s.Page(0, 2)).value();
   CHECK(keys == std::vector<tagindex::CustomerKey>{int64_t{0}, int64_t{2}});
   CHECK(s.KeysOf(std::vector<RowId>{1000}).status().code() == Code::kNotFound);
