@@ -76,7 +76,8 @@ bool IsBareBreak(char32_t c) {
 
 absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions& options) {
   if (text.size() > options.max_query_bytes) {
-    return QueryError(absl::StatusCode::kResourceExhausted, text.substr(0, 0), 0,
+    // The caret marks where the limit is crossed.
+    return QueryError(absl::StatusCode::kResourceExhausted, text, options.max_query_bytes,
                       absl::StrCat("query is ", text.size(), " bytes, over the limit of ",
                                    options.max_query_bytes, " (QueryOptions::max_query_bytes)"));
   }
@@ -216,9 +217,16 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
       default:
         break;
     }
-    // A bare word: the longest run of non-breaking code points.
+    // A bare word: the longest run of non-breaking code points. Only a few
+    // lead bytes can start a non-ASCII break (C1 controls, Unicode spaces,
+    // 「」), so CJK text is skipped a whole sequence at a time.
     size_t end = pos;
     while (end < text.size()) {
+      const auto lead = static_cast<unsigned char>(text[end]);
+      if (lead >= 0xC3 && lead != 0xE1 && lead != 0xE2 && lead != 0xE3) {
+        end += lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;  // valid UTF-8, checked above
+        continue;
+      }
       size_t next = end;
       if (IsBareBreak(Next(text, next))) break;
       end = next;

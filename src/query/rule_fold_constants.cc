@@ -52,6 +52,13 @@ bool FoldConstants(Expr& e) {
       // AND: NONE absorbs, ALL is neutral. OR: the other way round.
       const Kind absorbing = e.kind == Kind::kAnd ? Kind::kNone : Kind::kAll;
       const Kind neutral = e.kind == Kind::kAnd ? Kind::kAll : Kind::kNone;
+      bool has_constant = false;
+      for (const Expr& c : e.children) has_constant |= c.IsConstant();
+      if (!has_constant) {
+        if (!HasComplementPair(e)) return false;
+        e = absorbing == Kind::kAll ? Expr::All() : Expr::None();
+        return true;
+      }
       bool changed = false;
       std::vector<Expr> kept;
       for (Expr& c : e.children) {
