@@ -234,6 +234,15 @@ class Index {
                                         const QueryOptions& options = {}) const;
   // Every live customer, as a Segment.
   Segment AllCustomers() const;
+  // A Segment of given rows (any order, duplicates allowed), e.g. from a host
+  // list, to combine with query results. Errors: NotFound naming the first
+  // row that is not a live customer.
+  absl::StatusOr<Segment> SegmentOfRows(std::span<const RowId> rows) const;
+  // The inverse of Segment::ToPortable: a standard portable Roaring blob.
+  // Errors: DataLoss if the blob is not valid portable Roaring (it is never
+  // trusted: bounded, checked parsing); NotFound if it holds a row that is
+  // not a live customer.
+  absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
 
   // ---- End of Queries -------------------------------------------------------------
 

@@ -194,4 +194,35 @@ Segment Index::AllCustomers() const {
   return Segment(std::move(data));
 }
 
+namespace {
+
+absl::StatusOr<Segment> CheckedSegment(const Index* index, const IndexState& state, Bitmap rows) {
+  ReadLock lock(state.mu);
+  if (!rows.IsSubsetOf(state.universe)) {
+    Bitmap outside = Bitmap::AndNot(rows, state.universe);
+    return absl::NotFoundError(
+        absl::StrCat("segment: row ", outside.Minimum(), " is not a live customer"));
+  }
+  auto data = std::make_shared<internal::SegmentData>();
+  data->index = index;
+  data->rows = std::move(rows);
+  return Segment(std::move(data));
+}
+
+}  // namespace
+
+absl::StatusOr<Segment> Index::SegmentOfRows(std::span<const RowId> rows) const {
+  return Guarded([&]() -> absl::StatusOr<Segment> {
+    return CheckedSegment(this, *state_, Bitmap::FromIds(rows));
+  });
+}
+
+absl::StatusOr<Segment> Index::SegmentFromPortable(std::string_view blob) const {
+  return Guarded([&]() -> absl::StatusOr<Segment> {
+    TI_ASSIGN_OR_RETURN(
+        Bitmap rows, Bitmap::PortableDeserialize(std::span<const char>(blob.data(), blob.size())));
+    return CheckedSegment(this, *state_, std::move(rows));
+  });
+}
+
 }  // namespace tagindex

@@ -398,6 +398,15 @@ TEST_CASE("segment: pages, cursor, keys, set operations, portable export", "[que
   REQUIRE(blob.size() >= 4);
   CHECK((static_cast<unsigned char>(blob[0]) | (static_cast<unsigned char>(blob[1]) << 8)) ==
         12346);
+  Segment back = index->SegmentFromPortable(blob).value();
+  CHECK(back.SameRows(s));
+  CHECK(back.index() == index.get());
+  CHECK(index->SegmentFromPortable("garbage").status().code() == Code::kDataLoss);
+  std::vector<RowId> listed = {5, 3, 3, 1};
+  CHECK(index->SegmentOfRows(listed).value().Rows() == std::vector<RowId>{1, 3, 5});
+  auto outside = index->SegmentOfRows(std::vector<RowId>{1, 500});
+  CHECK(outside.status().code() == Code::kNotFound);
+  CHECK(outside.status().message().find("row 500") != std::string_view::npos);
   // The segment is a snapshot.
   REQUIRE(index->UntagRow(index->FindTag("VIP-2024").value(), 0).ok());
   CHECK(s.Count() == 50);
