@@ -113,6 +113,7 @@ class Segment {
 
   // The rows in the standard portable Roaring serialisation, readable by
   // CRoaring, pyroaring, Java/Go Roaring, pg_roaringbitmap, ClickHouse, ...
+  // Index::SegmentFromPortable reads it back.
   std::string ToPortable() const;
 
   // The index the segment came from (nullptr for a default Segment).
