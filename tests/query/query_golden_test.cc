@@ -277,7 +277,7 @@ TEST_CASE("errors: snippet puts the caret under the problem, CJK counting two ce
   CHECK(std::string(s.message()).rfind("query: line 1, column 10: ", 0) == 0);
 }
 
-TEST_CASE("errors: unknown-tag suggestions are a payload; unknown names may be empty", "[query]") {
+TEST_CASE("errors: unknown-tag suggestions are a payload, unknown names may be empty", "[query]") {
   auto index = MakeIndex();
   absl::Status s = index->Count("vip-2024 AND 高价值客户").status();
   CHECK(s.code() == Code::kNotFound);
