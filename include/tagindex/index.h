@@ -47,6 +47,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tagindex/options.h"
+#include "tagindex/query.h"
+#include "tagindex/segment.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -199,6 +201,50 @@ class Index {
   // order. Errors: NotFound.
   absl::StatusOr<std::vector<RowId>> RowsWithTag(TagId tag) const;
   absl::StatusOr<std::vector<CustomerKey>> KeysWithTag(TagId tag) const;
+
+  // ---- Queries --------------------------------------------------------------------
+  //
+  // Segment queries in the language of docs/query_language.md (see query.h
+  // for options, errors and Explain). Each call parses, binds and normalises
+  // `text`, then plans against the current cardinalities and evaluates under
+  // the read lock (concurrently with other readers; writers wait).
+  //
+  //   Segment s = index->Query("高价值客户 AND 电子产品 AND NOT 流失风险").value();
+  //   uint64_t n = index->Count("购买频率 IN (高频, 中频)").value();
+  //   std::cout << index->Explain("VIP AND NOT 流失风险").value().ToString();
+  //
+  // Errors: InvalidArgument (syntax, ambiguous name), NotFound (unknown tag
+  // or attribute), ResourceExhausted (a QueryOptions limit, or memory); all
+  // with a QueryErrorLocation payload when they concern a place in the text.
+
+  // The customers matching `text`, as a Segment (a snapshot; this Index must
+  // outlive the Segment's KeysOf calls).
+  absl::StatusOr<Segment> Query(std::string_view text, const QueryOptions& options = {}) const;
+  // The number of matching customers, without materialising the result
+  // where the plan allows (the last step uses *_cardinality).
+  absl::StatusOr<uint64_t> Count(std::string_view text, const QueryOptions& options = {}) const;
+  // Runs the query and returns its plan with estimated and actual
+  // cardinalities and times per node.
+  absl::StatusOr<Explanation> Explain(std::string_view text,
+                                      const QueryOptions& options = {}) const;
+  // Parses, binds and normalises once; the result runs many times, from many
+  // threads (see CompiledQuery for what is bound when). This Index must
+  // outlive it.
+  absl::StatusOr<CompiledQuery> Compile(std::string_view text,
+                                        const QueryOptions& options = {}) const;
+  // Every live customer, as a Segment.
+  Segment AllCustomers() const;
+  // A Segment of given rows (any order, duplicates allowed), e.g. from a host
+  // list, to combine with query results. Errors: NotFound naming the first
+  // row that is not a live customer.
+  absl::StatusOr<Segment> SegmentOfRows(std::span<const RowId> rows) const;
+  // The inverse of Segment::ToPortable: a standard portable Roaring blob.
+  // Errors: DataLoss if the blob is not valid portable Roaring (it is never
+  // trusted: bounded, checked parsing); NotFound if it holds a row that is
+  // not a live customer.
+  absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
+
+  // ---- End of Queries -------------------------------------------------------------
 
   // ---- Internal ------------------------------------------------------------------
   // For the library's own layers (query, storage); not part of the API.

@@ -4,6 +4,8 @@
 
 #include "tagindex/index.h"
 #include "tagindex/options.h"
+#include "tagindex/query.h"
+#include "tagindex/segment.h"
 #include "tagindex/types.h"
 
 #endif  // TAGINDEX_TAGINDEX_H_
