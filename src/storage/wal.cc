@@ -11,15 +11,6 @@
 namespace tagindex::storage {
 namespace {
 
-// The header check binds the length to a constant so that a zeroed or
-// shifted header is never mistaken for a record.
-uint32_t HeaderCheck(uint32_t length) {
-  char b[8];
-  std::memcpy(b, "TIXR", 4);
-  for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<char>(length >> (8 * i));
-  return static_cast<uint32_t>(util::Xxh3(b, 8));
-}
-
 bool AllZero(const char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (p[i] != 0) return false;
@@ -28,6 +19,15 @@ bool AllZero(const char* p, size_t n) {
 }
 
 }  // namespace
+
+// The header check binds the length to a constant so that a zeroed or
+// shifted header is never mistaken for a record.
+uint32_t RecordHeaderCheck(uint32_t length) {
+  char b[8];
+  std::memcpy(b, "TIXR", 4);
+  for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<char>(length >> (8 * i));
+  return static_cast<uint32_t>(util::Xxh3(b, 8));
+}
 
 std::string EncodeWalHeader(uint64_t generation) {
   std::string header(kWalMagic, sizeof(kWalMagic));
@@ -66,7 +66,7 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
     }
     const uint32_t length = LoadU32(p + pos);
     std::string problem;
-    if (LoadU32(p + pos + 4) != HeaderCheck(length)) {
+    if (LoadU32(p + pos + 4) != RecordHeaderCheck(length)) {
       problem = "record header checksum mismatch";
     } else if (length == 0 || length > max_record_bytes) {
       problem = absl::StrCat("record length ", length, " is out of range");
@@ -132,7 +132,7 @@ absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload) {
   record.reserve(kRecordHeaderBytes + payload.size());
   const uint32_t length = static_cast<uint32_t>(payload.size());
   PutU32(&record, length);
-  PutU32(&record, HeaderCheck(length));
+  PutU32(&record, RecordHeaderCheck(length));
   PutU64(&record, util::Xxh3(payload));
   record.append(payload);
 

@@ -27,6 +27,10 @@ inline constexpr uint32_t kWalVersion = 1;
 inline constexpr size_t kWalHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
 
+// The 32-bit check stored after a record's length (binds the length to a
+// constant; see docs/wal_format.md).
+uint32_t RecordHeaderCheck(uint32_t length);
+
 // The WAL file header (what a new log starts with).
 std::string EncodeWalHeader(uint64_t generation);
 

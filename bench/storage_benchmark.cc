@@ -1,0 +1,207 @@
+// Persistence costs (workload 9 of PERFORMANCE.md): Checkpoint and Open of
+// N customers x 1,000 Zipf tags, against the time to merely read the
+// snapshot's bytes (baseline, same run); snapshot size against the sum of
+// the tags' portable Roaring sizes; mutation throughput per sync policy on
+// the local disk (a directory under /tmp).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+
+#include "tagindex/tagindex.h"
+#include "workload.h"
+
+namespace tagindex::bench {
+namespace {
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/tagindex-bench-XXXXXX";
+  return ::mkdtemp(tmpl);
+}
+
+// One saved index per customer count, built once and shared by the
+// checkpoint and open benchmarks; removed at exit.
+struct Saved {
+  std::string dir;
+  std::unique_ptr<Index> index;
+  uint64_t portable_sum = 0;  // sum of the tags' portable sizes
+  uint64_t ids = 0;
+};
+
+std::map<uint32_t, std::unique_ptr<Saved>>& Cache() {
+  static auto* cache = new std::map<uint32_t, std::unique_ptr<Saved>>();
+  return *cache;
+}
+
+struct CleanUp {
+  ~CleanUp() {
+    for (auto& [n, saved] : Cache()) {
+      saved->index.reset();
+      std::filesystem::remove_all(saved->dir);
+    }
+  }
+} clean_up;
+
+Saved& Get(uint32_t customers) {
+  auto& slot = Cache()[customers];
+  if (slot) return *slot;
+  slot = std::make_unique<Saved>();
+  Saved& s = *slot;
+  s.dir = MakeTempDir();
+  OpenOptions o;
+  o.index.key_kind = KeyKind::kIdentity;
+  o.sync = SyncPolicy::kNone;
+  s.index = Index::Open(s.dir, o).value();
+  std::vector<int64_t> all(customers);
+  std::iota(all.begin(), all.end(), 0);
+  (void)s.index->AddCustomers(all);
+  WorkloadOptions w{.customers = customers, .tags = SmokeRun() ? 50u : 1000u};
+  for (uint32_t r = 0; r < w.tags; ++r) {
+    const TagId t = s.index->CreateTag({.name = "tag" + std::to_string(r)}).value();
+    const std::vector<uint32_t> rows = TagRows(w, r);
+    (void)s.index->TagRows(t, rows);
+    s.portable_sum += s.index->ExportTag(t).value().size();
+    s.ids += rows.size();
+  }
+  (void)s.index->Checkpoint();
+  return s;
+}
+
+std::string SnapshotPath(const std::string& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind("snapshot-", 0) == 0) return e.path();
+  }
+  return "";
+}
+
+// Baseline: read(2) the whole snapshot into memory (page cache warm).
+double ReadBytesSeconds(const std::string& path, uint64_t* bytes) {
+  const auto start = std::chrono::steady_clock::now();
+  int fd = ::open(path.c_str(), O_RDONLY);
+  const uint64_t size = std::filesystem::file_size(path);
+  std::string buf(size, '\0');
+  uint64_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, buf.data() + got, size - got);
+    if (n <= 0) break;
+    got += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  benchmark::DoNotOptimize(buf.data());
+  *bytes = got;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void BM_Storage_Checkpoint(benchmark::State& state) {
+  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))));
+  for (auto _ : state) {
+    if (!s.index->Checkpoint().ok()) state.SkipWithError("Checkpoint failed");
+  }
+  const uint64_t file = std::filesystem::file_size(SnapshotPath(s.dir));
+  state.counters["file_bytes"] = static_cast<double>(file);
+  state.counters["portable_sum"] = static_cast<double>(s.portable_sum);
+  state.counters["size_ratio"] = static_cast<double>(file) / static_cast<double>(s.portable_sum);
+  state.counters["ids"] = static_cast<double>(s.ids);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(file));
+}
+
+// Open (read-only: no lock, same load path) vs reading the bytes, both
+// measured in every iteration so the ratio compares like with like.
+void BM_Storage_Open(benchmark::State& state) {
+  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))));
+  const std::string path = SnapshotPath(s.dir);
+  OpenOptions o;
+  o.read_only = true;
+  std::vector<double> reads;
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    reads.push_back(ReadBytesSeconds(path, &bytes));
+    state.ResumeTiming();
+    auto index = Index::Open(s.dir, o);
+    if (!index.ok()) state.SkipWithError("Open failed");
+    benchmark::DoNotOptimize(index);
+    state.PauseTiming();
+    index = absl::UnknownError("");  // destruction is not part of Open
+    state.ResumeTiming();
+  }
+  std::sort(reads.begin(), reads.end());
+  state.counters["read_bytes_ms"] = reads[reads.size() / 2] * 1e3;
+  state.counters["file_bytes"] = static_cast<double>(bytes);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+// Mutation throughput: single-customer Tag calls, durable per the policy.
+// Several threads show group commit sharing fsyncs.
+std::mutex mutate_mu;
+std::map<int64_t, std::pair<std::string, std::unique_ptr<Index>>> mutate_indexes;
+struct MutateCleanUp {
+  ~MutateCleanUp() {
+    for (auto& [key, slot] : mutate_indexes) {
+      slot.second.reset();
+      std::filesystem::remove_all(slot.first);
+    }
+  }
+} mutate_clean_up;
+
+void BM_Storage_Mutate(benchmark::State& state) {
+  std::mutex& mu = mutate_mu;
+  auto& indexes = mutate_indexes;
+  const int64_t policy = state.range(0);
+  Index* index = nullptr;
+  TagId tag;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& slot = indexes[policy * 100 + state.threads()];
+    if (slot.second == nullptr) {
+      slot.first = MakeTempDir();
+      OpenOptions o;
+      o.sync = static_cast<SyncPolicy>(policy);
+      o.group_commit_interval_ms = 1;
+      slot.second = Index::Open(slot.first, o).value();
+      (void)slot.second->CreateTag({.name = "t"});
+    }
+    index = slot.second.get();
+    tag = index->FindTag("t").value();
+  }
+  std::mt19937_64 rng(static_cast<uint64_t>(state.thread_index()) + 1);
+  for (auto _ : state) {
+    const int64_t key = static_cast<int64_t>(rng() % 1'000'000);
+    if (!index->Tag(tag, key).ok()) state.SkipWithError("Tag failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(policy == 0 ? "every-write" : policy == 1 ? "group-commit" : "none");
+  if (state.thread_index() == 0) {
+    std::lock_guard<std::mutex> lock(mu);
+    // Free the directory once this (policy, threads) run is over.
+    auto it = indexes.find(policy * 100 + state.threads());
+    if (it != indexes.end() && state.threads() == 1) {
+      it->second.second.reset();
+      std::filesystem::remove_all(it->second.first);
+      indexes.erase(it);
+    }
+  }
+}
+
+BENCHMARK(BM_Storage_Checkpoint)->Arg(1'000'000)->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_Storage_Open)->Arg(1'000'000)->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_Storage_Mutate)->Arg(0)->Arg(1)->Arg(2)->Threads(1)->UseRealTime();
+BENCHMARK(BM_Storage_Mutate)->Arg(0)->Arg(1)->Threads(4)->UseRealTime();
+
+}  // namespace
+}  // namespace tagindex::bench
+
+BENCHMARK_MAIN();
