@@ -388,6 +388,9 @@ class SnapshotLoader {
       return Bad(sec, 0, "a live customer is beyond the row limit");
     }
     s.universe = std::move(b).value();
+    universe_size_ = s.universe.Cardinality();
+    universe_is_prefix_ =
+        universe_size_ == 0 || uint64_t{s.universe.Maximum()} + 1 == universe_size_;
     return absl::OkStatus();
   }
 
@@ -444,7 +447,12 @@ class SnapshotLoader {
     seen_[id] = true;
     absl::StatusOr<Bitmap> b = Bitmap::PortableDeserialize(sec.payload.subspan(4));
     if (!b.ok()) return Bad(sec, 4, std::string(b.status().message()));
-    if (!b->IsSubsetOf(s.universe)) {
+    // When the universe is the full range [0, k) (the usual dense-id case),
+    // containment is a bound check; otherwise a real subset test.
+    const bool contained = universe_is_prefix_
+                               ? (b->IsEmpty() || uint64_t{b->Maximum()} < universe_size_)
+                               : b->IsSubsetOf(s.universe);
+    if (!contained) {
       return Bad(sec, 4, absl::StrCat("tag id ", id, " holds customers that are not live"));
     }
     tag->bitmap = std::move(b).value();
@@ -458,6 +466,8 @@ class SnapshotLoader {
   const std::string& path_;
   const OpenOptions& options_;
   std::vector<bool> seen_;
+  uint64_t universe_size_ = 0;
+  bool universe_is_prefix_ = false;
 };
 
 // ---- replay ------------------------------------------------------------------------------
