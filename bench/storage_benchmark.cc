@@ -38,8 +38,8 @@ struct Saved {
   uint64_t ids = 0;
 };
 
-std::map<uint32_t, std::unique_ptr<Saved>>& Cache() {
-  static auto* cache = new std::map<uint32_t, std::unique_ptr<Saved>>();
+std::map<uint64_t, std::unique_ptr<Saved>>& Cache() {
+  static auto* cache = new std::map<uint64_t, std::unique_ptr<Saved>>();
   return *cache;
 }
 
@@ -52,18 +52,23 @@ struct CleanUp {
   }
 } clean_up;
 
-Saved& Get(uint32_t customers) {
-  auto& slot = Cache()[customers];
+// `int_keys`: customers have int64 keys (a hash map to rebuild on open);
+// otherwise identity keys (row id = key, no map).
+Saved& Get(uint32_t customers, bool int_keys = false) {
+  auto& slot = Cache()[uint64_t{customers} * 2 + (int_keys ? 1 : 0)];
   if (slot) return *slot;
   slot = std::make_unique<Saved>();
   Saved& s = *slot;
   s.dir = MakeTempDir();
   OpenOptions o;
-  o.index.key_kind = KeyKind::kIdentity;
+  o.index.key_kind = int_keys ? KeyKind::kInt64 : KeyKind::kIdentity;
   o.sync = SyncPolicy::kNone;
   s.index = Index::Open(s.dir, o).value();
   std::vector<int64_t> all(customers);
   std::iota(all.begin(), all.end(), 0);
+  if (int_keys) {
+    for (int64_t& k : all) k = k * 7919 + 13800000000;  // phone-number-like ids
+  }
   (void)s.index->AddCustomers(all);
   WorkloadOptions w{.customers = customers, .tags = SmokeRun() ? 50u : 1000u};
   for (uint32_t r = 0; r < w.tags; ++r) {
@@ -126,7 +131,9 @@ void BM_Storage_Checkpoint(benchmark::State& state) {
 // Open (read-only: no lock, same load path) vs reading the bytes, both
 // measured in every iteration so the ratio compares like with like.
 void BM_Storage_Open(benchmark::State& state) {
-  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))));
+  const bool int_keys = state.range(1) != 0;
+  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))), int_keys);
+  state.SetLabel(int_keys ? "int64 keys" : "identity keys");
   const std::string path = SnapshotPath(s.dir);
   OpenOptions o;
   o.read_only = true;
