@@ -225,7 +225,7 @@ class Index {
   // releases the directory lock; destroy the Index before reopening it.
 
   // Opens the index in directory `path`, creating it if missing (and
-  // options.create_missing). Loads the last snapshot (memory-mapped,
+  // options.create_if_missing). Loads the last snapshot (memory-mapped,
   // checksummed, bounds-checked) and replays the log after it. A torn final
   // log record (a crash during its write; never acknowledged) is dropped and
   // reported in LastRecovery().
