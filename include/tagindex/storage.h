@@ -36,7 +36,10 @@ enum class SyncPolicy : uint8_t {
   // every OpenOptions::group_commit_interval_ms, and each mutation waits for
   // the sync that covers it before returning. Same guarantee as kEveryWrite;
   // concurrent writers share one fsync. The change is visible to readers as
-  // soon as it is applied, slightly before it is acknowledged.
+  // soon as it is applied, slightly before it is acknowledged; if that sync
+  // fails, the waiting calls return its error although their changes are
+  // visible (and may or may not survive a crash), and the log refuses
+  // further writes until the index is reopened.
   kGroupCommit,
   // Records are written (write(2)) before the call returns but never synced
   // by the index: an acknowledged change survives a crash of the process,

@@ -869,7 +869,11 @@ absl::Status Index::Checkpoint() {
 bool Index::persistent() const { return state_->durability != nullptr; }
 
 RecoveryReport Index::LastRecovery() const {
-  return state_->durability != nullptr ? state_->durability->report : RecoveryReport{};
+  internal::Durability* d = state_->durability.get();
+  if (d == nullptr) return RecoveryReport{};
+  // Checkpoint updates the report under checkpoint_mu.
+  std::lock_guard<std::mutex> lock(d->checkpoint_mu);
+  return d->report;
 }
 
 std::string Index::ExportRows(std::span<const RowId> rows) {
