@@ -258,10 +258,13 @@ class Index {
   static std::string ExportRows(std::span<const RowId> rows);
   // Parses a portable Roaring blob (32-bit format) into ascending row ids.
   // The blob is validated completely before use (a crafted blob cannot crash
-  // or allocate beyond its size). Errors: DataLoss describing the damage;
-  // ResourceExhausted if it holds more than `max_ids` ids.
+  // or allocate beyond its size). Run containers make a few hundred KB enough
+  // to describe billions of ids, so the expanded list is bounded by
+  // `max_ids`. Errors: DataLoss describing the damage; ResourceExhausted if
+  // the blob holds more than `max_ids` ids.
   static absl::StatusOr<std::vector<RowId>> ParsePortableRows(std::span<const char> blob,
-                                                              uint64_t max_ids = uint64_t{1} << 32);
+                                                              uint64_t max_ids = uint64_t{1}
+                                                                                 << 26);
   // Creates a tag (as CreateTag) holding the row ids of a portable Roaring
   // blob; exclusivity of the tag's category applies as for TagRows. Logged
   // as one record, so it is all-or-nothing across a crash.

@@ -784,7 +784,16 @@ absl::StatusOr<TagId> Index::ImportTag(const TagSpec& spec, std::span<const char
                     t));
     TagEntry& entry =
         catalog.AddTag(std::move(name), std::move(category), spec.description, spec.kind);
-    ApplyTag(*state_, entry, rows.ToVector());
+    // Set algebra on the bitmap: a run-heavy blob is never expanded to a list.
+    const CategoryEntry* cat = state_->catalog.FindCategory(entry.category);
+    if (cat != nullptr && cat->exclusive) {
+      for (TagId sibling_id : cat->tags) {
+        if (sibling_id == entry.id) continue;
+        TagEntry* sibling = state_->catalog.Get(sibling_id);
+        if (Bitmap::Intersects(sibling->bitmap, rows)) sibling->bitmap.AndNotInPlace(rows);
+      }
+    }
+    entry.bitmap = std::move(rows);
     return entry.id;
   });
 }

@@ -484,3 +484,17 @@ TEST_CASE("storage: group commit with concurrent writers readers and checkpoints
           kPerWriter);
   }
 }
+
+TEST_CASE("storage: a small run-heavy blob of four billion ids is bounded, never expanded",
+          "[storage][interop]") {
+  tagindex::Bitmap all = tagindex::Bitmap::FromRange(0, uint64_t{1} << 32);
+  all.RunOptimize();
+  std::string blob;
+  all.PortableSerialize(&blob);
+  REQUIRE(blob.size() < (size_t{1} << 20));
+  CHECK(Index::ParsePortableRows(Span(blob)).status().code() == Code::kResourceExhausted);
+  auto index = Index::Create().value();
+  std::vector<int64_t> keys = {1, 2};
+  REQUIRE(index->AddCustomers(keys).ok());
+  CHECK(index->ImportTag({.name = "all"}, Span(blob)).status().code() == Code::kNotFound);
+}
