@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,7 @@
 #include "tagindex/options.h"
 #include "tagindex/query.h"
 #include "tagindex/segment.h"
+#include "tagindex/storage.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -245,6 +247,76 @@ class Index {
   absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
 
   // ---- End of Queries -------------------------------------------------------------
+  // ---- Storage ------------------------------------------------------------------
+  //
+  // A persistent index lives in a directory (see tagindex/storage.h and
+  // docs/file_format.md, docs/wal_format.md). Every mutation of a persistent
+  // index is appended to the write-ahead log before it is applied and before
+  // the call returns; when it returns OK the change survives a crash of the
+  // process (and, under SyncPolicy kEveryWrite / kGroupCommit, of the
+  // machine). If the log cannot be written the mutation is not applied and
+  // the error (from the file system, e.g. ResourceExhausted for a full disk)
+  // is returned; the log then refuses further writes (FailedPrecondition)
+  // until the index is reopened. Reads never touch the disk.
+  //
+  // Example:
+  //
+  //   auto index = tagindex::Index::Open("/var/lib/crm/tags").value();
+  //   ...mutations...
+  //   absl::Status s = index->Checkpoint();   // e.g. hourly, or at shutdown
+  //
+  // Concurrency: Checkpoint holds the index lock shared, so queries continue
+  // while it writes and writers wait until it is done. The destructor
+  // releases the directory lock; destroy the Index before reopening it.
+
+  // Opens the index in directory `path`, creating it if missing (and
+  // options.create_if_missing). Loads the last snapshot (memory-mapped,
+  // checksummed, bounds-checked) and replays the log after it. A torn final
+  // log record (a crash during its write; never acknowledged) is dropped and
+  // reported in LastRecovery().
+  // Errors: FailedPrecondition if another writer (any process) holds the
+  // directory, or the files were written by a newer format version;
+  // DataLoss naming the file and byte offset if the snapshot or the log is
+  // corrupt (see OpenOptions::salvage_log); NotFound if there is no index and
+  // creation is off; the file system's errors.
+  static absl::StatusOr<std::unique_ptr<Index>> Open(const std::string& path,
+                                                     const OpenOptions& options = {});
+
+  // Writes a new snapshot atomically (temp file, fsync, rename, fsync of
+  // the directory) and retires the log it covers. Errors: FailedPrecondition
+  // for an in-memory or read-only index; the file system's errors. A
+  // failure before the rename leaves the index as it was (the old snapshot
+  // and log stay in use); a failure after it leaves the index refusing
+  // writes until it is reopened (nothing acknowledged is lost either way).
+  absl::Status Checkpoint();
+
+  // Whether this index was opened from a directory.
+  bool persistent() const;
+  // What Open found (empty for an in-memory index).
+  RecoveryReport LastRecovery() const;
+
+  // One tag's members (row ids) as a blob in the standard portable Roaring
+  // format, readable by CRoaring, Java/Go Roaring, pyroaring,
+  // pg_roaringbitmap. Errors: NotFound.
+  absl::StatusOr<std::string> ExportTag(TagId tag) const;
+  // Any set of row ids (e.g. a segment's) in the same format.
+  static std::string ExportRows(std::span<const RowId> rows);
+  // Parses a portable Roaring blob (32-bit format) into ascending row ids.
+  // The blob is validated completely before use (a crafted blob cannot crash
+  // or allocate beyond its size). Run containers make a few hundred KB enough
+  // to describe billions of ids, so the expanded list is bounded by
+  // `max_ids`. Errors: DataLoss describing the damage; ResourceExhausted if
+  // the blob holds more than `max_ids` ids.
+  static absl::StatusOr<std::vector<RowId>> ParsePortableRows(std::span<const char> blob,
+                                                              uint64_t max_ids = uint64_t{1}
+                                                                                 << 26);
+  // Creates a tag (as CreateTag) holding the row ids of a portable Roaring
+  // blob; exclusivity of the tag's category applies as for TagRows. Logged
+  // as one record, so it is all-or-nothing across a crash.
+  // Errors: those of CreateTag and ParsePortableRows; NotFound if a row id
+  // in the blob is not a live customer (nothing is created then).
+  absl::StatusOr<TagId> ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
+  // ---- end Storage -------------------------------------------------------------
 
   // ---- Internal ------------------------------------------------------------------
   // For the library's own layers (query, storage); not part of the API.
