@@ -1,8 +1,12 @@
-// Builds a small index of customers with Chinese tag names and prints the
-// sizes of a few segments. Run: the README's "main job" command.
+// Builds a small index of customers with Chinese tag names, selects a
+// segment with the query language and prints its size, a page of customer
+// keys and the query plan. Run: the README's "main job" command.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "tagindex/tagindex.h"
@@ -40,13 +44,16 @@ int main() {
   for (int64_t i = 0; i < 10000; ++i) {
     const int64_t key = 100000 + i;
     all.push_back(key);
-    if (i % 10 == 0) vips.push_back(key);       // 1,000
-    if (i % 4 == 0) gadgets.push_back(key);     // 2,500
-    if (i % 7 == 0) churners.push_back(key);    // 1,429
+    if (i % 10 == 0) vips.push_back(key);     // 1,000
+    if (i % 4 == 0) gadgets.push_back(key);   // 2,500
+    if (i % 7 == 0) churners.push_back(key);  // 1,429
     (i % 3 == 0 ? frequent : rare).push_back(key);
   }
-  for (auto [t, keys] : {std::pair{vip, &vips}, {electronics, &gadgets}, {churn, &churners},
-                         {high, &frequent}, {low, &rare}}) {
+  for (auto [t, keys] : {std::pair{vip, &vips},
+                         {electronics, &gadgets},
+                         {churn, &churners},
+                         {high, &frequent},
+                         {low, &rare}}) {
     if (auto s = index.TagMany(t, *keys); !s.ok()) return Fail(s);
   }
   // Exclusive category: moving customer 100000 to 低频 takes it out of 高频.
@@ -58,19 +65,42 @@ int main() {
                 static_cast<unsigned long long>(t.count));
   }
 
-  // Segment: 高价值客户 AND 电子产品 AND NOT 流失风险 (by hand until the query
-  // language lands: it will read exactly like that).
+  // The segment query, and the same set by hand from the tags' rows as a check.
+  const char* text = "高价值客户 AND 电子产品 AND NOT 流失风险";
+  absl::StatusOr<tagindex::Segment> segment = index.Query(text);
+  if (!segment.ok()) return Fail(segment.status());
+  std::printf("%s: %llu\n", text, static_cast<unsigned long long>(segment->Count()));
   auto rows = [&](TagId t) { return index.RowsWithTag(t).value(); };
   const auto v = rows(vip), e = rows(electronics), c = rows(churn);
-  std::vector<uint32_t> ve, segment;
+  std::vector<uint32_t> ve, by_hand;
   std::set_intersection(v.begin(), v.end(), e.begin(), e.end(), std::back_inserter(ve));
-  std::set_difference(ve.begin(), ve.end(), c.begin(), c.end(), std::back_inserter(segment));
-  std::printf("高价值客户 AND 电子产品 AND NOT 流失风险: %zu\n", segment.size());
+  std::set_difference(ve.begin(), ve.end(), c.begin(), c.end(), std::back_inserter(by_hand));
 
-  const bool ok = index.CustomerCount() == 10000 && v.size() == 1000 && e.size() == 2500 &&
-                  ve.size() == 500 && segment.size() == 428 &&
-                  index.TagCardinality(high).value() == 3333 &&
-                  index.TagCardinality(low).value() == 6667;
+  // The first page of customer keys, and how the query ran.
+  std::vector<tagindex::RowId> page = segment->Page(0, 5);
+  absl::StatusOr<std::vector<tagindex::CustomerKey>> keys = segment->KeysOf(page);
+  if (!keys.ok()) return Fail(keys.status());
+  std::printf("first customers:");
+  for (const auto& k : *keys) std::printf(" %lld", static_cast<long long>(std::get<int64_t>(k)));
+  std::printf("\n");
+  absl::StatusOr<tagindex::Explanation> plan = index.Explain(text);
+  if (!plan.ok()) return Fail(plan.status());
+  std::printf("%s", plan->ToString().c_str());
+
+  const uint64_t frequent_or_unknown = index.Count("购买频率 = 高频 OR 购买频率 IS NULL").value();
+  std::printf("购买频率 = 高频 OR 购买频率 IS NULL: %llu\n",
+              static_cast<unsigned long long>(frequent_or_unknown));
+
+  // A typo gets a "did you mean" and a caret under the problem.
+  absl::Status typo = index.Count("高价值客户 AND 电子产吕").status();
+  std::printf("%s\n", std::string(typo.message()).c_str());
+
+  const bool ok =
+      index.CustomerCount() == 10000 && v.size() == 1000 && e.size() == 2500 && ve.size() == 500 &&
+      by_hand.size() == 428 && segment->Count() == 428 && segment->Rows() == by_hand &&
+      frequent_or_unknown == 3333 && absl::IsNotFound(typo) &&
+      tagindex::GetUnknownTagSuggestions(typo) == std::vector<std::string>{"电子产品"} &&
+      index.TagCardinality(high).value() == 3333 && index.TagCardinality(low).value() == 6667;
   std::printf("%s\n", ok ? "ok" : "MISMATCH");
   return ok ? 0 : 1;
 }

@@ -27,4 +27,7 @@ cmake --workflow --preset asan
 echo "== benchmark smoke run (correctness of the harness, not timing)"
 bash scripts/bench_smoke.sh build/default
 
+echo "== libFuzzer targets (clang fuzz preset), bounded time each"
+bash scripts/fuzz.sh
+
 echo "== all test kinds passed in $(( $(date +%s) - start )) s"

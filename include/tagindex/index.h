@@ -41,12 +41,16 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tagindex/options.h"
+#include "tagindex/query.h"
+#include "tagindex/segment.h"
+#include "tagindex/storage.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -199,6 +203,120 @@ class Index {
   // order. Errors: NotFound.
   absl::StatusOr<std::vector<RowId>> RowsWithTag(TagId tag) const;
   absl::StatusOr<std::vector<CustomerKey>> KeysWithTag(TagId tag) const;
+
+  // ---- Queries --------------------------------------------------------------------
+  //
+  // Segment queries in the language of docs/query_language.md (see query.h
+  // for options, errors and Explain). Each call parses, binds and normalises
+  // `text`, then plans against the current cardinalities and evaluates under
+  // the read lock (concurrently with other readers; writers wait).
+  //
+  //   Segment s = index->Query("高价值客户 AND 电子产品 AND NOT 流失风险").value();
+  //   uint64_t n = index->Count("购买频率 IN (高频, 中频)").value();
+  //   std::cout << index->Explain("VIP AND NOT 流失风险").value().ToString();
+  //
+  // Errors: InvalidArgument (syntax, ambiguous name), NotFound (unknown tag
+  // or attribute), ResourceExhausted (a QueryOptions limit, or memory); all
+  // with a QueryErrorLocation payload when they concern a place in the text.
+
+  // The customers matching `text`, as a Segment (a snapshot; this Index must
+  // outlive the Segment's KeysOf calls).
+  absl::StatusOr<Segment> Query(std::string_view text, const QueryOptions& options = {}) const;
+  // The number of matching customers, without materialising the result
+  // where the plan allows (the last step uses *_cardinality).
+  absl::StatusOr<uint64_t> Count(std::string_view text, const QueryOptions& options = {}) const;
+  // Runs the query and returns its plan with estimated and actual
+  // cardinalities and times per node.
+  absl::StatusOr<Explanation> Explain(std::string_view text,
+                                      const QueryOptions& options = {}) const;
+  // Parses, binds and normalises once; the result runs many times, from many
+  // threads (see CompiledQuery for what is bound when). This Index must
+  // outlive it.
+  absl::StatusOr<CompiledQuery> Compile(std::string_view text,
+                                        const QueryOptions& options = {}) const;
+  // Every live customer, as a Segment.
+  Segment AllCustomers() const;
+  // A Segment of given rows (any order, duplicates allowed), e.g. from a host
+  // list, to combine with query results. Errors: NotFound naming the first
+  // row that is not a live customer.
+  absl::StatusOr<Segment> SegmentOfRows(std::span<const RowId> rows) const;
+  // The inverse of Segment::ToPortable: a standard portable Roaring blob.
+  // Errors: DataLoss if the blob is not valid portable Roaring (it is never
+  // trusted: bounded, checked parsing); NotFound if it holds a row that is
+  // not a live customer.
+  absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
+
+  // ---- End of Queries -------------------------------------------------------------
+  // ---- Storage ------------------------------------------------------------------
+  //
+  // A persistent index lives in a directory (see tagindex/storage.h and
+  // docs/file_format.md, docs/wal_format.md). Every mutation of a persistent
+  // index is appended to the write-ahead log before it is applied and before
+  // the call returns; when it returns OK the change survives a crash of the
+  // process (and, under SyncPolicy kEveryWrite / kGroupCommit, of the
+  // machine). If the log cannot be written the mutation is not applied and
+  // the error (from the file system, e.g. ResourceExhausted for a full disk)
+  // is returned; the log then refuses further writes (FailedPrecondition)
+  // until the index is reopened. Reads never touch the disk.
+  //
+  // Example:
+  //
+  //   auto index = tagindex::Index::Open("/var/lib/crm/tags").value();
+  //   ...mutations...
+  //   absl::Status s = index->Checkpoint();   // e.g. hourly, or at shutdown
+  //
+  // Concurrency: Checkpoint holds the index lock shared, so queries continue
+  // while it writes and writers wait until it is done. The destructor
+  // releases the directory lock; destroy the Index before reopening it.
+
+  // Opens the index in directory `path`, creating it if missing (and
+  // options.create_if_missing). Loads the last snapshot (memory-mapped,
+  // checksummed, bounds-checked) and replays the log after it. A torn final
+  // log record (a crash during its write; never acknowledged) is dropped and
+  // reported in LastRecovery().
+  // Errors: FailedPrecondition if another writer (any process) holds the
+  // directory, or the files were written by a newer format version;
+  // DataLoss naming the file and byte offset if the snapshot or the log is
+  // corrupt (see OpenOptions::salvage_log); NotFound if there is no index and
+  // creation is off; the file system's errors.
+  static absl::StatusOr<std::unique_ptr<Index>> Open(const std::string& path,
+                                                     const OpenOptions& options = {});
+
+  // Writes a new snapshot atomically (temp file, fsync, rename, fsync of
+  // the directory) and retires the log it covers. Errors: FailedPrecondition
+  // for an in-memory or read-only index; the file system's errors. A
+  // failure before the rename leaves the index as it was (the old snapshot
+  // and log stay in use); a failure after it leaves the index refusing
+  // writes until it is reopened (nothing acknowledged is lost either way).
+  absl::Status Checkpoint();
+
+  // Whether this index was opened from a directory.
+  bool persistent() const;
+  // What Open found (empty for an in-memory index).
+  RecoveryReport LastRecovery() const;
+
+  // One tag's members (row ids) as a blob in the standard portable Roaring
+  // format, readable by CRoaring, Java/Go Roaring, pyroaring,
+  // pg_roaringbitmap. Errors: NotFound.
+  absl::StatusOr<std::string> ExportTag(TagId tag) const;
+  // Any set of row ids (e.g. a segment's) in the same format.
+  static std::string ExportRows(std::span<const RowId> rows);
+  // Parses a portable Roaring blob (32-bit format) into ascending row ids.
+  // The blob is validated completely before use (a crafted blob cannot crash
+  // or allocate beyond its size). Run containers make a few hundred KB enough
+  // to describe billions of ids, so the expanded list is bounded by
+  // `max_ids`. Errors: DataLoss describing the damage; ResourceExhausted if
+  // the blob holds more than `max_ids` ids.
+  static absl::StatusOr<std::vector<RowId>> ParsePortableRows(std::span<const char> blob,
+                                                              uint64_t max_ids = uint64_t{1}
+                                                                                 << 26);
+  // Creates a tag (as CreateTag) holding the row ids of a portable Roaring
+  // blob; exclusivity of the tag's category applies as for TagRows. Logged
+  // as one record, so it is all-or-nothing across a crash.
+  // Errors: those of CreateTag and ParsePortableRows; NotFound if a row id
+  // in the blob is not a live customer (nothing is created then).
+  absl::StatusOr<TagId> ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
+  // ---- end Storage -------------------------------------------------------------
 
   // ---- Internal ------------------------------------------------------------------
   // For the library's own layers (query, storage); not part of the API.

@@ -2,8 +2,12 @@
 #ifndef TAGINDEX_TAGINDEX_H_
 #define TAGINDEX_TAGINDEX_H_
 
+#include "tagindex/file_system.h"
 #include "tagindex/index.h"
 #include "tagindex/options.h"
+#include "tagindex/query.h"
+#include "tagindex/segment.h"
+#include "tagindex/storage.h"
 #include "tagindex/types.h"
 
 #endif  // TAGINDEX_TAGINDEX_H_

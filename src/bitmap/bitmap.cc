@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bitmap/kernels.h"
+#include "bitmap/portable_validator.h"
 
 namespace tagindex {
 namespace {
@@ -234,24 +235,21 @@ void Bitmap::PortableSerialize(std::string* out) const {
 }
 
 absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
-  // portable_deserialize_size walks the headers within `maxbytes` and returns
-  // 0 when they are inconsistent; only then is the blob parsed.
-  const size_t expected = roaring_bitmap_portable_deserialize_size(data.data(), data.size());
-  if (expected == 0) {
-    return absl::DataLossError(absl::StrCat(
-        "bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
-  }
-  if (expected != data.size()) {
-    return absl::DataLossError(absl::StrCat("bitmap: portable Roaring blob is ", expected,
-                                            " bytes but ", data.size(),
-                                            " were given"));
-  }
+  // CRoaring 0.2.66 checks bounds only; the strict validator runs first so
+  // that a crafted blob can never yield a bitmap with broken invariants.
+  uint64_t cardinality = 0;
+  absl::Status valid = ValidatePortableBitmap(data, &cardinality);
+  if (!valid.ok()) return valid;
   roaring_bitmap_t* r = roaring_bitmap_portable_deserialize_safe(data.data(), data.size());
   if (r == nullptr) {
     return absl::DataLossError(absl::StrCat(
         "bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
   }
-  return Bitmap(r);
+  Bitmap out(r);
+  if (out.Cardinality() != cardinality) {
+    return absl::DataLossError("bitmap: portable Roaring blob decoded to a wrong cardinality");
+  }
+  return out;
 }
 
 size_t Bitmap::SizeInBytes() const { return roaring_bitmap_size_in_bytes(r_); }

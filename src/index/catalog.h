@@ -60,6 +60,11 @@ class Catalog {
   TagEntry& AddTagWithId(TagId id, std::string name, std::string category,
                          std::string description, TagKind kind);
 
+  // Makes next_tag_id() at least `next` (recovery of deleted trailing ids).
+  void ReserveTagIds(uint32_t next) {
+    if (tags_.size() < next) tags_.resize(next);
+  }
+
   void Rename(TagEntry& tag, std::string new_name);
   void Delete(TagId id);
 

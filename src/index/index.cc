@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "index/durability.h"
 #include "index/index_state.h"
 #include "index/names.h"
 #include "util/status_macros.h"
@@ -20,7 +21,10 @@ namespace {
 
 using internal::CategoryEntry;
 using internal::IndexState;
+using internal::LogMutation;
+using internal::LogTicket;
 using internal::Quote;
+using internal::RecordType;
 using internal::TagEntry;
 
 using ReadLock = std::shared_lock<std::shared_mutex>;
@@ -36,6 +40,19 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("index: out of memory");
   }
+}
+
+// Runs a mutation `fn(ticket)` (which takes the lock, validates, logs, then
+// applies) and, once the lock is released, waits for its log record to be
+// durable, so that group commit shares one fsync among concurrent writers.
+template <typename Fn>
+auto Mutate(Fn&& fn) -> decltype(fn(static_cast<LogTicket*>(nullptr))) {
+  LogTicket ticket;
+  auto result = Guarded([&] { return fn(&ticket); });
+  if (!result.ok()) return result;
+  absl::Status durable = internal::AwaitDurable(ticket);
+  if (!durable.ok()) return durable;
+  return result;
 }
 
 std::string KeyText(int64_t key) { return absl::StrCat(key); }
@@ -93,8 +110,8 @@ std::string BatchPosition(size_t i, size_t n) {
 // are registered as new customers; without, an unknown key is NotFound.
 // Validates the whole batch before changing anything.
 template <typename K>
-absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create,
-                     std::vector<RowId>* rows) {
+absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create, std::vector<RowId>* rows,
+                     bool dry_run = false) {
   for (size_t i = 0; i < keys.size(); ++i) {
     absl::Status st = CheckKey(s, keys[i]);
     if (!st.ok()) {
@@ -120,6 +137,15 @@ absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create,
     (*rows)[i] = kPending;
   }
   if (fresh.empty()) return absl::OkStatus();
+  if (s.options.key_kind != KeyKind::kIdentity &&
+      s.row_limit + fresh.size() > uint64_t{kMaxRowId} + 1) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("index: cannot add ", fresh.size(), " customers: row ids are used up (",
+                     s.row_limit, " assigned of ", uint64_t{kMaxRowId} + 1, ")"));
+  }
+  // A dry run stops here: everything that can fail has been checked, so the
+  // change can be logged before it is applied.
+  if (dry_run) return absl::OkStatus();
 
   std::vector<RowId> fresh_rows(fresh.size());
   if (s.options.key_kind == KeyKind::kIdentity) {
@@ -132,11 +158,6 @@ absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create,
       s.row_limit = limit;
     }
   } else {
-    if (s.row_limit + fresh.size() > uint64_t{kMaxRowId} + 1) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "index: cannot add ", fresh.size(), " customers: row ids are used up (",
-          s.row_limit, " assigned of ", uint64_t{kMaxRowId} + 1, ")"));
-    }
     for (size_t j = 0; j < fresh.size(); ++j) {
       fresh_rows[j] = static_cast<RowId>(s.row_limit + j);
       s.keys.Insert(fresh[j], fresh_rows[j]);
@@ -258,10 +279,19 @@ const IndexOptions& Index::options() const { return state_->options; }
 
 namespace {
 template <typename K>
-absl::StatusOr<RowId> AddOne(IndexState& s, const K& key) {
+absl::Status AddKeys(IndexState& s, std::span<const K> keys, std::vector<RowId>* rows,
+                     LogTicket* ticket) {
   WriteLock lock(s.mu);
+  TI_RETURN_IF_ERROR(MapKeys<K>(s, keys, /*create=*/true, rows, /*dry_run=*/true));
+  TI_RETURN_IF_ERROR(
+      LogMutation(s, internal::EncodeKeysRecord(RecordType::kAddCustomers, TagId{}, keys), ticket));
+  return MapKeys<K>(s, keys, /*create=*/true, rows);
+}
+
+template <typename K>
+absl::StatusOr<RowId> AddOne(IndexState& s, const K& key, LogTicket* ticket) {
   std::vector<RowId> rows;
-  TI_RETURN_IF_ERROR(MapKeys<K>(s, std::span<const K>(&key, 1), /*create=*/true, &rows));
+  TI_RETURN_IF_ERROR(AddKeys<K>(s, std::span<const K>(&key, 1), &rows, ticket));
   return rows[0];
 }
 
@@ -280,37 +310,35 @@ void RemoveRowLocked(IndexState& s, RowId row) {
 }
 
 template <typename K>
-absl::Status RemoveOne(IndexState& s, const K& key) {
+absl::Status RemoveOne(IndexState& s, const K& key, LogTicket* ticket) {
   WriteLock lock(s.mu);
   TI_RETURN_IF_ERROR(CheckKey(s, key));
   std::optional<RowId> row = LiveRow(s, key);
   if (!row) return KeyNotFound(key);
-  RemoveRowLocked(s, *row);
+  const RowId r = *row;
+  TI_RETURN_IF_ERROR(LogMutation(
+      s, internal::EncodeRowsRecord(RecordType::kRemoveRows, TagId{}, std::span(&r, 1)), ticket));
+  RemoveRowLocked(s, r);
   return absl::OkStatus();
 }
 }  // namespace
 
 absl::StatusOr<RowId> Index::AddCustomer(int64_t key) {
-  return Guarded([&] { return AddOne(*state_, key); });
+  return Mutate([&](LogTicket* t) { return AddOne(*state_, key, t); });
 }
 absl::StatusOr<RowId> Index::AddCustomer(std::string_view key) {
-  return Guarded([&] { return AddOne(*state_, key); });
+  return Mutate([&](LogTicket* t) { return AddOne(*state_, key, t); });
 }
 
 absl::Status Index::AddCustomers(std::span<const int64_t> keys, std::vector<RowId>* rows) {
-  return Guarded([&] {
-    WriteLock lock(state_->mu);
-    std::vector<RowId> local;
-    return MapKeys(*state_, keys, /*create=*/true, rows != nullptr ? rows : &local);
-  });
+  std::vector<RowId> local;
+  return Mutate(
+      [&](LogTicket* t) { return AddKeys(*state_, keys, rows != nullptr ? rows : &local, t); });
 }
-absl::Status Index::AddCustomers(std::span<const std::string_view> keys,
-                                 std::vector<RowId>* rows) {
-  return Guarded([&] {
-    WriteLock lock(state_->mu);
-    std::vector<RowId> local;
-    return MapKeys(*state_, keys, /*create=*/true, rows != nullptr ? rows : &local);
-  });
+absl::Status Index::AddCustomers(std::span<const std::string_view> keys, std::vector<RowId>* rows) {
+  std::vector<RowId> local;
+  return Mutate(
+      [&](LogTicket* t) { return AddKeys(*state_, keys, rows != nullptr ? rows : &local, t); });
 }
 
 absl::StatusOr<RowId> Index::FindCustomer(int64_t key) const { return FindOne(*state_, key); }
@@ -327,15 +355,18 @@ absl::StatusOr<CustomerKey> Index::KeyOf(RowId row) const {
 }
 
 absl::Status Index::RemoveCustomer(int64_t key) {
-  return Guarded([&] { return RemoveOne(*state_, key); });
+  return Mutate([&](LogTicket* t) { return RemoveOne(*state_, key, t); });
 }
 absl::Status Index::RemoveCustomer(std::string_view key) {
-  return Guarded([&] { return RemoveOne(*state_, key); });
+  return Mutate([&](LogTicket* t) { return RemoveOne(*state_, key, t); });
 }
 absl::Status Index::RemoveRow(RowId row) {
-  return Guarded([&] {
+  return Mutate([&](LogTicket* t) {
     WriteLock lock(state_->mu);
     TI_RETURN_IF_ERROR(CheckLiveRows(*state_, std::span<const RowId>(&row, 1)));
+    TI_RETURN_IF_ERROR(LogMutation(
+        *state_, internal::EncodeRowsRecord(RecordType::kRemoveRows, TagId{}, std::span(&row, 1)),
+        t));
     RemoveRowLocked(*state_, row);
     return absl::OkStatus();
   });
@@ -359,7 +390,7 @@ std::vector<RowId> Index::LiveRows() const {
 // ---- categories ---------------------------------------------------------------------
 
 absl::Status Index::CreateCategory(std::string_view name, const CategoryOptions& options) {
-  return Guarded([&]() -> absl::Status {
+  return Mutate([&](LogTicket* t) -> absl::Status {
     TI_ASSIGN_OR_RETURN(std::string normalized,
                         internal::NormalizeName(name, "category name", state_->options));
     TI_RETURN_IF_ERROR(internal::ValidateDescription(options.description, state_->options));
@@ -368,6 +399,9 @@ absl::Status Index::CreateCategory(std::string_view name, const CategoryOptions&
       return absl::AlreadyExistsError(
           absl::StrCat("index: category ", Quote(normalized), " already exists"));
     }
+    TI_RETURN_IF_ERROR(LogMutation(
+        *state_, internal::EncodeCreateCategory(normalized, options.description, options.exclusive),
+        t));
     state_->catalog.AddCategory(std::move(normalized), options.description, options.exclusive);
     return absl::OkStatus();
   });
@@ -394,7 +428,7 @@ std::vector<CategoryInfo> Index::ListCategories() const {
 // ---- tags -----------------------------------------------------------------------------
 
 absl::StatusOr<TagId> Index::CreateTag(const TagSpec& spec) {
-  return Guarded([&]() -> absl::StatusOr<TagId> {
+  return Mutate([&](LogTicket* t) -> absl::StatusOr<TagId> {
     const IndexOptions& opts = state_->options;
     TI_ASSIGN_OR_RETURN(std::string name, internal::NormalizeName(spec.name, "tag name", opts));
     TI_ASSIGN_OR_RETURN(std::string category,
@@ -420,6 +454,10 @@ absl::StatusOr<TagId> Index::CreateTag(const TagSpec& spec) {
     if (catalog.next_tag_id() == UINT32_MAX) {
       return absl::ResourceExhaustedError("index: tag ids are used up");
     }
+    TI_RETURN_IF_ERROR(LogMutation(*state_,
+                                   internal::EncodeCreateTag(TagId{catalog.next_tag_id()}, name,
+                                                             category, spec.description, spec.kind),
+                                   t));
     return catalog.AddTag(std::move(name), std::move(category), spec.description, spec.kind).id;
   });
 }
@@ -463,7 +501,7 @@ absl::StatusOr<TagId> Index::FindTag(std::string_view category, std::string_view
 }
 
 absl::Status Index::RenameTag(TagId tag, std::string_view new_name) {
-  return Guarded([&]() -> absl::Status {
+  return Mutate([&](LogTicket* t) -> absl::Status {
     TI_ASSIGN_OR_RETURN(std::string name,
                         internal::NormalizeName(new_name, "tag name", state_->options));
     WriteLock lock(state_->mu);
@@ -473,27 +511,35 @@ absl::Status Index::RenameTag(TagId tag, std::string_view new_name) {
       return absl::AlreadyExistsError(absl::StrCat("index: cannot rename ", Quote(entry->name),
                                                    " to ", Quote(name), ": that tag exists"));
     }
+    TI_RETURN_IF_ERROR(
+        LogMutation(*state_, internal::EncodeTagText(RecordType::kRenameTag, tag, name), t));
     state_->catalog.Rename(*entry, std::move(name));
     return absl::OkStatus();
   });
 }
 
 absl::Status Index::SetTagDescription(TagId tag, std::string_view description) {
-  return Guarded([&]() -> absl::Status {
+  return Mutate([&](LogTicket* t) -> absl::Status {
     TI_RETURN_IF_ERROR(internal::ValidateDescription(description, state_->options));
     WriteLock lock(state_->mu);
     TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(*state_, tag));
+    TI_RETURN_IF_ERROR(LogMutation(
+        *state_, internal::EncodeTagText(RecordType::kSetTagDescription, tag, description), t));
     entry->description = std::string(description);
     return absl::OkStatus();
   });
 }
 
 absl::Status Index::DeleteTag(TagId tag) {
-  WriteLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(*state_, tag));
-  (void)entry;
-  state_->catalog.Delete(tag);
-  return absl::OkStatus();
+  return Mutate([&](LogTicket* t) -> absl::Status {
+    WriteLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(*state_, tag));
+    (void)entry;
+    TI_RETURN_IF_ERROR(
+        LogMutation(*state_, internal::EncodeRowsRecord(RecordType::kDeleteTag, tag, {}), t));
+    state_->catalog.Delete(tag);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<TagInfo> Index::GetTag(TagId tag) const {
@@ -535,11 +581,17 @@ void Apply(IndexState& s, TagEntry& tag, Op op, std::vector<RowId> rows) {
 
 template <typename K>
 absl::Status ByKeys(IndexState& s, TagId tag, std::span<const K> keys, Op op) {
-  return Guarded([&]() -> absl::Status {
+  return Mutate([&](LogTicket* t) -> absl::Status {
     WriteLock lock(s.mu);
     TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(s, tag));
     std::vector<RowId> rows;
     const bool create = op == Op::kTag && s.options.create_missing_customers;
+    TI_RETURN_IF_ERROR(MapKeys(s, keys, create, &rows, /*dry_run=*/true));
+    TI_RETURN_IF_ERROR(
+        LogMutation(s,
+                    internal::EncodeKeysRecord(
+                        op == Op::kTag ? RecordType::kTagKeys : RecordType::kUntagKeys, tag, keys),
+                    t));
     TI_RETURN_IF_ERROR(MapKeys(s, keys, create, &rows));
     Apply(s, *entry, op, std::move(rows));
     return absl::OkStatus();
@@ -547,10 +599,15 @@ absl::Status ByKeys(IndexState& s, TagId tag, std::span<const K> keys, Op op) {
 }
 
 absl::Status ByRows(IndexState& s, TagId tag, std::span<const RowId> rows, Op op) {
-  return Guarded([&]() -> absl::Status {
+  return Mutate([&](LogTicket* t) -> absl::Status {
     WriteLock lock(s.mu);
     TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(s, tag));
     TI_RETURN_IF_ERROR(CheckLiveRows(s, rows));
+    TI_RETURN_IF_ERROR(
+        LogMutation(s,
+                    internal::EncodeRowsRecord(
+                        op == Op::kTag ? RecordType::kTagRows : RecordType::kUntagRows, tag, rows),
+                    t));
     Apply(s, *entry, op, std::vector<RowId>(rows.begin(), rows.end()));
     return absl::OkStatus();
   });
@@ -671,6 +728,73 @@ absl::StatusOr<std::vector<CustomerKey>> Index::KeysWithTag(TagId tag) const {
     ReadLock lock(state_->mu);
     TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
     return RowsToKeys(*state_, entry->bitmap.ToVector());
+  });
+}
+
+// ---- export / import (the rest of the storage block is in index_storage.cc) ---------
+
+absl::StatusOr<std::string> Index::ExportTag(TagId tag) const {
+  return Guarded([&]() -> absl::StatusOr<std::string> {
+    ReadLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
+    std::string out;
+    entry->bitmap.PortableSerialize(&out);
+    return out;
+  });
+}
+
+absl::StatusOr<TagId> Index::ImportTag(const TagSpec& spec, std::span<const char> blob) {
+  return Mutate([&](LogTicket* t) -> absl::StatusOr<TagId> {
+    const IndexOptions& opts = state_->options;
+    TI_ASSIGN_OR_RETURN(std::string name, internal::NormalizeName(spec.name, "tag name", opts));
+    TI_ASSIGN_OR_RETURN(std::string category,
+                        internal::NormalizeName(spec.category, "category name", opts,
+                                                /*allow_empty=*/true));
+    TI_RETURN_IF_ERROR(internal::ValidateDescription(spec.description, opts));
+    if (spec.kind != TagKind::kManual && spec.kind != TagKind::kRule) {
+      return absl::InvalidArgumentError("index: unknown TagKind");
+    }
+    absl::StatusOr<Bitmap> parsed = Bitmap::PortableDeserialize(blob);
+    if (!parsed.ok()) {
+      return absl::Status(
+          parsed.status().code(),
+          absl::StrCat("index: cannot import tag ", Quote(name), ": ", parsed.status().message()));
+    }
+    Bitmap rows = std::move(parsed).value();
+    WriteLock lock(state_->mu);
+    internal::Catalog& catalog = state_->catalog;
+    if (catalog.Find(category, name) != nullptr) {
+      return absl::AlreadyExistsError(absl::StrCat("index: tag ", Quote(name), " already exists"));
+    }
+    if (catalog.live_tag_count() >= opts.max_tags || catalog.next_tag_id() == UINT32_MAX) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("index: cannot import tag ", Quote(name), ": the index holds ",
+                       opts.max_tags, " tags, the limit (IndexOptions::max_tags)"));
+    }
+    if (!rows.IsSubsetOf(state_->universe)) {
+      Bitmap missing = Bitmap::AndNot(rows, state_->universe);
+      return absl::NotFoundError(absl::StrCat(
+          "index: cannot import tag ", Quote(name), ": ", missing.Cardinality(),
+          " of its row ids are not live customers (the first is ", missing.Minimum(), ")"));
+    }
+    TI_RETURN_IF_ERROR(
+        LogMutation(*state_,
+                    internal::EncodeImportTag(name, category, spec.description, spec.kind,
+                                              std::string_view(blob.data(), blob.size())),
+                    t));
+    TagEntry& entry =
+        catalog.AddTag(std::move(name), std::move(category), spec.description, spec.kind);
+    // Set algebra on the bitmap: a run-heavy blob is never expanded to a list.
+    const CategoryEntry* cat = state_->catalog.FindCategory(entry.category);
+    if (cat != nullptr && cat->exclusive) {
+      for (TagId sibling_id : cat->tags) {
+        if (sibling_id == entry.id) continue;
+        TagEntry* sibling = state_->catalog.Get(sibling_id);
+        if (Bitmap::Intersects(sibling->bitmap, rows)) sibling->bitmap.AndNotInPlace(rows);
+      }
+    }
+    entry.bitmap = std::move(rows);
+    return entry.id;
   });
 }
 

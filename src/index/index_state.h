@@ -4,10 +4,12 @@
 #define TAGINDEX_INDEX_INDEX_STATE_H_
 
 #include <cstdint>
+#include <memory>
 #include <shared_mutex>
 
 #include "bitmap/bitmap.h"
 #include "index/catalog.h"
+#include "index/durability.h"
 #include "index/key_map.h"
 #include "tagindex/options.h"
 
@@ -25,6 +27,9 @@ struct IndexState {
   Catalog catalog;
   Bitmap universe;        // live customers
   uint64_t row_limit = 0;  // one past the largest row id ever assigned
+
+  // Set for an index opened with Index::Open; null for an in-memory one.
+  std::unique_ptr<Durability> durability;
 };
 
 }  // namespace tagindex::internal

@@ -62,6 +62,28 @@ CustomerKey KeyMap::KeyOf(RowId row) const {
   return int64_t{0};
 }
 
+bool KeyMap::Restore(std::vector<int64_t> reverse, std::span<const RowId> live_rows) {
+  int_keys_ = std::move(reverse);
+  int_rows_.clear();
+  int_rows_.reserve(live_rows.size());
+  for (RowId row : live_rows) {
+    if (row >= int_keys_.size()) return false;
+    if (!int_rows_.try_emplace(int_keys_[row], row).second) return false;
+  }
+  return true;
+}
+
+bool KeyMap::Restore(std::vector<std::string> reverse, std::span<const RowId> live_rows) {
+  string_keys_ = std::move(reverse);
+  string_rows_.clear();
+  string_rows_.reserve(live_rows.size());
+  for (RowId row : live_rows) {
+    if (row >= string_keys_.size()) return false;
+    if (!string_rows_.try_emplace(string_keys_[row], row).second) return false;
+  }
+  return true;
+}
+
 size_t KeyMap::size() const {
   return kind_ == KeyKind::kString ? string_rows_.size() : int_rows_.size();
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,12 @@ class KeyMap {
 
   // The key `row` was assigned for. `row` must have been assigned.
   CustomerKey KeyOf(RowId row) const;
+
+  // Recovery: installs the reverse table (row -> key, for every assigned
+  // row) and the forward entries of `live_rows`. Returns false if two live
+  // rows share a key (a corrupt snapshot).
+  bool Restore(std::vector<int64_t> reverse, std::span<const RowId> live_rows);
+  bool Restore(std::vector<std::string> reverse, std::span<const RowId> live_rows);
 
   // Number of live forward entries (not meaningful for kIdentity).
   size_t size() const;

@@ -14,6 +14,24 @@ namespace tagindex::util {
 uint64_t Xxh3(const void* data, size_t size);
 inline uint64_t Xxh3(std::string_view s) { return Xxh3(s.data(), s.size()); }
 
+// Streaming XXH3-64 (seed 0): the digest of the concatenation of every
+// Update() equals Xxh3() of the whole. Lets writers checksum a section while
+// streaming it out, without assembling it in memory.
+class Xxh3Stream {
+ public:
+  Xxh3Stream();
+  ~Xxh3Stream();
+  Xxh3Stream(const Xxh3Stream&) = delete;
+  Xxh3Stream& operator=(const Xxh3Stream&) = delete;
+  void Reset();
+  void Update(const void* data, size_t size);
+  void Update(std::string_view s) { Update(s.data(), s.size()); }
+  uint64_t Digest() const;
+
+ private:
+  void* state_;  // XXH3_state_t, kept opaque so xxhash.h stays in hash.cc
+};
+
 // Transparent hasher/equality for hash maps keyed by std::string, so that
 // lookups by std::string_view do not allocate.
 struct StringHash {

@@ -1,0 +1,361 @@
+// Segment queries (PERFORMANCE.md shapes 1-5) on the Zipf workload at 1 M
+// and 10 M customers, each beside a baseline (R0) of the same work written
+// as hand-written calls on the same stored bitmaps. The baselines call
+// tagindex::Bitmap, whose methods are 1:1 CRoaring C calls (roaring_bitmap_and,
+// _and_cardinality, _andnot_inplace, _or_many, ...), so baseline vs query is
+// the whole overhead of the query layer: lock, plan, dispatch, result wrap.
+//
+// Evaluation benchmarks run a CompiledQuery (parse and bind once, as a host
+// serving a dashboard would); BM_Compile_* times parse + bind + normalise +
+// plan separately, and BM_Query_TextCountAB the whole text-to-count path.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bitmap/bitmap.h"
+#include "index/index_state.h"
+#include "index/query_bridge.h"
+#include "query/binder.h"
+#include "query/normalizer.h"
+#include "query/parser.h"
+#include "query/planner.h"
+#include "tagindex/tagindex.h"
+#include "workload.h"
+
+namespace tagindex::bench {
+namespace {
+
+// Densities of the tags the shapes use (PERFORMANCE.md: head / mid / tail).
+constexpr double kHead = 0.5, kMid = 0.05, kTail = 0.005;
+
+std::string Name(uint32_t rank) { return absl::StrCat("标签", rank); }
+
+struct Fixture {
+  WorkloadOptions w;
+  std::unique_ptr<Index> index;
+  std::map<uint32_t, const Bitmap*> stored;  // rank -> the index's own bitmap
+
+  const Bitmap& Tag(uint32_t rank) const { return *stored.at(rank); }
+};
+
+// The ranks every shape needs: head/mid/tail, the OR arms and the wide AND.
+std::vector<uint32_t> NeededRanks(const WorkloadOptions& w) {
+  std::vector<uint32_t> ranks = {RankForDensity(w, kHead), RankForDensity(w, kMid),
+                                 RankForDensity(w, kTail)};
+  for (uint32_t k = 0; k < 64; ++k) ranks.push_back(100 + k);  // OR arms, ~0.3-0.5 %
+  for (double d : {0.3, 0.2, 0.1, 0.02}) ranks.push_back(RankForDensity(w, d));
+  for (uint32_t r = 0; r < 60; ++r) ranks.push_back(r);  // names for compile benchmarks
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  return ranks;
+}
+
+const Fixture& GetFixture(uint32_t customers) {
+  static std::mutex mu;
+  static std::map<uint32_t, std::unique_ptr<Fixture>> cache;
+  std::lock_guard lock(mu);
+  customers = Customers(customers);
+  auto& slot = cache[customers];
+  if (slot) return *slot;
+  auto f = std::make_unique<Fixture>();
+  f->w = WorkloadOptions{.customers = customers};
+  f->index = Index::Create({.key_kind = KeyKind::kIdentity}).value();
+  std::vector<int64_t> all(customers);
+  std::iota(all.begin(), all.end(), 0);
+  if (!f->index->AddCustomers(all).ok()) std::abort();
+  for (uint32_t rank : NeededRanks(f->w)) {
+    TagId t = f->index->CreateTag({.name = Name(rank)}).value();
+    if (!f->index->TagRows(t, TagRows(f->w, rank)).ok()) std::abort();
+  }
+  const internal::IndexState& s = f->index->state_for_internal_use();
+  s.catalog.ForEachTag([&](const internal::TagEntry& t) {
+    f->stored[static_cast<uint32_t>(std::stoul(t.name.substr(std::string("标签").size())))] =
+        &t.bitmap;
+  });
+  slot = std::move(f);
+  return *slot;
+}
+
+uint32_t Head(const Fixture& f) { return RankForDensity(f.w, kHead); }
+uint32_t Mid(const Fixture& f) { return RankForDensity(f.w, kMid); }
+uint32_t Tail(const Fixture& f) { return RankForDensity(f.w, kTail); }
+
+CompiledQuery MustCompile(const Fixture& f, const std::string& text) {
+  auto q = f.index->Compile(text);
+  if (!q.ok()) std::abort();
+  return *std::move(q);
+}
+
+void Check(benchmark::State& state, uint64_t got, uint64_t want) {
+  if (got != want) state.SkipWithError("query and baseline disagree");
+  state.counters["card"] = static_cast<double>(got);
+}
+
+// ---- shape 1: A AND B ---------------------------------------------------------
+
+std::string TextAB(const Fixture& f) { return Name(Head(f)) + " AND " + Name(Mid(f)); }
+
+void BM_Baseline_CountAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = Bitmap::AndCardinality(a, b));
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_CountAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextAB(f));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = q.Count().value());
+  Check(state, n, Bitmap::AndCardinality(f.Tag(Head(f)), f.Tag(Mid(f))));
+}
+void BM_Query_TextCountAB(benchmark::State& state) {  // parse + bind + plan + count
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const std::string text = TextAB(f);
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = f.index->Count(text).value());
+  Check(state, n, Bitmap::AndCardinality(f.Tag(Head(f)), f.Tag(Mid(f))));
+}
+void BM_Baseline_MaterializeAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f));
+  for (auto _ : state) {
+    Bitmap r = Bitmap::And(a, b);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Query_MaterializeAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextAB(f));
+  for (auto _ : state) {
+    Segment s = q.Run().value();
+    benchmark::DoNotOptimize(&s);
+  }
+}
+
+// ---- shape 2/3: A AND B AND NOT C -------------------------------------------------
+
+std::string TextABnotC(const Fixture& f) {
+  return Name(Head(f)) + " AND " + Name(Mid(f)) + " AND NOT " + Name(Tail(f));
+}
+
+void BM_Baseline_CountABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f)), &c = f.Tag(Tail(f));
+  uint64_t n = 0;
+  for (auto _ : state) {
+    Bitmap ab = Bitmap::And(a, b);
+    benchmark::DoNotOptimize(n = Bitmap::AndNotCardinality(ab, c));
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_CountABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextABnotC(f));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = q.Count().value());
+  Bitmap ab = Bitmap::And(f.Tag(Head(f)), f.Tag(Mid(f)));
+  Check(state, n, Bitmap::AndNotCardinality(ab, f.Tag(Tail(f))));
+}
+void BM_Baseline_MaterializeABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f)), &c = f.Tag(Tail(f));
+  for (auto _ : state) {
+    Bitmap r = Bitmap::And(a, b);
+    r.AndNotInPlace(c);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Query_MaterializeABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextABnotC(f));
+  for (auto _ : state) {
+    Segment s = q.Run().value();
+    benchmark::DoNotOptimize(&s);
+  }
+}
+
+// ---- shape 4: A AND (B1 OR ... OR Bk) ---------------------------------------------
+
+std::string TextAOr(const Fixture& f, int k) {
+  std::string text = Name(Mid(f)) + " AND (";
+  for (int i = 0; i < k; ++i) absl::StrAppend(&text, i ? " OR " : "", Name(100 + i));
+  return text + ")";
+}
+std::vector<const Bitmap*> Arms(const Fixture& f, int k) {
+  std::vector<const Bitmap*> arms;
+  for (int i = 0; i < k; ++i) arms.push_back(&f.Tag(100 + i));
+  return arms;
+}
+
+void BM_Baseline_CountAOr(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const auto arms = Arms(f, static_cast<int>(state.range(1)));
+  const Bitmap& a = f.Tag(Mid(f));
+  uint64_t n = 0;
+  for (auto _ : state) {
+    Bitmap u = Bitmap::OrMany(arms);
+    benchmark::DoNotOptimize(n = Bitmap::AndCardinality(a, u));
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_CountAOr(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const int k = static_cast<int>(state.range(1));
+  CompiledQuery q = MustCompile(f, TextAOr(f, k));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = q.Count().value());
+  Check(state, n, Bitmap::AndCardinality(f.Tag(Mid(f)), Bitmap::OrMany(Arms(f, k))));
+}
+void BM_Baseline_MaterializeAOr(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const auto arms = Arms(f, static_cast<int>(state.range(1)));
+  const Bitmap& a = f.Tag(Mid(f));
+  for (auto _ : state) {
+    Bitmap u = Bitmap::OrMany(arms);
+    u.AndInPlace(a);
+    benchmark::DoNotOptimize(u.raw());
+  }
+}
+void BM_Query_MaterializeAOr(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextAOr(f, static_cast<int>(state.range(1))));
+  for (auto _ : state) {
+    Segment s = q.Run().value();
+    benchmark::DoNotOptimize(&s);
+  }
+}
+
+// ---- shape 5: wide AND of 6 tags ------------------------------------------------------
+// Written in descending density, the order a person tends to write them; the
+// baseline follows the written order, the planner reorders ascending.
+
+std::vector<uint32_t> WideRanks(const Fixture& f) {
+  std::vector<uint32_t> r;
+  for (double d : {0.5, 0.3, 0.2, 0.1, 0.05, 0.02}) r.push_back(RankForDensity(f.w, d));
+  return r;
+}
+std::string TextWide(const Fixture& f) {
+  std::string text;
+  for (uint32_t r : WideRanks(f)) absl::StrAppend(&text, text.empty() ? "" : " AND ", Name(r));
+  return text;
+}
+
+void BM_Baseline_CountWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const auto ranks = WideRanks(f);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    Bitmap acc = Bitmap::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
+    for (size_t i = 2; i + 1 < ranks.size(); ++i) acc.AndInPlace(f.Tag(ranks[i]));
+    benchmark::DoNotOptimize(n = Bitmap::AndCardinality(acc, f.Tag(ranks.back())));
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_CountWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextWide(f));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = q.Count().value());
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Baseline_MaterializeWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const auto ranks = WideRanks(f);
+  for (auto _ : state) {
+    Bitmap acc = Bitmap::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
+    for (size_t i = 2; i < ranks.size(); ++i) acc.AndInPlace(f.Tag(ranks[i]));
+    benchmark::DoNotOptimize(acc.raw());
+  }
+}
+void BM_Query_MaterializeWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextWide(f));
+  for (auto _ : state) {
+    Segment s = q.Run().value();
+    benchmark::DoNotOptimize(&s);
+  }
+}
+
+// ---- parse + bind + normalise + plan ------------------------------------------------
+
+std::string TextTerms(int terms) {
+  // Realistic mix: ANDs, a NOT, small ORs, every few terms a group.
+  std::string text;
+  for (int i = 0; i < terms; ++i) {
+    const char* op = i == 0 ? "" : (i % 5 == 2) ? " AND NOT " : (i % 3 == 1) ? " OR " : " AND ";
+    if (i % 4 == 0 && i + 1 < terms) {
+      absl::StrAppend(&text, op, "(", Name(static_cast<uint32_t>(i)), " OR ",
+                      Name(static_cast<uint32_t>(i + 1)), ")");
+      ++i;
+      continue;
+    }
+    absl::StrAppend(&text, op, Name(static_cast<uint32_t>(i)));
+  }
+  return text;
+}
+
+void BM_Compile_ParseBindPlan(benchmark::State& state) {
+  const Fixture& f = GetFixture(1'000'000);
+  const std::string text = TextTerms(static_cast<int>(state.range(0)));
+  const QueryOptions options;
+  const internal::IndexState& s = f.index->state_for_internal_use();
+  for (auto _ : state) {
+    auto ast = query::ParseQuery(text, options);
+    std::shared_lock lock(s.mu);
+    internal::CatalogResolver resolver(s.catalog);
+    auto bound = query::Bind(text, **ast, resolver, options);
+    query::Expr normal = query::Normalize(*std::move(bound), options.rewrites);
+    internal::StateSource source(s);
+    auto plan = query::Plan(normal, source);
+    benchmark::DoNotOptimize(plan->estimate);
+  }
+  state.SetLabel(absl::StrCat(state.range(0), " terms, ", text.size(), " bytes"));
+}
+void BM_Compile_PublicCompile(benchmark::State& state) {  // Index::Compile (no plan)
+  const Fixture& f = GetFixture(1'000'000);
+  const std::string text = TextTerms(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto q = f.index->Compile(text);
+    benchmark::DoNotOptimize(&q);
+  }
+}
+
+#define SIZES ->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_Baseline_CountAB) SIZES;
+BENCHMARK(BM_Query_CountAB) SIZES;
+BENCHMARK(BM_Query_TextCountAB) SIZES;
+BENCHMARK(BM_Baseline_MaterializeAB) SIZES;
+BENCHMARK(BM_Query_MaterializeAB) SIZES;
+BENCHMARK(BM_Baseline_CountABnotC) SIZES;
+BENCHMARK(BM_Query_CountABnotC) SIZES;
+BENCHMARK(BM_Baseline_MaterializeABnotC) SIZES;
+BENCHMARK(BM_Query_MaterializeABnotC) SIZES;
+#define OR_SIZES               \
+  ->Args({1'000'000, 8})       \
+      ->Args({1'000'000, 64})  \
+      ->Args({10'000'000, 8})  \
+      ->Args({10'000'000, 64}) \
+      ->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_Baseline_CountAOr) OR_SIZES;
+BENCHMARK(BM_Query_CountAOr) OR_SIZES;
+BENCHMARK(BM_Baseline_MaterializeAOr) OR_SIZES;
+BENCHMARK(BM_Query_MaterializeAOr) OR_SIZES;
+BENCHMARK(BM_Baseline_CountWideAnd) SIZES;
+BENCHMARK(BM_Query_CountWideAnd) SIZES;
+BENCHMARK(BM_Baseline_MaterializeWideAnd) SIZES;
+BENCHMARK(BM_Query_MaterializeWideAnd) SIZES;
+BENCHMARK(BM_Compile_ParseBindPlan)->Arg(3)->Arg(10)->Arg(50);
+BENCHMARK(BM_Compile_PublicCompile)->Arg(3)->Arg(10)->Arg(50);
+
+}  // namespace
+}  // namespace tagindex::bench
+
+BENCHMARK_MAIN();

@@ -1,0 +1,132 @@
+// tagindex::Segment — the result of a segment query (人群圈选): a set of
+// customer row ids plus the index it came from.
+//
+// Example:
+//
+//   tagindex::Segment s = index->Query("高价值客户 AND NOT 流失风险").value();
+//   uint64_t n = s.Count();
+//   std::vector<tagindex::RowId> first = s.Page(0, 100);          // offset + limit
+//   std::vector<tagindex::RowId> next = s.PageAfter(first.back(), 100);  // cursor
+//   std::vector<tagindex::CustomerKey> keys = s.KeysOf(first).value();
+//   tagindex::Segment both = s.Intersect(index->Query("电子产品").value()).value();
+//   std::string blob = s.ToPortable();  // standard portable Roaring format
+//
+// A Segment is a snapshot: it holds its own copy of the row ids, taken when
+// the query ran, and does not change when the index changes afterwards.
+//
+// Lifetime: a Segment remembers (borrows) the Index it came from, which must
+// outlive every call of KeysOf(). Every other method only reads the
+// segment's own rows and works even after the index is gone.
+//
+// Copying a Segment is cheap (the rows are shared, immutable). Thread safety:
+// all methods are const and safe to call from many threads at once.
+#ifndef TAGINDEX_SEGMENT_H_
+#define TAGINDEX_SEGMENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tagindex/types.h"
+
+namespace tagindex {
+
+class Index;
+namespace internal {
+struct SegmentData;
+}  // namespace internal
+
+class Segment {
+ public:
+  // An empty segment that belongs to no index.
+  Segment();
+  ~Segment();
+  Segment(const Segment&);
+  Segment& operator=(const Segment&);
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+
+  // Number of customers in the segment.
+  uint64_t Count() const;
+  bool IsEmpty() const { return Count() == 0; }
+  // Whether `row` is in the segment.
+  bool Contains(RowId row) const;
+
+  // All row ids, ascending.
+  std::vector<RowId> Rows() const;
+  // Calls `fn(row)` in ascending row order until it returns false.
+  void ForEach(const std::function<bool(RowId)>& fn) const;
+
+  // Forward iteration in ascending row order, with a seek. The iterator
+  // shares the rows, so it stays valid after the Segment is gone.
+  //
+  //   for (Segment::Iterator it(segment); it.Valid(); it.Next()) Use(it.Value());
+  class Iterator {
+   public:
+    explicit Iterator(const Segment& segment);  // positioned at the first row
+    ~Iterator();
+    Iterator(Iterator&&) noexcept;
+    Iterator& operator=(Iterator&&) noexcept;
+    Iterator(const Iterator&) = delete;
+    Iterator& operator=(const Iterator&) = delete;
+
+    bool Valid() const;
+    RowId Value() const;  // requires Valid()
+    void Next();
+    // Moves to the first row >= `row` (forwards or backwards).
+    void SeekGreaterOrEqual(RowId row);
+
+   private:
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+
+  // Up to `limit` row ids starting at rank `offset` (0-based), ascending.
+  // An offset past the end gives an empty page.
+  std::vector<RowId> Page(uint64_t offset, uint64_t limit) const;
+  // Up to `limit` row ids strictly greater than `after` (all from the start
+  // when `after` is nullopt), ascending: a cursor that stays correct however
+  // deep the page, at O(log n) per page.
+  std::vector<RowId> PageAfter(std::optional<RowId> after, uint64_t limit) const;
+
+  // The customer keys of `rows` (e.g. a page), in the same order. A row that
+  // was removed from the index after the query ran still reports the key it
+  // had. Errors: FailedPrecondition if the segment has no index; NotFound if
+  // a row id was never assigned by the index.
+  absl::StatusOr<std::vector<CustomerKey>> KeysOf(std::span<const RowId> rows) const;
+
+  // Set operations with a segment of the same index (the `& | - ^` of the
+  // Python binding). Errors: InvalidArgument if the segments come from
+  // different indexes.
+  absl::StatusOr<Segment> Intersect(const Segment& other) const;            // &
+  absl::StatusOr<Segment> Union(const Segment& other) const;                // |
+  absl::StatusOr<Segment> Difference(const Segment& other) const;           // -
+  absl::StatusOr<Segment> SymmetricDifference(const Segment& other) const;  // ^
+
+  // Whether both hold exactly the same rows (the index is not compared).
+  bool SameRows(const Segment& other) const;
+
+  // The rows in the standard portable Roaring serialisation, readable by
+  // CRoaring, pyroaring, Java/Go Roaring, pg_roaringbitmap, ClickHouse, ...
+  // Index::SegmentFromPortable reads it back.
+  std::string ToPortable() const;
+
+  // The index the segment came from (nullptr for a default Segment).
+  const Index* index() const;
+
+  // For the library itself.
+  explicit Segment(std::shared_ptr<const internal::SegmentData> data);
+  const internal::SegmentData& data_for_internal_use() const { return *data_; }
+
+ private:
+  std::shared_ptr<const internal::SegmentData> data_;
+};
+
+}  // namespace tagindex
+
+#endif  // TAGINDEX_SEGMENT_H_

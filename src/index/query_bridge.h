@@ -1,0 +1,70 @@
+// The query pipeline's two views of an index: names for the binder
+// (TagResolver) and bitmaps for the planner (BitmapSource). Internal; used by
+// index_query.cc and by benchmarks that time the pipeline's stages.
+#ifndef TAGINDEX_INDEX_QUERY_BRIDGE_H_
+#define TAGINDEX_INDEX_QUERY_BRIDGE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "index/index_state.h"
+#include "query/binder.h"
+#include "query/planner.h"
+
+namespace tagindex::internal {
+
+// The binder's view of the catalog. Caller holds the read lock.
+class CatalogResolver : public query::TagResolver {
+ public:
+  explicit CatalogResolver(const internal::Catalog& catalog) : catalog_(catalog) {}
+
+  std::vector<TagRef> FindByName(std::string_view name) const override {
+    std::vector<TagRef> out;
+    for (const TagEntry* t : catalog_.FindByName(name)) {
+      out.push_back({t->id, t->category, t->name});
+    }
+    return out;
+  }
+  std::optional<TagRef> Find(std::string_view category, std::string_view name) const override {
+    const TagEntry* t = catalog_.Find(category, name);
+    if (t == nullptr) return std::nullopt;
+    return TagRef{t->id, t->category, t->name};  // views into the catalog
+  }
+  std::optional<CategoryRef> FindCategory(std::string_view category) const override {
+    if (category.empty()) return std::nullopt;
+    const internal::CategoryEntry* c = catalog_.FindCategory(category);
+    if (c == nullptr) return std::nullopt;
+    CategoryRef ref;
+    ref.exclusive = c->exclusive;
+    for (TagId id : c->tags) {
+      if (const TagEntry* t = catalog_.Get(id)) ref.tags.push_back({t->id, t->category, t->name});
+    }
+    return ref;
+  }
+  std::vector<std::string> Suggest(std::string_view name) const override {
+    return catalog_.Suggest(name);
+  }
+
+ private:
+  const internal::Catalog& catalog_;
+};
+
+// The planner's view of the data. Caller holds the read lock.
+class StateSource : public query::BitmapSource {
+ public:
+  explicit StateSource(const IndexState& state) : state_(state) {}
+  const Bitmap* TagBitmap(TagId tag) const override {
+    const TagEntry* t = state_.catalog.Get(tag);
+    return t == nullptr ? nullptr : &t->bitmap;
+  }
+  const Bitmap& Universe() const override { return state_.universe; }
+
+ private:
+  const IndexState& state_;
+};
+
+}  // namespace tagindex::internal
+
+#endif  // TAGINDEX_INDEX_QUERY_BRIDGE_H_

@@ -1,0 +1,141 @@
+#include "tagindex/segment.h"
+
+#include <shared_mutex>
+
+#include "absl/strings/str_cat.h"
+#include "index/index_state.h"
+#include "index/segment_data.h"
+#include "tagindex/index.h"
+
+namespace tagindex {
+namespace {
+
+const std::shared_ptr<const internal::SegmentData>& EmptyData() {
+  static const auto* empty =
+      new std::shared_ptr<const internal::SegmentData>(std::make_shared<internal::SegmentData>());
+  return *empty;
+}
+
+}  // namespace
+
+Segment::Segment() : data_(EmptyData()) {}
+Segment::Segment(std::shared_ptr<const internal::SegmentData> data) : data_(std::move(data)) {}
+Segment::~Segment() = default;
+Segment::Segment(const Segment&) = default;
+Segment& Segment::operator=(const Segment&) = default;
+// A moved-from Segment stays a valid empty segment.
+Segment::Segment(Segment&& other) noexcept : data_(std::move(other.data_)) {
+  other.data_ = EmptyData();
+}
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    data_ = std::move(other.data_);
+    other.data_ = EmptyData();
+  }
+  return *this;
+}
+
+uint64_t Segment::Count() const { return data_->rows.Cardinality(); }
+bool Segment::Contains(RowId row) const { return data_->rows.Contains(row); }
+std::vector<RowId> Segment::Rows() const { return data_->rows.ToVector(); }
+
+void Segment::ForEach(const std::function<bool(RowId)>& fn) const { data_->rows.ForEach(fn); }
+
+struct Segment::Iterator::State {
+  explicit State(std::shared_ptr<const internal::SegmentData> d)
+      : data(std::move(d)), it(data->rows) {}
+  std::shared_ptr<const internal::SegmentData> data;  // keeps the rows alive
+  Bitmap::Iterator it;
+};
+
+Segment::Iterator::Iterator(const Segment& segment)
+    : state_(std::make_unique<State>(segment.data_)) {}
+Segment::Iterator::~Iterator() = default;
+Segment::Iterator::Iterator(Iterator&&) noexcept = default;
+Segment::Iterator& Segment::Iterator::operator=(Iterator&&) noexcept = default;
+bool Segment::Iterator::Valid() const { return state_ != nullptr && state_->it.Valid(); }
+RowId Segment::Iterator::Value() const { return state_->it.Value(); }
+void Segment::Iterator::Next() { state_->it.Next(); }
+void Segment::Iterator::SeekGreaterOrEqual(RowId row) { state_->it.SeekGreaterOrEqual(row); }
+
+std::vector<RowId> Segment::Page(uint64_t offset, uint64_t limit) const {
+  std::vector<RowId> out;
+  if (offset >= Count() || limit == 0) return out;
+  data_->rows.RangeToVector(offset, limit, &out);
+  return out;
+}
+
+std::vector<RowId> Segment::PageAfter(std::optional<RowId> after, uint64_t limit) const {
+  std::vector<RowId> out;
+  if (limit == 0) return out;
+  if (after && *after == UINT32_MAX) return out;
+  Bitmap::Iterator it(data_->rows);
+  if (after) it.SeekGreaterOrEqual(*after + 1);
+  const uint64_t n = std::min<uint64_t>(limit, Count());
+  out.resize(n);
+  out.resize(it.Read(out.data(), n));
+  return out;
+}
+
+absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> rows) const {
+  if (data_->index == nullptr) {
+    return absl::FailedPreconditionError("segment: this segment belongs to no index");
+  }
+  const internal::IndexState& s = data_->index->state_for_internal_use();
+  std::shared_lock lock(s.mu);
+  std::vector<CustomerKey> keys;
+  keys.reserve(rows.size());
+  for (RowId r : rows) {
+    if (r >= s.row_limit) {
+      return absl::NotFoundError(
+          absl::StrCat("segment: row ", r, " was never assigned by the index"));
+    }
+    keys.push_back(s.keys.KeyOf(r));
+  }
+  return keys;
+}
+
+namespace {
+
+template <typename Fn>
+absl::StatusOr<Segment> Combine(const Segment& a, const Segment& b, const char* op, Fn&& fn) {
+  if (a.index() != b.index()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment: cannot ", op, " segments of different indexes"));
+  }
+  auto data = std::make_shared<internal::SegmentData>();
+  data->index = a.index();
+  try {
+    data->rows = fn(a.data_for_internal_use().rows, b.data_for_internal_use().rows);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("segment: out of memory");
+  }
+  return Segment(std::move(data));
+}
+
+}  // namespace
+
+absl::StatusOr<Segment> Segment::Intersect(const Segment& other) const {
+  return Combine(*this, other, "intersect", Bitmap::And);
+}
+absl::StatusOr<Segment> Segment::Union(const Segment& other) const {
+  return Combine(*this, other, "unite", Bitmap::Or);
+}
+absl::StatusOr<Segment> Segment::Difference(const Segment& other) const {
+  return Combine(*this, other, "subtract", Bitmap::AndNot);
+}
+absl::StatusOr<Segment> Segment::SymmetricDifference(const Segment& other) const {
+  return Combine(*this, other, "xor", Bitmap::Xor);
+}
+
+bool Segment::SameRows(const Segment& other) const { return data_->rows.Equals(other.data_->rows); }
+
+std::string Segment::ToPortable() const {
+  std::string out;
+  data_->rows.PortableSerialize(&out);
+  return out;
+}
+
+const Index* Segment::index() const { return data_->index; }
+
+}  // namespace tagindex

@@ -1,0 +1,238 @@
+#include "query/binder.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "query/query_error.h"
+#include "util/edit_distance.h"
+#include "util/status_macros.h"
+#include "util/utf8.h"
+
+namespace tagindex::query {
+namespace {
+
+using K = AstNode::Kind;
+
+std::string Label(std::string_view category, std::string_view name) {
+  if (category.empty()) return FormatName(std::string(name));
+  return absl::StrCat(FormatName(std::string(category)), ":", FormatName(std::string(name)));
+}
+
+// The label of a tag as the user wrote it; a bare name needs no re-quoting
+// (it lexed as a bare name), which keeps binding cheap.
+std::string LabelAsWritten(const AstNode& n, const std::string& category, const std::string& name) {
+  if (!n.quoted && !n.qualified) return name;
+  return Label(n.qualified ? category : "", name);
+}
+
+std::string QuotedList(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  for (const std::string& s : items) quoted.push_back(QuoteForMessage(s));
+  return absl::StrJoin(quoted, ", ");
+}
+
+class Binder {
+ public:
+  Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options)
+      : text_(text), resolver_(resolver), options_(options) {}
+
+  absl::StatusOr<Expr> Bind(const AstNode& n) {
+    switch (n.kind) {
+      case K::kTag:
+        return BindTag(n);
+      case K::kAll:
+        return Expr::All();
+      case K::kNone:
+        return Expr::None();
+      case K::kNot: {
+        TI_ASSIGN_OR_RETURN(Expr child, Bind(*n.children[0]));
+        return Expr::Not(std::move(child));
+      }
+      case K::kAnd:
+      case K::kOr:
+      case K::kXor: {
+        Expr e;
+        e.kind = n.kind == K::kAnd  ? Expr::Kind::kAnd
+                 : n.kind == K::kOr ? Expr::Kind::kOr
+                                    : Expr::Kind::kXor;
+        e.children.reserve(n.children.size());
+        for (const auto& c : n.children) {
+          TI_ASSIGN_OR_RETURN(Expr child, Bind(*c));
+          e.children.push_back(std::move(child));
+        }
+        return e;
+      }
+      case K::kCompare:
+      case K::kIn:
+      case K::kBetween:
+      case K::kIsNull:
+        return BindPredicate(n);
+    }
+    return absl::InternalError("query: unknown AST node");
+  }
+
+ private:
+  absl::Status Error(absl::StatusCode code, size_t offset, std::string_view message) const {
+    return QueryError(code, text_, offset, message);
+  }
+
+  absl::StatusOr<Expr> BindTag(const AstNode& n) {
+    const std::string name(util::TrimUnicodeSpace(n.name));
+    if (n.qualified) {
+      const std::string category(util::TrimUnicodeSpace(n.category));
+      if (std::optional<TagResolver::TagRef> t = resolver_.Find(category, name)) {
+        return Expr::Tag(t->id, LabelAsWritten(n, category, name));
+      }
+      if (options_.unknown_tags_are_empty) return Expr::None();
+      std::optional<TagResolver::CategoryRef> c = resolver_.FindCategory(category);
+      if (!c) return UnknownCategory(category, n.offset);
+      return UnknownValue(category, *c, name, n.offset);
+    }
+    std::vector<TagResolver::TagRef> found = resolver_.FindByName(name);
+    if (found.size() == 1) return Expr::Tag(found[0].id, LabelAsWritten(n, "", name));
+    if (found.size() > 1) {
+      std::vector<std::string> candidates;
+      for (const auto& t : found) candidates.push_back(Label(t.category, t.name));
+      return Error(absl::StatusCode::kInvalidArgument, n.offset,
+                   absl::StrCat("tag name ", QuoteForMessage(name),
+                                " is in several categories; qualify it as one of ",
+                                absl::StrJoin(candidates, ", ")));
+    }
+    if (options_.unknown_tags_are_empty) return Expr::None();
+    std::vector<std::string> suggestions = resolver_.Suggest(name);
+    std::string hint;
+    if (!n.quoted) hint = SplitHint(name);
+    if (hint.empty() && !suggestions.empty()) {
+      hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+    }
+    absl::Status status = Error(absl::StatusCode::kNotFound, n.offset,
+                                absl::StrCat("unknown tag ", QuoteForMessage(name), hint));
+    AttachSuggestions(status, suggestions);
+    return status;
+  }
+
+  // "高价值客户且电子产品": if cutting the word around the Chinese keywords
+  // leaves only known tags, the user forgot the spaces.
+  std::string SplitHint(const std::string& name) const {
+    static constexpr std::string_view kKeywords[] = {"且", "或", "非"};
+    std::string spaced;
+    std::string piece;
+    bool split = false;
+    auto flush = [&]() -> bool {
+      if (piece.empty()) return true;
+      if (resolver_.FindByName(piece).empty()) return false;
+      spaced += piece;
+      piece.clear();
+      return true;
+    };
+    for (size_t pos = 0; pos < name.size();) {
+      size_t at = pos;
+      util::DecodeUtf8(name, pos);
+      std::string_view cp(name.data() + at, pos - at);
+      bool keyword = false;
+      for (std::string_view k : kKeywords) keyword |= cp == k;
+      if (!keyword) {
+        piece.append(cp);
+        continue;
+      }
+      if (!flush()) return "";
+      if (!spaced.empty() && spaced.back() != ' ') spaced += ' ';
+      absl::StrAppend(&spaced, std::string(cp), " ");
+      split = true;
+    }
+    if (!split || !flush()) return "";
+    while (!spaced.empty() && spaced.back() == ' ') spaced.pop_back();
+    return absl::StrCat("; did you mean ", QuoteForMessage(spaced),
+                        " (keywords need spaces around them)?");
+  }
+
+  absl::Status UnknownCategory(const std::string& category, size_t offset) const {
+    return Error(absl::StatusCode::kNotFound, offset,
+                 absl::StrCat("unknown category ", QuoteForMessage(category)));
+  }
+
+  absl::Status UnknownValue(const std::string& category, const TagResolver::CategoryRef& c,
+                            const std::string& name, size_t offset) const {
+    std::vector<std::string> names;
+    for (const auto& t : c.tags) names.emplace_back(t.name);
+    std::vector<std::string> suggestions = util::ClosestMatches(name, names);
+    std::string hint;
+    if (!suggestions.empty()) hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+    absl::Status status = Error(absl::StatusCode::kNotFound, offset,
+                                absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
+                                             QuoteForMessage(category), hint));
+    AttachSuggestions(status, suggestions);
+    return status;
+  }
+
+  absl::StatusOr<Expr> BindPredicate(const AstNode& n) {
+    const std::string subject(util::TrimUnicodeSpace(n.name));
+    std::optional<TagResolver::CategoryRef> category = resolver_.FindCategory(subject);
+    if (!category) {
+      const char* why = " (numeric and date attributes are not supported yet)";
+      return Error(absl::StatusCode::kNotFound, n.offset,
+                   absl::StrCat("unknown attribute ", QuoteForMessage(subject),
+                                resolver_.FindByName(subject).empty()
+                                    ? why
+                                    : " (it is a tag; predicates apply to categories and "
+                                      "attributes)"));
+    }
+    const bool not_applicable =
+        n.kind == K::kBetween ||
+        (n.kind == K::kCompare && n.op != CompareOp::kEq && n.op != CompareOp::kNe);
+    if (not_applicable) {
+      return Error(absl::StatusCode::kInvalidArgument, n.offset,
+                   absl::StrCat("category ", QuoteForMessage(subject),
+                                " supports =, !=, IN and IS NULL, not ",
+                                n.kind == K::kBetween ? "BETWEEN" : CompareOpName(n.op)));
+    }
+    std::vector<Expr> all;
+    for (const auto& t : category->tags) all.push_back(Expr::Tag(t.id, Label(subject, t.name)));
+    if (n.kind == K::kIsNull) {
+      Expr any = Expr::Nary(Expr::Kind::kOr, std::move(all));
+      return n.negated ? std::move(any) : Expr::Not(std::move(any));
+    }
+    // =, !=, IN, NOT IN: the listed tags of the category.
+    std::vector<Expr> listed;
+    std::vector<TagId> listed_ids;
+    for (const Value& v : n.values) {
+      const std::string value(util::TrimUnicodeSpace(v.text));
+      std::optional<TagResolver::TagRef> t = resolver_.Find(subject, value);
+      if (!t) {
+        if (options_.unknown_tags_are_empty) continue;
+        return UnknownValue(subject, *category, value, v.offset);
+      }
+      listed.push_back(Expr::Tag(t->id, Label(subject, value)));
+      listed_ids.push_back(t->id);
+    }
+    const bool negative =
+        (n.kind == K::kCompare && n.op == CompareOp::kNe) || (n.kind == K::kIn && n.negated);
+    if (!negative) return Expr::Nary(Expr::Kind::kOr, std::move(listed));
+    // Holds some tag of the category, none of the listed ones. In an
+    // exclusive category the other tags already exclude the listed ones.
+    std::vector<Expr> others;
+    for (Expr& e : all) {
+      bool is_listed = false;
+      for (TagId id : listed_ids) is_listed |= id == e.tag;
+      if (!is_listed) others.push_back(std::move(e));
+    }
+    Expr rest = Expr::Nary(Expr::Kind::kOr, std::move(others));
+    if (category->exclusive || listed.empty()) return rest;
+    std::vector<Expr> both;
+    both.push_back(std::move(rest));
+    both.push_back(Expr::Not(Expr::Nary(Expr::Kind::kOr, std::move(listed))));
+    return Expr::Nary(Expr::Kind::kAnd, std::move(both));
+  }
+
+  std::string_view text_;
+  const TagResolver& resolver_;
+  const QueryOptions& options_;
+};
+
+}  // namespace
+
+absl::StatusOr<Expr> Bind(std::string_view text, const AstNode& ast, const TagResolver& resolver,
+                          const QueryOptions& options) {
+  return Binder(text, resolver, options).Bind(ast);
+}
+
+}  // namespace tagindex::query

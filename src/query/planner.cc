@@ -1,0 +1,144 @@
+#include "query/planner.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "util/status_macros.h"
+
+namespace tagindex::query {
+namespace {
+
+using Op = PlanNode::Op;
+
+class Planner {
+ public:
+  explicit Planner(const BitmapSource& source)
+      : source_(source), universe_size_(source.Universe().Cardinality()) {}
+
+  absl::StatusOr<PlanNode> PlanExpr(const Expr& e) {
+    PlanNode n;
+    switch (e.kind) {
+      case Expr::Kind::kTag: {
+        const Bitmap* b = source_.TagBitmap(e.tag);
+        if (b == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("query: tag ", e.label, " (id ", e.tag.value,
+                           ") was deleted after the query was compiled; compile it again"));
+        }
+        n.op = Op::kTag;
+        n.bitmap = b;
+        n.label = &e.label;
+        n.estimate = b->Cardinality();
+        return n;
+      }
+      case Expr::Kind::kAll:
+        n.op = Op::kAll;
+        n.bitmap = &source_.Universe();
+        n.estimate = universe_size_;
+        return n;
+      case Expr::Kind::kNone:
+        n.op = Op::kNone;
+        return n;
+      case Expr::Kind::kNot: {
+        n.op = Op::kNot;
+        TI_ASSIGN_OR_RETURN(PlanNode child, PlanExpr(e.children[0]));
+        n.estimate = universe_size_ - std::min(universe_size_, child.estimate);
+        n.children.push_back(std::move(child));
+        return n;
+      }
+      case Expr::Kind::kAnd:
+        return PlanAnd(e);
+      case Expr::Kind::kOr:
+      case Expr::Kind::kXor: {
+        n.op = e.kind == Expr::Kind::kOr ? Op::kOr : Op::kXor;
+        uint64_t sum = 0;
+        for (const Expr& c : e.children) {
+          TI_ASSIGN_OR_RETURN(PlanNode child, PlanExpr(c));
+          sum += child.estimate;
+          n.children.push_back(std::move(child));
+        }
+        n.estimate = std::min(sum, universe_size_);
+        return n;
+      }
+    }
+    return absl::InternalError("query: unknown expression kind");
+  }
+
+ private:
+  absl::StatusOr<PlanNode> PlanAnd(const Expr& e) {
+    PlanNode n;
+    n.op = Op::kAnd;
+    std::vector<PlanNode> positive, negative;
+    for (const Expr& c : e.children) {
+      if (c.kind == Expr::Kind::kNot) {
+        TI_ASSIGN_OR_RETURN(PlanNode child, PlanExpr(c.children[0]));
+        child.subtracted = true;
+        negative.push_back(std::move(child));
+      } else {
+        TI_ASSIGN_OR_RETURN(PlanNode child, PlanExpr(c));
+        positive.push_back(std::move(child));
+      }
+    }
+    if (positive.empty()) {
+      PlanNode all;
+      all.op = Op::kAll;
+      all.bitmap = &source_.Universe();
+      all.estimate = universe_size_;
+      positive.push_back(std::move(all));
+    }
+    std::stable_sort(positive.begin(), positive.end(),
+                     [](const PlanNode& a, const PlanNode& b) { return a.estimate < b.estimate; });
+    std::stable_sort(negative.begin(), negative.end(),
+                     [](const PlanNode& a, const PlanNode& b) { return a.estimate > b.estimate; });
+    n.estimate = positive.front().estimate;
+    for (PlanNode& p : positive) n.children.push_back(std::move(p));
+    for (PlanNode& p : negative) n.children.push_back(std::move(p));
+    return n;
+  }
+
+  const BitmapSource& source_;
+  const uint64_t universe_size_;
+};
+
+const char* OpName(Op op) {
+  switch (op) {
+    case Op::kTag:
+      return "TAG";
+    case Op::kAll:
+      return "ALL";
+    case Op::kNone:
+      return "NONE";
+    case Op::kAnd:
+      return "AND";
+    case Op::kOr:
+      return "OR";
+    case Op::kXor:
+      return "XOR";
+    case Op::kNot:
+      return "NOT";
+  }
+  return "?";
+}
+
+void AppendPlan(const PlanNode& n, int indent, std::string* out) {
+  out->append(static_cast<size_t>(indent) * 2, ' ');
+  if (n.subtracted) *out += "AND-NOT ";
+  *out += OpName(n.op);
+  if (n.label != nullptr) absl::StrAppend(out, " ", *n.label);
+  absl::StrAppend(out, " est=", n.estimate, "\n");
+  for (const PlanNode& c : n.children) AppendPlan(c, indent + 1, out);
+}
+
+}  // namespace
+
+std::string PlanNode::DebugString() const {
+  std::string out;
+  AppendPlan(*this, 0, &out);
+  return out;
+}
+
+absl::StatusOr<PlanNode> Plan(const Expr& e, const BitmapSource& source) {
+  return Planner(source).PlanExpr(e);
+}
+
+}  // namespace tagindex::query

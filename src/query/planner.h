@@ -1,0 +1,54 @@
+// Planner: normal form -> plan. Stage 5 of the pipeline.
+//
+// The plan orders AND operands by ascending cardinality (exact for stored
+// tags), turns NOT operands of an AND into AND-NOT steps, and points at the
+// stored bitmaps without copying them.
+#ifndef TAGINDEX_QUERY_PLANNER_H_
+#define TAGINDEX_QUERY_PLANNER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bitmap/bitmap.h"
+#include "query/expr.h"
+
+namespace tagindex::query {
+
+// Where the planner finds the data. Implemented in src/index; the caller
+// holds the index's read lock from planning until execution ends, since the
+// plan borrows the bitmaps.
+class BitmapSource {
+ public:
+  virtual ~BitmapSource() = default;
+  // The stored bitmap of a live tag, or nullptr if the tag was deleted.
+  virtual const Bitmap* TagBitmap(TagId tag) const = 0;
+  // Every live customer.
+  virtual const Bitmap& Universe() const = 0;
+};
+
+struct PlanNode {
+  enum class Op { kTag, kAll, kNone, kAnd, kOr, kXor, kNot };
+  Op op = Op::kNone;
+  const Bitmap* bitmap = nullptr;      // kTag and kAll: borrowed, never copied
+  const std::string* label = nullptr;  // kTag: points into the expression
+  bool subtracted = false;             // an operand of AND applied as AND-NOT
+  uint64_t estimate = 0;               // expected cardinality (exact for kTag/kAll/kNone)
+  // kAnd: operands to intersect, ascending estimate, then operands to
+  // subtract (subtracted = true), descending estimate. An AND with no
+  // positive operand starts from kAll. kOr/kXor: operands. kNot: one.
+  std::vector<PlanNode> children;
+
+  bool IsLeaf() const { return op == Op::kTag || op == Op::kAll || op == Op::kNone; }
+  // Indented tree with estimates, for tests and debugging.
+  std::string DebugString() const;
+};
+
+// Plans `e`, which must outlive the plan (labels point into it). Errors:
+// FailedPrecondition if a tag of `e` was deleted.
+absl::StatusOr<PlanNode> Plan(const Expr& e, const BitmapSource& source);
+
+}  // namespace tagindex::query
+
+#endif  // TAGINDEX_QUERY_PLANNER_H_

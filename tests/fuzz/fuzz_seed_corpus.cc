@@ -1,0 +1,69 @@
+// Writes seed corpora for the fuzzers into <out>/<fuzzer name>/: a real
+// snapshot and log (with the fuzzers' leading option byte) and a few
+// portable Roaring bitmaps of every container kind.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "bitmap/bitmap.h"
+#include "storage/storage_test_util.h"
+#include "tagindex/tagindex.h"
+
+namespace {
+void Write(const std::filesystem::path& dir, const std::string& name, const std::string& data) {
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << data;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  const std::filesystem::path out = argv[1];
+  auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
+  tagindex::OpenOptions o;
+  o.file_system = fs;
+  o.index.key_kind = tagindex::KeyKind::kString;
+  auto index = tagindex::Index::Open("db", o).value();
+  (void)index->CreateCategory("购买频率", {.exclusive = true});
+  auto a = index->CreateTag({.name = "高频", .category = "购买频率"}).value();
+  auto b = index->CreateTag({.name = "高价值客户", .description = "VIP"}).value();
+  std::vector<std::string_view> keys = {"138", "139", "wx:1", "wx:2"};
+  (void)index->TagMany(a, keys);
+  (void)index->TagMany(b, std::span(keys).subspan(1));
+  (void)index->Checkpoint();
+  (void)index->RemoveCustomer(std::string_view("139"));
+  (void)index->RenameTag(b, "VIP");
+  (void)index->Untag(a, std::string_view("wx:1"));
+  index.reset();
+  for (const std::string& name : fs->Names()) {
+    const std::string data = fs->Get(name);
+    if (name.find("/snapshot-") != std::string::npos) {
+      Write(out / "snapshot_reader_fuzzer", "snapshot0", std::string(1, '\0') + data);
+      Write(out / "snapshot_reader_fuzzer", "snapshot1", std::string(1, '\1') + data);
+    } else if (name.find("/wal-") != std::string::npos) {
+      for (char opt : {'\0', '\1', '\3', '\7'}) {
+        Write(out / "wal_reader_fuzzer", std::string("log") + char('0' + opt), opt + data);
+      }
+    }
+  }
+  std::vector<uint32_t> dense, sparse, runs;
+  for (uint32_t i = 0; i < 6000; ++i) dense.push_back(i * 3);
+  for (uint32_t i = 0; i < 50; ++i) sparse.push_back(i * 70001);
+  for (uint32_t i = 1000; i < 9000; ++i) runs.push_back(i);
+  int n = 0;
+  for (auto* ids : {&dense, &sparse, &runs}) {
+    for (bool optimize : {false, true}) {
+      tagindex::Bitmap bm = tagindex::Bitmap::FromIds(*ids);
+      if (optimize) bm.RunOptimize();
+      std::string blob;
+      bm.PortableSerialize(&blob);
+      Write(out / "portable_bitmap_fuzzer", "bitmap" + std::to_string(n++), blob);
+    }
+  }
+  std::printf("seed corpora written to %s\n", out.c_str());
+  return 0;
+}
