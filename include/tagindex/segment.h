@@ -93,6 +93,11 @@ class Segment {
   // when `after` is nullopt), ascending: a cursor that stays correct however
   // deep the page, at O(log n) per page.
   std::vector<RowId> PageAfter(std::optional<RowId> after, uint64_t limit) const;
+  // The rows at ranks [offset, offset + limit) as a Segment of the same
+  // index: a page that can itself be counted, exported or combined. Like the
+  // segment it comes from, it may hold customers removed from the index since
+  // the query ran. An offset past the end gives an empty segment.
+  Segment Slice(uint64_t offset, uint64_t limit) const;
 
   // The customer keys of `rows` (e.g. a page), in the same order. A row that
   // was removed from the index after the query ran still reports the key it

@@ -1,0 +1,20 @@
+// Segment::Slice: a page of a segment as a Segment of the same index.
+#include <memory>
+#include <vector>
+
+#include "index/segment_data.h"
+#include "tagindex/segment.h"
+
+namespace tagindex {
+
+Segment Segment::Slice(uint64_t offset, uint64_t limit) const {
+  // The rows come from this snapshot, so they need no liveness check (they
+  // may name customers removed since, exactly as the parent segment does).
+  const std::vector<RowId> rows = Page(offset, limit);
+  auto data = std::make_shared<internal::SegmentData>();
+  data->index = data_->index;
+  data->rows = Bitmap::FromIds(rows);
+  return Segment(std::move(data));
+}
+
+}  // namespace tagindex
