@@ -4,11 +4,20 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
 #include <utility>
+
+#include "tagindex/index.h"
 
 namespace tagindex::python {
 
-void BindIndex(pybind11::module_& m);
+// Binds `_Index` (the foundation API) and returns the class so that the
+// other parts can add their methods to it.
+pybind11::class_<Index, std::shared_ptr<Index>> BindIndex(pybind11::module_& m);
+// Queries and segments: `_Segment`, `_CompiledQuery`, `_Index.query` etc.
+void BindQuery(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// Storage: `_Index.open`, checkpoint, export/import of portable Roaring blobs.
+void BindStorage(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 
 // Runs `fn` with the GIL released: every call into the index may wait for
 // its reader/writer lock or do real work, and other Python threads must keep

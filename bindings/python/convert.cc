@@ -4,6 +4,13 @@
 
 namespace tagindex::python {
 
+std::span<const char> BytesSpan(const py::bytes& b) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
+
 StringKeys ToStringKeys(const py::handle& seq) {
   StringKeys out;
   // PySequence_List copies the references, so our list owns every item.
@@ -35,6 +42,18 @@ py::list ToPyStrings(const std::vector<std::string>& strings) {
     PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), s);
   }
   return out;
+}
+
+py::object KeysToPy(std::vector<CustomerKey>&& keys, KeyKind kind) {
+  if (kind == KeyKind::kString) {
+    std::vector<std::string> strings;
+    strings.reserve(keys.size());
+    for (auto& k : keys) strings.push_back(std::move(std::get<std::string>(k)));
+    return ToPyStrings(strings);
+  }
+  std::vector<int64_t> ints(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) ints[i] = std::get<int64_t>(keys[i]);
+  return ToNumpy(std::move(ints));
 }
 
 py::object ToPy(const CustomerKey& key) {

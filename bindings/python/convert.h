@@ -31,6 +31,11 @@ inline std::span<const int64_t> AsSpan(const KeyArray& a) {
   return {a.data(), static_cast<size_t>(a.size())};
 }
 
+// The buffer of a bytes object. Bytes are immutable and the caller's
+// argument holds the object for the whole call, so the span stays valid with
+// the GIL released.
+std::span<const char> BytesSpan(const py::bytes& b);
+
 // Hands a vector to numpy without copying: the array owns the vector.
 template <typename T>
 py::array_t<T> ToNumpy(std::vector<T>&& v) {
@@ -50,6 +55,10 @@ StringKeys ToStringKeys(const py::handle& seq);
 
 // A Python list of str from UTF-8 strings (keys are validated UTF-8).
 py::list ToPyStrings(const std::vector<std::string>& strings);
+
+// Keys in order: a numpy int64 array for integer-keyed indexes (kind
+// kInt64 / kIdentity), a list of str for string-keyed ones.
+py::object KeysToPy(std::vector<CustomerKey>&& keys, KeyKind kind);
 
 // A CustomerKey as a Python int or str.
 py::object ToPy(const CustomerKey& key);

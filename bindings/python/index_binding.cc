@@ -36,20 +36,6 @@ py::array_t<uint32_t> TagIdsToNumpy(std::vector<TagId>&& ids) {
   return ToNumpy(std::move(raw));
 }
 
-// Keys in row order: a numpy int64 array for integer-keyed indexes, a list
-// of str for string-keyed ones.
-py::object KeysToPy(std::vector<CustomerKey>&& keys, KeyKind kind) {
-  if (kind == KeyKind::kString) {
-    std::vector<std::string> strings;
-    strings.reserve(keys.size());
-    for (auto& k : keys) strings.push_back(std::move(std::get<std::string>(k)));
-    return ToPyStrings(strings);
-  }
-  std::vector<int64_t> ints(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) ints[i] = std::get<int64_t>(keys[i]);
-  return ToNumpy(std::move(ints));
-}
-
 py::object KeysOfRows(const Index& index, const RowArray& rows) {
   const std::span<const uint32_t> span = AsSpan(rows);
   auto keys = WithoutGil([&]() -> absl::StatusOr<std::vector<CustomerKey>> {
@@ -69,7 +55,7 @@ TagId Id(uint32_t v) { return TagId{v}; }
 
 }  // namespace
 
-void BindIndex(py::module_& m) {
+py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
   py::class_<Index, IndexPtr> cls(m, "_Index",
                                   "Low-level handle of a C++ tagindex::Index (private).");
   cls.def(py::init([](int key_kind, bool create_missing_customers, size_t max_name_bytes,
@@ -276,6 +262,7 @@ void BindIndex(py::module_& m) {
     return KeysToPy(ValueOrThrow(WithoutGil([&] { return index.KeysWithTag(Id(tag)); })),
                     index.options().key_kind);
   });
+  return cls;
 }
 
 }  // namespace tagindex::python

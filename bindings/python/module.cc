@@ -8,5 +8,7 @@
 PYBIND11_MODULE(_tagindex, m) {
   m.doc() = "Private C++ core of the tagindex package; use `import tagindex` instead.";
   tagindex::python::RegisterStatusTranslator(m);
-  tagindex::python::BindIndex(m);
+  auto index = tagindex::python::BindIndex(m);
+  tagindex::python::BindQuery(m, index);
+  tagindex::python::BindStorage(m, index);
 }

@@ -1,9 +1,14 @@
 #include "status.h"
 
+#include <pybind11/stl.h>
+
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "tagindex/query.h"
 
 namespace py = pybind11;
 
@@ -20,6 +25,16 @@ py::dict Details(const absl::Status& status) {
     raw[py::str(std::string(type_url))] = py::bytes(std::string(payload));
   });
   details["payloads"] = raw;
+  if (std::optional<QueryErrorLocation> at = GetQueryErrorLocation(status)) {
+    py::dict location;
+    location["offset"] = at->offset;
+    location["line"] = at->line;
+    location["column"] = at->column;
+    location["snippet"] = at->snippet;
+    details["location"] = location;
+  }
+  std::vector<std::string> suggestions = GetUnknownTagSuggestions(status);
+  if (!suggestions.empty()) details["suggestions"] = suggestions;
   return details;
 }
 

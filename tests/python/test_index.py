@@ -161,7 +161,7 @@ def test_string_key_memberships():
     t.add(np.array(["d"]))
     t.add(np.array(["e"], dtype=object))
     assert t.keys().tolist() == ["a", "b", "c", "d", "e"]
-    assert "c" in t and "z" not in index
+    assert "c" in t and "z" not in index and "z" not in t
     t.remove(["a", "b"])
     assert t.keys().tolist() == ["c", "d", "e"]
     with pytest.raises(TypeError, match="item 1 is a int"):

@@ -106,3 +106,26 @@ def test_from_dataframe_passes_options():
     index = tagindex.Index.from_dataframe(df, key="k", key_kind="identity", max_tags=5)
     assert index.key_kind == "identity" and index.options.max_tags == 5
     assert index.live_rows().tolist() == [3, 4]
+
+
+def test_from_dataframe_nullable_and_object_indicators():
+    df = pd.DataFrame({"k": [1, 2, 3, 4],
+                       "a": pd.array([True, None, False, True], dtype="boolean"),
+                       "b": pd.array([1, None, 0, 2], dtype="Int64"),
+                       "c": pd.Series([True, None, False, True], dtype=object)})
+    index = tagindex.Index.from_dataframe(df, key="k", tags={"a": "A", "b": "B", "c": "C"})
+    assert index.tag("A").keys().tolist() == [1, 4]
+    assert index.tag("B").keys().tolist() == [1, 4]
+    assert index.tag("C").keys().tolist() == [1, 4]
+
+
+def test_from_dataframe_tag_column_repeats_and_duplicates():
+    rng = np.random.default_rng(5)
+    names = np.array(["x", "y", "z", "兴趣:w", ""])
+    cells = [",".join(rng.choice(names, 3)) for _ in range(500)]
+    df = pd.DataFrame({"k": np.arange(500), "t": cells})
+    df.loc[7, "t"] = None
+    index = tagindex.Index.from_dataframe(df, key="k", tag_column="t")
+    for name, qualified in [("x", "x"), ("y", "y"), ("z", "z"), ("兴趣:w", "兴趣:w")]:
+        expected = [k for k, c in enumerate(cells) if k != 7 and name in c.split(",")]
+        assert index.tag(qualified).keys().tolist() == expected, name

@@ -28,7 +28,7 @@ def _stub_classes():
                 elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     members[item.target.id] = item
             classes[node.name] = members
-    names = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
     names |= {t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
               for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
               if isinstance(t, ast.Name)}
@@ -54,7 +54,8 @@ def _runtime_members(cls):
 
 
 @pytest.mark.parametrize("name", [n for n in tagindex.__all__
-                                  if not issubclass(getattr(tagindex, n), Exception)])
+                                  if isinstance(getattr(tagindex, n), type)
+                                  and not issubclass(getattr(tagindex, n), Exception)])
 def test_class_members_match_the_stub(name):
     classes, _ = _stub_classes()
     cls = getattr(tagindex, name)
@@ -90,14 +91,30 @@ def test_class_members_match_the_stub(name):
                                               f"runtime {runtime_params}"
 
 
+def test_module_functions_match_the_stub():
+    tree = ast.parse(STUB.read_text(encoding="utf-8"))
+    stubs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name in tagindex.__all__:
+        value = getattr(tagindex, name)
+        if isinstance(value, type):
+            continue
+        assert name in stubs, f"function {name} missing from the stub"
+        args = stubs[name].args
+        assert [a.arg for a in args.args + args.kwonlyargs] == \
+            list(inspect.signature(value).parameters), name
+
+
 def test_every_public_callable_has_a_docstring():
     undocumented = []
     for name in tagindex.__all__:
         cls = getattr(tagindex, name)
         if not cls.__doc__:
             undocumented.append(name)
+        if not isinstance(cls, type):
+            continue
         for member, value in vars(cls).items():
-            if member.startswith("_"):
+            if member.startswith("_") and member not in DUNDERS - {"__init__", "__eq__",
+                                                                 "__hash__"}:
                 continue
             if isinstance(value, (classmethod, staticmethod)):
                 value = value.__func__

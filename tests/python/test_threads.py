@@ -108,3 +108,71 @@ def test_long_calls_release_the_gil(no_preemption):
     progress.append(_progress_during(lambda: t.add(keys[::2])))
     progress.append(_progress_during(lambda: t.keys()))
     assert all(p > 0 for p in progress), progress
+
+
+def test_queries_from_many_threads_while_one_writes():
+    index = tagindex.Index()
+    index.create_category("tier", exclusive=True)
+    gold = index.create_tag("gold", "tier")
+    silver = index.create_tag("silver", "tier")
+    vip = index.create_tag("vip")
+    n = 50_000
+    index.add_customers(np.arange(n, dtype=np.int64))
+    vip.add(np.arange(0, n, 3, dtype=np.int64))
+    compiled = index.compile("tier = gold OR tier = silver")
+    errors = []
+    stop = threading.Event()
+    counts = []
+
+    def writer():
+        rng = np.random.default_rng(2)
+        try:
+            for i in range(200):
+                batch = rng.choice(n, size=2000, replace=False).astype(np.int64)
+                (gold if i % 2 else silver).add(batch)
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+        finally:
+            stop.set()
+
+    def reader():
+        try:
+            seen = 0
+            while not stop.is_set():
+                # Each call sees one consistent state.
+                assert index.count("gold AND silver") == 0
+                tiered = compiled.count()
+                assert tiered >= seen  # customers only ever gain a tier
+                seen = tiered
+                s = index.query("vip AND (gold OR silver)")
+                assert len(s) <= len(vip)
+                assert index.count("tier IS NULL") + index.count("tier IS NOT NULL") >= n
+                counts.append(len(s))
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    threads.append(threading.Thread(target=writer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    assert counts, "the readers ran no query"
+    assert index.count("gold AND silver") == 0
+    assert index.count("tier IS NULL") + index.count("tier IS NOT NULL") == n
+
+
+def test_query_releases_the_gil(no_preemption):
+    # Sparse random tags (array containers): the slow path of CRoaring 0.2.66.
+    rng = np.random.default_rng(3)
+    index = tagindex.Index("identity")
+    a = index.create_tag("a")
+    b = index.create_tag("b")
+    a.add(np.unique(rng.integers(0, 4_000_000, 200_000)))
+    b.add(np.unique(rng.integers(0, 4_000_000, 200_000)))
+    progress = [_progress_during(lambda: [index.query("a XOR b").to_numpy()
+                                          for _ in range(20)]),
+                _progress_during(lambda: [index.count("a AND NOT b") for _ in range(50)])]
+    assert all(p > 0 for p in progress), progress

@@ -22,8 +22,11 @@ from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, Cor
                       DeadlineExceededError, Error, FailedPreconditionError, InternalError,
                       InvalidArgumentError, NotFoundError, OutOfRangeError, QuerySyntaxError,
                       ResourceExhaustedError, StorageError, UnimplementedError,
-                      UnknownCategoryError, UnknownCustomerError, UnknownTagError)
-from ._index import Category, Index, IndexOptions, Tag, TagInfo
+                      UnknownAttributeError, UnknownCategoryError, UnknownCustomerError,
+                      UnknownTagError)
+from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo, export_rows,
+                     parse_portable_rows)
+from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 __version__ = "0.1.0"
 
@@ -33,12 +36,21 @@ __all__ = [
     "Tag",
     "TagInfo",
     "Category",
+    "RecoveryReport",
+    "export_rows",
+    "parse_portable_rows",
+    "Segment",
+    "CompiledQuery",
+    "QueryOptions",
+    "Explanation",
+    "ExplainNode",
     "Error",
     "InvalidArgumentError",
     "QuerySyntaxError",
     "AmbiguousTagError",
     "NotFoundError",
     "UnknownTagError",
+    "UnknownAttributeError",
     "UnknownCategoryError",
     "UnknownCustomerError",
     "AlreadyExistsError",

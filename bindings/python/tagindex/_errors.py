@@ -14,6 +14,7 @@ Hierarchy (each class also derives from the closest built-in exception, so
     │   └── AmbiguousTagError           .candidates
     ├── NotFoundError (KeyError)
     │   ├── UnknownTagError             .name .suggestions
+    │   ├── UnknownAttributeError
     │   ├── UnknownCategoryError
     │   └── UnknownCustomerError
     ├── AlreadyExistsError (ValueError)
@@ -40,6 +41,7 @@ __all__ = [
     "AmbiguousTagError",
     "NotFoundError",
     "UnknownTagError",
+    "UnknownAttributeError",
     "UnknownCategoryError",
     "UnknownCustomerError",
     "AlreadyExistsError",
@@ -84,9 +86,17 @@ class Error(Exception):
         code: the canonical status code name, e.g. ``"NOT_FOUND"``.
         details: structured details the status carried (a dict; raw status
             payloads are under ``"payloads"``).
+        line, column, offset, snippet: where in a query text the error is,
+            for every error about a place in a query (else None / ""):
+            1-based line, 1-based column in code points, 0-based byte
+            offset, and the line with a caret under the problem.
     """
 
     default_code = "UNKNOWN"
+    line: Optional[int] = None
+    column: Optional[int] = None
+    offset: Optional[int] = None
+    snippet: str = ""
 
     def __init__(self, message: str = "", *, code: Optional[str] = None,
                  details: Optional[Mapping[str, Any]] = None) -> None:
@@ -158,6 +168,10 @@ class UnknownTagError(NotFoundError):
         super().__init__(message, **kwargs)
         self.name = name
         self.suggestions: List[str] = list(suggestions)
+
+
+class UnknownAttributeError(NotFoundError):
+    """A query names an attribute that does not exist."""
 
 
 class UnknownCategoryError(NotFoundError):
@@ -249,9 +263,11 @@ _BY_CODE = {
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
 _UNKNOWN_TAG = re.compile(r"unknown tag " + _QUOTED)
 _STALE_TAG_ID = re.compile(r"\btag id \d+ not found")
-_DID_YOU_MEAN = re.compile(r"did you mean (.*)\?")
+_DID_YOU_MEAN = re.compile(r"did you mean ([^\n]*)\?")
+_UNKNOWN_ATTRIBUTE = re.compile(r"unknown attribute " + _QUOTED)
 _UNKNOWN_CATEGORY = re.compile(r"\bcategory " + _QUOTED + " not found")
-_UNKNOWN_CUSTOMER = re.compile(r"\bcustomer key .* not found|\brow \d+ is not a live customer")
+_UNKNOWN_CUSTOMER = re.compile(
+    r"\bcustomer key .* not found|\brow \d+ is not a live customer|not live customers")
 _AMBIGUOUS_TAG = re.compile(r"tag name " + _QUOTED + r" is in several categories")
 
 
@@ -261,6 +277,16 @@ def _unquote(text: str) -> str:
 
 def _quoted_list(text: str) -> List[str]:
     return [_unquote(m.group(1)) for m in re.finditer(_QUOTED, text)]
+
+
+def _candidates(rest: str) -> List[str]:
+    """The names after "qualify it as one of", quoted or not."""
+    line = rest.split("\n")[0]
+    quoted = _quoted_list(line)
+    if quoted:
+        return quoted
+    _, sep, names = line.partition("one of ")
+    return [n.strip() for n in names.split(", ") if n.strip()] if sep else []
 
 
 def _from_status(code: int, message: str, details: Optional[Mapping[str, Any]] = None
@@ -276,31 +302,40 @@ def _from_status(code: int, message: str, details: Optional[Mapping[str, Any]] =
     code_name = _CODE_NAMES.get(code, "UNKNOWN")
     common = {"code": code_name, "details": details}
 
+    error = _classify(code_name, message, details, common)
+    location = details.get("location")
+    if location is not None:
+        error.line = location.get("line")
+        error.column = location.get("column")
+        error.offset = location.get("offset")
+        error.snippet = location.get("snippet", "")
+    return error
+
+
+def _classify(code_name: str, message: str, details: Dict[str, Any],
+              common: Dict[str, Any]) -> Error:
     if code_name == "INVALID_ARGUMENT":
-        location = details.get("location")
-        if location is not None:
-            return QuerySyntaxError(message, line=location.get("line"),
-                                    column=location.get("column"),
-                                    offset=location.get("offset"),
-                                    snippet=location.get("snippet", ""), **common)
         m = _AMBIGUOUS_TAG.search(message)
         if m:
-            rest = message[m.end():]
-            return AmbiguousTagError(message, candidates=_quoted_list(rest), **common)
+            return AmbiguousTagError(message, candidates=_candidates(message[m.end():]),
+                                     **common)
+        if details.get("location") is not None:
+            return QuerySyntaxError(message, **common)
         return InvalidArgumentError(message, **common)
 
     if code_name == "NOT_FOUND":
-        if "suggestions" in details or details.get("kind") == "tag":
-            return UnknownTagError(message, name=details.get("name"),
-                                   suggestions=details.get("suggestions", ()), **common)
         m = _UNKNOWN_TAG.search(message)
-        if m:
-            hint = _DID_YOU_MEAN.search(message, m.end())
-            suggestions = _quoted_list(hint.group(1)) if hint else []
-            return UnknownTagError(message, name=_unquote(m.group(1)),
-                                   suggestions=suggestions, **common)
+        if m or "suggestions" in details:
+            suggestions = details.get("suggestions")
+            if suggestions is None and m:
+                hint = _DID_YOU_MEAN.search(message, m.end())
+                suggestions = _quoted_list(hint.group(1)) if hint else []
+            return UnknownTagError(message, name=_unquote(m.group(1)) if m else None,
+                                   suggestions=suggestions or [], **common)
         if _STALE_TAG_ID.search(message):
             return UnknownTagError(message, **common)
+        if _UNKNOWN_ATTRIBUTE.search(message):
+            return UnknownAttributeError(message, **common)
         if _UNKNOWN_CATEGORY.search(message):
             return UnknownCategoryError(message, **common)
         if _UNKNOWN_CUSTOMER.search(message):

@@ -4,7 +4,7 @@ produce frames.) pandas is imported lazily: ``import tagindex`` does not need it
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -33,19 +33,54 @@ def _require(df: Any, column: str, what: str) -> None:
 
 def _indicator(series: Any, column: str) -> np.ndarray:
     """A boolean membership mask from a bool / 0-1 / nullable column."""
+    if str(series.dtype) == "boolean":  # pandas' nullable booleans
+        return series.fillna(False).to_numpy(dtype=bool)
     kind = series.dtype.kind
     if kind == "b":
         return series.to_numpy(dtype=bool)
     if kind in "iuf":
         values = series.to_numpy(dtype=np.float64, na_value=0.0)
         return values != 0
-    if str(series.dtype) == "boolean":
-        return series.fillna(False).to_numpy(dtype=bool)
-    values = series.dropna()
-    if len(values) and not values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("boolean", "empty"):
         raise TypeError(f"from_dataframe: tag column {column!r} must hold booleans or 0/1, "
                         f"got dtype {series.dtype}")
     return series.fillna(False).to_numpy(dtype=bool)
+
+
+def _tag_column_members(cells: Any, rows: np.ndarray, separator: str
+                        ) -> Iterator[Tuple[str, np.ndarray]]:
+    """(tag name, row ids) for a column listing each customer's tags.
+
+    Strings are split once per *distinct* cell value (real columns repeat a
+    few combinations over millions of rows), and the rows of each value are
+    gathered with one argsort, so the per-row work stays in numpy.
+    """
+    import pandas as pd
+
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    if kind in ("string", "empty"):
+        codes, uniques = pd.factorize(cells)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        by_name: Dict[str, set] = {}
+        for u, text in enumerate(uniques):
+            for name in str(text).split(separator):
+                name = name.strip()
+                if name:
+                    by_name.setdefault(name, set()).add(u)
+        for name in sorted(by_name):
+            parts = [order[bounds[u]:bounds[u + 1]] for u in sorted(by_name[name])]
+            yield name, rows[np.concatenate(parts)]
+        return
+    # Cells holding lists (or other iterables) of names.
+    pairs = pd.DataFrame({"row": rows, "tag": cells.to_numpy()}).explode("tag")
+    names = pairs["tag"].astype("string").str.strip()
+    pairs = pairs.assign(tag=names)
+    pairs = pairs[pairs["tag"].notna() & (pairs["tag"] != "")]
+    for name, group in pairs.groupby("tag", sort=True):
+        yield str(name), group["row"].to_numpy(dtype=np.uint32)
 
 
 def _split_qualified(name: str, default_category: str) -> Tuple[str, str]:
@@ -158,18 +193,11 @@ def from_dataframe(cls: Any, df: Any, key: Optional[str] = None, *,
         tag.add(rows=rows[mask])
 
     if tag_column is not None:
-        cells = df[tag_column]
-        if cells.map(lambda v: isinstance(v, str)).any():
-            cells = cells.str.split(separator)
-        pairs = pd.DataFrame({"row": rows, "tag": cells.to_numpy()}).explode("tag")
-        names = pairs["tag"].astype("string").str.strip()
-        pairs = pairs.assign(tag=names)
-        pairs = pairs[pairs["tag"].notna() & (pairs["tag"] != "")]
         cache: Dict = {}
-        for name, group in pairs.groupby("tag", sort=True):
-            category, bare = _split_qualified(str(name), tag_category)
+        for name, tag_rows in _tag_column_members(df[tag_column], rows, separator):
+            category, bare = _split_qualified(name, tag_category)
             tag_id = _get_or_create_tag(index, category, bare, cache)
-            index._impl.tag_rows(tag_id, group["row"].to_numpy(dtype=np.uint32))
+            index._impl.tag_rows(tag_id, tag_rows)
 
     for column, category in category_specs:
         try:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, List, Optional, Union
 
 import numpy as np
 
 from . import _tagindex
 from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_array)
-from ._errors import InvalidArgumentError, NotFoundError, UnknownCustomerError, UnknownTagError
+from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
+                      UnknownCustomerError, UnknownTagError)
+from ._query import CompiledQuery, Explanation, Segment, query_options
 
 _TAG_KINDS = {"manual": 0, "rule": 1}
 _TAG_KIND_NAMES = {v: k for k, v in _TAG_KINDS.items()}
@@ -74,6 +77,39 @@ class TagInfo:
     def qualified_name(self) -> str:
         """``"category:name"``, or just the name for a tag without a category."""
         return f"{self.category}:{self.name}" if self.category else self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class RecoveryReport:
+    """What :meth:`Index.open` found and did (see ``tagindex::RecoveryReport``).
+
+    Attributes:
+        generation: generation of the snapshot loaded.
+        snapshot_bytes: its size.
+        log_records_replayed: write-ahead-log records applied after it.
+        torn_tail_truncated: a record cut short by a crash during its write
+            (never acknowledged) was dropped.
+        log_bytes_dropped: bytes dropped from the end of the log.
+        salvage_message: what ``salvage_log=True`` dropped, and where ("" if
+            nothing).
+    """
+
+    generation: int = 0
+    snapshot_bytes: int = 0
+    log_records_replayed: int = 0
+    torn_tail_truncated: bool = False
+    log_bytes_dropped: int = 0
+    salvage_message: str = ""
+
+
+_SYNC_POLICIES = {"every_write": 0, "group_commit": 1, "none": 2}
+
+
+class _ClosedIndex:
+    """Stands in for the C++ index after Index.close()."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise FailedPreconditionError("index: this Index was closed")
 
 
 def _tag_info(t: tuple) -> TagInfo:
@@ -155,10 +191,15 @@ class Tag:
         return self._index._impl.tag_cardinality(self._id)
 
     def __len__(self) -> int:
+        """Number of customers holding the tag."""
         return self.count
 
     def __contains__(self, key: Any) -> bool:
-        return self._index.has_tag(self, key)
+        """``key in tag``: whether ``key`` is a live customer holding the tag."""
+        try:
+            return self._index.has_tag(self, key)
+        except UnknownCustomerError:
+            return False
 
     def contains_row(self, row: int) -> bool:
         """Whether the live customer at ``row`` holds this tag."""
@@ -180,6 +221,18 @@ class Tag:
         """Keys of the customers holding the tag, in row order (``int64`` array,
         or an ``object`` array of str for a string-keyed index)."""
         return self._index._keys_array(self._index._impl.keys_with_tag(self._id))
+
+    def segment(self) -> Segment:
+        """The tag's members now, as a :class:`Segment` (a snapshot), for set
+        algebra with query results: ``vip.segment() & index.query("电子产品")``."""
+        return Segment(self._index, self._index._impl.segment_from_rows(self.rows()),
+                       self.qualified_name)
+
+    def to_portable(self) -> bytes:
+        """The tag's members (row ids) in the standard portable Roaring format,
+        readable by CRoaring, Java/Go Roaring, pyroaring, pg_roaringbitmap.
+        See :meth:`Index.import_tag` for the way back."""
+        return self._index._impl.export_tag(self._id)
 
     def rename(self, new_name: str) -> None:
         """Renames the tag within its category.
@@ -263,6 +316,99 @@ class Index:
                                       max_description_bytes, max_string_key_bytes, max_tags)
 
     @classmethod
+    def open(cls, path: Union[str, "os.PathLike[str]"], *, create_if_missing: bool = True,
+             read_only: bool = False, sync: str = "every_write",
+             group_commit_interval_ms: int = 2, salvage_log: bool = False,
+             max_tag_id_on_load: int = 1 << 24, max_log_record_bytes: int = 1 << 30,
+             key_kind: str = "int64", create_missing_customers: bool = True,
+             max_name_bytes: int = 256, max_name_code_points: int = 64,
+             max_description_bytes: int = 4096, max_string_key_bytes: int = 1024,
+             max_tags: int = 1 << 20) -> "Index":
+        """Opens (or creates) a persistent index in directory ``path``.
+
+        Loads the last snapshot and replays the write-ahead log after it.
+        Every mutation is logged before it is applied and before the call
+        returns; :meth:`checkpoint` writes a new snapshot and retires the log.
+        Use as a context manager (or call :meth:`close`) to release the
+        directory lock before reopening it::
+
+            with tagindex.Index.open("/var/lib/crm/tags") as index:
+                index.create_tag("高价值客户").add([1001, 1002])
+                index.checkpoint()
+
+        Args:
+            path: the index directory.
+            create_if_missing: create the directory and an empty index.
+            read_only: write nothing (no lock; the log is replayed in memory);
+                mutations and checkpoint raise FailedPreconditionError.
+            sync: when a log record reaches stable storage: ``"every_write"``
+                (fdatasync before returning), ``"group_commit"`` (a background
+                fsync every ``group_commit_interval_ms`` shared by concurrent
+                writers, each waiting for its own) or ``"none"`` (survives a
+                process crash, not a machine crash).
+            salvage_log: keep the records before a corrupt spot in the log
+                instead of failing (reported in :attr:`last_recovery`).
+            max_tag_id_on_load, max_log_record_bytes: safety limits on load.
+            key_kind, create_missing_customers, max_*: options of a *new*
+                index (see :class:`IndexOptions`); a stored index keeps its own.
+
+        Raises:
+            FailedPreconditionError: another writer holds the directory, or a
+                newer format version.
+            CorruptionError: a corrupt snapshot or log (names file and offset).
+            NotFoundError: no index there and ``create_if_missing=False``.
+            StorageError: the file system failed.
+        """
+        if key_kind not in KEY_KINDS:
+            raise InvalidArgumentError(
+                f"index: unknown key kind {key_kind!r}; use one of {sorted(KEY_KINDS)}")
+        if sync not in _SYNC_POLICIES:
+            raise InvalidArgumentError(
+                f"index: unknown sync policy {sync!r}; use one of {sorted(_SYNC_POLICIES)}")
+        impl = _tagindex._Index.open(
+            os.fspath(path), KEY_KINDS[key_kind], bool(create_missing_customers),
+            max_name_bytes, max_name_code_points, max_description_bytes, max_string_key_bytes,
+            max_tags, bool(create_if_missing), bool(read_only), _SYNC_POLICIES[sync],
+            group_commit_interval_ms, bool(salvage_log), max_tag_id_on_load,
+            max_log_record_bytes)
+        return cls._from_impl(impl)
+
+    def checkpoint(self) -> None:
+        """Writes a new snapshot atomically and retires the log it covers.
+        Queries continue meanwhile; writers wait.
+
+        Raises:
+            FailedPreconditionError: an in-memory or read-only index.
+            StorageError: the file system failed.
+        """
+        self._impl.checkpoint()
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the index was opened from a directory."""
+        return self._impl.persistent()
+
+    @property
+    def last_recovery(self) -> RecoveryReport:
+        """What :meth:`open` found (all zero for an in-memory index)."""
+        return RecoveryReport(**self._impl.last_recovery())
+
+    def close(self) -> None:
+        """Releases the index: later calls through this object (and its Tag
+        handles) raise FailedPreconditionError. The C++ index, and with it the
+        directory lock of a persistent index, goes away once no Segment or
+        CompiledQuery refers to it any more. Closing twice is fine."""
+        self._impl = _ClosedIndex()
+
+    def __enter__(self) -> "Index":
+        """``with Index.open(path) as index:`` closes the index on exit."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        """Closes the index (see :meth:`close`)."""
+        self.close()
+
+    @classmethod
     def _from_impl(cls, impl: Any) -> "Index":
         index = cls.__new__(cls)
         index._impl = impl
@@ -297,6 +443,7 @@ class Index:
         return self._impl.customer_count()
 
     def __len__(self) -> int:
+        """Number of live customers."""
         return self._impl.customer_count()
 
     @property
@@ -310,7 +457,10 @@ class Index:
         return self._impl.tag_count()
 
     def __repr__(self) -> str:
-        return (f"<tagindex.Index key_kind={self.key_kind} customers={len(self)} "
+        if isinstance(self._impl, _ClosedIndex):
+            return "<tagindex.Index (closed)>"
+        where = " persistent" if self._impl.persistent() else ""
+        return (f"<tagindex.Index{where} key_kind={self.key_kind} customers={len(self)} "
                 f"tags={self.tag_count}>")
 
     # ---- customers ------------------------------------------------------------
@@ -373,6 +523,7 @@ class Index:
         return self._keys_array(self._impl.keys_of_rows(rows_array(rows)))
 
     def __contains__(self, key: Any) -> bool:
+        """``key in index``: whether ``key`` is a live customer."""
         try:
             self.row_of(key)
             return True
@@ -500,6 +651,103 @@ class Index:
             return int(tag)
         raise TypeError(f"expected a Tag, a tag name or a tag id, got {type(tag).__name__}")
 
+    def _tag_handle(self, tag: TagLike) -> Tag:
+        return Tag(self, self._tag_id(tag))
+
+    def import_tag(self, name: str, blob: bytes, category: str = "", *,
+                   description: str = "", kind: str = "manual") -> Tag:
+        """Creates a tag holding the row ids of a portable Roaring blob (what
+        :meth:`Tag.to_portable` and :func:`export_rows` write). Exclusivity of
+        the category applies as for :meth:`add_tag`; all-or-nothing.
+
+        Raises:
+            CorruptionError: a damaged blob.
+            UnknownCustomerError: a row id in the blob is not a live customer.
+            AlreadyExistsError, InvalidArgumentError: as for :meth:`create_tag`.
+        """
+        if kind not in _TAG_KINDS:
+            raise InvalidArgumentError(f"index: unknown tag kind {kind!r}; use 'manual' or "
+                                       "'rule'")
+        return Tag(self, self._impl.import_tag(name, category or "", description,
+                                               _TAG_KINDS[kind], bytes(blob)))
+
+    # ---- queries -----------------------------------------------------------------
+
+    def query(self, text: str, *, unknown_tags_are_empty: bool = False,
+              max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
+              rewrites: bool = True) -> Segment:
+        """The customers matching a segment query, as a :class:`Segment`.
+
+        The language (docs/query_language.md)::
+
+            高价值客户 AND 电子产品 AND NOT 流失风险
+            (兴趣:运动 OR 兴趣:户外) AND 购买频率 IN (高频, 中频)
+
+        Options mirror :class:`QueryOptions`.
+
+        Raises:
+            QuerySyntaxError: the text does not parse (``.line``, ``.column``,
+                ``.offset``, ``.snippet``).
+            UnknownTagError: an unknown tag (``.suggestions``).
+            AmbiguousTagError: a bare name in several categories.
+            ResourceExhaustedError: a limit of the options.
+        """
+        opts = query_options(max_query_bytes, max_depth, max_operands,
+                             unknown_tags_are_empty, rewrites)
+        return Segment(self, self._impl.query(text, opts), text)
+
+    def count(self, text: str, *, unknown_tags_are_empty: bool = False,
+              max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
+              rewrites: bool = True) -> int:
+        """The number of customers matching ``text``, without materialising
+        the result where the plan allows. Same options and errors as
+        :meth:`query`."""
+        opts = query_options(max_query_bytes, max_depth, max_operands,
+                             unknown_tags_are_empty, rewrites)
+        return self._impl.count(text, opts)
+
+    def explain(self, text: str, *, unknown_tags_are_empty: bool = False,
+                max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
+                rewrites: bool = True) -> Explanation:
+        """Runs ``text`` and returns its plan with estimated and actual
+        cardinalities and times (``print(index.explain(q))``). Same options
+        and errors as :meth:`query`."""
+        opts = query_options(max_query_bytes, max_depth, max_operands,
+                             unknown_tags_are_empty, rewrites)
+        return Explanation._from_dict(self._impl.explain(text, opts))
+
+    def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
+                max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
+                rewrites: bool = True) -> CompiledQuery:
+        """Parses, binds and normalises ``text`` once; the result runs many
+        times, from many threads. Same options and errors as :meth:`query`."""
+        opts = query_options(max_query_bytes, max_depth, max_operands,
+                             unknown_tags_are_empty, rewrites)
+        return CompiledQuery(self, self._impl.compile(text, opts), opts)
+
+    def all_customers(self) -> Segment:
+        """Every live customer, as a :class:`Segment`."""
+        return Segment(self, self._impl.all_customers(), "ALL")
+
+    def segment_from_rows(self, rows: Any) -> Segment:
+        """A :class:`Segment` of this index holding exactly ``rows`` (list,
+        range or numpy array of row ids; any order, duplicates allowed).
+
+        Raises:
+            UnknownCustomerError: a row that is not a live customer.
+        """
+        return Segment(self, self._impl.segment_from_rows(rows_array(rows)))
+
+    def segment_from_portable(self, blob: bytes) -> Segment:
+        """A :class:`Segment` from a portable Roaring blob (what
+        :meth:`Segment.to_portable` writes).
+
+        Raises:
+            CorruptionError: a damaged blob.
+            UnknownCustomerError: a row that is not a live customer.
+        """
+        return Segment(self, self._impl.segment_from_portable(bytes(blob)))
+
     # ---- memberships -------------------------------------------------------------
 
     def _membership(self, op: str, tag: TagLike, keys: Any, rows: Any) -> None:
@@ -606,3 +854,20 @@ class Index:
 def _restore_index(state: dict) -> Index:
     from ._pickle import restore_index
     return restore_index(Index, state)
+
+
+def export_rows(rows: Any) -> bytes:
+    """Any set of row ids (list, range, numpy array) as a portable Roaring blob."""
+    return _tagindex.export_rows(rows_array(rows))
+
+
+def parse_portable_rows(blob: bytes, max_ids: int = 1 << 26) -> np.ndarray:
+    """The row ids of a portable Roaring blob, ascending, as a ``uint32`` array.
+    The blob is validated completely before use; since run containers let a
+    small blob describe billions of ids, at most ``max_ids`` are expanded.
+
+    Raises:
+        CorruptionError: a damaged blob.
+        ResourceExhaustedError: it holds more than ``max_ids`` ids.
+    """
+    return _tagindex.parse_portable_rows(bytes(blob), max_ids)

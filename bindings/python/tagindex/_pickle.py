@@ -1,9 +1,10 @@
 """Pickling of an :class:`Index` through the public API.
 
 The state is written as plain data: options, the customer keys in row order,
-categories, and each tag's members. Unpickling rebuilds an in-memory index in
-which every live customer keeps its row id and every live tag keeps its id, so
-segments pickled together with their index stay valid.
+categories, and the live rows and each tag's members as standard portable
+Roaring blobs. Unpickling rebuilds an in-memory index in which every live
+customer keeps its row id and every live tag keeps its id, so segments pickled
+together with their index stay valid.
 
 Row ids are dense and assigned in order, and removed rows are never reused.
 To reproduce the gaps left by removed customers the rebuild registers a
@@ -44,6 +45,7 @@ def _placeholder_str_keys(live_keys: List[str], count: int) -> List[str]:
 
 def index_state(index: Any) -> Dict[str, Any]:
     """The picklable state of an index (see module docstring)."""
+    from . import _tagindex
     impl = index._impl
     options = impl.options()
     live_rows = impl.live_rows()
@@ -51,12 +53,12 @@ def index_state(index: Any) -> Dict[str, Any]:
     tags = []
     for tag_id, name, category, description, kind, _ in impl.list_tags():
         tags.append((tag_id, name, category, description, kind,
-                     impl.rows_with_tag(tag_id)))
+                     impl.export_tag(tag_id)))
     return {
         "version": FORMAT_VERSION,
         "options": options,
         "row_id_limit": impl.row_id_limit(),
-        "live_rows": live_rows,
+        "live_rows": _tagindex.export_rows(live_rows),
         "keys": keys,
         "categories": impl.list_categories(),
         "tags": sorted(tags),
@@ -74,9 +76,9 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
     impl = _tagindex._Index(o["key_kind"], o["create_missing_customers"], o["max_name_bytes"],
                             o["max_name_code_points"], o["max_description_bytes"],
                             o["max_string_key_bytes"], o["max_tags"])
-    live_rows = np.asarray(state["live_rows"], dtype=np.uint32)
     keys = state["keys"]
     limit = int(state["row_id_limit"])
+    live_rows = _tagindex.parse_portable_rows(state["live_rows"], max(limit, 1))
     if len(keys) != len(live_rows) or (len(live_rows) and int(live_rows[-1]) >= limit):
         raise CorruptionError("pickle: customer keys do not match the live rows")
     identity = o["key_kind"] == 2
@@ -119,8 +121,7 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
         while next_id < tag_id:  # a deleted tag id: keep the numbering
             impl.delete_tag(impl.create_tag(f"~tagindex-deleted-tag-{next_id}", "", "", 0))
             next_id += 1
-        new_id = impl.create_tag(name, category, description, kind)
-        impl.tag_rows(new_id, blob)
+        new_id = impl.import_tag(name, category, description, kind, blob)
         if new_id != tag_id:
             raise CorruptionError(f"pickle: tag {name!r} came back with id {new_id}, "
                                   f"not {tag_id}")
