@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Google Benchmark binary once with a tiny time budget and the
+# Runs every Google Benchmark binary (and bench/python/*.py against the build
+# tree's Python package) once with a tiny time budget and the
 # smallest workload, so CI notices a benchmark that crashes or whose
 # built-in result check fails. Timings from this run mean nothing.
 set -euo pipefail
@@ -11,4 +12,13 @@ for b in "$build"/bench/*_benchmark; do
   TAGINDEX_BENCH_SMOKE=1 "$b" --benchmark_min_time=0.001 >/dev/null
   ran=$((ran + 1))
 done
-echo "bench smoke: $ran benchmark binaries ran"
+# The Python benchmark (bench/python/), against the build tree's package.
+package="$build/bindings/python/package"
+if [ -d "$package/tagindex" ]; then
+  for py in bench/python/*.py; do
+    echo "-- $(basename "$py")"
+    TAGINDEX_BENCH_SMOKE=1 PYTHONPATH="$package" /usr/bin/python3 "$py" --smoke >/dev/null
+    ran=$((ran + 1))
+  done
+fi
+echo "bench smoke: $ran benchmarks ran"
