@@ -13,9 +13,14 @@ Quick start::
     vip.add([1001, 1002, 1003])
     high.add(1001)
     len(vip), index.tags_of(1001)
+    seg = index.query("高价值客户 AND NOT 购买频率 = 高频")   # a Segment
+    list(seg), index.count("高价值客户 OR 高频"), seg.to_numpy()
+    print(index.explain("高价值客户 AND NOT 高频"))
 
-Errors derive from :class:`tagindex.Error` (see ``tagindex._errors`` for the
-hierarchy). The package wraps the private extension ``tagindex._tagindex``.
+Persistent indexes: ``Index.open(path)``; pandas: ``Index.from_dataframe`` and
+``Segment.to_frame``; ``Index`` and ``Segment`` pickle. Errors derive from
+:class:`tagindex.Error` (see ``tagindex._errors`` for the hierarchy). The
+package wraps the private extension ``tagindex._tagindex``.
 """
 
 from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, CorruptionError,
