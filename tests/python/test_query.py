@@ -75,6 +75,13 @@ def test_indexing_slicing_and_pages(shop):
     assert [len(p) for p in pages] == [30, 30, 30, 10]
     assert [k for p in pages for k in p] == keys
     assert s.row_at(-1) == shop.row_of(99)
+    first = s.rows_after(None, 40)
+    second = s.rows_after(int(first[-1]), 40)
+    assert np.array_equal(np.concatenate([first, second]), s.to_numpy()[:80])
+    assert s.keys_of(second).tolist() == keys[40:80]
+    assert len(s.rows_after(int(s.to_numpy()[-1]), 10)) == 0
+    with pytest.raises(tagindex.NotFoundError):
+        s.keys_of([10**6])
 
 
 def test_set_algebra_matches_python_sets(shop):

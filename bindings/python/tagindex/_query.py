@@ -186,6 +186,24 @@ class Segment:
         """All row ids, ascending, as a ``uint32`` array."""
         return self._impl.rows()
 
+    def rows_after(self, after: Optional[int], limit: int) -> np.ndarray:
+        """Up to ``limit`` row ids greater than ``after`` (from the start when
+        ``after`` is None), ascending, as ``uint32``: a cursor by row id, as a
+        host API would page (``rows_after(last_row_of_previous_page, n)``)."""
+        if limit < 0:
+            raise InvalidArgumentError("segment: limit must be >= 0")
+        return self._impl.page_after(None if after is None else row_scalar(after), limit)
+
+    def keys_of(self, rows: Any) -> np.ndarray:
+        """The customer keys of ``rows`` (e.g. from :meth:`rows_after`), in
+        the same order; rows of customers removed since the query still report
+        the key they had.
+
+        Raises:
+            NotFoundError: a row id the index never assigned.
+        """
+        return self._index._keys_array(self._impl.keys_of(rows_array(rows)))
+
     def keys(self) -> np.ndarray:
         """All customer keys in row order: an ``int64`` array, or an ``object``
         array of str for a string-keyed index. A customer removed from the
