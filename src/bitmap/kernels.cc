@@ -174,9 +174,18 @@ std::atomic<bool> g_force_baseline{false};
 
 const Dispatch& Active() {
   static const Dispatch fast = Detect();
-  static const Dispatch baseline = {IntersectScalar, PopcountScalar, AndPopcountScalar,
-                                    "baseline"};
+  static const Dispatch baseline = {IntersectScalar, PopcountScalar, AndPopcountScalar, "baseline"};
   return g_force_baseline.load(std::memory_order_relaxed) ? baseline : fast;
+}
+
+// Intersection of two sorted arrays (count only when `out` is null): binary
+// search from the small side when the sizes differ by 32x or more, else the
+// dispatched merge (SIMD when available).
+int32_t IntersectArrays(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out,
+                        const Dispatch& d) {
+  if (int64_t{na} * 32 < nb) return IntersectGallop(a, na, b, nb, out);
+  if (int64_t{nb} * 32 < na) return IntersectGallop(b, nb, a, na, out);
+  return d.intersect(a, na, b, nb, out);
 }
 
 // ---- containers ---------------------------------------------------------------------
@@ -310,13 +319,7 @@ void And(Work& w, const Ref& r, const Dispatch& d) {
     switch (r.type) {
       case ARRAY_CONTAINER_TYPE_CODE: {
         const auto* a = static_cast<const array_container_t*>(r.c);
-        if (int64_t{w.n} * 32 < a->cardinality) {
-          n = IntersectGallop(w.arr, w.n, a->array, a->cardinality, out);
-        } else if (int64_t{a->cardinality} * 32 < w.n) {
-          n = IntersectGallop(a->array, a->cardinality, w.arr, w.n, out);
-        } else {
-          n = d.intersect(w.arr, w.n, a->array, a->cardinality, out);
-        }
+        n = IntersectArrays(w.arr, w.n, a->array, a->cardinality, out, d);
         break;
       }
       case BITSET_CONTAINER_TYPE_CODE: {
@@ -387,14 +390,7 @@ void AndNot(Work& w, const Ref& r, const Dispatch& d) {
         // order, only of equality with the next common element.
         const auto* a = static_cast<const array_container_t*>(r.c);
         uint16_t common[kMaxArray + kPad];
-        int32_t nc;
-        if (int64_t{w.n} * 32 < a->cardinality) {
-          nc = IntersectGallop(w.arr, w.n, a->array, a->cardinality, common);
-        } else if (int64_t{a->cardinality} * 32 < w.n) {
-          nc = IntersectGallop(a->array, a->cardinality, w.arr, w.n, common);
-        } else {
-          nc = d.intersect(w.arr, w.n, a->array, a->cardinality, common);
-        }
+        const int32_t nc = IntersectArrays(w.arr, w.n, a->array, a->cardinality, common, d);
         common[nc] = 0;  // sentinel; never read as a match since k < nc is checked
         int32_t k = 0;
         for (int32_t i = 0; i < w.n; ++i) {
@@ -466,7 +462,8 @@ uint64_t RangePopcount(const uint64_t* w, uint32_t lo, uint32_t hi, const Dispat
   const uint32_t first = lo >> 6, last = hi >> 6;
   const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
   const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last) return static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask & hi_mask));
+  if (first == last)
+    return static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask & hi_mask));
   uint64_t c = static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask)) +
                static_cast<uint64_t>(__builtin_popcountll(w[last] & hi_mask));
   if (last > first + 1) c += d.popcount(w + first + 1, static_cast<int32_t>(last - first - 1));
@@ -480,13 +477,8 @@ uint64_t CountAnd(const Work& w, const Ref& r, const Dispatch& d) {
     switch (r.type) {
       case ARRAY_CONTAINER_TYPE_CODE: {
         const auto* a = static_cast<const array_container_t*>(r.c);
-        if (int64_t{w.n} * 32 < a->cardinality) {
-          return static_cast<uint64_t>(IntersectGallop(w.arr, w.n, a->array, a->cardinality, nullptr));
-        }
-        if (int64_t{a->cardinality} * 32 < w.n) {
-          return static_cast<uint64_t>(IntersectGallop(a->array, a->cardinality, w.arr, w.n, nullptr));
-        }
-        return static_cast<uint64_t>(d.intersect(w.arr, w.n, a->array, a->cardinality, nullptr));
+        return static_cast<uint64_t>(
+            IntersectArrays(w.arr, w.n, a->array, a->cardinality, nullptr, d));
       }
       case BITSET_CONTAINER_TYPE_CODE: {
         const uint64_t* bits = static_cast<const bitset_container_t*>(r.c)->array;
