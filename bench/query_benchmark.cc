@@ -1,9 +1,13 @@
 // Segment queries (PERFORMANCE.md shapes 1-5) on the Zipf workload at 1 M
-// and 10 M customers, each beside a baseline (R0) of the same work written
-// as hand-written calls on the same stored bitmaps. The baselines call
-// tagindex::Bitmap, whose methods are 1:1 CRoaring C calls (roaring_bitmap_and,
-// _and_cardinality, _andnot_inplace, _or_many, ...), so baseline vs query is
-// the whole overhead of the query layer: lock, plan, dispatch, result wrap.
+// and 10 M customers, each beside two hand-written versions of the same work
+// on the same stored bitmaps:
+//   BM_Baseline_*  R0: direct CRoaring 0.2.66 calls (kernels::croaring::And,
+//                  _and_cardinality, _andnot_inplace, _or_many, ...), what a
+//                  host would write against the linked CRoaring;
+//   BM_Kernel_*    the same expression as one hand-written call of our fused
+//                  kernel (Bitmap::AndAndNot[Cardinality]); query vs kernel is
+//                  the whole overhead of the query layer (lock, plan,
+//                  dispatch, result wrap).
 //
 // Evaluation benchmarks run a CompiledQuery (parse and bind once, as a host
 // serving a dashboard would); BM_Compile_* times parse + bind + normalise +
@@ -20,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
+#include "bitmap/kernels.h"
 #include "index/index_state.h"
 #include "index/query_bridge.h"
 #include "query/binder.h"
@@ -106,7 +111,7 @@ void BM_Baseline_CountAB(benchmark::State& state) {
   const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
   const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f));
   uint64_t n = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(n = Bitmap::AndCardinality(a, b));
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(a, b));
   state.counters["card"] = static_cast<double>(n);
 }
 void BM_Query_CountAB(benchmark::State& state) {
@@ -127,7 +132,7 @@ void BM_Baseline_MaterializeAB(benchmark::State& state) {
   const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
   const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f));
   for (auto _ : state) {
-    Bitmap r = Bitmap::And(a, b);
+    Bitmap r = kernels::croaring::And(a, b);
     benchmark::DoNotOptimize(r.raw());
   }
 }
@@ -151,8 +156,8 @@ void BM_Baseline_CountABnotC(benchmark::State& state) {
   const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f)), &c = f.Tag(Tail(f));
   uint64_t n = 0;
   for (auto _ : state) {
-    Bitmap ab = Bitmap::And(a, b);
-    benchmark::DoNotOptimize(n = Bitmap::AndNotCardinality(ab, c));
+    Bitmap ab = kernels::croaring::And(a, b);
+    benchmark::DoNotOptimize(n = kernels::croaring::AndNotCardinality(ab, c));
   }
   state.counters["card"] = static_cast<double>(n);
 }
@@ -168,7 +173,7 @@ void BM_Baseline_MaterializeABnotC(benchmark::State& state) {
   const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
   const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f)), &c = f.Tag(Tail(f));
   for (auto _ : state) {
-    Bitmap r = Bitmap::And(a, b);
+    Bitmap r = kernels::croaring::And(a, b);
     r.AndNotInPlace(c);
     benchmark::DoNotOptimize(r.raw());
   }
@@ -202,7 +207,7 @@ void BM_Baseline_CountAOr(benchmark::State& state) {
   uint64_t n = 0;
   for (auto _ : state) {
     Bitmap u = Bitmap::OrMany(arms);
-    benchmark::DoNotOptimize(n = Bitmap::AndCardinality(a, u));
+    benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(a, u));
   }
   state.counters["card"] = static_cast<double>(n);
 }
@@ -253,9 +258,9 @@ void BM_Baseline_CountWideAnd(benchmark::State& state) {
   const auto ranks = WideRanks(f);
   uint64_t n = 0;
   for (auto _ : state) {
-    Bitmap acc = Bitmap::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
+    Bitmap acc = kernels::croaring::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
     for (size_t i = 2; i + 1 < ranks.size(); ++i) acc.AndInPlace(f.Tag(ranks[i]));
-    benchmark::DoNotOptimize(n = Bitmap::AndCardinality(acc, f.Tag(ranks.back())));
+    benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(acc, f.Tag(ranks.back())));
   }
   state.counters["card"] = static_cast<double>(n);
 }
@@ -270,7 +275,7 @@ void BM_Baseline_MaterializeWideAnd(benchmark::State& state) {
   const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
   const auto ranks = WideRanks(f);
   for (auto _ : state) {
-    Bitmap acc = Bitmap::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
+    Bitmap acc = kernels::croaring::And(f.Tag(ranks[0]), f.Tag(ranks[1]));
     for (size_t i = 2; i < ranks.size(); ++i) acc.AndInPlace(f.Tag(ranks[i]));
     benchmark::DoNotOptimize(acc.raw());
   }
@@ -281,6 +286,58 @@ void BM_Query_MaterializeWideAnd(benchmark::State& state) {
   for (auto _ : state) {
     Segment s = q.Run().value();
     benchmark::DoNotOptimize(&s);
+  }
+}
+
+// ---- hand-written fused-kernel calls (the query layer's own floor) ----------------
+
+void BM_Kernel_CountAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap* pos[] = {&f.Tag(Mid(f)), &f.Tag(Head(f))};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = Bitmap::AndAndNotCardinality(pos, {}));
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Kernel_MaterializeAB(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap* pos[] = {&f.Tag(Mid(f)), &f.Tag(Head(f))};
+  for (auto _ : state) {
+    Bitmap r = Bitmap::AndAndNot(pos, {});
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Kernel_CountABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap* pos[] = {&f.Tag(Mid(f)), &f.Tag(Head(f))};
+  const Bitmap* neg[] = {&f.Tag(Tail(f))};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = Bitmap::AndAndNotCardinality(pos, neg));
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Kernel_MaterializeABnotC(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap* pos[] = {&f.Tag(Mid(f)), &f.Tag(Head(f))};
+  const Bitmap* neg[] = {&f.Tag(Tail(f))};
+  for (auto _ : state) {
+    Bitmap r = Bitmap::AndAndNot(pos, neg);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Kernel_CountWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  std::vector<const Bitmap*> pos;
+  for (uint32_t r : WideRanks(f)) pos.push_back(&f.Tag(r));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = Bitmap::AndAndNotCardinality(pos, {}));
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Kernel_MaterializeWideAnd(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  std::vector<const Bitmap*> pos;
+  for (uint32_t r : WideRanks(f)) pos.push_back(&f.Tag(r));
+  for (auto _ : state) {
+    Bitmap r = Bitmap::AndAndNot(pos, {});
+    benchmark::DoNotOptimize(r.raw());
   }
 }
 
@@ -330,13 +387,17 @@ void BM_Compile_PublicCompile(benchmark::State& state) {  // Index::Compile (no 
 
 #define SIZES ->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_Baseline_CountAB) SIZES;
+BENCHMARK(BM_Kernel_CountAB) SIZES;
 BENCHMARK(BM_Query_CountAB) SIZES;
 BENCHMARK(BM_Query_TextCountAB) SIZES;
 BENCHMARK(BM_Baseline_MaterializeAB) SIZES;
+BENCHMARK(BM_Kernel_MaterializeAB) SIZES;
 BENCHMARK(BM_Query_MaterializeAB) SIZES;
 BENCHMARK(BM_Baseline_CountABnotC) SIZES;
+BENCHMARK(BM_Kernel_CountABnotC) SIZES;
 BENCHMARK(BM_Query_CountABnotC) SIZES;
 BENCHMARK(BM_Baseline_MaterializeABnotC) SIZES;
+BENCHMARK(BM_Kernel_MaterializeABnotC) SIZES;
 BENCHMARK(BM_Query_MaterializeABnotC) SIZES;
 #define OR_SIZES               \
   ->Args({1'000'000, 8})       \
@@ -349,8 +410,10 @@ BENCHMARK(BM_Query_CountAOr) OR_SIZES;
 BENCHMARK(BM_Baseline_MaterializeAOr) OR_SIZES;
 BENCHMARK(BM_Query_MaterializeAOr) OR_SIZES;
 BENCHMARK(BM_Baseline_CountWideAnd) SIZES;
+BENCHMARK(BM_Kernel_CountWideAnd) SIZES;
 BENCHMARK(BM_Query_CountWideAnd) SIZES;
 BENCHMARK(BM_Baseline_MaterializeWideAnd) SIZES;
+BENCHMARK(BM_Kernel_MaterializeWideAnd) SIZES;
 BENCHMARK(BM_Query_MaterializeWideAnd) SIZES;
 BENCHMARK(BM_Compile_ParseBindPlan)->Arg(3)->Arg(10)->Arg(50);
 BENCHMARK(BM_Compile_PublicCompile)->Arg(3)->Arg(10)->Arg(50);

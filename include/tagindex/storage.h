@@ -33,8 +33,9 @@ enum class SyncPolicy : uint8_t {
   // change survives a process crash and a power loss.
   kEveryWrite,
   // Records are written (write(2)) at once; a background thread fdatasyncs
-  // every OpenOptions::group_commit_interval_ms, and each mutation waits for
-  // the sync that covers it before returning. Same guarantee as kEveryWrite;
+  // whenever a change is waiting, at most once every
+  // OpenOptions::group_commit_interval_ms, and each mutation waits for the
+  // sync that covers it before returning. Same guarantee as kEveryWrite;
   // concurrent writers share one fsync. The change is visible to readers as
   // soon as it is applied, slightly before it is acknowledged; if that sync
   // fails, the waiting calls return its error although their changes are
@@ -57,7 +58,10 @@ struct OpenOptions {
   // memory only, and every mutation and Checkpoint is FailedPrecondition.
   bool read_only = false;
   SyncPolicy sync = SyncPolicy::kEveryWrite;
-  // Interval of the background sync under kGroupCommit, in milliseconds.
+  // Under kGroupCommit, the pause after each background sync, in
+  // milliseconds: changes arriving meanwhile share the next sync. 0 syncs
+  // again as soon as the previous sync is done (lowest latency; groups then
+  // form only from changes that arrive during an fsync).
   uint32_t group_commit_interval_ms = 2;
   // When the log is corrupt before its end, Open fails with DataLoss naming
   // the file and byte offset. With `salvage_log`, Open instead keeps every

@@ -80,6 +80,12 @@ uint64_t PopcountScalar(const uint64_t* w, int32_t n) {
   return c;
 }
 
+uint64_t AndPopcountScalar(const uint64_t* a, const uint64_t* b, int32_t n) {
+  uint64_t c = 0;
+  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(a[i] & b[i]));
+  return c;
+}
+
 // ---- accelerated versions (compiled for their own target, chosen at run time) --
 
 #ifdef TAGINDEX_X86
@@ -138,11 +144,19 @@ __attribute__((target("popcnt"))) uint64_t PopcountHw(const uint64_t* w, int32_t
   for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(w[i]));
   return c;
 }
+
+__attribute__((target("popcnt"))) uint64_t AndPopcountHw(const uint64_t* a, const uint64_t* b,
+                                                         int32_t n) {
+  uint64_t c = 0;
+  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(a[i] & b[i]));
+  return c;
+}
 #endif
 
 struct Dispatch {
   int32_t (*intersect)(const uint16_t*, int32_t, const uint16_t*, int32_t, uint16_t*);
   uint64_t (*popcount)(const uint64_t*, int32_t);
+  uint64_t (*and_popcount)(const uint64_t*, const uint64_t*, int32_t);
   const char* name;
 };
 
@@ -150,18 +164,28 @@ Dispatch Detect() {
 #ifdef TAGINDEX_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
-    return {IntersectSse42, PopcountHw, "sse4.2+popcnt"};
+    return {IntersectSse42, PopcountHw, AndPopcountHw, "sse4.2+popcnt"};
   }
 #endif
-  return {IntersectScalar, PopcountScalar, "baseline"};
+  return {IntersectScalar, PopcountScalar, AndPopcountScalar, "baseline"};
 }
 
 std::atomic<bool> g_force_baseline{false};
 
 const Dispatch& Active() {
   static const Dispatch fast = Detect();
-  static const Dispatch baseline = {IntersectScalar, PopcountScalar, "baseline"};
+  static const Dispatch baseline = {IntersectScalar, PopcountScalar, AndPopcountScalar, "baseline"};
   return g_force_baseline.load(std::memory_order_relaxed) ? baseline : fast;
+}
+
+// Intersection of two sorted arrays (count only when `out` is null): binary
+// search from the small side when the sizes differ by 32x or more, else the
+// dispatched merge (SIMD when available).
+int32_t IntersectArrays(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out,
+                        const Dispatch& d) {
+  if (int64_t{na} * 32 < nb) return IntersectGallop(a, na, b, nb, out);
+  if (int64_t{nb} * 32 < na) return IntersectGallop(b, nb, a, na, out);
+  return d.intersect(a, na, b, nb, out);
 }
 
 // ---- containers ---------------------------------------------------------------------
@@ -295,13 +319,7 @@ void And(Work& w, const Ref& r, const Dispatch& d) {
     switch (r.type) {
       case ARRAY_CONTAINER_TYPE_CODE: {
         const auto* a = static_cast<const array_container_t*>(r.c);
-        if (int64_t{w.n} * 32 < a->cardinality) {
-          n = IntersectGallop(w.arr, w.n, a->array, a->cardinality, out);
-        } else if (int64_t{a->cardinality} * 32 < w.n) {
-          n = IntersectGallop(a->array, a->cardinality, w.arr, w.n, out);
-        } else {
-          n = d.intersect(w.arr, w.n, a->array, a->cardinality, out);
-        }
+        n = IntersectArrays(w.arr, w.n, a->array, a->cardinality, out, d);
         break;
       }
       case BITSET_CONTAINER_TYPE_CODE: {
@@ -372,14 +390,7 @@ void AndNot(Work& w, const Ref& r, const Dispatch& d) {
         // order, only of equality with the next common element.
         const auto* a = static_cast<const array_container_t*>(r.c);
         uint16_t common[kMaxArray + kPad];
-        int32_t nc;
-        if (int64_t{w.n} * 32 < a->cardinality) {
-          nc = IntersectGallop(w.arr, w.n, a->array, a->cardinality, common);
-        } else if (int64_t{a->cardinality} * 32 < w.n) {
-          nc = IntersectGallop(a->array, a->cardinality, w.arr, w.n, common);
-        } else {
-          nc = d.intersect(w.arr, w.n, a->array, a->cardinality, common);
-        }
+        const int32_t nc = IntersectArrays(w.arr, w.n, a->array, a->cardinality, common, d);
         common[nc] = 0;  // sentinel; never read as a match since k < nc is checked
         int32_t k = 0;
         for (int32_t i = 0; i < w.n; ++i) {
@@ -441,6 +452,70 @@ void AndNot(Work& w, const Ref& r, const Dispatch& d) {
   }
 }
 
+// |w| (bitsets are counted, arrays know their length).
+uint64_t CountWork(const Work& w, const Dispatch& d) {
+  return w.is_bitset ? d.popcount(w.bits, kWords) : static_cast<uint64_t>(w.n);
+}
+
+// Number of set bits of `w` in [lo, hi] (inclusive).
+uint64_t RangePopcount(const uint64_t* w, uint32_t lo, uint32_t hi, const Dispatch& d) {
+  const uint32_t first = lo >> 6, last = hi >> 6;
+  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
+  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
+  if (first == last)
+    return static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask & hi_mask));
+  uint64_t c = static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask)) +
+               static_cast<uint64_t>(__builtin_popcountll(w[last] & hi_mask));
+  if (last > first + 1) c += d.popcount(w + first + 1, static_cast<int32_t>(last - first - 1));
+  return c;
+}
+
+// |w AND r| without writing the result: the last step of a count.
+uint64_t CountAnd(const Work& w, const Ref& r, const Dispatch& d) {
+  uint64_t n = 0;
+  if (!w.is_bitset) {
+    switch (r.type) {
+      case ARRAY_CONTAINER_TYPE_CODE: {
+        const auto* a = static_cast<const array_container_t*>(r.c);
+        return static_cast<uint64_t>(
+            IntersectArrays(w.arr, w.n, a->array, a->cardinality, nullptr, d));
+      }
+      case BITSET_CONTAINER_TYPE_CODE: {
+        const uint64_t* bits = static_cast<const bitset_container_t*>(r.c)->array;
+        for (int32_t i = 0; i < w.n; ++i) n += TestBit(bits, w.arr[i]);
+        return n;
+      }
+      default: {
+        const auto* run = static_cast<const run_container_t*>(r.c);
+        int32_t k = 0;
+        for (int32_t i = 0; i < w.n && k < run->n_runs; ++i) {
+          const uint16_t x = w.arr[i];
+          while (k < run->n_runs && uint32_t{run->runs[k].value} + run->runs[k].length < x) ++k;
+          n += k < run->n_runs && run->runs[k].value <= x;
+        }
+        return n;
+      }
+    }
+  }
+  switch (r.type) {
+    case ARRAY_CONTAINER_TYPE_CODE: {
+      const auto* a = static_cast<const array_container_t*>(r.c);
+      for (int32_t i = 0; i < a->cardinality; ++i) n += TestBit(w.bits, a->array[i]);
+      return n;
+    }
+    case BITSET_CONTAINER_TYPE_CODE:
+      return d.and_popcount(w.bits, static_cast<const bitset_container_t*>(r.c)->array, kWords);
+    default: {
+      const auto* run = static_cast<const run_container_t*>(r.c);
+      for (int32_t k = 0; k < run->n_runs; ++k) {
+        n += RangePopcount(w.bits, run->runs[k].value,
+                           uint32_t{run->runs[k].value} + run->runs[k].length, d);
+      }
+      return n;
+    }
+  }
+}
+
 // Finds `key` in `ra` at or after cursor position `*cur`; advances *cur.
 const void* Seek(const roaring_array_t* ra, int32_t* cur, uint16_t key, uint8_t* type) {
   *cur = Gallop(ra->keys, *cur, ra->size, key);
@@ -451,9 +526,19 @@ const void* Seek(const roaring_array_t* ra, int32_t* cur, uint16_t key, uint8_t*
   return nullptr;
 }
 
-// Walks the chunks present in every positive operand, computes each chunk's
-// result in `w`, and hands it to `sink(key, w)`.
-template <typename Sink>
+// One step of a chunk's evaluation: AND (negate = false) or AND NOT.
+struct Step {
+  Ref ref;
+  bool negate;
+};
+
+// Walks the chunks present in every positive operand and evaluates each:
+// the smallest positive container starts the running result, the other
+// positives are intersected in ascending size, then the negatives present
+// in the chunk are subtracted. With kCount the last step only counts
+// (nothing is written) and `sink(count)` receives each chunk's count;
+// otherwise `sink(key, w, d)` receives the chunk's result.
+template <bool kCount, typename Sink>
 void Drive(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative,
            Work& w, Sink&& sink) {
   const Dispatch& d = Active();
@@ -469,6 +554,8 @@ void Drive(std::span<const Bitmap* const> positive, std::span<const Bitmap* cons
 
   std::vector<int32_t> pos_cur(pos.size(), 0), neg_cur(neg.size(), 0);
   std::vector<Ref> refs(pos.size());
+  std::vector<Step> steps;
+  steps.reserve(pos.size() + neg.size());
   const roaring_array_t* lead = pos[0];
   for (int32_t i = 0; i < lead->size; ++i) {
     const uint16_t key = lead->keys[i];
@@ -486,19 +573,36 @@ void Drive(std::span<const Bitmap* const> positive, std::span<const Bitmap* cons
     if (!present) continue;
     // Smallest container first: every later step is bounded by it.
     std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.card < b.card; });
-    Init(w, refs[0]);
-    for (size_t p = 1; p < refs.size(); ++p) {
-      And(w, refs[p], d);
-      if (!w.is_bitset && w.n == 0) break;
-    }
-    if (!w.is_bitset && w.n == 0) continue;
+    steps.clear();
+    for (size_t p = 1; p < refs.size(); ++p) steps.push_back({refs[p], false});
     for (size_t q = 0; q < neg.size(); ++q) {
       uint8_t type = 0;
       const void* c = Seek(neg[q], &neg_cur[q], key, &type);
-      if (c != nullptr) AndNot(w, Unwrap(c, type), d);
-      if (!w.is_bitset && w.n == 0) break;
+      if (c != nullptr) steps.push_back({Unwrap(c, type), true});
     }
-    sink(key, w, d);
+    Init(w, refs[0]);
+    const size_t applied = kCount && !steps.empty() ? steps.size() - 1 : steps.size();
+    bool empty = false;
+    for (size_t k = 0; k < applied && !empty; ++k) {
+      if (steps[k].negate) {
+        AndNot(w, steps[k].ref, d);
+      } else {
+        And(w, steps[k].ref, d);
+      }
+      empty = !w.is_bitset && w.n == 0;
+    }
+    if (empty) continue;
+    if constexpr (kCount) {
+      if (steps.empty()) {
+        sink(CountWork(w, d));
+      } else if (steps.back().negate) {
+        sink(CountWork(w, d) - CountAnd(w, steps.back().ref, d));
+      } else {
+        sink(CountAnd(w, steps.back().ref, d));
+      }
+    } else {
+      sink(key, w, d);
+    }
   }
 }
 
@@ -509,9 +613,7 @@ uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
   if (positive.empty()) return 0;
   auto w = std::make_unique<Work>();  // 24 KiB: keep it off small thread stacks
   uint64_t total = 0;
-  Drive(positive, negative, *w, [&](uint16_t, Work& work, const Dispatch& d) {
-    total += work.is_bitset ? d.popcount(work.bits, kWords) : static_cast<uint64_t>(work.n);
-  });
+  Drive<true>(positive, negative, *w, [&](uint64_t chunk_count) { total += chunk_count; });
   return total;
 }
 
@@ -520,7 +622,7 @@ Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap
   if (positive.empty()) return out;
   auto w = std::make_unique<Work>();
   roaring_array_t* ra = &out.raw()->high_low_container;
-  Drive(positive, negative, *w, [&](uint16_t key, Work& work, const Dispatch& d) {
+  Drive<false>(positive, negative, *w, [&](uint16_t key, Work& work, const Dispatch& d) {
     const uint16_t* arr = work.arr;
     int32_t n = work.n;
     if (work.is_bitset) {

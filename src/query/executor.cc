@@ -1,6 +1,7 @@
 #include "query/executor.h"
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -114,34 +115,51 @@ class Executor {
     return Value::Own(Bitmap());
   }
 
-  // Intersects the positive operands (ascending) and subtracts the rest,
-  // stopping at the first empty intermediate. With `count` set, the last
-  // step is a *_cardinality call and nothing of it is materialised.
+  // Evaluates the operands in plan order (positives ascending, then the
+  // subtracted ones) and combines runs of them in one fused pass over the
+  // chunks (Bitmap::AndAndNot / AndAndNotCardinality: no intermediate
+  // bitmap, SIMD kernels). Stops at the first empty intermediate: an empty
+  // positive operand ends the AND at once, and before an operand that is
+  // itself a computation (not a stored tag) the operands so far are combined
+  // and checked, so no work is spent on a subtree whose result cannot matter.
+  // With `count` set, nothing of the last combination is materialised.
   Value AndSteps(const PlanNode& n, ExplainNode* x, std::optional<uint64_t>* count) {
-    const size_t steps = n.children.size();
-    Value acc = Eval(n.children[0], Child(x, 0));
-    for (size_t i = 1; i < steps; ++i) {
-      if (acc.get().IsEmpty()) break;
+    std::deque<Value> held;  // deque: pointers to held values stay valid
+    std::vector<const Bitmap*> pos, neg;
+    auto empty = [&] {
+      if (count != nullptr) *count = 0;
+      return Value::Own(Bitmap());
+    };
+    for (size_t i = 0; i < n.children.size(); ++i) {
       const PlanNode& c = n.children[i];
-      Value v = Eval(c, Child(x, i));
-      if (count != nullptr && i + 1 == steps) {
-        *count = c.subtracted ? Bitmap::AndNotCardinality(acc.get(), v.get())
-                              : Bitmap::AndCardinality(acc.get(), v.get());
-        return acc;
+      if (!c.IsLeaf() && !pos.empty() && pos.size() + neg.size() >= 2) {
+        held.push_back(Value::Own(Bitmap::AndAndNot(pos, neg)));
+        pos.assign(1, &held.back().get());
+        neg.clear();
+        if (pos[0]->IsEmpty()) return empty();
       }
-      if (acc.owned()) {
-        if (c.subtracted) {
-          acc.mutable_owned().AndNotInPlace(v.get());
-        } else {
-          acc.mutable_owned().AndInPlace(v.get());
-        }
+      held.push_back(Eval(c, Child(x, i)));
+      const Bitmap* b = &held.back().get();
+      if (c.subtracted) {
+        neg.push_back(b);
       } else {
-        acc = Value::Own(c.subtracted ? Bitmap::AndNot(acc.get(), v.get())
-                                      : Bitmap::And(acc.get(), v.get()));
+        if (b->IsEmpty()) return empty();
+        pos.push_back(b);
       }
     }
-    if (count != nullptr) *count = acc.get().Cardinality();
-    return acc;
+    if (pos.empty()) pos.push_back(&universe_);  // the planner adds ALL; be safe
+    if (count != nullptr) {
+      *count = pos.size() == 1 && neg.empty() ? pos[0]->Cardinality()
+                                              : Bitmap::AndAndNotCardinality(pos, neg);
+      return Value::Own(Bitmap());
+    }
+    if (pos.size() == 1 && neg.empty()) {
+      for (Value& v : held) {
+        if (&v.get() == pos[0]) return std::move(v);
+      }
+      return Value::Borrow(pos[0]);  // the universe
+    }
+    return Value::Own(Bitmap::AndAndNot(pos, neg));
   }
 
   const Bitmap& universe_;

@@ -106,7 +106,7 @@ WalWriter::WalWriter(std::unique_ptr<WritableFile> file, std::string path, uint6
     : file_(std::move(file)),
       path_(std::move(path)),
       policy_(policy),
-      interval_ms_(group_commit_interval_ms == 0 ? 1 : group_commit_interval_ms),
+      interval_ms_(group_commit_interval_ms),
       written_(size),
       synced_(size) {
   if (policy_ == SyncPolicy::kGroupCommit) syncer_ = std::thread([this] { SyncLoop(); });
@@ -187,11 +187,12 @@ absl::Status WalWriter::SyncNow() {
 
 void WalWriter::SyncLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
-                 [&] { return stop_ || (waiters_ > 0 && written_ > synced_); });
+  while (true) {
+    // Every group-commit mutation waits for its sync, so syncing only when
+    // someone waits loses nothing; whatever was appended while the previous
+    // fsync ran forms the next group.
+    cv_.wait(lock, [&] { return stop_ || (waiters_ > 0 && written_ > synced_); });
     if (stop_ || !error_.ok()) break;
-    if (written_ == synced_) continue;
     const uint64_t target = written_;
     // Sync outside the lock so writers keep appending into the next group.
     lock.unlock();
@@ -203,8 +204,10 @@ void WalWriter::SyncLoop() {
     }
     synced_ = std::max(synced_, target);
     cv_.notify_all();
-    // Let the next group gather for one interval.
-    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [&] { return stop_; });
+    // At most one sync per interval: a longer pause gathers bigger groups.
+    if (interval_ms_ > 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [&] { return stop_; });
+    }
   }
   cv_.notify_all();
 }
