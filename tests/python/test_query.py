@@ -211,6 +211,8 @@ def test_query_errors_carry_locations_and_suggestions(shop):
     with pytest.raises(tagindex.ResourceExhaustedError):
         shop.count("高价值客户 OR 电子产品", max_query_bytes=10)
     assert shop.count("nope OR 高价值客户", unknown_tags_are_empty=True) == 100
+    with pytest.raises(tagindex.InvalidArgumentError, match="max_depth"):
+        shop.count("高价值客户", max_depth=-1)
 
 
 def test_ambiguous_names_in_queries():

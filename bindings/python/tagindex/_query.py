@@ -402,5 +402,12 @@ def _recompile(index: "Index", text: str, options: Optional[tuple]) -> CompiledQ
 
 def query_options(max_query_bytes: int, max_depth: int, max_operands: int,
                   unknown_tags_are_empty: bool, rewrites: bool) -> tuple:
+    for name, value, top in [("max_query_bytes", max_query_bytes, 2**63 - 1),
+                             ("max_depth", max_depth, 2**32 - 1),
+                             ("max_operands", max_operands, 2**32 - 1)]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or not 0 <= value <= top:
+            raise InvalidArgumentError(f"query: {name} must be an int in [0, {top}], got "
+                                       f"{value!r}")
     return QueryOptions(max_query_bytes, max_depth, max_operands, unknown_tags_are_empty,
                         rewrites)._as_tuple()
