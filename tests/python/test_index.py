@@ -29,6 +29,10 @@ def test_bad_options():
         tagindex.Index("uuid")
     with pytest.raises(tagindex.InvalidArgumentError, match="must be positive"):
         tagindex.Index(max_tags=0)
+    with pytest.raises(tagindex.InvalidArgumentError, match="max_tags must be an int"):
+        tagindex.Index(max_tags=-1)
+    with pytest.raises(tagindex.InvalidArgumentError, match="max_name_bytes"):
+        tagindex.Index(max_name_bytes="x")
 
 
 def test_customers_int_keys(index):

@@ -105,6 +105,17 @@ class RecoveryReport:
 _SYNC_POLICIES = {"every_write": 0, "group_commit": 1, "none": 2}
 
 
+def _check_limits(**limits: Any) -> None:
+    """Option limits are non-negative ints that fit the C++ field."""
+    for name, value in limits.items():
+        top = 2**32 - 1 if name in ("max_tags", "max_tag_id_on_load",
+                                    "group_commit_interval_ms") else 2**63 - 1
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or not 0 <= value <= top:
+            raise InvalidArgumentError(f"index: {name} must be an int in [0, {top}], got "
+                                       f"{value!r}")
+
+
 class _ClosedIndex:
     """Stands in for the C++ index after Index.close()."""
 
@@ -311,6 +322,9 @@ class Index:
         if key_kind not in KEY_KINDS:
             raise InvalidArgumentError(
                 f"index: unknown key kind {key_kind!r}; use one of {sorted(KEY_KINDS)}")
+        _check_limits(max_name_bytes=max_name_bytes, max_name_code_points=max_name_code_points,
+                      max_description_bytes=max_description_bytes,
+                      max_string_key_bytes=max_string_key_bytes, max_tags=max_tags)
         self._impl = _tagindex._Index(KEY_KINDS[key_kind], bool(create_missing_customers),
                                       max_name_bytes, max_name_code_points,
                                       max_description_bytes, max_string_key_bytes, max_tags)
@@ -365,6 +379,12 @@ class Index:
         if sync not in _SYNC_POLICIES:
             raise InvalidArgumentError(
                 f"index: unknown sync policy {sync!r}; use one of {sorted(_SYNC_POLICIES)}")
+        _check_limits(max_name_bytes=max_name_bytes, max_name_code_points=max_name_code_points,
+                      max_description_bytes=max_description_bytes,
+                      max_string_key_bytes=max_string_key_bytes, max_tags=max_tags,
+                      group_commit_interval_ms=group_commit_interval_ms,
+                      max_tag_id_on_load=max_tag_id_on_load,
+                      max_log_record_bytes=max_log_record_bytes)
         impl = _tagindex._Index.open(
             os.fspath(path), KEY_KINDS[key_kind], bool(create_missing_customers),
             max_name_bytes, max_name_code_points, max_description_bytes, max_string_key_bytes,
