@@ -215,6 +215,8 @@ def test_bad_inputs_are_clear_errors(index):
         index.add_tag(t, [1], rows=[0])
     with pytest.raises(TypeError):
         index.add_tag(3.5, [1])
+    with pytest.raises(tagindex.UnknownTagError):
+        index.add_tag(-1, [1])
     with pytest.raises(tagindex.InvalidArgumentError, match="signed 64-bit"):
         t.add(np.array([2**63], dtype=np.uint64))
     other = tagindex.Index()

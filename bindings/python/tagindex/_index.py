@@ -668,6 +668,9 @@ class Index:
         if isinstance(tag, str):
             return self.tag(tag)._id
         if isinstance(tag, (int, np.integer)) and not isinstance(tag, (bool, np.bool_)):
+            if not 0 <= tag <= 0xFFFFFFFF:
+                raise UnknownTagError(f"index: tag id {int(tag)} not found (tag ids are in "
+                                      "[0, 2**32))", code="NOT_FOUND")
             return int(tag)
         raise TypeError(f"expected a Tag, a tag name or a tag id, got {type(tag).__name__}")
 
