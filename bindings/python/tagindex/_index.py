@@ -151,7 +151,7 @@ class Tag:
 
     def __init__(self, index: "Index", tag_id: int) -> None:
         self._index = index
-        self._id = int(tag_id)
+        self._id = index._tag_id(int(tag_id))
 
     @property
     def index(self) -> "Index":
