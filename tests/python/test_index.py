@@ -287,3 +287,17 @@ def test_pickle_index_keeps_rows_and_tag_ids(kind):
     # The copy is independent and still enforces its rules.
     back.tag("freq:a").add(keys[10])
     assert keys[10] not in back.tag("freq:b") and keys[10] in b
+
+
+def test_text_that_is_not_unicode_or_not_str(index):
+    with pytest.raises(tagindex.InvalidArgumentError, match="invalid UTF-8"):
+        index.create_tag("bad\ud800")
+    with pytest.raises(TypeError, match="tag name: expected a str"):
+        index.create_tag(None)
+    with pytest.raises(TypeError, match="query: expected a str"):
+        index.count(b"x")
+    with pytest.raises(tagindex.QuerySyntaxError) as e:
+        index.count("a AND \ud800")
+    assert e.value.column == 7
+    with pytest.raises(UnicodeEncodeError):
+        tagindex.Index("string").add_customers(["ok", "\udcff"])

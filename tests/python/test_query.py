@@ -5,7 +5,6 @@ import pickle
 import random
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import tagindex

@@ -3,6 +3,7 @@ proof that the GIL is released inside long C++ calls."""
 
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -78,6 +79,16 @@ def no_preemption():
     sys.setswitchinterval(old)
 
 
+def _repeat_for(seconds, call):
+    """Calls `call` again and again for at least `seconds` (so the other
+    thread's timer surely fires while the main thread is in C++)."""
+    def run():
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            call()
+    return run
+
+
 def _progress_during(call):
     ticks = [0]
     running = threading.Event()
@@ -105,8 +116,8 @@ def test_long_calls_release_the_gil(no_preemption):
     keys = np.arange(3_000_000, dtype=np.int64) * 7
     progress = [_progress_during(lambda: index.add_customers(keys))]
     t = index.create_tag("t")
-    progress.append(_progress_during(lambda: t.add(keys[::2])))
-    progress.append(_progress_during(lambda: t.keys()))
+    progress.append(_progress_during(_repeat_for(0.2, lambda: t.add(keys[::2]))))
+    progress.append(_progress_during(_repeat_for(0.2, lambda: t.keys())))
     assert all(p > 0 for p in progress), progress
 
 
@@ -172,7 +183,6 @@ def test_query_releases_the_gil(no_preemption):
     b = index.create_tag("b")
     a.add(np.unique(rng.integers(0, 4_000_000, 200_000)))
     b.add(np.unique(rng.integers(0, 4_000_000, 200_000)))
-    progress = [_progress_during(lambda: [index.query("a XOR b").to_numpy()
-                                          for _ in range(20)]),
-                _progress_during(lambda: [index.count("a AND NOT b") for _ in range(50)])]
+    progress = [_progress_during(_repeat_for(0.2, lambda: index.query("a XOR b").to_numpy())),
+                _progress_during(_repeat_for(0.2, lambda: index.count("a AND NOT b")))]
     assert all(p > 0 for p in progress), progress

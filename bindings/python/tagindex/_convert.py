@@ -100,6 +100,19 @@ def row_scalar(row: Any) -> int:
     return row
 
 
+def text_arg(value: Any, what: str) -> Union[str, bytes]:
+    """A str argument for the extension. Text that is not valid Unicode (lone
+    surrogates, e.g. from os.fsdecode) is passed on as its raw UTF-8-like
+    bytes, so the library itself reports where it is invalid."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what}: expected a str, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+
+
 KeyBatch = Union[Tuple[str, int], Tuple[str, str], Tuple[str, np.ndarray], Tuple[str, List[str]]]
 
 

@@ -9,7 +9,8 @@ from typing import Any, List, Optional, Union
 import numpy as np
 
 from . import _tagindex
-from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_array)
+from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_array,
+                       text_arg)
 from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
                       UnknownCustomerError, UnknownTagError)
 from ._query import CompiledQuery, Explanation, Segment, query_options
@@ -189,7 +190,7 @@ class Tag:
 
     @description.setter
     def description(self, text: str) -> None:
-        self._index._impl.set_tag_description(self._id, text)
+        self._index._impl.set_tag_description(self._id, text_arg(text, "description"))
 
     @property
     def kind(self) -> str:
@@ -252,7 +253,7 @@ class Tag:
             AlreadyExistsError: the category already has a tag of that name.
             InvalidArgumentError: the name is not valid.
         """
-        self._index._impl.rename_tag(self._id, new_name)
+        self._index._impl.rename_tag(self._id, text_arg(new_name, "tag name"))
 
     def delete(self) -> None:
         """Deletes the tag and its memberships; this handle becomes stale
@@ -386,7 +387,7 @@ class Index:
                       max_tag_id_on_load=max_tag_id_on_load,
                       max_log_record_bytes=max_log_record_bytes)
         impl = _tagindex._Index.open(
-            os.fspath(path), KEY_KINDS[key_kind], bool(create_missing_customers),
+            os.fsencode(path), KEY_KINDS[key_kind], bool(create_missing_customers),
             max_name_bytes, max_name_code_points, max_description_bytes, max_string_key_bytes,
             max_tags, bool(create_if_missing), bool(read_only), _SYNC_POLICIES[sync],
             group_commit_interval_ms, bool(salvage_log), max_tag_id_on_load,
@@ -583,7 +584,8 @@ class Index:
             AlreadyExistsError: a category of that name exists.
             InvalidArgumentError: a bad name or description.
         """
-        self._impl.create_category(name, bool(exclusive), description)
+        self._impl.create_category(text_arg(name, "category name"), bool(exclusive),
+                                   text_arg(description, "description"))
         return self.category(name)
 
     def category(self, name: str) -> Category:
@@ -592,7 +594,7 @@ class Index:
         Raises:
             UnknownCategoryError: no such category.
         """
-        return Category(*self._impl.get_category(name))
+        return Category(*self._impl.get_category(text_arg(name, "category name")))
 
     @property
     def categories(self) -> List[Category]:
@@ -614,7 +616,9 @@ class Index:
         if kind not in _TAG_KINDS:
             raise InvalidArgumentError(f"index: unknown tag kind {kind!r}; use 'manual' or "
                                        "'rule'")
-        return Tag(self, self._impl.create_tag(name, category or "", description,
+        return Tag(self, self._impl.create_tag(text_arg(name, "tag name"),
+                                               text_arg(category or "", "category name"),
+                                               text_arg(description, "description"),
                                                _TAG_KINDS[kind]))
 
     def tag(self, name: str, category: Optional[str] = None) -> Tag:
@@ -630,16 +634,18 @@ class Index:
                 (``.candidates`` lists the qualified names).
         """
         if category is not None:
-            return Tag(self, self._impl.find_tag_in(category, name))
+            return Tag(self, self._impl.find_tag_in(text_arg(category, "category name"),
+                                                     text_arg(name, "tag name")))
         try:
-            return Tag(self, self._impl.find_tag(name))
+            return Tag(self, self._impl.find_tag(text_arg(name, "tag name")))
         except UnknownTagError as not_found:
             # "category:name" (the category itself may contain ':').
             start = 0
             while (colon := name.find(":", start)) >= 0:
                 start = colon + 1
                 try:
-                    return Tag(self, self._impl.find_tag_in(name[:colon], name[colon + 1:]))
+                    return Tag(self, self._impl.find_tag_in(text_arg(name[:colon], "category"),
+                                                             text_arg(name[colon + 1:], "tag")))
                 except (NotFoundError, InvalidArgumentError):
                     continue
             raise not_found
@@ -691,7 +697,9 @@ class Index:
         if kind not in _TAG_KINDS:
             raise InvalidArgumentError(f"index: unknown tag kind {kind!r}; use 'manual' or "
                                        "'rule'")
-        return Tag(self, self._impl.import_tag(name, category or "", description,
+        return Tag(self, self._impl.import_tag(text_arg(name, "tag name"),
+                                               text_arg(category or "", "category name"),
+                                               text_arg(description, "description"),
                                                _TAG_KINDS[kind], bytes(blob)))
 
     # ---- queries -----------------------------------------------------------------
@@ -717,7 +725,7 @@ class Index:
         """
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites)
-        return Segment(self, self._impl.query(text, opts), text)
+        return Segment(self, self._impl.query(text_arg(text, "query"), opts), text)
 
     def count(self, text: str, *, unknown_tags_are_empty: bool = False,
               max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
@@ -727,7 +735,7 @@ class Index:
         :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites)
-        return self._impl.count(text, opts)
+        return self._impl.count(text_arg(text, "query"), opts)
 
     def explain(self, text: str, *, unknown_tags_are_empty: bool = False,
                 max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
@@ -737,7 +745,7 @@ class Index:
         and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites)
-        return Explanation._from_dict(self._impl.explain(text, opts))
+        return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
     def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
                 max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
@@ -746,7 +754,7 @@ class Index:
         times, from many threads. Same options and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites)
-        return CompiledQuery(self, self._impl.compile(text, opts), opts)
+        return CompiledQuery(self, self._impl.compile(text_arg(text, "query"), opts), opts)
 
     def all_customers(self) -> Segment:
         """Every live customer, as a :class:`Segment`."""

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ._convert import keys_batch, row_scalar, rows_array
+from ._convert import row_scalar, rows_array, text_arg
 from ._errors import InvalidArgumentError, UnknownCustomerError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._index import Index, Tag
+    from ._index import Index
 
 # Rows fetched per step when iterating a segment's keys.
 _ITER_PAGE = 1 << 16
@@ -397,7 +397,7 @@ class CompiledQuery:
 
 
 def _recompile(index: "Index", text: str, options: Optional[tuple]) -> CompiledQuery:
-    return CompiledQuery(index, index._impl.compile(text, options), options)
+    return CompiledQuery(index, index._impl.compile(text_arg(text, "query"), options), options)
 
 
 def query_options(max_query_bytes: int, max_depth: int, max_operands: int,
