@@ -64,10 +64,15 @@ void BM_Index_TagOne(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK(BM_Baseline_BitmapAddManySorted)->Arg(1'000'000)->Arg(10'000'000)
+BENCHMARK(BM_Baseline_BitmapAddManySorted)
+    ->Arg(1'000'000)
+    ->Arg(10'000'000)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Index_TagManyKeys)
-    ->Args({1'000'000, 0})->Args({1'000'000, 1})->Args({10'000'000, 0})->Args({10'000'000, 1})
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Args({10'000'000, 0})
+    ->Args({10'000'000, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Index_TagOne);
 

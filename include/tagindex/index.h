@@ -308,8 +308,7 @@ class Index {
   // `max_ids`. Errors: DataLoss describing the damage; ResourceExhausted if
   // the blob holds more than `max_ids` ids.
   static absl::StatusOr<std::vector<RowId>> ParsePortableRows(std::span<const char> blob,
-                                                              uint64_t max_ids = uint64_t{1}
-                                                                                 << 26);
+                                                              uint64_t max_ids = uint64_t{1} << 26);
   // Creates a tag (as CreateTag) holding the row ids of a portable Roaring
   // blob; exclusivity of the tag's category applies as for TagRows. Logged
   // as one record, so it is all-or-nothing across a crash.

@@ -55,10 +55,10 @@ enum class TagKind : uint8_t {
 struct TagInfo {
   TagId id;
   std::string name;
-  std::string category;     // "" when the tag has no category
+  std::string category;  // "" when the tag has no category
   std::string description;
   TagKind kind = TagKind::kManual;
-  uint64_t count = 0;       // number of customers holding the tag
+  uint64_t count = 0;  // number of customers holding the tag
 };
 
 // Description of a category, as returned by Index::GetCategory.
@@ -68,7 +68,7 @@ struct CategoryInfo {
   // A customer holds at most one tag of an exclusive category; assigning
   // one removes the others.
   bool exclusive = false;
-  uint32_t tag_count = 0;   // number of tags in the category
+  uint32_t tag_count = 0;  // number of tags in the category
 };
 
 }  // namespace tagindex

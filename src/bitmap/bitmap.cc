@@ -63,8 +63,7 @@ void Bitmap::AddMany(std::span<const uint32_t> ids) {
 void Bitmap::AddRange(uint64_t lo, uint64_t hi) {
   hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
   if (lo < hi) {
-    roaring_bitmap_add_range_closed(r_, static_cast<uint32_t>(lo),
-                                    static_cast<uint32_t>(hi - 1));
+    roaring_bitmap_add_range_closed(r_, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi - 1));
   }
 }
 void Bitmap::Remove(uint32_t id) { roaring_bitmap_remove(r_, id); }
@@ -179,8 +178,7 @@ std::vector<uint32_t> Bitmap::ToVector() const {
   return out;
 }
 
-void Bitmap::RangeToVector(uint64_t offset, uint64_t limit,
-                           std::vector<uint32_t>* out) const {
+void Bitmap::RangeToVector(uint64_t offset, uint64_t limit, std::vector<uint32_t>* out) const {
   out->clear();
   const uint64_t card = Cardinality();
   if (offset >= card || limit == 0) return;
@@ -215,16 +213,13 @@ size_t Bitmap::Iterator::Read(uint32_t* out, size_t max) {
   // roaring_read_uint32_iterator takes a uint32_t count.
   size_t total = 0;
   while (total < max && state_->it.has_value) {
-    const uint32_t chunk =
-        static_cast<uint32_t>(std::min<size_t>(max - total, uint32_t{1} << 30));
+    const uint32_t chunk = static_cast<uint32_t>(std::min<size_t>(max - total, uint32_t{1} << 30));
     total += roaring_read_uint32_iterator(&state_->it, out + total, chunk);
   }
   return total;
 }
 
-size_t Bitmap::PortableSizeInBytes() const {
-  return roaring_bitmap_portable_size_in_bytes(r_);
-}
+size_t Bitmap::PortableSizeInBytes() const { return roaring_bitmap_portable_size_in_bytes(r_); }
 
 void Bitmap::PortableSerialize(std::string* out) const {
   const size_t old = out->size();
@@ -242,8 +237,8 @@ absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
   if (!valid.ok()) return valid;
   roaring_bitmap_t* r = roaring_bitmap_portable_deserialize_safe(data.data(), data.size());
   if (r == nullptr) {
-    return absl::DataLossError(absl::StrCat(
-        "bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
+    return absl::DataLossError(
+        absl::StrCat("bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
   }
   Bitmap out(r);
   if (out.Cardinality() != cardinality) {

@@ -47,8 +47,7 @@ CategoryEntry* Catalog::FindCategory(std::string_view name) {
   return it == categories_.end() ? nullptr : &it->second;
 }
 
-CategoryEntry& Catalog::AddCategory(std::string name, std::string description,
-                                    bool exclusive) {
+CategoryEntry& Catalog::AddCategory(std::string name, std::string description, bool exclusive) {
   CategoryEntry entry;
   entry.name = name;
   entry.description = std::move(description);

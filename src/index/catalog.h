@@ -54,11 +54,10 @@ class Catalog {
 
   // Adds a tag with a fresh id; creates its category (non-exclusive) if new.
   // The caller checked that (category, name) is free.
-  TagEntry& AddTag(std::string name, std::string category, std::string description,
-                   TagKind kind);
+  TagEntry& AddTag(std::string name, std::string category, std::string description, TagKind kind);
   // Adds a tag with a given id (recovery); the id must be unused.
-  TagEntry& AddTagWithId(TagId id, std::string name, std::string category,
-                         std::string description, TagKind kind);
+  TagEntry& AddTagWithId(TagId id, std::string name, std::string category, std::string description,
+                         TagKind kind);
 
   // Makes next_tag_id() at least `next` (recovery of deleted trailing ids).
   void ReserveTagIds(uint32_t next) {
@@ -102,8 +101,7 @@ class Catalog {
   // "category\0name" -> id
   absl::flat_hash_map<std::string, TagId, util::StringHash, util::StringEq> by_qualified_;
   // name -> ids in any category
-  absl::flat_hash_map<std::string, std::vector<TagId>, util::StringHash, util::StringEq>
-      by_name_;
+  absl::flat_hash_map<std::string, std::vector<TagId>, util::StringHash, util::StringEq> by_name_;
   std::map<std::string, CategoryEntry, std::less<>> categories_;
 };
 

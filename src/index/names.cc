@@ -36,8 +36,8 @@ std::string Quote(std::string_view s) {
 absl::StatusOr<std::string> NormalizeName(std::string_view name, const char* what,
                                           const IndexOptions& options, bool allow_empty) {
   if (auto bad = util::FindInvalidUtf8(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "index: ", what, " ", Quote(name), ": invalid UTF-8 at byte ", *bad));
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: ", what, " ", Quote(name), ": invalid UTF-8 at byte ", *bad));
   }
   const std::string_view trimmed = util::TrimUnicodeSpace(name);
   if (trimmed.empty()) {
@@ -46,22 +46,21 @@ absl::StatusOr<std::string> NormalizeName(std::string_view name, const char* wha
   }
   if (trimmed.size() > options.max_name_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "index: ", what, " ", Quote(trimmed), " is ", trimmed.size(),
-        " bytes; the limit is ", options.max_name_bytes, " (IndexOptions::max_name_bytes)"));
+        "index: ", what, " ", Quote(trimmed), " is ", trimmed.size(), " bytes; the limit is ",
+        options.max_name_bytes, " (IndexOptions::max_name_bytes)"));
   }
   size_t code_points = 0;
   for (size_t pos = 0; pos < trimmed.size(); ++code_points) {
     const size_t at = pos;
     if (util::IsControl(util::DecodeUtf8(trimmed, pos))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "index: ", what, " ", Quote(trimmed), ": control character at byte ", at));
+      return absl::InvalidArgumentError(
+          absl::StrCat("index: ", what, " ", Quote(trimmed), ": control character at byte ", at));
     }
   }
   if (code_points > options.max_name_code_points) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "index: ", what, " ", Quote(trimmed), " has ", code_points,
-        " characters; the limit is ", options.max_name_code_points,
-        " (IndexOptions::max_name_code_points)"));
+        "index: ", what, " ", Quote(trimmed), " has ", code_points, " characters; the limit is ",
+        options.max_name_code_points, " (IndexOptions::max_name_code_points)"));
   }
   return std::string(trimmed);
 }
@@ -72,9 +71,9 @@ absl::Status ValidateDescription(std::string_view description, const IndexOption
         absl::StrCat("index: description: invalid UTF-8 at byte ", *bad));
   }
   if (description.size() > options.max_description_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "index: description is ", description.size(), " bytes; the limit is ",
-        options.max_description_bytes, " (IndexOptions::max_description_bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: description is ", description.size(), " bytes; the limit is ",
+                     options.max_description_bytes, " (IndexOptions::max_description_bytes)"));
   }
   return absl::OkStatus();
 }
@@ -87,8 +86,8 @@ absl::Status ValidateStringKey(std::string_view key, const IndexOptions& options
         options.max_string_key_bytes, " (IndexOptions::max_string_key_bytes)"));
   }
   if (auto bad = util::FindInvalidUtf8(key)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "index: customer key ", Quote(key), ": invalid UTF-8 at byte ", *bad));
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: customer key ", Quote(key), ": invalid UTF-8 at byte ", *bad));
   }
   return absl::OkStatus();
 }

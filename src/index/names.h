@@ -15,8 +15,7 @@ namespace tagindex::internal {
 // characters, within the byte and code point limits. `what` names the thing
 // in messages ("tag name", "category name").
 absl::StatusOr<std::string> NormalizeName(std::string_view name, const char* what,
-                                          const IndexOptions& options,
-                                          bool allow_empty = false);
+                                          const IndexOptions& options, bool allow_empty = false);
 
 // Checks a description: valid UTF-8 within max_description_bytes.
 absl::Status ValidateDescription(std::string_view description, const IndexOptions& options);

@@ -18,7 +18,8 @@ std::u32string Decode(std::string_view s) {
 char32_t FoldAscii(char32_t c) { return (c >= U'A' && c <= U'Z') ? c + 32 : c; }
 
 // Distance in half-units (every edit costs 2) where an ASCII case variant
-// substitutes for free, so "vip" is at distance 0 from "VIP". Rows are bounded so a long query costs O(n*m) at most.
+// substitutes for free, so "vip" is at distance 0 from "VIP". Rows are bounded so a long query
+// costs O(n*m) at most.
 size_t HalfUnitDistance(const std::u32string& a, const std::u32string& b, size_t limit2) {
   if (a.size() > b.size() + limit2 / 2 + 1 || b.size() > a.size() + limit2 / 2 + 1) {
     return limit2 + 1;
@@ -50,8 +51,8 @@ size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
     cur[0] = i;
     size_t row_min = cur[0];
     for (size_t j = 1; j <= ub.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                         prev[j - 1] + (ua[i - 1] == ub[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ua[i - 1] == ub[j - 1] ? 0 : 1)});
       row_min = std::min(row_min, cur[j]);
     }
     if (row_min > limit) return limit + 1;

@@ -10,10 +10,10 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing
 // function if it is not OK.
-#define TI_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    ::absl::Status ti_status_ = (expr);               \
-    if (!ti_status_.ok()) return ti_status_;          \
+#define TI_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status ti_status_ = (expr);      \
+    if (!ti_status_.ok()) return ti_status_; \
   } while (false)
 
 // `TI_ASSIGN_OR_RETURN(auto x, Foo());` evaluates Foo() (an absl::StatusOr),

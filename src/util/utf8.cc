@@ -51,12 +51,17 @@ char32_t DecodeUtf8(std::string_view s, size_t& pos) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[pos + k]); };
   char32_t c;
   switch (n) {
-    case 1: c = b(0); break;
-    case 2: c = ((b(0) & 0x1Fu) << 6) | (b(1) & 0x3Fu); break;
-    case 3: c = ((b(0) & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu); break;
+    case 1:
+      c = b(0);
+      break;
+    case 2:
+      c = ((b(0) & 0x1Fu) << 6) | (b(1) & 0x3Fu);
+      break;
+    case 3:
+      c = ((b(0) & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
+      break;
     case 4:
-      c = ((b(0) & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) |
-          (b(3) & 0x3Fu);
+      c = ((b(0) & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
       break;
     default:
       pos += 1;
@@ -73,9 +78,9 @@ size_t CountCodePoints(std::string_view s) {
 }
 
 bool IsUnicodeSpace(char32_t c) {
-  return c == U' ' || (c >= U'\t' && c <= U'\r') || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+  return c == U' ' || (c >= U'\t' && c <= U'\r') || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000 || c == 0xFEFF;
 }
 
 bool IsControl(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }

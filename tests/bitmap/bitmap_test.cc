@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "bitmap/bitmap.h"
+
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "bitmap/bitmap.h"
 
 using tagindex::Bitmap;
 
@@ -106,8 +106,7 @@ TEST_CASE("bitmap: iterator reads and seeks in ascending order", "[bitmap]") {
   CHECK(count == 10);
 }
 
-TEST_CASE("bitmap: portable round trip; truncated and trailing bytes are rejected",
-          "[bitmap]") {
+TEST_CASE("bitmap: portable round trip; truncated and trailing bytes are rejected", "[bitmap]") {
   std::mt19937 rng(42);
   auto s = RandomSet(rng, 1 << 20, 0.02);
   Bitmap b = Bitmap::FromIds(Vec(s));

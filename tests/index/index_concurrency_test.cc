@@ -2,8 +2,8 @@
 // state (checked through invariants the writer maintains), and nothing may
 // crash or race (run under the asan preset; TSan-clean by construction of
 // the reader/writer lock).
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 
@@ -13,9 +13,10 @@ using tagindex::Index;
 using tagindex::RowId;
 using tagindex::TagId;
 
-TEST_CASE("index concurrency: readers see exclusive-category invariants while a writer moves "
-          "customers",
-          "[index][concurrency]") {
+TEST_CASE(
+    "index concurrency: readers see exclusive-category invariants while a writer moves "
+    "customers",
+    "[index][concurrency]") {
   auto index = Index::Create().value();
   REQUIRE(index->CreateCategory("freq", {.exclusive = true}).ok());
   const TagId a = index->CreateTag({.name = "a", .category = "freq"}).value();

@@ -79,9 +79,9 @@ void CompareState(const Index& index, const Model& m, uint64_t seed, int step) {
 
 void RunSequence(uint64_t seed, bool identity, int steps) {
   std::mt19937_64 rng(seed);
-  auto index = Index::Create(
-                   IndexOptions{.key_kind = identity ? KeyKind::kIdentity : KeyKind::kInt64})
-                   .value();
+  auto index =
+      Index::Create(IndexOptions{.key_kind = identity ? KeyKind::kIdentity : KeyKind::kInt64})
+          .value();
   Model m;
   m.identity = identity;
   REQUIRE(index->CreateCategory("freq", {.exclusive = true}).ok());
@@ -140,7 +140,7 @@ void RunSequence(uint64_t seed, bool identity, int steps) {
       uint32_t tag = random_tag();
       int64_t key = random_key();
       absl::Status s = index->Untag(TagId{tag}, key);
-      Code want = !m.tags.count(tag) ? Code::kNotFound
+      Code want = !m.tags.count(tag)   ? Code::kNotFound
                   : !m.live.count(key) ? Code::kNotFound
                                        : Code::kOk;
       expect(s, want, step, "untag");
@@ -161,9 +161,7 @@ void RunSequence(uint64_t seed, bool identity, int steps) {
       bool all_live = true;
       for (int64_t k : keys) all_live &= m.live.count(k) > 0;
       absl::Status s = index->UntagMany(TagId{tag}, keys);
-      Code want = !m.tags.count(tag) ? Code::kNotFound
-                  : !all_live        ? Code::kNotFound
-                                     : Code::kOk;
+      Code want = !m.tags.count(tag) ? Code::kNotFound : !all_live ? Code::kNotFound : Code::kOk;
       expect(s, want, step, "untag many");
       if (want == Code::kOk) {
         for (int64_t k : keys) m.tags[tag].rows.erase(m.live[k]);
@@ -175,10 +173,9 @@ void RunSequence(uint64_t seed, bool identity, int steps) {
       bool all_live = true;
       for (RowId r : rows) all_live &= m.key_of.count(r) > 0;
       const bool untag = rand_int(0, 1) == 1;
-      absl::Status s = untag ? index->UntagRows(TagId{tag}, rows) : index->TagRows(TagId{tag}, rows);
-      Code want = !m.tags.count(tag) ? Code::kNotFound
-                  : !all_live        ? Code::kNotFound
-                                     : Code::kOk;
+      absl::Status s =
+          untag ? index->UntagRows(TagId{tag}, rows) : index->TagRows(TagId{tag}, rows);
+      Code want = !m.tags.count(tag) ? Code::kNotFound : !all_live ? Code::kNotFound : Code::kOk;
       expect(s, want, step, untag ? "untag rows" : "tag rows");
       if (want == Code::kOk) {
         for (RowId r : rows) {

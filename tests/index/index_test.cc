@@ -1,9 +1,9 @@
 // Behaviour and error paths of the Index foundation API.
+#include "tagindex/index.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "tagindex/index.h"
 
 using tagindex::CustomerKey;
 using tagindex::Index;
@@ -108,10 +108,8 @@ TEST_CASE("index: tag names are trimmed, validated and length-limited", "[index]
   CHECK(index->FindTag(" 高价值客户 ").value() == t);
   CheckError(index->CreateTag({.name = "高价值客户"}), Code::kAlreadyExists, "高价值客户");
   CheckError(index->CreateTag({.name = "   "}), Code::kInvalidArgument, "empty");
-  CheckError(index->CreateTag({.name = "一二三四五六七"}), Code::kInvalidArgument,
-             "7 characters");
-  CheckError(index->CreateTag({.name = std::string(33, 'x')}), Code::kInvalidArgument,
-             "33 bytes");
+  CheckError(index->CreateTag({.name = "一二三四五六七"}), Code::kInvalidArgument, "7 characters");
+  CheckError(index->CreateTag({.name = std::string(33, 'x')}), Code::kInvalidArgument, "33 bytes");
   CheckError(index->CreateTag({.name = "a\tb"}), Code::kInvalidArgument, "control character");
   CheckError(index->CreateTag({.name = "bad\xC3"}), Code::kInvalidArgument, "invalid UTF-8");
   CheckError(index->CreateTag({.name = "ok", .category = "\xFF"}), Code::kInvalidArgument,

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "util/edit_distance.h"
+
+#include <catch2/catch.hpp>
 
 using tagindex::util::ClosestMatches;
 using tagindex::util::EditDistance;
@@ -15,7 +15,8 @@ TEST_CASE("edit distance: counts code points", "[util]") {
 }
 
 TEST_CASE("edit distance: suggestions are nearest first and bounded", "[util]") {
-  const std::vector<std::string> names = {"高价值客户", "低价值客户", "电子产品", "VIP", "流失风险"};
+  const std::vector<std::string> names = {"高价值客户", "低价值客户", "电子产品", "VIP",
+                                          "流失风险"};
   auto got = ClosestMatches("高价值客", names);
   REQUIRE_FALSE(got.empty());
   CHECK(got[0] == "高价值客户");

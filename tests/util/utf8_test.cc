@@ -1,7 +1,7 @@
+#include "util/utf8.h"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "util/utf8.h"
 
 using tagindex::util::CountCodePoints;
 using tagindex::util::FindInvalidUtf8;
@@ -20,12 +20,12 @@ TEST_CASE("utf8: invalid sequences are found at their byte offset", "[util]") {
     size_t offset;
   };
   const Case cases[] = {
-      {"ab\x80", 2},                 // lone continuation byte
-      {"\xC0\xAF", 0},               // overlong '/'
-      {"x\xE0\x80\xAF", 1},          // overlong 3-byte
-      {"\xED\xA0\x80", 0},           // surrogate U+D800
-      {"\xF4\x90\x80\x80", 0},       // above U+10FFFF
-      {"\xE9\xAB", 0},               // truncated 高
+      {"ab\x80", 2},                  // lone continuation byte
+      {"\xC0\xAF", 0},                // overlong '/'
+      {"x\xE0\x80\xAF", 1},           // overlong 3-byte
+      {"\xED\xA0\x80", 0},            // surrogate U+D800
+      {"\xF4\x90\x80\x80", 0},        // above U+10FFFF
+      {"\xE9\xAB", 0},                // truncated 高
       {std::string("ok\xFF", 3), 2},  // 0xFF never valid
       {"高\xE4", 3},                  // truncated after a valid char
   };
