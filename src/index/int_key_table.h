@@ -74,12 +74,13 @@ class IntKeyTable {
   bool EraseIfRow(int64_t key, RowId row);
 
   // Replaces the contents with key_of_row[r] -> r for every r in `rows`.
-  // Returns false if two of them share a key, or a row is outside
-  // `key_of_row` (the table is then unspecified but valid; Clear() it).
-  // Sized once; entries are grouped by home region before insertion so the
-  // table is filled front to back.
+  // Returns false, leaving the table empty, if two of them share a key or a
+  // row is outside `key_of_row`. Sized once, then filled front to back in
+  // one pass (entries are counting-sorted by home slot first), so it costs
+  // a few sequential passes rather than a cache miss per key.
   bool Build(std::span<const int64_t> key_of_row, std::span<const RowId> rows);
 
+  // Empties the table and frees its memory.
   void Clear();
 
   size_t size() const { return size_; }
@@ -114,6 +115,7 @@ class IntKeyTable {
   // must be room under the load limit.
   void Place(int64_t key, RowId row, size_t i, uint32_t d);
   static int Log2For(size_t entries);
+  bool BuildUnchecked(std::span<const int64_t> key_of_row, std::span<const RowId> rows);
 
   uint64_t seed_;
   Slot* slots_ = nullptr;  // slot_count_ slots, the last one always empty
