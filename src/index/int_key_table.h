@@ -103,9 +103,7 @@ class IntKeyTable {
 
   size_t Home(int64_t key) const { return HomeSlot(key, seed_, capacity_log2_); }
   // Frees the slots and allocates an empty table of 2^log2 slots plus a
-  // tail. calloc, not a vector: a large calloc gets fresh zero pages from the
-  // kernel, so an empty table is not written twice (pages fault in as they
-  // are filled, as absl's slots do).
+  // tail (calloc: fresh zero pages, not written twice).
   void Reset(int log2);
   // Adds empty slots at the end (a run reached the last slot).
   void ExtendTail();
@@ -116,6 +114,12 @@ class IntKeyTable {
   void Place(int64_t key, RowId row, size_t i, uint32_t d);
   static int Log2For(size_t entries);
   bool BuildUnchecked(std::span<const int64_t> key_of_row, std::span<const RowId> rows);
+  // Fills a freshly Reset table with the n entries that
+  // for_each(emit) passes to emit(key, row) (it is called twice and must
+  // pass the same entries; it returns false to abort). Returns false if
+  // for_each does or two keys repeat.
+  template <typename ForEach>
+  bool FillSorted(size_t n, ForEach for_each);
 
   uint64_t seed_;
   Slot* slots_ = nullptr;  // slot_count_ slots, the last one always empty
