@@ -1,15 +1,28 @@
 #include "index/key_map.h"
 
+#include <random>
+
 namespace tagindex::internal {
+namespace {
+
+// A per-map seed: nothing derived from the int64 table's hash is persisted,
+// and an unpredictable seed keeps customer ids chosen by an outsider from
+// piling into one probe run.
+uint64_t FreshSeed() {
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+}  // namespace
+
+KeyMap::KeyMap(KeyKind kind) : kind_(kind), int_rows_(kind == KeyKind::kInt64 ? FreshSeed() : 0) {}
 
 std::optional<RowId> KeyMap::Find(int64_t key) const {
   if (kind_ == KeyKind::kIdentity) {
     if (key < 0 || key > static_cast<int64_t>(kMaxRowId)) return std::nullopt;
     return static_cast<RowId>(key);
   }
-  auto it = int_rows_.find(key);
-  if (it == int_rows_.end()) return std::nullopt;
-  return it->second;
+  return int_rows_.Find(key);
 }
 
 std::optional<RowId> KeyMap::Find(std::string_view key) const {
@@ -20,7 +33,7 @@ std::optional<RowId> KeyMap::Find(std::string_view key) const {
 
 void KeyMap::Insert(int64_t key, RowId row) {
   if (kind_ == KeyKind::kIdentity) return;
-  int_rows_[key] = row;
+  int_rows_.Upsert(key, row);
   if (int_keys_.size() <= row) int_keys_.resize(size_t{row} + 1);
   int_keys_[row] = key;
 }
@@ -36,10 +49,7 @@ void KeyMap::EraseRow(RowId row) {
     case KeyKind::kIdentity:
       return;
     case KeyKind::kInt64:
-      if (row < int_keys_.size()) {
-        auto it = int_rows_.find(int_keys_[row]);
-        if (it != int_rows_.end() && it->second == row) int_rows_.erase(it);
-      }
+      if (row < int_keys_.size()) int_rows_.EraseIfRow(int_keys_[row], row);
       return;
     case KeyKind::kString:
       if (row < string_keys_.size()) {
@@ -64,13 +74,9 @@ CustomerKey KeyMap::KeyOf(RowId row) const {
 
 bool KeyMap::Restore(std::vector<int64_t> reverse, std::span<const RowId> live_rows) {
   int_keys_ = std::move(reverse);
-  int_rows_.clear();
-  int_rows_.reserve(live_rows.size());
-  for (RowId row : live_rows) {
-    if (row >= int_keys_.size()) return false;
-    if (!int_rows_.try_emplace(int_keys_[row], row).second) return false;
-  }
-  return true;
+  if (int_rows_.Build(int_keys_, live_rows)) return true;
+  int_rows_.Clear();
+  return false;
 }
 
 bool KeyMap::Restore(std::vector<std::string> reverse, std::span<const RowId> live_rows) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "index/int_key_table.h"
 #include "tagindex/types.h"
 #include "util/hash.h"
 
@@ -25,7 +26,7 @@ namespace tagindex::internal {
 // Not thread-safe; IndexState's lock guards it.
 class KeyMap {
  public:
-  explicit KeyMap(KeyKind kind) : kind_(kind) {}
+  explicit KeyMap(KeyKind kind);
 
   KeyKind kind() const { return kind_; }
 
@@ -57,7 +58,7 @@ class KeyMap {
 
  private:
   KeyKind kind_;
-  absl::flat_hash_map<int64_t, RowId> int_rows_;
+  IntKeyTable int_rows_;
   absl::flat_hash_map<std::string, RowId, util::StringHash, util::StringEq> string_rows_;
   std::vector<int64_t> int_keys_;         // row -> key (kInt64)
   std::vector<std::string> string_keys_;  // row -> key (kString)
