@@ -60,32 +60,35 @@ std::string KeyText(std::string_view key) { return Quote(key); }
 
 const char* KindName(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kInt64: return "int64";
-    case KeyKind::kString: return "string";
-    case KeyKind::kIdentity: return "identity";
+    case KeyKind::kInt64:
+      return "int64";
+    case KeyKind::kString:
+      return "string";
+    case KeyKind::kIdentity:
+      return "identity";
   }
   return "?";
 }
 
 absl::Status CheckKey(const IndexState& s, int64_t key) {
   if (s.options.key_kind == KeyKind::kString) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "index: customer key ", key, " is an integer but this index has string keys"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: customer key ", key, " is an integer but this index has string keys"));
   }
   if (s.options.key_kind == KeyKind::kIdentity &&
       (key < 0 || key > static_cast<int64_t>(kMaxRowId))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "index: customer key ", key, " is outside [0, ", kMaxRowId,
-        "], the range of an identity-keyed index"));
+    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", key, " is outside [0, ",
+                                                   kMaxRowId,
+                                                   "], the range of an identity-keyed index"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckKey(const IndexState& s, std::string_view key) {
   if (s.options.key_kind != KeyKind::kString) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("index: customer key ", Quote(key), " is a string but this index has ",
-                     KindName(s.options.key_kind), " keys"));
+    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", Quote(key),
+                                                   " is a string but this index has ",
+                                                   KindName(s.options.key_kind), " keys"));
   }
   return internal::ValidateStringKey(key, s.options);
 }
@@ -175,8 +178,7 @@ absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create, std::v
 absl::Status CheckLiveRows(const IndexState& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (!s.universe.Contains(rows[i])) {
-      return absl::NotFoundError(absl::StrCat("index: row ", rows[i],
-                                              " is not a live customer",
+      return absl::NotFoundError(absl::StrCat("index: row ", rows[i], " is not a live customer",
                                               BatchPosition(i, rows.size())));
     }
   }
@@ -447,9 +449,9 @@ absl::StatusOr<TagId> Index::CreateTag(const TagSpec& spec) {
           " already exists"));
     }
     if (catalog.live_tag_count() >= opts.max_tags) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "index: cannot create tag ", Quote(name), ": the index holds ", opts.max_tags,
-          " tags, the limit (IndexOptions::max_tags)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("index: cannot create tag ", Quote(name), ": the index holds ",
+                       opts.max_tags, " tags, the limit (IndexOptions::max_tags)"));
     }
     if (catalog.next_tag_id() == UINT32_MAX) {
       return absl::ResourceExhaustedError("index: tag ids are used up");
@@ -480,19 +482,18 @@ absl::StatusOr<TagId> Index::FindTag(std::string_view name) const {
   }
   std::vector<std::string> candidates;
   for (const TagEntry* t : found) {
-    candidates.push_back(Quote(t->category.empty() ? t->name
-                                                   : absl::StrCat(t->category, ":", t->name)));
+    candidates.push_back(
+        Quote(t->category.empty() ? t->name : absl::StrCat(t->category, ":", t->name)));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("index: tag name ", Quote(normalized),
-                   " is in several categories; qualify it as one of ",
-                   absl::StrJoin(candidates, ", ")));
+  return absl::InvalidArgumentError(absl::StrCat("index: tag name ", Quote(normalized),
+                                                 " is in several categories; qualify it as one of ",
+                                                 absl::StrJoin(candidates, ", ")));
 }
 
 absl::StatusOr<TagId> Index::FindTag(std::string_view category, std::string_view name) const {
   TI_ASSIGN_OR_RETURN(std::string n, internal::NormalizeName(name, "tag name", state_->options));
-  TI_ASSIGN_OR_RETURN(std::string c, internal::NormalizeName(category, "category name",
-                                                             state_->options, true));
+  TI_ASSIGN_OR_RETURN(std::string c,
+                      internal::NormalizeName(category, "category name", state_->options, true));
   ReadLock lock(state_->mu);
   if (const TagEntry* t = state_->catalog.Find(c, n)) return t->id;
   return absl::NotFoundError(absl::StrCat(

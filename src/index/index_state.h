@@ -25,7 +25,7 @@ struct IndexState {
 
   KeyMap keys;
   Catalog catalog;
-  Bitmap universe;        // live customers
+  Bitmap universe;         // live customers
   uint64_t row_limit = 0;  // one past the largest row id ever assigned
 
   // Set for an index opened with Index::Open; null for an in-memory one.
