@@ -386,20 +386,22 @@ void AndNot(Work& w, const Ref& r, const Dispatch& d) {
     switch (r.type) {
       case ARRAY_CONTAINER_TYPE_CODE: {
         // Two fast passes beat one branchy merge: the (SIMD) intersection
-        // first, then w minus that subset, which needs no comparisons of
-        // order, only of equality with the next common element.
+        // first, then w minus that sorted subset, copied as the runs between
+        // the common elements (each found by galloping). The common part is
+        // usually small (a tail tag subtracted from a mid one), so this is a
+        // few memcpys rather than a compare per element.
         const auto* a = static_cast<const array_container_t*>(r.c);
         uint16_t common[kMaxArray + kPad];
         const int32_t nc = IntersectArrays(w.arr, w.n, a->array, a->cardinality, common, d);
-        common[nc] = 0;  // sentinel; never read as a match since k < nc is checked
-        int32_t k = 0;
-        for (int32_t i = 0; i < w.n; ++i) {
-          const uint16_t x = w.arr[i];
-          const bool drop = k < nc && common[k] == x;
-          out[n] = x;
-          n += !drop;
-          k += drop;
+        int32_t from = 0;
+        for (int32_t k = 0; k < nc; ++k) {
+          const int32_t at = Gallop(w.arr, from, w.n, common[k]);  // w.arr[at] == common[k]
+          std::memcpy(out + n, w.arr + from, sizeof(uint16_t) * static_cast<size_t>(at - from));
+          n += at - from;
+          from = at + 1;
         }
+        std::memcpy(out + n, w.arr + from, sizeof(uint16_t) * static_cast<size_t>(w.n - from));
+        n += w.n - from;
         break;
       }
       case BITSET_CONTAINER_TYPE_CODE: {
