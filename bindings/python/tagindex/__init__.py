@@ -23,6 +23,7 @@ Persistent indexes: ``Index.open(path)``; pandas: ``Index.from_dataframe`` and
 package wraps the private extension ``tagindex._tagindex``.
 """
 
+from . import _errors
 from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, CorruptionError,
                       DeadlineExceededError, Error, FailedPreconditionError, InternalError,
                       InvalidArgumentError, NotFoundError, OutOfRangeError, QuerySyntaxError,
@@ -49,23 +50,6 @@ __all__ = [
     "QueryOptions",
     "Explanation",
     "ExplainNode",
-    "Error",
-    "InvalidArgumentError",
-    "QuerySyntaxError",
-    "AmbiguousTagError",
-    "NotFoundError",
-    "UnknownTagError",
-    "UnknownAttributeError",
-    "UnknownCategoryError",
-    "UnknownCustomerError",
-    "AlreadyExistsError",
-    "ResourceExhaustedError",
-    "FailedPreconditionError",
-    "OutOfRangeError",
-    "CorruptionError",
-    "StorageError",
-    "DeadlineExceededError",
-    "CancelledError",
-    "UnimplementedError",
-    "InternalError",
+    # Every exception class, as the error module lists them (one list to keep).
+    *_errors.__all__,
 ]
