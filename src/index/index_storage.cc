@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -213,24 +214,25 @@ absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen
   });
   TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kTags, storage::kSectionRequired, {buf}));
 
-  buf.clear();
-  PutU8(&buf, static_cast<uint8_t>(o.key_kind));
-  if (o.key_kind == KeyKind::kInt64) {
-    const std::vector<int64_t>& keys = s.keys.int_keys();
-    if (keys.size() != s.row_limit) return absl::InternalError("index: key table size mismatch");
-    PutU64(&buf, keys.size());
+  // Key list (kind 4) and, for int64/string keys, the lookup table
+  // (kind 10): written from the base mapping and memory without assembling
+  // them in one buffer.
+  if (s.row_limit != s.keys.rows() && o.key_kind != KeyKind::kIdentity) {
+    return absl::InternalError("index: key table size mismatch");
+  }
+  {
+    std::string scratch;
+    const std::vector<std::string_view> parts = s.keys.KeyListParts(&scratch);
+    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts));
+  }
+  if (o.key_kind != KeyKind::kIdentity) {
+    const std::vector<uint64_t> entries = s.keys.LookupEntries(s.universe);
+    buf.clear();
+    PutU64(&buf, s.keys.table_seed());
+    PutU64(&buf, entries.size());
     TI_RETURN_IF_ERROR(w.AddSection(
-        SectionKind::kCustomerKeys, storage::kSectionRequired,
-        {buf, std::string_view(reinterpret_cast<const char*>(keys.data()), keys.size() * 8)}));
-  } else if (o.key_kind == KeyKind::kString) {
-    const std::vector<std::string>& keys = s.keys.string_keys();
-    if (keys.size() != s.row_limit) return absl::InternalError("index: key table size mismatch");
-    PutU64(&buf, keys.size());
-    for (const std::string& k : keys) PutBytes(&buf, k);
-    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, {buf}));
-  } else {
-    PutU64(&buf, 0);
-    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, {buf}));
+        SectionKind::kKeyTable, storage::kSectionRequired,
+        {buf, std::string_view(reinterpret_cast<const char*>(entries.data()), entries.size() * 8)}));
   }
 
   buf.clear();
@@ -300,12 +302,13 @@ class SnapshotLoader {
 
   absl::Status Load(const storage::ParsedSnapshot& parsed, IndexState& s) {
     using storage::SectionKind;
-    const storage::Section* sections[7] = {};
+    constexpr uint32_t kTable = static_cast<uint32_t>(SectionKind::kKeyTable);
+    const storage::Section* sections[kTable + 1] = {};
     std::vector<const storage::Section*> bitmaps;
     for (const storage::Section& sec : parsed.sections) {
       if (sec.kind == static_cast<uint32_t>(SectionKind::kTagBitmap)) {
         bitmaps.push_back(&sec);
-      } else if (sec.kind >= 1 && sec.kind <= 5) {
+      } else if ((sec.kind >= 1 && sec.kind <= 5) || sec.kind == kTable) {
         if (sections[sec.kind] != nullptr) return Bad(sec, 0, "section appears twice");
         sections[sec.kind] = &sec;
       } else if (sec.flags & storage::kSectionRequired) {
@@ -324,7 +327,13 @@ class SnapshotLoader {
     TI_RETURN_IF_ERROR(LoadCategories(*sections[2], s));
     TI_RETURN_IF_ERROR(LoadTags(*sections[3], s));
     TI_RETURN_IF_ERROR(LoadUniverse(*sections[5], s));
-    TI_RETURN_IF_ERROR(LoadKeys(*sections[4], s));
+    const bool keyed = s.options.key_kind != KeyKind::kIdentity;
+    if (keyed != (sections[kTable] != nullptr)) {
+      return absl::DataLossError(absl::StrCat("storage: snapshot ", path_,
+                                              keyed ? " lacks its key lookup table (section kind 10)"
+                                                    : " has a key lookup table but identity keys"));
+    }
+    TI_RETURN_IF_ERROR(LoadKeys(*sections[4], sections[kTable], s));
     TI_RETURN_IF_ERROR(LoadTagBitmaps(bitmaps, s));
     if (bitmaps.size() != s.catalog.live_tag_count()) {
       return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " holds ",
@@ -400,46 +409,34 @@ class SnapshotLoader {
     return absl::OkStatus();
   }
 
-  absl::Status LoadKeys(const storage::Section& sec, IndexState& s) {
-    Decoder d(sec.payload);
-    const uint8_t kind = d.U8();
-    const uint64_t n = d.U64();
-    if (!d.ok() || kind != static_cast<uint8_t>(s.options.key_kind)) {
-      return Bad(sec, 0, "key table of the wrong kind");
-    }
+  // The key list and lookup table stay in the mapped file (FrozenKeys),
+  // checked in place: nothing is copied or rebuilt but a small directory.
+  absl::Status LoadKeys(const storage::Section& sec, const storage::Section* table,
+                        IndexState& s) {
     if (s.options.key_kind == KeyKind::kIdentity) {
-      if (n != 0 || d.remaining() != 0) return Bad(sec, 1, "identity index with a key table");
-      return absl::OkStatus();
-    }
-    if (n != s.row_limit) {
-      return Bad(sec, 1,
-                 absl::StrCat("key table of ", n, " rows for a row limit of ", s.row_limit));
-    }
-    const std::vector<RowId> live = s.universe.ToVector();
-    if (s.options.key_kind == KeyKind::kInt64) {
-      if (!d.CanHold(n, 8) || d.remaining() != n * 8) return Bad(sec, 9, "bad key table size");
-      std::vector<int64_t> keys(n);
-      std::span<const char> raw = d.Raw(n * 8);
-      if (n > 0) std::memcpy(keys.data(), raw.data(), raw.size());
-      if (!s.keys.Restore(std::move(keys), live)) return Bad(sec, 9, "a live key repeats");
-      return absl::OkStatus();
-    }
-    if (!d.CanHold(n, 4)) return Bad(sec, 9, "key count exceeds the section");
-    std::vector<std::string> keys;
-    keys.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      const size_t at = d.position();
-      std::string_view k = d.Bytes(s.options.max_string_key_bytes);
-      if (!d.ok()) return Bad(sec, at, "bad string key");
-      keys.emplace_back(k);
-    }
-    if (d.remaining() != 0) return Bad(sec, d.position(), "trailing bytes");
-    for (RowId r : live) {
-      if (!ValidateStringKey(keys[r], s.options).ok()) {
-        return Bad(sec, 9, absl::StrCat("invalid string key of row ", r));
+      Decoder d(sec.payload);
+      const uint8_t kind = d.U8();
+      const uint64_t n = d.U64();
+      if (!d.ok() || kind != static_cast<uint8_t>(KeyKind::kIdentity)) {
+        return Bad(sec, 0, "key list of the wrong key kind");
       }
+      if (n != 0 || d.remaining() != 0) return Bad(sec, 1, "identity index with a key list");
+      return absl::OkStatus();
     }
-    if (!s.keys.Restore(std::move(keys), live)) return Bad(sec, 9, "a live key repeats");
+    FrozenKeys::Input in;
+    in.kind = s.options.key_kind;
+    in.region = region_;
+    in.key_list = sec.payload;
+    in.table = table->payload;
+    in.universe = &s.universe;
+    in.row_limit = s.row_limit;
+    in.options = &s.options;
+    FrozenKeys frozen;
+    FrozenKeysError error;
+    if (!FrozenKeys::Load(in, &frozen, &error)) {
+      return Bad(error.in_table ? *table : sec, error.at, error.what);
+    }
+    s.keys.SetBase(std::move(frozen));
     return absl::OkStatus();
   }
 
@@ -501,6 +498,8 @@ class SnapshotLoader {
 
  public:
   uint32_t next_tag_ = 0;
+  // The mapped snapshot; the key sections are used in place from it.
+  std::shared_ptr<const ReadableRegion> region_;
 
  private:
   const std::string& path_;
@@ -646,6 +645,42 @@ absl::Status WriteGeneration(const IndexState& s, FileSystem& fs, const std::str
   return absl::OkStatus();
 }
 
+}  // namespace
+
+// Maps the key sections of the snapshot at `path` that was just written
+// from `s` (see Index::Checkpoint); nullopt if anything fails.
+std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
+                                          const std::string& path) {
+  absl::StatusOr<std::unique_ptr<ReadableRegion>> read = fs.ReadFile(path);
+  if (!read.ok()) return std::nullopt;
+  std::shared_ptr<const ReadableRegion> region = std::move(read).value();
+  absl::StatusOr<storage::ParsedSnapshot> parsed = storage::ParseSnapshot(region->data(), path);
+  if (!parsed.ok()) return std::nullopt;
+  FrozenKeys::Input in;
+  for (const storage::Section& sec : parsed->sections) {
+    if (sec.kind == static_cast<uint32_t>(storage::SectionKind::kCustomerKeys)) {
+      in.key_list = sec.payload;
+    } else if (sec.kind == static_cast<uint32_t>(storage::SectionKind::kKeyTable)) {
+      in.table = sec.payload;
+    }
+  }
+  in.kind = s.options.key_kind;
+  in.region = region;
+  in.universe = &s.universe;
+  in.row_limit = s.row_limit;
+  in.options = &s.options;
+  FrozenKeys frozen;
+  FrozenKeysError error;
+  try {
+    if (!FrozenKeys::Load(in, &frozen, &error)) return std::nullopt;
+  } catch (const std::bad_alloc&) {
+    return std::nullopt;
+  }
+  return frozen;
+}
+
+namespace {
+
 // Removes files of other generations and temporaries (best effort: a file
 // left behind is ignored and removed by a later Open).
 void RemoveStale(FileSystem& fs, const std::string& dir, uint64_t keep) {
@@ -714,7 +749,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   } else {
     const std::string snap_path = internal::Join(path, internal::SnapshotName(gen));
     {
-      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFile(snap_path));
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> read, fs.ReadFile(snap_path));
+      std::shared_ptr<const ReadableRegion> region = std::move(read);
       TI_ASSIGN_OR_RETURN(storage::ParsedSnapshot parsed,
                           storage::ParseSnapshot(region->data(), snap_path));
       if (parsed.generation != gen) {
@@ -722,6 +758,7 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
             absl::StrCat("storage: snapshot ", snap_path, " holds generation ", parsed.generation));
       }
       internal::SnapshotLoader loader(snap_path, options);
+      loader.region_ = region;
       const storage::Section* opts = nullptr;
       for (const auto& sec : parsed.sections) {
         if (sec.kind == static_cast<uint32_t>(storage::SectionKind::kOptions)) opts = &sec;
@@ -862,6 +899,20 @@ absl::Status Index::Checkpoint() {
   d->generation = next;
   d->report.generation = next;
   d->report.snapshot_bytes = bytes;
+  // The keys now read from the new snapshot's mapping, so memory holds only
+  // rows added after it (and the old file can go). Checked like on Open,
+  // against the universe it was written from; on any failure the old base
+  // and memory rows stay, which is equally correct.
+  std::optional<internal::FrozenKeys> rebased;
+  if (state_->options.key_kind != KeyKind::kIdentity) {
+    rebased = internal::MapSnapshotKeys(*state_, *d->fs,
+                                        internal::Join(d->dir, internal::SnapshotName(next)));
+  }
+  lock.unlock();
+  if (rebased) {
+    std::unique_lock<std::shared_mutex> exclusive(state_->mu);
+    state_->keys.SetBase(*std::move(rebased));
+  }
   internal::RemoveStale(*d->fs, d->dir, next);
   return absl::OkStatus();
 }

@@ -1,13 +1,15 @@
 #include "index/key_map.h"
 
 #include <random>
+#include <utility>
+
+#include "storage/coding.h"
 
 namespace tagindex::internal {
 namespace {
 
-// A per-map seed: nothing derived from the int64 table's hash is persisted,
-// and an unpredictable seed keeps customer ids chosen by an outsider from
-// piling into one probe run.
+// Seeds for a new map: nothing an outsider chooses (customer ids) should be
+// able to pile into one probe run or one lookup-table bucket.
 uint64_t FreshSeed() {
   std::random_device rd;
   return (uint64_t{rd()} << 32) ^ rd();
@@ -15,45 +17,55 @@ uint64_t FreshSeed() {
 
 }  // namespace
 
-KeyMap::KeyMap(KeyKind kind) : kind_(kind), int_rows_(kind == KeyKind::kInt64 ? FreshSeed() : 0) {}
+KeyMap::KeyMap(KeyKind kind)
+    : kind_(kind),
+      table_seed_(kind == KeyKind::kIdentity ? 0 : FreshSeed()),
+      int_rows_(kind == KeyKind::kInt64 ? FreshSeed() : 0) {}
 
 std::optional<RowId> KeyMap::Find(int64_t key) const {
   if (kind_ == KeyKind::kIdentity) {
     if (key < 0 || key > static_cast<int64_t>(kMaxRowId)) return std::nullopt;
     return static_cast<RowId>(key);
   }
-  return int_rows_.Find(key);
+  if (std::optional<RowId> row = int_rows_.Find(key)) return row;
+  return base_.Find(key);
 }
 
 std::optional<RowId> KeyMap::Find(std::string_view key) const {
-  auto it = string_rows_.find(key);
-  if (it == string_rows_.end()) return std::nullopt;
-  return it->second;
+  if (!string_rows_.empty()) {
+    auto it = string_rows_.find(key);
+    if (it != string_rows_.end()) return it->second;
+  }
+  return base_.Find(key);
 }
 
 void KeyMap::Insert(int64_t key, RowId row) {
   if (kind_ == KeyKind::kIdentity) return;
+  const uint64_t at = uint64_t{row} - base_.rows();
   int_rows_.Upsert(key, row);
-  if (int_keys_.size() <= row) int_keys_.resize(size_t{row} + 1);
-  int_keys_[row] = key;
+  if (int_keys_.size() <= at) int_keys_.resize(at + 1);
+  int_keys_[at] = key;
 }
 
 void KeyMap::Insert(std::string_view key, RowId row) {
+  const uint64_t at = uint64_t{row} - base_.rows();
   string_rows_[std::string(key)] = row;
-  if (string_keys_.size() <= row) string_keys_.resize(size_t{row} + 1);
-  string_keys_[row] = std::string(key);
+  if (string_keys_.size() <= at) string_keys_.resize(at + 1);
+  string_keys_[at] = std::string(key);
 }
 
 void KeyMap::EraseRow(RowId row) {
+  if (row < base_.rows()) return;
+  const uint64_t at = uint64_t{row} - base_.rows();
   switch (kind_) {
     case KeyKind::kIdentity:
       return;
     case KeyKind::kInt64:
-      if (row < int_keys_.size()) int_rows_.EraseIfRow(int_keys_[row], row);
+      if (at < int_keys_.size()) int_rows_.EraseIfRow(int_keys_[at], row);
       return;
     case KeyKind::kString:
-      if (row < string_keys_.size()) {
-        auto it = string_rows_.find(string_keys_[row]);
+      if (at < string_keys_.size()) {
+        auto it = string_rows_.find(string_keys_[at]);
         if (it != string_rows_.end() && it->second == row) string_rows_.erase(it);
       }
       return;
@@ -65,33 +77,110 @@ CustomerKey KeyMap::KeyOf(RowId row) const {
     case KeyKind::kIdentity:
       return static_cast<int64_t>(row);
     case KeyKind::kInt64:
-      return int_keys_.at(row);
+      if (row < base_.rows()) return base_.IntKey(row);
+      return int_keys_.at(uint64_t{row} - base_.rows());
     case KeyKind::kString:
-      return string_keys_.at(row);
+      if (row < base_.rows()) return std::string(base_.StringKey(row));
+      return string_keys_.at(uint64_t{row} - base_.rows());
   }
   return int64_t{0};
 }
 
-bool KeyMap::Restore(std::vector<int64_t> reverse, std::span<const RowId> live_rows) {
-  int_keys_ = std::move(reverse);
-  if (int_rows_.Build(int_keys_, live_rows)) return true;
-  int_rows_.Clear();
-  return false;
-}
-
-bool KeyMap::Restore(std::vector<std::string> reverse, std::span<const RowId> live_rows) {
-  string_keys_ = std::move(reverse);
-  string_rows_.clear();
-  string_rows_.reserve(live_rows.size());
-  for (RowId row : live_rows) {
-    if (row >= string_keys_.size()) return false;
-    if (!string_rows_.try_emplace(string_keys_[row], row).second) return false;
+void KeyMap::SetBase(FrozenKeys base) {
+  const uint64_t old_rows = base_.rows();
+  const uint64_t new_rows = base.rows();
+  // In-memory rows now covered by the new base: forget their entries.
+  const uint64_t covered = std::min<uint64_t>(new_rows - std::min(new_rows, old_rows), memory_rows());
+  if (kind_ == KeyKind::kInt64) {
+    for (uint64_t i = 0; i < covered; ++i) {
+      int_rows_.EraseIfRow(int_keys_[i], static_cast<RowId>(old_rows + i));
+    }
+    int_keys_.erase(int_keys_.begin(), int_keys_.begin() + static_cast<ptrdiff_t>(covered));
+    if (int_keys_.empty()) {
+      int_rows_.Clear();
+      int_keys_.shrink_to_fit();
+    }
+  } else if (kind_ == KeyKind::kString) {
+    for (uint64_t i = 0; i < covered; ++i) {
+      auto it = string_rows_.find(string_keys_[i]);
+      if (it != string_rows_.end() && it->second == old_rows + i) string_rows_.erase(it);
+    }
+    string_keys_.erase(string_keys_.begin(), string_keys_.begin() + static_cast<ptrdiff_t>(covered));
+    if (string_keys_.empty()) {
+      decltype(string_rows_)().swap(string_rows_);
+      string_keys_.shrink_to_fit();
+    }
   }
-  return true;
+  table_seed_ = base.seed();
+  base_ = std::move(base);
 }
 
-size_t KeyMap::size() const {
-  return kind_ == KeyKind::kString ? string_rows_.size() : int_rows_.size();
+std::vector<std::string_view> KeyMap::KeyListParts(std::string* scratch) const {
+  scratch->clear();
+  storage::PutU8(scratch, static_cast<uint8_t>(kind_));
+  storage::PutU64(scratch, kind_ == KeyKind::kIdentity ? 0 : rows());
+  const size_t header = scratch->size();
+  if (kind_ == KeyKind::kIdentity) return {*scratch};
+  if (kind_ == KeyKind::kInt64) {
+    std::string_view mem(reinterpret_cast<const char*>(int_keys_.data()), int_keys_.size() * 8);
+    return {std::string_view(*scratch), base_.IntKeyBytes(), mem};
+  }
+  // Strings: offsets of the base rows as they are, then those of the
+  // memory rows shifted past the base bytes (and the final one), then the
+  // base bytes and the memory bytes.
+  uint64_t offset = base_.StringBlob().size();
+  for (const std::string& k : string_keys_) {
+    storage::PutU64(scratch, offset);
+    offset += k.size();
+  }
+  storage::PutU64(scratch, offset);
+  const size_t blob_start = scratch->size();
+  for (const std::string& k : string_keys_) scratch->append(k);
+  const std::string_view all(*scratch);
+  return {all.substr(0, header), base_.StringOffsetBytes(),
+          all.substr(header, blob_start - header), base_.StringBlob(), all.substr(blob_start)};
+}
+
+std::vector<uint64_t> KeyMap::LookupEntries(const Bitmap& live) const {
+  const uint64_t base_rows = base_.rows();
+  // The memory rows' entries, sorted.
+  Bitmap live_memory = live.Copy();
+  live_memory.RemoveRange(0, base_rows);
+  std::vector<uint64_t> fresh;
+  if (kind_ == KeyKind::kInt64) {
+    fresh = BuildFrozenEntries(live_memory, table_seed_,
+                               [&](RowId r) { return int_keys_[r - base_rows]; });
+  } else {
+    fresh = BuildFrozenEntries(live_memory, table_seed_, [&](RowId r) {
+      return std::string_view(string_keys_[r - base_rows]);
+    });
+  }
+  if (base_.entry_count() == 0) return fresh;
+  // The base's entries whose rows are still live (a bitset: one probe per
+  // entry), merged with the fresh ones.
+  std::vector<uint64_t> live_bits((base_rows + 63) / 64, 0);
+  {
+    Bitmap live_base = live.Copy();
+    live_base.RemoveRange(base_rows, uint64_t{1} << 32);
+    std::vector<uint32_t> chunk;
+    for (uint64_t offset = 0;; offset += chunk.size()) {
+      live_base.RangeToVector(offset, 1 << 16, &chunk);
+      if (chunk.empty()) break;
+      for (RowId r : chunk) live_bits[r >> 6] |= uint64_t{1} << (r & 63);
+    }
+  }
+  std::vector<uint64_t> out;
+  out.reserve(live.Cardinality());
+  size_t j = 0;
+  for (uint64_t i = 0; i < base_.entry_count(); ++i) {
+    const uint64_t e = base_.Entry(i);
+    const RowId r = static_cast<RowId>(e);
+    if ((live_bits[r >> 6] >> (r & 63) & 1) == 0) continue;
+    while (j < fresh.size() && fresh[j] < e) out.push_back(fresh[j++]);
+    out.push_back(e);
+  }
+  out.insert(out.end(), fresh.begin() + static_cast<ptrdiff_t>(j), fresh.end());
+  return out;
 }
 
 }  // namespace tagindex::internal

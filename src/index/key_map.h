@@ -4,22 +4,32 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "bitmap/bitmap.h"
+#include "index/frozen_keys.h"
 #include "index/int_key_table.h"
 #include "tagindex/types.h"
 #include "util/hash.h"
 
 namespace tagindex::internal {
 
-// Maps live keys to row ids and every assigned row id back to the key it was
+// Maps keys to row ids and every assigned row id back to the key it was
 // assigned for. Liveness of a row is the universe bitmap's business, not the
 // KeyMap's: the reverse table keeps the key of a removed row (so that
-// recovery and diagnostics can name it) while the forward table forgets it.
+// recovery and diagnostics can name it), and Find may return a removed row
+// (callers check the universe).
+//
+// Two layers. Rows below base().rows() come from the snapshot the index was
+// opened from and are read in place from the mapped file (FrozenKeys: no
+// copy, no hash map rebuilt on Open). Rows assigned since then live in
+// memory: their keys in a vector, their forward entries in an IntKeyTable
+// (int64) or absl::flat_hash_map (string). Find looks in memory first, so a
+// key removed from the snapshot's rows and added again resolves to its new
+// row. An in-memory index (Index::Create) has only the second layer.
 //
 // For KeyKind::kIdentity no table is kept: key k is row k.
 //
@@ -33,35 +43,54 @@ class KeyMap {
   std::optional<RowId> Find(int64_t key) const;
   std::optional<RowId> Find(std::string_view key) const;
 
-  // Records that `key` now lives at `row` (a fresh row id, never used).
+  // Records that `key` now lives at `row`, a fresh row id: at least
+  // base().rows() and above every row inserted before.
   void Insert(int64_t key, RowId row);
   void Insert(std::string_view key, RowId row);
 
   // Forgets the forward entry of `row`'s key (the customer was removed).
+  // Rows of the snapshot layer keep theirs (it is read-only); Find may
+  // return them, and the universe says they are dead.
   void EraseRow(RowId row);
 
   // The key `row` was assigned for. `row` must have been assigned.
   CustomerKey KeyOf(RowId row) const;
 
-  // Recovery: installs the reverse table (row -> key, for every assigned
-  // row) and the forward entries of `live_rows`. Returns false if two live
-  // rows share a key (a corrupt snapshot).
-  bool Restore(std::vector<int64_t> reverse, std::span<const RowId> live_rows);
-  bool Restore(std::vector<std::string> reverse, std::span<const RowId> live_rows);
+  // Makes `base` the snapshot layer and drops the in-memory rows it covers
+  // (every row below base.rows()). Used on Open (with no in-memory rows)
+  // and after a checkpoint (the new snapshot holds what memory held; rows
+  // added after it stay in memory).
+  void SetBase(FrozenKeys base);
+  const FrozenKeys& base() const { return base_; }
 
-  // Number of live forward entries (not meaningful for kIdentity).
-  size_t size() const;
+  // Seed of the lookup table the next snapshot writes (the base's, or one
+  // drawn at construction).
+  uint64_t table_seed() const { return table_seed_; }
 
-  // Reverse tables, indexed by row id (for serialisation).
-  const std::vector<int64_t>& int_keys() const { return int_keys_; }
-  const std::vector<std::string>& string_keys() const { return string_keys_; }
+  // Number of rows that have a key (the row limit for non-identity kinds).
+  uint64_t rows() const { return base_.rows() + memory_rows(); }
+
+  // The next snapshot's key list (section kind 4) as byte ranges to write
+  // in order; `scratch` owns the bytes that are not in the base mapping.
+  std::vector<std::string_view> KeyListParts(std::string* scratch) const;
+  // The next snapshot's lookup-table entries for the live rows `live`
+  // (section kind 10 after its header): the base's entries that are still
+  // live merged with those of the in-memory rows.
+  std::vector<uint64_t> LookupEntries(const Bitmap& live) const;
 
  private:
+  uint64_t memory_rows() const {
+    return kind_ == KeyKind::kString ? string_keys_.size() : int_keys_.size();
+  }
+
   KeyKind kind_;
+  uint64_t table_seed_;
+  FrozenKeys base_;
+  // Rows at or above base_.rows():
   IntKeyTable int_rows_;
   absl::flat_hash_map<std::string, RowId, util::StringHash, util::StringEq> string_rows_;
-  std::vector<int64_t> int_keys_;         // row -> key (kInt64)
-  std::vector<std::string> string_keys_;  // row -> key (kString)
+  std::vector<int64_t> int_keys_;         // row - base rows -> key (kInt64)
+  std::vector<std::string> string_keys_;  // row - base rows -> key (kString)
 };
 
 }  // namespace tagindex::internal

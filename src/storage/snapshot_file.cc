@@ -49,7 +49,7 @@ absl::Status SnapshotWriter::Begin() {
 }
 
 absl::Status SnapshotWriter::AddSection(SectionKind kind, uint32_t flags,
-                                        std::initializer_list<std::string_view> parts) {
+                                        std::span<const std::string_view> parts) {
   uint64_t length = 0;
   for (std::string_view p : parts) length += p.size();
   std::string header;
@@ -91,7 +91,10 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::span<const char> file, const s
   if (version != kSnapshotVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("storage: snapshot ", path, " has format version ", version,
-                     "; this library reads version ", kSnapshotVersion));
+                     "; this library reads version ", kSnapshotVersion,
+                     version < kSnapshotVersion
+                         ? " (version 1 was a pre-release layout: rebuild the index)"
+                         : " (upgrade tagindex)"));
   }
   ParsedSnapshot out;
   out.generation = LoadU64(p + 16);

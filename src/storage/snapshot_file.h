@@ -20,7 +20,9 @@
 namespace tagindex::storage {
 
 inline constexpr char kSnapshotMagic[8] = {'T', 'A', 'G', 'I', 'N', 'D', 'E', 'X'};
-inline constexpr uint32_t kSnapshotVersion = 1;
+// Version 2 (pre-release) changed the string key list to an offset table
+// and added the key lookup table; version 1 files are refused.
+inline constexpr uint32_t kSnapshotVersion = 2;
 inline constexpr size_t kSnapshotHeaderBytes = 32;
 inline constexpr size_t kSectionHeaderBytes = 16;
 inline constexpr size_t kSectionTrailerBytes = 8;
@@ -37,6 +39,7 @@ enum class SectionKind : uint32_t {
   kAttributeSlice = 7,     // reserved: one bit slice of a numeric attribute
   kRuleDefinition = 8,     // reserved: a rule tag's query
   kSegmentDefinition = 9,  // reserved: a saved segment
+  kKeyTable = 10,          // customer key -> row lookup table (int64/string keys)
   kEnd = 0xFFFF,           // last section: section count
 };
 
@@ -50,7 +53,11 @@ class SnapshotWriter {
   absl::Status Begin();
   // Writes one section whose payload is the concatenation of `parts`.
   absl::Status AddSection(SectionKind kind, uint32_t flags,
-                          std::initializer_list<std::string_view> parts);
+                          std::initializer_list<std::string_view> parts) {
+    return AddSection(kind, flags, std::span<const std::string_view>(parts.begin(), parts.size()));
+  }
+  absl::Status AddSection(SectionKind kind, uint32_t flags,
+                          std::span<const std::string_view> parts);
   // Writes the end section and flushes (does not sync).
   absl::Status Finish();
   uint64_t bytes_written() const { return bytes_; }

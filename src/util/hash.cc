@@ -8,6 +8,10 @@ namespace tagindex::util {
 
 uint64_t Xxh3(const void* data, size_t size) { return XXH3_64bits(data, size); }
 
+uint64_t Xxh3Seeded(const void* data, size_t size, uint64_t seed) {
+  return XXH3_64bits_withSeed(data, size, seed);
+}
+
 }  // namespace tagindex::util
 
 namespace tagindex::util {

@@ -14,6 +14,9 @@ namespace tagindex::util {
 uint64_t Xxh3(const void* data, size_t size);
 inline uint64_t Xxh3(std::string_view s) { return Xxh3(s.data(), s.size()); }
 
+// XXH3-64 of `data` with `seed` (XXH3_64bits_withSeed).
+uint64_t Xxh3Seeded(const void* data, size_t size, uint64_t seed);
+
 // Streaming XXH3-64 (seed 0): the digest of the concatenation of every
 // Update() equals Xxh3() of the whole. Lets writers checksum a section while
 // streaming it out, without assembling it in memory.

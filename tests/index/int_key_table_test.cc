@@ -1,4 +1,4 @@
-// IntKeyTable and KeyMap (int64) against a std::unordered_map oracle.
+// IntKeyTable against a std::unordered_map oracle.
 #include "index/int_key_table.h"
 
 #include <catch2/catch.hpp>
@@ -12,7 +12,6 @@
 using tagindex::KeyKind;
 using tagindex::RowId;
 using tagindex::internal::IntKeyTable;
-using tagindex::internal::KeyMap;
 
 namespace {
 
@@ -235,47 +234,5 @@ TEST_CASE("IntKeyTable: footprint within absl::flat_hash_map's") {
     size_t absl_cap = 15;
     while (absl_cap - absl_cap / 8 < n) absl_cap = absl_cap * 2 + 1;
     REQUIRE(t.MemoryBytes() <= absl_cap * 17);
-  }
-}
-
-TEST_CASE("KeyMap int64: insert, erase on removal, re-add, restore") {
-  std::mt19937_64 rng(41);
-  KeyMap m(KeyKind::kInt64);
-  std::unordered_map<int64_t, RowId> oracle;
-  RowId next = 0;
-  for (int i = 0; i < 20'000; ++i) {
-    const int64_t key = static_cast<int64_t>(rng() % 3000);
-    auto it = oracle.find(key);
-    if (it == oracle.end()) {
-      REQUIRE_FALSE(m.Find(key).has_value());
-      m.Insert(key, next);
-      oracle[key] = next++;
-    } else if (rng() % 2) {
-      m.EraseRow(it->second);
-      REQUIRE_FALSE(m.Find(key).has_value());
-      oracle.erase(it);
-    } else {
-      REQUIRE(m.Find(key) == it->second);
-    }
-  }
-  REQUIRE(m.size() == oracle.size());
-  // Restore from the reverse table and the live rows gives the same map.
-  std::vector<RowId> live;
-  for (const auto& [k, r] : oracle) live.push_back(r);
-  std::sort(live.begin(), live.end());
-  KeyMap r(KeyKind::kInt64);
-  REQUIRE(r.Restore(std::vector<int64_t>(m.int_keys()), live));
-  REQUIRE(r.size() == oracle.size());
-  for (int64_t k = 0; k < 3000; ++k) {
-    auto it = oracle.find(k);
-    REQUIRE(r.Find(k) == (it == oracle.end() ? std::nullopt : std::optional<RowId>(it->second)));
-  }
-  // Two live rows with one key: Restore refuses, and the map is left empty.
-  if (live.size() >= 2) {
-    std::vector<int64_t> dup = m.int_keys();
-    dup[live[0]] = dup[live[1]];
-    KeyMap bad(KeyKind::kInt64);
-    REQUIRE_FALSE(bad.Restore(std::move(dup), live));
-    REQUIRE(bad.size() == 0);
   }
 }

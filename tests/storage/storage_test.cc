@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -17,6 +18,7 @@
 #include "bitmap/portable_validator.h"
 #include "storage/storage_test_util.h"
 #include "tagindex/tagindex.h"
+#include "util/hash.h"
 
 using tagindex::Index;
 using tagindex::OpenOptions;
@@ -235,10 +237,26 @@ TEST_CASE("storage: unknown required sections and newer versions are refused", "
   for (const auto& n : fs->Names()) {
     if (n.find("/snapshot-") != std::string::npos) snap = n;
   }
-  std::string bytes = fs->Get(snap);
-  bytes[8] = 2;  // version 2, header checksum now wrong -> DataLoss
+  const std::string good = fs->Get(snap);
+  std::string bytes = good;
+  bytes[8] = 3;  // version 3, header checksum now wrong -> DataLoss
   fs->Put(snap, bytes);
   CHECK(Index::Open("db", MemOptions(fs)).status().code() == Code::kDataLoss);
+  // With the checksum fixed: a newer version asks for an upgrade, the
+  // pre-release version 1 for a rebuild; both FailedPrecondition.
+  for (char version : {3, 1}) {
+    bytes = good;
+    bytes[8] = version;
+    const uint64_t sum = tagindex::util::Xxh3(bytes.data(), 24);
+    std::memcpy(bytes.data() + 24, &sum, 8);
+    fs->Put(snap, bytes);
+    const absl::Status st = Index::Open("db", MemOptions(fs)).status();
+    CHECK(st.code() == Code::kFailedPrecondition);
+    CHECK_THAT(std::string(st.message()),
+               Catch::Contains(version == 3 ? "upgrade tagindex" : "rebuild the index"));
+  }
+  fs->Put(snap, good);
+  CHECK(Index::Open("db", MemOptions(fs)).ok());
 }
 
 // ---- interop -----------------------------------------------------------------------

@@ -252,6 +252,12 @@ inline std::string Dump(const Index& index) {
   }
   for (RowId r : index.LiveRows()) {
     CustomerKey k = index.KeyOf(r).value();
+    // The forward map agrees with the reverse one (a loaded or rebased key
+    // table that lost an entry shows up here).
+    absl::StatusOr<RowId> found = std::holds_alternative<int64_t>(k)
+                                      ? index.FindCustomer(std::get<int64_t>(k))
+                                      : index.FindCustomer(std::get<std::string>(k));
+    if (!found.ok() || *found != r) absl::StrAppend(&out, "FIND MISMATCH ");
     absl::StrAppend(&out, "row ", r, "=",
                     std::holds_alternative<int64_t>(k) ? absl::StrCat(std::get<int64_t>(k))
                                                        : std::get<std::string>(k),

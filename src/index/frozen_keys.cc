@@ -1,0 +1,295 @@
+#include "index/frozen_keys.h"
+
+#include <algorithm>
+#include <bit>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "index/names.h"
+#include "util/hash.h"
+
+namespace tagindex::internal {
+namespace {
+
+constexpr uint64_t kKeyListHeader = 9;  // u8 key kind, u64 row count
+constexpr uint64_t kTableHeader = 16;   // u64 seed, u64 entry count
+// Below this many entries Load checks on the calling thread alone.
+constexpr uint64_t kParallelEntries = uint64_t{1} << 18;
+
+uint64_t Fmix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// The summand of the multiset hash: a keyed mix of one entry. The sum over
+// a multiset of entries is order-independent, so the table (tag order) and
+// the key list (row order) can each be summed in one sequential pass.
+struct MultisetHash {
+  uint64_t k1, k2;
+  uint64_t operator()(uint64_t entry) const { return Fmix64(Fmix64(entry ^ k1) + k2); }
+};
+
+MultisetHash FreshMultisetHash() {
+  std::random_device rd;
+  MultisetHash h;
+  h.k1 = (uint64_t{rd()} << 32) ^ rd();
+  h.k2 = (uint64_t{rd()} << 32) ^ rd() ^ 1;
+  return h;
+}
+
+// Calls fn(row) for every row of `live`, ascending; fn returns false to stop.
+template <typename Fn>
+bool ForEachRow(const Bitmap& live, Fn fn) {
+  std::vector<uint32_t> chunk;
+  for (uint64_t offset = 0;; offset += chunk.size()) {
+    live.RangeToVector(offset, 1 << 16, &chunk);
+    if (chunk.empty()) return true;
+    for (RowId r : chunk) {
+      if (!fn(r)) return false;
+    }
+  }
+}
+
+bool Fail(FrozenKeysError* error, bool in_table, uint64_t at, std::string what) {
+  error->in_table = in_table;
+  error->at = at;
+  error->what = std::move(what);
+  return false;
+}
+
+}  // namespace
+
+uint64_t FrozenKeyHash(int64_t key, uint64_t seed) {
+  return Fmix64(static_cast<uint64_t>(key) ^ seed);
+}
+
+uint64_t FrozenKeyHash(std::string_view key, uint64_t seed) {
+  return util::Xxh3Seeded(key.data(), key.size(), seed);
+}
+
+void SortFrozenEntries(std::vector<uint64_t>* entries) {
+  // LSD radix sort on the 32-bit tag, 3 passes of 11 bits; stable, so
+  // entries of equal tag keep their (row) order.
+  std::vector<uint64_t> buffer(entries->size());
+  std::vector<uint64_t>* from = entries;
+  std::vector<uint64_t>* to = &buffer;
+  for (int shift = 32; shift < 64; shift += 11) {
+    size_t count[2049] = {};
+    for (uint64_t e : *from) ++count[((e >> shift) & 2047) + 1];
+    for (int b = 1; b <= 2048; ++b) count[b] += count[b - 1];
+    for (uint64_t e : *from) (*to)[count[(e >> shift) & 2047]++] = e;
+    std::swap(from, to);
+  }
+  if (from != entries) entries->swap(*from);
+}
+
+bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) {
+  FrozenKeys f;
+  f.kind_ = in.kind;
+  f.region_ = in.region;
+  const Bitmap& universe = *in.universe;
+  const uint64_t live_count = universe.Cardinality();
+
+  // ---- key list (kind 4): sizes first -------------------------------------------
+  std::span<const char> list = in.key_list;
+  if (list.size() < kKeyListHeader) return Fail(error, false, 0, "key list too short");
+  if (static_cast<uint8_t>(list[0]) != static_cast<uint8_t>(in.kind)) {
+    return Fail(error, false, 0, "key list of the wrong key kind");
+  }
+  f.rows_ = Load64(list.data() + 1);
+  if (f.rows_ != in.row_limit) {
+    return Fail(error, false, 1,
+                absl::StrCat("key list of ", f.rows_, " rows for a row limit of ", in.row_limit));
+  }
+  const uint64_t list_body = list.size() - kKeyListHeader;
+  f.keys_ = list.data() + kKeyListHeader;
+  if (in.kind == KeyKind::kInt64) {
+    if (list_body / 8 != f.rows_ || list_body % 8 != 0) {
+      return Fail(error, false, kKeyListHeader, "key list size does not match its row count");
+    }
+  } else {
+    if (list_body / 8 < f.rows_ + 1) {
+      return Fail(error, false, kKeyListHeader, "string key offsets exceed the section");
+    }
+    f.blob_ = f.keys_ + 8 * (f.rows_ + 1);
+    f.blob_size_ = list_body - 8 * (f.rows_ + 1);
+    if (Load64(f.keys_) != 0) return Fail(error, false, kKeyListHeader, "first offset is not 0");
+    uint64_t prev = 0;
+    for (uint64_t r = 1; r <= f.rows_; ++r) {
+      const uint64_t o = Load64(f.keys_ + 8 * r);
+      if (o < prev || o - prev > in.options->max_string_key_bytes) {
+        return Fail(error, false, kKeyListHeader + 8 * r,
+                    absl::StrCat("string key of row ", r - 1, " has a bad length"));
+      }
+      prev = o;
+    }
+    if (prev != f.blob_size_) {
+      return Fail(error, false, kKeyListHeader + 8 * f.rows_,
+                  "string key bytes do not end with the section");
+    }
+  }
+
+  // ---- lookup table (kind 10): sizes -----------------------------------------------
+  std::span<const char> table = in.table;
+  if (table.size() < kTableHeader) return Fail(error, true, 0, "key lookup table too short");
+  f.seed_ = Load64(table.data());
+  f.entries_ = Load64(table.data() + 8);
+  if ((table.size() - kTableHeader) / 8 != f.entries_ || (table.size() - kTableHeader) % 8 != 0) {
+    return Fail(error, true, 8, "key lookup table size does not match its entry count");
+  }
+  if (f.entries_ != live_count) {
+    return Fail(error, true, 8,
+                absl::StrCat("key lookup table of ", f.entries_, " entries for ", live_count,
+                             " live customers"));
+  }
+  if (!universe.IsEmpty() && uint64_t{universe.Maximum()} >= f.rows_) {
+    return Fail(error, false, 1, "a live customer has no key");
+  }
+  f.table_ = table.data() + kTableHeader;
+  f.directory_bits_ =
+      f.entries_ < 16 ? 0 : static_cast<int>(std::bit_width(f.entries_)) - 3;
+  f.directory_.assign((size_t{1} << f.directory_bits_) + 1, 0);
+
+  const MultisetHash mix = FreshMultisetHash();
+
+  // ---- pass A, over the table: order, rows, directory, sum ------------------------
+  // `pending` holds the live rows not yet seen in the table; an entry whose
+  // row is not pending is dead or repeated.
+  std::vector<uint64_t> pending((f.rows_ + 63) / 64, 0);
+  ForEachRow(universe, [&](RowId r) {
+    pending[r >> 6] |= uint64_t{1} << (r & 63);
+    return true;
+  });
+  uint64_t table_sum = 0;
+  std::vector<uint64_t> tie_starts;  // first index of each run of equal tags
+  FrozenKeysError table_error;
+  bool table_ok = true;
+  auto pass_a = [&] {
+    const int shift = f.directory_bits_ == 0 ? 64 : 64 - f.directory_bits_;
+    uint64_t next_bucket = 0;
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < f.entries_; ++i) {
+      const uint64_t e = f.Entry(i);
+      const uint64_t at = kTableHeader + 8 * i;
+      if (i > 0 && e <= prev) {
+        table_ok = Fail(&table_error, true, at, "entries are not strictly increasing");
+        return;
+      }
+      const RowId row = static_cast<RowId>(e);
+      uint64_t& word = pending[row >> 6];
+      const uint64_t bit = uint64_t{1} << (row & 63);
+      if (row >= f.rows_ || (word & bit) == 0) {
+        table_ok = Fail(&table_error, true, at,
+                        absl::StrCat("entry of row ", row, ", which is not live or repeats"));
+        return;
+      }
+      word &= ~bit;
+      table_sum += mix(e);
+      if (i > 0 && (e >> 32) == (prev >> 32) &&
+          (tie_starts.empty() || f.Entry(tie_starts.back()) >> 32 != e >> 32)) {
+        tie_starts.push_back(i - 1);
+      }
+      const uint64_t bucket = shift == 64 ? 0 : e >> shift;
+      while (next_bucket <= bucket) f.directory_[next_bucket++] = static_cast<uint32_t>(i);
+      prev = e;
+    }
+    while (next_bucket < f.directory_.size()) {
+      f.directory_[next_bucket++] = static_cast<uint32_t>(f.entries_);
+    }
+  };
+
+  // ---- pass B, over the live rows' keys: string validity, sum -------------------
+  uint64_t key_sum = 0;
+  FrozenKeysError key_error;
+  bool keys_ok = true;
+  auto pass_b = [&] {
+    if (in.kind == KeyKind::kInt64) {
+      ForEachRow(universe, [&](RowId r) {
+        key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
+        return true;
+      });
+      return;
+    }
+    keys_ok = ForEachRow(universe, [&](RowId r) {
+      const std::string_view key = f.StringKey(r);
+      if (!ValidateStringKey(key, *in.options).ok()) {
+        return Fail(&key_error, false, kKeyListHeader + 8 * uint64_t{r},
+                    absl::StrCat("invalid string key of row ", r));
+      }
+      key_sum += mix(FrozenEntry(FrozenKeyHash(key, f.seed_), r));
+      return true;
+    });
+  };
+
+  if (f.entries_ >= kParallelEntries && std::thread::hardware_concurrency() > 1) {
+    std::thread helper(pass_b);
+    pass_a();
+    helper.join();
+  } else {
+    pass_a();
+    pass_b();
+  }
+  if (!table_ok) return Fail(error, true, table_error.at, std::move(table_error.what));
+  if (!keys_ok) return Fail(error, false, key_error.at, std::move(key_error.what));
+  if (table_sum != key_sum) {
+    return Fail(error, true, kTableHeader,
+                "the lookup table does not match the key list (an entry's hash is wrong)");
+  }
+  // Every tag is now the hash of its row's key, so equal keys have equal
+  // tags and sit in one run of equal tags: compare within those runs.
+  for (uint64_t start : tie_starts) {
+    const uint64_t tag = f.Entry(start) >> 32;
+    uint64_t end = start + 1;
+    while (end < f.entries_ && f.Entry(end) >> 32 == tag) ++end;
+    for (uint64_t i = start; i < end; ++i) {
+      for (uint64_t j = i + 1; j < end; ++j) {
+        const RowId a = static_cast<RowId>(f.Entry(i));
+        const RowId b = static_cast<RowId>(f.Entry(j));
+        const bool same = in.kind == KeyKind::kInt64 ? f.IntKey(a) == f.IntKey(b)
+                                                      : f.StringKey(a) == f.StringKey(b);
+        if (same) {
+          return Fail(error, true, kTableHeader + 8 * j,
+                      absl::StrCat("live rows ", a, " and ", b, " share a key"));
+        }
+      }
+    }
+  }
+  *out = std::move(f);
+  return true;
+}
+
+template <typename Key, typename Equal>
+std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Equal equal) const {
+  if (entries_ == 0) return std::nullopt;
+  const uint64_t tag = hash >> 32;
+  const uint64_t bucket = directory_bits_ == 0 ? 0 : hash >> (64 - directory_bits_);
+  const uint64_t end = directory_[bucket + 1];
+  for (uint64_t i = directory_[bucket]; i < end; ++i) {
+    const uint64_t e = Entry(i);
+    const uint64_t t = e >> 32;
+    if (t == tag) {
+      const RowId row = static_cast<RowId>(e);
+      if (equal(row)) return row;
+    } else if (t > tag) {
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<RowId> FrozenKeys::Find(int64_t key) const {
+  return FindHashed<int64_t>(FrozenKeyHash(key, seed_),
+                             [&](RowId row) { return IntKey(row) == key; });
+}
+
+std::optional<RowId> FrozenKeys::Find(std::string_view key) const {
+  return FindHashed<std::string_view>(FrozenKeyHash(key, seed_),
+                                      [&](RowId row) { return StringKey(row) == key; });
+}
+
+}  // namespace tagindex::internal

@@ -1,0 +1,162 @@
+// FrozenKeys: the customer keys of one snapshot, used in place from the
+// memory-mapped file instead of being copied into hash maps on Open.
+#ifndef TAGINDEX_INDEX_FROZEN_KEYS_H_
+#define TAGINDEX_INDEX_FROZEN_KEYS_H_
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bitmap/bitmap.h"
+#include "tagindex/file_system.h"
+#include "tagindex/options.h"
+#include "tagindex/types.h"
+
+namespace tagindex::internal {
+
+// The hash of the persisted key lookup table (docs/file_format.md, section
+// kind 10). It is written to disk: never change it.
+//   int64 key:  fmix64(uint64(key) XOR seed)   (MurmurHash3's finaliser)
+//   string key: XXH3-64(key bytes, seed)
+// A table entry is (upper 32 bits of the hash) << 32 | row.
+uint64_t FrozenKeyHash(int64_t key, uint64_t seed);
+uint64_t FrozenKeyHash(std::string_view key, uint64_t seed);
+
+inline uint64_t FrozenEntry(uint64_t hash, RowId row) {
+  return (hash & 0xFFFFFFFF00000000ULL) | row;
+}
+
+// Where a snapshot's key sections failed validation.
+struct FrozenKeysError {
+  bool in_table = false;  // false: the key list (kind 4); true: the lookup table (kind 10)
+  uint64_t at = 0;        // byte offset within that section's payload
+  std::string what;
+};
+
+// A read-only view of two snapshot sections, kept mapped by `region`:
+//
+//  * the key list (kind 4): the key of every row ever assigned, row order
+//    (int64: n x i64; string: (n+1) x u64 offsets, then the key bytes);
+//  * the lookup table (kind 10): u64 seed, u64 count, then count u64
+//    entries (hash tag << 32 | row), one per live customer, strictly
+//    increasing.
+//
+// Find hashes the key, reads a directory (built on load: first entry of
+// each of 2^k tag prefixes, 4-8 entries per prefix) and scans the few
+// entries of its prefix; a tag match is confirmed against the key list. So
+// a lookup touches the directory, one or two cache lines of entries and the
+// key, and nothing is rebuilt on Open but the directory.
+//
+// Everything is checked once, by Load, in sequential passes (see Load).
+// Immutable after Load, so safe to read from many threads.
+class FrozenKeys {
+ public:
+  FrozenKeys() = default;  // no rows
+
+  struct Input {
+    KeyKind kind = KeyKind::kInt64;  // kInt64 or kString
+    std::shared_ptr<const ReadableRegion> region;
+    std::span<const char> key_list;  // payload of section kind 4
+    std::span<const char> table;     // payload of section kind 10
+    const Bitmap* universe = nullptr;
+    uint64_t row_limit = 0;
+    const IndexOptions* options = nullptr;
+  };
+
+  // Validates and wraps the sections; on failure returns false and fills
+  // `error`. Checks: sizes and counts against the payload before touching
+  // anything; key list length = row limit; string offsets start at 0, never
+  // decrease, end at the byte count, keys within max_string_key_bytes, live
+  // keys valid (ValidateStringKey); table entries strictly increasing, one
+  // per live row (rows live, none twice, count = live customers); every
+  // entry's tag is the hash of its row's key; no two live rows share a key.
+  // The tag check compares two keyed sums (a multiset hash with a secret
+  // seed drawn per Load): a file whose table disagrees with its key list
+  // passes with probability about 2^-64. The passes over the table and over
+  // the live rows' keys run on two threads for large tables.
+  static bool Load(const Input& in, FrozenKeys* out, FrozenKeysError* error);
+
+  uint64_t rows() const { return rows_; }
+  uint64_t seed() const { return seed_; }
+  uint64_t entry_count() const { return entries_; }
+  uint64_t Entry(uint64_t i) const { return Load64(table_ + 8 * i); }
+
+  int64_t IntKey(RowId row) const { return static_cast<int64_t>(Load64(keys_ + 8 * uint64_t{row})); }
+  std::string_view StringKey(RowId row) const {
+    const uint64_t begin = Load64(keys_ + 8 * uint64_t{row});
+    const uint64_t end = Load64(keys_ + 8 * (uint64_t{row} + 1));
+    return std::string_view(blob_ + begin, end - begin);
+  }
+
+  // The row whose key is `key` among the snapshot's live rows.
+  std::optional<RowId> Find(int64_t key) const;
+  std::optional<RowId> Find(std::string_view key) const;
+
+  // The key list's arrays, for writing the next snapshot: int64 keys
+  // (rows x 8 bytes), string offsets (rows x 8 bytes, without the final
+  // one) and the string key bytes.
+  std::string_view IntKeyBytes() const { return {keys_, kind_ == KeyKind::kInt64 ? rows_ * 8 : 0}; }
+  std::string_view StringOffsetBytes() const {
+    return {keys_, kind_ == KeyKind::kString ? rows_ * 8 : 0};
+  }
+  std::string_view StringBlob() const { return {blob_, blob_size_}; }
+
+  // Bytes of the whole key list and table (mapped, not heap) and of the
+  // directory (heap).
+  uint64_t DirectoryBytes() const { return directory_.size() * sizeof(uint32_t); }
+
+ private:
+  static uint64_t Load64(const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);  // unaligned: sections are packed
+    return v;
+  }
+  template <typename Key, typename Equal>
+  std::optional<RowId> FindHashed(uint64_t hash, Equal equal) const;
+
+  KeyKind kind_ = KeyKind::kInt64;
+  std::shared_ptr<const ReadableRegion> region_;
+  uint64_t rows_ = 0;
+  const char* keys_ = nullptr;  // int64 keys, or string offsets (rows_ + 1)
+  const char* blob_ = nullptr;  // string key bytes
+  uint64_t blob_size_ = 0;
+  uint64_t seed_ = 0;
+  uint64_t entries_ = 0;
+  const char* table_ = nullptr;
+  int directory_bits_ = 0;
+  std::vector<uint32_t> directory_;  // 2^bits + 1 entry indexes
+};
+
+// Builds the lookup-table entries of a key list for the live rows: the
+// content of section kind 10 after its header. `key_of(row)` returns the
+// row's key (int64_t or std::string_view). Rows are visited in increasing
+// order; entries are sorted by a stable LSD radix sort on the tag.
+template <typename KeyOf>
+std::vector<uint64_t> BuildFrozenEntries(const Bitmap& live, uint64_t seed, KeyOf key_of);
+
+// Sorts entries built in row order by their tag (stable, so ties stay in
+// row order, which makes the result strictly increasing).
+void SortFrozenEntries(std::vector<uint64_t>* entries);
+
+template <typename KeyOf>
+std::vector<uint64_t> BuildFrozenEntries(const Bitmap& live, uint64_t seed, KeyOf key_of) {
+  std::vector<uint64_t> entries;
+  entries.reserve(live.Cardinality());
+  std::vector<uint32_t> chunk;
+  for (uint64_t offset = 0;; offset += chunk.size()) {
+    live.RangeToVector(offset, 1 << 16, &chunk);
+    if (chunk.empty()) break;
+    for (RowId r : chunk) entries.push_back(FrozenEntry(FrozenKeyHash(key_of(r), seed), r));
+  }
+  SortFrozenEntries(&entries);
+  return entries;
+}
+
+}  // namespace tagindex::internal
+
+#endif  // TAGINDEX_INDEX_FROZEN_KEYS_H_

@@ -1,0 +1,355 @@
+// KeyMap (memory and snapshot layers) and FrozenKeys against a std::map
+// oracle: random inserts/removals, "checkpoints" that turn the map's own
+// key list and lookup table into a new snapshot layer, and crafted
+// inconsistent sections that Load must refuse.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bitmap/bitmap.h"
+#include "index/frozen_keys.h"
+#include "index/key_map.h"
+#include "tagindex/options.h"
+
+namespace {
+
+using tagindex::Bitmap;
+using tagindex::CustomerKey;
+using tagindex::IndexOptions;
+using tagindex::KeyKind;
+using tagindex::ReadableRegion;
+using tagindex::RowId;
+using tagindex::internal::FrozenKeys;
+using tagindex::internal::FrozenKeysError;
+using tagindex::internal::KeyMap;
+
+class StringRegion : public ReadableRegion {
+ public:
+  explicit StringRegion(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::span<const char> data() const override { return {bytes_.data(), bytes_.size()}; }
+
+ private:
+  std::string bytes_;
+};
+
+// The two sections of a snapshot, as Index::Checkpoint would write them.
+struct Sections {
+  std::string key_list;
+  std::string table;
+};
+
+Sections Write(const KeyMap& m, const Bitmap& live) {
+  Sections out;
+  std::string scratch;
+  for (std::string_view part : m.KeyListParts(&scratch)) out.key_list.append(part);
+  const std::vector<uint64_t> entries = m.LookupEntries(live);
+  auto put64 = [&](uint64_t v) { out.table.append(reinterpret_cast<const char*>(&v), 8); };
+  put64(m.table_seed());
+  put64(entries.size());
+  for (uint64_t e : entries) put64(e);
+  return out;
+}
+
+// Loads the sections from one region (key list first, then the table);
+// returns the error text on failure.
+std::variant<FrozenKeys, std::string> Load(KeyKind kind, const Sections& s, const Bitmap& live,
+                                           uint64_t row_limit) {
+  static const IndexOptions options;
+  auto region = std::make_shared<StringRegion>(s.key_list + s.table);
+  FrozenKeys::Input in;
+  in.kind = kind;
+  in.region = region;
+  in.key_list = region->data().subspan(0, s.key_list.size());
+  in.table = region->data().subspan(s.key_list.size());
+  in.universe = &live;
+  in.row_limit = row_limit;
+  in.options = &options;
+  FrozenKeys f;
+  FrozenKeysError error;
+  if (!FrozenKeys::Load(in, &f, &error)) {
+    return std::string(error.in_table ? "table@" : "list@") + std::to_string(error.at) + ": " +
+           error.what;
+  }
+  return f;
+}
+
+CustomerKey MakeKey(KeyKind kind, uint64_t n) {
+  if (kind == KeyKind::kInt64) return static_cast<int64_t>(n * 7919 + 13800000000);
+  return "客户-" + std::to_string(n);
+}
+
+std::optional<RowId> FindKey(const KeyMap& m, const CustomerKey& k) {
+  if (const int64_t* i = std::get_if<int64_t>(&k)) return m.Find(*i);
+  return m.Find(std::string_view(std::get<std::string>(k)));
+}
+
+void InsertKey(KeyMap& m, const CustomerKey& k, RowId row) {
+  if (const int64_t* i = std::get_if<int64_t>(&k)) {
+    m.Insert(*i, row);
+  } else {
+    m.Insert(std::string_view(std::get<std::string>(k)), row);
+  }
+}
+
+// The model: key -> live row; every assigned row's key; the live rows.
+struct Model {
+  std::map<CustomerKey, RowId> live_rows;
+  std::vector<CustomerKey> key_of_row;
+  Bitmap universe;
+};
+
+// The map agrees with the model: every live key finds its row (a removed
+// row may be returned only if it is dead in the universe), every row's
+// key, and absent keys are absent or dead.
+void Check(const KeyMap& m, const Model& model, KeyKind kind, uint64_t key_space,
+           uint64_t seed) {
+  INFO("seed " << seed);
+  REQUIRE(m.rows() == model.key_of_row.size());
+  for (RowId r = 0; r < model.key_of_row.size(); ++r) REQUIRE(m.KeyOf(r) == model.key_of_row[r]);
+  for (uint64_t n = 0; n < key_space; ++n) {
+    const CustomerKey k = MakeKey(kind, n);
+    const std::optional<RowId> got = FindKey(m, k);
+    auto it = model.live_rows.find(k);
+    if (it != model.live_rows.end()) {
+      REQUIRE(got == it->second);
+    } else if (got) {
+      REQUIRE_FALSE(model.universe.Contains(*got));
+      REQUIRE(model.key_of_row[*got] == k);
+    }
+  }
+}
+
+void RunRandom(KeyKind kind, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  KeyMap m(kind);
+  Model model;
+  const uint64_t key_space = 1500;
+  for (int round = 0; round < 6; ++round) {
+    for (int op = 0; op < 2000; ++op) {
+      const CustomerKey k = MakeKey(kind, rng() % key_space);
+      auto it = model.live_rows.find(k);
+      if (it == model.live_rows.end()) {
+        const std::optional<RowId> got = FindKey(m, k);
+        REQUIRE((!got || !model.universe.Contains(*got)));
+        const RowId row = static_cast<RowId>(model.key_of_row.size());
+        InsertKey(m, k, row);
+        model.key_of_row.push_back(k);
+        model.live_rows[k] = row;
+        model.universe.Add(row);
+      } else if (rng() % 3 == 0) {
+        m.EraseRow(it->second);
+        model.universe.Remove(it->second);
+        model.live_rows.erase(it);
+      }
+    }
+    Check(m, model, kind, key_space, seed);
+    // A checkpoint: the map's own sections become its snapshot layer (on
+    // even rounds a fresh map, as Open does; on odd ones a rebase).
+    const Sections s = Write(m, model.universe);
+    auto loaded = Load(kind, s, model.universe, model.key_of_row.size());
+    INFO("seed " << seed << " round " << round);
+    REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+    if (round % 2 == 0) {
+      KeyMap opened(kind);
+      opened.SetBase(std::get<FrozenKeys>(std::move(loaded)));
+      Check(opened, model, kind, key_space, seed);
+      m = std::move(opened);
+    } else {
+      m.SetBase(std::get<FrozenKeys>(std::move(loaded)));
+    }
+    Check(m, model, kind, key_space, seed);
+  }
+}
+
+TEST_CASE("KeyMap: memory and snapshot layers agree with a model") {
+  for (uint64_t seed : {1u, 2u, 3u, 4u}) {
+    RunRandom(KeyKind::kInt64, seed);
+    RunRandom(KeyKind::kString, seed + 100);
+  }
+}
+
+TEST_CASE("KeyMap: a rebase keeps rows added after the snapshot") {
+  KeyMap m(KeyKind::kInt64);
+  Bitmap live;
+  for (RowId r = 0; r < 100; ++r) {
+    m.Insert(int64_t{r} * 10, r);
+    live.Add(r);
+  }
+  const Sections s = Write(m, live);
+  // Rows 100..149 arrive between writing the snapshot and the rebase.
+  for (RowId r = 100; r < 150; ++r) m.Insert(int64_t{r} * 10, r);
+  auto loaded = Load(KeyKind::kInt64, s, live, 100);
+  REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+  m.SetBase(std::get<FrozenKeys>(std::move(loaded)));
+  REQUIRE(m.base().rows() == 100);
+  REQUIRE(m.rows() == 150);
+  for (RowId r = 0; r < 150; ++r) {
+    REQUIRE(m.Find(int64_t{r} * 10) == r);
+    REQUIRE(m.KeyOf(r) == CustomerKey(int64_t{r} * 10));
+  }
+  REQUIRE_FALSE(m.Find(int64_t{5}).has_value());
+}
+
+TEST_CASE("FrozenKeys: large tables (two-thread check, directory) find every key") {
+  for (KeyKind kind : {KeyKind::kInt64, KeyKind::kString}) {
+    KeyMap m(kind);
+    Bitmap live;
+    const RowId n = 300'000;  // above the parallel threshold
+    for (RowId r = 0; r < n; ++r) {
+      InsertKey(m, MakeKey(kind, r), r);
+      if (r % 7 != 3) live.Add(r);
+    }
+    const Sections s = Write(m, live);
+    auto loaded = Load(kind, s, live, n);
+    REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+    const FrozenKeys& f = std::get<FrozenKeys>(loaded);
+    REQUIRE(f.entry_count() == live.Cardinality());
+    for (RowId r = 0; r < n; r += 13) {
+      const CustomerKey k = MakeKey(kind, r);
+      const std::optional<RowId> got = kind == KeyKind::kInt64
+                                           ? f.Find(std::get<int64_t>(k))
+                                           : f.Find(std::string_view(std::get<std::string>(k)));
+      if (r % 7 != 3) {
+        REQUIRE(got == r);
+      } else {
+        REQUIRE_FALSE(got.has_value());  // dead rows have no entry
+      }
+      const CustomerKey absent = MakeKey(kind, n + r);
+      REQUIRE_FALSE((kind == KeyKind::kInt64
+                         ? f.Find(std::get<int64_t>(absent))
+                         : f.Find(std::string_view(std::get<std::string>(absent))))
+                        .has_value());
+    }
+  }
+}
+
+// ---- crafted sections ----------------------------------------------------------------
+
+uint64_t Get64(const std::string& s, size_t at) {
+  uint64_t v;
+  std::memcpy(&v, s.data() + at, 8);
+  return v;
+}
+void Set64(std::string& s, size_t at, uint64_t v) { std::memcpy(s.data() + at, &v, 8); }
+
+// Rewrites the table's entries with `fn(entries)` (keeping the header's
+// count in step).
+template <typename Fn>
+Sections EditEntries(Sections s, Fn fn) {
+  std::vector<uint64_t> e((s.table.size() - 16) / 8);
+  std::memcpy(e.data(), s.table.data() + 16, e.size() * 8);
+  fn(e);
+  s.table.resize(16);
+  Set64(s.table, 8, e.size());
+  s.table.append(reinterpret_cast<const char*>(e.data()), e.size() * 8);
+  return s;
+}
+
+std::string ErrorOf(KeyKind kind, const Sections& s, const Bitmap& live, uint64_t rows) {
+  auto r = Load(kind, s, live, rows);
+  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+}
+
+TEST_CASE("FrozenKeys: inconsistent sections are refused with their position") {
+  KeyMap m(KeyKind::kInt64);
+  Bitmap live;
+  const RowId n = 2000;
+  for (RowId r = 0; r < n; ++r) {
+    m.Insert(int64_t{r} * 3 + 1, r);
+    if (r != 17) live.Add(r);
+  }
+  const Sections good = Write(m, live);
+  REQUIRE(ErrorOf(KeyKind::kInt64, good, live, n).empty());
+
+  SECTION("row limit differs from the list") {
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, good, live, n + 1),
+                 Catch::Contains("list@1") && Catch::Contains("row limit"));
+  }
+  SECTION("truncated list") {
+    Sections s = good;
+    s.key_list.pop_back();
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("list@9"));
+  }
+  SECTION("a key changed: the table no longer matches") {
+    Sections s = good;
+    Set64(s.key_list, 9 + 8 * 5, 999999);
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
+  }
+  SECTION("two live rows share a key (table recomputed to match)") {
+    KeyMap dup(KeyKind::kInt64);
+    for (RowId r = 0; r < n; ++r) dup.Insert(r == 40 ? int64_t{30} * 3 + 1 : int64_t{r} * 3 + 1, r);
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, Write(dup, live), live, n),
+                 Catch::Contains("share a key"));
+  }
+  SECTION("an entry of a dead row") {
+    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { e[0] = (e[0] & ~0xFFFFFFFFull) | 17; });
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("not live or repeats"));
+  }
+  SECTION("an entry missing") {
+    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { e.pop_back(); });
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("entries for"));
+  }
+  SECTION("entries out of order") {
+    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { std::swap(e[3], e[4]); });
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n),
+                 Catch::Contains("table@48") && Catch::Contains("strictly increasing"));
+  }
+  SECTION("a tag changed but kept in order") {
+    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) {
+      // Move entry 10's tag to just above entry 9's (still sorted).
+      const uint64_t row = e[10] & 0xFFFFFFFF;
+      const uint64_t tag = (e[9] >> 32) + 1;
+      if (tag < (e[10] >> 32)) e[10] = tag << 32 | row;
+    });
+    if (s.table != good.table) {
+      REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
+    }
+  }
+  SECTION("a table whose count overflows the section") {
+    Sections s = good;
+    Set64(s.table, 8, UINT64_MAX / 4);
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("table@8"));
+  }
+}
+
+TEST_CASE("FrozenKeys: bad string offsets and keys are refused") {
+  KeyMap m(KeyKind::kString);
+  Bitmap live;
+  for (RowId r = 0; r < 50; ++r) {
+    m.Insert(std::string_view("key" + std::to_string(r)), r);
+    live.Add(r);
+  }
+  const Sections good = Write(m, live);
+  REQUIRE(ErrorOf(KeyKind::kString, good, live, 50).empty());
+  SECTION("decreasing offset") {
+    Sections s = good;
+    Set64(s.key_list, 9 + 8 * 3, Get64(s.key_list, 9 + 8 * 2) - 1);
+    REQUIRE_THAT(ErrorOf(KeyKind::kString, s, live, 50), Catch::Contains("list@33"));
+  }
+  SECTION("first offset not zero") {
+    Sections s = good;
+    Set64(s.key_list, 9, 1);
+    REQUIRE_THAT(ErrorOf(KeyKind::kString, s, live, 50), Catch::Contains("first offset"));
+  }
+  SECTION("offsets do not reach the end") {
+    Sections s = good;
+    s.key_list.push_back('x');
+    REQUIRE_THAT(ErrorOf(KeyKind::kString, s, live, 50), Catch::Contains("do not end"));
+  }
+  SECTION("a live key that is not UTF-8") {
+    Sections s = good;
+    const size_t blob = 9 + 8 * 51;
+    s.key_list[blob] = '\xff';
+    REQUIRE_THAT(ErrorOf(KeyKind::kString, s, live, 50), Catch::Contains("invalid string key"));
+  }
+}
+
+}  // namespace
