@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <random>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "index/names.h"
@@ -14,8 +13,6 @@ namespace {
 
 constexpr uint64_t kKeyListHeader = 9;  // u8 key kind, u64 row count
 constexpr uint64_t kTableHeader = 16;   // u64 seed, u64 entry count
-// Below this many entries Load checks on the calling thread alone.
-constexpr uint64_t kParallelEntries = uint64_t{1} << 18;
 
 uint64_t Fmix64(uint64_t x) {
   x ^= x >> 33;
@@ -26,25 +23,33 @@ uint64_t Fmix64(uint64_t x) {
   return x;
 }
 
-// The summand of the multiset hash: a keyed mix of one entry. The sum over
-// a multiset of entries is order-independent, so the table (tag order) and
-// the key list (row order) can each be summed in one sequential pass.
+// The summand of the multiset hash: a keyed mix of one entry (fmix64 of
+// the entry XOR a secret drawn per load; the file's author cannot see it).
+// The sum over a multiset of entries is order-independent, so the table
+// (tag order) and the live rows' keys (row order) can each be summed in one
+// sequential pass.
 struct MultisetHash {
-  uint64_t k1, k2;
-  uint64_t operator()(uint64_t entry) const { return Fmix64(Fmix64(entry ^ k1) + k2); }
+  uint64_t key;
+  uint64_t operator()(uint64_t entry) const { return Fmix64(entry ^ key); }
 };
 
 MultisetHash FreshMultisetHash() {
   std::random_device rd;
-  MultisetHash h;
-  h.k1 = (uint64_t{rd()} << 32) ^ rd();
-  h.k2 = (uint64_t{rd()} << 32) ^ rd() ^ 1;
-  return h;
+  return MultisetHash{(uint64_t{rd()} << 32) ^ rd()};
 }
 
 // Calls fn(row) for every row of `live`, ascending; fn returns false to stop.
 template <typename Fn>
 bool ForEachRow(const Bitmap& live, Fn fn) {
+  // The usual dense case, live = [0, n): no decoding.
+  const uint64_t n = live.Cardinality();
+  if (n == 0) return true;
+  if (uint64_t{live.Maximum()} + 1 == n) {
+    for (uint64_t r = 0; r < n; ++r) {
+      if (!fn(static_cast<RowId>(r))) return false;
+    }
+    return true;
+  }
   std::vector<uint32_t> chunk;
   for (uint64_t offset = 0;; offset += chunk.size()) {
     live.RangeToVector(offset, 1 << 16, &chunk);
@@ -157,38 +162,23 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
 
   const MultisetHash mix = FreshMultisetHash();
 
-  // ---- pass A, over the table: order, rows, directory, sum ------------------------
-  // `pending` holds the live rows not yet seen in the table; an entry whose
-  // row is not pending is dead or repeated.
-  std::vector<uint64_t> pending((f.rows_ + 63) / 64, 0);
-  ForEachRow(universe, [&](RowId r) {
-    pending[r >> 6] |= uint64_t{1} << (r & 63);
-    return true;
-  });
+  // ---- pass A, over the table: order, directory, sum ------------------------------
+  // (Liveness and uniqueness of the rows need no pass of their own: the sums
+  // below match only if the entries are exactly one per live row.)
   uint64_t table_sum = 0;
   std::vector<uint64_t> tie_starts;  // first index of each run of equal tags
-  FrozenKeysError table_error;
-  bool table_ok = true;
-  auto pass_a = [&] {
+  {
     const int shift = f.directory_bits_ == 0 ? 64 : 64 - f.directory_bits_;
     uint64_t next_bucket = 0;
     uint64_t prev = 0;
     for (uint64_t i = 0; i < f.entries_; ++i) {
       const uint64_t e = f.Entry(i);
-      const uint64_t at = kTableHeader + 8 * i;
       if (i > 0 && e <= prev) {
-        table_ok = Fail(&table_error, true, at, "entries are not strictly increasing");
-        return;
+        return Fail(error, true, kTableHeader + 8 * i, "entries are not strictly increasing");
       }
-      const RowId row = static_cast<RowId>(e);
-      uint64_t& word = pending[row >> 6];
-      const uint64_t bit = uint64_t{1} << (row & 63);
-      if (row >= f.rows_ || (word & bit) == 0) {
-        table_ok = Fail(&table_error, true, at,
-                        absl::StrCat("entry of row ", row, ", which is not live or repeats"));
-        return;
+      if (static_cast<RowId>(e) >= f.rows_) {
+        return Fail(error, true, kTableHeader + 8 * i, "entry of a row beyond the key list");
       }
-      word &= ~bit;
       table_sum += mix(e);
       if (i > 0 && (e >> 32) == (prev >> 32) &&
           (tie_starts.empty() || f.Entry(tie_starts.back()) >> 32 != e >> 32)) {
@@ -201,44 +191,33 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
     while (next_bucket < f.directory_.size()) {
       f.directory_[next_bucket++] = static_cast<uint32_t>(f.entries_);
     }
-  };
+  }
 
   // ---- pass B, over the live rows' keys: string validity, sum -------------------
   uint64_t key_sum = 0;
-  FrozenKeysError key_error;
-  bool keys_ok = true;
-  auto pass_b = [&] {
-    if (in.kind == KeyKind::kInt64) {
-      ForEachRow(universe, [&](RowId r) {
-        key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
-        return true;
-      });
-      return;
-    }
-    keys_ok = ForEachRow(universe, [&](RowId r) {
+  if (in.kind == KeyKind::kInt64) {
+    ForEachRow(universe, [&](RowId r) {
+      key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
+      return true;
+    });
+  } else {
+    bool bad = false;
+    ForEachRow(universe, [&](RowId r) {
       const std::string_view key = f.StringKey(r);
       if (!ValidateStringKey(key, *in.options).ok()) {
-        return Fail(&key_error, false, kKeyListHeader + 8 * uint64_t{r},
+        bad = !Fail(error, false, kKeyListHeader + 8 * uint64_t{r},
                     absl::StrCat("invalid string key of row ", r));
+        return false;
       }
       key_sum += mix(FrozenEntry(FrozenKeyHash(key, f.seed_), r));
       return true;
     });
-  };
-
-  if (f.entries_ >= kParallelEntries && std::thread::hardware_concurrency() > 1) {
-    std::thread helper(pass_b);
-    pass_a();
-    helper.join();
-  } else {
-    pass_a();
-    pass_b();
+    if (bad) return false;
   }
-  if (!table_ok) return Fail(error, true, table_error.at, std::move(table_error.what));
-  if (!keys_ok) return Fail(error, false, key_error.at, std::move(key_error.what));
   if (table_sum != key_sum) {
     return Fail(error, true, kTableHeader,
-                "the lookup table does not match the key list (an entry's hash is wrong)");
+                "the lookup table does not match the key list and the live customers (an "
+                "entry's hash or row is wrong, or a live customer's entry is missing)");
   }
   // Every tag is now the hash of its row's key, so equal keys have equal
   // tags and sit in one run of equal tags: compare within those runs.

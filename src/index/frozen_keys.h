@@ -72,13 +72,14 @@ class FrozenKeys {
   // `error`. Checks: sizes and counts against the payload before touching
   // anything; key list length = row limit; string offsets start at 0, never
   // decrease, end at the byte count, keys within max_string_key_bytes, live
-  // keys valid (ValidateStringKey); table entries strictly increasing, one
-  // per live row (rows live, none twice, count = live customers); every
-  // entry's tag is the hash of its row's key; no two live rows share a key.
-  // The tag check compares two keyed sums (a multiset hash with a secret
-  // seed drawn per Load): a file whose table disagrees with its key list
-  // passes with probability about 2^-64. The passes over the table and over
-  // the live rows' keys run on two threads for large tables.
+  // keys valid (ValidateStringKey); table entries strictly increasing, rows
+  // within the key list, count = live customers; the entries are exactly
+  // {(hash tag of row r's key) << 32 | r : r live}; no two live rows share a
+  // key. The set equality compares two keyed sums (a multiset hash whose
+  // secret is drawn per Load), one over the table and one over the live
+  // rows' keys, so both are single sequential passes with no random access;
+  // a table that differs passes with probability about 2^-64. Memory safety
+  // does not depend on it (rows are range-checked).
   static bool Load(const Input& in, FrozenKeys* out, FrozenKeysError* error);
 
   uint64_t rows() const { return rows_; }

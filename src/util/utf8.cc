@@ -1,5 +1,8 @@
 #include "util/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace tagindex::util {
 namespace {
 
@@ -39,6 +42,16 @@ size_t ValidSequenceLength(std::string_view s, size_t i) {
 std::optional<size_t> FindInvalidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
+    // ASCII fast path: eight bytes without a high bit are eight valid
+    // one-byte sequences (most customer keys and names are ASCII).
+    if (s.size() - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const size_t n = ValidSequenceLength(s, i);
     if (n == 0) return i;
     i += n;

@@ -198,11 +198,11 @@ TEST_CASE("KeyMap: a rebase keeps rows added after the snapshot") {
   REQUIRE_FALSE(m.Find(int64_t{5}).has_value());
 }
 
-TEST_CASE("FrozenKeys: large tables (two-thread check, directory) find every key") {
+TEST_CASE("FrozenKeys: large tables (directory of many buckets) find every key") {
   for (KeyKind kind : {KeyKind::kInt64, KeyKind::kString}) {
     KeyMap m(kind);
     Bitmap live;
-    const RowId n = 300'000;  // above the parallel threshold
+    const RowId n = 300'000;
     for (RowId r = 0; r < n; ++r) {
       InsertKey(m, MakeKey(kind, r), r);
       if (r % 7 != 3) live.Add(r);
@@ -291,7 +291,19 @@ TEST_CASE("FrozenKeys: inconsistent sections are refused with their position") {
   }
   SECTION("an entry of a dead row") {
     Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { e[0] = (e[0] & ~0xFFFFFFFFull) | 17; });
-    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("not live or repeats"));
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
+  }
+  SECTION("an entry repeats another live row (its own row missing)") {
+    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) {
+      e[5] = (e[5] & ~0xFFFFFFFFull) | (e[4] & 0xFFFFFFFF);
+    });
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
+  }
+  SECTION("an entry of a row beyond the key list") {
+    Sections s = EditEntries(good, [&](std::vector<uint64_t>& e) {
+      e.back() = (e.back() & ~0xFFFFFFFFull) | (n + 5);
+    });
+    REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("beyond the key list"));
   }
   SECTION("an entry missing") {
     Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { e.pop_back(); });

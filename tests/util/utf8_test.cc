@@ -49,3 +49,22 @@ TEST_CASE("utf8: trimming removes ASCII and ideographic white space", "[util]") 
   CHECK(TrimUnicodeSpace("a b") == "a b");
   CHECK(TrimUnicodeSpace(" \t\n").empty());
 }
+
+TEST_CASE("utf8: the ASCII fast path finds the same offsets as a byte-wise check", "[util]") {
+  // Each invalid case of the table above, behind ASCII prefixes of 0..20
+  // bytes (so the 8-byte word path runs into it at every alignment), and
+  // valid multi-byte text mixed with long ASCII runs.
+  const std::string bad[] = {"\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                             "\xF4\x90\x80\x80", "\xE9\xAB", std::string("\xFF", 1), "高\xE4"};
+  for (size_t prefix = 0; prefix <= 20; ++prefix) {
+    const std::string ascii(prefix, 'a');
+    for (const std::string& b : bad) {
+      const std::string text = ascii + b + "tail-of-ascii-text";
+      INFO("prefix " << prefix);
+      auto got = FindInvalidUtf8(text);
+      REQUIRE(got.has_value());
+      CHECK(*got == prefix + (b == "高\xE4" ? 3 : 0));
+    }
+    CHECK_FALSE(FindInvalidUtf8(ascii + "高价值客户" + ascii + "🙂" + ascii).has_value());
+  }
+}
