@@ -18,6 +18,7 @@
 #include <numeric>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "tagindex/tagindex.h"
 #include "workload.h"
 
@@ -123,8 +124,16 @@ double ReadBytesSeconds(const std::string& path, char* buffer, uint64_t* bytes) 
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Second argument: KeyKind (2 identity, 0 int64, 1 string). The index was
+// checkpointed once when built, so its keys are in the snapshot layer: each
+// checkpoint rewrites the key list from the mapping, merges the lookup
+// table and maps the new file (the steady state of a long-running host).
 void BM_Storage_Checkpoint(benchmark::State& state) {
-  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))));
+  const auto kind = static_cast<KeyKind>(state.range(1));
+  Saved& s = Get(Customers(static_cast<uint32_t>(state.range(0))), kind);
+  state.SetLabel(kind == KeyKind::kInt64    ? "int64 keys"
+                 : kind == KeyKind::kString ? "string keys"
+                                            : "identity keys");
   for (auto _ : state) {
     if (!s.index->Checkpoint().ok()) state.SkipWithError("Checkpoint failed");
   }
@@ -170,6 +179,52 @@ void BM_Storage_Open(benchmark::State& state) {
   state.counters["read_warm_ms"] = warm[warm.size() / 2] * 1e3;
   state.counters["file_bytes"] = static_cast<double>(bytes);
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+// Key lookups after Open (the keys are read in place from the mapped
+// snapshot: directory, entries, key list) against the same keys in an
+// in-memory index (hash tables built by AddCustomers), same run. Arguments:
+// customers, KeyKind, 1 = opened from the snapshot / 0 = in memory.
+void BM_Storage_FindCustomer(benchmark::State& state) {
+  const uint32_t customers = Customers(static_cast<uint32_t>(state.range(0)));
+  const auto kind = static_cast<KeyKind>(state.range(1));
+  const bool opened = state.range(2) != 0;
+  Saved& s = Get(customers, kind);
+  std::unique_ptr<Index> local;
+  if (opened) {
+    OpenOptions o;
+    o.read_only = true;
+    local = Index::Open(s.dir, o).value();
+  } else {
+    local = Index::Create({.key_kind = kind}).value();
+  }
+  std::vector<int64_t> keys(customers);
+  for (uint32_t i = 0; i < customers; ++i) keys[i] = int64_t{i} * 7919 + 13800000000;
+  std::vector<std::string> text;
+  if (kind == KeyKind::kString) {
+    text.reserve(keys.size());
+    for (int64_t k : keys) text.push_back("C" + std::to_string(k));
+  }
+  if (!opened) {
+    if (kind == KeyKind::kString) {
+      std::vector<std::string_view> views(text.begin(), text.end());
+      (void)local->AddCustomers(std::span<const std::string_view>(views));
+    } else {
+      (void)local->AddCustomers(keys);
+    }
+  }
+  std::mt19937_64 rng(7);
+  uint64_t found = 0;
+  for (auto _ : state) {
+    const size_t i = rng() % customers;
+    const bool ok = kind == KeyKind::kString ? local->FindCustomer(text[i]).ok()
+                                             : local->FindCustomer(keys[i]).ok();
+    found += ok ? 1 : 0;
+  }
+  if (found != state.iterations()) state.SkipWithError("a key was not found");
+  state.SetLabel(absl::StrCat(kind == KeyKind::kString ? "string" : "int64",
+                              opened ? " keys, opened from the snapshot" : " keys, in memory"));
+  state.SetItemsProcessed(state.iterations());
 }
 
 // Mutation throughput: single-customer Tag calls, durable per the policy.
@@ -232,8 +287,8 @@ void BM_Storage_Mutate(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Storage_Checkpoint)
-    ->Arg(1'000'000)
-    ->Arg(10'000'000)
+    ->ArgsProduct({{1'000'000, 10'000'000}, {2, 0, 1}})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5)
     ->Repetitions(3)
@@ -249,6 +304,10 @@ BENCHMARK(BM_Storage_Open)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_Storage_FindCustomer)
+    ->ArgsProduct({{1'000'000, 10'000'000}, {0, 1}, {0, 1}})
     ->Repetitions(3)
     ->ReportAggregatesOnly(true);
 BENCHMARK(BM_Storage_Mutate)->Arg(0)->Arg(1)->Arg(4)->Arg(2)->Arg(3)->Threads(1)->UseRealTime();

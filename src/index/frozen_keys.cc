@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <random>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "index/names.h"
@@ -193,6 +194,11 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
     }
   }
 
+  if (in.trusted) {
+    *out = std::move(f);
+    return true;
+  }
+
   // ---- pass B, over the live rows' keys: string validity, sum -------------------
   uint64_t key_sum = 0;
   if (in.kind == KeyKind::kInt64) {
@@ -246,7 +252,7 @@ template <typename Key, typename Equal>
 std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Equal equal) const {
   if (entries_ == 0) return std::nullopt;
   const uint64_t tag = hash >> 32;
-  const uint64_t bucket = directory_bits_ == 0 ? 0 : hash >> (64 - directory_bits_);
+  const uint64_t bucket = BucketOf(hash);
   const uint64_t end = directory_[bucket + 1];
   for (uint64_t i = directory_[bucket]; i < end; ++i) {
     const uint64_t e = Entry(i);
@@ -269,6 +275,67 @@ std::optional<RowId> FrozenKeys::Find(int64_t key) const {
 std::optional<RowId> FrozenKeys::Find(std::string_view key) const {
   return FindHashed<std::string_view>(FrozenKeyHash(key, seed_),
                                       [&](RowId row) { return StringKey(row) == key; });
+}
+
+template <typename Key>
+void FrozenKeys::FindManyImpl(std::span<const Key> keys, RowId* rows) const {
+  if (entries_ == 0) {
+    std::fill(rows, rows + keys.size(), kNoRow);
+    return;
+  }
+  constexpr size_t kGroup = 16;
+  uint64_t hash[kGroup];
+  uint64_t bucket[kGroup];
+  RowId candidate[kGroup];
+  for (size_t g = 0; g < keys.size(); g += kGroup) {
+    const size_t m = std::min(kGroup, keys.size() - g);
+    const Key* k = keys.data() + g;
+    for (size_t j = 0; j < m; ++j) {
+      hash[j] = FrozenKeyHash(k[j], seed_);
+      bucket[j] = BucketOf(hash[j]);
+      __builtin_prefetch(&directory_[bucket[j]]);
+    }
+    for (size_t j = 0; j < m; ++j) __builtin_prefetch(table_ + 8 * uint64_t{directory_[bucket[j]]});
+    // The first entry with the key's tag; its key is fetched next.
+    for (size_t j = 0; j < m; ++j) {
+      candidate[j] = kNoRow;
+      const uint64_t tag = hash[j] >> 32;
+      const uint64_t end = directory_[bucket[j] + 1];
+      for (uint64_t i = directory_[bucket[j]]; i < end; ++i) {
+        const uint64_t e = Entry(i);
+        if (e >> 32 >= tag) {
+          if (e >> 32 == tag) candidate[j] = static_cast<RowId>(e);
+          break;
+        }
+      }
+      if (candidate[j] != kNoRow) __builtin_prefetch(keys_ + 8 * uint64_t{candidate[j]});
+    }
+    if constexpr (std::is_same_v<Key, std::string_view>) {
+      for (size_t j = 0; j < m; ++j) {
+        if (candidate[j] != kNoRow) {
+          __builtin_prefetch(blob_ + Load64(keys_ + 8 * uint64_t{candidate[j]}));
+        }
+      }
+    }
+    for (size_t j = 0; j < m; ++j) {
+      RowId& out = rows[g + j];
+      if (candidate[j] == kNoRow) {
+        out = kNoRow;
+      } else if constexpr (std::is_same_v<Key, std::string_view>) {
+        out = StringKey(candidate[j]) == k[j] ? candidate[j] : Find(k[j]).value_or(kNoRow);
+      } else {
+        out = IntKey(candidate[j]) == k[j] ? candidate[j] : Find(k[j]).value_or(kNoRow);
+      }
+    }
+  }
+}
+
+void FrozenKeys::FindMany(std::span<const int64_t> keys, RowId* rows) const {
+  FindManyImpl(keys, rows);
+}
+
+void FrozenKeys::FindMany(std::span<const std::string_view> keys, RowId* rows) const {
+  FindManyImpl(keys, rows);
 }
 
 }  // namespace tagindex::internal

@@ -66,6 +66,11 @@ class FrozenKeys {
     const Bitmap* universe = nullptr;
     uint64_t row_limit = 0;
     const IndexOptions* options = nullptr;
+    // The sections were just written by this process from the same state
+    // (Index::Checkpoint maps the file it wrote): only sizes, order and row
+    // ranges are checked and the directory built; the key hashing passes
+    // are skipped.
+    bool trusted = false;
   };
 
   // Validates and wraps the sections; on failure returns false and fills
@@ -98,6 +103,14 @@ class FrozenKeys {
   std::optional<RowId> Find(int64_t key) const;
   std::optional<RowId> Find(std::string_view key) const;
 
+  // Batch Find: rows[i] is the row of keys[i], or kNoRow. Works on groups
+  // of keys in stages (hash, directory, entries, key list), prefetching
+  // each stage's lines for the whole group, so the cache misses of a
+  // group overlap instead of queuing one lookup after another.
+  static constexpr RowId kNoRow = UINT32_MAX;
+  void FindMany(std::span<const int64_t> keys, RowId* rows) const;
+  void FindMany(std::span<const std::string_view> keys, RowId* rows) const;
+
   // The key list's arrays, for writing the next snapshot: int64 keys
   // (rows x 8 bytes), string offsets (rows x 8 bytes, without the final
   // one) and the string key bytes.
@@ -106,6 +119,8 @@ class FrozenKeys {
     return {keys_, kind_ == KeyKind::kString ? rows_ * 8 : 0};
   }
   std::string_view StringBlob() const { return {blob_, blob_size_}; }
+  // The lookup table's entries (entry_count() x 8 bytes).
+  std::string_view EntryBytes() const { return {table_, entries_ * 8}; }
 
   // Bytes of the whole key list and table (mapped, not heap) and of the
   // directory (heap).
@@ -119,6 +134,11 @@ class FrozenKeys {
   }
   template <typename Key, typename Equal>
   std::optional<RowId> FindHashed(uint64_t hash, Equal equal) const;
+  template <typename Key>
+  void FindManyImpl(std::span<const Key> keys, RowId* rows) const;
+  uint64_t BucketOf(uint64_t hash) const {
+    return directory_bits_ == 0 ? 0 : hash >> (64 - directory_bits_);
+  }
 
   KeyKind kind_ = KeyKind::kInt64;
   std::shared_ptr<const ReadableRegion> region_;

@@ -121,16 +121,15 @@ absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create, std::v
       return absl::Status(st.code(), absl::StrCat(st.message(), BatchPosition(i, keys.size())));
     }
   }
-  rows->assign(keys.size(), 0);
+  // One batch lookup (its cache misses overlap), then liveness per key.
+  s.keys.FindMany(keys, rows);
   constexpr RowId kPending = UINT32_MAX;
   // First sight of each new key -> index into `fresh`.
   absl::flat_hash_map<K, size_t> fresh_index;
   std::vector<K> fresh;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (std::optional<RowId> row = LiveRow(s, keys[i])) {
-      (*rows)[i] = *row;
-      continue;
-    }
+    const RowId found = (*rows)[i];
+    if (found != internal::FrozenKeys::kNoRow && s.universe.Contains(found)) continue;
     if (!create) {
       absl::Status st = KeyNotFound(keys[i]);
       return absl::NotFoundError(absl::StrCat(st.message(), BatchPosition(i, keys.size())));

@@ -226,13 +226,15 @@ absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen
     TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts));
   }
   if (o.key_kind != KeyKind::kIdentity) {
-    const std::vector<uint64_t> entries = s.keys.LookupEntries(s.universe);
+    std::vector<uint64_t> scratch;
+    std::vector<std::string_view> parts = s.keys.LookupEntryParts(s.universe, &scratch);
+    uint64_t count = 0;
+    for (std::string_view p : parts) count += p.size() / 8;
     buf.clear();
     PutU64(&buf, s.keys.table_seed());
-    PutU64(&buf, entries.size());
-    TI_RETURN_IF_ERROR(w.AddSection(
-        SectionKind::kKeyTable, storage::kSectionRequired,
-        {buf, std::string_view(reinterpret_cast<const char*>(entries.data()), entries.size() * 8)}));
+    PutU64(&buf, count);
+    parts.insert(parts.begin(), buf);
+    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kKeyTable, storage::kSectionRequired, parts));
   }
 
   buf.clear();
@@ -669,6 +671,7 @@ std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
   in.universe = &s.universe;
   in.row_limit = s.row_limit;
   in.options = &s.options;
+  in.trusted = true;  // written by this process from `s` a moment ago
   FrozenKeys frozen;
   FrozenKeysError error;
   try {

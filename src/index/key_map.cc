@@ -1,6 +1,7 @@
 #include "index/key_map.h"
 
 #include <random>
+#include <type_traits>
 #include <utility>
 
 #include "storage/coding.h"
@@ -37,6 +38,49 @@ std::optional<RowId> KeyMap::Find(std::string_view key) const {
     if (it != string_rows_.end()) return it->second;
   }
   return base_.Find(key);
+}
+
+template <typename K>
+void KeyMap::FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows) const {
+  constexpr RowId kNoRow = FrozenKeys::kNoRow;
+  rows->resize(keys.size());
+  if (kind_ == KeyKind::kIdentity) {
+    for (size_t i = 0; i < keys.size(); ++i) (*rows)[i] = Find(keys[i]).value_or(kNoRow);
+    return;
+  }
+  if (memory_empty()) {
+    base_.FindMany(keys, rows->data());
+    return;
+  }
+  // Memory first (newer); the keys it lacks go to the base as one batch.
+  std::vector<K> rest;
+  std::vector<size_t> rest_at;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::optional<RowId> row;
+    if constexpr (std::is_same_v<K, int64_t>) {
+      row = int_rows_.Find(keys[i]);
+    } else {
+      auto it = string_rows_.find(keys[i]);
+      if (it != string_rows_.end()) row = it->second;
+    }
+    (*rows)[i] = row.value_or(kNoRow);
+    if (!row && base_.entry_count() != 0) {
+      rest.push_back(keys[i]);
+      rest_at.push_back(i);
+    }
+  }
+  if (rest.empty()) return;
+  std::vector<RowId> found(rest.size());
+  base_.FindMany(std::span<const K>(rest), found.data());
+  for (size_t j = 0; j < rest.size(); ++j) (*rows)[rest_at[j]] = found[j];
+}
+
+void KeyMap::FindMany(std::span<const int64_t> keys, std::vector<RowId>* rows) const {
+  FindManyImpl(keys, rows);
+}
+
+void KeyMap::FindMany(std::span<const std::string_view> keys, std::vector<RowId>* rows) const {
+  FindManyImpl(keys, rows);
 }
 
 void KeyMap::Insert(int64_t key, RowId row) {
@@ -139,6 +183,20 @@ std::vector<std::string_view> KeyMap::KeyListParts(std::string* scratch) const {
   const std::string_view all(*scratch);
   return {all.substr(0, header), base_.StringOffsetBytes(),
           all.substr(header, blob_start - header), base_.StringBlob(), all.substr(blob_start)};
+}
+
+std::vector<std::string_view> KeyMap::LookupEntryParts(const Bitmap& live,
+                                                       std::vector<uint64_t>* scratch) const {
+  // Rows never come back to life (a re-added key gets a new row), so if
+  // every live row is a base row and as many rows are live as the base has
+  // entries, the live rows are exactly the base's entries.
+  const uint64_t live_count = live.Cardinality();
+  if (base_.entry_count() != 0 && live_count == base_.entry_count() &&
+      live.Maximum() < base_.rows()) {
+    return {base_.EntryBytes()};
+  }
+  *scratch = LookupEntries(live);
+  return {std::string_view(reinterpret_cast<const char*>(scratch->data()), scratch->size() * 8)};
 }
 
 std::vector<uint64_t> KeyMap::LookupEntries(const Bitmap& live) const {

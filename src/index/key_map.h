@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,12 @@ class KeyMap {
   std::optional<RowId> Find(int64_t key) const;
   std::optional<RowId> Find(std::string_view key) const;
 
+  // Batch Find: (*rows)[i] is Find(keys[i]) or FrozenKeys::kNoRow. Faster
+  // than a loop of Find for large batches (the snapshot layer's lookups
+  // overlap their cache misses).
+  void FindMany(std::span<const int64_t> keys, std::vector<RowId>* rows) const;
+  void FindMany(std::span<const std::string_view> keys, std::vector<RowId>* rows) const;
+
   // Records that `key` now lives at `row`, a fresh row id: at least
   // base().rows() and above every row inserted before.
   void Insert(int64_t key, RowId row);
@@ -77,8 +84,18 @@ class KeyMap {
   // (section kind 10 after its header): the base's entries that are still
   // live merged with those of the in-memory rows.
   std::vector<uint64_t> LookupEntries(const Bitmap& live) const;
+  // The same as byte ranges to write: the base's entries straight from the
+  // mapping when no row was added or removed since it was written (the
+  // common checkpoint of tag changes only), else LookupEntries in `scratch`.
+  std::vector<std::string_view> LookupEntryParts(const Bitmap& live,
+                                                 std::vector<uint64_t>* scratch) const;
 
  private:
+  template <typename K>
+  void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows) const;
+  bool memory_empty() const {
+    return kind_ == KeyKind::kString ? string_rows_.empty() : int_rows_.size() == 0;
+  }
   uint64_t memory_rows() const {
     return kind_ == KeyKind::kString ? string_keys_.size() : int_keys_.size();
   }
