@@ -271,7 +271,8 @@ class Index {
 
   // Opens the index in directory `path`, creating it if missing (and
   // options.create_if_missing). Loads the last snapshot (memory-mapped,
-  // checksummed, bounds-checked) and replays the log after it. A torn final
+  // checksummed, bounds-checked; customer keys are then read in place from
+  // the mapping, not copied) and replays the log after it. A torn final
   // log record (a crash during its write; never acknowledged) is dropped and
   // reported in LastRecovery().
   // Errors: FailedPrecondition if another writer (any process) holds the
