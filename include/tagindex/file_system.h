@@ -72,8 +72,17 @@ class FileSystem {
   // existing file is emptied first.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
                                                                      bool truncate) = 0;
-  // Reads the whole file.
+  // Reads the whole file. The default implementation maps it: the bytes
+  // must not shrink while the region lives (snapshots never do).
   virtual absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFile(const std::string& path) = 0;
+  // Reads the whole file into memory the caller owns (a copy, not a
+  // mapping), for a file another process may truncate meanwhile: the log,
+  // which a writer cuts back after a failed append. Reading a mapping past
+  // a truncation would raise SIGBUS; a copy just sees the shorter file.
+  // Defaults to ReadFile (right for implementations that copy anyway).
+  virtual absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFileCopy(const std::string& path) {
+    return ReadFile(path);
+  }
   // Atomically replaces `to` with `from` (POSIX rename). Durable after
   // SyncDir of the directory.
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;

@@ -800,7 +800,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
       d->report.salvage_message = absl::StrCat("storage: log ", wal_path, " was missing");
       rewrite_header = true;
     } else {
-      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFile(wal_path));
+      // A copy: a writer may cut the log back while a read-only opener reads it.
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFileCopy(wal_path));
       absl::StatusOr<storage::ParsedLog> parsed = storage::ParseLog(
           region->data(), wal_path, options.max_log_record_bytes, options.salvage_log);
       if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kDataLoss &&

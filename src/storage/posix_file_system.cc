@@ -9,6 +9,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "tagindex/file_system.h"
@@ -64,6 +66,12 @@ class PosixWritableFile : public WritableFile {
  private:
   std::string path_;
   int fd_;
+};
+
+class CopiedRegion : public ReadableRegion {
+ public:
+  std::span<const char> data() const override { return {bytes.data(), bytes.size()}; }
+  std::string bytes;
 };
 
 class MappedRegion : public ReadableRegion {
@@ -151,6 +159,32 @@ class PosixFileSystem : public FileSystem {
     }
     ::close(fd);
     return std::unique_ptr<ReadableRegion>(new MappedRegion(base, size));
+  }
+
+  absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFileCopy(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("cannot open", path, errno);
+    auto region = std::make_unique<CopiedRegion>();
+    // Read to end of file, whatever its size does meanwhile.
+    constexpr size_t kChunk = size_t{1} << 20;
+    while (true) {
+      const size_t at = region->bytes.size();
+      region->bytes.resize(at + kChunk);
+      const ssize_t n = ::read(fd, region->bytes.data() + at, kChunk);
+      if (n < 0) {
+        if (errno == EINTR) {
+          region->bytes.resize(at);
+          continue;
+        }
+        const int err = errno;
+        ::close(fd);
+        return Errno("cannot read", path, err);
+      }
+      region->bytes.resize(at + static_cast<size_t>(n));
+      if (n == 0) break;
+    }
+    ::close(fd);
+    return std::unique_ptr<ReadableRegion>(std::move(region));
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
