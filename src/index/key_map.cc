@@ -9,26 +9,36 @@
 namespace tagindex::internal {
 namespace {
 
-// Seeds for a new map: nothing an outsider chooses (customer ids) should be
-// able to pile into one probe run or one lookup-table bucket.
+// Seed of a new lookup table: nothing an outsider chooses (customer ids)
+// should be able to pile into one bucket. (absl's maps seed themselves.)
 uint64_t FreshSeed() {
   std::random_device rd;
   return (uint64_t{rd()} << 32) ^ rd();
+}
+
+// Removes `key` from `map` if it maps to `row` (a newer row of the same key
+// stays).
+template <typename Map, typename Key>
+void EraseIfRow(Map& map, const Key& key, RowId row) {
+  auto it = map.find(key);
+  if (it != map.end() && it->second == row) map.erase(it);
 }
 
 }  // namespace
 
 KeyMap::KeyMap(KeyKind kind)
     : kind_(kind),
-      table_seed_(kind == KeyKind::kIdentity ? 0 : FreshSeed()),
-      int_rows_(kind == KeyKind::kInt64 ? FreshSeed() : 0) {}
+      table_seed_(kind == KeyKind::kIdentity ? 0 : FreshSeed()) {}
 
 std::optional<RowId> KeyMap::Find(int64_t key) const {
   if (kind_ == KeyKind::kIdentity) {
     if (key < 0 || key > static_cast<int64_t>(kMaxRowId)) return std::nullopt;
     return static_cast<RowId>(key);
   }
-  if (std::optional<RowId> row = int_rows_.Find(key)) return row;
+  if (!int_rows_.empty()) {
+    auto it = int_rows_.find(key);
+    if (it != int_rows_.end()) return it->second;
+  }
   return base_.Find(key);
 }
 
@@ -58,7 +68,8 @@ void KeyMap::FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows) con
   for (size_t i = 0; i < keys.size(); ++i) {
     std::optional<RowId> row;
     if constexpr (std::is_same_v<K, int64_t>) {
-      row = int_rows_.Find(keys[i]);
+      auto it = int_rows_.find(keys[i]);
+      if (it != int_rows_.end()) row = it->second;
     } else {
       auto it = string_rows_.find(keys[i]);
       if (it != string_rows_.end()) row = it->second;
@@ -86,7 +97,7 @@ void KeyMap::FindMany(std::span<const std::string_view> keys, std::vector<RowId>
 void KeyMap::Insert(int64_t key, RowId row) {
   if (kind_ == KeyKind::kIdentity) return;
   const uint64_t at = uint64_t{row} - base_.rows();
-  int_rows_.Upsert(key, row);
+  int_rows_[key] = row;
   if (int_keys_.size() <= at) int_keys_.resize(at + 1);
   int_keys_[at] = key;
 }
@@ -105,13 +116,10 @@ void KeyMap::EraseRow(RowId row) {
     case KeyKind::kIdentity:
       return;
     case KeyKind::kInt64:
-      if (at < int_keys_.size()) int_rows_.EraseIfRow(int_keys_[at], row);
+      if (at < int_keys_.size()) EraseIfRow(int_rows_, int_keys_[at], row);
       return;
     case KeyKind::kString:
-      if (at < string_keys_.size()) {
-        auto it = string_rows_.find(string_keys_[at]);
-        if (it != string_rows_.end() && it->second == row) string_rows_.erase(it);
-      }
+      if (at < string_keys_.size()) EraseIfRow(string_rows_, std::string_view(string_keys_[at]), row);
       return;
   }
 }
@@ -137,17 +145,16 @@ void KeyMap::SetBase(FrozenKeys base) {
   const uint64_t covered = std::min<uint64_t>(new_rows - std::min(new_rows, old_rows), memory_rows());
   if (kind_ == KeyKind::kInt64) {
     for (uint64_t i = 0; i < covered; ++i) {
-      int_rows_.EraseIfRow(int_keys_[i], static_cast<RowId>(old_rows + i));
+      EraseIfRow(int_rows_, int_keys_[i], static_cast<RowId>(old_rows + i));
     }
     int_keys_.erase(int_keys_.begin(), int_keys_.begin() + static_cast<ptrdiff_t>(covered));
     if (int_keys_.empty()) {
-      int_rows_.Clear();
+      decltype(int_rows_)().swap(int_rows_);
       int_keys_.shrink_to_fit();
     }
   } else if (kind_ == KeyKind::kString) {
     for (uint64_t i = 0; i < covered; ++i) {
-      auto it = string_rows_.find(string_keys_[i]);
-      if (it != string_rows_.end() && it->second == old_rows + i) string_rows_.erase(it);
+      EraseIfRow(string_rows_, std::string_view(string_keys_[i]), static_cast<RowId>(old_rows + i));
     }
     string_keys_.erase(string_keys_.begin(), string_keys_.begin() + static_cast<ptrdiff_t>(covered));
     if (string_keys_.empty()) {

@@ -12,7 +12,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "bitmap/bitmap.h"
 #include "index/frozen_keys.h"
-#include "index/int_key_table.h"
 #include "tagindex/types.h"
 #include "util/hash.h"
 
@@ -27,8 +26,8 @@ namespace tagindex::internal {
 // Two layers. Rows below base().rows() come from the snapshot the index was
 // opened from and are read in place from the mapped file (FrozenKeys: no
 // copy, no hash map rebuilt on Open). Rows assigned since then live in
-// memory: their keys in a vector, their forward entries in an IntKeyTable
-// (int64) or absl::flat_hash_map (string). Find looks in memory first, so a
+// memory: their keys in a vector, their forward entries in an
+// absl::flat_hash_map. Find looks in memory first, so a
 // key removed from the snapshot's rows and added again resolves to its new
 // row. An in-memory index (Index::Create) has only the second layer.
 //
@@ -94,7 +93,7 @@ class KeyMap {
   template <typename K>
   void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows) const;
   bool memory_empty() const {
-    return kind_ == KeyKind::kString ? string_rows_.empty() : int_rows_.size() == 0;
+    return kind_ == KeyKind::kString ? string_rows_.empty() : int_rows_.empty();
   }
   uint64_t memory_rows() const {
     return kind_ == KeyKind::kString ? string_keys_.size() : int_keys_.size();
@@ -104,7 +103,7 @@ class KeyMap {
   uint64_t table_seed_;
   FrozenKeys base_;
   // Rows at or above base_.rows():
-  IntKeyTable int_rows_;
+  absl::flat_hash_map<int64_t, RowId> int_rows_;
   absl::flat_hash_map<std::string, RowId, util::StringHash, util::StringEq> string_rows_;
   std::vector<int64_t> int_keys_;         // row - base rows -> key (kInt64)
   std::vector<std::string> string_keys_;  // row - base rows -> key (kString)
