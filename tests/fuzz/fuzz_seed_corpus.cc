@@ -23,30 +23,47 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::filesystem::path out = argv[1];
-  auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
-  tagindex::OpenOptions o;
-  o.file_system = fs;
-  o.index.key_kind = tagindex::KeyKind::kString;
-  auto index = tagindex::Index::Open("db", o).value();
-  (void)index->CreateCategory("购买频率", {.exclusive = true});
-  auto a = index->CreateTag({.name = "高频", .category = "购买频率"}).value();
-  auto b = index->CreateTag({.name = "高价值客户", .description = "VIP"}).value();
-  std::vector<std::string_view> keys = {"138", "139", "wx:1", "wx:2"};
-  (void)index->TagMany(a, keys);
-  (void)index->TagMany(b, std::span(keys).subspan(1));
-  (void)index->Checkpoint();
-  (void)index->RemoveCustomer(std::string_view("139"));
-  (void)index->RenameTag(b, "VIP");
-  (void)index->Untag(a, std::string_view("wx:1"));
-  index.reset();
-  for (const std::string& name : fs->Names()) {
-    const std::string data = fs->Get(name);
-    if (name.find("/snapshot-") != std::string::npos) {
-      Write(out / "snapshot_reader_fuzzer", "snapshot0", std::string(1, '\0') + data);
-      Write(out / "snapshot_reader_fuzzer", "snapshot1", std::string(1, '\1') + data);
-    } else if (name.find("/wal-") != std::string::npos) {
-      for (char opt : {'\0', '\1', '\3', '\7'}) {
-        Write(out / "wal_reader_fuzzer", std::string("log") + char('0' + opt), opt + data);
+  // One index per keyed kind: string keys and int64 keys each bring a key
+  // list and a lookup table (docs/file_format.md, kinds 4 and 10).
+  for (tagindex::KeyKind kind : {tagindex::KeyKind::kString, tagindex::KeyKind::kInt64}) {
+    const bool strings = kind == tagindex::KeyKind::kString;
+    const std::string tag = strings ? "" : "_int64";
+    auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
+    tagindex::OpenOptions o;
+    o.file_system = fs;
+    o.index.key_kind = kind;
+    auto index = tagindex::Index::Open("db", o).value();
+    (void)index->CreateCategory("购买频率", {.exclusive = true});
+    auto a = index->CreateTag({.name = "高频", .category = "购买频率"}).value();
+    auto b = index->CreateTag({.name = "高价值客户", .description = "VIP"}).value();
+    std::vector<std::string_view> text = {"138", "139", "wx:1", "wx:2"};
+    std::vector<int64_t> ints = {138, 139, -7, int64_t{1} << 40};
+    if (strings) {
+      (void)index->TagMany(a, text);
+      (void)index->TagMany(b, std::span(text).subspan(1));
+    } else {
+      (void)index->TagMany(a, ints);
+      (void)index->TagMany(b, std::span(ints).subspan(1));
+    }
+    (void)index->Checkpoint();
+    if (strings) {
+      (void)index->RemoveCustomer(std::string_view("139"));
+      (void)index->Untag(a, std::string_view("wx:1"));
+    } else {
+      (void)index->RemoveCustomer(int64_t{139});
+      (void)index->Untag(a, int64_t{-7});
+    }
+    (void)index->RenameTag(b, "VIP");
+    index.reset();
+    for (const std::string& name : fs->Names()) {
+      const std::string data = fs->Get(name);
+      if (name.find("/snapshot-") != std::string::npos) {
+        Write(out / "snapshot_reader_fuzzer", "snapshot0" + tag, std::string(1, '\0') + data);
+        Write(out / "snapshot_reader_fuzzer", "snapshot1" + tag, std::string(1, '\1') + data);
+      } else if (name.find("/wal-") != std::string::npos) {
+        for (char opt : {'\0', '\1', '\3', '\7'}) {
+          Write(out / "wal_reader_fuzzer", std::string("log") + char('0' + opt) + tag, opt + data);
+        }
       }
     }
   }

@@ -3,6 +3,7 @@
 // checksum layer and the section decoders behind it are exercised.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "fuzz/fuzz_util.h"
@@ -13,10 +14,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string snapshot(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] & 1) tagindex::fuzz::FixSnapshotChecksums(snapshot);
+  // The file is named after the generation its header claims (seeds come
+  // from indexes that checkpointed), so inputs get past the name check.
+  uint64_t gen = snapshot.size() >= 24 ? tagindex::storage::LoadU64(snapshot.data() + 16) : 0;
+  char digits[21];
+  std::snprintf(digits, sizeof(digits), "%020llu", static_cast<unsigned long long>(gen));
   auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
   (void)fs->CreateDir("db");
-  fs->Put("db/snapshot-00000000000000000000.tix", snapshot);
-  fs->Put("db/wal-00000000000000000000.log", tagindex::storage::EncodeWalHeader(0));
+  fs->Put(std::string("db/snapshot-") + digits + ".tix", snapshot);
+  fs->Put(std::string("db/wal-") + digits + ".log", tagindex::storage::EncodeWalHeader(gen));
   tagindex::OpenOptions o;
   o.file_system = fs;
   o.read_only = true;
