@@ -109,70 +109,80 @@ std::string BatchPosition(size_t i, size_t n) {
   return n > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string();
 }
 
-// Maps `keys` to live row ids, in input order. With `create`, unknown keys
-// are registered as new customers; without, an unknown key is NotFound.
-// Validates the whole batch before changing anything.
+// Maps `keys` to live row ids, in input order, in two steps so that a
+// mutation can be logged between them: Plan checks the whole batch and
+// looks every key up (changing nothing; with `create`, unknown keys are
+// noted as new customers, without, an unknown key is NotFound); Commit
+// registers the new customers and returns the rows. The caller holds the
+// write lock from Plan to Commit, so the plan stays valid.
 template <typename K>
-absl::Status MapKeys(IndexState& s, std::span<const K> keys, bool create, std::vector<RowId>* rows,
-                     bool dry_run = false) {
-  for (size_t i = 0; i < keys.size(); ++i) {
-    absl::Status st = CheckKey(s, keys[i]);
-    if (!st.ok()) {
-      return absl::Status(st.code(), absl::StrCat(st.message(), BatchPosition(i, keys.size())));
-    }
-  }
-  // One batch lookup (its cache misses overlap), then liveness per key.
-  s.keys.FindMany(keys, rows);
-  constexpr RowId kPending = UINT32_MAX;
-  // First sight of each new key -> index into `fresh`.
-  absl::flat_hash_map<K, size_t> fresh_index;
-  std::vector<K> fresh;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const RowId found = (*rows)[i];
-    if (found != internal::FrozenKeys::kNoRow && s.universe.Contains(found)) continue;
-    if (!create) {
-      absl::Status st = KeyNotFound(keys[i]);
-      return absl::NotFoundError(absl::StrCat(st.message(), BatchPosition(i, keys.size())));
-    }
-    auto [it, inserted] = fresh_index.try_emplace(keys[i], fresh.size());
-    if (inserted) fresh.push_back(keys[i]);
-    (*rows)[i] = kPending;
-  }
-  if (fresh.empty()) return absl::OkStatus();
-  if (s.options.key_kind != KeyKind::kIdentity &&
-      s.row_limit + fresh.size() > uint64_t{kMaxRowId} + 1) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("index: cannot add ", fresh.size(), " customers: row ids are used up (",
-                     s.row_limit, " assigned of ", uint64_t{kMaxRowId} + 1, ")"));
-  }
-  // A dry run stops here: everything that can fail has been checked, so the
-  // change can be logged before it is applied.
-  if (dry_run) return absl::OkStatus();
-
-  std::vector<RowId> fresh_rows(fresh.size());
-  if (s.options.key_kind == KeyKind::kIdentity) {
-    if constexpr (std::is_same_v<K, int64_t>) {
-      uint64_t limit = s.row_limit;
-      for (size_t j = 0; j < fresh.size(); ++j) {
-        fresh_rows[j] = static_cast<RowId>(fresh[j]);
-        limit = std::max<uint64_t>(limit, uint64_t{fresh_rows[j]} + 1);
+class KeyBatch {
+ public:
+  absl::Status Plan(const IndexState& s, std::span<const K> keys, bool create) {
+    keys_ = keys;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      absl::Status st = CheckKey(s, keys[i]);
+      if (!st.ok()) {
+        return absl::Status(st.code(), absl::StrCat(st.message(), BatchPosition(i, keys.size())));
       }
-      s.row_limit = limit;
     }
-  } else {
-    for (size_t j = 0; j < fresh.size(); ++j) {
-      fresh_rows[j] = static_cast<RowId>(s.row_limit + j);
-      s.keys.Insert(fresh[j], fresh_rows[j]);
+    // One batch lookup (its cache misses overlap), then liveness per key.
+    s.keys.FindMany(keys, &rows_);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const RowId found = rows_[i];
+      if (found != kPending && s.universe.Contains(found)) continue;
+      if (!create) {
+        absl::Status st = KeyNotFound(keys[i]);
+        return absl::NotFoundError(absl::StrCat(st.message(), BatchPosition(i, keys.size())));
+      }
+      // First sight of each new key -> index into `fresh_`.
+      auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
+      if (inserted) fresh_.push_back(keys[i]);
+      rows_[i] = kPending;
     }
-    s.row_limit += fresh.size();
+    if (!fresh_.empty() && s.options.key_kind != KeyKind::kIdentity &&
+        s.row_limit + fresh_.size() > uint64_t{kMaxRowId} + 1) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("index: cannot add ", fresh_.size(), " customers: row ids are used up (",
+                       s.row_limit, " assigned of ", uint64_t{kMaxRowId} + 1, ")"));
+    }
+    return absl::OkStatus();
   }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if ((*rows)[i] == kPending) (*rows)[i] = fresh_rows[fresh_index.find(keys[i])->second];
+
+  std::vector<RowId> Commit(IndexState& s) {
+    if (fresh_.empty()) return std::move(rows_);
+    std::vector<RowId> fresh_rows(fresh_.size());
+    if (s.options.key_kind == KeyKind::kIdentity) {
+      if constexpr (std::is_same_v<K, int64_t>) {
+        uint64_t limit = s.row_limit;
+        for (size_t j = 0; j < fresh_.size(); ++j) {
+          fresh_rows[j] = static_cast<RowId>(fresh_[j]);
+          limit = std::max<uint64_t>(limit, uint64_t{fresh_rows[j]} + 1);
+        }
+        s.row_limit = limit;
+      }
+    } else {
+      for (size_t j = 0; j < fresh_.size(); ++j) {
+        fresh_rows[j] = static_cast<RowId>(s.row_limit + j);
+        s.keys.Insert(fresh_[j], fresh_rows[j]);
+      }
+      s.row_limit += fresh_.size();
+    }
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      if (rows_[i] == kPending) rows_[i] = fresh_rows[fresh_index_.find(keys_[i])->second];
+    }
+    std::sort(fresh_rows.begin(), fresh_rows.end());
+    s.universe.AddMany(fresh_rows);
+    return std::move(rows_);
   }
-  std::sort(fresh_rows.begin(), fresh_rows.end());
-  s.universe.AddMany(fresh_rows);
-  return absl::OkStatus();
-}
+
+ private:
+  static constexpr RowId kPending = internal::FrozenKeys::kNoRow;
+  std::span<const K> keys_;
+  std::vector<RowId> rows_;  // kPending: a new customer
+  absl::flat_hash_map<K, size_t> fresh_index_;
+  std::vector<K> fresh_;
+};
 
 absl::Status CheckLiveRows(const IndexState& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -283,10 +293,12 @@ template <typename K>
 absl::Status AddKeys(IndexState& s, std::span<const K> keys, std::vector<RowId>* rows,
                      LogTicket* ticket) {
   WriteLock lock(s.mu);
-  TI_RETURN_IF_ERROR(MapKeys<K>(s, keys, /*create=*/true, rows, /*dry_run=*/true));
+  KeyBatch<K> batch;
+  TI_RETURN_IF_ERROR(batch.Plan(s, keys, /*create=*/true));
   TI_RETURN_IF_ERROR(
       LogMutation(s, internal::EncodeKeysRecord(RecordType::kAddCustomers, TagId{}, keys), ticket));
-  return MapKeys<K>(s, keys, /*create=*/true, rows);
+  *rows = batch.Commit(s);
+  return absl::OkStatus();
 }
 
 template <typename K>
@@ -584,16 +596,15 @@ absl::Status ByKeys(IndexState& s, TagId tag, std::span<const K> keys, Op op) {
   return Mutate([&](LogTicket* t) -> absl::Status {
     WriteLock lock(s.mu);
     TI_ASSIGN_OR_RETURN(TagEntry * entry, GetTagEntry(s, tag));
-    std::vector<RowId> rows;
     const bool create = op == Op::kTag && s.options.create_missing_customers;
-    TI_RETURN_IF_ERROR(MapKeys(s, keys, create, &rows, /*dry_run=*/true));
+    KeyBatch<K> batch;
+    TI_RETURN_IF_ERROR(batch.Plan(s, keys, create));
     TI_RETURN_IF_ERROR(
         LogMutation(s,
                     internal::EncodeKeysRecord(
                         op == Op::kTag ? RecordType::kTagKeys : RecordType::kUntagKeys, tag, keys),
                     t));
-    TI_RETURN_IF_ERROR(MapKeys(s, keys, create, &rows));
-    Apply(s, *entry, op, std::move(rows));
+    Apply(s, *entry, op, batch.Commit(s));
     return absl::OkStatus();
   });
 }
