@@ -14,6 +14,7 @@
 #include "index/durability.h"
 #include "index/index_state.h"
 #include "index/names.h"
+#include "util/hash.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -128,6 +129,10 @@ class KeyBatch {
     }
     // One batch lookup (its cache misses overlap), then liveness per key.
     s.keys.FindMany(keys, &rows_);
+    // Sized once for a batch of new customers (temporary, batch-sized).
+    if (create && keys.size() >= 4096 && s.keys.kind() != KeyKind::kIdentity) {
+      fresh_index_.reserve(keys.size());
+    }
     for (size_t i = 0; i < keys.size(); ++i) {
       const RowId found = rows_[i];
       if (found != kPending && s.universe.Contains(found)) continue;
@@ -135,10 +140,12 @@ class KeyBatch {
         absl::Status st = KeyNotFound(keys[i]);
         return absl::NotFoundError(absl::StrCat(st.message(), BatchPosition(i, keys.size())));
       }
-      // First sight of each new key -> index into `fresh_`.
+      // First sight of each new key -> index into `fresh_`; until Commit
+      // the row holds that index.
       auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
       if (inserted) fresh_.push_back(keys[i]);
-      rows_[i] = kPending;
+      rows_[i] = static_cast<RowId>(it->second);
+      pending_.push_back(i);
     }
     if (!fresh_.empty() && s.options.key_kind != KeyKind::kIdentity &&
         s.row_limit + fresh_.size() > uint64_t{kMaxRowId} + 1) {
@@ -162,15 +169,12 @@ class KeyBatch {
         s.row_limit = limit;
       }
     } else {
-      for (size_t j = 0; j < fresh_.size(); ++j) {
-        fresh_rows[j] = static_cast<RowId>(s.row_limit + j);
-        s.keys.Insert(fresh_[j], fresh_rows[j]);
-      }
+      const RowId first = static_cast<RowId>(s.row_limit);
+      for (size_t j = 0; j < fresh_.size(); ++j) fresh_rows[j] = static_cast<RowId>(first + j);
+      s.keys.InsertMany(std::span<const K>(fresh_), first);
       s.row_limit += fresh_.size();
     }
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (rows_[i] == kPending) rows_[i] = fresh_rows[fresh_index_.find(keys_[i])->second];
-    }
+    for (size_t i : pending_) rows_[i] = fresh_rows[rows_[i]];
     std::sort(fresh_rows.begin(), fresh_rows.end());
     s.universe.AddMany(fresh_rows);
     return std::move(rows_);
@@ -178,9 +182,14 @@ class KeyBatch {
 
  private:
   static constexpr RowId kPending = internal::FrozenKeys::kNoRow;
+  using FreshIndex =
+      std::conditional_t<std::is_same_v<K, std::string_view>,
+                         absl::flat_hash_map<K, size_t, util::StringHash, util::StringEq>,
+                         absl::flat_hash_map<K, size_t>>;
   std::span<const K> keys_;
-  std::vector<RowId> rows_;  // kPending: a new customer
-  absl::flat_hash_map<K, size_t> fresh_index_;
+  std::vector<RowId> rows_;     // for a new customer: its index in fresh_
+  std::vector<size_t> pending_;  // positions of new customers' keys
+  FreshIndex fresh_index_;
   std::vector<K> fresh_;
 };
 

@@ -24,6 +24,10 @@ void EraseIfRow(Map& map, const Key& key, RowId row) {
   if (it != map.end() && it->second == row) map.erase(it);
 }
 
+// Batches at least this large size the maps once up front; smaller ones
+// (a single Tag) leave growth to the map.
+constexpr size_t kReserveBatch = 4096;
+
 }  // namespace
 
 KeyMap::KeyMap(KeyKind kind)
@@ -104,9 +108,28 @@ void KeyMap::Insert(int64_t key, RowId row) {
 
 void KeyMap::Insert(std::string_view key, RowId row) {
   const uint64_t at = uint64_t{row} - base_.rows();
-  string_rows_[std::string(key)] = row;
   if (string_keys_.size() <= at) string_keys_.resize(at + 1);
   string_keys_[at] = std::string(key);
+  const std::string_view stored(string_keys_[at]);
+  auto [it, inserted] = string_rows_.try_emplace(stored, row);
+  if (!inserted) {
+    // An entry of an older row must not keep a view of that row's key.
+    string_rows_.erase(it);
+    string_rows_.emplace(stored, row);
+  }
+}
+
+void KeyMap::InsertMany(std::span<const int64_t> keys, RowId first_row) {
+  if (kind_ == KeyKind::kIdentity) return;
+  // (Not int_keys_.reserve: an exact reserve per batch would defeat the
+  // vector's geometric growth and copy it on every small batch.)
+  if (keys.size() >= kReserveBatch) int_rows_.reserve(int_rows_.size() + keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) Insert(keys[i], static_cast<RowId>(first_row + i));
+}
+
+void KeyMap::InsertMany(std::span<const std::string_view> keys, RowId first_row) {
+  if (keys.size() >= kReserveBatch) string_rows_.reserve(string_rows_.size() + keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) Insert(keys[i], static_cast<RowId>(first_row + i));
 }
 
 void KeyMap::EraseRow(RowId row) {

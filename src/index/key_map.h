@@ -3,6 +3,7 @@
 #define TAGINDEX_INDEX_KEY_MAP_H_
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -53,6 +54,9 @@ class KeyMap {
   // base().rows() and above every row inserted before.
   void Insert(int64_t key, RowId row);
   void Insert(std::string_view key, RowId row);
+  // Insert of keys[i] at first_row + i for every i (sized once).
+  void InsertMany(std::span<const int64_t> keys, RowId first_row);
+  void InsertMany(std::span<const std::string_view> keys, RowId first_row);
 
   // Forgets the forward entry of `row`'s key (the customer was removed).
   // Rows of the snapshot layer keep theirs (it is read-only); Find may
@@ -104,9 +108,11 @@ class KeyMap {
   FrozenKeys base_;
   // Rows at or above base_.rows():
   absl::flat_hash_map<int64_t, RowId> int_rows_;
-  absl::flat_hash_map<std::string, RowId, util::StringHash, util::StringEq> string_rows_;
+  // Keys are views of string_keys_'s elements, stored once: a deque never
+  // moves its elements when it grows or loses its front.
+  absl::flat_hash_map<std::string_view, RowId, util::StringHash, util::StringEq> string_rows_;
   std::vector<int64_t> int_keys_;         // row - base rows -> key (kInt64)
-  std::vector<std::string> string_keys_;  // row - base rows -> key (kString)
+  std::deque<std::string> string_keys_;   // row - base rows -> key (kString)
 };
 
 }  // namespace tagindex::internal
