@@ -27,7 +27,8 @@ namespace tagindex::internal {
 // Two layers. Rows below base().rows() come from the snapshot the index was
 // opened from and are read in place from the mapped file (FrozenKeys: no
 // copy, no hash map rebuilt on Open). Rows assigned since then live in
-// memory: their keys in a vector, their forward entries in an
+// memory: their keys in a vector (int64) or deque (string, each stored
+// once: the map's keys are views of it), their forward entries in an
 // absl::flat_hash_map. Find looks in memory first, so a
 // key removed from the snapshot's rows and added again resolves to its new
 // row. An in-memory index (Index::Create) has only the second layer.
