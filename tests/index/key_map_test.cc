@@ -17,6 +17,7 @@
 #include "bitmap/bitmap.h"
 #include "index/frozen_keys.h"
 #include "index/key_map.h"
+#include "storage/storage_test_util.h"
 #include "tagindex/options.h"
 
 namespace {
@@ -25,20 +26,10 @@ using tagindex::Bitmap;
 using tagindex::CustomerKey;
 using tagindex::IndexOptions;
 using tagindex::KeyKind;
-using tagindex::ReadableRegion;
 using tagindex::RowId;
 using tagindex::internal::FrozenKeys;
 using tagindex::internal::FrozenKeysError;
 using tagindex::internal::KeyMap;
-
-class StringRegion : public ReadableRegion {
- public:
-  explicit StringRegion(std::string bytes) : bytes_(std::move(bytes)) {}
-  std::span<const char> data() const override { return {bytes_.data(), bytes_.size()}; }
-
- private:
-  std::string bytes_;
-};
 
 // The two sections of a snapshot, as Index::Checkpoint would write them.
 struct Sections {
@@ -69,7 +60,7 @@ Sections Write(const KeyMap& m, const Bitmap& live) {
 std::variant<FrozenKeys, std::string> Load(KeyKind kind, const Sections& s, const Bitmap& live,
                                            uint64_t row_limit) {
   static const IndexOptions options;
-  auto region = std::make_shared<StringRegion>(s.key_list + s.table);
+  auto region = std::make_shared<tagindex::testing::MemRegion>(s.key_list + s.table);
   FrozenKeys::Input in;
   in.kind = kind;
   in.region = region;
