@@ -221,7 +221,8 @@ void BM_Storage_FindCustomer(benchmark::State& state) {
                                              : local->FindCustomer(keys[i]).ok();
     found += ok ? 1 : 0;
   }
-  if (found != static_cast<uint64_t>(state.iterations())) state.SkipWithError("a key was not found");
+  if (found != static_cast<uint64_t>(state.iterations()))
+    state.SkipWithError("a key was not found");
   state.SetLabel(absl::StrCat(kind == KeyKind::kString ? "string" : "int64",
                               opened ? " keys, opened from the snapshot" : " keys, in memory"));
   state.SetItemsProcessed(state.iterations());

@@ -157,8 +157,7 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
     return Fail(error, false, 1, "a live customer has no key");
   }
   f.table_ = table.data() + kTableHeader;
-  f.directory_bits_ =
-      f.entries_ < 16 ? 0 : static_cast<int>(std::bit_width(f.entries_)) - 3;
+  f.directory_bits_ = f.entries_ < 16 ? 0 : static_cast<int>(std::bit_width(f.entries_)) - 3;
   f.directory_.assign((size_t{1} << f.directory_bits_) + 1, 0);
 
   const MultisetHash mix = FreshMultisetHash();
@@ -236,7 +235,7 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
         const RowId a = static_cast<RowId>(f.Entry(i));
         const RowId b = static_cast<RowId>(f.Entry(j));
         const bool same = in.kind == KeyKind::kInt64 ? f.IntKey(a) == f.IntKey(b)
-                                                      : f.StringKey(a) == f.StringKey(b);
+                                                     : f.StringKey(a) == f.StringKey(b);
         if (same) {
           return Fail(error, true, kTableHeader + 8 * j,
                       absl::StrCat("live rows ", a, " and ", b, " share a key"));

@@ -92,7 +92,9 @@ class FrozenKeys {
   uint64_t entry_count() const { return entries_; }
   uint64_t Entry(uint64_t i) const { return Load64(table_ + 8 * i); }
 
-  int64_t IntKey(RowId row) const { return static_cast<int64_t>(Load64(keys_ + 8 * uint64_t{row})); }
+  int64_t IntKey(RowId row) const {
+    return static_cast<int64_t>(Load64(keys_ + 8 * uint64_t{row}));
+  }
   std::string_view StringKey(RowId row) const {
     const uint64_t begin = Load64(keys_ + 8 * uint64_t{row});
     const uint64_t end = Load64(keys_ + 8 * (uint64_t{row} + 1));

@@ -187,7 +187,7 @@ class KeyBatch {
                          absl::flat_hash_map<K, size_t, util::StringHash, util::StringEq>,
                          absl::flat_hash_map<K, size_t>>;
   std::span<const K> keys_;
-  std::vector<RowId> rows_;     // for a new customer: its index in fresh_
+  std::vector<RowId> rows_;      // for a new customer: its index in fresh_
   std::vector<size_t> pending_;  // positions of new customers' keys
   FreshIndex fresh_index_;
   std::vector<K> fresh_;

@@ -332,8 +332,9 @@ class SnapshotLoader {
     const bool keyed = s.options.key_kind != KeyKind::kIdentity;
     if (keyed != (sections[kTable] != nullptr)) {
       return absl::DataLossError(absl::StrCat("storage: snapshot ", path_,
-                                              keyed ? " lacks its key lookup table (section kind 10)"
-                                                    : " has a key lookup table but identity keys"));
+                                              keyed
+                                                  ? " lacks its key lookup table (section kind 10)"
+                                                  : " has a key lookup table but identity keys"));
     }
     TI_RETURN_IF_ERROR(LoadKeys(*sections[4], sections[kTable], s));
     TI_RETURN_IF_ERROR(LoadTagBitmaps(bitmaps, s));
@@ -413,8 +414,7 @@ class SnapshotLoader {
 
   // The key list and lookup table stay in the mapped file (FrozenKeys),
   // checked in place: nothing is copied or rebuilt but a small directory.
-  absl::Status LoadKeys(const storage::Section& sec, const storage::Section* table,
-                        IndexState& s) {
+  absl::Status LoadKeys(const storage::Section& sec, const storage::Section* table, IndexState& s) {
     if (s.options.key_kind == KeyKind::kIdentity) {
       Decoder d(sec.payload);
       const uint8_t kind = d.U8();

@@ -31,8 +31,7 @@ constexpr size_t kReserveBatch = 4096;
 }  // namespace
 
 KeyMap::KeyMap(KeyKind kind)
-    : kind_(kind),
-      table_seed_(kind == KeyKind::kIdentity ? 0 : FreshSeed()) {}
+    : kind_(kind), table_seed_(kind == KeyKind::kIdentity ? 0 : FreshSeed()) {}
 
 std::optional<RowId> KeyMap::Find(int64_t key) const {
   if (kind_ == KeyKind::kIdentity) {
@@ -142,7 +141,8 @@ void KeyMap::EraseRow(RowId row) {
       if (at < int_keys_.size()) EraseIfRow(int_rows_, int_keys_[at], row);
       return;
     case KeyKind::kString:
-      if (at < string_keys_.size()) EraseIfRow(string_rows_, std::string_view(string_keys_[at]), row);
+      if (at < string_keys_.size())
+        EraseIfRow(string_rows_, std::string_view(string_keys_[at]), row);
       return;
   }
 }
@@ -165,7 +165,8 @@ void KeyMap::SetBase(FrozenKeys base) {
   const uint64_t old_rows = base_.rows();
   const uint64_t new_rows = base.rows();
   // In-memory rows now covered by the new base: forget their entries.
-  const uint64_t covered = std::min<uint64_t>(new_rows - std::min(new_rows, old_rows), memory_rows());
+  const uint64_t covered =
+      std::min<uint64_t>(new_rows - std::min(new_rows, old_rows), memory_rows());
   if (kind_ == KeyKind::kInt64) {
     for (uint64_t i = 0; i < covered; ++i) {
       EraseIfRow(int_rows_, int_keys_[i], static_cast<RowId>(old_rows + i));
@@ -179,7 +180,8 @@ void KeyMap::SetBase(FrozenKeys base) {
     for (uint64_t i = 0; i < covered; ++i) {
       EraseIfRow(string_rows_, std::string_view(string_keys_[i]), static_cast<RowId>(old_rows + i));
     }
-    string_keys_.erase(string_keys_.begin(), string_keys_.begin() + static_cast<ptrdiff_t>(covered));
+    string_keys_.erase(string_keys_.begin(),
+                       string_keys_.begin() + static_cast<ptrdiff_t>(covered));
     if (string_keys_.empty()) {
       decltype(string_rows_)().swap(string_rows_);
       string_keys_.shrink_to_fit();
@@ -211,8 +213,8 @@ std::vector<std::string_view> KeyMap::KeyListParts(std::string* scratch) const {
   const size_t blob_start = scratch->size();
   for (const std::string& k : string_keys_) scratch->append(k);
   const std::string_view all(*scratch);
-  return {all.substr(0, header), base_.StringOffsetBytes(),
-          all.substr(header, blob_start - header), base_.StringBlob(), all.substr(blob_start)};
+  return {all.substr(0, header), base_.StringOffsetBytes(), all.substr(header, blob_start - header),
+          base_.StringBlob(), all.substr(blob_start)};
 }
 
 std::vector<std::string_view> KeyMap::LookupEntryParts(const Bitmap& live,

@@ -112,8 +112,8 @@ class KeyMap {
   // Keys are views of string_keys_'s elements, stored once: a deque never
   // moves its elements when it grows or loses its front.
   absl::flat_hash_map<std::string_view, RowId, util::StringHash, util::StringEq> string_rows_;
-  std::vector<int64_t> int_keys_;         // row - base rows -> key (kInt64)
-  std::deque<std::string> string_keys_;   // row - base rows -> key (kString)
+  std::vector<int64_t> int_keys_;        // row - base rows -> key (kInt64)
+  std::deque<std::string> string_keys_;  // row - base rows -> key (kString)
 };
 
 }  // namespace tagindex::internal

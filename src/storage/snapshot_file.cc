@@ -89,12 +89,11 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::span<const char> file, const s
   if (LoadU64(p + 24) != util::Xxh3(p, 24)) return Corrupt(path, 24, "header checksum mismatch");
   const uint32_t version = LoadU32(p + 8);
   if (version != kSnapshotVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("storage: snapshot ", path, " has format version ", version,
-                     "; this library reads version ", kSnapshotVersion,
-                     version < kSnapshotVersion
-                         ? " (version 1 was a pre-release layout: rebuild the index)"
-                         : " (upgrade tagindex)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "storage: snapshot ", path, " has format version ", version,
+        "; this library reads version ", kSnapshotVersion,
+        version < kSnapshotVersion ? " (version 1 was a pre-release layout: rebuild the index)"
+                                   : " (upgrade tagindex)"));
   }
   ParsedSnapshot out;
   out.generation = LoadU64(p + 16);

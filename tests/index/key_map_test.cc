@@ -2,9 +2,10 @@
 // oracle: random inserts/removals, "checkpoints" that turn the map's own
 // key list and lookup table into a new snapshot layer, and crafted
 // inconsistent sections that Load must refuse.
-#include <catch2/catch.hpp>
+#include "index/key_map.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -16,7 +17,6 @@
 
 #include "bitmap/bitmap.h"
 #include "index/frozen_keys.h"
-#include "index/key_map.h"
 #include "storage/storage_test_util.h"
 #include "tagindex/options.h"
 
@@ -47,7 +47,8 @@ Sections Write(const KeyMap& m, const Bitmap& live) {
   std::vector<uint64_t> entry_scratch;
   std::string from_parts;
   for (std::string_view part : m.LookupEntryParts(live, &entry_scratch)) from_parts.append(part);
-  REQUIRE(from_parts == std::string(reinterpret_cast<const char*>(entries.data()), entries.size() * 8));
+  REQUIRE(from_parts ==
+          std::string(reinterpret_cast<const char*>(entries.data()), entries.size() * 8));
   auto put64 = [&](uint64_t v) { out.table.append(reinterpret_cast<const char*>(&v), 8); };
   put64(m.table_seed());
   put64(entries.size());
@@ -106,8 +107,7 @@ struct Model {
 // The map agrees with the model: every live key finds its row (a removed
 // row may be returned only if it is dead in the universe), every row's
 // key, and absent keys are absent or dead.
-void Check(const KeyMap& m, const Model& model, KeyKind kind, uint64_t key_space,
-           uint64_t seed) {
+void Check(const KeyMap& m, const Model& model, KeyKind kind, uint64_t key_space, uint64_t seed) {
   INFO("seed " << seed);
   REQUIRE(m.rows() == model.key_of_row.size());
   for (RowId r = 0; r < model.key_of_row.size(); ++r) REQUIRE(m.KeyOf(r) == model.key_of_row[r]);
@@ -324,7 +324,8 @@ TEST_CASE("FrozenKeys: inconsistent sections are refused with their position") {
                  Catch::Contains("share a key"));
   }
   SECTION("an entry of a dead row") {
-    Sections s = EditEntries(good, [](std::vector<uint64_t>& e) { e[0] = (e[0] & ~0xFFFFFFFFull) | 17; });
+    Sections s =
+        EditEntries(good, [](std::vector<uint64_t>& e) { e[0] = (e[0] & ~0xFFFFFFFFull) | 17; });
     REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
   }
   SECTION("an entry repeats another live row (its own row missing)") {
@@ -334,9 +335,8 @@ TEST_CASE("FrozenKeys: inconsistent sections are refused with their position") {
     REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("does not match"));
   }
   SECTION("an entry of a row beyond the key list") {
-    Sections s = EditEntries(good, [&](std::vector<uint64_t>& e) {
-      e.back() = (e.back() & ~0xFFFFFFFFull) | (n + 5);
-    });
+    Sections s = EditEntries(
+        good, [&](std::vector<uint64_t>& e) { e.back() = (e.back() & ~0xFFFFFFFFull) | (n + 5); });
     REQUIRE_THAT(ErrorOf(KeyKind::kInt64, s, live, n), Catch::Contains("beyond the key list"));
   }
   SECTION("an entry missing") {

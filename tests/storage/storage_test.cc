@@ -109,8 +109,7 @@ TEST_CASE("storage: a reopened index holds every change before and after a check
 // Keys live in two layers (the mapped snapshot, memory for rows added
 // since); checkpoints rebase and reopens map. Every key must resolve like a
 // model says, on the live index and after reopening, for both key kinds.
-TEST_CASE("storage: keys resolve across checkpoints, removals, re-adds and reopens",
-          "[storage]") {
+TEST_CASE("storage: keys resolve across checkpoints, removals, re-adds and reopens", "[storage]") {
   for (tagindex::KeyKind kind : {tagindex::KeyKind::kInt64, tagindex::KeyKind::kString}) {
     const uint64_t seed = 77;
     INFO("seed " << seed << " kind " << static_cast<int>(kind));
@@ -160,10 +159,9 @@ TEST_CASE("storage: keys resolve across checkpoints, removals, re-adds and reope
       }
       for (int i = 0; i < 15; ++i) {
         const uint64_t n = rng() % 400;
-        const absl::Status st =
-            kind == tagindex::KeyKind::kInt64
-                ? index->RemoveCustomer(static_cast<int64_t>(n * 1000003))
-                : index->RemoveCustomer(std::string_view(text(n)));
+        const absl::Status st = kind == tagindex::KeyKind::kInt64
+                                    ? index->RemoveCustomer(static_cast<int64_t>(n * 1000003))
+                                    : index->RemoveCustomer(std::string_view(text(n)));
         REQUIRE(st.ok() == (live.erase(n) == 1));
       }
       verify();

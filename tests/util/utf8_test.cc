@@ -54,8 +54,14 @@ TEST_CASE("utf8: the ASCII fast path finds the same offsets as a byte-wise check
   // Each invalid case of the table above, behind ASCII prefixes of 0..20
   // bytes (so the 8-byte word path runs into it at every alignment), and
   // valid multi-byte text mixed with long ASCII runs.
-  const std::string bad[] = {"\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
-                             "\xF4\x90\x80\x80", "\xE9\xAB", std::string("\xFF", 1), "高\xE4"};
+  const std::string bad[] = {"\x80",
+                             "\xC0\xAF",
+                             "\xE0\x80\xAF",
+                             "\xED\xA0\x80",
+                             "\xF4\x90\x80\x80",
+                             "\xE9\xAB",
+                             std::string("\xFF", 1),
+                             "高\xE4"};
   for (size_t prefix = 0; prefix <= 20; ++prefix) {
     const std::string ascii(prefix, 'a');
     for (const std::string& b : bad) {
