@@ -39,28 +39,6 @@ MultisetHash FreshMultisetHash() {
   return MultisetHash{(uint64_t{rd()} << 32) ^ rd()};
 }
 
-// Calls fn(row) for every row of `live`, ascending; fn returns false to stop.
-template <typename Fn>
-bool ForEachRow(const Bitmap& live, Fn fn) {
-  // The usual dense case, live = [0, n): no decoding.
-  const uint64_t n = live.Cardinality();
-  if (n == 0) return true;
-  if (uint64_t{live.Maximum()} + 1 == n) {
-    for (uint64_t r = 0; r < n; ++r) {
-      if (!fn(static_cast<RowId>(r))) return false;
-    }
-    return true;
-  }
-  std::vector<uint32_t> chunk;
-  for (uint64_t offset = 0;; offset += chunk.size()) {
-    live.RangeToVector(offset, 1 << 16, &chunk);
-    if (chunk.empty()) return true;
-    for (RowId r : chunk) {
-      if (!fn(r)) return false;
-    }
-  }
-}
-
 bool Fail(FrozenKeysError* error, bool in_table, uint64_t at, std::string what) {
   error->in_table = in_table;
   error->at = at;
@@ -201,13 +179,13 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
   // ---- pass B, over the live rows' keys: string validity, sum -------------------
   uint64_t key_sum = 0;
   if (in.kind == KeyKind::kInt64) {
-    ForEachRow(universe, [&](RowId r) {
+    ForEachLiveRow(universe, [&](RowId r) {
       key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
       return true;
     });
   } else {
     bool bad = false;
-    ForEachRow(universe, [&](RowId r) {
+    ForEachLiveRow(universe, [&](RowId r) {
       const std::string_view key = f.StringKey(r);
       if (!ValidateStringKey(key, *in.options).ok()) {
         bad = !Fail(error, false, kKeyListHeader + 8 * uint64_t{r},
@@ -247,7 +225,7 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
   return true;
 }
 
-template <typename Key, typename Equal>
+template <typename Equal>
 std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Equal equal) const {
   if (entries_ == 0) return std::nullopt;
   const uint64_t tag = hash >> 32;
@@ -267,13 +245,11 @@ std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Equal equal) const {
 }
 
 std::optional<RowId> FrozenKeys::Find(int64_t key) const {
-  return FindHashed<int64_t>(FrozenKeyHash(key, seed_),
-                             [&](RowId row) { return IntKey(row) == key; });
+  return FindHashed(FrozenKeyHash(key, seed_), [&](RowId row) { return IntKey(row) == key; });
 }
 
 std::optional<RowId> FrozenKeys::Find(std::string_view key) const {
-  return FindHashed<std::string_view>(FrozenKeyHash(key, seed_),
-                                      [&](RowId row) { return StringKey(row) == key; });
+  return FindHashed(FrozenKeyHash(key, seed_), [&](RowId row) { return StringKey(row) == key; });
 }
 
 template <typename Key>

@@ -124,17 +124,13 @@ class FrozenKeys {
   // The lookup table's entries (entry_count() x 8 bytes).
   std::string_view EntryBytes() const { return {table_, entries_ * 8}; }
 
-  // Bytes of the whole key list and table (mapped, not heap) and of the
-  // directory (heap).
-  uint64_t DirectoryBytes() const { return directory_.size() * sizeof(uint32_t); }
-
  private:
   static uint64_t Load64(const char* p) {
     uint64_t v;
     std::memcpy(&v, p, 8);  // unaligned: sections are packed
     return v;
   }
-  template <typename Key, typename Equal>
+  template <typename Equal>
   std::optional<RowId> FindHashed(uint64_t hash, Equal equal) const;
   template <typename Key>
   void FindManyImpl(std::span<const Key> keys, RowId* rows) const;
@@ -155,29 +151,32 @@ class FrozenKeys {
   std::vector<uint32_t> directory_;  // 2^bits + 1 entry indexes
 };
 
-// Builds the lookup-table entries of a key list for the live rows: the
-// content of section kind 10 after its header. `key_of(row)` returns the
-// row's key (int64_t or std::string_view). Rows are visited in increasing
-// order; entries are sorted by a stable LSD radix sort on the tag.
-template <typename KeyOf>
-std::vector<uint64_t> BuildFrozenEntries(const Bitmap& live, uint64_t seed, KeyOf key_of);
-
 // Sorts entries built in row order by their tag (stable, so ties stay in
 // row order, which makes the result strictly increasing).
 void SortFrozenEntries(std::vector<uint64_t>* entries);
 
-template <typename KeyOf>
-std::vector<uint64_t> BuildFrozenEntries(const Bitmap& live, uint64_t seed, KeyOf key_of) {
-  std::vector<uint64_t> entries;
-  entries.reserve(live.Cardinality());
+// Calls fn(row) for every row of `live`, ascending, until fn returns false;
+// returns whether it ran to the end. Decodes 64 Ki rows at a time (none for
+// the usual dense set [0, n)), so the loop body is inlined, not called
+// through std::function as with Bitmap::ForEach.
+template <typename Fn>
+bool ForEachLiveRow(const Bitmap& live, Fn fn) {
+  const uint64_t n = live.Cardinality();
+  if (n == 0) return true;
+  if (uint64_t{live.Maximum()} + 1 == n) {
+    for (uint64_t r = 0; r < n; ++r) {
+      if (!fn(static_cast<RowId>(r))) return false;
+    }
+    return true;
+  }
   std::vector<uint32_t> chunk;
   for (uint64_t offset = 0;; offset += chunk.size()) {
     live.RangeToVector(offset, 1 << 16, &chunk);
-    if (chunk.empty()) break;
-    for (RowId r : chunk) entries.push_back(FrozenEntry(FrozenKeyHash(key_of(r), seed), r));
+    if (chunk.empty()) return true;
+    for (RowId r : chunk) {
+      if (!fn(r)) return false;
+    }
   }
-  SortFrozenEntries(&entries);
-  return entries;
 }
 
 }  // namespace tagindex::internal

@@ -449,33 +449,60 @@ std::vector<CategoryInfo> Index::ListCategories() const {
 
 // ---- tags -----------------------------------------------------------------------------
 
+namespace {
+
+struct NewTagNames {
+  std::string name;
+  std::string category;
+};
+
+// The checks of a new tag's spec shared by CreateTag and ImportTag:
+// normalised names, description, kind.
+absl::StatusOr<NewTagNames> NormalizeNewTag(const TagSpec& spec, const IndexOptions& opts) {
+  NewTagNames out;
+  TI_ASSIGN_OR_RETURN(out.name, internal::NormalizeName(spec.name, "tag name", opts));
+  TI_ASSIGN_OR_RETURN(out.category, internal::NormalizeName(spec.category, "category name", opts,
+                                                            /*allow_empty=*/true));
+  TI_RETURN_IF_ERROR(internal::ValidateDescription(spec.description, opts));
+  if (spec.kind != TagKind::kManual && spec.kind != TagKind::kRule) {
+    return absl::InvalidArgumentError("index: unknown TagKind");
+  }
+  return out;
+}
+
+// Whether a tag (category, name) can be added now: not present, under
+// max_tags, tag ids left. `verb` ("create", "import") is for messages.
+absl::Status CheckRoomForTag(const internal::Catalog& catalog, const IndexOptions& opts,
+                             const std::string& name, const std::string& category,
+                             const char* verb) {
+  if (catalog.Find(category, name) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "index: tag ", Quote(name),
+        category.empty() ? std::string() : absl::StrCat(" in category ", Quote(category)),
+        " already exists"));
+  }
+  if (catalog.live_tag_count() >= opts.max_tags) {
+    return absl::ResourceExhaustedError(absl::StrCat("index: cannot ", verb, " tag ", Quote(name),
+                                                     ": the index holds ", opts.max_tags,
+                                                     " tags, the limit (IndexOptions::max_tags)"));
+  }
+  if (catalog.next_tag_id() == UINT32_MAX) {
+    return absl::ResourceExhaustedError("index: tag ids are used up");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<TagId> Index::CreateTag(const TagSpec& spec) {
   return Mutate([&](LogTicket* t) -> absl::StatusOr<TagId> {
     const IndexOptions& opts = state_->options;
-    TI_ASSIGN_OR_RETURN(std::string name, internal::NormalizeName(spec.name, "tag name", opts));
-    TI_ASSIGN_OR_RETURN(std::string category,
-                        internal::NormalizeName(spec.category, "category name", opts,
-                                                /*allow_empty=*/true));
-    TI_RETURN_IF_ERROR(internal::ValidateDescription(spec.description, opts));
-    if (spec.kind != TagKind::kManual && spec.kind != TagKind::kRule) {
-      return absl::InvalidArgumentError("index: unknown TagKind");
-    }
+    TI_ASSIGN_OR_RETURN(NewTagNames names, NormalizeNewTag(spec, opts));
+    const std::string& name = names.name;
+    const std::string& category = names.category;
     WriteLock lock(state_->mu);
     internal::Catalog& catalog = state_->catalog;
-    if (catalog.Find(category, name) != nullptr) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "index: tag ", Quote(name),
-          category.empty() ? std::string() : absl::StrCat(" in category ", Quote(category)),
-          " already exists"));
-    }
-    if (catalog.live_tag_count() >= opts.max_tags) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("index: cannot create tag ", Quote(name), ": the index holds ",
-                       opts.max_tags, " tags, the limit (IndexOptions::max_tags)"));
-    }
-    if (catalog.next_tag_id() == UINT32_MAX) {
-      return absl::ResourceExhaustedError("index: tag ids are used up");
-    }
+    TI_RETURN_IF_ERROR(CheckRoomForTag(catalog, opts, name, category, "create"));
     TI_RETURN_IF_ERROR(LogMutation(*state_,
                                    internal::EncodeCreateTag(TagId{catalog.next_tag_id()}, name,
                                                              category, spec.description, spec.kind),
@@ -766,14 +793,9 @@ absl::StatusOr<std::string> Index::ExportTag(TagId tag) const {
 absl::StatusOr<TagId> Index::ImportTag(const TagSpec& spec, std::span<const char> blob) {
   return Mutate([&](LogTicket* t) -> absl::StatusOr<TagId> {
     const IndexOptions& opts = state_->options;
-    TI_ASSIGN_OR_RETURN(std::string name, internal::NormalizeName(spec.name, "tag name", opts));
-    TI_ASSIGN_OR_RETURN(std::string category,
-                        internal::NormalizeName(spec.category, "category name", opts,
-                                                /*allow_empty=*/true));
-    TI_RETURN_IF_ERROR(internal::ValidateDescription(spec.description, opts));
-    if (spec.kind != TagKind::kManual && spec.kind != TagKind::kRule) {
-      return absl::InvalidArgumentError("index: unknown TagKind");
-    }
+    TI_ASSIGN_OR_RETURN(NewTagNames names, NormalizeNewTag(spec, opts));
+    const std::string& name = names.name;
+    const std::string& category = names.category;
     absl::StatusOr<Bitmap> parsed = Bitmap::PortableDeserialize(blob);
     if (!parsed.ok()) {
       return absl::Status(
@@ -783,14 +805,7 @@ absl::StatusOr<TagId> Index::ImportTag(const TagSpec& spec, std::span<const char
     Bitmap rows = std::move(parsed).value();
     WriteLock lock(state_->mu);
     internal::Catalog& catalog = state_->catalog;
-    if (catalog.Find(category, name) != nullptr) {
-      return absl::AlreadyExistsError(absl::StrCat("index: tag ", Quote(name), " already exists"));
-    }
-    if (catalog.live_tag_count() >= opts.max_tags || catalog.next_tag_id() == UINT32_MAX) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("index: cannot import tag ", Quote(name), ": the index holds ",
-                       opts.max_tags, " tags, the limit (IndexOptions::max_tags)"));
-    }
+    TI_RETURN_IF_ERROR(CheckRoomForTag(catalog, opts, name, category, "import"));
     if (!rows.IsSubsetOf(state_->universe)) {
       Bitmap missing = Bitmap::AndNot(rows, state_->universe);
       return absl::NotFoundError(absl::StrCat(

@@ -259,6 +259,23 @@ absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen
 
 // ---- snapshot loading ------------------------------------------------------------------
 
+// What FrozenKeys::Load needs to check a snapshot's key sections against
+// the state `s` loaded (or written) with them.
+static FrozenKeys::Input FrozenKeysInput(const IndexState& s,
+                                         std::shared_ptr<const ReadableRegion> region,
+                                         std::span<const char> key_list,
+                                         std::span<const char> table) {
+  FrozenKeys::Input in;
+  in.kind = s.options.key_kind;
+  in.region = std::move(region);
+  in.key_list = key_list;
+  in.table = table;
+  in.universe = &s.universe;
+  in.row_limit = s.row_limit;
+  in.options = &s.options;
+  return in;
+}
+
 class SnapshotLoader {
  public:
   SnapshotLoader(const std::string& path, const OpenOptions& options)
@@ -425,14 +442,7 @@ class SnapshotLoader {
       if (n != 0 || d.remaining() != 0) return Bad(sec, 1, "identity index with a key list");
       return absl::OkStatus();
     }
-    FrozenKeys::Input in;
-    in.kind = s.options.key_kind;
-    in.region = region_;
-    in.key_list = sec.payload;
-    in.table = table->payload;
-    in.universe = &s.universe;
-    in.row_limit = s.row_limit;
-    in.options = &s.options;
+    const FrozenKeys::Input in = FrozenKeysInput(s, region_, sec.payload, table->payload);
     FrozenKeys frozen;
     FrozenKeysError error;
     if (!FrozenKeys::Load(in, &frozen, &error)) {
@@ -658,19 +668,15 @@ std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
   std::shared_ptr<const ReadableRegion> region = std::move(read).value();
   absl::StatusOr<storage::ParsedSnapshot> parsed = storage::ParseSnapshot(region->data(), path);
   if (!parsed.ok()) return std::nullopt;
-  FrozenKeys::Input in;
+  std::span<const char> key_list, table;
   for (const storage::Section& sec : parsed->sections) {
     if (sec.kind == static_cast<uint32_t>(storage::SectionKind::kCustomerKeys)) {
-      in.key_list = sec.payload;
+      key_list = sec.payload;
     } else if (sec.kind == static_cast<uint32_t>(storage::SectionKind::kKeyTable)) {
-      in.table = sec.payload;
+      table = sec.payload;
     }
   }
-  in.kind = s.options.key_kind;
-  in.region = region;
-  in.universe = &s.universe;
-  in.row_limit = s.row_limit;
-  in.options = &s.options;
+  FrozenKeys::Input in = FrozenKeysInput(s, region, key_list, table);
   in.trusted = true;  // written by this process from `s` a moment ago
   FrozenKeys frozen;
   FrozenKeysError error;

@@ -233,32 +233,23 @@ std::vector<std::string_view> KeyMap::LookupEntryParts(const Bitmap& live,
 
 std::vector<uint64_t> KeyMap::LookupEntries(const Bitmap& live) const {
   const uint64_t base_rows = base_.rows();
-  // The memory rows' entries, sorted.
-  Bitmap live_memory = live.Copy();
-  live_memory.RemoveRange(0, base_rows);
-  std::vector<uint64_t> fresh;
-  if (kind_ == KeyKind::kInt64) {
-    fresh = BuildFrozenEntries(live_memory, table_seed_,
-                               [&](RowId r) { return int_keys_[r - base_rows]; });
-  } else {
-    fresh = BuildFrozenEntries(live_memory, table_seed_, [&](RowId r) {
-      return std::string_view(string_keys_[r - base_rows]);
-    });
-  }
-  if (base_.entry_count() == 0) return fresh;
-  // The base's entries whose rows are still live (a bitset: one probe per
-  // entry), merged with the fresh ones.
+  // One pass over the live rows: base rows into a bitset (to filter the
+  // base's entries with one probe each), memory rows into fresh entries.
   std::vector<uint64_t> live_bits((base_rows + 63) / 64, 0);
-  {
-    Bitmap live_base = live.Copy();
-    live_base.RemoveRange(base_rows, uint64_t{1} << 32);
-    std::vector<uint32_t> chunk;
-    for (uint64_t offset = 0;; offset += chunk.size()) {
-      live_base.RangeToVector(offset, 1 << 16, &chunk);
-      if (chunk.empty()) break;
-      for (RowId r : chunk) live_bits[r >> 6] |= uint64_t{1} << (r & 63);
+  std::vector<uint64_t> fresh;
+  ForEachLiveRow(live, [&](RowId r) {
+    if (r < base_rows) {
+      live_bits[r >> 6] |= uint64_t{1} << (r & 63);
+    } else if (kind_ == KeyKind::kInt64) {
+      fresh.push_back(FrozenEntry(FrozenKeyHash(int_keys_[r - base_rows], table_seed_), r));
+    } else {
+      fresh.push_back(FrozenEntry(
+          FrozenKeyHash(std::string_view(string_keys_[r - base_rows]), table_seed_), r));
     }
-  }
+    return true;
+  });
+  SortFrozenEntries(&fresh);
+  if (base_.entry_count() == 0) return fresh;
   std::vector<uint64_t> out;
   out.reserve(live.Cardinality());
   size_t j = 0;
