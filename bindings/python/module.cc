@@ -4,9 +4,11 @@
 
 #include "bindings.h"
 #include "status.h"
+#include "tagindex/version.h"
 
 PYBIND11_MODULE(_tagindex, m) {
   m.doc() = "Private C++ core of the tagindex package; use `import tagindex` instead.";
+  m.attr("__version__") = TAGINDEX_VERSION_STRING;
   tagindex::python::RegisterStatusTranslator(m);
   auto index = tagindex::python::BindIndex(m);
   tagindex::python::BindQuery(m, index);

@@ -34,7 +34,8 @@ from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo
                      parse_portable_rows)
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
-__version__ = "0.1.0"
+# The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
+from ._tagindex import __version__
 
 __all__ = [
     "Index",
