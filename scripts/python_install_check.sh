@@ -29,4 +29,4 @@ assert len(vip) == 2
 print(f"pip install: imported tagindex {tagindex.__version__} from "
       f"{os.path.dirname(tagindex.__file__)}")
 PY
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python"
+"$venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$root/tests/python"

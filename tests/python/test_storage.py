@@ -128,7 +128,9 @@ def test_tag_export_import_round_trip(index):
         index.tag("不在")  # nothing was created
 
 
-@pytest.mark.skipif(not TESTDATA.is_dir(), reason="shared test data not present")
+@pytest.mark.skipif(not TESTDATA.is_dir(),
+                    reason=f"shared test data not present at {TESTDATA} "
+                           "(clone ../shared beside the repository or set TAGINDEX_TESTDATA)")
 def test_standard_portable_files_from_other_implementations():
     spec = TESTDATA / "roaring-format-spec"
     for name in ["bitmapwithoutruns.bin", "bitmapwithruns.bin"]:
