@@ -6,12 +6,16 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
-  libroaring-dev libabsl-dev libxxhash-dev catch2 libfmt-dev libcli11-dev
+  libroaring-dev libabsl-dev libxxhash-dev catch2 libcli11-dev
   libbenchmark-dev
   pybind11-dev python3-dev python3-pybind11 python3-pytest python3-numpy python3-pandas
   python3-venv python3-pip python3-setuptools python3-wheel
   libsqlite3-dev sqlite3 postgresql libpq-dev redis-server redis-tools libhiredis-dev
   python3-psycopg2 python3-redis
+  # Interop tests (tests/interop): Go Roaring, an independent implementation
+  # of the portable format. The npm `roaring` package is installed by the test
+  # itself into the build tree (node and npm come with the machine).
+  golang-go golang-github-roaringbitmap-roaring-dev
 )
 
 missing=()
