@@ -3,6 +3,7 @@
 // Commit, which runs them under the write lock and logs them as one record.
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,22 +27,36 @@
 namespace tagindex::internal {
 
 namespace {
-// Merges sorted, unique `more` into sorted, unique `into`.
-template <typename T>
-void MergeSorted(std::vector<T>& into, const std::vector<T>& more) {
-  if (more.empty()) return;
-  const size_t mid = into.size();
-  into.insert(into.end(), more.begin(), more.end());
-  std::inplace_merge(into.begin(), into.begin() + static_cast<std::ptrdiff_t>(mid), into.end());
-  into.erase(std::unique(into.begin(), into.end()), into.end());
+
+std::vector<RowId> Minus(const std::vector<RowId>& a, const std::vector<RowId>& b) {
+  std::vector<RowId> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
 }
+
+std::vector<RowId> Union(const std::vector<RowId>& a, const std::vector<RowId>& b) {
+  std::vector<RowId> out;
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
 }  // namespace
 
+// Net effect of this change followed by `other`: a row is added if it was
+// not there before this and is there after `other`, removed likewise:
+//   added   = (A.added - B.removed) | (B.added - A.removed)
+//   removed = (A.removed - B.added) | (B.removed - A.added)
 void Delta::Merge(Delta other) {
-  auto merge_sorted = [](auto& into, const auto& more) { MergeSorted(into, more); };
-  merge_sorted(tags, other.tags);
-  merge_sorted(customers_added, other.customers_added);
-  merge_sorted(customers_removed, other.customers_removed);
+  std::vector<TagId> tags_union;
+  std::set_union(tags.begin(), tags.end(), other.tags.begin(), other.tags.end(),
+                 std::back_inserter(tags_union));
+  tags = std::move(tags_union);
+  std::vector<RowId> added = Union(Minus(customers_added, other.customers_removed),
+                                   Minus(other.customers_added, customers_removed));
+  std::vector<RowId> removed = Union(Minus(customers_removed, other.customers_added),
+                                     Minus(other.customers_removed, customers_added));
+  customers_added = std::move(added);
+  customers_removed = std::move(removed);
   for (TagRowsDelta& d : other.rows) {
     auto it = std::lower_bound(rows.begin(), rows.end(), d.tag,
                                [](const TagRowsDelta& x, TagId t) { return x.tag < t; });
@@ -49,12 +64,12 @@ void Delta::Merge(Delta other) {
       rows.insert(it, std::move(d));
       continue;
     }
-    // A later change of the same tag: rows it adds are no longer removed
-    // and vice versa.
-    it->removed.AndNotInPlace(d.added);
-    it->added.AndNotInPlace(d.removed);
-    it->added.OrInPlace(d.added);
-    it->removed.OrInPlace(d.removed);
+    Bitmap net_added = Bitmap::AndNot(it->added, d.removed);
+    net_added.OrInPlace(Bitmap::AndNot(d.added, it->removed));
+    Bitmap net_removed = Bitmap::AndNot(it->removed, d.added);
+    net_removed.OrInPlace(Bitmap::AndNot(d.removed, it->added));
+    it->added = std::move(net_added);
+    it->removed = std::move(net_removed);
   }
 }
 

@@ -186,8 +186,13 @@ void Encode(const TagRowsMutation& m, std::string* out) {
 }
 
 void Encode(const ImportTagMutation& m, std::string* out) {
-  PutU8(out, kImportTag);
-  PutU32(out, m.id);
+  // Without an id (a decoded version 1 record) it is written as it was read.
+  if (m.id == kUnassignedTagId) {
+    PutU8(out, kImportTagV1);
+  } else {
+    PutU8(out, kImportTag);
+    PutU32(out, m.id);
+  }
   PutBytes(out, m.name);
   PutBytes(out, m.category);
   PutBytes(out, m.description);
