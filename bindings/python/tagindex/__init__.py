@@ -32,6 +32,7 @@ from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, Cor
                       UnknownTagError)
 from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo, export_rows,
                      parse_portable_rows)
+from ._batch import WriteBatch
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 __version__ = "0.1.0"
@@ -45,6 +46,7 @@ __all__ = [
     "RecoveryReport",
     "export_rows",
     "parse_portable_rows",
+    "WriteBatch",
     "Segment",
     "CompiledQuery",
     "QueryOptions",
