@@ -443,7 +443,7 @@ absl::StatusOr<std::vector<CustomerKey>> Index::KeysWithTag(TagId tag) const {
   });
 }
 
-// ---- export / import (the rest of the storage block is in index_storage.cc) ---------
+// ---- export / import (Open is in open.cc, Checkpoint in checkpoint.cc) ---------------
 
 absl::StatusOr<std::string> Index::ExportTag(TagId tag) const {
   return Guarded([&]() -> absl::StatusOr<std::string> {
@@ -465,6 +465,28 @@ absl::StatusOr<TagId> Index::ImportTag(const TagSpec& spec, std::span<const char
   internal::CommitResult result;
   TI_RETURN_IF_ERROR(CommitOne(*state_, m, &result));
   return result.items[0].tag;
+}
+
+std::string Index::ExportRows(std::span<const RowId> rows) {
+  Bitmap b = Bitmap::FromIds(rows);
+  b.RunOptimize();
+  std::string out;
+  b.PortableSerialize(&out);
+  return out;
+}
+
+absl::StatusOr<std::vector<RowId>> Index::ParsePortableRows(std::span<const char> blob,
+                                                            uint64_t max_ids) {
+  try {
+    TI_ASSIGN_OR_RETURN(Bitmap b, Bitmap::PortableDeserialize(blob));
+    if (b.Cardinality() > max_ids) {
+      return absl::ResourceExhaustedError(absl::StrCat("storage: blob holds ", b.Cardinality(),
+                                                       " ids, more than the limit ", max_ids));
+    }
+    return b.ToVector();
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("storage: out of memory parsing a Roaring blob");
+  }
 }
 
 absl::Status Index::Write(const WriteBatch& batch, WriteResult* result) {
