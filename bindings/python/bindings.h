@@ -19,6 +19,9 @@ void BindQuery(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Ind
 // Storage: `_Index.open`, checkpoint, export/import of portable Roaring blobs.
 void BindStorage(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 
+// Batches: `_WriteBatch` and `_Index.write`.
+void BindWriteBatch(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+
 // Runs `fn` with the GIL released: every call into the index may wait for
 // its reader/writer lock or do real work, and other Python threads must keep
 // running meanwhile. Statuses are checked after the GIL is back.

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_tagindex, m) {
   auto index = tagindex::python::BindIndex(m);
   tagindex::python::BindQuery(m, index);
   tagindex::python::BindStorage(m, index);
+  tagindex::python::BindWriteBatch(m, index);
 }

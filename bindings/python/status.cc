@@ -9,6 +9,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
 #include "tagindex/query.h"
+#include "tagindex/write_batch.h"
 
 namespace py = pybind11;
 
@@ -32,6 +33,14 @@ py::dict Details(const absl::Status& status) {
     location["column"] = at->column;
     location["snippet"] = at->snippet;
     details["location"] = location;
+  }
+  if (std::optional<BatchError> batch = GetBatchError(status)) {
+    py::dict b;
+    b["item"] = batch->item;
+    b["kind"] = batch->kind;
+    b["subject"] = batch->subject;
+    b["reason"] = batch->reason;
+    details["batch"] = b;
   }
   std::vector<std::string> suggestions = GetUnknownTagSuggestions(status);
   if (!suggestions.empty()) details["suggestions"] = suggestions;

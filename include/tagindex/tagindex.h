@@ -10,5 +10,6 @@
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
 #include "tagindex/version.h"
+#include "tagindex/write_batch.h"
 
 #endif  // TAGINDEX_TAGINDEX_H_

@@ -6,7 +6,9 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "index/key_map.h"
 #include "index/names.h"
+#include "storage/coding.h"
 #include "util/hash.h"
 
 namespace tagindex::internal {
@@ -311,6 +313,83 @@ void FrozenKeys::FindMany(std::span<const int64_t> keys, RowId* rows) const {
 
 void FrozenKeys::FindMany(std::span<const std::string_view> keys, RowId* rows) const {
   FindManyImpl(keys, rows);
+}
+
+// ---- the writer of the same two sections ------------------------------------------
+// KeyMap writes the key list (kind 4) and the lookup table (kind 10) that
+// FrozenKeys::Load above reads; snapshot_sections.cc frames them.
+
+std::vector<std::string_view> KeyMap::KeyListParts(std::string* scratch) const {
+  scratch->clear();
+  storage::PutU8(scratch, static_cast<uint8_t>(kind_));
+  storage::PutU64(scratch, kind_ == KeyKind::kIdentity ? 0 : rows());
+  const size_t header = scratch->size();
+  if (kind_ == KeyKind::kIdentity) return {*scratch};
+  if (kind_ == KeyKind::kInt64) {
+    std::string_view mem(reinterpret_cast<const char*>(int_keys_.data()), int_keys_.size() * 8);
+    return {std::string_view(*scratch), base_.IntKeyBytes(), mem};
+  }
+  // Strings: offsets of the base rows as they are, then those of the
+  // memory rows shifted past the base bytes (and the final one), then the
+  // base bytes and the memory bytes.
+  uint64_t offset = base_.StringBlob().size();
+  for (const std::string& k : string_keys_) {
+    storage::PutU64(scratch, offset);
+    offset += k.size();
+  }
+  storage::PutU64(scratch, offset);
+  const size_t blob_start = scratch->size();
+  for (const std::string& k : string_keys_) scratch->append(k);
+  const std::string_view all(*scratch);
+  return {all.substr(0, header), base_.StringOffsetBytes(), all.substr(header, blob_start - header),
+          base_.StringBlob(), all.substr(blob_start)};
+}
+
+std::vector<std::string_view> KeyMap::LookupEntryParts(const Bitmap& live,
+                                                       std::vector<uint64_t>* scratch) const {
+  // Rows never come back to life (a re-added key gets a new row), so if
+  // every live row is a base row and as many rows are live as the base has
+  // entries, the live rows are exactly the base's entries.
+  const uint64_t live_count = live.Cardinality();
+  if (base_.entry_count() != 0 && live_count == base_.entry_count() &&
+      live.Maximum() < base_.rows()) {
+    return {base_.EntryBytes()};
+  }
+  *scratch = LookupEntries(live);
+  return {std::string_view(reinterpret_cast<const char*>(scratch->data()), scratch->size() * 8)};
+}
+
+std::vector<uint64_t> KeyMap::LookupEntries(const Bitmap& live) const {
+  const uint64_t base_rows = base_.rows();
+  // One pass over the live rows: base rows into a bitset (to filter the
+  // base's entries with one probe each), memory rows into fresh entries.
+  std::vector<uint64_t> live_bits((base_rows + 63) / 64, 0);
+  std::vector<uint64_t> fresh;
+  ForEachLiveRow(live, [&](RowId r) {
+    if (r < base_rows) {
+      live_bits[r >> 6] |= uint64_t{1} << (r & 63);
+    } else if (kind_ == KeyKind::kInt64) {
+      fresh.push_back(FrozenEntry(FrozenKeyHash(int_keys_[r - base_rows], table_seed_), r));
+    } else {
+      fresh.push_back(FrozenEntry(
+          FrozenKeyHash(std::string_view(string_keys_[r - base_rows]), table_seed_), r));
+    }
+    return true;
+  });
+  SortFrozenEntries(&fresh);
+  if (base_.entry_count() == 0) return fresh;
+  std::vector<uint64_t> out;
+  out.reserve(live.Cardinality());
+  size_t j = 0;
+  for (uint64_t i = 0; i < base_.entry_count(); ++i) {
+    const uint64_t e = base_.Entry(i);
+    const RowId r = static_cast<RowId>(e);
+    if ((live_bits[r >> 6] >> (r & 63) & 1) == 0) continue;
+    while (j < fresh.size() && fresh[j] < e) out.push_back(fresh[j++]);
+    out.push_back(e);
+  }
+  out.insert(out.end(), fresh.begin() + static_cast<ptrdiff_t>(j), fresh.end());
+  return out;
 }
 
 }  // namespace tagindex::internal

@@ -81,6 +81,8 @@ class KeyMap {
   // Number of rows that have a key (the row limit for non-identity kinds).
   uint64_t rows() const { return base_.rows() + memory_rows(); }
 
+  // Snapshot writers, defined in frozen_keys.cc beside the reader of the
+  // same bytes (FrozenKeys::Load).
   // The next snapshot's key list (section kind 4) as byte ranges to write
   // in order; `scratch` owns the bytes that are not in the base mapping.
   std::vector<std::string_view> KeyListParts(std::string* scratch) const;

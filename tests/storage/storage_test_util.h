@@ -4,6 +4,7 @@
 #ifndef TAGINDEX_TESTS_STORAGE_STORAGE_TEST_UTIL_H_
 #define TAGINDEX_TESTS_STORAGE_STORAGE_TEST_UTIL_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -325,6 +326,86 @@ inline absl::Status RandomOp(std::mt19937_64& rng, Index& index, bool allow_chec
   if (kind < 92 && allow_checkpoint && index.persistent()) return index.Checkpoint();
   if (kind < 92) return absl::OkStatus();
   return index.Tag(tag, key);
+}
+
+// A random WriteBatch of 1..`max_items` items of every kind over the same
+// keys, tags and names as RandomOp (int64 keys), so that some batches are
+// rejected (an unknown tag or customer, a repeated name) and some items
+// depend on earlier ones (a customer added, then tagged by key); and the
+// same items as single Index calls (`calls[i]` is item i), the oracle of a
+// batch. Chosen from `rng` alone.
+struct RandomBatchOps {
+  WriteBatch batch;
+  std::vector<std::function<absl::Status(Index&)>> calls;
+};
+
+inline RandomBatchOps RandomBatch(std::mt19937_64& rng, int max_items) {
+  auto pick = [&](uint64_t n) { return static_cast<uint64_t>(rng() % n); };
+  static const char* kCategories[] = {"", "兴趣", "购买频率"};
+  RandomBatchOps out;
+  WriteBatch& b = out.batch;
+  auto& calls = out.calls;
+  const uint64_t items = 1 + pick(static_cast<uint64_t>(max_items));
+  for (uint64_t i = 0; i < items; ++i) {
+    const uint64_t kind = pick(100);
+    const TagId tag{static_cast<uint32_t>(pick(12))};
+    std::vector<int64_t> keys;
+    for (uint64_t j = 0, n = 1 + pick(6); j < n; ++j)
+      keys.push_back(static_cast<int64_t>(pick(60)));
+    std::vector<RowId> rows;
+    for (uint64_t j = 0, n = 1 + pick(4); j < n; ++j) rows.push_back(static_cast<RowId>(pick(40)));
+    const std::string name = absl::StrCat(kind < 22 ? "标签" : "导入", pick(15));
+    const std::string category = kCategories[pick(3)];
+    const std::string text = absl::StrCat("改名", pick(10));
+    if (kind < 5) {
+      const CategoryOptions o{.exclusive = pick(2) == 0};
+      const std::string c = kCategories[1 + pick(2)];
+      b.CreateCategory(c, o);
+      calls.push_back([=](Index& x) { return x.CreateCategory(c, o); });
+    } else if (kind < 14) {
+      const TagSpec spec{.name = name, .category = category};
+      b.CreateTag(spec);
+      calls.push_back([=](Index& x) { return x.CreateTag(spec).status(); });
+    } else if (kind < 17) {
+      b.RenameTag(tag, text);
+      calls.push_back([=](Index& x) { return x.RenameTag(tag, text); });
+    } else if (kind < 20) {
+      b.SetTagDescription(tag, text);
+      calls.push_back([=](Index& x) { return x.SetTagDescription(tag, text); });
+    } else if (kind < 22) {
+      b.DeleteTag(tag);
+      calls.push_back([=](Index& x) { return x.DeleteTag(tag); });
+    } else if (kind < 35) {
+      b.AddCustomers(keys);
+      calls.push_back([=](Index& x) { return x.AddCustomers(keys); });
+    } else if (kind < 40) {
+      b.RemoveCustomers(std::span<const int64_t>(keys).first(1));
+      calls.push_back([=](Index& x) { return x.RemoveCustomer(keys[0]); });
+    } else if (kind < 43) {
+      b.RemoveRows(std::span<const RowId>(rows).first(1));
+      calls.push_back([=](Index& x) { return x.RemoveRow(rows[0]); });
+    } else if (kind < 65) {
+      b.Tag(tag, keys);
+      calls.push_back([=](Index& x) { return x.TagMany(tag, keys); });
+    } else if (kind < 75) {
+      b.Untag(tag, keys);
+      calls.push_back([=](Index& x) { return x.UntagMany(tag, keys); });
+    } else if (kind < 82) {
+      b.TagRows(tag, rows);
+      calls.push_back([=](Index& x) { return x.TagRows(tag, rows); });
+    } else if (kind < 88) {
+      b.UntagRows(tag, rows);
+      calls.push_back([=](Index& x) { return x.UntagRows(tag, rows); });
+    } else {
+      const std::string blob = Index::ExportRows(rows);
+      const TagSpec spec{.name = name, .category = category};
+      b.ImportTag(spec, std::span<const char>(blob.data(), blob.size()));
+      calls.push_back([=](Index& x) {
+        return x.ImportTag(spec, std::span<const char>(blob.data(), blob.size())).status();
+      });
+    }
+  }
+  return out;
 }
 
 }  // namespace tagindex::testing

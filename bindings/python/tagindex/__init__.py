@@ -32,6 +32,7 @@ from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, Cor
                       UnknownTagError)
 from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo, export_rows,
                      parse_portable_rows)
+from ._batch import WriteBatch
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
@@ -46,6 +47,7 @@ __all__ = [
     "RecoveryReport",
     "export_rows",
     "parse_portable_rows",
+    "WriteBatch",
     "Segment",
     "CompiledQuery",
     "QueryOptions",

@@ -90,6 +90,10 @@ class Error(Exception):
             for every error about a place in a query (else None / ""):
             1-based line, 1-based column in code points, 0-based byte
             offset, and the line with a caret under the problem.
+        item, item_kind, subject, reason: for a rejected
+            :class:`tagindex.WriteBatch` (else None): the index of the
+            failing item, its kind ("tag keys", ...), what failed (the key,
+            "row <id>", "tag id <id>" or a name) and the item's own message.
     """
 
     default_code = "UNKNOWN"
@@ -97,6 +101,10 @@ class Error(Exception):
     column: Optional[int] = None
     offset: Optional[int] = None
     snippet: str = ""
+    item: Optional[int] = None
+    item_kind: Optional[str] = None
+    subject: Optional[str] = None
+    reason: Optional[str] = None
 
     def __init__(self, message: str = "", *, code: Optional[str] = None,
                  details: Optional[Mapping[str, Any]] = None) -> None:
@@ -309,6 +317,12 @@ def _from_status(code: int, message: str, details: Optional[Mapping[str, Any]] =
         error.column = location.get("column")
         error.offset = location.get("offset")
         error.snippet = location.get("snippet", "")
+    batch = details.get("batch")
+    if batch is not None:
+        error.item = batch.get("item")
+        error.item_kind = batch.get("kind")
+        error.subject = batch.get("subject")
+        error.reason = batch.get("reason")
     return error
 
 

@@ -779,6 +779,30 @@ class Index:
         """
         return Segment(self, self._impl.segment_from_portable(bytes(blob)))
 
+    # ---- batches -------------------------------------------------------------------
+
+    def batch(self) -> "WriteBatch":
+        """A new, empty :class:`WriteBatch` for this index (commit it with
+        :meth:`write`, or use it as a context manager: ``with index.batch()
+        as b: ...`` writes it when the block ends without an exception)."""
+        from ._batch import WriteBatch
+        return WriteBatch(self)
+
+    def write(self, batch: "WriteBatch") -> List[Any]:
+        """Commits every item of ``batch`` all-or-nothing, as one log record
+        and one sync. Returns one entry per item: the new :class:`Tag` for
+        ``create_tag`` / ``import_tag`` items, the row ids (``uint32``
+        array) for ``add_customers`` items, None for the others.
+
+        Raises:
+            the failing item's error class (e.g. UnknownCustomerError), with
+            ``.item``, ``.item_kind``, ``.subject`` and ``.reason``; nothing
+            is changed then. ResourceExhaustedError if the batch exceeds
+            ``max_log_record_bytes`` (split it).
+        """
+        from ._batch import write
+        return write(self, batch)
+
     # ---- memberships -------------------------------------------------------------
 
     def _membership(self, op: str, tag: TagLike, keys: Any, rows: Any) -> None:

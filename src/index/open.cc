@@ -1,0 +1,173 @@
+// Index::Open: create or open an index directory, load its snapshot
+// (snapshot_sections.cc) and replay its log through the commit pipeline
+// (recovery). The rules: docs/file_format.md, docs/wal_format.md.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "index/durability.h"
+#include "index/index_state.h"
+#include "index/mutation.h"
+#include "index/storage_internal.h"
+#include "storage/snapshot_file.h"
+#include "storage/wal.h"
+#include "tagindex/index.h"
+#include "util/status_macros.h"
+
+namespace tagindex {
+namespace internal {
+namespace {
+
+// A log record is replayed through the same pipeline as the write that
+// logged it (validated, then applied; never logged again), so it assigns
+// the same row ids and tag ids.
+absl::Status ApplyRecord(IndexState& s, std::span<const char> payload) {
+  DecodeArena arena;
+  std::vector<Mutation> items;
+  TI_RETURN_IF_ERROR(DecodeRecord(payload, &arena, &items));
+  return Commit(s, items, {.replay = true}, nullptr);
+}
+
+}  // namespace
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
+                                                   const OpenOptions& options) {
+  using internal::Durability;
+  auto d = std::make_unique<Durability>();
+  d->fs = options.file_system != nullptr ? options.file_system : FileSystem::Default();
+  d->dir = path;
+  d->options = options;
+  FileSystem& fs = *d->fs;
+
+  TI_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
+  if (!exists) {
+    if (!options.create_if_missing || options.read_only) {
+      return absl::NotFoundError(absl::StrCat("storage: no index directory ", path));
+    }
+    TI_RETURN_IF_ERROR(fs.CreateDir(path));
+  }
+  if (!options.read_only) {
+    TI_ASSIGN_OR_RETURN(d->lock, fs.LockFile(internal::Join(path, "LOCK")));
+  }
+  TI_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
+  bool have = false;
+  uint64_t gen = 0;
+  for (const std::string& name : names) {
+    uint64_t g = 0;
+    if (internal::ParseGen(name, "snapshot-", ".tix", &g) && (!have || g > gen)) {
+      have = true;
+      gen = g;
+    }
+  }
+
+  std::unique_ptr<Index> index;
+  std::unique_ptr<WritableFile> wal_file;
+  uint64_t wal_size = storage::kWalHeaderBytes;
+  if (!have) {
+    if (!options.create_if_missing || options.read_only) {
+      return absl::NotFoundError(absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
+    }
+    TI_ASSIGN_OR_RETURN(index, Create(options.index));
+    bool renamed = false;
+    uint64_t bytes = 0;
+    TI_RETURN_IF_ERROR(internal::WriteGeneration(index->state_for_internal_use(), fs, path, 0,
+                                                 &wal_file, &bytes, &renamed));
+    d->report.snapshot_bytes = bytes;
+  } else {
+    const std::string snap_path = internal::Join(path, internal::SnapshotName(gen));
+    {
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> read, fs.ReadFile(snap_path));
+      std::shared_ptr<const ReadableRegion> region = std::move(read);
+      TI_ASSIGN_OR_RETURN(storage::ParsedSnapshot parsed,
+                          storage::ParseSnapshot(region->data(), snap_path));
+      if (parsed.generation != gen) {
+        return absl::DataLossError(
+            absl::StrCat("storage: snapshot ", snap_path, " holds generation ", parsed.generation));
+      }
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<internal::IndexState> state,
+                          internal::LoadSnapshot(parsed, region, snap_path, options));
+      index = std::unique_ptr<Index>(new Index(std::move(state)));
+      d->report.snapshot_bytes = region->data().size();
+    }
+    const std::string wal_path = internal::Join(path, internal::WalName(gen));
+    TI_ASSIGN_OR_RETURN(bool wal_exists, fs.Exists(wal_path));
+    bool rewrite_header = false;
+    if (!wal_exists) {
+      if (!options.salvage_log) {
+        return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
+                                                " is missing; open with salvage_log to start "
+                                                "a new one from the snapshot"));
+      }
+      d->report.salvage_message = absl::StrCat("storage: log ", wal_path, " was missing");
+      rewrite_header = true;
+    } else {
+      // A copy: a writer may cut the log back while a read-only opener reads it.
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFileCopy(wal_path));
+      absl::StatusOr<storage::ParsedLog> parsed = storage::ParseLog(
+          region->data(), wal_path, options.max_log_record_bytes, options.salvage_log);
+      if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kDataLoss &&
+          options.salvage_log && region->data().size() < storage::kWalHeaderBytes + 1) {
+        rewrite_header = true;  // salvage of a damaged header: start the log anew
+        d->report.salvage_message = std::string(parsed.status().message());
+      } else {
+        if (!parsed.ok()) return parsed.status();
+        if (parsed->generation != gen) {
+          return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
+                                                  " belongs to generation ", parsed->generation));
+        }
+        for (const storage::LogRecord& rec : parsed->records) {
+          absl::Status st = internal::ApplyRecord(*index->state_, rec.payload);
+          if (!st.ok()) {
+            return absl::DataLossError(absl::StrCat("storage: log ", wal_path, " record at byte ",
+                                                    rec.offset, " does not apply: ", st.message()));
+          }
+        }
+        d->report.log_records_replayed = parsed->records.size();
+        d->report.torn_tail_truncated = parsed->torn_tail;
+        d->report.log_bytes_dropped = region->data().size() - parsed->valid_bytes;
+        d->report.salvage_message = parsed->salvage_message;
+        wal_size = parsed->valid_bytes;
+      }
+    }
+    if (!options.read_only) {
+      if (rewrite_header) {
+        TI_ASSIGN_OR_RETURN(wal_file, fs.OpenWritable(wal_path, true));
+        TI_RETURN_IF_ERROR(wal_file->Append(storage::EncodeWalHeader(gen)));
+        TI_RETURN_IF_ERROR(wal_file->Sync());
+        TI_RETURN_IF_ERROR(fs.SyncDir(path));
+        wal_size = storage::kWalHeaderBytes;
+      } else {
+        TI_ASSIGN_OR_RETURN(wal_file, fs.OpenWritable(wal_path, false));
+        if (d->report.log_bytes_dropped > 0) {
+          TI_RETURN_IF_ERROR(wal_file->Truncate(wal_size));
+          TI_RETURN_IF_ERROR(wal_file->Sync());
+        }
+      }
+    }
+  }
+  d->generation = gen;
+  d->report.generation = gen;
+  if (!options.read_only) {
+    internal::RemoveStale(fs, path, gen);
+    d->wal = std::make_shared<storage::WalWriter>(
+        std::move(wal_file), internal::Join(path, internal::WalName(gen)), wal_size, options.sync,
+        options.group_commit_interval_ms);
+  }
+  index->state_->durability = std::move(d);
+  return index;
+}
+
+bool Index::persistent() const { return state_->durability != nullptr; }
+
+RecoveryReport Index::LastRecovery() const {
+  internal::Durability* d = state_->durability.get();
+  if (d == nullptr) return RecoveryReport{};
+  // Checkpoint updates the report under checkpoint_mu.
+  std::lock_guard<std::mutex> lock(d->checkpoint_mu);
+  return d->report;
+}
+
+}  // namespace tagindex

@@ -1,0 +1,504 @@
+// The snapshot's sections (docs/file_format.md): one table, kSections, of
+// section codecs, each with its writer beside its reader. WriteSnapshot
+// writes the sections in table order; LoadSnapshot checks which are present
+// (required, repeated, known) and reads them in the same order. The key
+// list and key table (kinds 4 and 10) are written by KeyMap and read in
+// place by FrozenKeys; both halves of their format are in frozen_keys.cc.
+//
+// Adding a section kind: a value in storage::SectionKind (never reuse one),
+// a Write/Read pair here, its row in kSections (where its order relative
+// to the others matters: a reader sees what the rows above it loaded), and
+// its row in docs/file_format.md.
+#include <algorithm>
+#include <bit>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bitmap/bitmap.h"
+#include "index/index_state.h"
+#include "index/storage_internal.h"
+#include "storage/coding.h"
+#include "storage/snapshot_file.h"
+#include "util/status_macros.h"
+
+namespace tagindex::internal {
+
+static_assert(std::endian::native == std::endian::little,
+              "the snapshot writes integer arrays in host order, which must be little-endian");
+
+namespace {
+
+using storage::Decoder;
+using storage::PutBytes;
+using storage::PutU32;
+using storage::PutU64;
+using storage::PutU8;
+using storage::Section;
+using storage::SectionKind;
+using storage::SnapshotWriter;
+
+// What the readers share while one snapshot loads.
+class Loader {
+ public:
+  Loader(const std::string& path, const OpenOptions& options,
+         std::shared_ptr<const ReadableRegion> region)
+      : path_(path), options_(options), region_(std::move(region)) {}
+
+  absl::Status Bad(const Section& sec, size_t at, const std::string& what) const {
+    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " is corrupt at byte ",
+                                            sec.offset + storage::kSectionHeaderBytes + at,
+                                            " (section kind ", sec.kind, "): ", what));
+  }
+  absl::Status Missing(const std::string& what) const {
+    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " ", what));
+  }
+  const std::string& path() const { return path_; }
+  const OpenOptions& options() const { return options_; }
+  const std::shared_ptr<const ReadableRegion>& region() const { return region_; }
+
+  // Sections by kind (filled before any reader runs).
+  std::map<uint32_t, std::vector<const Section*>> by_kind;
+  const Section* One(SectionKind kind) const {
+    auto it = by_kind.find(static_cast<uint32_t>(kind));
+    return it == by_kind.end() ? nullptr : it->second[0];
+  }
+
+  uint32_t next_tag = 0;
+  uint64_t universe_size = 0;
+  bool universe_is_prefix = false;
+
+ private:
+  const std::string& path_;
+  const OpenOptions& options_;
+  std::shared_ptr<const ReadableRegion> region_;
+};
+
+using Sections = std::span<const Section* const>;
+
+// ---- kind 1: options, row limit, tag id counter ---------------------------------------
+// Read first, on its own (ReadSnapshotOptions): the state is built from it.
+
+absl::Status WriteOptions(const IndexState& s, SnapshotWriter& w) {
+  const IndexOptions& o = s.options;
+  std::string buf;
+  PutU8(&buf, static_cast<uint8_t>(o.key_kind));
+  PutU8(&buf, o.create_missing_customers ? 1 : 0);
+  PutU64(&buf, o.max_name_bytes);
+  PutU64(&buf, o.max_name_code_points);
+  PutU64(&buf, o.max_description_bytes);
+  PutU64(&buf, o.max_string_key_bytes);
+  PutU32(&buf, o.max_tags);
+  PutU64(&buf, s.row_limit);
+  PutU32(&buf, s.catalog.next_tag_id());
+  return w.AddSection(SectionKind::kOptions, storage::kSectionRequired, {buf});
+}
+
+struct StoredOptions {
+  IndexOptions options;
+  uint64_t row_limit = 0;
+  uint32_t next_tag = 0;
+};
+
+absl::StatusOr<StoredOptions> ReadOptions(const Loader& l, const Section& sec) {
+  Decoder d(sec.payload);
+  StoredOptions out;
+  IndexOptions& o = out.options;
+  const uint8_t kind = d.U8();
+  const uint8_t create = d.U8();
+  o.max_name_bytes = d.U64();
+  o.max_name_code_points = d.U64();
+  o.max_description_bytes = d.U64();
+  o.max_string_key_bytes = d.U64();
+  o.max_tags = d.U32();
+  out.row_limit = d.U64();
+  out.next_tag = d.U32();
+  if (!d.ok() || d.remaining() != 0) return l.Bad(sec, d.position(), "bad options section size");
+  if (kind > static_cast<uint8_t>(KeyKind::kIdentity) || create > 1) {
+    return l.Bad(sec, 0, "unknown key kind or flag");
+  }
+  o.key_kind = static_cast<KeyKind>(kind);
+  o.create_missing_customers = create == 1;
+  if (o.max_name_bytes == 0 || o.max_name_code_points == 0 || o.max_string_key_bytes == 0 ||
+      o.max_tags == 0) {
+    return l.Bad(sec, 2, "a limit is zero");
+  }
+  if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 42, "row limit out of range");
+  if (out.next_tag > l.options().max_tag_id_on_load) {
+    return l.Bad(
+        sec, 50,
+        absl::StrCat("tag id counter ", out.next_tag, " exceeds OpenOptions::max_tag_id_on_load"));
+  }
+  return out;
+}
+
+// ---- kind 2: categories ------------------------------------------------------------------
+
+absl::Status WriteCategories(const IndexState& s, SnapshotWriter& w) {
+  std::string buf;
+  PutU32(&buf, static_cast<uint32_t>(s.catalog.categories().size()));
+  for (const auto& [name, c] : s.catalog.categories()) {
+    PutBytes(&buf, c.name);
+    PutBytes(&buf, c.description);
+    PutU8(&buf, c.exclusive ? 1 : 0);
+  }
+  return w.AddSection(SectionKind::kCategories, storage::kSectionRequired, {buf});
+}
+
+absl::Status ReadCategories(Loader& l, Sections secs, IndexState& s) {
+  const Section& sec = *secs[0];
+  Decoder d(sec.payload);
+  const uint32_t n = d.U32();
+  if (!d.CanHold(n, 9)) return l.Bad(sec, 0, "category count exceeds the section");
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = d.position();
+    std::string_view name = d.Bytes(s.options.max_name_bytes);
+    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    const uint8_t exclusive = d.U8();
+    if (!d.ok() || exclusive > 1) return l.Bad(sec, at, "bad category entry");
+    if (name.empty() || s.catalog.FindCategory(name) != nullptr) {
+      return l.Bad(sec, at, "empty or repeated category name");
+    }
+    s.catalog.AddCategory(std::string(name), std::string(desc), exclusive == 1);
+  }
+  if (d.remaining() != 0) return l.Bad(sec, d.position(), "trailing bytes");
+  return absl::OkStatus();
+}
+
+// ---- kind 3: tag catalog -------------------------------------------------------------------
+
+absl::Status WriteTags(const IndexState& s, SnapshotWriter& w) {
+  std::string buf;
+  PutU32(&buf, s.catalog.live_tag_count());
+  s.catalog.ForEachTag([&](const TagEntry& t) {
+    PutU32(&buf, t.id.value);
+    PutBytes(&buf, t.name);
+    PutBytes(&buf, t.category);
+    PutBytes(&buf, t.description);
+    PutU8(&buf, static_cast<uint8_t>(t.kind));
+  });
+  return w.AddSection(SectionKind::kTags, storage::kSectionRequired, {buf});
+}
+
+absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
+  const Section& sec = *secs[0];
+  Decoder d(sec.payload);
+  const uint32_t n = d.U32();
+  if (!d.CanHold(n, 17)) return l.Bad(sec, 0, "tag count exceeds the section");
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = d.position();
+    const uint32_t id = d.U32();
+    std::string_view name = d.Bytes(s.options.max_name_bytes);
+    std::string_view category = d.Bytes(s.options.max_name_bytes);
+    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    const uint8_t kind = d.U8();
+    if (!d.ok() || kind > static_cast<uint8_t>(TagKind::kRule)) {
+      return l.Bad(sec, at, "bad tag entry");
+    }
+    if (id >= l.next_tag || s.catalog.Get(TagId{id}) != nullptr) {
+      return l.Bad(sec, at, absl::StrCat("tag id ", id, " is repeated or beyond the counter"));
+    }
+    if (name.empty() || s.catalog.Find(category, name) != nullptr) {
+      return l.Bad(sec, at, "empty or repeated tag name");
+    }
+    if (!category.empty() && s.catalog.FindCategory(category) == nullptr) {
+      return l.Bad(sec, at, "tag of an unknown category");
+    }
+    s.catalog.AddTagWithId(TagId{id}, std::string(name), std::string(category), std::string(desc),
+                           static_cast<TagKind>(kind));
+  }
+  if (d.remaining() != 0) return l.Bad(sec, d.position(), "trailing bytes");
+  if (s.catalog.live_tag_count() > s.options.max_tags) {
+    return l.Bad(sec, 0, "more tags than the index's max_tags");
+  }
+  return absl::OkStatus();
+}
+
+// ---- kind 5: universe (live customers) ------------------------------------------------------
+
+absl::Status WriteUniverse(const IndexState& s, SnapshotWriter& w) {
+  std::string buf;
+  s.universe.PortableSerialize(&buf);
+  return w.AddSection(SectionKind::kUniverse, storage::kSectionRequired, {buf});
+}
+
+absl::Status ReadUniverse(Loader& l, Sections secs, IndexState& s) {
+  const Section& sec = *secs[0];
+  absl::StatusOr<Bitmap> b = Bitmap::PortableDeserialize(sec.payload);
+  if (!b.ok()) return l.Bad(sec, 0, std::string(b.status().message()));
+  if (!b->IsEmpty() && uint64_t{b->Maximum()} >= s.row_limit) {
+    return l.Bad(sec, 0, "a live customer is beyond the row limit");
+  }
+  s.universe = std::move(b).value();
+  l.universe_size = s.universe.Cardinality();
+  l.universe_is_prefix =
+      l.universe_size == 0 || uint64_t{s.universe.Maximum()} + 1 == l.universe_size;
+  return absl::OkStatus();
+}
+
+// ---- kinds 4 and 10: key list and key lookup table --------------------------------------------
+// The bytes are KeyMap's (KeyListParts, LookupEntryParts) and FrozenKeys's
+// (Load), side by side in frozen_keys.cc; here they are framed as sections.
+
+absl::Status WriteKeyList(const IndexState& s, SnapshotWriter& w) {
+  if (s.row_limit != s.keys.rows() && s.options.key_kind != KeyKind::kIdentity) {
+    return absl::InternalError("index: key table size mismatch");
+  }
+  // Written from the base mapping and memory without assembling one buffer.
+  std::string scratch;
+  const std::vector<std::string_view> parts = s.keys.KeyListParts(&scratch);
+  return w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts);
+}
+
+absl::Status WriteKeyTable(const IndexState& s, SnapshotWriter& w) {
+  if (s.options.key_kind == KeyKind::kIdentity) return absl::OkStatus();  // no table
+  std::vector<uint64_t> scratch;
+  std::vector<std::string_view> parts = s.keys.LookupEntryParts(s.universe, &scratch);
+  uint64_t count = 0;
+  for (std::string_view p : parts) count += p.size() / 8;
+  std::string buf;
+  PutU64(&buf, s.keys.table_seed());
+  PutU64(&buf, count);
+  parts.insert(parts.begin(), buf);
+  return w.AddSection(SectionKind::kKeyTable, storage::kSectionRequired, parts);
+}
+
+// Reads both sections (after the universe, which they are checked against):
+// they stay in the mapped file (FrozenKeys), checked in place.
+absl::Status ReadKeys(Loader& l, Sections secs, IndexState& s) {
+  const Section& sec = *secs[0];
+  const Section* table = l.One(SectionKind::kKeyTable);
+  const bool keyed = s.options.key_kind != KeyKind::kIdentity;
+  if (keyed != (table != nullptr)) {
+    return l.Missing(keyed ? "lacks its key lookup table (section kind 10)"
+                           : "has a key lookup table but identity keys");
+  }
+  if (!keyed) {
+    Decoder d(sec.payload);
+    const uint8_t kind = d.U8();
+    const uint64_t n = d.U64();
+    if (!d.ok() || kind != static_cast<uint8_t>(KeyKind::kIdentity)) {
+      return l.Bad(sec, 0, "key list of the wrong key kind");
+    }
+    if (n != 0 || d.remaining() != 0) return l.Bad(sec, 1, "identity index with a key list");
+    return absl::OkStatus();
+  }
+  const FrozenKeys::Input in = FrozenKeysInput(s, l.region(), sec.payload, table->payload);
+  FrozenKeys frozen;
+  FrozenKeysError error;
+  if (!FrozenKeys::Load(in, &frozen, &error)) {
+    return l.Bad(error.in_table ? *table : sec, error.at, error.what);
+  }
+  s.keys.SetBase(std::move(frozen));
+  return absl::OkStatus();
+}
+
+// ---- kind 6: tag bitmaps, one section per live tag ---------------------------------------------
+
+absl::Status WriteTagBitmaps(const IndexState& s, SnapshotWriter& w) {
+  absl::Status status;
+  std::string id, buf;
+  s.catalog.ForEachTag([&](const TagEntry& t) {
+    if (!status.ok()) return;
+    id.clear();
+    PutU32(&id, t.id.value);
+    buf.clear();
+    t.bitmap.PortableSerialize(&buf);
+    status = w.AddSection(SectionKind::kTagBitmap, storage::kSectionRequired, {id, buf});
+  });
+  return status;
+}
+
+// Thread-safe: reads `s.universe` and writes only `tag.bitmap`.
+absl::Status DecodeTagBitmap(const Loader& l, const Section& sec, const IndexState& s,
+                             TagEntry& tag) {
+  absl::StatusOr<Bitmap> b = Bitmap::PortableDeserialize(sec.payload.subspan(4));
+  if (!b.ok()) return l.Bad(sec, 4, std::string(b.status().message()));
+  // When the universe is the full range [0, k) (the usual dense-id case),
+  // containment is a bound check; otherwise a real subset test.
+  const bool contained = l.universe_is_prefix
+                             ? (b->IsEmpty() || uint64_t{b->Maximum()} < l.universe_size)
+                             : b->IsSubsetOf(s.universe);
+  if (!contained) {
+    return l.Bad(sec, 4,
+                 absl::StrCat("tag id ", tag.id.value, " holds customers that are not live"));
+  }
+  tag.bitmap = std::move(b).value();
+  return absl::OkStatus();
+}
+
+// Tag bitmaps are most of a snapshot: they are validated and decoded on up
+// to four threads (each blob is independent), the rest is sequential.
+absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
+  std::vector<TagEntry*> targets(sections.size());
+  std::vector<bool> seen;
+  uint64_t total_bytes = 0;
+  for (size_t i = 0; i < sections.size(); ++i) {
+    const Section& sec = *sections[i];
+    if (sec.payload.size() < 4) return l.Bad(sec, 0, "tag bitmap section too short");
+    const uint32_t id = storage::LoadU32(sec.payload.data());
+    TagEntry* tag = s.catalog.Get(TagId{id});
+    if (tag == nullptr) return l.Bad(sec, 0, absl::StrCat("bitmap of unknown tag id ", id));
+    if (seen.size() <= id) seen.resize(size_t{id} + 1);
+    if (seen[id]) return l.Bad(sec, 0, absl::StrCat("second bitmap of tag id ", id));
+    seen[id] = true;
+    targets[i] = tag;
+    total_bytes += sec.payload.size();
+  }
+  std::vector<absl::Status> results(sections.size());
+  auto work = [&](size_t first, size_t step) {
+    for (size_t i = first; i < sections.size(); i += step) {
+      try {
+        results[i] = DecodeTagBitmap(l, *sections[i], s, *targets[i]);
+      } catch (const std::bad_alloc&) {
+        results[i] = absl::ResourceExhaustedError("storage: out of memory loading a tag");
+      }
+    }
+  };
+  const size_t threads = total_bytes < (size_t{4} << 20)
+                             ? 1
+                             : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, t, threads);
+  work(0, threads);
+  for (std::thread& t : pool) t.join();
+  for (absl::Status& st : results) TI_RETURN_IF_ERROR(st);
+  if (sections.size() != s.catalog.live_tag_count()) {
+    return l.Missing(absl::StrCat("holds ", sections.size(), " tag bitmaps for ",
+                                  s.catalog.live_tag_count(), " tags"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- the table ----------------------------------------------------------------------------------
+
+struct SectionCodec {
+  SectionKind kind;
+  const char* name;
+  // A snapshot without it is DataLoss (the writer sets kSectionRequired on
+  // every section it writes; see docs/file_format.md for optional ones).
+  bool required;
+  // Several sections of this kind (else a second one is DataLoss).
+  bool repeated;
+  absl::Status (*write)(const IndexState&, SnapshotWriter&);
+  // Null: read elsewhere (options before the state exists; the key table
+  // with the key list).
+  absl::Status (*read)(Loader&, Sections, IndexState&);
+};
+
+// In write and read order: a reader sees what the rows above it loaded.
+constexpr SectionCodec kSections[] = {
+    {SectionKind::kOptions, "options", true, false, WriteOptions, nullptr},
+    {SectionKind::kCategories, "categories", true, false, WriteCategories, ReadCategories},
+    {SectionKind::kTags, "tags", true, false, WriteTags, ReadTags},
+    {SectionKind::kUniverse, "universe", true, false, WriteUniverse, ReadUniverse},
+    {SectionKind::kCustomerKeys, "customer keys", true, false, WriteKeyList, ReadKeys},
+    // Present exactly when the keys are int64 or string (ReadKeys checks).
+    {SectionKind::kKeyTable, "key lookup table", false, false, WriteKeyTable, nullptr},
+    {SectionKind::kTagBitmap, "tag bitmap", false, true, WriteTagBitmaps, ReadTagBitmaps},
+};
+
+const SectionCodec* CodecOf(uint32_t kind) {
+  for (const SectionCodec& c : kSections) {
+    if (static_cast<uint32_t>(c.kind) == kind) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+FrozenKeys::Input FrozenKeysInput(const IndexState& s, std::shared_ptr<const ReadableRegion> region,
+                                  std::span<const char> key_list, std::span<const char> table) {
+  FrozenKeys::Input in;
+  in.kind = s.options.key_kind;
+  in.region = std::move(region);
+  in.key_list = key_list;
+  in.table = table;
+  in.universe = &s.universe;
+  in.row_limit = s.row_limit;
+  in.options = &s.options;
+  return in;
+}
+
+absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen, uint64_t* bytes) {
+  SnapshotWriter w(file, gen);
+  TI_RETURN_IF_ERROR(w.Begin());
+  for (const SectionCodec& c : kSections) TI_RETURN_IF_ERROR(c.write(s, w));
+  TI_RETURN_IF_ERROR(w.Finish());
+  *bytes = w.bytes_written();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
+    const storage::ParsedSnapshot& parsed, std::shared_ptr<const ReadableRegion> region,
+    const std::string& path, const OpenOptions& options) {
+  Loader l(path, options, std::move(region));
+  for (const Section& sec : parsed.sections) {
+    const SectionCodec* codec = CodecOf(sec.kind);
+    if (codec == nullptr) {
+      if (sec.flags & storage::kSectionRequired) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "storage: snapshot ", path, " needs section kind ", sec.kind, " (at byte ", sec.offset,
+            "), which this library version does not know; upgrade tagindex"));
+      }
+      continue;  // an optional section of a later version, skipped
+    }
+    std::vector<const Section*>& list = l.by_kind[sec.kind];
+    if (!list.empty() && !codec->repeated) return l.Bad(sec, 0, "section appears twice");
+    list.push_back(&sec);
+  }
+  for (const SectionCodec& c : kSections) {
+    if (c.required && l.One(c.kind) == nullptr) {
+      return l.Missing(absl::StrCat("lacks required section kind ", static_cast<uint32_t>(c.kind),
+                                    " (", c.name, ")"));
+    }
+  }
+  TI_ASSIGN_OR_RETURN(StoredOptions stored, ReadOptions(l, *l.One(SectionKind::kOptions)));
+  auto s = std::make_unique<IndexState>(stored.options);
+  s->row_limit = stored.row_limit;
+  s->catalog.ReserveTagIds(stored.next_tag);
+  l.next_tag = stored.next_tag;
+  try {
+    for (const SectionCodec& c : kSections) {
+      if (c.read == nullptr) continue;
+      auto it = l.by_kind.find(static_cast<uint32_t>(c.kind));
+      static const std::vector<const Section*> kNone;
+      TI_RETURN_IF_ERROR(c.read(l, it == l.by_kind.end() ? kNone : it->second, *s));
+    }
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat("storage: out of memory loading ", path));
+  }
+  return s;
+}
+
+std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
+                                          const std::string& path) {
+  absl::StatusOr<std::unique_ptr<ReadableRegion>> read = fs.ReadFile(path);
+  if (!read.ok()) return std::nullopt;
+  std::shared_ptr<const ReadableRegion> region = std::move(read).value();
+  absl::StatusOr<storage::ParsedSnapshot> parsed = storage::ParseSnapshot(region->data(), path);
+  if (!parsed.ok()) return std::nullopt;
+  std::span<const char> key_list, table;
+  for (const Section& sec : parsed->sections) {
+    if (sec.kind == static_cast<uint32_t>(SectionKind::kCustomerKeys)) {
+      key_list = sec.payload;
+    } else if (sec.kind == static_cast<uint32_t>(SectionKind::kKeyTable)) {
+      table = sec.payload;
+    }
+  }
+  FrozenKeys::Input in = FrozenKeysInput(s, region, key_list, table);
+  in.trusted = true;  // written by this process from `s` a moment ago
+  FrozenKeys frozen;
+  FrozenKeysError error;
+  try {
+    if (!FrozenKeys::Load(in, &frozen, &error)) return std::nullopt;
+  } catch (const std::bad_alloc&) {
+    return std::nullopt;
+  }
+  return frozen;
+}
+
+}  // namespace tagindex::internal

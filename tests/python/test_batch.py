@@ -1,0 +1,155 @@
+"""tagindex.WriteBatch: all-or-nothing batches, against the same calls made
+one by one (the oracle) and against Python sets."""
+
+import random
+
+import numpy as np
+import pytest
+
+import tagindex
+
+
+def _state(index):
+    """Everything observable, as plain Python values."""
+    tags = {(t.category, t.name): (t.description, set(index.tag(t.name, t.category).keys()
+                                                      .tolist()))
+            for t in index.tag_infos()}
+    cats = {c.name: c.exclusive for c in index.categories}
+    return tags, cats, set(index.keys_of(index.live_rows()).tolist())
+
+
+def test_batch_commits_every_item_and_returns_results():
+    index = tagindex.Index()
+    vip = index.create_tag("高价值客户")
+    batch = index.batch()
+    assert batch.create_category("购买频率", exclusive=True) == 0
+    assert batch.create_tag("高频", category="购买频率") == 1
+    assert batch.add_customers([1001, 1002, 1003]) == 2
+    batch.tag(vip, [1001, 1002])
+    batch.tag("高价值客户", rows=[2])
+    batch.untag(vip, [1002])
+    assert len(batch) == 6
+    results = index.write(batch)
+    assert isinstance(results[1], tagindex.Tag) and results[1].name == "高频"
+    assert results[2].tolist() == [0, 1, 2]
+    assert results[0] is None and results[3] is None
+    assert set(vip.keys().tolist()) == {1001, 1003}
+    assert index.category("购买频率").exclusive
+
+
+def test_rejected_batch_changes_nothing_and_names_the_item():
+    index = tagindex.Index()
+    vip = index.create_tag("vip")
+    index.add_customers([1, 2, 3])
+    before = _state(index)
+    batch = index.batch()
+    batch.add_customers([4, 5])
+    batch.tag(vip, [4, 5])
+    batch.untag(vip, [2, 77])
+    with pytest.raises(tagindex.UnknownCustomerError) as info:
+        index.write(batch)
+    e = info.value
+    assert (e.item, e.item_kind, e.subject) == (2, "untag keys", "77")
+    assert e.reason == "index: customer key 77 not found (batch position 1)"
+    assert e.code == "NOT_FOUND"
+    assert _state(index) == before
+
+    strings = tagindex.Index("string")
+    bad = strings.batch()
+    bad.create_tag("a")
+    bad.create_tag("a")
+    with pytest.raises(tagindex.AlreadyExistsError) as info:
+        strings.write(bad)
+    assert info.value.item == 1 and info.value.subject == "a"
+    assert strings.tag_count == 0
+
+
+def test_context_manager_writes_on_success_only():
+    index = tagindex.Index()
+    with index.batch() as b:
+        b.create_tag("t")
+        b.add_customers(range(10))
+    assert index.tag_count == 1 and len(index) == 10
+    with pytest.raises(RuntimeError):
+        with index.batch() as b:
+            b.create_tag("u")
+            raise RuntimeError("abandon")
+    assert index.tag_count == 1
+
+
+def test_batch_of_another_index_is_refused():
+    a, b = tagindex.Index(), tagindex.Index()
+    batch = a.batch()
+    batch.add_customers([1])
+    with pytest.raises(tagindex.InvalidArgumentError):
+        b.write(batch)
+    with pytest.raises(TypeError):
+        a.write([1, 2])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_batches_match_single_calls(seed, tmp_path):
+    """Oracle: the same items as single calls on a twin index. A batch that
+    the calls accept leaves both equal; one they reject fails at the same
+    item and leaves the batch index unchanged (the twin is rebuilt)."""
+    rng = random.Random(seed)
+    path = tmp_path / "db"
+    index = tagindex.Index.open(str(path))
+    history = []  # accepted single calls, (method name, args, kwargs)
+
+    def twin():
+        t = tagindex.Index()
+        for name, args, kwargs in history:
+            getattr(t, name)(*[t.tag(a[1], a[0]) if isinstance(a, tuple) else a for a in args],
+                             **kwargs)
+        return t
+
+    for step in range(40):
+        batch = index.batch()
+        calls = []
+        for _ in range(rng.randint(1, 5)):
+            tags = index.tag_infos()
+            pick = rng.random()
+            keys = [rng.randrange(30) for _ in range(rng.randint(1, 5))]
+            if pick < 0.15 or not tags:
+                name = f"t{rng.randrange(8)}"
+                batch.create_tag(name)
+                calls.append(("create_tag", (name,), {}))
+            elif pick < 0.45:
+                t = rng.choice(tags)
+                batch.tag(index.tag(t.name, t.category), keys)
+                calls.append(("add_tag", ((t.category, t.name), keys), {}))
+            elif pick < 0.6:
+                t = rng.choice(tags)
+                batch.untag(index.tag(t.name, t.category), keys)
+                calls.append(("remove_tag", ((t.category, t.name), keys), {}))
+            elif pick < 0.8:
+                batch.add_customers(keys)
+                calls.append(("add_customers", (keys,), {}))
+            else:
+                batch.remove_customers([keys[0]])
+                calls.append(("remove_customer", (keys[0],), {}))
+        oracle = twin()
+        failed_at, want = None, None
+        for i, (name, args, kwargs) in enumerate(calls):
+            try:
+                getattr(oracle, name)(*[oracle.tag(a[1], a[0]) if isinstance(a, tuple) else a
+                                        for a in args], **kwargs)
+            except tagindex.Error as e:
+                failed_at, want = i, e
+                break
+        before = _state(index)
+        if failed_at is None:
+            index.write(batch)
+            history.extend(calls)
+            assert _state(index) == _state(oracle), f"seed {seed} step {step}"
+        else:
+            with pytest.raises(tagindex.Error) as info:
+                index.write(batch)
+            assert type(info.value) is type(want), f"seed {seed} step {step}"
+            assert info.value.item == failed_at
+            assert _state(index) == before
+    final = _state(index)
+    index.close()
+    with tagindex.Index.open(str(path)) as reopened:   # replay of the batch records
+        assert _state(reopened) == final

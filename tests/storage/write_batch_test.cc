@@ -1,0 +1,296 @@
+// WriteBatch and the one mutation pipeline: batches against their items as
+// single calls (the oracle), live writes against replay of their log (byte
+// for byte), and a batch interrupted at every fault point of the file
+// system is all or nothing after a power loss.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <functional>
+#include <random>
+
+#include "storage/storage_test_util.h"
+#include "tagindex/tagindex.h"
+
+using tagindex::GetBatchError;
+using tagindex::Index;
+using tagindex::OpenOptions;
+using tagindex::RowId;
+using tagindex::TagId;
+using tagindex::WriteBatch;
+using tagindex::WriteResult;
+using tagindex::testing::Dump;
+using tagindex::testing::MemFileSystem;
+using tagindex::testing::RandomBatch;
+using tagindex::testing::RandomBatchOps;
+using tagindex::testing::RandomOp;
+using Code = absl::StatusCode;
+
+namespace {
+
+bool Full() {
+  const char* f = std::getenv("TAGINDEX_FULL");
+  return f != nullptr && std::string(f) == "1";
+}
+
+OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
+  OpenOptions o;
+  o.file_system = std::move(fs);
+  return o;
+}
+
+using Call = std::function<absl::Status(Index&)>;
+
+// The state the accepted history leads to, built afresh by single calls.
+std::unique_ptr<Index> Replay(const std::vector<Call>& history) {
+  auto index = Index::Create().value();
+  for (const Call& c : history) REQUIRE(c(*index).ok());
+  return index;
+}
+
+// Copies every file of `from` (as written, durable or not) into a new
+// file system.
+std::shared_ptr<MemFileSystem> CopyFiles(MemFileSystem& from) {
+  auto to = std::make_shared<MemFileSystem>();
+  (void)to->CreateDir("db");
+  for (const std::string& name : from.Names()) to->Put(name, from.Get(name));
+  return to;
+}
+
+}  // namespace
+
+// Oracle of a batch: its items as single calls on the same state. An
+// accepted batch leaves the index as the calls do; a rejected one fails at
+// the item where the first call fails, with the same code, and changes
+// nothing. Then the log of the whole run is replayed by Open and the
+// snapshot both write must be the same bytes.
+TEST_CASE("write batch: items as single calls, and live writes equal replay byte for byte",
+          "[storage][batch]") {
+  const int seeds = Full() ? 60 : 12;
+  const int steps = Full() ? 200 : 80;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(static_cast<uint64_t>(seed) * 7919);
+    auto fs = std::make_shared<MemFileSystem>();
+    auto index = Index::Open("db", MemOptions(fs)).value();
+    std::vector<Call> history;  // every accepted single call, in order
+    int accepted = 0, rejected = 0;
+    for (int step = 0; step < steps; ++step) {
+      INFO("step " << step);
+      if (rng() % 3 == 0) {
+        // A single call: recorded in the history by replaying its seed.
+        const uint64_t op_seed = rng();
+        std::mt19937_64 op_rng(op_seed);
+        if (RandomOp(op_rng, *index, /*allow_checkpoint=*/false).ok()) {
+          history.push_back([op_seed](Index& x) {
+            std::mt19937_64 r(op_seed);
+            return RandomOp(r, x, false);
+          });
+        }
+        continue;
+      }
+      RandomBatchOps ops = RandomBatch(rng, 6);
+      std::unique_ptr<Index> trial = Replay(history);
+      size_t failed_at = ops.calls.size();
+      absl::Status want;
+      for (size_t i = 0; i < ops.calls.size(); ++i) {
+        want = ops.calls[i](*trial);
+        if (!want.ok()) {
+          failed_at = i;
+          break;
+        }
+      }
+      const std::string before = Dump(*index);
+      WriteResult result;
+      absl::Status got = index->Write(ops.batch, &result);
+      if (failed_at == ops.calls.size()) {
+        ++accepted;
+        INFO(got.ToString());
+        REQUIRE(got.ok());
+        REQUIRE(Dump(*index) == Dump(*trial));
+        REQUIRE(result.tags.size() == ops.calls.size());
+        for (Call& c : ops.calls) history.push_back(std::move(c));
+      } else {
+        ++rejected;
+        INFO("expected failure at item " << failed_at << ": " << want.ToString());
+        INFO("got " << got.ToString());
+        REQUIRE(got.code() == want.code());
+        std::optional<tagindex::BatchError> e = GetBatchError(got);
+        REQUIRE(e.has_value());
+        REQUIRE(e->item == failed_at);
+        REQUIRE(e->reason == std::string(want.message()));
+        REQUIRE(!e->subject.empty());
+        REQUIRE(Dump(*index) == before);
+      }
+    }
+    INFO("accepted " << accepted << ", rejected " << rejected);
+    REQUIRE(accepted > 0);
+    REQUIRE(rejected > 0);
+    REQUIRE(Dump(*index) == Dump(*Replay(history)));
+
+    // Replay: a copy of the files opened afresh replays the whole log.
+    auto copy = CopyFiles(*fs);
+    REQUIRE(index->Checkpoint().ok());
+    const std::string live_snapshot = fs->Get("db/snapshot-00000000000000000001.tix");
+    const std::string live_dump = Dump(*index);
+    index.reset();
+    auto replayed = Index::Open("db", MemOptions(copy)).value();
+    REQUIRE(replayed->LastRecovery().log_records_replayed > 0);
+    REQUIRE(Dump(*replayed) == live_dump);
+    REQUIRE(replayed->Checkpoint().ok());
+    REQUIRE(copy->Get("db/snapshot-00000000000000000001.tix") == live_snapshot);
+  }
+}
+
+TEST_CASE("write batch: a rejected batch names the item, its subject and reason",
+          "[storage][batch]") {
+  auto index = Index::Create().value();
+  const TagId vip = index->CreateTag({.name = "vip"}).value();
+  std::vector<int64_t> keys = {1, 2, 3};
+  REQUIRE(index->AddCustomers(keys).ok());
+  const std::string before = Dump(*index);
+
+  WriteBatch batch;
+  std::vector<int64_t> more = {4, 5};
+  batch.AddCustomers(more);
+  batch.Tag(vip, more);
+  std::vector<int64_t> unknown = {2, 77};
+  batch.Untag(vip, unknown);
+  absl::Status s = index->Write(batch);
+  REQUIRE(s.code() == Code::kNotFound);
+  auto e = GetBatchError(s);
+  REQUIRE(e.has_value());
+  CHECK(e->item == 2);
+  CHECK(e->kind == "untag keys");
+  CHECK(e->subject == "77");
+  CHECK(e->reason == "index: customer key 77 not found (batch position 1)");
+  CHECK(std::string(s.message()).find("batch item 2 of 3 (untag keys): ") == 0);
+  CHECK(Dump(*index) == before);
+  CHECK(!GetBatchError(absl::OkStatus()).has_value());
+  CHECK(!GetBatchError(index->Tag(TagId{99}, int64_t{1})).has_value());
+
+  WriteBatch bad_tag;
+  bad_tag.TagRows(TagId{42}, std::vector<RowId>{0});
+  e = GetBatchError(index->Write(bad_tag));
+  REQUIRE(e.has_value());
+  CHECK(e->item == 0);
+  CHECK(e->subject == "tag id 42");
+
+  auto strings = Index::Create({.key_kind = tagindex::KeyKind::kString}).value();
+  WriteBatch bad_key;
+  std::vector<std::string_view> skeys = {"ok", ""};
+  bad_key.AddCustomers(skeys);
+  absl::Status st = strings->Write(bad_key);
+  REQUIRE(st.code() == Code::kInvalidArgument);
+  e = GetBatchError(st);
+  REQUIRE(e.has_value());
+  CHECK(e->subject == "\"\"");
+  CHECK(strings->CustomerCount() == 0);
+}
+
+TEST_CASE("write batch: later items see earlier ones; results per item", "[storage][batch]") {
+  auto index = Index::Create().value();
+  const TagId old_tag = index->CreateTag({.name = "旧", .category = "频率"}).value();
+  WriteBatch batch;
+  batch.CreateCategory("价值", {.exclusive = true});
+  const size_t hi = batch.CreateTag({.name = "高", .category = "价值"});
+  std::vector<int64_t> keys = {10, 11, 10};
+  const size_t add = batch.AddCustomers(keys);
+  batch.RemoveCustomers(std::vector<int64_t>{11});
+  const size_t again = batch.AddCustomers(std::vector<int64_t>{11});
+  batch.DeleteTag(old_tag);
+  const size_t reborn = batch.CreateTag({.name = "旧", .category = "频率"});
+  batch.Tag(TagId{old_tag.value + 1}, std::vector<int64_t>{11});  // the tag made at `hi`
+  WriteResult result;
+  absl::Status s = index->Write(batch, &result);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(index->GetCategory("价值").value().exclusive);
+  CHECK(result.tags[hi] == index->FindTag("价值", "高").value());
+  CHECK(result.rows[add] == std::vector<RowId>{0, 1, 0});
+  CHECK(result.rows[again] == std::vector<RowId>{2});  // row ids are never reused
+  CHECK(index->FindCustomer(int64_t{11}).value() == 2);
+  CHECK(result.tags[reborn] == index->FindTag("频率", "旧").value());
+  CHECK(result.tags[reborn] != old_tag);
+  CHECK(index->TagCardinality(old_tag).status().code() == Code::kNotFound);
+  CHECK(index->TagsOf(int64_t{11}).value() == std::vector<TagId>{result.tags[hi]});
+
+  // A name freed and taken again inside one batch; a rename onto a name a
+  // previous item took is rejected.
+  WriteBatch clash;
+  clash.CreateTag({.name = "甲", .category = "频率"});
+  clash.RenameTag(result.tags[reborn], "甲");
+  s = index->Write(clash);
+  REQUIRE(s.code() == Code::kAlreadyExists);
+  CHECK(GetBatchError(s)->item == 1);
+  CHECK(index->FindTag("频率", "甲").status().code() == Code::kNotFound);
+
+  CHECK(index->Write(WriteBatch()).ok());
+}
+
+// A batch interrupted by the n-th write or sync of the log, then a power
+// loss: after reopening, the index holds all of the batch or none of it,
+// and all of it when Write said OK (kEveryWrite syncs before returning).
+TEST_CASE("write batch: all or nothing at every fault point after power loss",
+          "[storage][batch][fault]") {
+  const uint64_t seed = 20261201;
+  INFO("seed " << seed);
+  auto build_prefix = [](Index& index) {
+    REQUIRE(index.CreateCategory("购买频率", {.exclusive = true}).ok());
+    const TagId hi = index.CreateTag({.name = "高频", .category = "购买频率"}).value();
+    std::vector<int64_t> keys = {1, 2, 3, 4, 5, 6};
+    REQUIRE(index.TagMany(hi, keys).ok());
+    return hi;
+  };
+  auto fill = [](WriteBatch& batch, TagId hi) {
+    batch.CreateCategory("兴趣");
+    batch.CreateTag({.name = "低频", .category = "购买频率"});
+    std::vector<int64_t> keys = {7, 8, 9, 1000};
+    batch.AddCustomers(keys);
+    batch.Tag(hi, keys);
+    batch.TagRows(hi, std::vector<RowId>{0, 1});
+    batch.Untag(hi, std::vector<int64_t>{2});
+    batch.RemoveCustomers(std::vector<int64_t>{3});
+    std::string blob = Index::ExportRows(std::vector<RowId>{0, 4, 6});
+    batch.ImportTag({.name = "导入", .category = "兴趣"},
+                    std::span<const char>(blob.data(), blob.size()));
+    batch.SetTagDescription(hi, "每周");
+  };
+  // The expected states, from an in-memory index.
+  auto oracle = Index::Create().value();
+  const TagId hi = build_prefix(*oracle);
+  const std::string none = Dump(*oracle);
+  WriteBatch batch;
+  fill(batch, hi);
+  REQUIRE(oracle->Write(batch).ok());
+  const std::string all = Dump(*oracle);
+  REQUIRE(none != all);
+
+  int fired_total = 0;
+  for (auto kind : {MemFileSystem::Op::kWrite, MemFileSystem::Op::kSync}) {
+    for (int n = 1;; ++n) {
+      INFO("fault kind " << static_cast<int>(kind) << " at op " << n);
+      auto fs = std::make_shared<MemFileSystem>();
+      auto index = Index::Open("db", MemOptions(fs)).value();
+      REQUIRE(build_prefix(*index) == hi);
+      REQUIRE(Dump(*index) == none);
+      fs->FailAt(kind, n);
+      const absl::Status s = index->Write(batch);
+      const bool fired = fs->faults_fired() > 0;
+      fs->ClearFault();
+      INFO(s.ToString());
+      CHECK(Dump(*index) == (s.ok() ? all : none));
+      fs->Crash();
+      index.reset();
+      auto reopened = Index::Open("db", MemOptions(fs));
+      REQUIRE(reopened.ok());
+      const std::string after = Dump(**reopened);
+      if (s.ok()) {
+        CHECK(after == all);
+      } else {
+        CHECK((after == none || after == all));
+      }
+      if (!fired) break;
+      ++fired_total;
+    }
+  }
+  REQUIRE(fired_total >= 2);
+}
