@@ -12,6 +12,9 @@ PKGS=(
   python3-venv python3-pip python3-setuptools python3-wheel
   libsqlite3-dev sqlite3 postgresql libpq-dev redis-server redis-tools libhiredis-dev
   python3-psycopg2 python3-redis
+  # bench/compare.sh: charts with Chinese labels (Node and npm, for DuckDB
+  # and the CRoaring 4.x sources, come with the machine; see ENVIRONMENT.md).
+  python3-matplotlib fonts-wqy-microhei
 )
 
 missing=()
