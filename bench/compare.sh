@@ -17,7 +17,8 @@
 #                     postgres_gin,duckdb,redis (default all)
 #   --subset S        all | queried: SQL peers load only the tags the queries
 #                     name (sensible at 10 M; reported in the results)
-#   --real            also the real datasets (tagindex and CRoaring only)
+#   --real            also the real datasets (tagindex and CRoaring only), from
+#                     ../shared/testdata/real-roaring or $TAGINDEX_TESTDATA/real-roaring
 #   --reps N          minimum timed repetitions per query (default 7)
 #   --budget S        seconds per query and system beyond the minimum (default 0.3)
 #   --name NAME       results file bench/results/NAME.json (+ NAME_*.png)
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; args+=("$1"); shift ;;
     --real) args+=("$1"); shift ;;
     --customers|--tags|--layouts|--subset|--reps|--budget|--name) args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -101,7 +101,9 @@ def read_tags_tsv(path):
 
 
 def extract_real(root, work, name):
-    src_dir = os.path.join(os.path.dirname(root), "shared", "testdata", "real-roaring")
+    testdata = os.environ.get("TAGINDEX_TESTDATA") or os.path.join(os.path.dirname(root), "shared",
+                                                                   "testdata")
+    src_dir = os.path.join(testdata, "real-roaring")
     dest = os.path.join(work, "real", name)
     if os.path.isdir(dest) and os.listdir(dest):
         return dest
@@ -287,6 +289,8 @@ def fmt_us(us):
         return f"{us / 1e6:.2f} s"
     if us >= 1e3:
         return f"{us / 1e3:.2f} ms"
+    if us < 1:
+        return f"{us:.2f} µs"
     return f"{us:.1f} µs"
 
 
@@ -318,6 +322,15 @@ def table(result):
         size = f"{(st or 0) / 1e6:.1f} MB" if (st or 0) >= 1e6 else f"{(st or 0) / 1e3:.1f} kB"
         lines.append(f"| {s} | {ld.get('load_s', 0):.2f} s | {size} | {bpa or 0:.3g} | "
                      f"{fmt_us(result['floors_us'].get(s))} |")
+    forms = {}
+    for row in result["queries"]:
+        for s, r in row["systems"].items():
+            if r.get("variant"):
+                forms.setdefault(s, {}).setdefault(r["variant"], 0)
+                forms[s][r["variant"]] += 1
+    if forms:
+        lines.append("\nfaster SQL form (queries won): " + "; ".join(
+            f"{s} " + ", ".join(f"{v} {n}" for v, n in sorted(f.items())) for s, f in forms.items()))
     cr = result["loads"].get("croaring")
     if cr:
         plain = ""
@@ -400,7 +413,8 @@ def main():
         for name in REAL:
             src = extract_real(a.root, a.work, name)
             if src is None:
-                log(f"== real dataset {name}: skipped (../shared/testdata/real-roaring absent)")
+                log(f"== real dataset {name}: skipped (no ../shared/testdata/real-roaring next to the "
+                    "repository and TAGINDEX_TESTDATA not set)")
                 continue
             d = os.path.join(a.work, "data", "real_" + name)
             os.makedirs(d, exist_ok=True)
@@ -443,7 +457,9 @@ def main():
            "command": "bench/compare.sh " + " ".join(sys.argv[sys.argv.index("--redis-port") + 2:]),
            "machine": machine(), "reps_min": a.reps, "budget_s": a.budget, "seed": a.seed,
            "workloads": results, "geomean_ratio_to_tagindex": summary, "mismatches": failed}
-    if not a.smoke:
+    if not results:
+        log("compare: no workload ran (nothing written)")
+    elif not a.smoke:
         out_dir = os.path.join(a.root, "bench", "results")
         os.makedirs(out_dir, exist_ok=True)
         name = a.name or f"compare_{a.customers // 1000}k_{a.tags}"
