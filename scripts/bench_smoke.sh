@@ -2,7 +2,8 @@
 # Runs every Google Benchmark binary (and bench/python/*.py against the build
 # tree's Python package) once with a tiny time budget and the
 # smallest workload, so CI notices a benchmark that crashes or whose
-# built-in result check fails. Timings from this run mean nothing.
+# built-in result check fails, then the peer comparison's smoke
+# configuration (counts across systems). Timings from this run mean nothing.
 set -euo pipefail
 build="${1:-build/default}"
 shopt -s nullglob
@@ -21,4 +22,14 @@ if [ -d "$package/tagindex" ]; then
     ran=$((ran + 1))
   done
 fi
+# The peer comparison (bench/compare.sh) on a tiny workload: every system
+# (CRoaring 4.x, SQLite, PostgreSQL, Redis, DuckDB) must return the same
+# counts as tagindex; it exits non-zero on any mismatch. Timings mean nothing.
+echo "-- compare.sh --smoke"
+bash bench/compare.sh --smoke --build "$build" > "$build/compare_smoke.log" 2>&1 || {
+  tail -60 "$build/compare_smoke.log"
+  exit 1
+}
+tail -1 "$build/compare_smoke.log"
+ran=$((ran + 1))
 echo "bench smoke: $ran benchmarks ran"

@@ -16,6 +16,9 @@ PKGS=(
   # of the portable format. The npm `roaring` package is installed by the test
   # itself into the build tree (node and npm come with the machine).
   golang-go golang-github-roaringbitmap-roaring-dev
+  # bench/compare.sh: charts with Chinese labels (Node and npm, for DuckDB
+  # and the CRoaring 4.x sources, come with the machine; see ENVIRONMENT.md).
+  python3-matplotlib fonts-wqy-microhei
 )
 
 missing=()
