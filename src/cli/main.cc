@@ -122,9 +122,76 @@ struct ImportArgs {
   bool json = false;
   bool no_progress = false;
   size_t batch_rows = 1 << 18;
+  std::string mapping;
+  bool separator_given = false;
+  bool delimiter_given = false;
 };
 
-int RunImport(const ImportArgs& a) {
+// Fills what the command line left unset from a TOML mapping file (CLI11's
+// own TOML reader). Unknown keys are errors, so a typo is not ignored.
+absl::Status ApplyMappingFile(ImportArgs& a) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(a.mapping);
+  } catch (const CLI::Error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("import: mapping file ", a.mapping, ": ", e.what()));
+  }
+  for (const CLI::ConfigItem& item : items) {
+    const std::string name = item.fullname();
+    auto one = [&](std::string& field) -> absl::Status {
+      if (item.inputs.size() != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("import: mapping file ", a.mapping, ": ", name, " takes one value"));
+      }
+      if (field.empty()) field = item.inputs[0];
+      return absl::OkStatus();
+    };
+    auto many = [&](std::vector<std::string>& field) {
+      if (field.empty()) field = item.inputs;
+    };
+    auto flag = [&](bool& field) {
+      if (!item.inputs.empty() && (item.inputs[0] == "true" || item.inputs[0] == "1")) {
+        field = true;
+      }
+    };
+    absl::Status s;
+    if (name == "key") {
+      s = one(a.key);
+    } else if (name == "key-kind" || name == "key_kind") {
+      s = one(a.key_kind);
+    } else if (name == "tag") {
+      many(a.tags);
+    } else if (name == "tag-category" || name == "tag_category") {
+      s = one(a.tag_category);
+    } else if (name == "multi") {
+      many(a.multi);
+    } else if (name == "separator") {
+      if (!a.separator_given) a.separator = item.inputs.empty() ? "" : item.inputs[0];
+    } else if (name == "category") {
+      many(a.categories);
+    } else if (name == "delimiter") {
+      if (!a.delimiter_given) a.delimiter = item.inputs.empty() ? "" : item.inputs[0];
+    } else if (name == "strict") {
+      flag(a.strict);
+    } else if (name == "replace") {
+      flag(a.replace);
+    } else {
+      s = absl::InvalidArgumentError(
+          absl::StrCat("import: mapping file ", a.mapping, ": unknown key \"", name,
+                       "\" (known: key, key-kind, tag, tag-category, multi, separator, "
+                       "category, delimiter, strict, replace)"));
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+int RunImport(ImportArgs a) {
+  if (!a.mapping.empty()) {
+    absl::Status s = ApplyMappingFile(a);
+    if (!s.ok()) return ReportError(s);
+  }
   if (a.key.empty()) return ReportError(absl::InvalidArgumentError("import: --key is required"));
   if (a.key_kind.empty()) {
     return ReportError(absl::InvalidArgumentError(
@@ -534,7 +601,8 @@ int Main(int argc, char** argv) {
       "  tagindex count ./idx '高价值客户 AND 电子产品 AND NOT 流失风险'\n"
       "  tagindex export ./idx '城市 = 上海' --columns 高价值客户 -o shanghai.csv\n"
       "  tagindex shell ./idx\n"
-      "Exit codes: 0 ok, 1 user error (arguments, query, input), 2 internal or I/O error.");
+      "Exit codes: 0 ok, 1 user error (arguments, query, input), 2 internal or I/O error."
+      "\n");
 
   int result = kExitOk;
 
@@ -564,9 +632,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   import->add_flag("--json", ia.json, "print the report as JSON on stdout");
   import->add_flag("--no-progress", ia.no_progress, "no progress bar (none without a terminal)");
-  import->set_config("--mapping", "",
-                     "TOML file holding these options (key = \"客户ID\", "
-                     "tag = [\"a\", \"b\"], ...)");
+  import->add_option("--mapping", ia.mapping,
+                     "TOML file with the mapping: key = \"客户ID\", key-kind = \"int64\", "
+                     "tag = [\"a\", \"b=B\"], multi, category, separator, tag-category, "
+                     "delimiter, strict, replace (command-line flags win)");
   import->footer(
       "Examples:\n"
       "  tagindex import ./idx customers.csv --key 客户ID --key-kind int64 \\\n"
@@ -575,7 +644,7 @@ int Main(int argc, char** argv) {
       "  tagindex import ./idx customers.csv --mapping mapping.toml --strict\n"
       "Merge (default): rows only add tags; a category value replaces the previous value.\n"
       "Re-importing the same file is idempotent. Rejected rows are listed with file:line: "
-      "reason.");
+      "reason.\n");
   import->callback([&]() { result = RunImport(ia);
 });
 
@@ -590,33 +659,42 @@ query->add_option("--limit", limit, "print at most this many keys (0 = all)");
 query->add_flag("--json", json, "JSON: {query, count, seconds, keys}");
 query->footer(
     "Examples:\n  tagindex query ./idx '高价值客户 AND NOT 流失风险' --limit 10\n"
-    "  tagindex query ./idx '城市 IN (上海, 杭州)' --json");
+    "  tagindex query ./idx '城市 IN (上海, 杭州)' --json"
+    "\n");
 query->callback([&]() { result = RunQuery(dir, text, limit, json); });
 
 CLI::App* count = app.add_subcommand("count", "Print the number of customers in a segment");
 count->add_option("dir", dir, "index directory")->required();
 count->add_option("query", text, "segment query")->required();
 count->add_flag("--json", json, "JSON: {query, count, seconds}");
-count->footer("Example:\n  tagindex count ./idx '高价值客户 且 电子产品 且 非 流失风险'");
+count->footer(
+    "Example:\n  tagindex count ./idx '高价值客户 且 电子产品 且 非 流失风险'"
+    "\n");
 count->callback([&]() { result = RunCount(dir, text, json); });
 
 CLI::App* explain = app.add_subcommand("explain", "Show a query's plan, estimated vs actual");
 explain->add_option("dir", dir, "index directory")->required();
 explain->add_option("query", text, "segment query")->required();
 explain->add_flag("--json", json, "the plan as JSON");
-explain->footer("Example:\n  tagindex explain ./idx '(电子产品 OR 图书音像) AND 城市 = 北京'");
+explain->footer(
+    "Example:\n  tagindex explain ./idx '(电子产品 OR 图书音像) AND 城市 = 北京'"
+    "\n");
 explain->callback([&]() { result = RunExplain(dir, text, json); });
 
 CLI::App* stats = app.add_subcommand("stats", "Customers per category and tag, with coverage");
 stats->add_option("dir", dir, "index directory")->required();
 stats->add_flag("--json", json, "JSON: {customers, tags, categories: [...]}");
-stats->footer("Example:\n  tagindex stats ./idx");
+stats->footer(
+    "Example:\n  tagindex stats ./idx"
+    "\n");
 stats->callback([&]() { result = RunStats(dir, json); });
 
 CLI::App* tags = app.add_subcommand("tags", "The tag catalog");
 tags->add_option("dir", dir, "index directory")->required();
 tags->add_flag("--json", json, "JSON array of tags");
-tags->footer("Example:\n  tagindex tags ./idx --json");
+tags->footer(
+    "Example:\n  tagindex tags ./idx --json"
+    "\n");
 tags->callback([&]() { result = RunTags(dir, json); });
 
 std::string columns, output;
@@ -629,13 +707,16 @@ exp->add_option("-o,--output", output, "output file (default stdout)");
 exp->add_flag("--no-header", no_header, "omit the header line");
 exp->footer(
     "Examples:\n  tagindex export ./idx '流失风险 AND 高价值客户' -o winback.csv\n"
-    "  tagindex export ./idx ALL --columns 高价值客户,电子产品 | head");
+    "  tagindex export ./idx ALL --columns 高价值客户,电子产品 | head"
+    "\n");
 exp->callback([&]() { result = RunExport(dir, text, columns, output, !no_header); });
 
 CLI::App* check = app.add_subcommand("check", "Open an index, validate everything, report");
 check->add_option("dir", dir, "index directory")->required();
 check->add_flag("--json", json, "JSON report");
-check->footer("Example:\n  tagindex check ./idx && echo healthy");
+check->footer(
+    "Example:\n  tagindex check ./idx && echo healthy"
+    "\n");
 check->callback([&]() { result = RunCheck(dir, json); });
 
 DemoArgs da;
@@ -648,7 +729,8 @@ demo->add_option("--repeat", da.repeat, "runs per query; the median is shown")
 demo->add_flag("--json", da.json, "JSON report");
 demo->footer(
     "Examples:\n  tagindex demo\n  tagindex demo --customers 10000000 --dir ./shop\n"
-    "  tagindex shell ./shop");
+    "  tagindex shell ./shop"
+    "\n");
 demo->callback([&]() { result = RunDemo(da); });
 
 ShellArgs sa;
@@ -659,7 +741,8 @@ shell->add_option("--history", sa.history, "history file (default ~/.tagindex_hi
 shell->footer(
     "Examples:\n  tagindex shell ./idx\n  echo '高价值客户 AND 电子产品' | tagindex "
     "shell ./idx\n  tagindex shell --demo 100000\nInside: a query prints its count; "
-    "\\explain Q, \\keys Q, \\tags, \\timing, \\help, \\q.");
+    "\\explain Q, \\keys Q, \\tags, \\timing, \\help, \\q."
+    "\n");
 shell->callback([&]() { result = RunShell(sa); });
 
 try {
