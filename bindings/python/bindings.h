@@ -18,6 +18,8 @@ pybind11::class_<Index, std::shared_ptr<Index>> BindIndex(pybind11::module_& m);
 void BindQuery(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // Storage: `_Index.open`, checkpoint, export/import of portable Roaring blobs.
 void BindStorage(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// The CSV importer and the demo shop: `_Index.import_csv`, `build_demo_shop`.
+void BindImport(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 
 // Runs `fn` with the GIL released: every call into the index may wait for
 // its reader/writer lock or do real work, and other Python threads must keep

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_tagindex, m) {
   auto index = tagindex::python::BindIndex(m);
   tagindex::python::BindQuery(m, index);
   tagindex::python::BindStorage(m, index);
+  tagindex::python::BindImport(m, index);
 }

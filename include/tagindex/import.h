@@ -16,7 +16,8 @@
 //   multi-tag columns  a list of tag names joined by a separator
 //                      ("高价值客户,电子产品"); names are trimmed, empty
 //                      items skipped; the tags go in the column's category
-//                      ("" for none; "category:name" is NOT split).
+//                      ("" for none); with `qualified_names`, an item
+//                      "category:name" names its own category instead.
 //   category columns   one value per customer ("高频"): the value is a tag of
 //                      an exclusive category (named after the column unless
 //                      given), created exclusive if missing; an empty cell
@@ -47,11 +48,15 @@
 // ImportOptions::strict, the first rejected row stops the import with an
 // InvalidArgument error naming it; the batches committed before it stay.
 //
-// Batches. Rows are committed in batches of ImportOptions::batch_rows: the
-// customers of a batch are registered in one call and each tag's rows in
-// one bulk call (Index::AddCustomers, TagRows, UntagRows). On a persistent
-// index each call is a log record; call Index::Checkpoint() afterwards (the
-// `tagindex import` command does) to make the import one compact snapshot.
+// Batches. Rows are committed in batches of ImportOptions::batch_rows, each
+// one tagindex::WriteBatch (write_batch.h): the batch's customers and all
+// its tag changes are one atomic Index::Write — one log record and one sync
+// on a persistent index, all or nothing across a crash. Tags and categories
+// named for the first time are created just before (CreateTag /
+// CreateCategory), so a crash can leave a new tag empty, never half a
+// batch. `tagindex import` opens the index with SyncPolicy::kNone and ends
+// with Index::Checkpoint(), which makes the whole import durable in one
+// snapshot.
 //
 // Example:
 //
@@ -98,6 +103,9 @@ struct ImportMultiTagColumn {
   std::string column;
   std::string separator = ",";  // non-empty; may be several bytes ("、", "|")
   std::string category;         // the category of every tag in the column
+  // When true (and `category` is empty), an item "category:name" puts the
+  // tag `name` in `category`; an item without ':' has no category.
+  bool qualified_names = false;
 };
 
 struct ImportCategoryColumn {

@@ -1,7 +1,11 @@
 #include "cli/commands.h"
 
 #include <editline/readline.h>
+#include <langinfo.h>
 #include <unistd.h>
+
+#include <clocale>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -361,6 +365,12 @@ int RunShell(const ShellArgs& args) {
   std::string history = args.history;
   if (history.empty()) {
     if (const char* home = std::getenv("HOME")) history = absl::StrCat(home, "/.tagindex_history");
+  }
+  // libedit edits multibyte text only in a UTF-8 LC_CTYPE; names and keys
+  // are UTF-8 whatever the environment says.
+  if (std::setlocale(LC_CTYPE, "") == nullptr ||
+      std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) {
+    std::setlocale(LC_CTYPE, "C.UTF-8");
   }
   using_history();
   if (!history.empty()) read_history(history.c_str());

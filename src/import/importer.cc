@@ -15,6 +15,7 @@
 #include "index/names.h"
 #include "tagindex/import.h"
 #include "tagindex/index.h"
+#include "tagindex/write_batch.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 
@@ -277,6 +278,7 @@ class Importer {
       }
       col.separator = m.separator;
       col.category = m.category;
+      col.qualified_names = m.qualified_names && m.category.empty();
       if (options_.replace) {
         absl::StatusOr<std::string> normal =
             internal::NormalizeName(col.category, "category name", index_.options());
@@ -321,11 +323,20 @@ class Importer {
   // Resolves a tag name of a cell; an error the index reports about the
   // name (InvalidArgument) is the row's fault.
   absl::StatusOr<TagId> Resolve(absl::flat_hash_map<std::string, TagId>& cache,
-                                const std::string& category, std::string_view name) {
-    auto it = cache.find(A(name));
+                                std::string_view text, std::string_view category,
+                                std::string_view name) {
+    auto it = cache.find(A(text));
     if (it != cache.end()) return it->second;
-    TI_ASSIGN_OR_RETURN(TagId tag, FindOrCreateTag(category, name));
-    cache.emplace(std::string(name), tag);
+    if (!category.empty() && text != name) {  // a qualified name names its category
+      absl::StatusOr<CategoryInfo> info = index_.GetCategory(category);
+      if (info.ok() && info->exclusive) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tag ", internal::Quote(text), " is in the exclusive category ",
+                         internal::Quote(category), " (map a category column for it)"));
+      }
+    }
+    TI_ASSIGN_OR_RETURN(TagId tag, FindOrCreateTag(std::string(category), name));
+    cache.emplace(std::string(text), tag);
     return tag;
   }
 
@@ -391,7 +402,16 @@ class Importer {
         if (end == std::string_view::npos) end = cell.size();
         std::string_view name = util::TrimUnicodeSpace(cell.substr(start, end - start));
         if (!name.empty()) {
-          absl::StatusOr<TagId> tag = Resolve(col.cache, col.category, name);
+          std::string_view category = col.category;
+          std::string_view bare = name;
+          if (col.qualified_names) {
+            size_t colon = name.find(':');
+            if (colon != std::string_view::npos && colon > 0 && colon + 1 < name.size()) {
+              category = name.substr(0, colon);
+              bare = name.substr(colon + 1);
+            }
+          }
+          absl::StatusOr<TagId> tag = Resolve(col.cache, name, category, bare);
           if (!tag.ok()) {
             if (!absl::IsInvalidArgument(tag.status())) return tag.status();
             return Reject(record, header_[col.index], std::string(tag.status().message()));
@@ -409,7 +429,7 @@ class Importer {
         cats_.push_back(std::nullopt);
         continue;
       }
-      absl::StatusOr<TagId> tag = Resolve(col.cache, col.category, value);
+      absl::StatusOr<TagId> tag = Resolve(col.cache, value, col.category, value);
       if (!tag.ok()) {
         if (!absl::IsInvalidArgument(tag.status())) return tag.status();
         return Reject(record, header_[col.index], std::string(tag.status().message()));
@@ -455,22 +475,59 @@ class Importer {
   // Commits the staged rows.
   absl::Status Commit() {
     if (batch_rows_ == 0) return absl::OkStatus();
-    const uint64_t before = index_.CustomerCount();
-    rows_.clear();
+    // Each distinct key of the batch gets a dense id ("customer of the
+    // batch"), so that the last row of a key wins without knowing row ids,
+    // which the index assigns only when the batch is written.
+    customer_.clear();
+    customer_.reserve(batch_rows_);
+    int_distinct_.clear();
+    string_distinct_.clear();
     if (mapping_.key_kind == KeyKind::kString) {
       string_key_bounds_.push_back(string_keys_.size());
-      std::vector<std::string_view> keys;
-      keys.reserve(batch_rows_);
+      absl::flat_hash_map<absl::string_view, uint32_t> ids;
+      ids.reserve(batch_rows_);
       for (size_t i = 0; i + 1 < string_key_bounds_.size(); ++i) {
-        keys.push_back(
+        std::string_view key =
             std::string_view(string_keys_)
-                .substr(string_key_bounds_[i], string_key_bounds_[i + 1] - string_key_bounds_[i]));
+                .substr(string_key_bounds_[i], string_key_bounds_[i + 1] - string_key_bounds_[i]);
+        auto [it, inserted] =
+            ids.try_emplace(A(key), static_cast<uint32_t>(string_distinct_.size()));
+        if (inserted) string_distinct_.push_back(key);
+        customer_.push_back(it->second);
       }
-      TI_RETURN_IF_ERROR(index_.AddCustomers(keys, &rows_));
     } else {
-      TI_RETURN_IF_ERROR(index_.AddCustomers(int_keys_, &rows_));
+      absl::flat_hash_map<int64_t, uint32_t> ids;
+      ids.reserve(batch_rows_);
+      for (int64_t key : int_keys_) {
+        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(int_distinct_.size()));
+        if (inserted) int_distinct_.push_back(key);
+        customer_.push_back(it->second);
+      }
     }
-    report_.customers_added += index_.CustomerCount() - before;
+    WriteBatch batch;
+    // Every good row's customer exists afterwards, tagged or not.
+    if (mapping_.key_kind == KeyKind::kString) {
+      batch.AddCustomers(string_distinct_);
+    } else {
+      batch.AddCustomers(int_distinct_);
+    }
+    uint64_t assignments = 0;
+    uint64_t removals = 0;
+    auto item = [&](TagId tag, const std::vector<uint32_t>& customers, bool add) {
+      if (customers.empty()) return;
+      if (mapping_.key_kind == KeyKind::kString) {
+        std::vector<std::string_view> keys;
+        keys.reserve(customers.size());
+        for (uint32_t c : customers) keys.push_back(string_distinct_[c]);
+        add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
+      } else {
+        std::vector<int64_t> keys;
+        keys.reserve(customers.size());
+        for (uint32_t c : customers) keys.push_back(int_distinct_[c]);
+        add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
+      }
+      (add ? assignments : removals) += customers.size();
+    };
 
     // Multi-tag clears (replace): every tag of the column's category gets a
     // remove at the start of each row.
@@ -482,20 +539,20 @@ class Importer {
         for (uint32_t r : col.clears) s.ops.push_back({SeqOf(r, true), false});
       }
     }
-    std::vector<RowId> adds;
-    std::vector<RowId> removes;
+    std::vector<uint32_t> adds;
+    std::vector<uint32_t> removes;
     for (auto& [tag_value, staged] : staged_) {
       adds.clear();
       removes.clear();
       if (!staged.has_removes) {
         adds.reserve(staged.ops.size());
-        for (const TagOp& op : staged.ops) adds.push_back(rows_[op.seq >> 1]);
+        for (const TagOp& op : staged.ops) adds.push_back(customer_[op.seq >> 1]);
       } else {
         // Last operation per customer wins.
-        std::vector<std::pair<RowId, uint64_t>> order;  // (row, index into ops)
+        std::vector<std::pair<uint32_t, uint64_t>> order;  // (customer, index into ops)
         order.reserve(staged.ops.size());
         for (size_t i = 0; i < staged.ops.size(); ++i) {
-          order.push_back({rows_[staged.ops[i].seq >> 1], i});
+          order.push_back({customer_[staged.ops[i].seq >> 1], i});
         }
         std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
           if (a.first != b.first) return a.first < b.first;
@@ -506,26 +563,19 @@ class Importer {
           (staged.ops[order[i].second].add ? adds : removes).push_back(order[i].first);
         }
       }
-      TagId tag{tag_value};
-      if (!removes.empty()) {
-        TI_RETURN_IF_ERROR(index_.UntagRows(tag, removes));
-        report_.tag_removals += removes.size();
-      }
-      if (!adds.empty()) {
-        TI_RETURN_IF_ERROR(index_.TagRows(tag, adds));
-        report_.tag_assignments += adds.size();
-      }
+      item(TagId{tag_value}, removes, false);
+      item(TagId{tag_value}, adds, true);
     }
     // Category values: last value per customer wins; kNoTag (replace) clears.
     for (CategoryCol& col : category_cols_) {
       if (col.values.empty()) continue;
-      std::vector<std::pair<RowId, uint32_t>> last;  // (row, tag value)
+      std::vector<std::pair<uint32_t, uint32_t>> last;  // (customer, tag value)
       last.reserve(col.values.size());
-      for (const auto& [r, t] : col.values) last.push_back({rows_[r], t});
+      for (const auto& [r, t] : col.values) last.push_back({customer_[r], t});
       std::stable_sort(last.begin(), last.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
-      absl::flat_hash_map<uint32_t, std::vector<RowId>> by_tag;
-      std::vector<RowId> clears;
+      absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_tag;
+      std::vector<uint32_t> clears;
       for (size_t i = 0; i < last.size(); ++i) {
         if (i + 1 < last.size() && last[i + 1].first == last[i].first) continue;
         if (last[i].second == kNoTag) {
@@ -535,17 +585,19 @@ class Importer {
         }
       }
       if (!clears.empty()) {
-        for (TagId t : col.state->tags) {
-          TI_RETURN_IF_ERROR(index_.UntagRows(t, clears));
-        }
-        report_.tag_removals += clears.size();
+        const uint64_t before = removals;
+        for (TagId t : col.state->tags) item(t, clears, false);
+        removals = before + clears.size();
       }
-      for (auto& [t, rows] : by_tag) {
-        TI_RETURN_IF_ERROR(index_.TagRows(TagId{t}, rows));
-        report_.tag_assignments += rows.size();
-      }
+      for (auto& [t, customers] : by_tag) item(TagId{t}, customers, true);
       col.values.clear();
     }
+    // One atomic commit: one log record, one sync.
+    const uint64_t before = index_.CustomerCount();
+    TI_RETURN_IF_ERROR(index_.Write(batch));
+    report_.customers_added += index_.CustomerCount() - before;
+    report_.tag_assignments += assignments;
+    report_.tag_removals += removals;
     report_.rows_imported += batch_rows_;
     batch_rows_ = 0;
     int_keys_.clear();
@@ -566,6 +618,7 @@ class Importer {
     size_t index = 0;
     std::string separator;
     std::string category;
+    bool qualified_names = false;
     absl::flat_hash_map<std::string, TagId> cache;
     CategoryState* state = nullptr;  // replace only
     std::vector<uint32_t> clears;    // batch rows (replace)
@@ -607,7 +660,9 @@ class Importer {
   std::vector<int64_t> int_keys_;
   std::string string_keys_;
   std::vector<size_t> string_key_bounds_;
-  std::vector<RowId> rows_;
+  std::vector<uint32_t> customer_;  // batch row -> customer of the batch
+  std::vector<int64_t> int_distinct_;
+  std::vector<std::string_view> string_distinct_;
   absl::flat_hash_map<uint32_t, StagedTag> staged_;
 };
 

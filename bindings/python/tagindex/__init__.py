@@ -32,6 +32,7 @@ from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, Cor
                       UnknownTagError)
 from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo, export_rows,
                      parse_portable_rows)
+from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 __version__ = "0.1.0"
@@ -50,6 +51,10 @@ __all__ = [
     "QueryOptions",
     "Explanation",
     "ExplainNode",
+    "ImportReport",
+    "RejectedRow",
+    "RejectedRowsWarning",
+    "demo_queries",
     # Every exception class, as the error module lists them (one list to keep).
     *_errors.__all__,
 ]
