@@ -121,7 +121,7 @@ struct ImportArgs {
   std::string rejects;
   bool json = false;
   bool no_progress = false;
-  size_t batch_rows = 1 << 18;
+  size_t batch_rows = 1 << 14;
   std::string mapping;
   bool separator_given = false;
   bool delimiter_given = false;

@@ -77,8 +77,9 @@ def test_import_reports_every_bad_row_and_imports_every_good_one(tmp_path, shop)
     idx = tmp_path / "idx"
     rejects = tmp_path / "rejects.csv"
     p = run("import", idx, shop, *MAPPING, "--rejects", rejects, check_rc=0)
-    # Messages on stderr, nothing on stdout.
+    # Messages on stderr, nothing on stdout; no progress bar without a terminal.
     assert p.stdout == ""
+    assert "import [" not in p.stderr and "\r" not in p.stderr
     for line, (column, reason) in EXPECTED_REJECTS.items():
         assert f"shop.csv:{line}: " in p.stderr
     assert "imported 4 of 11 rows" in p.stderr

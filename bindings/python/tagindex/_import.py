@@ -132,7 +132,7 @@ def import_csv(index: Any, path: Any, *, key: str, key_kind: Optional[str] = Non
                separator: str = ",", qualified_names: bool = False, categories: Any = None,
                attributes: Any = None, delimiter: str = ",", strict: bool = False,
                replace: bool = False, rejects: Optional[str] = None,
-               batch_rows: int = 1 << 18, max_rejects: int = 1000) -> ImportReport:
+               batch_rows: int = 1 << 14, max_rejects: int = 1000) -> ImportReport:
     args = mapping_args(index, key, key_kind, tags, tag_category, multi, separator,
                         qualified_names, categories, attributes)
     report = _report(index._impl.import_csv(str(path), *args, delimiter, strict, replace,
@@ -241,7 +241,7 @@ def import_dataframe(index: Any, df: Any, key: Optional[str] = None, *,
     category_specs = [(c, cat or c) for c, cat in category_specs]
     report = _report(index._impl.import_csv_text(text, "<DataFrame>", key_arg, kind, tag_specs,
                                                  multi_specs, category_specs, ",", strict,
-                                                 replace, 1 << 18, max_rejects))
+                                                 replace, 1 << 14, max_rejects))
     return report
 
 

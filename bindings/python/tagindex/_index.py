@@ -895,7 +895,7 @@ class Index:
                    separator: str = ",", qualified_names: bool = False,
                    categories: Any = None, attributes: Any = None, delimiter: str = ",",
                    strict: bool = False, replace: bool = False,
-                   rejects: Optional[str] = None, batch_rows: int = 1 << 18,
+                   rejects: Optional[str] = None, batch_rows: int = 1 << 14,
                    max_rejects: int = 1000) -> "ImportReport":
         """Imports customers and tags from a CSV file (RFC 4180, UTF-8 with or
         without BOM, LF or CRLF, header required); the library's importer, the
