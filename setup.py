@@ -1,7 +1,9 @@
 """Builds and installs the tagindex Python package.
 
-The extension `tagindex._tagindex` is built by the project's own CMake (only
-that target, Release); setuptools then packages it with the pure-Python
+The extension `tagindex._tagindex` and the `tagindex` command are built by the
+project's own CMake (only those targets, Release; the command is installed
+inside the package as tagindex/_bin/tagindex, run by the `tagindex` console
+script and `python -m tagindex`); setuptools then packages it with the pure-Python
 sources from bindings/python/tagindex. Offline install, in a venv that sees
 Debian's numpy/pandas/pybind11:
 
@@ -59,7 +61,7 @@ class CMakeBuild(build_ext):
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", "2")
         subprocess.check_call(configure)
         subprocess.check_call(["cmake", "--build", str(build_dir), "--target", "_tagindex",
-                               "--parallel", jobs])
+                               "tagindex_cli", "--parallel", jobs])
         package_dir = build_dir / "bindings" / "python" / "package" / "tagindex"
         built = sorted(package_dir.glob("_tagindex*.so"))
         if not built:
@@ -67,6 +69,13 @@ class CMakeBuild(build_ext):
         destination = pathlib.Path(self.get_ext_fullpath(ext.name))
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[-1], destination)
+        # The `tagindex` command rides along inside the package (tagindex/_bin);
+        # the console script `tagindex` and `python -m tagindex` run it.
+        cli = build_dir / "src" / "cli" / "tagindex"
+        bin_dir = destination.parent / "_bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cli, bin_dir / "tagindex")
+        os.chmod(bin_dir / "tagindex", 0o755)
 
 
 setup(
@@ -85,5 +94,6 @@ setup(
     cmdclass={"build_ext": CMakeBuild},
     install_requires=["numpy"],
     extras_require={"pandas": ["pandas"]},
+    entry_points={"console_scripts": ["tagindex = tagindex._cli:main"]},
     zip_safe=False,
 )

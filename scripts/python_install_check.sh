@@ -29,4 +29,9 @@ assert len(vip) == 2
 print(f"pip install: imported tagindex {tagindex.__version__} from "
       f"{os.path.dirname(tagindex.__file__)}")
 PY
+# The `tagindex` command comes with the package: a console script and
+# `python -m tagindex`, both running the bundled binary.
+"$venv/bin/tagindex" demo --customers 20000 --repeat 1 | grep -q "高价值客户 AND 电子产品"
+"$venv/bin/python" -m tagindex count --help | grep -q "Example"
+echo "pip install: the tagindex console script runs the bundled command"
 "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$root/tests/python"

@@ -18,6 +18,8 @@ pybind11::class_<Index, std::shared_ptr<Index>> BindIndex(pybind11::module_& m);
 void BindQuery(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // Storage: `_Index.open`, checkpoint, export/import of portable Roaring blobs.
 void BindStorage(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// The CSV importer and the demo shop: `_Index.import_csv`, `build_demo_shop`.
+void BindImport(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 
 // Batches: `_WriteBatch` and `_Index.write`.
 void BindWriteBatch(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);

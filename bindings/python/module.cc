@@ -14,4 +14,5 @@ PYBIND11_MODULE(_tagindex, m) {
   tagindex::python::BindQuery(m, index);
   tagindex::python::BindStorage(m, index);
   tagindex::python::BindWriteBatch(m, index);
+  tagindex::python::BindImport(m, index);
 }

@@ -2,7 +2,10 @@
 #ifndef TAGINDEX_TAGINDEX_H_
 #define TAGINDEX_TAGINDEX_H_
 
+#include "tagindex/csv.h"
+#include "tagindex/demo.h"
 #include "tagindex/file_system.h"
+#include "tagindex/import.h"
 #include "tagindex/index.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"

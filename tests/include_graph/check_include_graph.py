@@ -37,6 +37,7 @@ SEES = {
     "query": {"query", "bitmap", "util"},
     "storage": {"storage", "bitmap", "util"},
     "index": {"index", "query", "storage", "bitmap", "util"},
+    "import": {"import", "index", "query", "storage", "bitmap", "util"},
 }
 # Folders on the public API only (they may include their own files).
 API_USERS = {"cli"}

@@ -80,7 +80,9 @@ def test_from_dataframe_all_column_kinds():
 def test_from_dataframe_string_keys_from_index_and_lists():
     df = pd.DataFrame({"tags": [["a", "b"], [], ["b"]]},
                       index=pd.Index(["p1", "p2", "p3"], name="phone"))
-    index = tagindex.Index.from_dataframe(df, tag_column="tags", tag_category="兴趣")
+    # The key kind is declared, never guessed from the data.
+    index = tagindex.Index.from_dataframe(df, tag_column="tags", tag_category="兴趣",
+                                          key_kind="string")
     assert index.key_kind == "string"
     assert index.tag("兴趣:b").keys().tolist() == ["p1", "p3"]
     assert index.category("兴趣").tag_count == 2
@@ -91,10 +93,15 @@ def test_from_dataframe_errors():
     df = _frame()
     with pytest.raises(tagindex.InvalidArgumentError, match="'nope' is not in the frame"):
         tagindex.Index.from_dataframe(df, key="nope")
-    with pytest.raises(tagindex.InvalidArgumentError, match="missing keys"):
-        tagindex.Index.from_dataframe(pd.DataFrame({"k": [1.0, None]}), key="k")
-    with pytest.raises(TypeError, match="booleans or 0/1"):
-        tagindex.Index.from_dataframe(df, key="user_id", tags=["freq"])
+    # Bad rows are rejected one by one (row position and reason), not the frame.
+    with pytest.warns(tagindex.RejectedRowsWarning, match="1 of 2 rows rejected"):
+        index = tagindex.Index.from_dataframe(pd.DataFrame({"k": [1.0, None]}), key="k")
+    assert index.keys_of(index.live_rows()).tolist() == [1]
+    assert [(r.record, r.reason) for r in index.last_import.rejects] == [(1, "empty key")]
+    with pytest.warns(tagindex.RejectedRowsWarning, match="4 of 5 rows rejected"):
+        index = tagindex.Index.from_dataframe(df, key="user_id", tags=["freq"])
+    assert [r.record for r in index.last_import.rejects] == [0, 2, 3, 4]
+    assert "not a boolean" in index.last_import.rejects[0].reason
     with pytest.raises(tagindex.UnimplementedError, match="attribute"):
         tagindex.Index.from_dataframe(df, key="user_id", attributes=["spend"])
     with pytest.raises(TypeError, match="DataFrame"):
@@ -113,10 +120,13 @@ def test_from_dataframe_nullable_and_object_indicators():
                        "a": pd.array([True, None, False, True], dtype="boolean"),
                        "b": pd.array([1, None, 0, 2], dtype="Int64"),
                        "c": pd.Series([True, None, False, True], dtype=object)})
-    index = tagindex.Index.from_dataframe(df, key="k", tags={"a": "A", "b": "B", "c": "C"})
-    assert index.tag("A").keys().tolist() == [1, 4]
-    assert index.tag("B").keys().tolist() == [1, 4]
-    assert index.tag("C").keys().tolist() == [1, 4]
+    with pytest.warns(tagindex.RejectedRowsWarning):
+        index = tagindex.Index.from_dataframe(df, key="k", tags={"a": "A", "b": "B", "c": "C"})
+    # 2 is not a boolean: that row (k = 4) is rejected, with its reason.
+    assert [(r.record, r.column) for r in index.last_import.rejects] == [(3, "b")]
+    assert index.tag("A").keys().tolist() == [1]
+    assert index.tag("B").keys().tolist() == [1]
+    assert index.tag("C").keys().tolist() == [1]
 
 
 def test_from_dataframe_tag_column_repeats_and_duplicates():

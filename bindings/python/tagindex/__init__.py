@@ -33,6 +33,7 @@ from ._errors import (AlreadyExistsError, AmbiguousTagError, CancelledError, Cor
 from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo, export_rows,
                      parse_portable_rows)
 from ._batch import WriteBatch
+from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
@@ -53,6 +54,10 @@ __all__ = [
     "QueryOptions",
     "Explanation",
     "ExplainNode",
+    "ImportReport",
+    "RejectedRow",
+    "RejectedRowsWarning",
+    "demo_queries",
     # Every exception class, as the error module lists them (one list to keep).
     *_errors.__all__,
 ]

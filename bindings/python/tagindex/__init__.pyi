@@ -1,6 +1,6 @@
 # Type stubs of the public tagindex API (kept in sync by tests/python/test_stubs.py).
-from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union,
-                    overload)
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union, overload)
 
 import os
 
@@ -272,7 +272,63 @@ class Index:
                        tag_category: str = ...,
                        categories: Union[Sequence[str], Mapping[str, str], None] = ...,
                        attributes: Any = ..., key_kind: Optional[str] = ...,
+                       multi: Union[str, Sequence[str], Mapping[str, str], None] = ...,
+                       qualified_names: Optional[bool] = ..., strict: bool = ...,
                        **options: Any) -> Index: ...
+    last_import: Optional[ImportReport]
+    def import_csv(self, path: Union[str, os.PathLike[str]], *, key: str,
+                   key_kind: Optional[str] = ...,
+                   tags: Union[Sequence[str], Mapping[str, str], None] = ...,
+                   tag_category: str = ...,
+                   multi: Union[str, Sequence[str], Mapping[str, str], None] = ...,
+                   separator: str = ..., qualified_names: bool = ...,
+                   categories: Union[Sequence[str], Mapping[str, str], None] = ...,
+                   attributes: Any = ..., delimiter: str = ..., strict: bool = ...,
+                   replace: bool = ..., rejects: Optional[str] = ..., batch_rows: int = ...,
+                   max_rejects: int = ...) -> ImportReport: ...
+    def import_dataframe(self, df: Any, key: Optional[str] = ..., *,
+                         key_kind: Optional[str] = ...,
+                         tags: Union[Sequence[str], Mapping[str, str], None] = ...,
+                         tag_category: str = ..., tag_column: Optional[str] = ...,
+                         multi: Union[str, Sequence[str], Mapping[str, str], None] = ...,
+                         separator: str = ..., qualified_names: Optional[bool] = ...,
+                         categories: Union[Sequence[str], Mapping[str, str], None] = ...,
+                         attributes: Any = ..., strict: bool = ..., replace: bool = ...,
+                         max_rejects: int = ...) -> ImportReport: ...
+    @classmethod
+    def demo(cls, customers: int = ..., seed: int = ...) -> Index: ...
+
+class RejectedRow:
+    file: str
+    line: int
+    record: int
+    column: str
+    reason: str
+    raw: bytes
+    def __init__(self, file: str, line: int, record: int, column: str, reason: str,
+                 raw: bytes) -> None: ...
+
+class ImportReport:
+    file: str
+    rows_read: int
+    rows_imported: int
+    rows_rejected: int
+    customers_added: int
+    tag_assignments: int
+    tag_removals: int
+    tags_created: int
+    bytes: int
+    seconds: float
+    rejects: List[RejectedRow]
+    def __init__(self, file: str, rows_read: int, rows_imported: int, rows_rejected: int,
+                 customers_added: int, tag_assignments: int, tag_removals: int,
+                 tags_created: int, bytes: int, seconds: float,
+                 rejects: List[RejectedRow]) -> None: ...
+    def write_rejects(self, path: str) -> None: ...
+
+class RejectedRowsWarning(UserWarning): ...
+
+def demo_queries() -> List[Tuple[str, str]]: ...
 
 class WriteBatch:
     def __init__(self, index: Index) -> None: ...

@@ -304,7 +304,7 @@ class Index:
     Errors are subclasses of :class:`tagindex.Error`.
     """
 
-    __slots__ = ("_impl", "__weakref__")
+    __slots__ = ("_impl", "__weakref__", "last_import")
 
     def __init__(self, key_kind: str = "int64", *, create_missing_customers: bool = True,
                  max_name_bytes: int = 256, max_name_code_points: int = 64,
@@ -329,6 +329,8 @@ class Index:
         self._impl = _tagindex._Index(KEY_KINDS[key_kind], bool(create_missing_customers),
                                       max_name_bytes, max_name_code_points,
                                       max_description_bytes, max_string_key_bytes, max_tags)
+        #: The :class:`ImportReport` of :meth:`from_dataframe`, else None.
+        self.last_import = None
 
     @classmethod
     def open(cls, path: Union[str, "os.PathLike[str]"], *, create_if_missing: bool = True,
@@ -433,6 +435,7 @@ class Index:
     def _from_impl(cls, impl: Any) -> "Index":
         index = cls.__new__(cls)
         index._impl = impl
+        index.last_import = None
         return index
 
     # ---- pickling -------------------------------------------------------------
@@ -896,14 +899,103 @@ class Index:
                        tags: Any = None, tag_column: Optional[str] = None,
                        separator: str = ",", tag_category: str = "",
                        categories: Any = None, attributes: Any = None,
-                       key_kind: Optional[str] = None, **options: Any) -> "Index":
-        """Builds an index from a pandas DataFrame; see :func:`tagindex.from_dataframe`."""
-        from ._frame import from_dataframe
+                       key_kind: Optional[str] = None, multi: Any = None,
+                       qualified_names: Optional[bool] = None, strict: bool = False,
+                       **options: Any) -> "Index":
+        """Builds an index from a pandas DataFrame with the CSV importer's rules
+        (declared key kind, per-row rejects); see :func:`tagindex._import.from_dataframe`.
+        The report is ``index.last_import``."""
+        from ._import import from_dataframe
         return from_dataframe(cls, df, key, tags=tags, tag_column=tag_column,
                               separator=separator, tag_category=tag_category,
                               categories=categories, attributes=attributes,
-                              key_kind=key_kind, **options)
+                              key_kind=key_kind, multi=multi, qualified_names=qualified_names,
+                              strict=strict, **options)
 
+    # ---- import ---------------------------------------------------------------------
+
+    def import_csv(self, path: Any, *, key: str, key_kind: Optional[str] = None,
+                   tags: Any = None, tag_category: str = "", multi: Any = None,
+                   separator: str = ",", qualified_names: bool = False,
+                   categories: Any = None, attributes: Any = None, delimiter: str = ",",
+                   strict: bool = False, replace: bool = False,
+                   rejects: Optional[str] = None, batch_rows: int = 1 << 14,
+                   max_rejects: int = 1000) -> "ImportReport":
+        """Imports customers and tags from a CSV file (RFC 4180, UTF-8 with or
+        without BOM, LF or CRLF, header required); the library's importer, the
+        same as ``tagindex import``.
+
+        Args:
+            path: the CSV file.
+            key: the customer key column.
+            key_kind: ``"int64"``, ``"string"`` or ``"identity"``; must be the
+                index's own (the default). A key that does not fit rejects its row.
+            tags: boolean tag columns: a list (tag named after the column) or
+                ``{column: tag name}``; true is 1/true/yes/y/t/是, false is
+                0/false/no/n/f/否 or empty, anything else rejects the row.
+            tag_category: the category of the ``tags`` tags.
+            multi: multi-value tag columns: a column, a list, or
+                ``{column: category}``; cells are names joined by ``separator``.
+            qualified_names: in ``multi`` columns without a category, an item
+                ``"category:name"`` names its own category.
+            categories: categorical columns as exclusive categories: a list
+                (category named after the column) or ``{column: category}``.
+            attributes: numeric/decimal/date columns: not supported yet
+                (:class:`UnimplementedError`).
+            delimiter: the CSV field separator (one byte).
+            strict: raise :class:`InvalidArgumentError` at the first bad row
+                (rows before it stay imported).
+            replace: rows state the whole truth for the mapped columns (false
+                cells untag, empty category cells clear, unlisted multi tags of
+                the column's category are removed); default merge only adds,
+                except that a category value replaces the previous one.
+            rejects: write the rejected rows here as CSV (file, line, column,
+                reason, row).
+            batch_rows: rows per atomic WriteBatch.
+            max_rejects: rejected rows kept in the report (all are counted).
+
+        Returns:
+            An :class:`ImportReport`. Re-importing the same file is idempotent.
+
+        Raises:
+            InvalidArgumentError: a bad mapping (unknown column, wrong key
+                kind), a missing header, or the first bad row under ``strict``.
+            NotFoundError: the file does not exist.
+        """
+        from ._import import import_csv
+        return import_csv(self, path, key=key, key_kind=key_kind, tags=tags,
+                          tag_category=tag_category, multi=multi, separator=separator,
+                          qualified_names=qualified_names, categories=categories,
+                          attributes=attributes, delimiter=delimiter, strict=strict,
+                          replace=replace, rejects=rejects, batch_rows=batch_rows,
+                          max_rejects=max_rejects)
+
+    def import_dataframe(self, df: Any, key: Optional[str] = None, *,
+                         key_kind: Optional[str] = None, tags: Any = None,
+                         tag_category: str = "", tag_column: Optional[str] = None,
+                         multi: Any = None, separator: str = ",",
+                         qualified_names: Optional[bool] = None, categories: Any = None,
+                         attributes: Any = None, strict: bool = False, replace: bool = False,
+                         max_rejects: int = 1000) -> "ImportReport":
+        """Imports a pandas DataFrame into this index with the CSV importer's
+        rules (see :meth:`import_csv` and :meth:`from_dataframe`); rejected rows
+        carry their frame position in ``record``."""
+        from ._import import import_dataframe
+        return import_dataframe(self, df, key, key_kind=key_kind, tags=tags,
+                                tag_category=tag_category, tag_column=tag_column, multi=multi,
+                                separator=separator, qualified_names=qualified_names,
+                                categories=categories, attributes=attributes, strict=strict,
+                                replace=replace, max_rejects=max_rejects)
+
+    @classmethod
+    def demo(cls, customers: int = 1_000_000, seed: int = 20261201) -> "Index":
+        """An in-memory synthetic shop (the ``tagindex demo`` data): int64 keys
+        10000001... in signup order, 35 tags in 基本信息类 / 交易行为类 / 兴趣爱好类
+        / 忠诚度类 with 性别, 城市, 会员等级 as exclusive categories, correlated
+        popularity. :func:`tagindex.demo_queries` lists its dozen queries."""
+        index = cls("int64")
+        index._impl.build_demo_shop(int(customers), int(seed))
+        return index
 
 
 def _restore_index(state: dict) -> Index:

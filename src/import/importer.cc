@@ -1,0 +1,695 @@
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "index/names.h"
+#include "tagindex/import.h"
+#include "tagindex/index.h"
+#include "tagindex/write_batch.h"
+#include "util/status_macros.h"
+#include "util/utf8.h"
+
+namespace tagindex {
+namespace {
+// absl::string_view is not std::string_view in Debian's Abseil.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+std::string_view S(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+}  // namespace
+
+std::string RejectedRow::ToString() const {
+  std::string out = absl::StrCat(file, ":", line, ": ");
+  if (!column.empty()) absl::StrAppend(&out, "column ", internal::Quote(column), ": ");
+  absl::StrAppend(&out, reason);
+  return out;
+}
+
+bool ParseImportBool(std::string_view text, bool* ok) {
+  *ok = true;
+  std::string_view t = S(absl::StripAsciiWhitespace(A(text)));
+  if (t.empty()) return false;
+  if (t == "是" || t == "✓" || t == "√") return true;
+  if (t == "否") return false;
+  if (t.size() <= 5) {
+    char lower[6] = {};
+    for (size_t i = 0; i < t.size(); ++i) lower[i] = absl::ascii_tolower(t[i]);
+    std::string_view l(lower, t.size());
+    if (l == "1" || l == "true" || l == "yes" || l == "y" || l == "t") return true;
+    if (l == "0" || l == "false" || l == "no" || l == "n" || l == "f") return false;
+  }
+  *ok = false;
+  return false;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Sequence numbers order the operations of a batch: within a row, a
+// multi-tag "clear" (replace) comes before the row's own cells.
+inline uint64_t SeqOf(uint32_t batch_row, bool clear) {
+  return (uint64_t{batch_row} << 1) | (clear ? 0 : 1);
+}
+
+struct TagOp {
+  uint64_t seq;
+  bool add;
+};
+
+struct CategoryState {
+  std::string name;
+  std::vector<TagId> tags;  // every tag of the category (for clears)
+};
+
+class Importer {
+ public:
+  Importer(Index& index, CsvReader& reader, const ImportMapping& mapping,
+           const ImportOptions& options)
+      : index_(index), reader_(reader), mapping_(mapping), options_(options) {}
+
+  absl::StatusOr<ImportReport> Run() {
+    start_ = Clock::now();
+    report_.file = reader_.name();
+    report_.bytes = reader_.total_bytes();
+    TI_RETURN_IF_ERROR(ReadHeader());
+    TI_RETURN_IF_ERROR(PrepareColumns());
+    CsvRecord record;
+    uint64_t next_progress = options_.progress_every_rows;
+    while (true) {
+      absl::StatusOr<bool> more = reader_.Next(&record);
+      if (!more.ok()) {
+        ++report_.rows_read;
+        TI_RETURN_IF_ERROR(
+            Reject(record, "", std::string(StripPrefix(S(more.status().message())))));
+        continue;
+      }
+      if (!*more) break;
+      ++report_.rows_read;
+      TI_RETURN_IF_ERROR(Row(record));
+      if (batch_rows_ >= options_.batch_rows) TI_RETURN_IF_ERROR(Commit());
+      if (options_.on_progress && report_.rows_read >= next_progress) {
+        next_progress = report_.rows_read + options_.progress_every_rows;
+        Progress();
+      }
+    }
+    TI_RETURN_IF_ERROR(Commit());
+    report_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (options_.on_progress) Progress();
+    return std::move(report_);
+  }
+
+ private:
+  // The reader's messages begin "csv: FILE: line L, column C: "; a reject
+  // already names the file and line, so keep "column C: problem".
+  static std::string_view StripPrefix(std::string_view message) {
+    size_t at = message.find(": line ");
+    if (at == std::string_view::npos) return message;
+    size_t comma = message.find(", ", at);
+    if (comma == std::string_view::npos) return message;
+    return message.substr(comma + 2);
+  }
+
+  void Progress() {
+    ImportProgress p;
+    p.bytes_done = reader_.bytes_consumed();
+    p.bytes_total = reader_.total_bytes();
+    p.rows_done = report_.rows_read;
+    p.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    options_.on_progress(p);
+  }
+
+  absl::Status ReadHeader() {
+    CsvRecord header;
+    absl::StatusOr<bool> more = reader_.Next(&header);
+    if (!more.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: malformed header: ", more.status().message()));
+    }
+    if (!*more) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: ", reader_.name(), ": empty file (a header line is required)"));
+    }
+    if (auto bad = util::FindInvalidUtf8(header.raw)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: ", reader_.name(), ": header: invalid UTF-8 at byte ", *bad));
+    }
+    for (std::string_view f : header.fields) header_.emplace_back(f);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> Column(const std::string& name, const char* role) {
+    size_t found = header_.size();
+    for (size_t i = 0; i < header_.size(); ++i) {
+      if (header_[i] == name) {
+        if (found != header_.size()) {
+          return absl::InvalidArgumentError(absl::StrCat("import: ", reader_.name(), ": column ",
+                                                         internal::Quote(name),
+                                                         " appears more than once in the header"));
+        }
+        found = i;
+      }
+    }
+    if (found == header_.size()) {
+      std::vector<std::string> quoted;
+      for (size_t i = 0; i < header_.size() && i < 30; ++i) {
+        quoted.push_back(internal::Quote(header_[i]));
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: ", reader_.name(), ": ", role, " column ", internal::Quote(name),
+                       " is not in the header (columns: ", absl::StrJoin(quoted, ", "), ")"));
+    }
+    if (!used_.insert(found).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: column ", internal::Quote(name), " is mapped more than once"));
+    }
+    return found;
+  }
+
+  absl::StatusOr<TagId> FindOrCreateTag(const std::string& category, std::string_view name) {
+    absl::StatusOr<TagId> tag = index_.FindTag(category, name);
+    if (tag.ok()) return tag;
+    if (!absl::IsNotFound(tag.status())) return tag.status();
+    TagSpec spec;
+    spec.name = std::string(name);
+    spec.category = category;
+    TI_ASSIGN_OR_RETURN(TagId created, index_.CreateTag(spec));
+    ++report_.tags_created;
+    if (auto it = categories_.find(category); it != categories_.end()) {
+      it->second.tags.push_back(created);
+    }
+    return created;
+  }
+
+  absl::Status PrepareColumns() {
+    const KeyKind kind = index_.options().key_kind;
+    if (mapping_.key_kind != kind) {
+      auto name = [](KeyKind k) {
+        return k == KeyKind::kInt64 ? "int64" : k == KeyKind::kString ? "string" : "identity";
+      };
+      return absl::InvalidArgumentError(absl::StrCat("import: the mapping declares ",
+                                                     name(mapping_.key_kind),
+                                                     " keys but the index "
+                                                     "has ",
+                                                     name(kind), " keys"));
+    }
+    if (!mapping_.attributes.empty()) {
+      return absl::InvalidArgumentError(
+          "import: attribute columns are not supported by this version of the library");
+    }
+    if (mapping_.key_column.empty()) {
+      return absl::InvalidArgumentError("import: the mapping names no key column");
+    }
+    TI_ASSIGN_OR_RETURN(key_column_, Column(mapping_.key_column, "key"));
+    // Categories known to the index, with their tags (for replace clears).
+    absl::flat_hash_map<std::string, bool> exclusive;
+    for (const CategoryInfo& c : index_.ListCategories()) exclusive[c.name] = c.exclusive;
+
+    for (const ImportCategoryColumn& c : mapping_.categories) {
+      CategoryCol col;
+      TI_ASSIGN_OR_RETURN(col.index, Column(c.column, "category"));
+      col.category = c.category.empty() ? c.column : c.category;
+      absl::StatusOr<std::string> normal =
+          internal::NormalizeName(col.category, "category name", index_.options());
+      if (!normal.ok()) return normal.status();
+      col.category = *normal;
+      auto it = exclusive.find(col.category);
+      if (it == exclusive.end()) {
+        TI_RETURN_IF_ERROR(index_.CreateCategory(col.category, {.exclusive = true}));
+        exclusive[col.category] = true;
+      } else if (!it->second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("import: category column ", internal::Quote(c.column),
+                         " maps to category ", internal::Quote(col.category),
+                         ", which exists and is not exclusive (a category column needs an "
+                         "exclusive category)"));
+      }
+      for (const CategoryCol& other : category_cols_) {
+        if (other.category == col.category) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "import: two category columns map to category ", internal::Quote(col.category)));
+        }
+      }
+      categories_.try_emplace(col.category, CategoryState{col.category, {}});
+      category_cols_.push_back(std::move(col));
+    }
+    auto check_not_exclusive = [&](const std::string& category,
+                                   const std::string& column) -> absl::Status {
+      auto it = exclusive.find(category);
+      if (it != exclusive.end() && it->second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "import: column ", internal::Quote(column), " puts tags in the exclusive category ",
+            internal::Quote(category), "; map it as a category column instead"));
+      }
+      return absl::OkStatus();
+    };
+    for (const ImportTagColumn& t : mapping_.tags) {
+      BoolCol col;
+      TI_ASSIGN_OR_RETURN(col.index, Column(t.column, "tag"));
+      TI_RETURN_IF_ERROR(check_not_exclusive(t.category, t.column));
+      absl::StatusOr<TagId> tag = FindOrCreateTag(t.category, t.tag.empty() ? t.column : t.tag);
+      if (!tag.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "import: tag column ", internal::Quote(t.column), ": ", tag.status().message()));
+      }
+      col.tag = *tag;
+      bool_cols_.push_back(col);
+    }
+    for (const ImportMultiTagColumn& m : mapping_.multi_tags) {
+      MultiCol col;
+      TI_ASSIGN_OR_RETURN(col.index, Column(m.column, "multi-tag"));
+      if (m.separator.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "import: multi-tag column ", internal::Quote(m.column), " has an empty separator"));
+      }
+      TI_RETURN_IF_ERROR(check_not_exclusive(m.category, m.column));
+      if (options_.replace && m.category.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("import: replace needs a category for multi-tag column ",
+                         internal::Quote(m.column), " (its tags must be a closed set)"));
+      }
+      col.separator = m.separator;
+      col.category = m.category;
+      col.qualified_names = m.qualified_names && m.category.empty();
+      if (options_.replace) {
+        absl::StatusOr<std::string> normal =
+            internal::NormalizeName(col.category, "category name", index_.options());
+        if (!normal.ok()) return normal.status();
+        col.category = *normal;
+        categories_.try_emplace(col.category, CategoryState{col.category, {}});
+      }
+      multi_cols_.push_back(std::move(col));
+    }
+    // Existing tags of the categories that can be cleared.
+    if (!categories_.empty()) {
+      for (const TagInfo& t : index_.ListTags()) {
+        auto it = categories_.find(t.category);
+        if (it != categories_.end()) it->second.tags.push_back(t.id);
+      }
+    }
+    for (CategoryCol& col : category_cols_) col.state = &categories_.at(col.category);
+    for (MultiCol& col : multi_cols_) {
+      if (options_.replace) col.state = &categories_.at(col.category);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Reject(const CsvRecord& record, std::string column, std::string reason) {
+    ++report_.rows_rejected;
+    RejectedRow r;
+    r.file = reader_.name();
+    r.line = record.line;
+    r.record = report_.rows_read - 1;
+    r.column = std::move(column);
+    r.reason = std::move(reason);
+    r.raw = std::string(record.raw);
+    if (options_.on_reject) options_.on_reject(r);
+    if (options_.strict) {
+      TI_RETURN_IF_ERROR(Commit());
+      return absl::InvalidArgumentError(absl::StrCat("import: ", r.ToString(), " (strict)"));
+    }
+    if (report_.rejects.size() < options_.max_rejects_kept) report_.rejects.push_back(std::move(r));
+    return absl::OkStatus();
+  }
+
+  // Resolves a tag name of a cell; an error the index reports about the
+  // name (InvalidArgument) is the row's fault.
+  absl::StatusOr<TagId> Resolve(absl::flat_hash_map<std::string, TagId>& cache,
+                                std::string_view text, std::string_view category,
+                                std::string_view name) {
+    auto it = cache.find(A(text));
+    if (it != cache.end()) return it->second;
+    if (!category.empty() && text != name) {  // a qualified name names its category
+      absl::StatusOr<CategoryInfo> info = index_.GetCategory(category);
+      if (info.ok() && info->exclusive) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tag ", internal::Quote(text), " is in the exclusive category ",
+                         internal::Quote(category), " (map a category column for it)"));
+      }
+    }
+    TI_ASSIGN_OR_RETURN(TagId tag, FindOrCreateTag(std::string(category), name));
+    cache.emplace(std::string(text), tag);
+    return tag;
+  }
+
+  absl::Status Row(const CsvRecord& record) {
+    if (record.fields.size() != header_.size()) {
+      return Reject(record, "",
+                    absl::StrCat("expected ", header_.size(), " fields (as in the header), found ",
+                                 record.fields.size()));
+    }
+    if (auto bad = util::FindInvalidUtf8(record.raw)) {
+      // Name the column holding the bad byte.
+      size_t col = 0;
+      for (; col < record.fields.size(); ++col) {
+        std::string_view f = record.fields[col];
+        if (util::FindInvalidUtf8(f)) break;
+      }
+      return Reject(record, col < header_.size() ? header_[col] : "",
+                    absl::StrCat("invalid UTF-8 (byte ", *bad + 1, " of the row)"));
+    }
+    // The key.
+    std::string_view key = record.fields[key_column_];
+    int64_t int_key = 0;
+    if (mapping_.key_kind == KeyKind::kString) {
+      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      absl::Status s = internal::ValidateStringKey(key, index_.options());
+      if (!s.ok()) return Reject(record, header_[key_column_], std::string(s.message()));
+    } else {
+      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), int_key);
+      if (ec != std::errc() || ptr != key.data() + key.size()) {
+        return Reject(
+            record, header_[key_column_],
+            absl::StrCat("key ", internal::Quote(key), " is not an integer",
+                         ec == std::errc::result_out_of_range ? " in the int64 range" : ""));
+      }
+      if (mapping_.key_kind == KeyKind::kIdentity &&
+          (int_key < 0 || int_key > static_cast<int64_t>(kMaxRowId))) {
+        return Reject(record, header_[key_column_],
+                      absl::StrCat("identity key ", int_key, " is outside [0, ", kMaxRowId, "]"));
+      }
+    }
+    // Cells, checked before any tag is created for the row.
+    bools_.clear();
+    for (const BoolCol& col : bool_cols_) {
+      bool ok = true;
+      bool value = ParseImportBool(record.fields[col.index], &ok);
+      if (!ok) {
+        return Reject(
+            record, header_[col.index],
+            absl::StrCat("not a boolean: ", internal::Quote(record.fields[col.index]),
+                         " (true: 1 true yes y t 是; false: 0 false no n f 否 or empty)"));
+      }
+      bools_.push_back(value);
+    }
+    // Names (may create tags).
+    names_.clear();
+    for (size_t c = 0; c < multi_cols_.size(); ++c) {
+      MultiCol& col = multi_cols_[c];
+      std::string_view cell = record.fields[col.index];
+      size_t start = 0;
+      while (start <= cell.size()) {
+        size_t end = cell.find(col.separator, start);
+        if (end == std::string_view::npos) end = cell.size();
+        std::string_view name = util::TrimUnicodeSpace(cell.substr(start, end - start));
+        if (!name.empty()) {
+          std::string_view category = col.category;
+          std::string_view bare = name;
+          if (col.qualified_names) {
+            size_t colon = name.find(':');
+            if (colon != std::string_view::npos && colon > 0 && colon + 1 < name.size()) {
+              category = name.substr(0, colon);
+              bare = name.substr(colon + 1);
+            }
+          }
+          absl::StatusOr<TagId> tag = Resolve(col.cache, name, category, bare);
+          if (!tag.ok()) {
+            if (!absl::IsInvalidArgument(tag.status())) return tag.status();
+            return Reject(record, header_[col.index], std::string(tag.status().message()));
+          }
+          names_.push_back({c, *tag});
+        }
+        start = end + col.separator.size();
+      }
+    }
+    cats_.clear();
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      CategoryCol& col = category_cols_[c];
+      std::string_view value = util::TrimUnicodeSpace(record.fields[col.index]);
+      if (value.empty()) {
+        cats_.push_back(std::nullopt);
+        continue;
+      }
+      absl::StatusOr<TagId> tag = Resolve(col.cache, value, col.category, value);
+      if (!tag.ok()) {
+        if (!absl::IsInvalidArgument(tag.status())) return tag.status();
+        return Reject(record, header_[col.index], std::string(tag.status().message()));
+      }
+      cats_.push_back(*tag);
+    }
+    // The row is good: stage it.
+    const uint32_t r = batch_rows_++;
+    if (mapping_.key_kind == KeyKind::kString) {
+      string_key_bounds_.push_back(string_keys_.size());
+      string_keys_.append(key);
+    } else {
+      int_keys_.push_back(int_key);
+    }
+    const bool replace = options_.replace;
+    for (size_t c = 0; c < bool_cols_.size(); ++c) {
+      if (bools_[c]) {
+        Stage(bool_cols_[c].tag, SeqOf(r, false), true);
+      } else if (replace) {
+        Stage(bool_cols_[c].tag, SeqOf(r, false), false);
+      }
+    }
+    if (replace) {
+      for (MultiCol& col : multi_cols_) col.clears.push_back(r);
+    }
+    for (const auto& [c, tag] : names_) Stage(tag, SeqOf(r, false), true);
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      if (cats_[c].has_value()) {
+        category_cols_[c].values.push_back({r, cats_[c]->value});
+      } else if (replace) {
+        category_cols_[c].values.push_back({r, kNoTag});
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Stage(TagId tag, uint64_t seq, bool add) {
+    StagedTag& s = staged_[tag.value];
+    if (!add) s.has_removes = true;
+    s.ops.push_back({seq, add});
+  }
+
+  // Commits the staged rows.
+  absl::Status Commit() {
+    if (batch_rows_ == 0) return absl::OkStatus();
+    // Each distinct key of the batch gets a dense id ("customer of the
+    // batch"), so that the last row of a key wins without knowing row ids,
+    // which the index assigns only when the batch is written.
+    customer_.clear();
+    customer_.reserve(batch_rows_);
+    int_distinct_.clear();
+    string_distinct_.clear();
+    if (mapping_.key_kind == KeyKind::kString) {
+      string_key_bounds_.push_back(string_keys_.size());
+      absl::flat_hash_map<absl::string_view, uint32_t> ids;
+      ids.reserve(batch_rows_);
+      for (size_t i = 0; i + 1 < string_key_bounds_.size(); ++i) {
+        std::string_view key =
+            std::string_view(string_keys_)
+                .substr(string_key_bounds_[i], string_key_bounds_[i + 1] - string_key_bounds_[i]);
+        auto [it, inserted] =
+            ids.try_emplace(A(key), static_cast<uint32_t>(string_distinct_.size()));
+        if (inserted) string_distinct_.push_back(key);
+        customer_.push_back(it->second);
+      }
+    } else {
+      absl::flat_hash_map<int64_t, uint32_t> ids;
+      ids.reserve(batch_rows_);
+      for (int64_t key : int_keys_) {
+        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(int_distinct_.size()));
+        if (inserted) int_distinct_.push_back(key);
+        customer_.push_back(it->second);
+      }
+    }
+    WriteBatch batch;
+    // Every good row's customer exists afterwards, tagged or not.
+    if (mapping_.key_kind == KeyKind::kString) {
+      batch.AddCustomers(string_distinct_);
+    } else {
+      batch.AddCustomers(int_distinct_);
+    }
+    uint64_t assignments = 0;
+    uint64_t removals = 0;
+    auto item = [&](TagId tag, const std::vector<uint32_t>& customers, bool add) {
+      if (customers.empty()) return;
+      if (mapping_.key_kind == KeyKind::kString) {
+        std::vector<std::string_view> keys;
+        keys.reserve(customers.size());
+        for (uint32_t c : customers) keys.push_back(string_distinct_[c]);
+        add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
+      } else {
+        std::vector<int64_t> keys;
+        keys.reserve(customers.size());
+        for (uint32_t c : customers) keys.push_back(int_distinct_[c]);
+        add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
+      }
+      (add ? assignments : removals) += customers.size();
+    };
+
+    // Multi-tag clears (replace): every tag of the column's category gets a
+    // remove at the start of each row.
+    for (MultiCol& col : multi_cols_) {
+      if (col.clears.empty()) continue;
+      for (TagId t : col.state->tags) {
+        StagedTag& s = staged_[t.value];
+        s.has_removes = true;
+        for (uint32_t r : col.clears) s.ops.push_back({SeqOf(r, true), false});
+      }
+    }
+    std::vector<uint32_t> adds;
+    std::vector<uint32_t> removes;
+    for (auto& [tag_value, staged] : staged_) {
+      adds.clear();
+      removes.clear();
+      if (!staged.has_removes) {
+        adds.reserve(staged.ops.size());
+        for (const TagOp& op : staged.ops) adds.push_back(customer_[op.seq >> 1]);
+      } else {
+        // Last operation per customer wins.
+        std::vector<std::pair<uint32_t, uint64_t>> order;  // (customer, index into ops)
+        order.reserve(staged.ops.size());
+        for (size_t i = 0; i < staged.ops.size(); ++i) {
+          order.push_back({customer_[staged.ops[i].seq >> 1], i});
+        }
+        std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+          if (a.first != b.first) return a.first < b.first;
+          return staged.ops[a.second].seq < staged.ops[b.second].seq;
+        });
+        for (size_t i = 0; i < order.size(); ++i) {
+          if (i + 1 < order.size() && order[i + 1].first == order[i].first) continue;
+          (staged.ops[order[i].second].add ? adds : removes).push_back(order[i].first);
+        }
+      }
+      item(TagId{tag_value}, removes, false);
+      item(TagId{tag_value}, adds, true);
+    }
+    // Category values: last value per customer wins; kNoTag (replace) clears.
+    for (CategoryCol& col : category_cols_) {
+      if (col.values.empty()) continue;
+      std::vector<std::pair<uint32_t, uint32_t>> last;  // (customer, tag value)
+      last.reserve(col.values.size());
+      for (const auto& [r, t] : col.values) last.push_back({customer_[r], t});
+      std::stable_sort(last.begin(), last.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_tag;
+      std::vector<uint32_t> clears;
+      for (size_t i = 0; i < last.size(); ++i) {
+        if (i + 1 < last.size() && last[i + 1].first == last[i].first) continue;
+        if (last[i].second == kNoTag) {
+          clears.push_back(last[i].first);
+        } else {
+          by_tag[last[i].second].push_back(last[i].first);
+        }
+      }
+      if (!clears.empty()) {
+        const uint64_t before = removals;
+        for (TagId t : col.state->tags) item(t, clears, false);
+        removals = before + clears.size();
+      }
+      for (auto& [t, customers] : by_tag) item(TagId{t}, customers, true);
+      col.values.clear();
+    }
+    // One atomic commit: one log record, one sync.
+    const uint64_t before = index_.CustomerCount();
+    TI_RETURN_IF_ERROR(index_.Write(batch));
+    report_.customers_added += index_.CustomerCount() - before;
+    report_.tag_assignments += assignments;
+    report_.tag_removals += removals;
+    report_.rows_imported += batch_rows_;
+    batch_rows_ = 0;
+    int_keys_.clear();
+    string_keys_.clear();
+    string_key_bounds_.clear();
+    staged_.clear();
+    for (MultiCol& col : multi_cols_) col.clears.clear();
+    return absl::OkStatus();
+  }
+
+  static constexpr uint32_t kNoTag = 0xFFFFFFFFu;
+
+  struct BoolCol {
+    size_t index = 0;
+    TagId tag;
+  };
+  struct MultiCol {
+    size_t index = 0;
+    std::string separator;
+    std::string category;
+    bool qualified_names = false;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;  // replace only
+    std::vector<uint32_t> clears;    // batch rows (replace)
+  };
+  struct CategoryCol {
+    size_t index = 0;
+    std::string category;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;
+    std::vector<std::pair<uint32_t, uint32_t>> values;  // (batch row, tag value)
+  };
+  struct StagedTag {
+    bool has_removes = false;
+    std::vector<TagOp> ops;
+  };
+
+  Index& index_;
+  CsvReader& reader_;
+  const ImportMapping& mapping_;
+  const ImportOptions& options_;
+  Clock::time_point start_;
+  ImportReport report_;
+  std::vector<std::string> header_;
+  absl::flat_hash_set<size_t> used_;
+  size_t key_column_ = 0;
+  std::vector<BoolCol> bool_cols_;
+  std::vector<MultiCol> multi_cols_;
+  std::vector<CategoryCol> category_cols_;
+  // Node-based: columns keep pointers to the states.
+  absl::node_hash_map<std::string, CategoryState> categories_;
+
+  // Per-row scratch.
+  std::vector<bool> bools_;
+  std::vector<std::pair<size_t, TagId>> names_;
+  std::vector<std::optional<TagId>> cats_;
+
+  // The staged batch.
+  uint32_t batch_rows_ = 0;
+  std::vector<int64_t> int_keys_;
+  std::string string_keys_;
+  std::vector<size_t> string_key_bounds_;
+  std::vector<uint32_t> customer_;  // batch row -> customer of the batch
+  std::vector<int64_t> int_distinct_;
+  std::vector<std::string_view> string_distinct_;
+  absl::flat_hash_map<uint32_t, StagedTag> staged_;
+};
+
+}  // namespace
+
+absl::StatusOr<ImportReport> ImportCsv(Index& index, CsvReader& reader,
+                                       const ImportMapping& mapping, const ImportOptions& options) {
+  if (options.batch_rows == 0) {
+    return absl::InvalidArgumentError("import: batch_rows must be positive");
+  }
+  Importer importer(index, reader, mapping, options);
+  return importer.Run();
+}
+
+absl::StatusOr<ImportReport> ImportCsvFile(Index& index, const std::string& path,
+                                           const ImportMapping& mapping,
+                                           const ImportOptions& options) {
+  TI_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::OpenFile(path, options.csv));
+  return ImportCsv(index, *reader, mapping, options);
+}
+
+absl::StatusOr<ImportReport> ImportCsvString(Index& index, std::string text,
+                                             const ImportMapping& mapping,
+                                             const ImportOptions& options, std::string name) {
+  std::unique_ptr<CsvReader> reader =
+      CsvReader::FromString(std::move(text), std::move(name), options.csv);
+  return ImportCsv(index, *reader, mapping, options);
+}
+
+}  // namespace tagindex

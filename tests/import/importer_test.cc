@@ -1,0 +1,332 @@
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "tagindex/tagindex.h"
+
+namespace tagindex {
+namespace {
+
+// The index's memberships as key -> {"category:name"}: what the oracle is
+// compared with.
+std::map<std::string, std::set<std::string>> Contents(const Index& index) {
+  std::map<std::string, std::set<std::string>> out;
+  for (RowId row : index.LiveRows()) {
+    CustomerKey key = index.KeyOf(row).value();
+    std::string k = std::holds_alternative<int64_t>(key) ? std::to_string(std::get<int64_t>(key))
+                                                         : std::get<std::string>(key);
+    auto& tags = out[k];
+    std::vector<TagId> held = index.TagsOfRow(row).value();
+    for (TagId t : held) {
+      TagInfo info = index.GetTag(t).value();
+      tags.insert(info.category + ":" + info.name);
+    }
+  }
+  return out;
+}
+
+ImportMapping ShopMapping() {
+  ImportMapping m;
+  m.key_column = "客户ID";
+  m.key_kind = KeyKind::kInt64;
+  m.tags = {{.column = "高价值客户"}, {.column = "vip", .tag = "VIP客户", .category = "价值"}};
+  m.multi_tags = {{.column = "兴趣", .separator = ",", .category = "兴趣爱好类"}};
+  m.categories = {{.column = "城市"}};
+  return m;
+}
+
+const char kShopCsv[] =
+    "\xEF\xBB\xBF客户ID,高价值客户,vip,兴趣,城市,备注\r\n"
+    "1001,1,否,\"电子产品,运动\",上海,\"说明, 带逗号\"\r\n"
+    "1002,0,是,运动,北京,\"两行\r\n备注\"\r\n"
+    "1003,true,no,,上海,\r\n"
+    "abc,1,0,运动,上海,bad key\r\n"        // line 6: not an integer
+    ",1,0,运动,上海,empty key\r\n"         // line 7
+    "1004,maybe,0,运动,上海,bad bool\r\n"  // line 8
+    "1005,1,0\r\n"                         // line 9: 3 fields
+    "1006,1,0,\"x\"y\",上海,\r\n"          // line 10: malformed quote
+    "1007,1,0,运动,\xff\xfe,\r\n"          // line 11: invalid UTF-8
+    "99999999999999999999,1,0,,,\r\n"      // line 12: out of range
+    "1002,1,0,图书,广州,again\r\n";        // line 13: 1002 again: merge, city replaced
+
+TEST_CASE("import: Chinese headers, BOM, CRLF, quoted fields and every kind of bad row",
+          "[import]") {
+  auto index = Index::Create().value();
+  std::vector<RejectedRow> rejected;
+  ImportOptions options;
+  options.on_reject = [&](const RejectedRow& r) { rejected.push_back(r); };
+  ImportReport report =
+      ImportCsvString(*index, kShopCsv, ShopMapping(), options, "shop.csv").value();
+  CHECK(report.rows_read == 11);
+  CHECK(report.rows_imported == 4);
+  CHECK(report.rows_rejected == 7);
+  REQUIRE(rejected.size() == 7);
+  std::vector<std::pair<uint64_t, std::string>> got;
+  for (const RejectedRow& r : rejected) got.push_back({r.line, r.ToString()});
+  CHECK(got[0] == std::pair<uint64_t, std::string>{
+                      6, "shop.csv:6: column \"客户ID\": key \"abc\" is not an integer"});
+  CHECK(got[1] == std::pair<uint64_t, std::string>{7, "shop.csv:7: column \"客户ID\": empty key"});
+  CHECK(got[2].first == 8);
+  CHECK(got[2].second.find("column \"高价值客户\": not a boolean: \"maybe\"") != std::string::npos);
+  CHECK(got[3] == std::pair<uint64_t, std::string>{
+                      9, "shop.csv:9: expected 6 fields (as in the header), found 3"});
+  CHECK(got[4].first == 10);
+  CHECK(got[4].second.find("column 13: unexpected character after a closing quote") !=
+        std::string::npos);
+  CHECK(got[5].first == 11);
+  CHECK(got[5].second.find("column \"城市\": invalid UTF-8") != std::string::npos);
+  CHECK(got[6].first == 12);
+  CHECK(got[6].second.find("is not an integer in the int64 range") != std::string::npos);
+  CHECK(rejected[0].raw == "abc,1,0,运动,上海,bad key");
+  CHECK(rejected[0].record == 3);
+
+  std::map<std::string, std::set<std::string>> expected = {
+      {"1001", {":高价值客户", "兴趣爱好类:电子产品", "兴趣爱好类:运动", "城市:上海"}},
+      {"1002", {":高价值客户", "价值:VIP客户", "兴趣爱好类:运动", "兴趣爱好类:图书", "城市:广州"}},
+      {"1003", {":高价值客户", "城市:上海"}},
+  };
+  CHECK(Contents(*index) == expected);
+  CHECK(index->GetCategory("城市").value().exclusive);
+
+  // Importing the same file again changes nothing.
+  ImportReport again = ImportCsvString(*index, kShopCsv, ShopMapping(), {}, "shop.csv").value();
+  CHECK(again.customers_added == 0);
+  CHECK(again.tags_created == 0);
+  CHECK(Contents(*index) == expected);
+}
+
+TEST_CASE("import: strict stops at the first bad row, naming it", "[import]") {
+  auto index = Index::Create().value();
+  ImportOptions options;
+  options.strict = true;
+  absl::StatusOr<ImportReport> r =
+      ImportCsvString(*index, kShopCsv, ShopMapping(), options, "shop.csv");
+  REQUIRE(!r.ok());
+  CHECK(absl::IsInvalidArgument(r.status()));
+  CHECK(std::string(r.status().message()) ==
+        "import: shop.csv:6: column \"客户ID\": key \"abc\" is not an integer (strict)");
+  // The rows before it are committed.
+  CHECK(index->CustomerCount() == 3);
+}
+
+TEST_CASE("import: mapping errors are reported before anything is imported", "[import]") {
+  auto index = Index::Create().value();
+  ImportMapping m = ShopMapping();
+  m.tags.push_back({.column = "没有这列"});
+  absl::StatusOr<ImportReport> r = ImportCsvString(*index, kShopCsv, m);
+  REQUIRE(!r.ok());
+  CHECK(std::string(r.status().message()).find("tag column \"没有这列\" is not in the header") !=
+        std::string::npos);
+  CHECK(index->CustomerCount() == 0);
+
+  ImportMapping strings = ShopMapping();
+  strings.key_kind = KeyKind::kString;
+  r = ImportCsvString(*index, kShopCsv, strings);
+  REQUIRE(!r.ok());
+  CHECK(std::string(r.status().message()) ==
+        "import: the mapping declares string keys but the index has int64 keys");
+
+  ImportMapping twice = ShopMapping();
+  twice.multi_tags.push_back({.column = "城市"});
+  r = ImportCsvString(*index, kShopCsv, twice);
+  REQUIRE(!r.ok());
+  CHECK(std::string(r.status().message()).find("mapped more than once") != std::string::npos);
+
+  r = ImportCsvString(*index, "", ShopMapping());
+  REQUIRE(!r.ok());
+  CHECK(std::string(r.status().message()).find("empty file") != std::string::npos);
+
+  ImportOptions replace;
+  replace.replace = true;
+  ImportMapping no_category = ShopMapping();
+  no_category.multi_tags[0].category = "";
+  r = ImportCsvString(*index, kShopCsv, no_category, replace);
+  REQUIRE(!r.ok());
+  CHECK(std::string(r.status().message()).find("replace needs a category") != std::string::npos);
+}
+
+TEST_CASE("import: string keys are taken as they are; a tag name over the limit rejects the row",
+          "[import]") {
+  IndexOptions o;
+  o.key_kind = KeyKind::kString;
+  auto index = Index::Create(o).value();
+  ImportMapping m;
+  m.key_column = "手机号";
+  m.key_kind = KeyKind::kString;
+  m.multi_tags = {{.column = "标签", .separator = "|"}};
+  std::string long_name(70, 'x');
+  std::string csv =
+      "手机号,标签\n13800000000,高价值客户|电子产品\n C1004 ,运动\n13900000000," + long_name + "\n";
+  std::vector<RejectedRow> rejected;
+  ImportOptions options;
+  options.on_reject = [&](const RejectedRow& r) { rejected.push_back(r); };
+  ImportReport r = ImportCsvString(*index, csv, m, options, "p.csv").value();
+  CHECK(r.rows_imported == 2);
+  REQUIRE(rejected.size() == 1);
+  CHECK(rejected[0].line == 4);
+  CHECK(rejected[0].column == "标签");
+  CHECK(rejected[0].reason.find("64") != std::string::npos);  // the code point limit
+  std::map<std::string, std::set<std::string>> expected = {
+      {"13800000000", {":高价值客户", ":电子产品"}}, {" C1004 ", {":运动"}}};
+  CHECK(Contents(*index) == expected);
+}
+
+// Random files with duplicate keys and random bad rows against a naive
+// model, in merge and replace mode, over several batch sizes.
+TEST_CASE("import: random files agree with a naive model", "[import]") {
+  for (bool replace : {false, true}) {
+    for (size_t batch : {size_t{1}, size_t{7}, size_t{1000}}) {
+      const uint64_t seed = 1500 + batch + (replace ? 1 : 0);
+      INFO("seed " << seed << " replace " << replace << " batch " << batch);
+      std::mt19937_64 rng(seed);
+      auto index = Index::Create().value();
+      ImportMapping m;
+      m.key_column = "id";
+      m.key_kind = KeyKind::kInt64;
+      m.tags = {{.column = "a"}, {.column = "b", .category = "B"}};
+      m.multi_tags = {{.column = "m", .separator = ";", .category = "兴趣"}};
+      m.categories = {{.column = "c", .category = "等级"}};
+      const std::vector<std::string> interests = {"运动", "电子", "图书", "美妆"};
+      const std::vector<std::string> levels = {"金", "银", "铜"};
+      std::map<std::string, std::set<std::string>> model;
+      std::string csv = "id,a,b,m,c,extra\n";
+      uint64_t good = 0, bad = 0;
+      std::set<uint64_t> bad_lines;
+      for (int line = 2; line < 400; ++line) {
+        int64_t key = static_cast<int64_t>(rng() % 60);
+        bool a = rng() % 2, b = rng() % 3 == 0;
+        std::vector<std::string> listed;
+        std::string mcell;
+        for (const std::string& i : interests) {
+          if (rng() % 3 == 0) {
+            listed.push_back(i);
+            mcell += (mcell.empty() ? "" : ";") + i;
+          }
+        }
+        std::string level = rng() % 4 == 0 ? "" : levels[rng() % levels.size()];
+        int fault = rng() % 10 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
+        std::string keycell = std::to_string(key);
+        std::string acell = a ? "1" : "0";
+        if (fault == 1) keycell = "k" + keycell;
+        if (fault == 2) acell = "2";
+        std::string row =
+            keycell + "," + acell + "," + (b ? "yes" : "") + ",\"" + mcell + "\"," + level + ",x";
+        if (fault == 3) row += ",too many";
+        csv += row + "\n";
+        if (fault) {
+          ++bad;
+          bad_lines.insert(line);
+          continue;
+        }
+        ++good;
+        auto& tags = model[std::to_string(key)];
+        if (replace) {
+          std::erase_if(tags, [](const std::string& t) {
+            return t == ":a" || t == "B:b" || t.rfind("兴趣:", 0) == 0 ||
+                   (t.rfind("等级:", 0) == 0);
+          });
+          // An empty category cell clears under replace; re-add what the row says.
+        }
+        if (a) tags.insert(":a");
+        if (b) tags.insert("B:b");
+        for (const std::string& i : listed) tags.insert("兴趣:" + i);
+        if (!level.empty()) {
+          std::erase_if(tags, [](const std::string& t) { return t.rfind("等级:", 0) == 0; });
+          tags.insert("等级:" + level);
+        }
+      }
+      ImportOptions options;
+      options.replace = replace;
+      options.batch_rows = batch;
+      std::set<uint64_t> rejected_lines;
+      options.on_reject = [&](const RejectedRow& r) { rejected_lines.insert(r.line); };
+      ImportReport report = ImportCsvString(*index, csv, m, options).value();
+      CHECK(report.rows_imported == good);
+      CHECK(report.rows_rejected == bad);
+      CHECK(rejected_lines == bad_lines);
+      // Customers with no tags are still customers: compare those too.
+      auto contents = Contents(*index);
+      CHECK(contents == model);
+      // Idempotent: the same file again gives the same index.
+      ImportReport again = ImportCsvString(*index, csv, m, options).value();
+      CHECK(again.customers_added == 0);
+      CHECK(Contents(*index) == model);
+    }
+  }
+}
+
+TEST_CASE("import: identity keys must be row ids", "[import]") {
+  IndexOptions o;
+  o.key_kind = KeyKind::kIdentity;
+  auto index = Index::Create(o).value();
+  ImportMapping m;
+  m.key_column = "row";
+  m.key_kind = KeyKind::kIdentity;
+  m.tags = {{.column = "t"}};
+  std::vector<RejectedRow> rejected;
+  ImportOptions options;
+  options.on_reject = [&](const RejectedRow& r) { rejected.push_back(r); };
+  ImportReport r = ImportCsvString(*index, "row,t\n5,1\n-1,1\n4294967295,1\n", m, options).value();
+  CHECK(r.rows_imported == 1);
+  REQUIRE(rejected.size() == 2);
+  CHECK(rejected[0].reason.find("outside [0, 4294967294]") != std::string::npos);
+  CHECK(index->HasTagRow(index->FindTag("t").value(), 5).value());
+}
+
+TEST_CASE("import: booleans", "[import]") {
+  bool ok = false;
+  for (const char* t : {"1", "true", "TRUE", "Yes", "y", "t", "是", "✓"}) {
+    CHECK(ParseImportBool(t, &ok));
+    CHECK(ok);
+  }
+  for (const char* f : {"0", "false", "No", "n", "F", "否", "", " "}) {
+    CHECK(!ParseImportBool(f, &ok));
+    CHECK(ok);
+  }
+  for (const char* bad : {"2", "maybe", "truthy", "-1"}) {
+    ParseImportBool(bad, &ok);
+    CHECK(!ok);
+  }
+}
+
+TEST_CASE("demo: the shop is deterministic and its queries run", "[import][demo]") {
+  auto a = Index::Create().value();
+  auto b = Index::Create().value();
+  DemoReport ra = BuildDemoShop(*a, {.customers = 20000}).value();
+  BuildDemoShop(*b, {.customers = 20000}).value();
+  CHECK(ra.customers == 20000);
+  CHECK(a->CustomerCount() == 20000);
+  for (const DemoQuery& q : DemoQueries()) {
+    INFO(q.text);
+    uint64_t n = a->Count(q.text).value();
+    CHECK(n == b->Count(q.text).value());
+    CHECK(n > 0);
+    CHECK(n < 20000);
+  }
+  // 新客户 are the latest 8 % of signups: one run at the end.
+  std::vector<RowId> fresh = a->RowsWithTag(a->FindTag("新客户").value()).value();
+  REQUIRE(fresh.size() == 1600);
+  CHECK(fresh.front() == 20000 - 1600);
+  CHECK(fresh.back() == 19999);
+  // Exclusive categories cover everyone exactly once.
+  CHECK(a->Count("性别 IS NOT NULL").value() == 20000);
+  CHECK(a->Count("会员等级 IS NULL").value() == 0);
+  // Correlations the demo promises.
+  double beauty_f =
+      double(a->Count("美妆护肤 AND 性别 = 女").value()) / a->Count("性别 = 女").value();
+  double beauty_m =
+      double(a->Count("美妆护肤 AND 性别 = 男").value()) / a->Count("性别 = 男").value();
+  CHECK(beauty_f > 3 * beauty_m);
+  double hv_freq =
+      double(a->Count("高价值客户 AND 高频购买者").value()) / a->Count("高频购买者").value();
+  double hv_all = double(a->Count("高价值客户").value()) / 20000;
+  CHECK(hv_freq > 2 * hv_all);
+  // Not on a non-empty index.
+  CHECK(absl::IsFailedPrecondition(BuildDemoShop(*a, {.customers = 10}).status()));
+}
+
+}  // namespace
+}  // namespace tagindex
