@@ -76,33 +76,52 @@ const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t*
   return nullptr;
 }
 
-// ---- the O'Neil-Quass step, with runtime dispatch ------------------------------
+// ---- the O'Neil-Quass walk, with runtime dispatch ------------------------------
 
-// One bit level for a whole chunk. `s` is the slice's words (inverted when
-// `invert`, for the sign slice acting as the biased top bit); L / H are
-// all-ones when the lower / upper bound has this bit set. Per row:
-//   ge: gt |= eq & s & ~L, eq &= ~(s ^ L)   (still equal where s == bit of lo)
-//   le: lt |= eq & ~s & H, eq &= ~(s ^ H)
-// Branch-free, so the compiler vectorises it for each target.
-struct Work {
-  alignas(64) uint64_t eq_lo[kWords];
-  alignas(64) uint64_t gt_lo[kWords];
-  alignas(64) uint64_t eq_hi[kWords];
-  alignas(64) uint64_t lt_hi[kWords];
-  alignas(64) uint64_t cand[kWords];
-  alignas(64) uint64_t acc[kWords];
-  alignas(64) uint64_t scratch[kWords];
-  alignas(64) uint64_t filter_scratch[kWords];
+// The bit levels of one interval, top (the sign slice, inverted: the biased
+// top bit is NOT sign) first. L / H are all-ones where the lower / upper
+// bound has the level's bit set.
+struct Level {
+  const uint64_t* s;
+  uint64_t flip, L, H;
 };
 
-__attribute__((always_inline)) inline void StepImpl(Work& w, const uint64_t* s, uint64_t flip,
-                                                    uint64_t L, uint64_t H) {
-  for (int32_t k = 0; k < kWords; ++k) {
-    const uint64_t v = s[k] ^ flip;
-    w.gt_lo[k] |= w.eq_lo[k] & v & ~L;
-    w.eq_lo[k] &= ~(v ^ L);
-    w.lt_hi[k] |= w.eq_hi[k] & ~v & H;
-    w.eq_hi[k] &= ~(v ^ H);
+// acc |= rows of `cand` whose biased value v has lo <= v <= hi, for one chunk.
+// Per row, top bit down:
+//   ge: gt |= eq & s & ~L, eq &= ~(s ^ L)   (still equal where s == bit of lo)
+//   le: lt |= eq & ~s & H, eq &= ~(s ^ H)
+// Blocks of 8 words keep the four states in registers, so each slice word is
+// read once; a block stops descending once no row in it is still equal to
+// either bound (after about log2(512) levels on uniform data), which skips
+// the low slices' cache lines. Branch-free inside a level, so the compiler
+// vectorises it for each target.
+__attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, int n,
+                                                         const uint64_t* cand, uint64_t* acc) {
+  constexpr int kB = 8;
+  for (int32_t k0 = 0; k0 < kWords; k0 += kB) {
+    uint64_t el[kB], gl[kB], eh[kB], lh[kB];
+    uint64_t any = 0;
+    for (int j = 0; j < kB; ++j) {
+      el[j] = eh[j] = cand[k0 + j];
+      gl[j] = lh[j] = 0;
+      any |= el[j];
+    }
+    if (any == 0) continue;
+    for (int i = 0; i < n; ++i) {
+      const Level& lv = levels[i];
+      const uint64_t* p = lv.s + k0;
+      uint64_t live = 0;
+      for (int j = 0; j < kB; ++j) {
+        const uint64_t v = p[j] ^ lv.flip;
+        gl[j] |= el[j] & v & ~lv.L;
+        el[j] &= ~(v ^ lv.L);
+        lh[j] |= eh[j] & ~v & lv.H;
+        eh[j] &= ~(v ^ lv.H);
+        live |= el[j] | eh[j];
+      }
+      if (live == 0) break;
+    }
+    for (int j = 0; j < kB; ++j) acc[k0 + j] |= (gl[j] | el[j]) & (lh[j] | eh[j]);
   }
 }
 
@@ -112,30 +131,30 @@ __attribute__((always_inline)) inline uint64_t PopcountImpl(const uint64_t* a) {
   return c;
 }
 
-void StepBaseline(Work& w, const uint64_t* s, uint64_t flip, uint64_t L, uint64_t H) {
-  StepImpl(w, s, flip, L, H);
+void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc) {
+  EvalChunkImpl(levels, n, cand, acc);
 }
 uint64_t PopcountBaseline(const uint64_t* a) { return PopcountImpl(a); }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) void StepAvx2(Work& w, const uint64_t* s, uint64_t flip, uint64_t L,
-                                              uint64_t H) {
-  StepImpl(w, s, flip, L, H);
+__attribute__((target("avx2"))) void EvalChunkAvx2(const Level* levels, int n, const uint64_t* cand,
+                                                   uint64_t* acc) {
+  EvalChunkImpl(levels, n, cand, acc);
 }
 __attribute__((target("popcnt"))) uint64_t PopcountHw(const uint64_t* a) { return PopcountImpl(a); }
 #endif
 
 struct Dispatch {
-  void (*step)(Work&, const uint64_t*, uint64_t, uint64_t, uint64_t);
+  void (*eval)(const Level*, int, const uint64_t*, uint64_t*);
   uint64_t (*popcount)(const uint64_t*);
 };
 
 const Dispatch& Active() {
   static const Dispatch d = [] {
-    Dispatch r{StepBaseline, PopcountBaseline};
+    Dispatch r{EvalChunkBaseline, PopcountBaseline};
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) r.step = StepAvx2;
+    if (__builtin_cpu_supports("avx2")) r.eval = EvalChunkAvx2;
     if (__builtin_cpu_supports("popcnt")) r.popcount = PopcountHw;
 #endif
     return r;
@@ -194,18 +213,31 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
                  Sink&& sink) {
   const Dispatch& d = Active();
   const int bits = static_cast<int>(slices.size());
+  const int n_levels = bits + 1;
   const uint64_t full = bits >= 63 ? ~uint64_t{0} : (uint64_t{1} << (bits + 1)) - 1;
-  auto w = std::make_unique<Work>();
+  struct Buffers {
+    alignas(64) uint64_t cand[kWords];
+    alignas(64) uint64_t acc[kWords];
+    alignas(64) uint64_t ex[kWords];
+    alignas(64) uint64_t filter[kWords];
+  };
+  auto buf = std::make_unique<Buffers>();
+  // One expansion buffer per level, for slices whose chunk is not a bitset.
+  std::unique_ptr<uint64_t[]> scratch(new uint64_t[static_cast<size_t>(n_levels) * kWords]);
+  static const uint64_t kZero[kWords] = {};
   const roaring_array_t* ex = &existence.raw()->high_low_container;
   const roaring_array_t* fr = filter != nullptr ? &filter->raw()->high_low_container : nullptr;
-  std::vector<const roaring_array_t*> sl;
-  for (const Bitmap& s : slices) sl.push_back(&s.raw()->high_low_container);
-  const roaring_array_t* sg = &sign.raw()->high_low_container;
-  std::vector<int32_t> cur(slices.size(), 0);
-  int32_t sign_cur = 0, filter_cur = 0;
-  static const uint64_t kZero[kWords] = {};
-  // Slice words per level (top level = sign), fetched once per chunk when
-  // there are several intervals; one interval streams them.
+  // Level 0 is the top: the sign slice; level 1 + j is slice bits - 1 - j.
+  std::vector<const roaring_array_t*> ras(static_cast<size_t>(n_levels));
+  ras[0] = &sign.raw()->high_low_container;
+  for (int j = 0; j < bits; ++j) {
+    ras[static_cast<size_t>(1 + j)] =
+        &slices[static_cast<size_t>(bits - 1 - j)].raw()->high_low_container;
+  }
+  std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
+  std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
+  std::vector<Level> levels(static_cast<size_t>(n_levels));
+  int32_t filter_cur = 0;
   for (int32_t i = 0; i < ex->size; ++i) {
     const uint16_t key = ex->keys[i];
     const uint64_t* fw = nullptr;
@@ -213,53 +245,35 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       uint8_t type = 0;
       const void* c = Seek(fr, &filter_cur, key, &type);
       if (c == nullptr) continue;
-      fw = Words(c, type, w->filter_scratch);
+      fw = Words(c, type, buf->filter);
     }
-    // cand = existence AND filter for this chunk.
-    const uint64_t* ew = Words(ex->containers[i], ex->typecodes[i], w->scratch);
+    const uint64_t* ew = Words(ex->containers[i], ex->typecodes[i], buf->ex);
     if (fw != nullptr) {
-      for (int32_t k = 0; k < kWords; ++k) w->cand[k] = ew[k] & fw[k];
+      for (int32_t k = 0; k < kWords; ++k) buf->cand[k] = ew[k] & fw[k];
     } else {
-      std::memcpy(w->cand, ew, sizeof(w->cand));
+      std::memcpy(buf->cand, ew, sizeof(buf->cand));
     }
-    std::memset(w->acc, 0, sizeof(w->acc));
-    // Cursors must advance per chunk even with several intervals: remember
-    // where each was and rewind per interval.
-    const std::vector<int32_t> cur0 = cur;
-    const int32_t sign_cur0 = sign_cur;
+    for (int l = 0; l < n_levels; ++l) {
+      uint8_t type = 0;
+      const void* c = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &type);
+      words[static_cast<size_t>(l)] =
+          c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
+    }
+    std::memset(buf->acc, 0, sizeof(buf->acc));
     for (const auto& [lo, hi] : biased) {
       if (lo == 0 && hi == full) {
-        for (int32_t k = 0; k < kWords; ++k) w->acc[k] |= w->cand[k];
+        for (int32_t k = 0; k < kWords; ++k) buf->acc[k] |= buf->cand[k];
         continue;
       }
-      std::memcpy(w->eq_lo, w->cand, sizeof(w->cand));
-      std::memcpy(w->eq_hi, w->cand, sizeof(w->cand));
-      std::memset(w->gt_lo, 0, sizeof(w->gt_lo));
-      std::memset(w->lt_hi, 0, sizeof(w->lt_hi));
-      for (int level = bits; level >= 0; --level) {
-        const uint64_t L = ((lo >> level) & 1) ? ~uint64_t{0} : 0;
-        const uint64_t H = ((hi >> level) & 1) ? ~uint64_t{0} : 0;
-        uint8_t type = 0;
-        const void* c;
-        uint64_t flip = 0;
-        if (level == bits) {
-          int32_t pos = sign_cur0;
-          c = Seek(sg, &pos, key, &type);
-          sign_cur = pos;
-          flip = ~uint64_t{0};  // the biased top bit is NOT sign
-        } else {
-          int32_t pos = cur0[static_cast<size_t>(level)];
-          c = Seek(sl[static_cast<size_t>(level)], &pos, key, &type);
-          cur[static_cast<size_t>(level)] = pos;
-        }
-        const uint64_t* s = c != nullptr ? Words(c, type, w->scratch) : kZero;
-        d.step(*w, s, flip, L, H);
+      for (int l = 0; l < n_levels; ++l) {
+        const int bit = bits - l;
+        levels[static_cast<size_t>(l)] = {words[static_cast<size_t>(l)], l == 0 ? ~uint64_t{0} : 0,
+                                          ((lo >> bit) & 1) ? ~uint64_t{0} : 0,
+                                          ((hi >> bit) & 1) ? ~uint64_t{0} : 0};
       }
-      for (int32_t k = 0; k < kWords; ++k) {
-        w->acc[k] |= (w->gt_lo[k] | w->eq_lo[k]) & (w->lt_hi[k] | w->eq_hi[k]);
-      }
+      d.eval(levels.data(), n_levels, buf->cand, buf->acc);
     }
-    sink(key, w->acc, d.popcount(w->acc));
+    sink(key, buf->acc, d.popcount(buf->acc));
   }
 }
 
