@@ -328,6 +328,7 @@ absl::StatusOr<RowId> FindOne(const IndexState& s, const K& key) {
 void RemoveRowLocked(IndexState& s, RowId row) {
   s.catalog.ForEachTagMutable([&](TagEntry& t) { t.bitmap.Remove(row); });
   s.universe.Remove(row);
+  s.attributes.ClearRow(row);
   s.keys.EraseRow(row);
 }
 

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 
 #include "bitmap/bitmap.h"
+#include "index/attributes.h"
 #include "index/catalog.h"
 #include "index/durability.h"
 #include "index/key_map.h"
@@ -25,6 +26,7 @@ struct IndexState {
 
   KeyMap keys;
   Catalog catalog;
+  AttributeTable attributes;  // in memory only for now (not in snapshots or the log)
   Bitmap universe;         // live customers
   uint64_t row_limit = 0;  // one past the largest row id ever assigned
 
