@@ -52,6 +52,7 @@
 #include "tagindex/segment.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
+#include "tagindex/write_batch.h"
 
 namespace tagindex {
 
@@ -183,6 +184,14 @@ class Index {
   absl::Status UntagMany(TagId tag, std::span<const int64_t> keys);
   absl::Status UntagMany(TagId tag, std::span<const std::string_view> keys);
   absl::Status UntagRows(TagId tag, std::span<const RowId> rows);
+
+  // ---- Batches -------------------------------------------------------------------
+
+  // Commits every item of `batch` all-or-nothing, as one log record and one
+  // sync (see tagindex/write_batch.h for the semantics and errors). An empty
+  // batch is OK and writes nothing. `result`, if not null, receives the new
+  // tags' ids and the added customers' rows, per item.
+  absl::Status Write(const WriteBatch& batch, WriteResult* result = nullptr);
 
   // ---- Reads ---------------------------------------------------------------------
 

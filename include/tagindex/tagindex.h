@@ -9,5 +9,6 @@
 #include "tagindex/segment.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
+#include "tagindex/write_batch.h"
 
 #endif  // TAGINDEX_TAGINDEX_H_

@@ -74,10 +74,10 @@ class AttributeTable {
     return out;
   }
   bool empty() const { return by_name_.empty(); }
-  // Clears a removed customer's values.
-  void ClearRow(uint32_t row) {
+  // Clears removed customers' values.
+  void ClearRows(const Bitmap& rows) {
     for (auto& e : entries_) {
-      if (e) e->column.Clear(row);
+      if (e) e->column.ClearBitmap(rows);
     }
   }
 

@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <shared_mutex>
+#include <string_view>
 
+#include "absl/status/status.h"
 #include "bitmap/bitmap.h"
 #include "index/attributes.h"
 #include "index/catalog.h"
@@ -33,6 +36,23 @@ struct IndexState {
   // Set for an index opened with Index::Open; null for an in-memory one.
   std::unique_ptr<Durability> durability;
 };
+
+// CRoaring reports allocation failure as NULL, which Bitmap turns into
+// std::bad_alloc; this is where it becomes a status, so no exception
+// crosses the public API. (Commit, in mutation_apply.cc, guards every write
+// with it; reads that allocate call it directly.)
+template <typename Fn>
+auto Guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("index: out of memory");
+  }
+}
+
+// Whether `key` fits the index's KeyKind (and, for strings, the key rules).
+absl::Status CheckKey(const IndexState& s, int64_t key);
+absl::Status CheckKey(const IndexState& s, std::string_view key);
 
 }  // namespace tagindex::internal
 

@@ -16,6 +16,7 @@
 #include "bitmap/bitmap.h"
 #include "index/durability.h"
 #include "index/index_state.h"
+#include "index/mutation.h"
 #include "index/names.h"
 #include "storage/coding.h"
 #include "storage/snapshot_file.h"
@@ -36,90 +37,11 @@ using storage::PutU32;
 using storage::PutU64;
 using storage::PutU8;
 
-// ---- log records ---------------------------------------------------------------
-
-namespace {
-constexpr uint8_t kIntKeys = 0;     // never change
-constexpr uint8_t kStringKeys = 1;  // never change
-
-std::string RecordStart(RecordType type) {
-  std::string out;
-  PutU8(&out, static_cast<uint8_t>(type));
-  return out;
-}
-}  // namespace
-
-std::string EncodeKeysRecord(RecordType type, TagId tag, std::span<const int64_t> keys) {
-  std::string out = RecordStart(type);
-  PutU32(&out, tag.value);
-  PutU8(&out, kIntKeys);
-  PutU32(&out, static_cast<uint32_t>(keys.size()));
-  if (!keys.empty()) {
-    out.append(reinterpret_cast<const char*>(keys.data()), keys.size() * sizeof(int64_t));
-  }
-  return out;
-}
-
-std::string EncodeKeysRecord(RecordType type, TagId tag, std::span<const std::string_view> keys) {
-  std::string out = RecordStart(type);
-  PutU32(&out, tag.value);
-  PutU8(&out, kStringKeys);
-  PutU32(&out, static_cast<uint32_t>(keys.size()));
-  for (std::string_view k : keys) PutBytes(&out, k);
-  return out;
-}
-
-std::string EncodeRowsRecord(RecordType type, TagId tag, std::span<const RowId> rows) {
-  std::string out = RecordStart(type);
-  PutU32(&out, tag.value);
-  PutU32(&out, static_cast<uint32_t>(rows.size()));
-  if (!rows.empty()) {
-    out.append(reinterpret_cast<const char*>(rows.data()), rows.size() * sizeof(RowId));
-  }
-  return out;
-}
-
-std::string EncodeCreateCategory(std::string_view name, std::string_view description,
-                                 bool exclusive) {
-  std::string out = RecordStart(RecordType::kCreateCategory);
-  PutBytes(&out, name);
-  PutBytes(&out, description);
-  PutU8(&out, exclusive ? 1 : 0);
-  return out;
-}
-
-std::string EncodeCreateTag(TagId id, std::string_view name, std::string_view category,
-                            std::string_view description, TagKind kind) {
-  std::string out = RecordStart(RecordType::kCreateTag);
-  PutU32(&out, id.value);
-  PutBytes(&out, name);
-  PutBytes(&out, category);
-  PutBytes(&out, description);
-  PutU8(&out, static_cast<uint8_t>(kind));
-  return out;
-}
-
-std::string EncodeTagText(RecordType type, TagId id, std::string_view text) {
-  std::string out = RecordStart(type);
-  PutU32(&out, id.value);
-  PutBytes(&out, text);
-  return out;
-}
-
-std::string EncodeImportTag(std::string_view name, std::string_view category,
-                            std::string_view description, TagKind kind, std::string_view portable) {
-  std::string out = RecordStart(RecordType::kImportTag);
-  PutBytes(&out, name);
-  PutBytes(&out, category);
-  PutBytes(&out, description);
-  PutU8(&out, static_cast<uint8_t>(kind));
-  PutBytes(&out, portable);
-  return out;
-}
+// ---- logging a commit -----------------------------------------------------------
 
 absl::Status LogMutation(IndexState& s, const std::string& payload, LogTicket* ticket) {
   Durability* d = s.durability.get();
-  if (d == nullptr || d->replaying) return absl::OkStatus();
+  if (d == nullptr) return absl::OkStatus();  // in memory
   if (d->options.read_only || d->wal == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("storage: index ", d->dir, " is open read-only"));
@@ -523,111 +445,14 @@ class SnapshotLoader {
 
 // ---- replay ------------------------------------------------------------------------------
 
-absl::Status ApplyRecord(Index& index, std::span<const char> payload) {
-  Decoder d(payload);
-  const uint8_t type = d.U8();
-  auto keys_call = [&](auto int_fn, auto str_fn) -> absl::Status {
-    const uint32_t tag = d.U32();
-    const uint8_t kind = d.U8();
-    const uint32_t n = d.U32();
-    if (kind == kIntKeys) {
-      if (!d.CanHold(n, 8)) return absl::DataLossError("bad key list");
-      std::vector<int64_t> keys(n);
-      std::span<const char> raw = d.Raw(size_t{n} * 8);
-      if (n > 0) std::memcpy(keys.data(), raw.data(), raw.size());
-      if (!d.ok() || d.remaining() != 0) return absl::DataLossError("bad key list");
-      return int_fn(TagId{tag}, std::span<const int64_t>(keys));
-    }
-    if (kind != kStringKeys || !d.CanHold(n, 4)) return absl::DataLossError("bad key list");
-    std::vector<std::string_view> keys;
-    keys.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) keys.push_back(d.Bytes());
-    if (!d.ok() || d.remaining() != 0) return absl::DataLossError("bad key list");
-    return str_fn(TagId{tag}, std::span<const std::string_view>(keys));
-  };
-  auto rows_call = [&](auto fn) -> absl::Status {
-    const uint32_t tag = d.U32();
-    const uint32_t n = d.U32();
-    if (!d.CanHold(n, 4)) return absl::DataLossError("bad row list");
-    std::vector<RowId> rows(n);
-    std::span<const char> raw = d.Raw(size_t{n} * 4);
-    if (n > 0) std::memcpy(rows.data(), raw.data(), raw.size());
-    if (!d.ok() || d.remaining() != 0) return absl::DataLossError("bad row list");
-    return fn(TagId{tag}, std::span<const RowId>(rows));
-  };
-  auto text = [&]() { return std::string(d.Bytes()); };
-  auto done = [&]() -> absl::Status {
-    return d.ok() && d.remaining() == 0 ? absl::OkStatus()
-                                        : absl::DataLossError("malformed record");
-  };
-  switch (static_cast<RecordType>(type)) {
-    case RecordType::kAddCustomers:
-      return keys_call(
-          [&](TagId, std::span<const int64_t> k) { return index.AddCustomers(k); },
-          [&](TagId, std::span<const std::string_view> k) { return index.AddCustomers(k); });
-    case RecordType::kRemoveRows:
-      return rows_call([&](TagId, std::span<const RowId> rows) -> absl::Status {
-        for (RowId r : rows) TI_RETURN_IF_ERROR(index.RemoveRow(r));
-        return absl::OkStatus();
-      });
-    case RecordType::kCreateCategory: {
-      std::string name = text();
-      CategoryOptions o;
-      o.description = text();
-      const uint8_t excl = d.U8();
-      TI_RETURN_IF_ERROR(done());
-      if (excl > 1) return absl::DataLossError("bad flag");
-      o.exclusive = excl == 1;
-      return index.CreateCategory(name, o);
-    }
-    case RecordType::kCreateTag:
-    case RecordType::kImportTag: {
-      const bool import = static_cast<RecordType>(type) == RecordType::kImportTag;
-      const uint32_t id = import ? 0 : d.U32();
-      TagSpec spec;
-      spec.name = text();
-      spec.category = text();
-      spec.description = text();
-      const uint8_t kind = d.U8();
-      std::string_view blob = import ? d.Bytes() : std::string_view();
-      TI_RETURN_IF_ERROR(done());
-      if (kind > static_cast<uint8_t>(TagKind::kRule)) return absl::DataLossError("bad kind");
-      spec.kind = static_cast<TagKind>(kind);
-      absl::StatusOr<TagId> got =
-          import ? index.ImportTag(spec, std::span<const char>(blob.data(), blob.size()))
-                 : index.CreateTag(spec);
-      if (!got.ok()) return got.status();
-      if (!import && got->value != id) {
-        return absl::DataLossError(
-            absl::StrCat("tag created with id ", got->value, " but logged as ", id));
-      }
-      return absl::OkStatus();
-    }
-    case RecordType::kRenameTag:
-    case RecordType::kSetTagDescription: {
-      const uint32_t id = d.U32();
-      std::string value = text();
-      TI_RETURN_IF_ERROR(done());
-      return static_cast<RecordType>(type) == RecordType::kRenameTag
-                 ? index.RenameTag(TagId{id}, value)
-                 : index.SetTagDescription(TagId{id}, value);
-    }
-    case RecordType::kDeleteTag:
-      return rows_call([&](TagId tag, std::span<const RowId>) { return index.DeleteTag(tag); });
-    case RecordType::kTagKeys:
-      return keys_call(
-          [&](TagId t, std::span<const int64_t> k) { return index.TagMany(t, k); },
-          [&](TagId t, std::span<const std::string_view> k) { return index.TagMany(t, k); });
-    case RecordType::kUntagKeys:
-      return keys_call(
-          [&](TagId t, std::span<const int64_t> k) { return index.UntagMany(t, k); },
-          [&](TagId t, std::span<const std::string_view> k) { return index.UntagMany(t, k); });
-    case RecordType::kTagRows:
-      return rows_call([&](TagId t, std::span<const RowId> r) { return index.TagRows(t, r); });
-    case RecordType::kUntagRows:
-      return rows_call([&](TagId t, std::span<const RowId> r) { return index.UntagRows(t, r); });
-  }
-  return absl::DataLossError(absl::StrCat("unknown record type ", type));
+// A log record is replayed through the same pipeline as the write that
+// logged it (validated, then applied; never logged again), so it assigns
+// the same row ids and tag ids.
+absl::Status ApplyRecord(IndexState& s, std::span<const char> payload) {
+  DecodeArena arena;
+  std::vector<Mutation> items;
+  TI_RETURN_IF_ERROR(DecodeRecord(payload, &arena, &items));
+  return Commit(s, items, {.replay = true}, nullptr);
 }
 
 // Writes generation `gen`: the snapshot under a temporary name (synced), a
@@ -821,7 +646,7 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
                                                   " belongs to generation ", parsed->generation));
         }
         for (const storage::LogRecord& rec : parsed->records) {
-          absl::Status st = internal::ApplyRecord(*index, rec.payload);
+          absl::Status st = internal::ApplyRecord(*index->state_, rec.payload);
           if (!st.ok()) {
             return absl::DataLossError(absl::StrCat("storage: log ", wal_path, " record at byte ",
                                                     rec.offset, " does not apply: ", st.message()));

@@ -49,10 +49,11 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
       LoadU64(p + 24) != util::Xxh3(p, 24)) {
     return damage(0, "bad or truncated log header");
   }
-  if (LoadU32(p + 8) != kWalVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("storage: log ", path, " has format version ", LoadU32(p + 8),
-                     "; this library reads version ", kWalVersion));
+  const uint32_t version = LoadU32(p + 8);
+  if (version < kWalOldestVersion || version > kWalVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("storage: log ", path, " has format version ",
+                                                      version, "; this library reads versions ",
+                                                      kWalOldestVersion, " to ", kWalVersion));
   }
   ParsedLog out;
   out.generation = LoadU64(p + 16);

@@ -23,7 +23,11 @@
 namespace tagindex::storage {
 
 inline constexpr char kWalMagic[8] = {'T', 'A', 'G', 'I', 'X', 'L', 'O', 'G'};
-inline constexpr uint32_t kWalVersion = 1;
+// The version new logs are written with; logs of versions
+// kWalOldestVersion..kWalVersion are read (docs/wal_format.md says what
+// changed).
+inline constexpr uint32_t kWalVersion = 2;
+inline constexpr uint32_t kWalOldestVersion = 1;
 inline constexpr size_t kWalHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
 

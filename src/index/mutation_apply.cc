@@ -1,0 +1,812 @@
+// The mutation pipeline (see mutation.h): one Normalize, Validate and Apply
+// per mutation kind, used by live writes, WriteBatch and replay alike, and
+// Commit, which runs them under the write lock and logs them as one record.
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <type_traits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "index/durability.h"
+#include "index/index_state.h"
+#include "index/mutation.h"
+#include "index/names.h"
+#include "tagindex/write_batch.h"
+#include "util/hash.h"
+#include "util/status_macros.h"
+
+namespace tagindex::internal {
+
+namespace {
+// Merges sorted, unique `more` into sorted, unique `into`.
+template <typename T>
+void MergeSorted(std::vector<T>& into, const std::vector<T>& more) {
+  if (more.empty()) return;
+  const size_t mid = into.size();
+  into.insert(into.end(), more.begin(), more.end());
+  std::inplace_merge(into.begin(), into.begin() + static_cast<std::ptrdiff_t>(mid), into.end());
+  into.erase(std::unique(into.begin(), into.end()), into.end());
+}
+}  // namespace
+
+void Delta::Merge(Delta other) {
+  auto merge_sorted = [](auto& into, const auto& more) { MergeSorted(into, more); };
+  merge_sorted(tags, other.tags);
+  merge_sorted(customers_added, other.customers_added);
+  merge_sorted(customers_removed, other.customers_removed);
+  for (TagRowsDelta& d : other.rows) {
+    auto it = std::lower_bound(rows.begin(), rows.end(), d.tag,
+                               [](const TagRowsDelta& x, TagId t) { return x.tag < t; });
+    if (it == rows.end() || it->tag != d.tag) {
+      rows.insert(it, std::move(d));
+      continue;
+    }
+    // A later change of the same tag: rows it adds are no longer removed
+    // and vice versa.
+    it->removed.AndNotInPlace(d.added);
+    it->added.AndNotInPlace(d.removed);
+    it->added.OrInPlace(d.added);
+    it->removed.OrInPlace(d.removed);
+  }
+}
+
+namespace {
+
+using WriteLock = std::unique_lock<std::shared_mutex>;
+
+// ---- messages -----------------------------------------------------------------------
+
+std::string KeyText(int64_t key) { return absl::StrCat(key); }
+std::string KeyText(std::string_view key) { return Quote(key); }
+
+const char* KeyKindName(KeyKind kind) {
+  switch (kind) {
+    case KeyKind::kInt64:
+      return "int64";
+    case KeyKind::kString:
+      return "string";
+    case KeyKind::kIdentity:
+      return "identity";
+  }
+  return "?";
+}
+
+std::string BatchPosition(size_t i, size_t n) {
+  return n > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string();
+}
+
+// Where validation failed: the subject (key, row, tag, name) for the
+// BatchError payload.
+struct Failure {
+  std::string subject;
+};
+
+absl::Status Fail(Failure* f, std::string subject, absl::Status st) {
+  f->subject = std::move(subject);
+  return st;
+}
+
+std::string TagSubject(TagId tag) { return absl::StrCat("tag id ", tag.value); }
+
+// ---- the state as the items validated so far leave it ----------------------------------
+
+// Validation of item i sees the effects of items 0..i-1 of the same commit
+// through this view (a tag created, a customer added or removed, ...), so a
+// batch may create a tag or customer and use it. Membership changes are
+// not recorded: no later validation depends on them. For a commit of one
+// item nothing is recorded (`recording` false): the view is the state.
+class BatchView {
+ public:
+  BatchView(const IndexState& s, bool recording)
+      : s_(s),
+        recording_(recording),
+        next_tag_(s.catalog.next_tag_id()),
+        live_tags_(s.catalog.live_tag_count()),
+        row_limit_(s.row_limit) {}
+
+  const IndexState& state() const { return s_; }
+  bool recording() const { return recording_; }
+
+  // Tags.
+  bool TagLive(TagId id) const {
+    if (auto it = tags_.find(id.value); it != tags_.end()) return it->second.has_value();
+    return s_.catalog.Get(id) != nullptr;
+  }
+  // Name and category of a live tag.
+  std::pair<std::string_view, std::string_view> TagNames(TagId id) const {
+    if (auto it = tags_.find(id.value); it != tags_.end()) {
+      return {it->second->first, it->second->second};
+    }
+    const TagEntry* t = s_.catalog.Get(id);
+    return {t->name, t->category};
+  }
+  bool NameTaken(std::string_view category, std::string_view name) const {
+    if (auto it = names_.find(Qualified(category, name)); it != names_.end()) return it->second;
+    return s_.catalog.Find(category, name) != nullptr;
+  }
+  bool CategoryExists(std::string_view name) const {
+    return categories_.count(std::string(name)) > 0 || s_.catalog.FindCategory(name) != nullptr;
+  }
+  uint32_t next_tag_id() const { return next_tag_; }
+  uint32_t live_tag_count() const { return live_tags_; }
+
+  void CreateTag(uint32_t id, std::string_view name, std::string_view category) {
+    ++next_tag_;
+    ++live_tags_;
+    if (!recording_) return;
+    tags_[id] = std::make_pair(std::string(name), std::string(category));
+    names_[Qualified(category, name)] = true;
+    if (!category.empty()) categories_.insert(std::string(category));
+  }
+  void RenameTag(TagId id, std::string_view name) {
+    if (!recording_) return;
+    auto [old_name, category] = TagNames(id);
+    std::pair<std::string, std::string> entry{std::string(name), std::string(category)};
+    names_[Qualified(category, old_name)] = false;
+    names_[Qualified(category, name)] = true;
+    tags_[id.value] = std::move(entry);
+  }
+  void DeleteTag(TagId id) {
+    --live_tags_;
+    if (!recording_) return;
+    auto [name, category] = TagNames(id);
+    names_[Qualified(category, name)] = false;
+    tags_[id.value] = std::nullopt;
+  }
+  void CreateCategory(std::string_view name) {
+    if (recording_) categories_.insert(std::string(name));
+  }
+
+  // Customers.
+  uint64_t row_limit() const { return row_limit_; }
+  void set_row_limit(uint64_t limit) { row_limit_ = limit; }
+  bool RowLive(RowId row) const {
+    if (recording_ && !rows_.empty()) {
+      if (auto it = rows_.find(row); it != rows_.end()) return it->second;
+    }
+    return s_.universe.Contains(row);
+  }
+  bool rows_changed() const { return !rows_.empty(); }
+  const absl::flat_hash_map<RowId, bool>& row_changes() const { return rows_; }
+  void SetRowLive(RowId row, bool live) {
+    if (recording_) rows_[row] = live;
+  }
+  // A key added by an earlier item: its row (live or not is RowLive's).
+  std::optional<RowId> PendingKey(int64_t key) const {
+    if (int_keys_.empty()) return std::nullopt;
+    auto it = int_keys_.find(key);
+    if (it == int_keys_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<RowId> PendingKey(std::string_view key) const {
+    if (string_keys_.empty()) return std::nullopt;
+    auto it = string_keys_.find(key);
+    if (it == string_keys_.end()) return std::nullopt;
+    return it->second;
+  }
+  bool has_pending_keys() const { return !int_keys_.empty() || !string_keys_.empty(); }
+  void MapKey(int64_t key, RowId row) {
+    if (recording_) int_keys_[key] = row;
+  }
+  void MapKey(std::string_view key, RowId row) {
+    if (recording_) string_keys_[key] = row;
+  }
+
+ private:
+  static std::string Qualified(std::string_view category, std::string_view name) {
+    std::string q(category);
+    q.push_back('\0');
+    q.append(name);
+    return q;
+  }
+
+  const IndexState& s_;
+  const bool recording_;
+  uint32_t next_tag_;
+  uint32_t live_tags_;
+  uint64_t row_limit_;
+  // id -> (name, category) of a live tag, or nullopt once deleted.
+  std::map<uint32_t, std::optional<std::pair<std::string, std::string>>> tags_;
+  absl::flat_hash_map<std::string, bool> names_;  // qualified name -> taken
+  std::set<std::string> categories_;              // created
+  absl::flat_hash_map<RowId, bool> rows_;         // row -> live
+  absl::flat_hash_map<int64_t, RowId> int_keys_;
+  absl::flat_hash_map<std::string_view, RowId, util::StringHash, util::StringEq> string_keys_;
+};
+
+// ---- keys ---------------------------------------------------------------------------
+
+// Maps keys to live row ids, in input order, in two steps so that the
+// commit can log between them: Plan checks the whole list and looks every
+// key up (changing nothing; with `create`, unknown keys are noted as new
+// customers, without, an unknown key is NotFound); Commit registers the new
+// customers and returns the rows. The write lock is held from Plan to
+// Commit, and the items before this one are applied in between exactly as
+// the BatchView predicted, so the plan stays valid.
+class KeyPlan {
+ public:
+  virtual ~KeyPlan() = default;
+  virtual std::vector<RowId> Commit(IndexState& s, std::vector<RowId>* fresh_sorted) = 0;
+};
+
+template <typename K>
+class KeyBatch final : public KeyPlan {
+ public:
+  absl::Status Plan(BatchView& view, std::span<const K> keys, bool create, Failure* failure) {
+    const IndexState& s = view.state();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      absl::Status st = CheckKey(s, keys[i]);
+      if (!st.ok()) {
+        return Fail(
+            failure, KeyText(keys[i]),
+            absl::Status(st.code(), absl::StrCat(st.message(), BatchPosition(i, keys.size()))));
+      }
+    }
+    // One batch lookup (its cache misses overlap), then liveness per key.
+    s.keys.FindMany(keys, &rows_);
+    // Sized once for a batch of new customers (temporary, batch-sized).
+    if (create && keys.size() >= 4096 && s.keys.kind() != KeyKind::kIdentity) {
+      fresh_index_.reserve(keys.size());
+    }
+    const bool pending = view.has_pending_keys();
+    const bool overlay = view.rows_changed();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      RowId found = rows_[i];
+      if (pending) {
+        if (std::optional<RowId> p = view.PendingKey(keys[i])) found = *p;
+      }
+      if (found != kPending && (overlay ? view.RowLive(found) : s.universe.Contains(found))) {
+        rows_[i] = found;
+        continue;
+      }
+      if (!create) {
+        return Fail(failure, KeyText(keys[i]),
+                    absl::NotFoundError(absl::StrCat("index: customer key ", KeyText(keys[i]),
+                                                     " not found", BatchPosition(i, keys.size()))));
+      }
+      // First sight of each new key -> index into `fresh_`; until Commit
+      // the row holds that index.
+      auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
+      if (inserted) fresh_.push_back(keys[i]);
+      rows_[i] = static_cast<RowId>(it->second);
+      pending_.push_back(i);
+    }
+    if (fresh_.empty()) return absl::OkStatus();
+    if (s.options.key_kind != KeyKind::kIdentity &&
+        view.row_limit() + fresh_.size() > uint64_t{kMaxRowId} + 1) {
+      return Fail(failure, KeyText(fresh_[0]),
+                  absl::ResourceExhaustedError(absl::StrCat(
+                      "index: cannot add ", fresh_.size(), " customers: row ids are used up (",
+                      view.row_limit(), " assigned of ", uint64_t{kMaxRowId} + 1, ")")));
+    }
+    if (view.recording()) {
+      // What Commit will assign, for the items after this one.
+      uint64_t limit = view.row_limit();
+      for (size_t j = 0; j < fresh_.size(); ++j) {
+        RowId row;
+        if constexpr (std::is_same_v<K, int64_t>) {
+          row = s.options.key_kind == KeyKind::kIdentity ? static_cast<RowId>(fresh_[j])
+                                                         : static_cast<RowId>(view.row_limit() + j);
+        } else {
+          row = static_cast<RowId>(view.row_limit() + j);
+        }
+        limit = std::max<uint64_t>(limit, uint64_t{row} + 1);
+        view.MapKey(fresh_[j], row);
+        view.SetRowLive(row, true);
+      }
+      view.set_row_limit(limit);
+    }
+    return absl::OkStatus();
+  }
+
+  std::vector<RowId> Commit(IndexState& s, std::vector<RowId>* fresh_sorted) override {
+    if (fresh_.empty()) return std::move(rows_);
+    std::vector<RowId> fresh_rows(fresh_.size());
+    if (s.options.key_kind == KeyKind::kIdentity) {
+      if constexpr (std::is_same_v<K, int64_t>) {
+        uint64_t limit = s.row_limit;
+        for (size_t j = 0; j < fresh_.size(); ++j) {
+          fresh_rows[j] = static_cast<RowId>(fresh_[j]);
+          limit = std::max<uint64_t>(limit, uint64_t{fresh_rows[j]} + 1);
+        }
+        s.row_limit = limit;
+      }
+    } else {
+      const RowId first = static_cast<RowId>(s.row_limit);
+      for (size_t j = 0; j < fresh_.size(); ++j) fresh_rows[j] = static_cast<RowId>(first + j);
+      s.keys.InsertMany(std::span<const K>(fresh_), first);
+      s.row_limit += fresh_.size();
+    }
+    for (size_t i : pending_) rows_[i] = fresh_rows[rows_[i]];
+    std::sort(fresh_rows.begin(), fresh_rows.end());
+    s.universe.AddMany(fresh_rows);
+    *fresh_sorted = std::move(fresh_rows);
+    return std::move(rows_);
+  }
+
+ private:
+  static constexpr RowId kPending = FrozenKeys::kNoRow;
+  using FreshIndex =
+      std::conditional_t<std::is_same_v<K, std::string_view>,
+                         absl::flat_hash_map<K, size_t, util::StringHash, util::StringEq>,
+                         absl::flat_hash_map<K, size_t>>;
+  std::vector<RowId> rows_;      // for a new customer: its index in fresh_
+  std::vector<size_t> pending_;  // positions of new customers' keys
+  FreshIndex fresh_index_;
+  std::vector<K> fresh_;
+};
+
+absl::Status PlanKeys(BatchView& view, const KeyList& keys, bool create, Failure* failure,
+                      std::unique_ptr<KeyPlan>* plan) {
+  if (keys.is_string) {
+    auto batch = std::make_unique<KeyBatch<std::string_view>>();
+    TI_RETURN_IF_ERROR(batch->Plan(view, keys.strings, create, failure));
+    *plan = std::move(batch);
+  } else {
+    auto batch = std::make_unique<KeyBatch<int64_t>>();
+    TI_RETURN_IF_ERROR(batch->Plan(view, keys.ints, create, failure));
+    *plan = std::move(batch);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, Failure* failure) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!view.RowLive(rows[i])) {
+      return Fail(
+          failure, absl::StrCat("row ", rows[i]),
+          absl::NotFoundError(absl::StrCat("index: row ", rows[i], " is not a live customer",
+                                           BatchPosition(i, rows.size()))));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTag(const BatchView& view, TagId tag, Failure* failure) {
+  if (view.TagLive(tag)) return absl::OkStatus();
+  return Fail(failure, TagSubject(tag),
+              absl::NotFoundError(absl::StrCat("index: tag id ", tag.value,
+                                               " not found (deleted or never created)")));
+}
+
+std::vector<RowId> SortedUnique(std::span<const RowId> in) {
+  std::vector<RowId> rows(in.begin(), in.end());
+  if (!std::is_sorted(rows.begin(), rows.end())) std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+// ---- what Validate hands to Apply ------------------------------------------------------
+
+struct Prepared {
+  std::unique_ptr<KeyPlan> keys;  // key-based kinds
+  std::vector<RowId> rows;        // removals: sorted, unique
+  Bitmap imported;                // ImportTag: the parsed blob
+};
+
+// Whether a tag (category, name) can be added now: not present, under
+// max_tags, tag ids left. `verb` ("create", "import") is for messages.
+absl::Status CheckRoomForTag(const BatchView& view, std::string_view name,
+                             std::string_view category, const char* verb, Failure* failure) {
+  const IndexOptions& opts = view.state().options;
+  if (view.NameTaken(category, name)) {
+    return Fail(
+        failure, std::string(name),
+        absl::AlreadyExistsError(absl::StrCat(
+            "index: tag ", Quote(name),
+            category.empty() ? std::string() : absl::StrCat(" in category ", Quote(category)),
+            " already exists")));
+  }
+  if (view.live_tag_count() >= opts.max_tags) {
+    return Fail(failure, std::string(name),
+                absl::ResourceExhaustedError(
+                    absl::StrCat("index: cannot ", verb, " tag ", Quote(name), ": the index holds ",
+                                 opts.max_tags, " tags, the limit (IndexOptions::max_tags)")));
+  }
+  if (view.next_tag_id() >= UINT32_MAX) {
+    return Fail(failure, std::string(name),
+                absl::ResourceExhaustedError("index: tag ids are used up"));
+  }
+  return absl::OkStatus();
+}
+
+// The id a new tag takes: assigned on a live write, checked on replay.
+absl::Status TakeTagId(const BatchView& view, uint32_t* id, Failure* failure) {
+  if (*id == kUnassignedTagId) {
+    *id = view.next_tag_id();
+    return absl::OkStatus();
+  }
+  if (*id != view.next_tag_id()) {
+    return Fail(failure, absl::StrCat("tag id ", *id),
+                absl::DataLossError(absl::StrCat("tag logged with id ", *id,
+                                                 " but the next tag id is ", view.next_tag_id())));
+  }
+  return absl::OkStatus();
+}
+
+// ---- Normalize: names trimmed and checked, before the lock -------------------------------
+
+struct Normalizer {
+  const IndexOptions& opts;
+  std::deque<std::string>& owned;
+  Failure* failure;
+
+  absl::Status Name(std::string_view* name, const char* what, bool allow_empty = false) {
+    absl::StatusOr<std::string> n = NormalizeName(*name, what, opts, allow_empty);
+    if (!n.ok()) return Fail(failure, std::string(*name), n.status());
+    *name = owned.emplace_back(*std::move(n));
+    return absl::OkStatus();
+  }
+  absl::Status Description(std::string_view d) {
+    absl::Status st = ValidateDescription(d, opts);
+    if (!st.ok()) return Fail(failure, "description", st);
+    return absl::OkStatus();
+  }
+  absl::Status Kind(TagKind kind) {
+    if (kind == TagKind::kManual || kind == TagKind::kRule) return absl::OkStatus();
+    return Fail(failure, "kind", absl::InvalidArgumentError("index: unknown TagKind"));
+  }
+
+  absl::Status operator()(CreateCategoryMutation& m) {
+    TI_RETURN_IF_ERROR(Name(&m.name, "category name"));
+    return Description(m.description);
+  }
+  absl::Status operator()(CreateTagMutation& m) {
+    TI_RETURN_IF_ERROR(Name(&m.name, "tag name"));
+    TI_RETURN_IF_ERROR(Name(&m.category, "category name", /*allow_empty=*/true));
+    TI_RETURN_IF_ERROR(Description(m.description));
+    return Kind(m.kind);
+  }
+  absl::Status operator()(ImportTagMutation& m) {
+    TI_RETURN_IF_ERROR(Name(&m.name, "tag name"));
+    TI_RETURN_IF_ERROR(Name(&m.category, "category name", /*allow_empty=*/true));
+    TI_RETURN_IF_ERROR(Description(m.description));
+    return Kind(m.kind);
+  }
+  absl::Status operator()(RenameTagMutation& m) { return Name(&m.name, "tag name"); }
+  absl::Status operator()(SetTagDescriptionMutation& m) { return Description(m.description); }
+  // Keys are the host's bytes (checked in Validate); nothing else to do.
+  absl::Status operator()(auto&) { return absl::OkStatus(); }
+};
+
+// ---- Validate: against the view; changes nothing but the view ----------------------------
+
+struct Validator {
+  BatchView& view;
+  Prepared& prep;
+  Failure* failure;
+
+  const IndexState& s() const { return view.state(); }
+
+  absl::Status operator()(AddCustomersMutation& m) {
+    return PlanKeys(view, m.keys, /*create=*/true, failure, &prep.keys);
+  }
+  absl::Status RemoveRows(std::span<const RowId> rows) {
+    prep.rows = SortedUnique(rows);
+    for (RowId r : prep.rows) view.SetRowLive(r, false);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(RemoveCustomersMutation& m) {
+    TI_RETURN_IF_ERROR(PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys));
+    std::vector<RowId> unused;
+    // No new customers in the plan, so Commit only returns the rows.
+    std::vector<RowId> rows = prep.keys->Commit(const_cast<IndexState&>(s()), &unused);
+    prep.keys.reset();
+    return RemoveRows(rows);
+  }
+  absl::Status operator()(RemoveRowsMutation& m) {
+    TI_RETURN_IF_ERROR(CheckLiveRows(view, m.rows, failure));
+    return RemoveRows(m.rows);
+  }
+  absl::Status operator()(CreateCategoryMutation& m) {
+    if (view.CategoryExists(m.name)) {
+      return Fail(failure, std::string(m.name),
+                  absl::AlreadyExistsError(
+                      absl::StrCat("index: category ", Quote(m.name), " already exists")));
+    }
+    view.CreateCategory(m.name);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(CreateTagMutation& m) {
+    TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "create", failure));
+    TI_RETURN_IF_ERROR(TakeTagId(view, &m.id, failure));
+    view.CreateTag(m.id, m.name, m.category);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(RenameTagMutation& m) {
+    TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    auto [name, category] = view.TagNames(m.tag);
+    if (name == m.name) return absl::OkStatus();
+    if (view.NameTaken(category, m.name)) {
+      return Fail(
+          failure, std::string(m.name),
+          absl::AlreadyExistsError(absl::StrCat("index: cannot rename ", Quote(name), " to ",
+                                                Quote(m.name), ": that tag exists")));
+    }
+    view.RenameTag(m.tag, m.name);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(SetTagDescriptionMutation& m) { return CheckTag(view, m.tag, failure); }
+  absl::Status operator()(DeleteTagMutation& m) {
+    TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    view.DeleteTag(m.tag);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(TagKeysMutation& m) {
+    TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    const bool create = m.add && s().options.create_missing_customers;
+    return PlanKeys(view, m.keys, create, failure, &prep.keys);
+  }
+  absl::Status operator()(TagRowsMutation& m) {
+    TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    return CheckLiveRows(view, m.rows, failure);
+  }
+  absl::Status operator()(ImportTagMutation& m) {
+    absl::StatusOr<Bitmap> parsed =
+        Bitmap::PortableDeserialize(std::span<const char>(m.portable.data(), m.portable.size()));
+    if (!parsed.ok()) {
+      return Fail(failure, std::string(m.name),
+                  absl::Status(parsed.status().code(),
+                               absl::StrCat("index: cannot import tag ", Quote(m.name), ": ",
+                                            parsed.status().message())));
+    }
+    prep.imported = *std::move(parsed);
+    TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "import", failure));
+    Bitmap missing = Bitmap::AndNot(prep.imported, s().universe);
+    if (view.rows_changed()) {
+      for (const auto& [row, live] : view.row_changes()) {
+        if (!prep.imported.Contains(row)) continue;
+        if (live) {
+          missing.Remove(row);
+        } else {
+          missing.Add(row);
+        }
+      }
+    }
+    if (!missing.IsEmpty()) {
+      return Fail(
+          failure, absl::StrCat("row ", missing.Minimum()),
+          absl::NotFoundError(absl::StrCat(
+              "index: cannot import tag ", Quote(m.name), ": ", missing.Cardinality(),
+              " of its row ids are not live customers (the first is ", missing.Minimum(), ")")));
+    }
+    TI_RETURN_IF_ERROR(TakeTagId(view, &m.id, failure));
+    view.CreateTag(m.id, m.name, m.category);
+    return absl::OkStatus();
+  }
+};
+
+// ---- Apply: infallible but for memory; returns what changed ---------------------------------
+
+// The exclusive-category rule, the only place it is enforced: a customer
+// holds at most one tag of an exclusive category, so the rows that join
+// `tag` leave its siblings.
+void LeaveSiblings(IndexState& s, const TagEntry& tag, const Bitmap& joining, Delta* delta,
+                   bool deltas) {
+  const CategoryEntry* category = s.catalog.FindCategory(tag.category);
+  if (category == nullptr || !category->exclusive || category->tags.size() < 2) return;
+  for (TagId sibling_id : category->tags) {
+    if (sibling_id == tag.id) continue;
+    TagEntry* sibling = s.catalog.Get(sibling_id);
+    if (!Bitmap::Intersects(sibling->bitmap, joining)) continue;
+    if (deltas) {
+      delta->rows.push_back({sibling_id, Bitmap(), Bitmap::And(sibling->bitmap, joining)});
+    }
+    delta->tags.push_back(sibling_id);
+    sibling->bitmap.AndNotInPlace(joining);
+  }
+}
+
+bool IsExclusive(const IndexState& s, const TagEntry& tag) {
+  const CategoryEntry* c = s.catalog.FindCategory(tag.category);
+  return c != nullptr && c->exclusive && c->tags.size() > 1;
+}
+
+// Adds or removes sorted, unique, live `rows` of `tag`.
+void ChangeMembers(IndexState& s, TagEntry& tag, const std::vector<RowId>& rows, bool add,
+                   Delta* delta, bool deltas) {
+  if (rows.empty()) return;
+  delta->tags.push_back(tag.id);
+  std::optional<Bitmap> batch;
+  if (deltas || (add && IsExclusive(s, tag))) batch = Bitmap::FromIds(rows);
+  if (add && IsExclusive(s, tag)) LeaveSiblings(s, tag, *batch, delta, deltas);
+  if (deltas) {
+    if (add) {
+      delta->rows.push_back({tag.id, Bitmap::AndNot(*batch, tag.bitmap), Bitmap()});
+    } else {
+      delta->rows.push_back({tag.id, Bitmap(), Bitmap::And(*batch, tag.bitmap)});
+    }
+  }
+  if (add) {
+    tag.bitmap.AddMany(rows);
+  } else {
+    tag.bitmap.RemoveMany(rows);
+  }
+}
+
+void RemoveRowsLocked(IndexState& s, const std::vector<RowId>& rows, Delta* delta, bool deltas) {
+  if (rows.empty()) return;
+  const Bitmap gone = Bitmap::FromIds(rows);
+  s.catalog.ForEachTagMutable([&](TagEntry& t) {
+    if (!Bitmap::Intersects(t.bitmap, gone)) return;
+    delta->tags.push_back(t.id);
+    if (deltas) delta->rows.push_back({t.id, Bitmap(), Bitmap::And(t.bitmap, gone)});
+    t.bitmap.AndNotInPlace(gone);
+  });
+  s.universe.AndNotInPlace(gone);
+  s.attributes.ClearRows(gone);  // a removed customer has no values
+  for (RowId r : rows) s.keys.EraseRow(r);
+  delta->customers_removed = rows;
+}
+
+struct Applier {
+  IndexState& s;
+  Prepared& prep;
+  ItemResult& result;
+  Delta& delta;
+  bool deltas;
+
+  void operator()(AddCustomersMutation&) {
+    result.rows = prep.keys->Commit(s, &delta.customers_added);
+  }
+  void operator()(RemoveCustomersMutation&) { RemoveRowsLocked(s, prep.rows, &delta, deltas); }
+  void operator()(RemoveRowsMutation&) { RemoveRowsLocked(s, prep.rows, &delta, deltas); }
+  void operator()(CreateCategoryMutation& m) {
+    s.catalog.AddCategory(std::string(m.name), std::string(m.description), m.exclusive);
+  }
+  TagEntry& AddTag(uint32_t id, std::string_view name, std::string_view category,
+                   std::string_view description, TagKind kind) {
+    TagEntry& entry = s.catalog.AddTagWithId(TagId{id}, std::string(name), std::string(category),
+                                             std::string(description), kind);
+    result.tag = entry.id;
+    delta.tags.push_back(entry.id);
+    return entry;
+  }
+  void operator()(CreateTagMutation& m) { AddTag(m.id, m.name, m.category, m.description, m.kind); }
+  void operator()(RenameTagMutation& m) {
+    TagEntry* t = s.catalog.Get(m.tag);
+    delta.tags.push_back(m.tag);
+    if (t->name != m.name) s.catalog.Rename(*t, std::string(m.name));
+  }
+  void operator()(SetTagDescriptionMutation& m) {
+    s.catalog.Get(m.tag)->description = std::string(m.description);
+    delta.tags.push_back(m.tag);
+  }
+  void operator()(DeleteTagMutation& m) {
+    TagEntry* t = s.catalog.Get(m.tag);
+    delta.tags.push_back(m.tag);
+    if (deltas && !t->bitmap.IsEmpty()) delta.rows.push_back({m.tag, Bitmap(), t->bitmap.Copy()});
+    s.catalog.Delete(m.tag);
+  }
+  void operator()(TagKeysMutation& m) {
+    std::vector<RowId> unused;
+    std::vector<RowId> rows = prep.keys->Commit(s, &unused);
+    if (!unused.empty()) delta.customers_added = std::move(unused);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    ChangeMembers(s, *s.catalog.Get(m.tag), rows, m.add, &delta, deltas);
+  }
+  void operator()(TagRowsMutation& m) {
+    ChangeMembers(s, *s.catalog.Get(m.tag), SortedUnique(m.rows), m.add, &delta, deltas);
+  }
+  void operator()(ImportTagMutation& m) {
+    TagEntry& entry = AddTag(m.id, m.name, m.category, m.description, m.kind);
+    // Set algebra on the bitmap: a run-heavy blob is never expanded to a list.
+    if (IsExclusive(s, entry)) LeaveSiblings(s, entry, prep.imported, &delta, deltas);
+    if (deltas && !prep.imported.IsEmpty()) {
+      delta.rows.push_back({entry.id, prep.imported.Copy(), Bitmap()});
+    }
+    entry.bitmap = std::move(prep.imported);
+  }
+};
+
+// Sorts a delta built by one item into Delta's documented order.
+void Tidy(Delta& d) {
+  std::sort(d.tags.begin(), d.tags.end());
+  d.tags.erase(std::unique(d.tags.begin(), d.tags.end()), d.tags.end());
+  std::stable_sort(d.rows.begin(), d.rows.end(),
+                   [](const TagRowsDelta& a, const TagRowsDelta& b) { return a.tag < b.tag; });
+  // One entry per tag (an exclusive sibling listed once per tag at most).
+  std::vector<TagRowsDelta> merged;
+  for (TagRowsDelta& r : d.rows) {
+    if (!merged.empty() && merged.back().tag == r.tag) {
+      merged.back().added.OrInPlace(r.added);
+      merged.back().removed.OrInPlace(r.removed);
+    } else {
+      merged.push_back(std::move(r));
+    }
+  }
+  d.rows = std::move(merged);
+}
+
+// The BatchError payload (tagindex/write_batch.h): fields separated by
+// \x1f (names and keys in messages never hold control characters; keys are
+// quoted, with control bytes escaped, by Quote).
+absl::Status WithBatchItem(absl::Status st, size_t item, size_t n, const Mutation& m,
+                           const Failure& failure) {
+  absl::Status out(st.code(), absl::StrCat("batch item ", item, " of ", n, " (", KindName(m),
+                                           "): ", st.message()));
+  st.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  out.SetPayload(kBatchErrorUrl, absl::Cord(absl::StrCat(item, "\x1f", KindName(m), "\x1f",
+                                                         failure.subject, "\x1f", st.message())));
+  return out;
+}
+
+}  // namespace
+
+absl::Status CheckKey(const IndexState& s, int64_t key) {
+  if (s.options.key_kind == KeyKind::kString) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("index: customer key ", key, " is an integer but this index has string keys"));
+  }
+  if (s.options.key_kind == KeyKind::kIdentity &&
+      (key < 0 || key > static_cast<int64_t>(kMaxRowId))) {
+    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", key, " is outside [0, ",
+                                                   kMaxRowId,
+                                                   "], the range of an identity-keyed index"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKey(const IndexState& s, std::string_view key) {
+  if (s.options.key_kind != KeyKind::kString) {
+    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", Quote(key),
+                                                   " is a string but this index has ",
+                                                   KeyKindName(s.options.key_kind), " keys"));
+  }
+  return ValidateStringKey(key, s.options);
+}
+
+absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOptions& options,
+                    CommitResult* result) {
+  CommitResult local;
+  CommitResult& out = result != nullptr ? *result : local;
+  LogTicket ticket;
+  absl::Status st = Guarded([&]() -> absl::Status {
+    Failure failure;
+    auto item_error = [&](absl::Status e, size_t i) {
+      if (!options.batch) return e;
+      return WithBatchItem(std::move(e), i, items.size(), items[i], failure);
+    };
+    Normalizer normalize{s.options, out.normalized, &failure};
+    for (size_t i = 0; i < items.size(); ++i) {
+      absl::Status e = std::visit(normalize, items[i]);
+      if (!e.ok()) return item_error(std::move(e), i);
+    }
+    std::vector<Prepared> prepared(items.size());
+    WriteLock lock(s.mu);
+    BatchView view(s, /*recording=*/items.size() > 1);
+    for (size_t i = 0; i < items.size(); ++i) {
+      absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
+      if (!e.ok()) return item_error(std::move(e), i);
+    }
+    if (!options.replay) {
+      TI_RETURN_IF_ERROR(LogMutation(s, EncodeRecord(items), &ticket));
+    }
+    out.items.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      Delta d;
+      std::visit(Applier{s, prepared[i], out.items[i], d, options.deltas}, items[i]);
+      Tidy(d);
+      if (i == 0) {
+        out.delta = std::move(d);
+      } else {
+        out.delta.Merge(std::move(d));
+      }
+    }
+    return absl::OkStatus();
+  });
+  TI_RETURN_IF_ERROR(st);
+  return AwaitDurable(ticket);
+}
+
+}  // namespace tagindex::internal
