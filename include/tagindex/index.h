@@ -233,13 +233,14 @@ class Index {
   // Names follow tag-name rules and must not be the name of a category (a
   // predicate's subject is looked up as a category first).
   //
-  // Persistence: attribute columns are not yet written to snapshots or the
-  // log, so a persistent index (Index::Open) refuses CreateAttribute with
-  // FailedPrecondition rather than lose data on reopen.
+  // Persistence: every attribute mutation is a log record (docs/wal_format.md)
+  // and columns are snapshot sections (docs/file_format.md), like tags.
+  // Attribute mutations are not accepted inside a WriteBatch yet
+  // (Unimplemented).
   //
   // Errors: InvalidArgument (bad name, scale, mismatched batch lengths,
   // a value text of the wrong form), NotFound (unknown attribute, customer
-  // or row), AlreadyExists (name taken), FailedPrecondition (persistent index).
+  // or row), AlreadyExists (name taken), and the log's errors.
 
   // Creates an empty column. Scale: 1..18 for kDecimal, 0 otherwise.
   absl::StatusOr<AttributeId> CreateAttribute(const AttributeSpec& spec);

@@ -39,17 +39,26 @@ class AttributeTable {
   AttributeEntry* Get(AttributeId id) {
     return id.value < entries_.size() ? entries_[id.value].get() : nullptr;
   }
-  // Adds a column with a fresh id (never reused); the caller checked the name.
-  AttributeEntry& Add(std::string name, AttributeType type, int scale, std::string description) {
+  // One past the largest id ever assigned.
+  uint32_t next_id() const { return static_cast<uint32_t>(entries_.size()); }
+  // Makes next_id() at least `next` (snapshots keep ids of dropped columns used).
+  void ReserveIds(uint32_t next) {
+    if (entries_.size() < next) entries_.resize(next);
+  }
+  // Adds a column with an unused id (ids are never reused; a live write
+  // takes next_id()); the caller checked the name.
+  AttributeEntry& AddWithId(AttributeId id, std::string name, AttributeType type, int scale,
+                            std::string description) {
+    ReserveIds(id.value + 1);
     auto e = std::make_unique<AttributeEntry>();
-    e->id = AttributeId{static_cast<uint32_t>(entries_.size())};
+    e->id = id;
     e->name = std::move(name);
     e->type = type;
     e->scale = scale;
     e->description = std::move(description);
     by_name_[e->name] = e->id;
-    entries_.push_back(std::move(e));
-    return *entries_.back();
+    entries_[id.value] = std::move(e);
+    return *entries_[id.value];
   }
   void Rename(AttributeEntry& e, std::string new_name) {
     by_name_.erase(e.name);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "index/index_state.h"
+#include "index/mutation.h"
 #include "index/names.h"
 #include "index/segment_data.h"
 #include "query/attribute_value.h"
@@ -71,52 +72,6 @@ AttributeInfo InfoOf(const AttributeEntry& e) {
   return info;
 }
 
-absl::Status CheckLengths(size_t keys, size_t values) {
-  if (keys == values) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("index: ", keys, " customers but ", values,
-                                                 " values; the batches must be the same length"));
-}
-
-// Live rows of `keys`, in order; NotFound names the first unknown key.
-absl::StatusOr<std::vector<RowId>> RowsOfKeys(const IndexState& s, std::span<const int64_t> keys) {
-  if (s.options.key_kind == KeyKind::kString) {
-    return absl::InvalidArgumentError(
-        "index: customer keys are integers but this index has string keys");
-  }
-  std::vector<RowId> rows;
-  rows.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    std::optional<RowId> r = s.keys.Find(keys[i]);
-    if (!r || !s.universe.Contains(*r)) {
-      return absl::NotFoundError(absl::StrCat(
-          "index: customer key ", keys[i], " not found",
-          keys.size() > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string()));
-    }
-    rows.push_back(*r);
-  }
-  return rows;
-}
-
-absl::StatusOr<std::vector<RowId>> RowsOfKeys(const IndexState& s,
-                                              std::span<const std::string_view> keys) {
-  if (s.options.key_kind != KeyKind::kString) {
-    return absl::InvalidArgumentError(
-        "index: customer keys are strings but this index has integer keys");
-  }
-  std::vector<RowId> rows;
-  rows.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    std::optional<RowId> r = s.keys.Find(keys[i]);
-    if (!r || !s.universe.Contains(*r)) {
-      return absl::NotFoundError(absl::StrCat(
-          "index: customer key ", Quote(keys[i]), " not found",
-          keys.size() > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string()));
-    }
-    rows.push_back(*r);
-  }
-  return rows;
-}
-
 absl::Status CheckLive(const IndexState& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (!s.universe.Contains(rows[i])) {
@@ -128,11 +83,17 @@ absl::Status CheckLive(const IndexState& s, std::span<const RowId> rows) {
   return absl::OkStatus();
 }
 
-absl::Status SetRowsLocked(IndexState& s, std::string_view attribute, std::span<const RowId> rows,
-                           std::span<const int64_t> values) {
-  TI_ASSIGN_OR_RETURN(AttributeEntry * e, FindColumn(s, attribute));
-  e->column.SetMany(rows, values);
-  return absl::OkStatus();
+// Mutations go through the one commit path (mutation.h): validate, log,
+// apply. A column is named here and addressed by id in the log.
+absl::Status CommitOne(IndexState& s, internal::Mutation m,
+                       internal::CommitResult* result = nullptr) {
+  return internal::Commit(s, std::span<internal::Mutation>(&m, 1), {}, result);
+}
+
+absl::StatusOr<AttributeId> IdOf(const IndexState& s, std::string_view name) {
+  ReadLock lock(s.mu);
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(s, name));
+  return e->id;
 }
 
 // The segment's rows as a filter (null: all customers). Errors: a segment
@@ -148,39 +109,14 @@ absl::StatusOr<const Bitmap*> FilterOf(const Index* index, const Segment* segmen
 }  // namespace
 
 absl::StatusOr<AttributeId> Index::CreateAttribute(const AttributeSpec& spec) {
-  return Guarded([&]() -> absl::StatusOr<AttributeId> {
-    TI_ASSIGN_OR_RETURN(std::string name,
-                        internal::NormalizeName(spec.name, "attribute name", state_->options));
-    TI_RETURN_IF_ERROR(internal::ValidateDescription(spec.description, state_->options));
-    if (spec.type == AttributeType::kDecimal ? (spec.scale < 1 || spec.scale > 18)
-                                             : spec.scale != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "index: attribute ", Quote(name), ": scale ", spec.scale,
-          spec.type == AttributeType::kDecimal ? " is outside 1..18"
-                                               : " applies only to decimal attributes"));
-    }
-    if (spec.type != AttributeType::kInt64 && spec.type != AttributeType::kDecimal &&
-        spec.type != AttributeType::kDate) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("index: attribute ", Quote(name), ": unknown type"));
-    }
-    WriteLock lock(state_->mu);
-    if (state_->durability != nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "index: attribute ", Quote(name),
-          ": attribute columns are not yet persisted (snapshot and log), so a persistent index "
-          "cannot hold them; use an in-memory index"));
-    }
-    if (state_->attributes.Find(name) != nullptr) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("index: attribute ", Quote(name), " already exists"));
-    }
-    if (state_->catalog.FindCategory(name) != nullptr) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "index: ", Quote(name), " is a category; an attribute needs a name of its own"));
-    }
-    return state_->attributes.Add(std::move(name), spec.type, spec.scale, spec.description).id;
-  });
+  internal::CreateAttributeMutation m;
+  m.name = spec.name;
+  m.type = spec.type;
+  m.scale = spec.scale;
+  m.description = spec.description;
+  internal::CommitResult result;
+  TI_RETURN_IF_ERROR(CommitOne(*state_, m, &result));
+  return result.items[0].attribute;
 }
 
 absl::StatusOr<AttributeInfo> Index::GetAttribute(std::string_view name) const {
@@ -197,25 +133,13 @@ std::vector<AttributeInfo> Index::ListAttributes() const {
 }
 
 absl::Status Index::RenameAttribute(std::string_view name, std::string_view new_name) {
-  TI_ASSIGN_OR_RETURN(std::string normalized,
-                      internal::NormalizeName(new_name, "attribute name", state_->options));
-  WriteLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(AttributeEntry * e, FindColumn(*state_, name));
-  if (e->name == normalized) return absl::OkStatus();
-  if (state_->attributes.Find(normalized) != nullptr ||
-      state_->catalog.FindCategory(normalized) != nullptr) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("index: attribute or category ", Quote(normalized), " already exists"));
-  }
-  state_->attributes.Rename(*e, std::move(normalized));
-  return absl::OkStatus();
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, name));
+  return CommitOne(*state_, internal::RenameAttributeMutation{id, new_name});
 }
 
 absl::Status Index::DropAttribute(std::string_view name) {
-  WriteLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(AttributeEntry * e, FindColumn(*state_, name));
-  state_->attributes.Drop(e->id);
-  return absl::OkStatus();
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, name));
+  return CommitOne(*state_, internal::DropAttributeMutation{id});
 }
 
 absl::Status Index::SetAttribute(std::string_view attribute, int64_t key, int64_t value) {
@@ -229,43 +153,28 @@ absl::Status Index::SetAttribute(std::string_view attribute, std::string_view ke
 
 absl::Status Index::SetAttributeMany(std::string_view attribute, std::span<const int64_t> keys,
                                      std::span<const int64_t> values) {
-  return Guarded([&]() -> absl::Status {
-    TI_RETURN_IF_ERROR(CheckLengths(keys.size(), values.size()));
-    WriteLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(std::vector<RowId> rows, RowsOfKeys(*state_, keys));
-    return SetRowsLocked(*state_, attribute, rows, values);
-  });
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_,
+                   internal::SetAttributeKeysMutation{id, internal::KeyList::Of(keys), values});
 }
 
 absl::Status Index::SetAttributeMany(std::string_view attribute,
                                      std::span<const std::string_view> keys,
                                      std::span<const int64_t> values) {
-  return Guarded([&]() -> absl::Status {
-    TI_RETURN_IF_ERROR(CheckLengths(keys.size(), values.size()));
-    WriteLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(std::vector<RowId> rows, RowsOfKeys(*state_, keys));
-    return SetRowsLocked(*state_, attribute, rows, values);
-  });
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_,
+                   internal::SetAttributeKeysMutation{id, internal::KeyList::Of(keys), values});
 }
 
 absl::Status Index::SetAttributeRows(std::string_view attribute, std::span<const RowId> rows,
                                      std::span<const int64_t> values) {
-  return Guarded([&]() -> absl::Status {
-    TI_RETURN_IF_ERROR(CheckLengths(rows.size(), values.size()));
-    WriteLock lock(state_->mu);
-    TI_RETURN_IF_ERROR(CheckLive(*state_, rows));
-    return SetRowsLocked(*state_, attribute, rows, values);
-  });
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_, internal::SetAttributeRowsMutation{id, rows, values, false});
 }
 
 absl::Status Index::ClearAttributeRows(std::string_view attribute, std::span<const RowId> rows) {
-  return Guarded([&]() -> absl::Status {
-    WriteLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(AttributeEntry * e, FindColumn(*state_, attribute));
-    TI_RETURN_IF_ERROR(CheckLive(*state_, rows));
-    e->column.ClearMany(rows);
-    return absl::OkStatus();
-  });
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_, internal::SetAttributeRowsMutation{id, rows, {}, true});
 }
 
 absl::StatusOr<std::optional<int64_t>> Index::GetAttributeValue(std::string_view attribute,

@@ -174,6 +174,19 @@ absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen
     status = w.AddSection(SectionKind::kTagBitmap, storage::kSectionRequired, {id, buf});
   });
   TI_RETURN_IF_ERROR(status);
+
+  // One section per attribute column (docs/file_format.md, kind 11).
+  for (const internal::AttributeEntry* a : s.attributes.List()) {
+    buf.clear();
+    PutU32(&buf, a->id.value);
+    PutU32(&buf, s.attributes.next_id());
+    PutBytes(&buf, a->name);
+    PutU8(&buf, static_cast<uint8_t>(a->type));
+    PutU8(&buf, static_cast<uint8_t>(a->scale));
+    PutBytes(&buf, a->description);
+    a->column.Serialize(&buf);
+    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kAttribute, storage::kSectionRequired, {buf}));
+  }
   TI_RETURN_IF_ERROR(w.Finish());
   *bytes = w.bytes_written();
   return absl::OkStatus();
@@ -246,9 +259,12 @@ class SnapshotLoader {
     constexpr uint32_t kTable = static_cast<uint32_t>(SectionKind::kKeyTable);
     const storage::Section* sections[kTable + 1] = {};
     std::vector<const storage::Section*> bitmaps;
+    std::vector<const storage::Section*> attributes;
     for (const storage::Section& sec : parsed.sections) {
       if (sec.kind == static_cast<uint32_t>(SectionKind::kTagBitmap)) {
         bitmaps.push_back(&sec);
+      } else if (sec.kind == static_cast<uint32_t>(SectionKind::kAttribute)) {
+        attributes.push_back(&sec);
       } else if ((sec.kind >= 1 && sec.kind <= 5) || sec.kind == kTable) {
         if (sections[sec.kind] != nullptr) return Bad(sec, 0, "section appears twice");
         sections[sec.kind] = &sec;
@@ -282,10 +298,50 @@ class SnapshotLoader {
                                               bitmaps.size(), " tag bitmaps for ",
                                               s.catalog.live_tag_count(), " tags"));
     }
+    for (const storage::Section* sec : attributes) TI_RETURN_IF_ERROR(LoadAttribute(*sec, s));
     return absl::OkStatus();
   }
 
  private:
+  absl::Status LoadAttribute(const storage::Section& sec, IndexState& s) {
+    Decoder d(sec.payload);
+    const uint32_t id = d.U32();
+    const uint32_t next = d.U32();
+    const std::string name(d.Bytes(s.options.max_name_bytes));
+    const uint8_t type = d.U8();
+    const uint8_t scale = d.U8();
+    const std::string description(d.Bytes(s.options.max_description_bytes));
+    if (!d.ok()) return Bad(sec, d.position(), "truncated attribute section");
+    if (type > static_cast<uint8_t>(AttributeType::kDate) ||
+        (type == static_cast<uint8_t>(AttributeType::kDecimal) ? (scale < 1 || scale > 18)
+                                                               : scale != 0)) {
+      return Bad(sec, 8,
+                 absl::StrCat("attribute ", internal::Quote(name), ": bad type ", type, " / scale ",
+                              scale));
+    }
+    if (id >= next || s.attributes.Get(AttributeId{id}) != nullptr || next >= UINT32_MAX - 1) {
+      return Bad(sec, 0,
+                 absl::StrCat("attribute ", internal::Quote(name), ": id ", id, " out of order"));
+    }
+    if (name.empty() || s.attributes.Find(name) != nullptr ||
+        s.catalog.FindCategory(name) != nullptr) {
+      return Bad(sec, 8,
+                 absl::StrCat("attribute name ", internal::Quote(name), " is empty or taken"));
+    }
+    absl::StatusOr<Bsi> column = Bsi::Deserialize(sec.payload.subspan(d.position()));
+    if (!column.ok()) return Bad(sec, d.position(), std::string(column.status().message()));
+    if (!column->existence().IsSubsetOf(s.universe)) {
+      return Bad(sec, d.position(),
+                 absl::StrCat("attribute ", internal::Quote(name),
+                              " has values for rows that are not live"));
+    }
+    internal::AttributeEntry& e = s.attributes.AddWithId(
+        AttributeId{id}, name, static_cast<AttributeType>(type), scale, description);
+    e.column = *std::move(column);
+    s.attributes.ReserveIds(next);
+    return absl::OkStatus();
+  }
+
   absl::Status LoadCategories(const storage::Section& sec, IndexState& s) {
     Decoder d(sec.payload);
     const uint32_t n = d.U32();
