@@ -213,6 +213,89 @@ class Index {
   absl::StatusOr<std::vector<RowId>> RowsWithTag(TagId tag) const;
   absl::StatusOr<std::vector<CustomerKey>> KeysWithTag(TagId tag) const;
 
+  // ---- Attributes ------------------------------------------------------------------
+  //
+  // Numeric and date columns (types.h: AttributeType), stored as bit-sliced
+  // indexes of Roaring bitmaps: a customer without a value is NULL. Values
+  // cross this API as int64 in the column's storage unit: the integer
+  // itself, a decimal times 10^scale (12.50 at scale 2 is 1250), a date as
+  // days since 1970-01-01; ParseAttributeValue / FormatAttributeValue convert
+  // text. In queries (docs/query_language.md):
+  //
+  //   消费金额 >= 1000 AND 最近购买 < today - 90d AND 高价值客户
+  //
+  //   AttributeId spend = index->CreateAttribute(
+  //       {.name = "消费金额", .type = AttributeType::kDecimal, .scale = 2}).value();
+  //   std::vector<int64_t> keys = {1001, 1002}, cents = {129900, 5000};
+  //   absl::Status s = index->SetAttributeMany("消费金额", keys, cents);
+  //   AttributeSummary sum = index->SummarizeAttribute("消费金额", &segment).value();
+  //
+  // Names follow tag-name rules and must not be the name of a category (a
+  // predicate's subject is looked up as a category first).
+  //
+  // Persistence: every attribute mutation is a log record (docs/wal_format.md)
+  // and columns are snapshot sections (docs/file_format.md), like tags.
+  // Attribute mutations are not accepted inside a WriteBatch yet
+  // (Unimplemented).
+  //
+  // Errors: InvalidArgument (bad name, scale, mismatched batch lengths,
+  // a value text of the wrong form), NotFound (unknown attribute, customer
+  // or row), AlreadyExists (name taken), and the log's errors.
+
+  // Creates an empty column. Scale: 1..18 for kDecimal, 0 otherwise.
+  absl::StatusOr<AttributeId> CreateAttribute(const AttributeSpec& spec);
+  absl::StatusOr<AttributeInfo> GetAttribute(std::string_view name) const;
+  // All columns, ordered by name (bytewise).
+  std::vector<AttributeInfo> ListAttributes() const;
+  absl::Status RenameAttribute(std::string_view name, std::string_view new_name);
+  // Drops the column and its values; its id is never reused.
+  absl::Status DropAttribute(std::string_view name);
+
+  // Sets values of live customers (by key, or by row id). Batches are
+  // all-or-nothing, sorted and loaded slice by slice with bulk calls; for a
+  // customer given twice the later value wins. Setting values never creates
+  // customers (NotFound naming the key and batch position).
+  absl::Status SetAttribute(std::string_view attribute, int64_t key, int64_t value);
+  absl::Status SetAttribute(std::string_view attribute, std::string_view key, int64_t value);
+  absl::Status SetAttributeMany(std::string_view attribute, std::span<const int64_t> keys,
+                                std::span<const int64_t> values);
+  absl::Status SetAttributeMany(std::string_view attribute, std::span<const std::string_view> keys,
+                                std::span<const int64_t> values);
+  absl::Status SetAttributeRows(std::string_view attribute, std::span<const RowId> rows,
+                                std::span<const int64_t> values);
+  // Makes the values NULL (rows without a value are fine).
+  absl::Status ClearAttributeRows(std::string_view attribute, std::span<const RowId> rows);
+  // A live row's value, nullopt for NULL. Errors: NotFound.
+  absl::StatusOr<std::optional<int64_t>> GetAttributeValue(std::string_view attribute,
+                                                           RowId row) const;
+  // Storage value of a text ("12.5" for a decimal of scale 2 -> 1250; more
+  // decimals than the scale is InvalidArgument, never rounded; ISO dates for
+  // a date column), and back ("12.50", "2026-08-01").
+  absl::StatusOr<int64_t> ParseAttributeValue(std::string_view attribute,
+                                              std::string_view text) const;
+  absl::StatusOr<std::string> FormatAttributeValue(std::string_view attribute, int64_t value) const;
+
+  // Aggregates over the customers of `segment` that have a value (every
+  // customer when `segment` is null), computed from the bit slices
+  // (sum = sum of 2^i * |slice_i AND segment|), never by reading rows.
+  absl::StatusOr<AttributeSummary> SummarizeAttribute(std::string_view attribute,
+                                                      const Segment* segment = nullptr) const;
+  // Up to k customers with the largest (or, `largest` false, smallest)
+  // values, best first, ties by ascending row id.
+  absl::StatusOr<std::vector<AttributeEntryValue>> TopAttribute(
+      std::string_view attribute, uint64_t k, bool largest = true,
+      const Segment* segment = nullptr) const;
+  // counts[j] = customers with bounds[j] <= value < bounds[j + 1].
+  // Errors: InvalidArgument unless `bounds` is strictly ascending, size >= 2.
+  absl::StatusOr<std::vector<uint64_t>> AttributeHistogram(std::string_view attribute,
+                                                           std::span<const int64_t> bounds,
+                                                           const Segment* segment = nullptr) const;
+  // The exact q-quantile (0 <= q <= 1) by the nearest-rank rule: the value
+  // of rank ceil(q * n) (1-based; rank 1 for q = 0); nullopt when no
+  // customer has a value. Errors: InvalidArgument for q outside [0, 1].
+  absl::StatusOr<std::optional<int64_t>> AttributeQuantile(std::string_view attribute, double q,
+                                                           const Segment* segment = nullptr) const;
+
   // ---- Queries --------------------------------------------------------------------
   //
   // Segment queries in the language of docs/query_language.md (see query.h

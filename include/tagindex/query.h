@@ -15,6 +15,8 @@
 //   InvalidArgument    syntax error; a tag name in several categories; an
 //                      operator that does not apply (`类别 >= 3`)
 //   NotFound           unknown tag, category value or attribute
+//   InvalidArgument    also: a literal of the wrong type for an attribute
+//                      (`最近购买 > 12.5`), more decimals than its scale
 //   ResourceExhausted  a limit of QueryOptions
 //   FailedPrecondition a compiled query's tag was deleted since Compile
 // Every error about a place in the text carries a QueryErrorLocation payload
@@ -64,6 +66,11 @@ struct QueryOptions {
   // When true, an unknown tag name is the empty set instead of NotFound
   // (useful for dashboards over tags that may not exist yet).
   bool unknown_tags_are_empty = false;
+  // The date `today` means in attribute predicates (`最近购买 < today - 90d`),
+  // as days since 1970-01-01; unset: the current UTC date when the query is
+  // compiled (a CompiledQuery keeps the date it was compiled with). Set it
+  // for reproducible results.
+  std::optional<int64_t> today;
   // Normaliser rules (for testing; leave on).
   QueryRewrites rewrites;
 };
@@ -88,7 +95,8 @@ std::vector<std::string> GetUnknownTagSuggestions(const absl::Status& status);
 
 // One node of an executed plan.
 struct ExplainNode {
-  // "TAG", "ALL", "NONE", "AND", "OR", "XOR", "NOT"; an AND operand that is
+  // "TAG", "ALL", "NONE", "AND", "OR", "XOR", "NOT", "PREDICATE" (an
+  // attribute range, detail "消费金额 >= 1000"); an AND operand that is
   // subtracted is marked by `subtracted` (AND-NOT).
   std::string operation;
   std::string detail;  // the tag ("category:name") for TAG nodes

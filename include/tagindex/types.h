@@ -4,8 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
+
+#include "absl/numeric/int128.h"
 
 namespace tagindex {
 
@@ -69,6 +72,61 @@ struct CategoryInfo {
   // one removes the others.
   bool exclusive = false;
   uint32_t tag_count = 0;  // number of tags in the category
+};
+
+// ---- Attributes -------------------------------------------------------------
+//
+// An attribute is a numeric column with a declared type, stored as a
+// bit-sliced index: NULL where a customer has no value. Values cross the API
+// as int64 in the column's storage unit (see AttributeType); Index::
+// ParseAttributeValue / FormatAttributeValue convert from and to text.
+enum class AttributeType : uint8_t {
+  kInt64 = 0,    // any int64
+  kDecimal = 1,  // fixed point: stored as value * 10^scale (消费金额 12.50 -> 1250 at scale 2)
+  kDate = 2,     // days since 1970-01-01 (negative before); ISO "2026-08-01" in queries
+};
+
+// Stable identifier of an attribute; never reused (as TagId).
+struct AttributeId {
+  uint32_t value = 0;
+  friend bool operator==(AttributeId a, AttributeId b) { return a.value == b.value; }
+  friend bool operator!=(AttributeId a, AttributeId b) { return a.value != b.value; }
+};
+
+// What Index::CreateAttribute needs.
+struct AttributeSpec {
+  std::string name;  // tag name rules; must not clash with a category
+  AttributeType type = AttributeType::kInt64;
+  // kDecimal only: digits after the point, 1..18 (others must leave it 0).
+  int scale = 0;
+  std::string description;
+};
+
+// Description of an attribute, as returned by GetAttribute / ListAttributes.
+struct AttributeInfo {
+  AttributeId id;
+  std::string name;
+  AttributeType type = AttributeType::kInt64;
+  int scale = 0;
+  std::string description;
+  uint64_t count = 0;  // customers with a value
+  int bits = 0;        // value slices in use (plus one sign slice)
+};
+
+// Aggregates of an attribute over a segment's customers that have a value
+// (Index::SummarizeAttribute). Values in the column's storage unit.
+struct AttributeSummary {
+  uint64_t count = 0;          // customers with a value
+  absl::int128 sum = 0;        // exact
+  std::optional<int64_t> min;  // nullopt when count == 0
+  std::optional<int64_t> max;
+  double mean = 0;  // sum / count (0 when count == 0); in storage units
+};
+
+// One customer of a top-k / bottom-k answer.
+struct AttributeEntryValue {
+  RowId row = 0;
+  int64_t value = 0;
 };
 
 }  // namespace tagindex

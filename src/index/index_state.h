@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "bitmap/bitmap.h"
+#include "index/attributes.h"
 #include "index/catalog.h"
 #include "index/durability.h"
 #include "index/key_map.h"
@@ -28,8 +29,9 @@ struct IndexState {
 
   KeyMap keys;
   Catalog catalog;
-  Bitmap universe;         // live customers
-  uint64_t row_limit = 0;  // one past the largest row id ever assigned
+  AttributeTable attributes;  // in memory only for now (not in snapshots or the log)
+  Bitmap universe;            // live customers
+  uint64_t row_limit = 0;     // one past the largest row id ever assigned
 
   // Set for an index opened with Index::Open; null for an in-memory one.
   std::unique_ptr<Durability> durability;

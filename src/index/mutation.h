@@ -123,10 +123,45 @@ struct ImportTagMutation {  // CreateTag holding the rows of a portable blob
   std::string_view portable;  // standard portable Roaring
 };
 
-using Mutation = std::variant<AddCustomersMutation, RemoveCustomersMutation, RemoveRowsMutation,
-                              CreateCategoryMutation, CreateTagMutation, RenameTagMutation,
-                              SetTagDescriptionMutation, DeleteTagMutation, TagKeysMutation,
-                              TagRowsMutation, ImportTagMutation>;
+// Attribute columns (bit-sliced, src/index/attributes.h). Ids are assigned
+// like tag ids (next free on a live write; the logged one on replay) and
+// never reused. Not yet accepted inside a WriteBatch: the BatchView does not
+// track attributes, so they commit one item at a time.
+inline constexpr uint32_t kUnassignedAttributeId = UINT32_MAX;
+struct CreateAttributeMutation {
+  uint32_t id = kUnassignedAttributeId;
+  std::string_view name;
+  AttributeType type = AttributeType::kInt64;
+  int32_t scale = 0;
+  std::string_view description;
+};
+struct RenameAttributeMutation {
+  AttributeId attribute;
+  std::string_view name;
+};
+struct DropAttributeMutation {
+  AttributeId attribute;
+};
+// Sets values (values.size() == keys/rows size; the later of duplicates
+// wins), or with `clear` makes them NULL (values empty).
+struct SetAttributeKeysMutation {
+  AttributeId attribute;
+  KeyList keys;
+  std::span<const int64_t> values;
+};
+struct SetAttributeRowsMutation {
+  AttributeId attribute;
+  std::span<const RowId> rows;
+  std::span<const int64_t> values;
+  bool clear = false;
+};
+
+using Mutation =
+    std::variant<AddCustomersMutation, RemoveCustomersMutation, RemoveRowsMutation,
+                 CreateCategoryMutation, CreateTagMutation, RenameTagMutation,
+                 SetTagDescriptionMutation, DeleteTagMutation, TagKeysMutation, TagRowsMutation,
+                 ImportTagMutation, CreateAttributeMutation, RenameAttributeMutation,
+                 DropAttributeMutation, SetAttributeKeysMutation, SetAttributeRowsMutation>;
 
 // ---- what a mutation changed ------------------------------------------------------
 
@@ -199,6 +234,7 @@ struct CommitOptions {
 // Per item, what the caller may need back.
 struct ItemResult {
   TagId tag;                // CreateTag / ImportTag: the new tag's id
+  AttributeId attribute;    // CreateAttribute: the new column's id
   std::vector<RowId> rows;  // AddCustomers: the row of each key, in input order
 };
 

@@ -488,6 +488,11 @@ struct Normalizer {
   }
   absl::Status operator()(RenameTagMutation& m) { return Name(&m.name, "tag name"); }
   absl::Status operator()(SetTagDescriptionMutation& m) { return Description(m.description); }
+  absl::Status operator()(CreateAttributeMutation& m) {
+    TI_RETURN_IF_ERROR(Name(&m.name, "attribute name"));
+    return Description(m.description);
+  }
+  absl::Status operator()(RenameAttributeMutation& m) { return Name(&m.name, "attribute name"); }
   // Keys are the host's bytes (checked in Validate); nothing else to do.
   absl::Status operator()(auto&) { return absl::OkStatus(); }
 };
@@ -597,6 +602,92 @@ struct Validator {
     view.CreateTag(m.id, m.name, m.category);
     return absl::OkStatus();
   }
+
+  // ---- attributes (one item per commit: see mutation.h) ----
+  absl::Status OneItem() {
+    if (!view.recording()) return absl::OkStatus();
+    return Fail(
+        failure, "attribute",
+        absl::UnimplementedError("index: attribute mutations cannot be part of a WriteBatch yet"));
+  }
+  absl::Status CheckAttribute(AttributeId id) {
+    if (s().attributes.Get(id) != nullptr) return absl::OkStatus();
+    return Fail(failure, absl::StrCat("attribute id ", id.value),
+                absl::NotFoundError(absl::StrCat("index: attribute id ", id.value,
+                                                 " not found (dropped or never created)")));
+  }
+  absl::Status NameFree(std::string_view name) {
+    if (s().attributes.Find(name) != nullptr) {
+      return Fail(failure, std::string(name),
+                  absl::AlreadyExistsError(
+                      absl::StrCat("index: attribute ", Quote(name), " already exists")));
+    }
+    if (view.CategoryExists(name)) {
+      return Fail(
+          failure, std::string(name),
+          absl::AlreadyExistsError(absl::StrCat(
+              "index: ", Quote(name), " is a category; an attribute needs a name of its own")));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status operator()(CreateAttributeMutation& m) {
+    TI_RETURN_IF_ERROR(OneItem());
+    const bool decimal = m.type == AttributeType::kDecimal;
+    if (m.type != AttributeType::kInt64 && !decimal && m.type != AttributeType::kDate) {
+      return Fail(failure, std::string(m.name),
+                  absl::InvalidArgumentError(
+                      absl::StrCat("index: attribute ", Quote(m.name), ": unknown type")));
+    }
+    if (decimal ? (m.scale < 1 || m.scale > 18) : m.scale != 0) {
+      return Fail(failure, std::string(m.name),
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "index: attribute ", Quote(m.name), ": scale ", m.scale,
+                      decimal ? " is outside 1..18" : " applies only to decimal attributes")));
+    }
+    TI_RETURN_IF_ERROR(NameFree(m.name));
+    const uint32_t next = s().attributes.next_id();
+    if (m.id == kUnassignedAttributeId) {
+      m.id = next;
+    } else if (m.id < next) {  // replay: ids only grow
+      return Fail(failure, absl::StrCat("attribute id ", m.id),
+                  absl::DataLossError(absl::StrCat("attribute logged with id ", m.id,
+                                                   " but ids below ", next, " are taken")));
+    }
+    if (m.id >= UINT32_MAX - 1) {
+      return Fail(failure, std::string(m.name),
+                  absl::ResourceExhaustedError("index: attribute ids are used up"));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status operator()(RenameAttributeMutation& m) {
+    TI_RETURN_IF_ERROR(OneItem());
+    TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
+    if (s().attributes.Get(m.attribute)->name == m.name) return absl::OkStatus();
+    return NameFree(m.name);
+  }
+  absl::Status operator()(DropAttributeMutation& m) {
+    TI_RETURN_IF_ERROR(OneItem());
+    return CheckAttribute(m.attribute);
+  }
+  absl::Status Lengths(size_t n, size_t values) {
+    if (n == values) return absl::OkStatus();
+    return Fail(
+        failure, "values",
+        absl::InvalidArgumentError(absl::StrCat("index: ", n, " customers but ", values,
+                                                " values; the batches must be the same length")));
+  }
+  absl::Status operator()(SetAttributeKeysMutation& m) {
+    TI_RETURN_IF_ERROR(OneItem());
+    TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
+    TI_RETURN_IF_ERROR(Lengths(m.keys.size(), m.values.size()));
+    return PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys);
+  }
+  absl::Status operator()(SetAttributeRowsMutation& m) {
+    TI_RETURN_IF_ERROR(OneItem());
+    TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
+    if (!m.clear) TI_RETURN_IF_ERROR(Lengths(m.rows.size(), m.values.size()));
+    return CheckLiveRows(view, m.rows, failure);
+  }
 };
 
 // ---- Apply: infallible but for memory; returns what changed ---------------------------------
@@ -657,6 +748,7 @@ void RemoveRowsLocked(IndexState& s, const std::vector<RowId>& rows, Delta* delt
     t.bitmap.AndNotInPlace(gone);
   });
   s.universe.AndNotInPlace(gone);
+  s.attributes.ClearRows(gone);  // a removed customer has no values
   for (RowId r : rows) s.keys.EraseRow(r);
   delta->customers_removed = rows;
 }
@@ -719,6 +811,30 @@ struct Applier {
       delta.rows.push_back({entry.id, prep.imported.Copy(), Bitmap()});
     }
     entry.bitmap = std::move(prep.imported);
+  }
+  void operator()(CreateAttributeMutation& m) {
+    result.attribute = s.attributes
+                           .AddWithId(AttributeId{m.id}, std::string(m.name), m.type, m.scale,
+                                      std::string(m.description))
+                           .id;
+  }
+  void operator()(RenameAttributeMutation& m) {
+    AttributeEntry* e = s.attributes.Get(m.attribute);
+    if (e->name != m.name) s.attributes.Rename(*e, std::string(m.name));
+  }
+  void operator()(DropAttributeMutation& m) { s.attributes.Drop(m.attribute); }
+  void operator()(SetAttributeKeysMutation& m) {
+    std::vector<RowId> unused;
+    std::vector<RowId> rows = prep.keys->Commit(s, &unused);
+    s.attributes.Get(m.attribute)->column.SetMany(rows, m.values);
+  }
+  void operator()(SetAttributeRowsMutation& m) {
+    Bsi& column = s.attributes.Get(m.attribute)->column;
+    if (m.clear) {
+      column.ClearMany(m.rows);
+    } else {
+      column.SetMany(m.rows, m.values);
+    }
   }
 };
 

@@ -27,6 +27,13 @@
 //     14  remove customers       keys (replay resolves them as the write did)
 //     15  batch                  u32 n (>= 2), n x bytes (a record of types
 //                                1..14 each); all-or-nothing: one record
+//     16  create attribute       u32 id, bytes name, u8 type (0 int64,
+//                                1 decimal, 2 date), u8 scale, bytes description
+//     17  rename attribute       u32 id, bytes new name
+//     18  drop attribute         u32 id
+//     19  set attribute keys     u32 id, keys, u32 n, n x i64 values
+//     20  set attribute rows     u32 id, rows, u32 n, n x i64 values
+//     21  clear attribute rows   u32 id, rows
 //
 // Values are never changed or reused. A new kind takes the next value.
 #include <cstring>
@@ -60,6 +67,12 @@ enum RecordType : uint8_t {
   kImportTag = 13,
   kRemoveCustomers = 14,
   kBatch = 15,
+  kCreateAttribute = 16,
+  kRenameAttribute = 17,
+  kDropAttribute = 18,
+  kSetAttributeKeys = 19,
+  kSetAttributeRows = 20,
+  kClearAttributeRows = 21,
 };
 
 constexpr uint8_t kIntKeys = 0;     // never change
@@ -200,6 +213,52 @@ void Encode(const ImportTagMutation& m, std::string* out) {
   PutBytes(out, m.portable);
 }
 
+void PutValues(std::string* out, std::span<const int64_t> values) {
+  PutU32(out, static_cast<uint32_t>(values.size()));
+  if (!values.empty()) out->append(reinterpret_cast<const char*>(values.data()), values.size() * 8);
+}
+
+bool GetValues(Decoder& d, DecodeArena* arena, std::span<const int64_t>* values) {
+  const uint32_t n = d.U32();
+  if (!d.CanHold(n, 8)) return false;
+  std::span<const char> raw = d.Raw(size_t{n} * 8);
+  if (!d.ok()) return false;
+  std::vector<int64_t>& v = arena->ints.emplace_back(n);
+  if (n > 0) std::memcpy(v.data(), raw.data(), raw.size());
+  *values = v;
+  return true;
+}
+
+void Encode(const CreateAttributeMutation& m, std::string* out) {
+  PutU8(out, kCreateAttribute);
+  PutU32(out, m.id);
+  PutBytes(out, m.name);
+  PutU8(out, static_cast<uint8_t>(m.type));
+  PutU8(out, static_cast<uint8_t>(m.scale));
+  PutBytes(out, m.description);
+}
+void Encode(const RenameAttributeMutation& m, std::string* out) {
+  PutU8(out, kRenameAttribute);
+  PutU32(out, m.attribute.value);
+  PutBytes(out, m.name);
+}
+void Encode(const DropAttributeMutation& m, std::string* out) {
+  PutU8(out, kDropAttribute);
+  PutU32(out, m.attribute.value);
+}
+void Encode(const SetAttributeKeysMutation& m, std::string* out) {
+  PutU8(out, kSetAttributeKeys);
+  PutU32(out, m.attribute.value);
+  PutKeys(out, m.keys);
+  PutValues(out, m.values);
+}
+void Encode(const SetAttributeRowsMutation& m, std::string* out) {
+  PutU8(out, m.clear ? kClearAttributeRows : kSetAttributeRows);
+  PutU32(out, m.attribute.value);
+  PutRows(out, m.rows);
+  if (!m.clear) PutValues(out, m.values);
+}
+
 // Decodes the body of a record of `type` (the type byte already read).
 // Returns false on malformed bytes.
 bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
@@ -299,6 +358,53 @@ bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
       *out = m;
       return true;
     }
+    case kCreateAttribute: {
+      CreateAttributeMutation m;
+      m.id = d.U32();
+      m.name = d.Bytes();
+      const uint8_t type = d.U8();
+      m.scale = d.U8();
+      m.description = d.Bytes();
+      if (type > static_cast<uint8_t>(AttributeType::kDate) || m.id == kUnassignedAttributeId) {
+        return false;
+      }
+      m.type = static_cast<AttributeType>(type);
+      *out = m;
+      return true;
+    }
+    case kRenameAttribute: {
+      RenameAttributeMutation m;
+      m.attribute = AttributeId{d.U32()};
+      m.name = d.Bytes();
+      *out = m;
+      return true;
+    }
+    case kDropAttribute: {
+      DropAttributeMutation m;
+      m.attribute = AttributeId{d.U32()};
+      *out = m;
+      return true;
+    }
+    case kSetAttributeKeys: {
+      SetAttributeKeysMutation m;
+      m.attribute = AttributeId{d.U32()};
+      if (!GetKeys(d, arena, &m.keys) || !GetValues(d, arena, &m.values)) return false;
+      if (m.values.size() != m.keys.size()) return false;
+      *out = m;
+      return true;
+    }
+    case kSetAttributeRows:
+    case kClearAttributeRows: {
+      SetAttributeRowsMutation m;
+      m.clear = type == kClearAttributeRows;
+      m.attribute = AttributeId{d.U32()};
+      if (!GetRows(d, arena, &m.rows)) return false;
+      if (!m.clear && (!GetValues(d, arena, &m.values) || m.values.size() != m.rows.size())) {
+        return false;
+      }
+      *out = m;
+      return true;
+    }
     default:
       return false;
   }
@@ -369,6 +475,13 @@ const char* KindName(const Mutation& m) {
     const char* operator()(const TagKeysMutation& x) { return x.add ? "tag keys" : "untag keys"; }
     const char* operator()(const TagRowsMutation& x) { return x.add ? "tag rows" : "untag rows"; }
     const char* operator()(const ImportTagMutation&) { return "import tag"; }
+    const char* operator()(const CreateAttributeMutation&) { return "create attribute"; }
+    const char* operator()(const RenameAttributeMutation&) { return "rename attribute"; }
+    const char* operator()(const DropAttributeMutation&) { return "drop attribute"; }
+    const char* operator()(const SetAttributeKeysMutation&) { return "set attribute keys"; }
+    const char* operator()(const SetAttributeRowsMutation& x) {
+      return x.clear ? "clear attribute rows" : "set attribute rows";
+    }
   };
   return std::visit(Names{}, m);
 }

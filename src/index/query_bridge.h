@@ -12,6 +12,7 @@
 #include "index/index_state.h"
 #include "query/binder.h"
 #include "query/planner.h"
+#include "util/edit_distance.h"
 
 namespace tagindex::internal {
 
@@ -46,9 +47,28 @@ class CatalogResolver : public query::TagResolver {
   std::vector<std::string> Suggest(std::string_view name) const override {
     return catalog_.Suggest(name);
   }
+  std::optional<AttributeRef> FindAttribute(std::string_view name) const override {
+    if (attributes_ == nullptr) return std::nullopt;
+    const AttributeEntry* a = attributes_->Find(name);
+    if (a == nullptr) return std::nullopt;
+    return AttributeRef{a->id, a->type, a->scale};
+  }
+  std::vector<std::string> SuggestSubject(std::string_view name) const override {
+    std::vector<std::string> names;
+    for (const auto& [c, entry] : catalog_.categories()) names.push_back(c);
+    if (attributes_ != nullptr) {
+      for (std::string& a : attributes_->Names()) names.push_back(std::move(a));
+    }
+    return util::ClosestMatches(std::string(name), names);
+  }
 
  private:
   const internal::Catalog& catalog_;
+  const internal::AttributeTable* attributes_ = nullptr;
+
+ public:
+  CatalogResolver(const internal::Catalog& catalog, const internal::AttributeTable& attributes)
+      : catalog_(catalog), attributes_(&attributes) {}
 };
 
 // The planner's view of the data. Caller holds the read lock.
@@ -60,6 +80,10 @@ class StateSource : public query::BitmapSource {
     return t == nullptr ? nullptr : &t->bitmap;
   }
   const Bitmap& Universe() const override { return state_.universe; }
+  const Bsi* AttributeColumn(AttributeId attribute) const override {
+    const AttributeEntry* a = state_.attributes.Get(attribute);
+    return a == nullptr ? nullptr : &a->column;
+  }
 
  private:
   const IndexState& state_;

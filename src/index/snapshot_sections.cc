@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "index/index_state.h"
+#include "index/names.h"
 #include "index/storage_internal.h"
 #include "storage/coding.h"
 #include "storage/snapshot_file.h"
@@ -373,6 +374,69 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
   return absl::OkStatus();
 }
 
+// ---- kind 11: attribute columns, one section each ------------------------------------------------
+// Written after the tag bitmaps; read after the universe (values only for live rows).
+
+absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
+  std::string buf;
+  for (const internal::AttributeEntry* a : s.attributes.List()) {
+    buf.clear();
+    PutU32(&buf, a->id.value);
+    PutU32(&buf, s.attributes.next_id());
+    PutBytes(&buf, a->name);
+    PutU8(&buf, static_cast<uint8_t>(a->type));
+    PutU8(&buf, static_cast<uint8_t>(a->scale));
+    PutBytes(&buf, a->description);
+    a->column.Serialize(&buf);
+    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kAttribute, storage::kSectionRequired, {buf}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadAttribute(const Loader& l, const Section& sec, IndexState& s) {
+  Decoder d(sec.payload);
+  const uint32_t id = d.U32();
+  const uint32_t next = d.U32();
+  const std::string name(d.Bytes(s.options.max_name_bytes));
+  const uint8_t type = d.U8();
+  const uint8_t scale = d.U8();
+  const std::string description(d.Bytes(s.options.max_description_bytes));
+  if (!d.ok()) return l.Bad(sec, d.position(), "truncated attribute section");
+  if (type > static_cast<uint8_t>(AttributeType::kDate) ||
+      (type == static_cast<uint8_t>(AttributeType::kDecimal) ? (scale < 1 || scale > 18)
+                                                             : scale != 0)) {
+    return l.Bad(sec, 8,
+                 absl::StrCat("attribute ", internal::Quote(name), ": bad type ", type,
+                              " / scale ", scale));
+  }
+  if (id >= next || s.attributes.Get(AttributeId{id}) != nullptr || next >= UINT32_MAX - 1) {
+    return l.Bad(sec, 0,
+                 absl::StrCat("attribute ", internal::Quote(name), ": id ", id, " out of order"));
+  }
+  if (name.empty() || s.attributes.Find(name) != nullptr ||
+      s.catalog.FindCategory(name) != nullptr) {
+    return l.Bad(sec, 8,
+                 absl::StrCat("attribute name ", internal::Quote(name), " is empty or taken"));
+  }
+  absl::StatusOr<Bsi> column = Bsi::Deserialize(sec.payload.subspan(d.position()));
+  if (!column.ok()) return l.Bad(sec, d.position(), std::string(column.status().message()));
+  if (!column->existence().IsSubsetOf(s.universe)) {
+    return l.Bad(sec, d.position(),
+                 absl::StrCat("attribute ", internal::Quote(name),
+                              " has values for rows that are not live"));
+  }
+  internal::AttributeEntry& e = s.attributes.AddWithId(
+      AttributeId{id}, name, static_cast<AttributeType>(type), scale, description);
+  e.column = *std::move(column);
+  s.attributes.ReserveIds(next);
+  return absl::OkStatus();
+}
+
+absl::Status ReadAttributes(Loader& l, Sections sections, IndexState& s) {
+  for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadAttribute(l, *sec, s));
+  return absl::OkStatus();
+}
+
 // ---- the table ----------------------------------------------------------------------------------
 
 struct SectionCodec {
@@ -399,6 +463,7 @@ constexpr SectionCodec kSections[] = {
     // Present exactly when the keys are int64 or string (ReadKeys checks).
     {SectionKind::kKeyTable, "key lookup table", false, false, WriteKeyTable, nullptr},
     {SectionKind::kTagBitmap, "tag bitmap", false, true, WriteTagBitmaps, ReadTagBitmaps},
+    {SectionKind::kAttribute, "attribute column", false, true, WriteAttributes, ReadAttributes},
 };
 
 const SectionCodec* CodecOf(uint32_t kind) {

@@ -51,6 +51,8 @@ std::string FormatValue(const Value& v) {
       return absl::StrCat("decimal:", v.text);
     case Value::Kind::kDate:
       return absl::StrCat("date:", v.text);
+    case Value::Kind::kRelativeDate:
+      return absl::StrCat("date:", FormatName(v.text));
   }
   return "?";
 }

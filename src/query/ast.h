@@ -14,10 +14,13 @@ namespace tagindex::query {
 // (decoded for quoted values), so a category value that looks like a number
 // ("2024") still names its tag.
 struct Value {
-  enum class Kind { kName, kInteger, kDecimal, kDate };
+  // kRelativeDate: `today`, `today - 90d`, `today + 2w` (units d, w, m, y);
+  // resolved against QueryOptions::today by the binder.
+  enum class Kind { kName, kInteger, kDecimal, kDate, kRelativeDate };
   Kind kind = Kind::kName;
   std::string text;
-  int64_t integer = 0;  // kInteger; kDate: days since 1970-01-01
+  int64_t integer = 0;  // kInteger; kDate: days since 1970-01-01; kRelativeDate: signed amount
+  char unit = 'd';      // kRelativeDate: 'd', 'w', 'm' or 'y'
   size_t offset = 0;
 };
 

@@ -1,7 +1,11 @@
 #include "query/binder.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "query/attribute_value.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
 #include "util/status_macros.h"
@@ -168,13 +172,25 @@ class Binder {
     const std::string subject(util::TrimUnicodeSpace(n.name));
     std::optional<TagResolver::CategoryRef> category = resolver_.FindCategory(subject);
     if (!category) {
-      const char* why = " (numeric and date attributes are not supported yet)";
-      return Error(absl::StatusCode::kNotFound, n.offset,
-                   absl::StrCat("unknown attribute ", QuoteForMessage(subject),
-                                resolver_.FindByName(subject).empty()
-                                    ? why
-                                    : " (it is a tag; predicates apply to categories and "
-                                      "attributes)"));
+      if (std::optional<TagResolver::AttributeRef> a = resolver_.FindAttribute(subject)) {
+        return BindAttribute(n, subject, *a);
+      }
+      if (!resolver_.FindByName(subject).empty()) {
+        return Error(absl::StatusCode::kNotFound, n.offset,
+                     absl::StrCat("unknown attribute ", QuoteForMessage(subject),
+                                  " (it is a tag; predicates apply to categories and "
+                                  "attributes)"));
+      }
+      std::vector<std::string> suggestions = resolver_.SuggestSubject(subject);
+      std::string hint = " (no attribute or category has this name)";
+      if (!suggestions.empty()) {
+        hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+      }
+      absl::Status status =
+          Error(absl::StatusCode::kNotFound, n.offset,
+                absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint));
+      AttachSuggestions(status, suggestions);
+      return status;
     }
     const bool not_applicable =
         n.kind == K::kBetween ||
@@ -221,6 +237,152 @@ class Binder {
     both.push_back(std::move(rest));
     both.push_back(Expr::Not(Expr::Nary(Expr::Kind::kOr, std::move(listed))));
     return Expr::Nary(Expr::Kind::kAnd, std::move(both));
+  }
+
+  // A literal in the column's storage unit, checked against its type.
+  absl::StatusOr<int64_t> Literal(const Value& v, const std::string& subject,
+                                  const TagResolver::AttributeRef& a) const {
+    const std::string shown = QuoteForMessage(v.text);
+    const std::string col = absl::StrCat("attribute ", QuoteForMessage(subject), " is ");
+    auto bad = [&](const std::string& what) -> absl::Status {
+      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what));
+    };
+    switch (a.type) {
+      case AttributeType::kInt64:
+        if (v.kind == Value::Kind::kInteger) return v.integer;
+        if (v.kind == Value::Kind::kDecimal) {
+          return bad(absl::StrCat("an integer column; ", v.text, " is not an integer"));
+        }
+        if (v.kind == Value::Kind::kDate || v.kind == Value::Kind::kRelativeDate) {
+          return bad(absl::StrCat("an integer column, not a date; found ", shown));
+        }
+        return bad(absl::StrCat("an integer column; expected an integer, found ", shown));
+      case AttributeType::kDecimal: {
+        if (v.kind == Value::Kind::kInteger || v.kind == Value::Kind::kDecimal) {
+          absl::StatusOr<int64_t> x = ParseDecimal(v.text, a.scale);
+          if (!x.ok()) {
+            return bad(
+                absl::StrCat("a decimal column of scale ", a.scale, "; ", x.status().message()));
+          }
+          return x;
+        }
+        if (v.kind == Value::Kind::kDate || v.kind == Value::Kind::kRelativeDate) {
+          return bad(absl::StrCat("a decimal column, not a date; found ", shown));
+        }
+        return bad(absl::StrCat("a decimal column; expected a number, found ", shown));
+      }
+      case AttributeType::kDate:
+        if (v.kind == Value::Kind::kDate) return v.integer;
+        if (v.kind == Value::Kind::kRelativeDate) {
+          const int64_t today = options_.today.value_or(TodayUtc());
+          return ShiftDate(today, v.integer, v.unit);
+        }
+        return bad(
+            absl::StrCat("a date column; write a date as 2026-08-01 or today - 90d, "
+                         "found ",
+                         shown));
+    }
+    return bad(std::string("of an unknown type"));
+  }
+
+  static std::vector<Bsi::Interval> Normalised(std::vector<Bsi::Interval> in) {
+    std::vector<Bsi::Interval> ivs;
+    for (const auto& iv : in) {
+      if (iv.lo <= iv.hi) ivs.push_back(iv);
+    }
+    std::sort(ivs.begin(), ivs.end(),
+              [](const Bsi::Interval& a, const Bsi::Interval& b) { return a.lo < b.lo; });
+    std::vector<Bsi::Interval> out;
+    for (const auto& iv : ivs) {
+      if (!out.empty() && (out.back().hi == INT64_MAX || iv.lo <= out.back().hi + 1)) {
+        out.back().hi = std::max(out.back().hi, iv.hi);
+      } else {
+        out.push_back(iv);
+      }
+    }
+    return out;
+  }
+
+  // Every int64 not in `ivs` (sorted, disjoint).
+  static std::vector<Bsi::Interval> Complement(const std::vector<Bsi::Interval>& ivs) {
+    std::vector<Bsi::Interval> out;
+    int64_t next = INT64_MIN;
+    bool open = true;  // `next` is still a valid start
+    for (const auto& iv : ivs) {
+      if (open && iv.lo > next) out.push_back({next, iv.lo - 1});
+      if (iv.hi == INT64_MAX) {
+        open = false;
+      } else {
+        next = iv.hi + 1;
+      }
+    }
+    if (open) out.push_back({next, INT64_MAX});
+    return out;
+  }
+
+  absl::StatusOr<Expr> BindAttribute(const AstNode& n, const std::string& subject,
+                                     const TagResolver::AttributeRef& a) {
+    std::vector<int64_t> vals;
+    for (const Value& v : n.values) {
+      TI_ASSIGN_OR_RETURN(int64_t x, Literal(v, subject, a));
+      vals.push_back(x);
+    }
+    std::vector<std::string> texts;
+    for (const Value& v : n.values) texts.push_back(v.text);
+    const std::string name = FormatName(subject);
+    std::vector<Bsi::Interval> ivs;
+    std::string label;
+    bool negate_result = false;  // IS NULL
+    switch (n.kind) {
+      case K::kIsNull:
+        ivs.push_back({INT64_MIN, INT64_MAX});
+        negate_result = !n.negated;
+        label = absl::StrCat(name, " IS NOT NULL");
+        break;
+      case K::kCompare: {
+        const int64_t c = vals[0];
+        label = absl::StrCat(name, " ", CompareOpName(n.op), " ", texts[0]);
+        switch (n.op) {
+          case CompareOp::kEq:
+            ivs.push_back({c, c});
+            break;
+          case CompareOp::kNe:
+            if (c > INT64_MIN) ivs.push_back({INT64_MIN, c - 1});
+            if (c < INT64_MAX) ivs.push_back({c + 1, INT64_MAX});
+            break;
+          case CompareOp::kLt:
+            if (c > INT64_MIN) ivs.push_back({INT64_MIN, c - 1});
+            break;
+          case CompareOp::kLe:
+            ivs.push_back({INT64_MIN, c});
+            break;
+          case CompareOp::kGt:
+            if (c < INT64_MAX) ivs.push_back({c + 1, INT64_MAX});
+            break;
+          case CompareOp::kGe:
+            ivs.push_back({c, INT64_MAX});
+            break;
+        }
+        break;
+      }
+      case K::kIn:
+        for (int64_t v : vals) ivs.push_back({v, v});
+        label =
+            absl::StrCat(name, n.negated ? " NOT IN (" : " IN (", absl::StrJoin(texts, ", "), ")");
+        break;
+      case K::kBetween:
+        ivs.push_back({vals[0], vals[1]});
+        label = absl::StrCat(name, n.negated ? " NOT BETWEEN " : " BETWEEN ", texts[0], " AND ",
+                             texts[1]);
+        break;
+      default:
+        return absl::InternalError("query: not a predicate");
+    }
+    ivs = Normalised(std::move(ivs));
+    // NOT IN / NOT BETWEEN: the other values; a row needs a value to match.
+    if ((n.kind == K::kIn || n.kind == K::kBetween) && n.negated) ivs = Complement(ivs);
+    Expr p = Expr::Predicate(a.id, std::move(ivs), std::move(label));
+    return negate_result ? Expr::Not(std::move(p)) : std::move(p);
   }
 
   std::string_view text_;

@@ -41,12 +41,27 @@ class TagResolver {
   virtual std::optional<CategoryRef> FindCategory(std::string_view category) const = 0;
   // Up to three "did you mean" names (qualified where ambiguous), best first.
   virtual std::vector<std::string> Suggest(std::string_view name) const = 0;
+
+  // An attribute column (numeric or date), if `name` is one.
+  struct AttributeRef {
+    AttributeId id;
+    AttributeType type = AttributeType::kInt64;
+    int scale = 0;
+  };
+  virtual std::optional<AttributeRef> FindAttribute(std::string_view /*name*/) const {
+    return std::nullopt;
+  }
+  // Up to three categories or attributes named like `name`, best first.
+  virtual std::vector<std::string> SuggestSubject(std::string_view /*name*/) const { return {}; }
 };
 
-// Binds `ast` (parsed from `text`, used for error locations). Errors:
+// Binds `ast` (parsed from `text`, used for error locations). Attribute
+// predicates become Expr::kPredicate with the literal converted to the
+// column's storage unit (relative dates against options.today). Errors:
 // NotFound (unknown tag, category value or attribute; with suggestions
 // payload), InvalidArgument (ambiguous name, operator not applicable to a
-// category), all with a location payload.
+// category, literal of the wrong type or with too many decimals), all with a
+// location payload.
 absl::StatusOr<Expr> Bind(std::string_view text, const AstNode& ast, const TagResolver& resolver,
                           const QueryOptions& options);
 

@@ -58,6 +58,8 @@ class Executor {
         return universe_.Cardinality();
       case Op::kNone:
         return 0;
+      case Op::kPredicate:
+        return n.bsi->SelectCount(*n.intervals);
       case Op::kNot:
         // Operands are subsets of the universe, so |U \ x| = |U| - |x|.
         return universe_.Cardinality() - Count(n.children[0]);
@@ -90,6 +92,8 @@ class Executor {
         return Value::Borrow(n.bitmap);
       case Op::kNone:
         return Value::Own(Bitmap());
+      case Op::kPredicate:
+        return Value::Own(n.bsi->Select(*n.intervals));
       case Op::kNot: {
         Value c = Eval(n.children[0], Child(x, 0));
         return Value::Own(Bitmap::AndNot(universe_, c.get()));
@@ -138,6 +142,25 @@ class Executor {
         neg.clear();
         if (pos[0]->IsEmpty()) return empty();
       }
+      if (c.op == Op::kPredicate) {
+        // The running intersection (one bitmap now, or nothing yet) is the
+        // filter: the slices are only walked in its chunks and rows.
+        const Bitmap* filter = pos.empty() ? nullptr : pos[0];
+        const bool last = i + 1 == n.children.size();
+        if (count != nullptr && last && !c.subtracted && filter != nullptr && x == nullptr) {
+          *count = c.bsi->SelectCount(*c.intervals, filter);
+          return Value::Own(Bitmap());
+        }
+        held.push_back(EvalPredicate(c, Child(x, i), filter));
+        const Bitmap* b = &held.back().get();
+        if (c.subtracted) {
+          neg.push_back(b);
+        } else {
+          if (b->IsEmpty()) return empty();
+          pos.assign(1, b);  // a subset of the filter: it replaces it
+        }
+        continue;
+      }
       held.push_back(Eval(c, Child(x, i)));
       const Bitmap* b = &held.back().get();
       if (c.subtracted) {
@@ -160,6 +183,18 @@ class Executor {
       return Value::Borrow(pos[0]);  // the universe
     }
     return Value::Own(Bitmap::AndAndNot(pos, neg));
+  }
+
+  // A predicate restricted to `filter` (null: every row with a value).
+  Value EvalPredicate(const PlanNode& n, ExplainNode* x, const Bitmap* filter) {
+    const Clock::time_point start = x != nullptr ? Clock::now() : Clock::time_point();
+    Value v = Value::Own(n.bsi->Select(*n.intervals, filter));
+    if (x != nullptr) {
+      x->executed = true;
+      x->actual = v.get().Cardinality();
+      x->nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    }
+    return v;
   }
 
   const Bitmap& universe_;
@@ -190,6 +225,9 @@ ExplainNode ExplainSkeleton(const PlanNode& plan) {
       break;
     case Op::kNot:
       x.operation = "NOT";
+      break;
+    case Op::kPredicate:
+      x.operation = "PREDICATE";
       break;
   }
   if (plan.label != nullptr) x.detail = *plan.label;

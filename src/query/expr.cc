@@ -13,6 +13,16 @@ Expr Expr::Tag(TagId id, std::string label) {
   return e;
 }
 
+Expr Expr::Predicate(AttributeId attribute, std::vector<Bsi::Interval> intervals,
+                     std::string label) {
+  Expr e;
+  e.kind = Kind::kPredicate;
+  e.attribute = attribute;
+  e.intervals = std::move(intervals);
+  e.label = std::move(label);
+  return e;
+}
+
 Expr Expr::All() {
   Expr e;
   e.kind = Kind::kAll;
@@ -55,6 +65,8 @@ const char* KindName(Expr::Kind k) {
       return "OR";
     case Expr::Kind::kXor:
       return "XOR";
+    case Expr::Kind::kPredicate:
+      return "PREDICATE";
   }
   return "?";
 }
@@ -63,6 +75,9 @@ void AppendDebug(const Expr& e, std::string* out) {
   switch (e.kind) {
     case Expr::Kind::kTag:
       *out += e.label;  // already written the way a query spells it
+      return;
+    case Expr::Kind::kPredicate:
+      absl::StrAppend(out, "[", e.label, "]");
       return;
     case Expr::Kind::kAll:
     case Expr::Kind::kNone:
@@ -82,6 +97,10 @@ void AppendKey(const Expr& e, std::string* out) {
   switch (e.kind) {
     case Expr::Kind::kTag:
       absl::StrAppend(out, "t", e.tag.value);
+      return;
+    case Expr::Kind::kPredicate:
+      absl::StrAppend(out, "p", e.attribute.value);
+      for (const Bsi::Interval& iv : e.intervals) absl::StrAppend(out, "[", iv.lo, ",", iv.hi, "]");
       return;
     case Expr::Kind::kAll:
       *out += 'A';
@@ -125,6 +144,13 @@ uint64_t Expr::Hash() const {
     return x ^ (x >> 31);
   };
   uint64_t h = mix(static_cast<uint64_t>(kind) * 0x100000001ull + tag.value);
+  if (kind == Kind::kPredicate) {
+    h = mix(h ^ attribute.value);
+    for (const Bsi::Interval& iv : intervals) {
+      h = mix(h ^ static_cast<uint64_t>(iv.lo));
+      h = mix(h ^ static_cast<uint64_t>(iv.hi));
+    }
+  }
   for (const Expr& c : children) h = mix(h ^ c.Hash());
   return h;
 }
@@ -132,6 +158,15 @@ uint64_t Expr::Hash() const {
 bool Expr::Same(const Expr& a, const Expr& b) {
   if (a.kind != b.kind || a.children.size() != b.children.size()) return false;
   if (a.kind == Kind::kTag) return a.tag == b.tag;
+  if (a.kind == Kind::kPredicate) {
+    if (a.attribute != b.attribute || a.intervals.size() != b.intervals.size()) return false;
+    for (size_t i = 0; i < a.intervals.size(); ++i) {
+      if (a.intervals[i].lo != b.intervals[i].lo || a.intervals[i].hi != b.intervals[i].hi) {
+        return false;
+      }
+    }
+    return true;
+  }
   for (size_t i = 0; i < a.children.size(); ++i) {
     if (!Same(a.children[i], b.children[i])) return false;
   }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "query/attribute_value.h"
 #include "query/lexer.h"
 #include "query/query_error.h"
 #include "util/status_macros.h"
@@ -48,6 +49,29 @@ bool ParseDate(std::string_view s, int64_t* days) {
   *days = DaysFromCivil(y, m, d);
   return true;
 }
+
+}  // namespace
+
+bool ParseIsoDate(std::string_view s, int64_t* days) { return ParseDate(s, days); }
+
+bool ParseDateOffset(std::string_view s, int64_t* amount, char* unit) {
+  if (s.size() < 2 || s.size() > 8) return false;
+  const char u = s.back();
+  if (u != 'd' && u != 'w' && u != 'm' && u != 'y' && u != 'D' && u != 'W' && u != 'M' &&
+      u != 'Y') {
+    return false;
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (!IsDigit(s[i])) return false;
+    n = n * 10 + (s[i] - '0');
+  }
+  *amount = n;
+  *unit = static_cast<char>(u | 0x20);  // lower case
+  return true;
+}
+
+namespace {
 
 bool IsEnglishWord(const Token& t, const char* upper) {
   return t.kind == TokenKind::kName && absl::EqualsIgnoreCase(t.text, upper);
@@ -355,12 +379,48 @@ class Parser {
     v.text = t.text;
     v.offset = t.offset;
     if (t.kind == TokenKind::kName) Classify(&v);
+    // `today - 90d` lexes as three bare words; join them.
+    if (v.kind == Value::Kind::kRelativeDate && v.integer == 0 && v.text.size() == 5 &&
+        Peek().kind == TokenKind::kName && (Peek().text == "-" || Peek().text == "+")) {
+      const Token& sign = Peek();
+      const Token& amount = Peek(1);
+      int64_t n = 0;
+      char unit = 0;
+      if (amount.kind != TokenKind::kName || !ParseDateOffset(amount.text, &n, &unit)) {
+        return Error(
+            absl::StatusCode::kInvalidArgument, amount,
+            absl::StrCat("expected a date offset such as 90d, 12w, 6m or 1y after \"today ",
+                         sign.text, "\", found ", Describe(amount)));
+      }
+      v.integer = sign.text == "-" ? -n : n;
+      v.unit = unit;
+      v.text = absl::StrCat("today ", sign.text, " ", amount.text);
+      Take();
+      Take();
+    }
     node->values.push_back(std::move(v));
     return absl::OkStatus();
   }
 
   static void Classify(Value* v) {
     const std::string& s = v->text;
+    if (absl::StartsWithIgnoreCase(s, "today")) {
+      // `today`, or written without spaces: `today-90d`.
+      int64_t n = 0;
+      char unit = 0;
+      if (s.size() == 5) {
+        v->kind = Value::Kind::kRelativeDate;
+        v->integer = 0;
+        return;
+      }
+      if ((s[5] == '-' || s[5] == '+') &&
+          ParseDateOffset(std::string_view(s).substr(6), &n, &unit)) {
+        v->kind = Value::Kind::kRelativeDate;
+        v->integer = s[5] == '-' ? -n : n;
+        v->unit = unit;
+        return;
+      }
+    }
     int64_t days = 0;
     if (ParseDate(s, &days)) {
       v->kind = Value::Kind::kDate;

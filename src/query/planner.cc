@@ -1,6 +1,7 @@
 #include "query/planner.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "util/status_macros.h"
@@ -31,6 +32,8 @@ class Planner {
         n.estimate = b->Cardinality();
         return n;
       }
+      case Expr::Kind::kPredicate:
+        return PlanPredicate(e);
       case Expr::Kind::kAll:
         n.op = Op::kAll;
         n.bitmap = &source_.Universe();
@@ -65,6 +68,34 @@ class Planner {
   }
 
  private:
+  absl::StatusOr<PlanNode> PlanPredicate(const Expr& e) {
+    const Bsi* bsi = source_.AttributeColumn(e.attribute);
+    if (bsi == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("query: the attribute of ", e.label, " (id ", e.attribute.value,
+                       ") was dropped after the query was compiled; compile it again"));
+    }
+    PlanNode n;
+    n.op = Op::kPredicate;
+    n.bsi = bsi;
+    n.intervals = &e.intervals;
+    n.label = &e.label;
+    // Uniform guess over the column's value domain: [-2^bits, 2^bits - 1],
+    // or [0, 2^bits - 1] when no value is negative.
+    const long double hi = std::ldexp(1.0L, bsi->bits()) - 1;
+    const long double lo = bsi->sign().IsEmpty() ? 0.0L : -std::ldexp(1.0L, bsi->bits());
+    long double covered = 0;
+    for (const Bsi::Interval& iv : e.intervals) {
+      const long double a = std::max<long double>(lo, static_cast<long double>(iv.lo));
+      const long double b = std::min<long double>(hi, static_cast<long double>(iv.hi));
+      if (a <= b) covered += b - a + 1;
+    }
+    const uint64_t count = bsi->existence().Cardinality();
+    const long double fraction = std::min<long double>(1.0L, covered / (hi - lo + 1));
+    n.estimate = static_cast<uint64_t>(static_cast<long double>(count) * fraction);
+    return n;
+  }
+
   absl::StatusOr<PlanNode> PlanAnd(const Expr& e) {
     PlanNode n;
     n.op = Op::kAnd;
@@ -116,6 +147,8 @@ const char* OpName(Op op) {
       return "XOR";
     case Op::kNot:
       return "NOT";
+    case Op::kPredicate:
+      return "PREDICATE";
   }
   return "?";
 }

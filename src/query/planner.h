@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "bitmap/bitmap.h"
+#include "bitmap/bsi.h"
 #include "query/expr.h"
 
 namespace tagindex::query {
@@ -26,20 +27,31 @@ class BitmapSource {
   virtual const Bitmap* TagBitmap(TagId tag) const = 0;
   // Every live customer.
   virtual const Bitmap& Universe() const = 0;
+  // The column of a live attribute, or nullptr if it was dropped.
+  virtual const Bsi* AttributeColumn(AttributeId /*attribute*/) const { return nullptr; }
 };
 
 struct PlanNode {
-  enum class Op { kTag, kAll, kNone, kAnd, kOr, kXor, kNot };
+  enum class Op { kTag, kAll, kNone, kAnd, kOr, kXor, kNot, kPredicate };
   Op op = Op::kNone;
+  // kPredicate: the column and the value intervals (borrowed from the
+  // expression). Evaluated by walking the slices, restricted to the running
+  // intersection when it is an AND operand after others.
+  const Bsi* bsi = nullptr;
+  const std::vector<Bsi::Interval>* intervals = nullptr;
   const Bitmap* bitmap = nullptr;      // kTag and kAll: borrowed, never copied
   const std::string* label = nullptr;  // kTag: points into the expression
   bool subtracted = false;             // an operand of AND applied as AND-NOT
-  uint64_t estimate = 0;               // expected cardinality (exact for kTag/kAll/kNone)
+  // Expected cardinality: exact for kTag/kAll/kNone; for kPredicate the
+  // column's count times the fraction of its value domain [min bound, max
+  // bound of its width] the intervals cover (a uniform-values guess).
+  uint64_t estimate = 0;
   // kAnd: operands to intersect, ascending estimate, then operands to
   // subtract (subtracted = true), descending estimate. An AND with no
   // positive operand starts from kAll. kOr/kXor: operands. kNot: one.
   std::vector<PlanNode> children;
 
+  // Stored bitmaps (a predicate is computed, so it is not a leaf).
   bool IsLeaf() const { return op == Op::kTag || op == Op::kAll || op == Op::kNone; }
   // Indented tree with estimates, for tests and debugging.
   std::string DebugString() const;

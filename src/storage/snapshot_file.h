@@ -40,6 +40,7 @@ enum class SectionKind : uint32_t {
   kRuleDefinition = 8,     // reserved: a rule tag's query
   kSegmentDefinition = 9,  // reserved: a saved segment
   kKeyTable = 10,          // customer key -> row lookup table (int64/string keys)
+  kAttribute = 11,         // one attribute column: metadata + its bit-sliced index
   kEnd = 0xFFFF,           // last section: section count
 };
 

@@ -66,6 +66,28 @@ struct Describe {
                         std::string(m.description), "|", static_cast<int>(m.kind), "|",
                         m.portable.size(), ":", std::string(m.portable));
   }
+  std::string Values(std::span<const int64_t> v) {
+    std::string out = "v[";
+    for (int64_t x : v) absl::StrAppend(&out, x, ",");
+    return out + "]";
+  }
+  std::string operator()(const ti::CreateAttributeMutation& m) {
+    return absl::StrCat("attr ", m.id, "|", std::string(m.name), "|", static_cast<int>(m.type),
+                        "|", m.scale, "|", std::string(m.description));
+  }
+  std::string operator()(const ti::RenameAttributeMutation& m) {
+    return absl::StrCat("renattr ", m.attribute.value, "|", std::string(m.name));
+  }
+  std::string operator()(const ti::DropAttributeMutation& m) {
+    return absl::StrCat("dropattr ", m.attribute.value);
+  }
+  std::string operator()(const ti::SetAttributeKeysMutation& m) {
+    return absl::StrCat("setk ", m.attribute.value, " ", Keys(m.keys), " ", Values(m.values));
+  }
+  std::string operator()(const ti::SetAttributeRowsMutation& m) {
+    return absl::StrCat("setr ", m.attribute.value, " ", m.clear, " ", Rows(m.rows), " ",
+                        Values(m.values));
+  }
 };
 
 std::string Text(const ti::Mutation& m) { return std::visit(Describe{}, m); }
@@ -126,8 +148,41 @@ ti::Mutation RandomMutation(std::mt19937_64& rng, Pool& pool, int kind) {
       return ti::TagKeysMutation{tag, keys(), pick(2) == 0};
     case 9:
       return ti::TagRowsMutation{tag, rows(), pick(2) == 0};
-    default:
+    case 10:
       return ti::ImportTagMutation{id, str(), str(), str(), tk, str()};
+    default:
+      break;
+  }
+  const tagindex::AttributeId attr{static_cast<uint32_t>(pick(1u << 20))};
+  auto values = [&](size_t n) -> std::span<const int64_t> {
+    auto& v = pool.ints.emplace_back();
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t r = pick(4);
+      v.push_back(r == 0 ? INT64_MIN : r == 1 ? INT64_MAX : static_cast<int64_t>(rng()));
+    }
+    return v;
+  };
+  switch (kind) {
+    case 11: {
+      const auto type = static_cast<tagindex::AttributeType>(pick(3));
+      const int32_t scale =
+          type == tagindex::AttributeType::kDecimal ? 1 + static_cast<int32_t>(pick(18)) : 0;
+      return ti::CreateAttributeMutation{id, str(), type, scale, str()};
+    }
+    case 12:
+      return ti::RenameAttributeMutation{attr, str()};
+    case 13:
+      return ti::DropAttributeMutation{attr};
+    case 14: {
+      ti::KeyList k = keys();
+      return ti::SetAttributeKeysMutation{attr, k, values(k.size())};
+    }
+    default: {
+      std::span<const RowId> r = rows();
+      const bool clear = pick(2) == 0;
+      return ti::SetAttributeRowsMutation{attr, r, clear ? std::span<const int64_t>() : values(r.size()),
+                                          clear};
+    }
   }
 }
 
@@ -140,7 +195,7 @@ TEST_CASE("mutation codec: every kind round-trips alone and in batches", "[mutat
     Pool pool;
     std::vector<ti::Mutation> items;
     for (int i = 0, n = 1 + static_cast<int>(rng() % 8); i < n; ++i) {
-      items.push_back(RandomMutation(rng, pool, static_cast<int>((seed + i) % 11)));
+      items.push_back(RandomMutation(rng, pool, static_cast<int>((seed + i) % 16)));
     }
     // Each alone.
     for (const ti::Mutation& m : items) {

@@ -1,11 +1,16 @@
 // Differential test: random queries (fixed seeds, depth up to 8, tags from
-// empty to full) evaluated three ways — executor with every normaliser rule
-// on, with every rule off, and a naive std::set evaluator — which must agree
+// empty to full, attribute predicates of every form on integer, decimal and
+// date columns with NULLs, negatives and the int64 extremes) evaluated three ways — executor with
+// every normaliser rule on, with every rule off, and a naive std::set evaluator — which must agree
 // on every count and every id. The seed and query are printed on failure.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <limits>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -53,8 +58,19 @@ struct ModelTag {
   Set rows;
 };
 
+// A naive attribute column: one optional value per row id.
+struct ModelAttr {
+  std::string name;
+  tagindex::AttributeType type;
+  int scale = 0;
+  std::vector<std::optional<int64_t>> values;
+};
+
+constexpr int64_t kToday = 20800;  // QueryOptions::today of every query here
+
 struct World {
   std::unique_ptr<Index> index;
+  std::vector<ModelAttr> attrs;
   Set universe;
   std::vector<ModelTag> tags;
   std::vector<std::string> freq_values;  // exclusive category 购买频率
@@ -117,9 +133,58 @@ World MakeWorld(uint64_t seed) {
     std::vector<RowId> v(w.freq_rows[i].begin(), w.freq_rows[i].end());
     REQUIRE(w.index->TagRows(t, v).ok());
   }
-  // Remove some customers so NOT and ALL mean "live", not "every row id".
+  // Attributes: values set in one batch, NULL for about a fifth of the rows.
+  {
+    using tagindex::AttributeType;
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    w.attrs.push_back({"年龄", AttributeType::kInt64, 0, {}});
+    w.attrs.push_back({"消费金额", AttributeType::kDecimal, 2, {}});
+    w.attrs.push_back({"最近购买", AttributeType::kDate, 0, {}});
+    for (ModelAttr& a : w.attrs) {
+      REQUIRE(w.index->CreateAttribute({.name = a.name, .type = a.type, .scale = a.scale}).ok());
+      a.values.assign(n, std::nullopt);
+      std::vector<RowId> rows;
+      std::vector<int64_t> vals;
+      for (RowId i = 0; i < n; ++i) {
+        if (rng() % 5 == 0) continue;
+        int64_t v = 0;
+        switch (a.type) {
+          case AttributeType::kInt64:
+            switch (rng() % 10) {
+              case 0:
+                v = kMin;
+                break;
+              case 1:
+                v = kMax;
+                break;
+              case 2:
+                v = 0;
+                break;
+              default:
+                v = static_cast<int64_t>(rng() % 120) - 20;
+            }
+            break;
+          case AttributeType::kDecimal:
+            v = static_cast<int64_t>(rng() % 400000) - 50000;  // -500.00 .. 3499.99
+            if (rng() % 4 == 0) v -= v % 100;                  // whole amounts
+            break;
+          case AttributeType::kDate:
+            v = kToday - static_cast<int64_t>(rng() % 400);
+            break;
+        }
+        rows.push_back(i);
+        vals.push_back(v);
+        a.values[i] = v;
+      }
+      REQUIRE(w.index->SetAttributeRows(a.name, rows, vals).ok());
+    }
+  }
+  // Remove some customers so NOT and ALL mean "live", not "every row id"
+  // (and a removed customer's attribute values are gone).
   for (RowId i = 0; i < n; i += 17) {
     REQUIRE(w.index->RemoveRow(i).ok());
+    for (ModelAttr& a : w.attrs) a.values[i].reset();
     w.universe.erase(i);
     for (auto& t : w.tags) t.rows.erase(i);
     for (auto& f : w.freq_rows) f.erase(i);
@@ -198,6 +263,7 @@ class Generator {
       return Spell({"NONE", "none"});
     }
     if (kind <= 4) return Predicate(out);
+    if (kind <= 8) return AttrPredicate(out);
     const ModelTag& t = w_.tags[static_cast<size_t>(Pick(static_cast<int>(w_.tags.size())))];
     *out = t.rows;
     if (t.category.empty() && t.spelled == t.name && Chance(0.2)) return "「" + t.name + "」";
@@ -232,6 +298,136 @@ class Generator {
     }
   }
 
+  // A literal near the column's data, spelled as the column's type wants.
+  int64_t NearValue(const ModelAttr& a) {
+    std::optional<int64_t> v =
+        a.values[static_cast<size_t>(Pick(static_cast<int>(a.values.size())))];
+    int64_t x =
+        v.value_or(a.type == tagindex::AttributeType::kDate ? kToday - Pick(400) : Pick(100));
+    const int64_t lo = std::numeric_limits<int64_t>::min(),
+                  hi = std::numeric_limits<int64_t>::max();
+    if (Chance(0.3) && x > lo) --x;
+    if (Chance(0.3) && x < hi) ++x;
+    if (a.type == tagindex::AttributeType::kInt64 && Chance(0.1)) x = Chance(0.5) ? lo : hi;
+    return x;
+  }
+
+  static const std::map<int64_t, std::string>& DateNames() {
+    // Built day by day from 2000-01-01 (day 10957): an oracle independent
+    // of the library's calendar arithmetic.
+    static const std::map<int64_t, std::string> names = [] {
+      std::map<int64_t, std::string> m;
+      int y = 2000, mo = 1, d = 1;
+      for (int64_t day = 10957; day < 22000; ++day) {
+        char buf[40];
+        std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, mo, d);
+        m[day] = buf;
+        static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (++d > kDays[mo - 1] + (mo == 2 && leap)) {
+          d = 1;
+          if (++mo > 12) {
+            mo = 1;
+            ++y;
+          }
+        }
+      }
+      return m;
+    }();
+    return names;
+  }
+
+  std::string Spelled(const ModelAttr& a, int64_t v) {
+    switch (a.type) {
+      case tagindex::AttributeType::kInt64:
+        return std::to_string(v);
+      case tagindex::AttributeType::kDecimal: {
+        const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+        std::string sign = v < 0 ? "-" : "";
+        if (mag % 100 == 0 && Chance(0.5)) return sign + std::to_string(mag / 100);
+        if (mag % 10 == 0 && Chance(0.5)) {
+          return sign + std::to_string(mag / 100) + "." + std::to_string(mag % 100 / 10);
+        }
+        char frac[4];
+        std::snprintf(frac, sizeof(frac), "%02d", static_cast<int>(mag % 100));
+        return sign + std::to_string(mag / 100) + "." + frac;
+      }
+      case tagindex::AttributeType::kDate: {
+        const int64_t back = kToday - v;
+        if (back >= 0 && Chance(0.3)) {
+          if (back % 7 == 0 && Chance(0.5)) {
+            return Spell({"today - ", "today-", "TODAY - "}) + std::to_string(back / 7) + "w";
+          }
+          return back == 0 && Chance(0.5)
+                     ? "today"
+                     : Spell({"today - ", "today-"}) + std::to_string(back) + "d";
+        }
+        return DateNames().at(v);
+      }
+    }
+    return "?";
+  }
+
+  std::string AttrPredicate(Set* out) {
+    const ModelAttr& a = w_.attrs[static_cast<size_t>(Pick(static_cast<int>(w_.attrs.size())))];
+    auto select = [&](auto pred) {
+      out->clear();
+      for (RowId r : w_.universe) {
+        if (a.values[r] && pred(*a.values[r])) out->insert(r);
+      }
+    };
+    const int64_t c = NearValue(a);
+    const std::string cs = Spelled(a, c);
+    switch (Pick(12)) {
+      case 0:
+        select([&](int64_t v) { return v == c; });
+        return a.name + " = " + cs;
+      case 1:
+        select([&](int64_t v) { return v != c; });
+        return a.name + " " + Spell({"!=", "<>"}) + " " + cs;
+      case 2:
+        select([&](int64_t v) { return v < c; });
+        return a.name + " < " + cs;
+      case 3:
+        select([&](int64_t v) { return v <= c; });
+        return a.name + " <= " + cs;
+      case 4:
+        select([&](int64_t v) { return v > c; });
+        return a.name + " > " + cs;
+      case 5:
+        select([&](int64_t v) { return v >= c; });
+        return a.name + " >= " + cs;
+      case 6:
+      case 7: {
+        const int64_t d = NearValue(a);
+        const bool negated = Pick(2) == 0;
+        select([&](int64_t v) { return (c <= v && v <= d) != negated; });
+        return a.name + (negated ? " NOT BETWEEN " : " BETWEEN ") + cs + " AND " + Spelled(a, d);
+      }
+      case 8:
+      case 9: {
+        std::vector<int64_t> list = {c, NearValue(a), NearValue(a)};
+        list.resize(1 + static_cast<size_t>(Pick(3)));
+        const bool negated = Pick(2) == 0;
+        select([&](int64_t v) {
+          return (std::find(list.begin(), list.end(), v) != list.end()) != negated;
+        });
+        std::string text = a.name + (negated ? " NOT IN (" : " IN (");
+        for (size_t i = 0; i < list.size(); ++i) text += (i ? ", " : "") + Spelled(a, list[i]);
+        return text + ")";
+      }
+      case 10:
+        out->clear();
+        for (RowId r : w_.universe) {
+          if (!a.values[r]) out->insert(r);
+        }
+        return a.name + Spell({" IS NULL", " is null"});
+      default:
+        select([](int64_t) { return true; });
+        return a.name + Spell({" IS NOT NULL", " is not null"});
+    }
+  }
+
   const World& w_;
   std::mt19937_64 rng_;
   int inner_prec_ = 4;
@@ -247,7 +443,10 @@ int QueryCount() {
 TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[query]") {
   const uint64_t world_seed = 20261123;
   World w = MakeWorld(world_seed);
+  QueryOptions on;
+  on.today = kToday;
   QueryOptions off;
+  off.today = kToday;
   off.rewrites = {.flatten = false,
                   .remove_double_negation = false,
                   .fold_constants = false,
@@ -261,12 +460,13 @@ TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[q
     const int max_depth = 1 + static_cast<int>(seed % 8);
     const std::string text = gen.Gen(0, max_depth, &expected);
     const std::vector<RowId> want(expected.begin(), expected.end());
-    auto on = w.index->Query(text);
+    auto on_result = w.index->Query(text, on);
+    auto& on_ = on_result;
     auto plain = w.index->Query(text, off);
-    auto count_on = w.index->Count(text);
+    auto count_on = w.index->Count(text, on);
     auto count_off = w.index->Count(text, off);
-    const bool ok = on.ok() && plain.ok() && count_on.ok() && count_off.ok() &&
-                    on->Rows() == want && plain->Rows() == want && *count_on == want.size() &&
+    const bool ok = on_.ok() && plain.ok() && count_on.ok() && count_off.ok() &&
+                    on_->Rows() == want && plain->Rows() == want && *count_on == want.size() &&
                     *count_off == want.size();
     if (!ok) {
       ++failures;
@@ -284,7 +484,7 @@ TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[q
         return o.str();
       };
       INFO("world seed " << world_seed << ", query seed " << seed << ", query: " << text);
-      INFO("expected " << want.size() << " rows; rules on: " << describe(on)
+      INFO("expected " << want.size() << " rows; rules on: " << describe(on_)
                        << "; rules off: " << describe(plain) << "; count on: " << describe(count_on)
                        << "; count off: " << describe(count_off));
       CHECK(ok);

@@ -1,0 +1,619 @@
+#include "bitmap/bsi.h"
+
+#include <roaring/roaring.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace tagindex {
+namespace {
+
+constexpr int32_t kWords = 1 << 10;  // 64-bit words per 2^16-row chunk
+constexpr int32_t kMaxArray = 4096;  // CRoaring's array / bitset threshold
+
+// ---- chunk views ---------------------------------------------------------------
+
+void SetRun(uint64_t* w, uint32_t lo, uint32_t hi) {  // bits [lo, hi], inclusive
+  const uint32_t first = lo >> 6, last = hi >> 6;
+  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
+  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
+  if (first == last) {
+    w[first] |= lo_mask & hi_mask;
+    return;
+  }
+  w[first] |= lo_mask;
+  for (uint32_t k = first + 1; k < last; ++k) w[k] = ~uint64_t{0};
+  w[last] |= hi_mask;
+}
+
+// The 1024 words of a container: a bitset container is used in place, an
+// array or run container is expanded into `scratch`.
+const uint64_t* Words(const void* c, uint8_t type, uint64_t* scratch) {
+  if (type == SHARED_CONTAINER_TYPE_CODE) {
+    const auto* s = static_cast<const shared_container_t*>(c);
+    c = s->container;
+    type = s->typecode;
+  }
+  if (type == BITSET_CONTAINER_TYPE_CODE) return static_cast<const bitset_container_t*>(c)->array;
+  std::memset(scratch, 0, sizeof(uint64_t) * kWords);
+  if (type == ARRAY_CONTAINER_TYPE_CODE) {
+    const auto* a = static_cast<const array_container_t*>(c);
+    for (int32_t k = 0; k < a->cardinality; ++k) {
+      const uint16_t x = a->array[k];
+      scratch[x >> 6] |= uint64_t{1} << (x & 63);
+    }
+  } else {
+    const auto* r = static_cast<const run_container_t*>(c);
+    for (int32_t k = 0; k < r->n_runs; ++k) {
+      SetRun(scratch, r->runs[k].value, uint32_t{r->runs[k].value} + r->runs[k].length);
+    }
+  }
+  return scratch;
+}
+
+// Finds the container of `key` at or after *pos (keys ascend as chunks are
+// visited in order, so the cursor only moves forward).
+const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t* type) {
+  int32_t lo = *pos, hi = ra->size;
+  while (lo < hi) {
+    const int32_t mid = lo + (hi - lo) / 2;
+    if (ra->keys[mid] < key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *pos = lo;
+  if (lo < ra->size && ra->keys[lo] == key) {
+    *type = ra->typecodes[lo];
+    return ra->containers[lo];
+  }
+  return nullptr;
+}
+
+// ---- the O'Neil-Quass walk, with runtime dispatch ------------------------------
+
+// The bit levels of one interval, top (the sign slice, inverted: the biased
+// top bit is NOT sign) first. L / H are all-ones where the lower / upper
+// bound has the level's bit set.
+struct Level {
+  const uint64_t* s;
+  uint64_t flip, L, H;
+};
+
+// acc |= rows of `cand` whose biased value v has lo <= v <= hi, for one chunk.
+// Per row, top bit down:
+//   ge: gt |= eq & s & ~L, eq &= ~(s ^ L)   (still equal where s == bit of lo)
+//   le: lt |= eq & ~s & H, eq &= ~(s ^ H)
+// Blocks of 8 words keep the four states in registers, so each slice word is
+// read once; a block stops descending once no row in it is still equal to
+// either bound (after about log2(512) levels on uniform data), which skips
+// the low slices' cache lines. Branch-free inside a level, so the compiler
+// vectorises it for each target.
+__attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, int n,
+                                                         const uint64_t* cand, uint64_t* acc) {
+  constexpr int kB = 8;
+  for (int32_t k0 = 0; k0 < kWords; k0 += kB) {
+    uint64_t el[kB], gl[kB], eh[kB], lh[kB];
+    uint64_t any = 0;
+    for (int j = 0; j < kB; ++j) {
+      el[j] = eh[j] = cand[k0 + j];
+      gl[j] = lh[j] = 0;
+      any |= el[j];
+    }
+    if (any == 0) continue;
+    for (int i = 0; i < n; ++i) {
+      const Level& lv = levels[i];
+      const uint64_t* p = lv.s + k0;
+      uint64_t live = 0;
+      for (int j = 0; j < kB; ++j) {
+        const uint64_t v = p[j] ^ lv.flip;
+        gl[j] |= el[j] & v & ~lv.L;
+        el[j] &= ~(v ^ lv.L);
+        lh[j] |= eh[j] & ~v & lv.H;
+        eh[j] &= ~(v ^ lv.H);
+        live |= el[j] | eh[j];
+      }
+      if (live == 0) break;
+    }
+    for (int j = 0; j < kB; ++j) acc[k0 + j] |= (gl[j] | el[j]) & (lh[j] | eh[j]);
+  }
+}
+
+__attribute__((always_inline)) inline uint64_t PopcountImpl(const uint64_t* a) {
+  uint64_t c = 0;
+  for (int32_t k = 0; k < kWords; ++k) c += static_cast<uint64_t>(__builtin_popcountll(a[k]));
+  return c;
+}
+
+void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc) {
+  EvalChunkImpl(levels, n, cand, acc);
+}
+uint64_t PopcountBaseline(const uint64_t* a) { return PopcountImpl(a); }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) void EvalChunkAvx2(const Level* levels, int n, const uint64_t* cand,
+                                                   uint64_t* acc) {
+  EvalChunkImpl(levels, n, cand, acc);
+}
+__attribute__((target("popcnt"))) uint64_t PopcountHw(const uint64_t* a) { return PopcountImpl(a); }
+#endif
+
+struct Dispatch {
+  void (*eval)(const Level*, int, const uint64_t*, uint64_t*);
+  uint64_t (*popcount)(const uint64_t*);
+};
+
+const Dispatch& Active() {
+  static const Dispatch d = [] {
+    Dispatch r{EvalChunkBaseline, PopcountBaseline};
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) r.eval = EvalChunkAvx2;
+    if (__builtin_cpu_supports("popcnt")) r.popcount = PopcountHw;
+#endif
+    return r;
+  }();
+  return d;
+}
+
+// Appends a chunk's words to `out` as an array or bitset container.
+void AppendChunk(roaring_array_t* ra, uint16_t key, const uint64_t* words, uint64_t card) {
+  if (card == 0) return;
+  if (card > static_cast<uint64_t>(kMaxArray)) {
+    bitset_container_t* c = bitset_container_create();
+    if (c == nullptr) throw std::bad_alloc();
+    std::memcpy(c->array, words, sizeof(uint64_t) * kWords);
+    c->cardinality = static_cast<int32_t>(card);
+    ra_append(ra, key, c, BITSET_CONTAINER_TYPE_CODE);
+    return;
+  }
+  array_container_t* c = array_container_create_given_capacity(static_cast<int32_t>(card));
+  if (c == nullptr) throw std::bad_alloc();
+  int32_t n = 0;
+  for (int32_t k = 0; k < kWords; ++k) {
+    for (uint64_t word = words[k]; word != 0; word &= word - 1) {
+      c->array[n++] = static_cast<uint16_t>(k * 64 + __builtin_ctzll(word));
+    }
+  }
+  c->cardinality = n;
+  ra_append(ra, key, c, ARRAY_CONTAINER_TYPE_CODE);
+}
+
+int64_t Low(int bits) { return bits >= 63 ? INT64_MIN : -(int64_t{1} << bits); }
+int64_t High(int bits) { return bits >= 63 ? INT64_MAX : (int64_t{1} << bits) - 1; }
+uint64_t Bias(int64_t v, int bits) { return static_cast<uint64_t>(v) + (uint64_t{1} << bits); }
+
+// Little-endian helpers for the serialised form.
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+// ---- the range kernel ------------------------------------------------------------
+
+namespace {
+
+// Walks the chunks of `existence` (and `filter`), evaluating the intervals
+// (biased, clamped, non-empty) per chunk. `sink(key, words, count)`.
+template <typename Sink>
+void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<Bitmap>& slices,
+                 std::span<const std::pair<uint64_t, uint64_t>> biased, const Bitmap* filter,
+                 Sink&& sink) {
+  const Dispatch& d = Active();
+  const int bits = static_cast<int>(slices.size());
+  const int n_levels = bits + 1;
+  const uint64_t full = bits >= 63 ? ~uint64_t{0} : (uint64_t{1} << (bits + 1)) - 1;
+  struct Buffers {
+    alignas(64) uint64_t cand[kWords];
+    alignas(64) uint64_t acc[kWords];
+    alignas(64) uint64_t ex[kWords];
+    alignas(64) uint64_t filter[kWords];
+  };
+  auto buf = std::make_unique<Buffers>();
+  // One expansion buffer per level, for slices whose chunk is not a bitset.
+  std::unique_ptr<uint64_t[]> scratch(new uint64_t[static_cast<size_t>(n_levels) * kWords]);
+  static const uint64_t kZero[kWords] = {};
+  const roaring_array_t* ex = &existence.raw()->high_low_container;
+  const roaring_array_t* fr = filter != nullptr ? &filter->raw()->high_low_container : nullptr;
+  // Level 0 is the top: the sign slice; level 1 + j is slice bits - 1 - j.
+  std::vector<const roaring_array_t*> ras(static_cast<size_t>(n_levels));
+  ras[0] = &sign.raw()->high_low_container;
+  for (int j = 0; j < bits; ++j) {
+    ras[static_cast<size_t>(1 + j)] =
+        &slices[static_cast<size_t>(bits - 1 - j)].raw()->high_low_container;
+  }
+  std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
+  std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
+  std::vector<Level> levels(static_cast<size_t>(n_levels));
+  int32_t filter_cur = 0;
+  for (int32_t i = 0; i < ex->size; ++i) {
+    const uint16_t key = ex->keys[i];
+    const uint64_t* fw = nullptr;
+    if (fr != nullptr) {
+      uint8_t type = 0;
+      const void* c = Seek(fr, &filter_cur, key, &type);
+      if (c == nullptr) continue;
+      fw = Words(c, type, buf->filter);
+    }
+    const uint64_t* ew = Words(ex->containers[i], ex->typecodes[i], buf->ex);
+    if (fw != nullptr) {
+      for (int32_t k = 0; k < kWords; ++k) buf->cand[k] = ew[k] & fw[k];
+    } else {
+      std::memcpy(buf->cand, ew, sizeof(buf->cand));
+    }
+    for (int l = 0; l < n_levels; ++l) {
+      uint8_t type = 0;
+      const void* c = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &type);
+      words[static_cast<size_t>(l)] =
+          c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
+    }
+    std::memset(buf->acc, 0, sizeof(buf->acc));
+    for (const auto& [lo, hi] : biased) {
+      if (lo == 0 && hi == full) {
+        for (int32_t k = 0; k < kWords; ++k) buf->acc[k] |= buf->cand[k];
+        continue;
+      }
+      for (int l = 0; l < n_levels; ++l) {
+        const int bit = bits - l;
+        levels[static_cast<size_t>(l)] = {words[static_cast<size_t>(l)], l == 0 ? ~uint64_t{0} : 0,
+                                          ((lo >> bit) & 1) ? ~uint64_t{0} : 0,
+                                          ((hi >> bit) & 1) ? ~uint64_t{0} : 0};
+      }
+      d.eval(levels.data(), n_levels, buf->cand, buf->acc);
+    }
+    sink(key, buf->acc, d.popcount(buf->acc));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Clamps and biases intervals to the column's width; drops empty ones.
+std::vector<std::pair<uint64_t, uint64_t>> BiasIntervals(std::span<const Bsi::Interval> in,
+                                                         int bits) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const int64_t low = Low(bits), high = High(bits);
+  for (const Bsi::Interval& iv : in) {
+    if (iv.lo > iv.hi || iv.hi < low || iv.lo > high) continue;
+    const int64_t lo = std::max(iv.lo, low), hi = std::min(iv.hi, high);
+    out.emplace_back(Bias(lo, bits), Bias(hi, bits));
+  }
+  // Merge overlapping or adjacent intervals: fewer passes per chunk.
+  std::sort(out.begin(), out.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto& p : out) {
+    if (!merged.empty() &&
+        (merged.back().second == ~uint64_t{0} || p.first <= merged.back().second + 1)) {
+      merged.back().second = std::max(merged.back().second, p.second);
+    } else {
+      merged.push_back(p);
+    }
+  }
+  return merged;
+}
+
+}  // namespace
+
+Bitmap Bsi::Select(std::span<const Interval> intervals, const Bitmap* filter) const {
+  Bitmap out;
+  const auto biased = BiasIntervals(intervals, bits());
+  if (biased.empty()) return out;
+  roaring_array_t* ra = &out.raw()->high_low_container;
+  DriveSelect(existence_, sign_, slices_, biased, filter,
+              [&](uint16_t key, const uint64_t* words, uint64_t card) {
+                AppendChunk(ra, key, words, card);
+              });
+  return out;
+}
+
+uint64_t Bsi::SelectCount(std::span<const Interval> intervals, const Bitmap* filter) const {
+  const auto biased = BiasIntervals(intervals, bits());
+  if (biased.empty()) return 0;
+  uint64_t total = 0;
+  DriveSelect(existence_, sign_, slices_, biased, filter,
+              [&](uint16_t, const uint64_t*, uint64_t card) { total += card; });
+  return total;
+}
+
+// ---- construction and mutation -----------------------------------------------------
+
+Bsi Bsi::Copy() const {
+  Bsi b;
+  b.existence_ = existence_.Copy();
+  b.sign_ = sign_.Copy();
+  for (const Bitmap& s : slices_) b.slices_.push_back(s.Copy());
+  return b;
+}
+
+int Bsi::BitsFor(int64_t v) {
+  const uint64_t m = v >= 0 ? static_cast<uint64_t>(v) : ~static_cast<uint64_t>(v);
+  return m == 0 ? 0 : 64 - __builtin_clzll(m);
+}
+
+void Bsi::Widen(int bits) {
+  // Sign extension: a new top bit of a two's complement value equals its sign.
+  while (static_cast<int>(slices_.size()) < bits) slices_.push_back(sign_.Copy());
+}
+
+Bsi Bsi::Build(std::span<const uint32_t> rows, std::span<const int64_t> values) {
+  Bsi b;
+  b.SetMany(rows, values);
+  return b;
+}
+
+void Bsi::Set(uint32_t row, int64_t value) {
+  Widen(BitsFor(value));
+  existence_.Add(row);
+  if (value < 0) {
+    sign_.Add(row);
+  } else {
+    sign_.Remove(row);
+  }
+  const uint64_t u = static_cast<uint64_t>(value);
+  for (size_t i = 0; i < slices_.size(); ++i) {
+    if ((u >> i) & 1) {
+      slices_[i].Add(row);
+    } else {
+      slices_[i].Remove(row);
+    }
+  }
+}
+
+void Bsi::SetMany(std::span<const uint32_t> rows, std::span<const int64_t> values) {
+  const size_t n = std::min(rows.size(), values.size());
+  if (n == 0) return;
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return rows[a] < rows[b]; });
+  // Keep the last of each run of equal rows (stable sort kept input order).
+  std::vector<uint32_t> r;
+  std::vector<int64_t> v;
+  r.reserve(n);
+  v.reserve(n);
+  int need = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const uint32_t i = order[k];
+    if (k + 1 < n && rows[order[k + 1]] == rows[i]) continue;
+    r.push_back(rows[i]);
+    v.push_back(values[i]);
+    need = std::max(need, BitsFor(values[i]));
+  }
+  ClearMany(r);
+  Widen(need);
+  std::vector<uint32_t> ids;
+  ids.reserve(r.size());
+  auto add_where = [&](Bitmap& target, auto pred) {
+    ids.clear();
+    for (size_t k = 0; k < r.size(); ++k) {
+      if (pred(static_cast<uint64_t>(v[k]))) ids.push_back(r[k]);
+    }
+    target.AddMany(ids);
+  };
+  existence_.AddMany(r);
+  add_where(sign_, [](uint64_t u) { return (u >> 63) != 0; });
+  for (size_t i = 0; i < slices_.size(); ++i) {
+    add_where(slices_[i], [i](uint64_t u) { return ((u >> i) & 1) != 0; });
+  }
+}
+
+void Bsi::Clear(uint32_t row) {
+  if (!existence_.RemoveChecked(row)) return;
+  sign_.Remove(row);
+  for (Bitmap& s : slices_) s.Remove(row);
+}
+
+void Bsi::ClearMany(std::span<const uint32_t> rows) {
+  if (rows.empty() || existence_.IsEmpty()) return;
+  existence_.RemoveMany(rows);
+  sign_.RemoveMany(rows);
+  for (Bitmap& s : slices_) s.RemoveMany(rows);
+}
+
+void Bsi::ClearBitmap(const Bitmap& rows) {
+  if (!Bitmap::Intersects(existence_, rows)) return;
+  existence_.AndNotInPlace(rows);
+  sign_.AndNotInPlace(rows);
+  for (Bitmap& s : slices_) s.AndNotInPlace(rows);
+}
+
+void Bsi::RunOptimize() {
+  existence_.RunOptimize();
+  sign_.RunOptimize();
+  for (Bitmap& s : slices_) s.RunOptimize();
+}
+
+// ---- reads and aggregates -----------------------------------------------------------
+
+std::optional<int64_t> Bsi::Get(uint32_t row) const {
+  if (!existence_.Contains(row)) return std::nullopt;
+  uint64_t u = 0;
+  for (size_t i = 0; i < slices_.size(); ++i) {
+    if (slices_[i].Contains(row)) u |= uint64_t{1} << i;
+  }
+  if (sign_.Contains(row)) u |= ~uint64_t{0} << slices_.size();  // sign-extend
+  return static_cast<int64_t>(u);
+}
+
+uint64_t Bsi::Count(const Bitmap* filter) const {
+  return filter == nullptr ? existence_.Cardinality() : Bitmap::AndCardinality(existence_, *filter);
+}
+
+size_t Bsi::SizeInBytes() const {
+  size_t n = existence_.SizeInBytes() + sign_.SizeInBytes();
+  for (const Bitmap& s : slices_) n += s.SizeInBytes();
+  return n;
+}
+
+Int128 Bsi::Sum(const Bitmap* filter) const {
+  // Slices and sign are subsets of existence, so the filter alone restricts them.
+  auto count = [&](const Bitmap& s) -> Int128 {
+    return filter == nullptr ? s.Cardinality() : Bitmap::AndCardinality(s, *filter);
+  };
+  Int128 sum = 0;
+  for (size_t i = 0; i < slices_.size(); ++i) sum += count(slices_[i]) << i;
+  sum -= count(sign_) << slices_.size();
+  return sum;
+}
+
+Bitmap Bsi::Candidates(const Bitmap* filter) const {
+  return filter == nullptr ? existence_.Copy() : Bitmap::And(existence_, *filter);
+}
+
+Bitmap Bsi::WithBitClear(const Bitmap& c, int i) const {
+  // Biased top bit = NOT sign: clear where the sign is set.
+  if (i == bits()) return Bitmap::And(c, sign_);
+  return Bitmap::AndNot(c, slices_[static_cast<size_t>(i)]);
+}
+
+std::optional<int64_t> Bsi::KthSmallest(uint64_t k, const Bitmap* filter) const {
+  Bitmap c = Candidates(filter);
+  if (k >= c.Cardinality()) return std::nullopt;
+  uint64_t u = 0;
+  for (int level = bits(); level >= 0; --level) {
+    Bitmap zero = WithBitClear(c, level);
+    const uint64_t z = zero.Cardinality();
+    if (k < z) {
+      c = std::move(zero);
+    } else {
+      k -= z;
+      c.AndNotInPlace(zero);
+      u |= uint64_t{1} << level;
+    }
+  }
+  return static_cast<int64_t>(u - (uint64_t{1} << bits()));
+}
+
+std::optional<int64_t> Bsi::Min(const Bitmap* filter) const { return KthSmallest(0, filter); }
+
+std::optional<int64_t> Bsi::Max(const Bitmap* filter) const {
+  const uint64_t n = Count(filter);
+  if (n == 0) return std::nullopt;
+  return KthSmallest(n - 1, filter);
+}
+
+std::vector<std::pair<uint32_t, int64_t>> Bsi::TopK(uint64_t k, bool largest,
+                                                    const Bitmap* filter) const {
+  std::vector<std::pair<uint32_t, int64_t>> out;
+  const uint64_t n = Count(filter);
+  if (k == 0 || n == 0) return out;
+  k = std::min(k, n);
+  // The k-th best value is the threshold; everything strictly better is in,
+  // then ties at the threshold by ascending row id.
+  const int64_t t = *KthSmallest(largest ? n - k : k - 1, filter);
+  Bitmap better;
+  if (largest && t < INT64_MAX) {
+    const Interval iv{t + 1, INT64_MAX};
+    better = Select({&iv, 1}, filter);
+  } else if (!largest && t > INT64_MIN) {
+    const Interval iv{INT64_MIN, t - 1};
+    better = Select({&iv, 1}, filter);
+  }
+  const Interval eq{t, t};
+  Bitmap ties = Select({&eq, 1}, filter);
+  std::vector<uint32_t> rows = better.ToVector();
+  std::vector<uint32_t> tie_rows;
+  ties.RangeToVector(0, k - rows.size(), &tie_rows);
+  for (uint32_t r : rows) out.emplace_back(r, *Get(r));
+  for (uint32_t r : tie_rows) out.emplace_back(r, t);
+  std::sort(out.begin(), out.end(), [largest](const auto& a, const auto& b) {
+    if (a.second != b.second) return largest ? a.second > b.second : a.second < b.second;
+    return a.first < b.first;
+  });
+  return out;
+}
+
+std::vector<uint64_t> Bsi::Histogram(std::span<const int64_t> bounds, const Bitmap* filter) const {
+  std::vector<uint64_t> out;
+  for (size_t j = 0; j + 1 < bounds.size(); ++j) {
+    if (bounds[j + 1] <= bounds[j]) {
+      out.push_back(0);
+      continue;
+    }
+    const Interval iv{bounds[j], bounds[j + 1] - 1};
+    out.push_back(SelectCount({&iv, 1}, filter));
+  }
+  return out;
+}
+
+// ---- serialisation -----------------------------------------------------------------
+
+void Bsi::Serialize(std::string* out) const {
+  const uint32_t b = static_cast<uint32_t>(slices_.size());
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((b >> (8 * i)) & 0xff));
+  auto put = [&](const Bitmap& bm) {
+    PutU64(out, bm.PortableSizeInBytes());
+    bm.PortableSerialize(out);
+  };
+  put(existence_);
+  put(sign_);
+  for (const Bitmap& s : slices_) put(s);
+}
+
+absl::StatusOr<Bsi> Bsi::Deserialize(std::span<const char> data) {
+  if (data.size() < 4) return absl::DataLossError("attribute column: truncated header");
+  uint32_t b = 0;
+  for (int i = 0; i < 4; ++i)
+    b |= uint32_t{static_cast<uint8_t>(data[static_cast<size_t>(i)])} << (8 * i);
+  if (b > 63) {
+    return absl::DataLossError(absl::StrCat("attribute column: ", b, " value bits (at most 63)"));
+  }
+  size_t pos = 4;
+  auto get = [&](const char* what) -> absl::StatusOr<Bitmap> {
+    if (data.size() - pos < 8) {
+      return absl::DataLossError(absl::StrCat("attribute column: truncated at ", what));
+    }
+    const uint64_t len = GetU64(data.data() + pos);
+    pos += 8;
+    if (len > data.size() - pos) {
+      return absl::DataLossError(
+          absl::StrCat("attribute column: ", what, " length ", len, " past the end"));
+    }
+    absl::StatusOr<Bitmap> bm = Bitmap::PortableDeserialize(data.subspan(pos, len));
+    pos += len;
+    if (!bm.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("attribute column: ", what, ": ", bm.status().message()));
+    }
+    return bm;
+  };
+  Bsi out;
+  absl::StatusOr<Bitmap> e = get("existence bitmap");
+  if (!e.ok()) return e.status();
+  out.existence_ = *std::move(e);
+  absl::StatusOr<Bitmap> s = get("sign bitmap");
+  if (!s.ok()) return s.status();
+  out.sign_ = *std::move(s);
+  if (!out.sign_.IsSubsetOf(out.existence_)) {
+    return absl::DataLossError("attribute column: sign bitmap has rows without a value");
+  }
+  for (uint32_t i = 0; i < b; ++i) {
+    absl::StatusOr<Bitmap> sl = get("slice");
+    if (!sl.ok()) return sl.status();
+    if (!sl->IsSubsetOf(out.existence_)) {
+      return absl::DataLossError(
+          absl::StrCat("attribute column: slice ", i, " has rows without a value"));
+    }
+    out.slices_.push_back(*std::move(sl));
+  }
+  if (pos != data.size()) {
+    return absl::DataLossError(
+        absl::StrCat("attribute column: ", data.size() - pos, " trailing bytes"));
+  }
+  return out;
+}
+
+}  // namespace tagindex

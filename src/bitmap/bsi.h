@@ -1,0 +1,139 @@
+// Bsi: a bit-sliced index of int64 values over row ids, built from Bitmaps.
+//
+// Encoding: two's complement with a sign slice. A column of width `bits`
+// holds values in [-2^bits, 2^bits - 1]: slice i (i < bits) holds the rows
+// whose value has bit i set, `sign` the rows whose value is negative, and
+// `existence` every row that has a value (NULL elsewhere). A value that needs
+// more bits widens the column by sign extension: each new slice is a copy of
+// the sign slice, so no existing row is re-encoded. (An offset encoding,
+// value - base, would need every slice rewritten when a value below the base
+// arrives.) For comparisons the sign slice acts as the top bit of the value
+// biased by +2^bits, with its meaning inverted: every comparison is then
+// unsigned over bits + 1 slices.
+//
+// Range evaluation follows O'Neil & Quass: the slices are walked from the
+// top bit down, keeping per row "still equal to the bound" and "already
+// greater / less". It runs chunk by chunk (2^16 rows) on 1024-word bitsets in
+// a stack-like work area, so nothing per row is looked at and nothing but
+// the result is materialised; an optional filter bitmap (the query's running
+// intersection) restricts the rows visited, and chunks absent from the
+// filter are skipped.
+//
+// Aggregates are computed from the slices too: sum = sum over i of
+// 2^i * |slice_i AND segment| minus 2^bits * |sign AND segment|; min, max,
+// k-th smallest (exact quantiles) and top-k walk the slices from the top bit,
+// narrowing a candidate bitmap.
+//
+// Thread safety: const methods may be called concurrently; non-const calls
+// need exclusive access.
+#ifndef TAGINDEX_BITMAP_BSI_H_
+#define TAGINDEX_BITMAP_BSI_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bitmap/bitmap.h"
+
+namespace tagindex {
+
+// Exact sums: 2^32 rows of int64 values cannot overflow 128 bits.
+__extension__ typedef __int128 Int128;
+
+class Bsi {
+ public:
+  // An inclusive interval of values.
+  struct Interval {
+    int64_t lo;
+    int64_t hi;
+  };
+
+  Bsi() = default;
+  Bsi(Bsi&&) noexcept = default;
+  Bsi& operator=(Bsi&&) noexcept = default;
+  Bsi(const Bsi&) = delete;
+  Bsi& operator=(const Bsi&) = delete;
+  Bsi Copy() const;
+
+  // Builds a column from (row, value) pairs in any order; for a row given
+  // twice the later pair wins. Sorts once and adds each slice with one bulk
+  // call (no per-row bitmap updates).
+  static Bsi Build(std::span<const uint32_t> rows, std::span<const int64_t> values);
+
+  // --- mutation --------------------------------------------------------------
+  void Set(uint32_t row, int64_t value);
+  // Sets many values (rows any order; the later of duplicates wins). Rows
+  // that had a value are cleared first with bulk removes, then each slice
+  // gets one bulk add.
+  void SetMany(std::span<const uint32_t> rows, std::span<const int64_t> values);
+  void Clear(uint32_t row);
+  // Clears every row of `rows` (sorted or not).
+  void ClearMany(std::span<const uint32_t> rows);
+  // Clears every row of `rows`.
+  void ClearBitmap(const Bitmap& rows);
+  void RunOptimize();
+
+  // --- reads ----------------------------------------------------------------
+  // Value bits (excluding the sign slice); 0 for a column of only 0 and -1.
+  int bits() const { return static_cast<int>(slices_.size()); }
+  const Bitmap& existence() const { return existence_; }
+  const Bitmap& sign() const { return sign_; }
+  const Bitmap& slice(int i) const { return slices_[static_cast<size_t>(i)]; }
+  std::optional<int64_t> Get(uint32_t row) const;
+  // Rows with a value (within `filter` if given).
+  uint64_t Count(const Bitmap* filter = nullptr) const;
+  size_t SizeInBytes() const;
+
+  // Rows (within `filter`, if given) whose value lies in any of `intervals`
+  // (inclusive bounds; any order, may overlap; empty ones lo > hi ignored).
+  // Rows without a value never match.
+  Bitmap Select(std::span<const Interval> intervals, const Bitmap* filter = nullptr) const;
+  uint64_t SelectCount(std::span<const Interval> intervals, const Bitmap* filter = nullptr) const;
+
+  // --- aggregates over the rows of `filter` that have a value (all rows with
+  // a value when filter is null) -------------------------------------------
+  // The exact sum.
+  Int128 Sum(const Bitmap* filter = nullptr) const;
+  std::optional<int64_t> Min(const Bitmap* filter = nullptr) const;
+  std::optional<int64_t> Max(const Bitmap* filter = nullptr) const;
+  // The value of rank k (0-based) in ascending order; nullopt if k >= count.
+  std::optional<int64_t> KthSmallest(uint64_t k, const Bitmap* filter = nullptr) const;
+  // Up to k (row, value) pairs with the largest (or smallest) values, best
+  // first; ties broken by ascending row id.
+  std::vector<std::pair<uint32_t, int64_t>> TopK(uint64_t k, bool largest,
+                                                 const Bitmap* filter = nullptr) const;
+  // counts[j] = rows with bounds[j] <= value < bounds[j + 1]; `bounds` must be
+  // ascending (returns bounds.size() - 1 counts; none if fewer than 2).
+  std::vector<uint64_t> Histogram(std::span<const int64_t> bounds,
+                                  const Bitmap* filter = nullptr) const;
+
+  // --- serialisation ----------------------------------------------------------
+  // u32 bits, then bits + 2 portable Roaring blobs (existence, sign, slice 0
+  // .. bits-1), each preceded by its u64 length, little-endian.
+  void Serialize(std::string* out) const;
+  // Parses exactly `data`. Checks the blobs and that sign and slices are
+  // subsets of existence. Errors: DataLoss describing the damage.
+  static absl::StatusOr<Bsi> Deserialize(std::span<const char> data);
+
+  // The bits a value needs: smallest b with -2^b <= v <= 2^b - 1.
+  static int BitsFor(int64_t v);
+
+ private:
+  void Widen(int bits);
+  // Candidate rows: existence AND filter.
+  Bitmap Candidates(const Bitmap* filter) const;
+  // The rows of `c` whose biased value has bit i clear (i == bits(): sign).
+  Bitmap WithBitClear(const Bitmap& c, int i) const;
+
+  Bitmap existence_;
+  Bitmap sign_;
+  std::vector<Bitmap> slices_;
+};
+
+}  // namespace tagindex
+
+#endif  // TAGINDEX_BITMAP_BSI_H_

@@ -1,0 +1,308 @@
+// The bit-sliced index against a naive column (std::vector<std::optional<
+// int64_t>>): every mutation, every interval form and every aggregate on
+// random data with negatives, zero, NULLs and the int64 extremes, over rows
+// spanning several chunks of every container kind.
+#include "bitmap/bsi.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "bitmap/bitmap.h"
+
+using tagindex::Bitmap;
+using tagindex::Bsi;
+
+namespace {
+
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+using Column = std::vector<std::optional<int64_t>>;
+
+// Values of one of several shapes: small, small signed, 20-bit, wide, or an
+// extreme.
+int64_t RandomValue(std::mt19937_64& rng, int shape) {
+  switch (shape) {
+    case 0:
+      return static_cast<int64_t>(rng() % 100);
+    case 1:
+      return static_cast<int64_t>(rng() % 41) - 20;
+    case 2:
+      return static_cast<int64_t>(rng() % (1 << 20)) - (1 << 19);
+    default: {
+      switch (rng() % 8) {
+        case 0:
+          return kMin;
+        case 1:
+          return kMax;
+        case 2:
+          return 0;
+        case 3:
+          return -1;
+        case 4:
+          return kMin + static_cast<int64_t>(rng() % 3);
+        case 5:
+          return kMax - static_cast<int64_t>(rng() % 3);
+        default:
+          return static_cast<int64_t>(rng());
+      }
+    }
+  }
+}
+
+struct Fixture {
+  explicit Fixture(uint64_t seed) : rng(seed), shape(static_cast<int>(seed % 4)) {}
+  std::mt19937_64 rng;
+  int shape;
+  uint32_t rows = 3 * 65536 + 1234;
+  Column model = Column(rows);
+  Bsi bsi;
+
+  // Rows dense in some chunks, sparse or absent in others.
+  std::vector<uint32_t> RandomRows(size_t n) {
+    std::vector<uint32_t> out;
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t chunk = static_cast<uint32_t>(rng() % 4);
+      const uint32_t span = chunk == 3 ? 1234 : 65536;
+      const uint32_t within = chunk == 1 ? static_cast<uint32_t>(rng() % 300) * 7  // sparse
+                                         : static_cast<uint32_t>(rng() % span);
+      out.push_back(chunk * 65536 + within % span);
+    }
+    return out;
+  }
+
+  void Mutate() {
+    switch (rng() % 5) {
+      case 0:
+      case 1: {
+        std::vector<uint32_t> r = RandomRows(rng() % 40000);
+        std::vector<int64_t> v;
+        for (size_t i = 0; i < r.size(); ++i) v.push_back(RandomValue(rng, shape));
+        bsi.SetMany(r, v);
+        for (size_t i = 0; i < r.size(); ++i) model[r[i]] = v[i];  // later wins
+        break;
+      }
+      case 2: {
+        const uint32_t row = RandomRows(1)[0];
+        const int64_t v = RandomValue(rng, shape);
+        bsi.Set(row, v);
+        model[row] = v;
+        break;
+      }
+      case 3: {
+        std::vector<uint32_t> r = RandomRows(rng() % 5000);
+        bsi.ClearMany(r);
+        for (uint32_t x : r) model[x].reset();
+        break;
+      }
+      default: {
+        const uint32_t row = RandomRows(1)[0];
+        bsi.Clear(row);
+        model[row].reset();
+        break;
+      }
+    }
+  }
+
+  // A bound near the data: an existing value, its neighbour, or an extreme.
+  int64_t Bound() {
+    const uint32_t row = RandomRows(1)[0];
+    int64_t v = model[row].value_or(RandomValue(rng, shape));
+    switch (rng() % 4) {
+      case 0:
+        if (v > kMin) --v;
+        break;
+      case 1:
+        if (v < kMax) ++v;
+        break;
+      default:
+        break;
+    }
+    if (rng() % 10 == 0) v = rng() % 2 ? kMin : kMax;
+    return v;
+  }
+
+  Bitmap RandomFilter() {
+    std::vector<uint32_t> ids;
+    const double p = 0.01 + (rng() % 100) / 100.0;
+    std::uniform_real_distribution<double> unit(0, 1);
+    for (uint32_t x = 0; x < rows; ++x) {
+      if (x >= 2 * 65536 && x < 3 * 65536) continue;  // a chunk absent from the filter
+      if (unit(rng) < p) ids.push_back(x);
+    }
+    return Bitmap::FromIds(ids);
+  }
+};
+
+bool InAny(int64_t v, const std::vector<Bsi::Interval>& ivs) {
+  for (const auto& iv : ivs) {
+    if (iv.lo <= v && v <= iv.hi) return true;
+  }
+  return false;
+}
+
+std::vector<uint32_t> ModelSelect(const Column& m, const std::vector<Bsi::Interval>& ivs,
+                                  const Bitmap* filter) {
+  std::vector<uint32_t> out;
+  for (uint32_t r = 0; r < m.size(); ++r) {
+    if (!m[r] || (filter != nullptr && !filter->Contains(r))) continue;
+    if (InAny(*m[r], ivs)) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<int64_t> ModelValues(const Column& m, const Bitmap* filter) {
+  std::vector<int64_t> out;
+  for (uint32_t r = 0; r < m.size(); ++r) {
+    if (m[r] && (filter == nullptr || filter->Contains(r))) out.push_back(*m[r]);
+  }
+  return out;
+}
+
+void CheckAll(Fixture& f, uint64_t seed) {
+  INFO("seed " << seed << " bits " << f.bsi.bits());
+  for (uint32_t r = 0; r < f.rows; r += 97) REQUIRE(f.bsi.Get(r) == f.model[r]);
+  const Bitmap filter = f.RandomFilter();
+  for (const Bitmap* flt : {static_cast<const Bitmap*>(nullptr), &filter}) {
+    INFO("filtered " << (flt != nullptr));
+    for (int q = 0; q < 6; ++q) {
+      std::vector<Bsi::Interval> ivs;
+      const int n = 1 + static_cast<int>(f.rng() % 3);
+      for (int k = 0; k < n; ++k) {
+        const int64_t a = f.Bound(), b = f.Bound();
+        switch (f.rng() % 5) {
+          case 0:
+            ivs.push_back({a, a});  // =
+            break;
+          case 1:
+            ivs.push_back({kMin, a});  // <=
+            break;
+          case 2:
+            ivs.push_back({a, kMax});  // >=
+            break;
+          case 3:
+            ivs.push_back({b, a});  // possibly empty
+            break;
+          default:
+            ivs.push_back({std::min(a, b), std::max(a, b)});  // BETWEEN
+            break;
+        }
+      }
+      const std::vector<uint32_t> want = ModelSelect(f.model, ivs, flt);
+      INFO("interval " << ivs[0].lo << ".." << ivs[0].hi << " of " << ivs.size());
+      REQUIRE(f.bsi.Select(ivs, flt).ToVector() == want);
+      REQUIRE(f.bsi.SelectCount(ivs, flt) == want.size());
+    }
+    std::vector<int64_t> vals = ModelValues(f.model, flt);
+    std::sort(vals.begin(), vals.end());
+    REQUIRE(f.bsi.Count(flt) == vals.size());
+    tagindex::Int128 sum = 0;
+    for (int64_t v : vals) sum += v;
+    REQUIRE(f.bsi.Sum(flt) == sum);
+    if (vals.empty()) {
+      REQUIRE(!f.bsi.Min(flt).has_value());
+      REQUIRE(!f.bsi.Max(flt).has_value());
+    } else {
+      REQUIRE(f.bsi.Min(flt) == vals.front());
+      REQUIRE(f.bsi.Max(flt) == vals.back());
+      for (int q = 0; q < 3; ++q) {
+        const uint64_t k = f.rng() % vals.size();
+        REQUIRE(f.bsi.KthSmallest(k, flt) == vals[k]);
+      }
+    }
+    REQUIRE(!f.bsi.KthSmallest(vals.size(), flt).has_value());
+    // Top-k / bottom-k: by value, ties by ascending row.
+    for (bool largest : {true, false}) {
+      const uint64_t k = f.rng() % 50;
+      std::vector<std::pair<uint32_t, int64_t>> want;
+      for (uint32_t r = 0; r < f.rows; ++r) {
+        if (f.model[r] && (flt == nullptr || flt->Contains(r))) want.emplace_back(r, *f.model[r]);
+      }
+      std::sort(want.begin(), want.end(), [largest](const auto& a, const auto& b) {
+        if (a.second != b.second) return largest ? a.second > b.second : a.second < b.second;
+        return a.first < b.first;
+      });
+      if (want.size() > k) want.resize(k);
+      REQUIRE(f.bsi.TopK(k, largest, flt) == want);
+    }
+    // Histogram over bounds drawn near the data.
+    std::vector<int64_t> bounds;
+    for (int k = 0; k < 4; ++k) bounds.push_back(f.Bound());
+    std::sort(bounds.begin(), bounds.end());
+    std::vector<uint64_t> hist = f.bsi.Histogram(bounds, flt);
+    REQUIRE(hist.size() == 3);
+    for (size_t j = 0; j < 3; ++j) {
+      uint64_t c = 0;
+      for (int64_t v : vals) c += bounds[j] <= v && v < bounds[j + 1];
+      REQUIRE(hist[j] == c);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bsi: random mutations and queries agree with a naive column", "[bsi]") {
+  const int seeds = std::getenv("TAGINDEX_FULL") != nullptr ? 40 : 8;
+  for (uint64_t seed = 1; seed <= static_cast<uint64_t>(seeds); ++seed) {
+    Fixture f(seed);
+    for (int step = 0; step < 6; ++step) {
+      f.Mutate();
+      if (step % 2 == 1) CheckAll(f, seed);
+    }
+    f.bsi.RunOptimize();  // run containers in the slices
+    CheckAll(f, seed);
+    // Serialisation round trip keeps every value.
+    std::string blob;
+    f.bsi.Serialize(&blob);
+    absl::StatusOr<Bsi> back = Bsi::Deserialize({blob.data(), blob.size()});
+    REQUIRE(back.ok());
+    f.bsi = *std::move(back);
+    CheckAll(f, seed);
+  }
+}
+
+TEST_CASE("bsi: widths follow two's complement", "[bsi]") {
+  CHECK(Bsi::BitsFor(0) == 0);
+  CHECK(Bsi::BitsFor(-1) == 0);
+  CHECK(Bsi::BitsFor(1) == 1);
+  CHECK(Bsi::BitsFor(-2) == 1);
+  CHECK(Bsi::BitsFor(127) == 7);
+  CHECK(Bsi::BitsFor(-128) == 7);
+  CHECK(Bsi::BitsFor(128) == 8);
+  CHECK(Bsi::BitsFor(kMax) == 63);
+  CHECK(Bsi::BitsFor(kMin) == 63);
+  Bsi b;
+  b.Set(5, -1);
+  b.Set(6, 0);
+  CHECK(b.bits() == 0);
+  b.Set(7, 1000);  // widens by sign extension: -1 stays -1
+  CHECK(b.bits() == 10);
+  CHECK(b.Get(5) == -1);
+  CHECK(b.Get(6) == 0);
+  CHECK(b.Get(7) == 1000);
+  CHECK(!b.Get(8).has_value());
+  CHECK(b.Sum() == 999);
+}
+
+TEST_CASE("bsi: a damaged serialisation is DataLoss, never a crash", "[bsi]") {
+  Bsi b;
+  std::vector<uint32_t> rows = {1, 2, 3, 70000};
+  std::vector<int64_t> vals = {5, -7, 0, 123456};
+  b.SetMany(rows, vals);
+  std::string blob;
+  b.Serialize(&blob);
+  for (size_t cut = 0; cut < blob.size(); cut += 3) {
+    absl::StatusOr<Bsi> r = Bsi::Deserialize({blob.data(), cut});
+    REQUIRE(!r.ok());
+    REQUIRE(r.status().code() == absl::StatusCode::kDataLoss);
+  }
+  std::string bad = blob;
+  bad[0] = 64;
+  REQUIRE(Bsi::Deserialize({bad.data(), bad.size()}).status().code() ==
+          absl::StatusCode::kDataLoss);
+}
