@@ -65,6 +65,10 @@ class Bitmap {
   // AddMany.
   void RemoveMany(std::span<const uint32_t> ids);
   void RemoveRange(uint64_t lo, uint64_t hi);  // [lo, hi)
+  // this |= batch / this &= ~batch, container by container, then the chunks
+  // the batch dominates are run-optimised (the bulk path of AddMany).
+  void AddAll(const Bitmap& batch);
+  void RemoveAll(const Bitmap& batch);
   void Clear();
   // Converts containers to run containers where smaller; returns true if any
   // changed. (Serialisation always writes the smallest form anyway.)

@@ -123,7 +123,10 @@ void Drive(const Operands& o, Work& w, Sink&& sink) {
                 [](const View& a, const View& b) { return a.card < b.card; });
     }
     Small<Step> ordered;
-    for (size_t p = 1; p < views.size(); ++p) ordered.push_back({StepKind::kAnd, views[p]});
+    for (size_t p = 1; p < views.size(); ++p) {
+      // AND with a full chunk (cohort tags, the universe) is the identity.
+      if (views[p].card != (1 << 16)) ordered.push_back({StepKind::kAnd, views[p]});
+    }
     for (const Step& s : steps) ordered.push_back(s);
     for (Cursor& q : neg) {
       q.at = adapter::SeekKey(q.c, q.at, key);

@@ -52,7 +52,7 @@ Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap
 // runs). Null pointers are not allowed.
 Bitmap OrMany(std::span<const Bitmap* const> inputs);
 
-// Builds `out` (empty on entry) from unsorted ids by scattering them into
+// Builds `out` (empty on entry) from ids in any order by scattering them into
 // per-chunk bitsets, when they are dense enough for that to pay (at least
 // 256 ids per chunk of the range they span on average); returns false
 // (leaving `out` empty) otherwise.
