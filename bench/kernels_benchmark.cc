@@ -1,11 +1,21 @@
 // Fused kernels vs CRoaring 0.2.66 (R0) vs a dense-bitset kernel (R2, the
-// roofline), on the PERFORMANCE.md workload: uniform random tags of a given
-// density over N customers.
+// roofline), on the PERFORMANCE.md workload: tags of a given density over N
+// customers, uniform random or cohort (a few id ranges, run-optimised: both
+// engines then read the same run containers). Every benchmark checks its
+// answer against CRoaring's.
+//
+//   bench/kernels_benchmark --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true
+// Args: customers, density in permille (500 = 50 %), layout (0 uniform,
+// 1 cohort). TAGINDEX_SIMD=avx2|sse4.2|scalar caps the dispatch level.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <tuple>
 #include <vector>
 
@@ -16,81 +26,130 @@
 namespace tagindex::bench {
 namespace {
 
+constexpr int kArms = 8;
+
 struct Data {
   Bitmap a, b, c;
-  std::vector<uint64_t> da, db, dc;  // dense bitsets of the same sets
+  std::vector<Bitmap> arms;  // kArms tags of a tenth of the density
+  std::vector<uint64_t> da, db, dc;
+  std::vector<std::vector<uint64_t>> darms;
 };
 
-// Tags of density p/1000 over n customers; three independent seeds.
-const Data& Get(uint32_t n, int64_t permille) {
-  static std::map<std::pair<uint32_t, int64_t>, std::unique_ptr<Data>> cache;
-  auto& slot = cache[{n, permille}];
+std::vector<uint64_t> Dense(const std::vector<uint32_t>& rows, uint32_t n) {
+  std::vector<uint64_t> d((n + 63) / 64, 0);
+  for (uint32_t r : rows) d[r >> 6] |= uint64_t{1} << (r & 63);
+  return d;
+}
+
+const Data& Get(uint32_t n, int64_t permille, int64_t layout) {
+  static std::map<std::tuple<uint32_t, int64_t, int64_t>, std::unique_ptr<Data>> cache;
+  auto& slot = cache[{n, permille, layout}];
   if (!slot) {
     slot = std::make_unique<Data>();
-    auto make = [&](uint64_t seed, Bitmap* bm, std::vector<uint64_t>* dense) {
-      // Density is set directly: s = 0 makes every rank's density 0.5, so
-      // scale through zipf by picking the rank with the wanted density.
-      WorkloadOptions w{.customers = n, .tags = 100000, .seed = seed};
-      const auto rows = TagRows(w, RankForDensity(w, permille / 1000.0));
-      *bm = Bitmap::FromIds(rows);
-      dense->assign((n + 63) / 64, 0);
-      for (uint32_t r : rows) (*dense)[r >> 6] |= uint64_t{1} << (r & 63);
+    auto make = [&](uint64_t seed, double density, Bitmap* bm, std::vector<uint64_t>* dense) {
+      WorkloadOptions w{.customers = n,
+                        .tags = 100000,
+                        .layout = layout == 1 ? Layout::kCohort : Layout::kUniform,
+                        .seed = seed};
+      const auto rows = TagRows(w, RankForDensity(w, density));
+      *bm = kernels::croaring::FromIdsAddMany(rows);
+      if (layout == 1) bm->RunOptimize();  // CRoaring's own conversion
+      *dense = Dense(rows, n);
     };
-    make(1, &slot->a, &slot->da);
-    make(2, &slot->b, &slot->db);
-    make(3, &slot->c, &slot->dc);
+    const double p = permille / 1000.0;
+    make(1, p, &slot->a, &slot->da);
+    make(2, p, &slot->b, &slot->db);
+    make(3, p, &slot->c, &slot->dc);
+    slot->arms.resize(kArms);
+    slot->darms.resize(kArms);
+    for (int k = 0; k < kArms; ++k) make(10 + k, p / 10, &slot->arms[k], &slot->darms[k]);
   }
   return *slot;
 }
 
-__attribute__((target("popcnt"))) uint64_t DenseAndCount(const std::vector<uint64_t>& a,
-                                                         const std::vector<uint64_t>& b) {
+const Data& Get(const benchmark::State& s) {
+  return Get(Customers(static_cast<uint32_t>(s.range(0))), s.range(1), s.range(2));
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) uint64_t DenseAndCount512(
+    const uint64_t* a, const uint64_t* b, size_t n) {
   uint64_t c = 0;
-  for (size_t i = 0; i < a.size(); ++i) c += std::popcount(a[i] & b[i]);
+  for (size_t i = 0; i < n; ++i) c += std::popcount(a[i] & b[i]);
   return c;
 }
-__attribute__((target("popcnt"))) uint64_t DenseAndAndNotCount(const std::vector<uint64_t>& a,
-                                                               const std::vector<uint64_t>& b,
-                                                               const std::vector<uint64_t>& c) {
-  uint64_t n = 0;
-  for (size_t i = 0; i < a.size(); ++i) n += std::popcount(a[i] & b[i] & ~c[i]);
-  return n;
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) uint64_t DenseAndAndNotCount512(
+    const uint64_t* a, const uint64_t* b, const uint64_t* c, size_t n) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; ++i) m += std::popcount(a[i] & b[i] & ~c[i]);
+  return m;
+}
+__attribute__((target("popcnt"))) uint64_t DenseAndCountPopcnt(const uint64_t* a, const uint64_t* b,
+                                                               size_t n) {
+  uint64_t c = 0;
+  for (size_t i = 0; i < n; ++i) c += std::popcount(a[i] & b[i]);
+  return c;
+}
+__attribute__((target("popcnt"))) uint64_t DenseAndAndNotCountPopcnt(const uint64_t* a,
+                                                                     const uint64_t* b,
+                                                                     const uint64_t* c, size_t n) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; ++i) m += std::popcount(a[i] & b[i] & ~c[i]);
+  return m;
+}
+// The roofline: the best the CPU offers (dispatched once, like the kernels).
+bool HasAvx512() {
+  static const bool yes =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+  return yes;
+}
+uint64_t DenseAndCount(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  return HasAvx512() ? DenseAndCount512(a.data(), b.data(), a.size())
+                     : DenseAndCountPopcnt(a.data(), b.data(), a.size());
+}
+uint64_t DenseAndAndNotCount(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
+                             const std::vector<uint64_t>& c) {
+  return HasAvx512() ? DenseAndAndNotCount512(a.data(), b.data(), c.data(), a.size())
+                     : DenseAndAndNotCountPopcnt(a.data(), b.data(), c.data(), a.size());
 }
 
-uint32_t N(const benchmark::State& s) { return Customers(static_cast<uint32_t>(s.range(0))); }
-
-void BM_Count_AB_CRoaring(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
-  uint64_t n = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(d.a, d.b));
+void Label(benchmark::State& state, uint64_t n) {
   state.counters["result"] = static_cast<double>(n);
 }
+
+// ---- count(A AND B) --------------------------------------------------------------------
+void BM_Count_AB_CRoaring(benchmark::State& state) {
+  const Data& d = Get(state);
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(d.a, d.b));
+  Label(state, n);
+}
 void BM_Count_AB_Kernel(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+  const Data& d = Get(state);
   const Bitmap* pos[] = {&d.a, &d.b};
   uint64_t n = 0;
   for (auto _ : state) benchmark::DoNotOptimize(n = kernels::AndAndNotCardinality(pos, {}));
   if (n != kernels::croaring::AndCardinality(d.a, d.b)) state.SkipWithError("count mismatch");
-  state.counters["result"] = static_cast<double>(n);
+  Label(state, n);
   state.SetLabel(kernels::ActiveIsa());
 }
 void BM_Count_AB_DenseBitset(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+  const Data& d = Get(state);
   uint64_t n = 0;
   for (auto _ : state) benchmark::DoNotOptimize(n = DenseAndCount(d.da, d.db));
-  state.counters["result"] = static_cast<double>(n);
+  Label(state, n);
 }
 
+// ---- count(A AND B AND NOT C) ---------------------------------------------------------------
 void BM_Count_ABnotC_CRoaring(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+  const Data& d = Get(state);
   uint64_t n = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(n = kernels::croaring::AndAndNotCardinality(d.a, d.b, d.c));
   }
-  state.counters["result"] = static_cast<double>(n);
+  Label(state, n);
 }
 void BM_Count_ABnotC_Kernel(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+  const Data& d = Get(state);
   const Bitmap* pos[] = {&d.a, &d.b};
   const Bitmap* neg[] = {&d.c};
   uint64_t n = 0;
@@ -98,72 +157,160 @@ void BM_Count_ABnotC_Kernel(benchmark::State& state) {
   if (n != kernels::croaring::AndAndNotCardinality(d.a, d.b, d.c)) {
     state.SkipWithError("count mismatch");
   }
-  state.counters["result"] = static_cast<double>(n);
+  Label(state, n);
 }
 void BM_Count_ABnotC_DenseBitset(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+  const Data& d = Get(state);
   uint64_t n = 0;
   for (auto _ : state) benchmark::DoNotOptimize(n = DenseAndAndNotCount(d.da, d.db, d.dc));
-  state.counters["result"] = static_cast<double>(n);
+  Label(state, n);
 }
 
-void BM_Materialize_AB_CRoaring(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+// ---- materialise A AND B AND NOT C ----------------------------------------------------------
+void BM_Materialize_ABnotC_CRoaring(benchmark::State& state) {
+  const Data& d = Get(state);
   for (auto _ : state) {
     Bitmap r = kernels::croaring::And(d.a, d.b);
+    r = kernels::croaring::AndNot(r, d.c);
     benchmark::DoNotOptimize(r.raw());
   }
 }
-void BM_Materialize_AB_Kernel(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
+void BM_Materialize_ABnotC_Kernel(benchmark::State& state) {
+  const Data& d = Get(state);
   const Bitmap* pos[] = {&d.a, &d.b};
-  for (auto _ : state) {
-    Bitmap r = kernels::AndAndNot(pos, {});
-    benchmark::DoNotOptimize(r.raw());
-  }
-  if (!kernels::AndAndNot(pos, {}).Equals(kernels::croaring::And(d.a, d.b))) {
-    state.SkipWithError("result mismatch");
-  }
-}
-
-void BM_Materialize_AnotB_CRoaring(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
-  for (auto _ : state) {
-    Bitmap r = kernels::croaring::AndNot(d.a, d.b);
-    benchmark::DoNotOptimize(r.raw());
-  }
-}
-void BM_Materialize_AnotB_Kernel(benchmark::State& state) {
-  const Data& d = Get(N(state), state.range(1));
-  const Bitmap* pos[] = {&d.a};
-  const Bitmap* neg[] = {&d.b};
+  const Bitmap* neg[] = {&d.c};
   for (auto _ : state) {
     Bitmap r = kernels::AndAndNot(pos, neg);
     benchmark::DoNotOptimize(r.raw());
   }
-  if (!kernels::AndAndNot(pos, neg).Equals(kernels::croaring::AndNot(d.a, d.b))) {
+  if (!kernels::AndAndNot(pos, neg).Equals(
+          kernels::croaring::AndNot(kernels::croaring::And(d.a, d.b), d.c))) {
     state.SkipWithError("result mismatch");
   }
 }
 
-// Args: customers, density in permille (500 = 50 %).
-void Densities(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1'000'000, 10'000'000}) {
-    for (int64_t permille : {500, 50, 10, 1}) b->Args({n, permille});
+// ---- count(A AND (B1 OR ... OR B8)) ---------------------------------------------------------
+void BM_Count_AOr8_CRoaring(benchmark::State& state) {
+  const Data& d = Get(state);
+  std::vector<const Bitmap*> arms;
+  for (const Bitmap& b : d.arms) arms.push_back(&b);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    const Bitmap u = kernels::croaring::OrMany(arms);
+    benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(d.a, u));
+  }
+  Label(state, n);
+}
+void BM_Count_AOr8_Kernel(benchmark::State& state) {
+  const Data& d = Get(state);
+  std::vector<const Bitmap*> arms;
+  for (const Bitmap& b : d.arms) arms.push_back(&b);
+  const Bitmap* pos[] = {&d.a};
+  const std::span<const Bitmap* const> groups[] = {arms};
+  uint64_t n = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n = Bitmap::AndOrAndNotCardinality(pos, groups, {}));
+  }
+  if (n != kernels::croaring::AndCardinality(d.a, kernels::croaring::OrMany(arms))) {
+    state.SkipWithError("count mismatch");
+  }
+  Label(state, n);
+}
+void BM_Count_AOr8_DenseBitset(benchmark::State& state) {
+  const Data& d = Get(state);
+  std::vector<uint64_t> u(d.da.size());
+  uint64_t n = 0;
+  for (auto _ : state) {
+    std::fill(u.begin(), u.end(), 0);
+    for (const auto& arm : d.darms) {
+      for (size_t i = 0; i < u.size(); ++i) u[i] |= arm[i];
+    }
+    benchmark::DoNotOptimize(n = DenseAndCount(d.da, u));
+  }
+  Label(state, n);
+}
+
+// ---- fixed cost: an intersection found empty at the container-key level ---------------------
+struct Disjoint {
+  Bitmap a, b;
+};
+const Disjoint& GetDisjoint() {
+  static const Disjoint d = [] {
+    Disjoint x;
+    x.a = Bitmap::FromRange(0, 3'000'000);  // chunks 0..45
+    x.b = Bitmap::FromRange(5'000'000, 8'000'000);
+    x.a.RunOptimize();
+    x.b.RunOptimize();
+    return x;
+  }();
+  return d;
+}
+void BM_Empty_AB_CRoaring(benchmark::State& state) {
+  const Disjoint& d = GetDisjoint();
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(d.a, d.b));
+  Label(state, n);
+}
+void BM_Empty_AB_Kernel(benchmark::State& state) {
+  const Disjoint& d = GetDisjoint();
+  const Bitmap* pos[] = {&d.a, &d.b};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::AndAndNotCardinality(pos, {}));
+  Label(state, n);
+}
+
+// ---- bulk build -----------------------------------------------------------------------------
+const std::vector<uint32_t>& BuildIds(bool shuffled) {
+  static const auto make = [](bool s) {
+    const uint32_t n = Customers(10'000'000);
+    std::vector<uint32_t> ids(n);
+    std::iota(ids.begin(), ids.end(), 0);
+    if (s) std::shuffle(ids.begin(), ids.end(), std::mt19937_64(7));
+    return ids;
+  };
+  static const std::vector<uint32_t> sorted = make(false), mixed = make(true);
+  return shuffled ? mixed : sorted;
+}
+void BM_Build_CRoaringAddMany(benchmark::State& state) {
+  const auto& ids = BuildIds(state.range(0) != 0);
+  for (auto _ : state) {
+    Bitmap b = kernels::croaring::FromIdsAddMany(ids);
+    benchmark::DoNotOptimize(b.raw());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ids.size()));
+}
+void BM_Build_FromIds(benchmark::State& state) {
+  const auto& ids = BuildIds(state.range(0) != 0);
+  for (auto _ : state) {
+    Bitmap b = Bitmap::FromIds(ids);
+    benchmark::DoNotOptimize(b.raw());
+  }
+  if (Bitmap::FromIds(ids).Cardinality() != ids.size()) state.SkipWithError("wrong size");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ids.size()));
+}
+
+void Grid(benchmark::internal::Benchmark* b) {
+  for (int64_t layout : {0, 1}) {
+    for (int64_t permille : {500, 50, 10, 1}) b->Args({10'000'000, permille, layout});
   }
   b->Unit(benchmark::kMicrosecond);
 }
 
-BENCHMARK(BM_Count_AB_CRoaring)->Apply(Densities);
-BENCHMARK(BM_Count_AB_Kernel)->Apply(Densities);
-BENCHMARK(BM_Count_AB_DenseBitset)->Apply(Densities);
-BENCHMARK(BM_Count_ABnotC_CRoaring)->Apply(Densities);
-BENCHMARK(BM_Count_ABnotC_Kernel)->Apply(Densities);
-BENCHMARK(BM_Count_ABnotC_DenseBitset)->Apply(Densities);
-BENCHMARK(BM_Materialize_AB_CRoaring)->Apply(Densities);
-BENCHMARK(BM_Materialize_AB_Kernel)->Apply(Densities);
-BENCHMARK(BM_Materialize_AnotB_CRoaring)->Apply(Densities);
-BENCHMARK(BM_Materialize_AnotB_Kernel)->Apply(Densities);
+BENCHMARK(BM_Count_AB_CRoaring)->Apply(Grid);
+BENCHMARK(BM_Count_AB_Kernel)->Apply(Grid);
+BENCHMARK(BM_Count_AB_DenseBitset)->Apply(Grid);
+BENCHMARK(BM_Count_ABnotC_CRoaring)->Apply(Grid);
+BENCHMARK(BM_Count_ABnotC_Kernel)->Apply(Grid);
+BENCHMARK(BM_Count_ABnotC_DenseBitset)->Apply(Grid);
+BENCHMARK(BM_Materialize_ABnotC_CRoaring)->Apply(Grid);
+BENCHMARK(BM_Materialize_ABnotC_Kernel)->Apply(Grid);
+BENCHMARK(BM_Count_AOr8_CRoaring)->Apply(Grid);
+BENCHMARK(BM_Count_AOr8_Kernel)->Apply(Grid);
+BENCHMARK(BM_Count_AOr8_DenseBitset)->Apply(Grid);
+BENCHMARK(BM_Empty_AB_CRoaring)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Empty_AB_Kernel)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Build_CRoaringAddMany)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Build_FromIds)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tagindex::bench

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
   libroaring-dev libabsl-dev libxxhash-dev catch2 libcli11-dev
-  libbenchmark-dev libedit-dev
+  libbenchmark-dev libedit-dev unzip xz-utils
   pybind11-dev python3-dev python3-pybind11 python3-pytest python3-numpy python3-pandas
   python3-venv python3-pip python3-setuptools python3-wheel
   libsqlite3-dev sqlite3 postgresql libpq-dev redis-server redis-tools libhiredis-dev

@@ -99,7 +99,10 @@ struct ExplainNode {
   // attribute range, detail "消费金额 >= 1000"); an AND operand that is
   // subtracted is marked by `subtracted` (AND-NOT).
   std::string operation;
-  std::string detail;  // the tag ("category:name") for TAG nodes
+  // The tag ("category:name") for TAG nodes; for an OR operand of an AND
+  // that was fused into the AND's kernel (evaluated per chunk, never built,
+  // so not executed on its own) "fused: ...".
+  std::string detail;
   bool subtracted = false;
   uint64_t estimated = 0;  // cardinality the planner expected
   bool executed = false;   // false when skipped (an earlier operand was empty)

@@ -29,12 +29,18 @@ Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
 Bitmap::~Bitmap() {
   if (r_ != nullptr) roaring_bitmap_free(r_);
 }
-Bitmap::Bitmap(Bitmap&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
+Bitmap::Bitmap(Bitmap&& other) noexcept
+    : r_(other.r_), card_(other.card_.load(std::memory_order_relaxed)) {
+  other.r_ = nullptr;
+  other.Changed();
+}
 Bitmap& Bitmap::operator=(Bitmap&& other) noexcept {
   if (this != &other) {
     if (r_ != nullptr) roaring_bitmap_free(r_);
     r_ = other.r_;
+    card_.store(other.card_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     other.r_ = nullptr;
+    other.Changed();
   }
   return *this;
 }
@@ -43,7 +49,17 @@ Bitmap& Bitmap::operator=(Bitmap&& other) noexcept {
 
 Bitmap Bitmap::FromIds(std::span<const uint32_t> ids) {
   Bitmap b;
-  b.AddMany(ids);
+  if (ids.empty()) return b;
+  // Dense batches, sorted or not: the scatter beats add_many even on sorted
+  // ids (bench/kernels_benchmark BM_Build_*).
+  if (ids.size() >= kBulkBatch && kernels::BuildFromUnsorted(ids, &b)) return b;
+  if (std::is_sorted(ids.begin(), ids.end())) {
+    roaring_bitmap_add_many(b.r_, ids.size(), ids.data());
+    return b;
+  }
+  std::vector<uint32_t> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  roaring_bitmap_add_many(b.r_, sorted.size(), sorted.data());
   return b;
 }
 
@@ -53,39 +69,89 @@ Bitmap Bitmap::FromRange(uint64_t lo, uint64_t hi) {
   return b;
 }
 
-Bitmap Bitmap::Copy() const { return Bitmap(roaring_bitmap_copy(r_)); }
+Bitmap Bitmap::Copy() const {
+  Bitmap b(roaring_bitmap_copy(r_));
+  b.card_.store(card_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  return b;
+}
 
-void Bitmap::Add(uint32_t id) { roaring_bitmap_add(r_, id); }
-bool Bitmap::AddChecked(uint32_t id) { return roaring_bitmap_add_checked(r_, id); }
+void Bitmap::Add(uint32_t id) {
+  Changed();
+  roaring_bitmap_add(r_, id);
+}
+bool Bitmap::AddChecked(uint32_t id) {
+  Changed();
+  return roaring_bitmap_add_checked(r_, id);
+}
 void Bitmap::AddMany(std::span<const uint32_t> ids) {
-  if (!ids.empty()) roaring_bitmap_add_many(r_, ids.size(), ids.data());
+  if (ids.empty()) return;
+  Changed();
+  if (ids.size() < kBulkBatch) {
+    roaring_bitmap_add_many(r_, ids.size(), ids.data());
+    return;
+  }
+  kernels::ApplyBatch(*this, FromIds(ids), /*remove=*/false);
 }
 void Bitmap::AddRange(uint64_t lo, uint64_t hi) {
+  Changed();
   hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
   if (lo < hi) {
     roaring_bitmap_add_range_closed(r_, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi - 1));
   }
 }
-void Bitmap::Remove(uint32_t id) { roaring_bitmap_remove(r_, id); }
-bool Bitmap::RemoveChecked(uint32_t id) { return roaring_bitmap_remove_checked(r_, id); }
-void Bitmap::RemoveMany(std::span<const uint32_t> ids) {
-  if (!ids.empty()) roaring_bitmap_remove_many(r_, ids.size(), ids.data());
+void Bitmap::Remove(uint32_t id) {
+  Changed();
+  roaring_bitmap_remove(r_, id);
 }
+bool Bitmap::RemoveChecked(uint32_t id) {
+  Changed();
+  return roaring_bitmap_remove_checked(r_, id);
+}
+void Bitmap::RemoveMany(std::span<const uint32_t> ids) {
+  if (ids.empty()) return;
+  Changed();
+  if (ids.size() < kBulkBatch) {
+    roaring_bitmap_remove_many(r_, ids.size(), ids.data());
+    return;
+  }
+  kernels::ApplyBatch(*this, FromIds(ids), /*remove=*/true);
+}
+void Bitmap::AddAll(const Bitmap& batch) { kernels::ApplyBatch(*this, batch, /*remove=*/false); }
+void Bitmap::RemoveAll(const Bitmap& batch) { kernels::ApplyBatch(*this, batch, /*remove=*/true); }
 void Bitmap::RemoveRange(uint64_t lo, uint64_t hi) {
+  Changed();
   hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
   if (lo < hi) {
     roaring_bitmap_remove_range_closed(r_, static_cast<uint32_t>(lo),
                                        static_cast<uint32_t>(hi - 1));
   }
 }
-void Bitmap::Clear() { roaring_bitmap_clear(r_); }
+void Bitmap::Clear() {
+  Changed();
+  roaring_bitmap_clear(r_);
+}
 bool Bitmap::RunOptimize() { return roaring_bitmap_run_optimize(r_); }
+void Bitmap::RunOptimizeRange(uint32_t lo, uint32_t hi) {
+  kernels::RunOptimizeRange(*this, lo, hi);
+}
 void Bitmap::ShrinkToFit() { roaring_bitmap_shrink_to_fit(r_); }
 
-void Bitmap::AndInPlace(const Bitmap& o) { roaring_bitmap_and_inplace(r_, o.r_); }
-void Bitmap::OrInPlace(const Bitmap& o) { roaring_bitmap_or_inplace(r_, o.r_); }
-void Bitmap::AndNotInPlace(const Bitmap& o) { roaring_bitmap_andnot_inplace(r_, o.r_); }
-void Bitmap::XorInPlace(const Bitmap& o) { roaring_bitmap_xor_inplace(r_, o.r_); }
+void Bitmap::AndInPlace(const Bitmap& o) {
+  Changed();
+  roaring_bitmap_and_inplace(r_, o.r_);
+}
+void Bitmap::OrInPlace(const Bitmap& o) {
+  Changed();
+  roaring_bitmap_or_inplace(r_, o.r_);
+}
+void Bitmap::AndNotInPlace(const Bitmap& o) {
+  Changed();
+  roaring_bitmap_andnot_inplace(r_, o.r_);
+}
+void Bitmap::XorInPlace(const Bitmap& o) {
+  Changed();
+  roaring_bitmap_xor_inplace(r_, o.r_);
+}
 
 // AND and AND NOT go through the fused kernels (runtime-dispatched SSE4.2 /
 // POPCNT); see kernels.h for why Debian's CRoaring is slow here.
@@ -116,8 +182,7 @@ std::vector<const roaring_bitmap_t*> RawPointers(std::span<const Bitmap* const> 
 Bitmap Bitmap::OrMany(std::span<const Bitmap* const> inputs) {
   if (inputs.empty()) return Bitmap();
   if (inputs.size() == 1) return inputs[0]->Copy();
-  auto raw = RawPointers(inputs);
-  return Bitmap(roaring_bitmap_or_many(raw.size(), raw.data()));
+  return kernels::OrMany(inputs);
 }
 
 Bitmap Bitmap::XorMany(std::span<const Bitmap* const> inputs) {
@@ -134,6 +199,17 @@ Bitmap Bitmap::AndAndNot(std::span<const Bitmap* const> positive,
 uint64_t Bitmap::AndAndNotCardinality(std::span<const Bitmap* const> positive,
                                       std::span<const Bitmap* const> negative) {
   return kernels::AndAndNotCardinality(positive, negative);
+}
+
+Bitmap Bitmap::AndOrAndNot(std::span<const Bitmap* const> positive,
+                           std::span<const std::span<const Bitmap* const>> or_groups,
+                           std::span<const Bitmap* const> negative) {
+  return kernels::Evaluate({positive, negative, or_groups});
+}
+uint64_t Bitmap::AndOrAndNotCardinality(std::span<const Bitmap* const> positive,
+                                        std::span<const std::span<const Bitmap* const>> or_groups,
+                                        std::span<const Bitmap* const> negative) {
+  return kernels::Count({positive, negative, or_groups});
 }
 
 uint64_t Bitmap::AndCardinality(const Bitmap& a, const Bitmap& b) {
@@ -155,7 +231,14 @@ bool Bitmap::Intersects(const Bitmap& a, const Bitmap& b) {
   return roaring_bitmap_intersect(a.r_, b.r_);
 }
 
-uint64_t Bitmap::Cardinality() const { return roaring_bitmap_get_cardinality(r_); }
+uint64_t Bitmap::Cardinality() const {
+  uint64_t n = card_.load(std::memory_order_relaxed);
+  if (n == kUnknown) {
+    n = roaring_bitmap_get_cardinality(r_);
+    card_.store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
 bool Bitmap::IsEmpty() const { return roaring_bitmap_is_empty(r_); }
 bool Bitmap::Contains(uint32_t id) const { return roaring_bitmap_contains(r_, id); }
 uint64_t Bitmap::RangeCardinality(uint64_t lo, uint64_t hi) const {
@@ -219,15 +302,9 @@ size_t Bitmap::Iterator::Read(uint32_t* out, size_t max) {
   return total;
 }
 
-size_t Bitmap::PortableSizeInBytes() const { return roaring_bitmap_portable_size_in_bytes(r_); }
+size_t Bitmap::PortableSizeInBytes() const { return kernels::PortableSize(*this); }
 
-void Bitmap::PortableSerialize(std::string* out) const {
-  const size_t old = out->size();
-  const size_t n = PortableSizeInBytes();
-  out->resize(old + n);
-  const size_t written = roaring_bitmap_portable_serialize(r_, out->data() + old);
-  out->resize(old + written);
-}
+void Bitmap::PortableSerialize(std::string* out) const { kernels::PortableWrite(*this, out); }
 
 absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
   // CRoaring 0.2.66 checks bounds only; the strict validator runs first so
@@ -241,9 +318,10 @@ absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
         absl::StrCat("bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
   }
   Bitmap out(r);
-  if (out.Cardinality() != cardinality) {
+  if (roaring_bitmap_get_cardinality(r) != cardinality) {
     return absl::DataLossError("bitmap: portable Roaring blob decoded to a wrong cardinality");
   }
+  out.card_.store(cardinality, std::memory_order_relaxed);
   return out;
 }
 

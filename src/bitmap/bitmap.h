@@ -14,6 +14,7 @@
 #ifndef TAGINDEX_BITMAP_BITMAP_H_
 #define TAGINDEX_BITMAP_BITMAP_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -36,8 +37,10 @@ class Bitmap {
   Bitmap(const Bitmap&) = delete;
   Bitmap& operator=(const Bitmap&) = delete;
 
-  // Bitmap holding exactly `ids` (any order, duplicates allowed). Sorted
-  // input is the fast path (CRoaring appends per container).
+  // Bitmap holding exactly `ids` (any order, duplicates allowed). Large
+  // unsorted batches that are dense enough (on average at least 256 ids per
+  // 2^16-id chunk they span) are scattered into per-chunk bitsets instead of
+  // being sorted; sorted input is appended per container.
   static Bitmap FromIds(std::span<const uint32_t> ids);
   // Bitmap of the half-open range [lo, hi).
   static Bitmap FromRange(uint64_t lo, uint64_t hi);
@@ -48,17 +51,30 @@ class Bitmap {
   void Add(uint32_t id);
   // Returns true if `id` was absent.
   bool AddChecked(uint32_t id);
-  // Adds many ids; fastest when sorted.
+  // Adds many ids; fastest when sorted. A batch of kBulkBatch ids or more is
+  // merged as one bitmap (container by container) and the chunks it touched
+  // are run-optimised afterwards, so bulk-loaded cohort tags are run
+  // containers; smaller batches are added id by id (their chunks are
+  // run-optimised at the next bulk batch or serialisation).
   void AddMany(std::span<const uint32_t> ids);
+  static constexpr size_t kBulkBatch = 64;
   void AddRange(uint64_t lo, uint64_t hi);  // [lo, hi)
   void Remove(uint32_t id);
   bool RemoveChecked(uint32_t id);
+  // Removes many ids; batches of kBulkBatch or more as one bitmap, like
+  // AddMany.
   void RemoveMany(std::span<const uint32_t> ids);
   void RemoveRange(uint64_t lo, uint64_t hi);  // [lo, hi)
+  // this |= batch / this &= ~batch, container by container, then the chunks
+  // the batch dominates are run-optimised (the bulk path of AddMany).
+  void AddAll(const Bitmap& batch);
+  void RemoveAll(const Bitmap& batch);
   void Clear();
   // Converts containers to run containers where smaller; returns true if any
-  // changed. Call before serialising or after bulk loads.
+  // changed. (Serialisation always writes the smallest form anyway.)
   bool RunOptimize();
+  // The same for the chunks holding ids in [lo, hi].
+  void RunOptimizeRange(uint32_t lo, uint32_t hi);
   void ShrinkToFit();
 
   // --- in-place algebra ----------------------------------------------------
@@ -72,8 +88,8 @@ class Bitmap {
   static Bitmap Or(const Bitmap& a, const Bitmap& b);
   static Bitmap AndNot(const Bitmap& a, const Bitmap& b);
   static Bitmap Xor(const Bitmap& a, const Bitmap& b);
-  // Union of all inputs in one pass (CRoaring's or_many). Null pointers are
-  // not allowed.
+  // Union of all inputs in one pass, chunk by chunk (our kernel, not
+  // CRoaring 0.2.66's or_many). Null pointers are not allowed.
   static Bitmap OrMany(std::span<const Bitmap* const> inputs);
   static Bitmap XorMany(std::span<const Bitmap* const> inputs);
 
@@ -86,6 +102,17 @@ class Bitmap {
   static uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
                                        std::span<const Bitmap* const> negative);
 
+  // (p0 AND ... AND (g0[0] OR g0[1] OR ...) AND ...) AND NOT (n0 OR ...):
+  // each OR group is evaluated one chunk at a time over the chunks the
+  // positives share, never materialised. `positive` must not be empty
+  // (else the result is empty).
+  static Bitmap AndOrAndNot(std::span<const Bitmap* const> positive,
+                            std::span<const std::span<const Bitmap* const>> or_groups,
+                            std::span<const Bitmap* const> negative);
+  static uint64_t AndOrAndNotCardinality(std::span<const Bitmap* const> positive,
+                                         std::span<const std::span<const Bitmap* const>> or_groups,
+                                         std::span<const Bitmap* const> negative);
+
   // --- counting without materialising ---------------------------------------
   static uint64_t AndCardinality(const Bitmap& a, const Bitmap& b);
   static uint64_t OrCardinality(const Bitmap& a, const Bitmap& b);
@@ -94,6 +121,8 @@ class Bitmap {
   static bool Intersects(const Bitmap& a, const Bitmap& b);
 
   // --- reads --------------------------------------------------------------
+  // Cached: computed once per version of the bitmap (every mutation resets
+  // the cache), so planning a query costs a load per operand.
   uint64_t Cardinality() const;
   bool IsEmpty() const;
   bool Contains(uint32_t id) const;
@@ -137,9 +166,11 @@ class Bitmap {
   };
 
   // --- serialisation ---------------------------------------------------------
-  // Size of the standard portable Roaring format of this bitmap.
+  // Size of the standard portable Roaring format of this bitmap, with every
+  // container in its smallest form (run containers where smaller, whatever
+  // the in-memory form).
   size_t PortableSizeInBytes() const;
-  // Appends the portable serialisation to `out`.
+  // Appends that portable serialisation to `out` (the bitmap is unchanged).
   void PortableSerialize(std::string* out) const;
   // Parses a portable blob that must occupy exactly `data` (no trailing
   // bytes). Never reads outside `data`; invalid input gives DataLoss.
@@ -156,13 +187,20 @@ class Bitmap {
   };
   Stats GetStats() const;
 
-  // Escape hatch for code inside src/bitmap/ (kernels) only.
+  // Escape hatch for code inside src/bitmap/ (kernels) only. The non-const
+  // one forgets the cached cardinality.
   const roaring_bitmap_s* raw() const { return r_; }
-  roaring_bitmap_s* raw() { return r_; }
+  roaring_bitmap_s* raw() {
+    Changed();
+    return r_;
+  }
 
  private:
+  static constexpr uint64_t kUnknown = ~uint64_t{0};
   explicit Bitmap(roaring_bitmap_s* r);
+  void Changed() { card_.store(kUnknown, std::memory_order_relaxed); }
   roaring_bitmap_s* r_;
+  mutable std::atomic<uint64_t> card_{kUnknown};
 };
 
 }  // namespace tagindex

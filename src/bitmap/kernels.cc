@@ -1,698 +1,613 @@
+// The chunk driver: walks the chunks of every operand at once and hands each
+// chunk to the per-container-pair kernels of chunk_ops.h.
 #include "bitmap/kernels.h"
 
-#include <roaring/roaring.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <new>
+#include <memory>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <nmmintrin.h>
-#define TAGINDEX_X86 1
-#endif
+#include "absl/container/inlined_vector.h"
+#include "bitmap/chunk_ops.h"
+#include "bitmap/croaring_adapter.h"
+#include "bitmap/simd.h"
 
 namespace tagindex::kernels {
 namespace {
 
-constexpr int32_t kWords = 1 << 10;  // 64-bit words in a 2^16-bit chunk
-constexpr int32_t kMaxArray = 4096;  // CRoaring's array/bitset threshold
-constexpr int32_t kPad = 8;          // SSE blocks may read up to 8 past n
+using adapter::Chunks;
 
-// ---- primitive kernels: portable versions ------------------------------------
-
-// First index >= `from` with a[index] >= x (a sorted), or n.
-inline int32_t Gallop(const uint16_t* a, int32_t from, int32_t n, uint16_t x) {
-  if (from >= n || a[from] >= x) return from;
-  int32_t step = 1, lo = from, hi = from + 1;
-  while (hi < n && a[hi] < x) {
-    lo = hi;
-    step <<= 1;
-    hi = from + step;
-  }
-  if (hi > n) hi = n;
-  // a[lo] < x, and a[hi] >= x or hi == n.
-  return static_cast<int32_t>(std::lower_bound(a + lo + 1, a + hi, x) - a);
+// One Work per thread, allocated on its first call: the count path then
+// allocates nothing, and nothing is zero-filled per call.
+Work& ThreadWork() {
+  thread_local std::unique_ptr<Work> work;
+  if (!work) work = std::make_unique<Work>();
+  return *work;
 }
 
-// Intersection of two sorted arrays; writes to `out` unless null.
-int32_t IntersectScalar(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb,
-                        uint16_t* out) {
-  int32_t i = 0, j = 0, n = 0;
-  if (out != nullptr) {
-    while (i < na && j < nb) {
-      const uint16_t x = a[i], y = b[j];
-      out[n] = x;
-      n += x == y;
-      i += x <= y;
-      j += y <= x;
-    }
-  } else {
-    while (i < na && j < nb) {
-      const uint16_t x = a[i], y = b[j];
-      n += x == y;
-      i += x <= y;
-      j += y <= x;
-    }
-  }
-  return n;
-}
-
-// For very different sizes: binary-search the small side into the large one.
-int32_t IntersectGallop(const uint16_t* small, int32_t ns, const uint16_t* large, int32_t nl,
-                        uint16_t* out) {
-  int32_t j = 0, n = 0;
-  for (int32_t i = 0; i < ns; ++i) {
-    j = Gallop(large, j, nl, small[i]);
-    if (j == nl) break;
-    if (large[j] == small[i]) {
-      if (out != nullptr) out[n] = small[i];
-      ++n;
-    }
-  }
-  return n;
-}
-
-uint64_t PopcountScalar(const uint64_t* w, int32_t n) {
-  uint64_t c = 0;
-  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(w[i]));
-  return c;
-}
-
-uint64_t AndPopcountScalar(const uint64_t* a, const uint64_t* b, int32_t n) {
-  uint64_t c = 0;
-  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(a[i] & b[i]));
-  return c;
-}
-
-// ---- accelerated versions (compiled for their own target, chosen at run time) --
-
-#ifdef TAGINDEX_X86
-// Compares blocks of eight uint16 with one PCMPESTRM: bit k of the mask says
-// whether b[j + k] equals any of a[i .. i + 7]. The block whose maximum is
-// smaller advances (both on a tie), so every pair of overlapping blocks is
-// compared exactly once and the output stays sorted.
-__attribute__((target("sse4.2,popcnt"))) int32_t IntersectSse42(const uint16_t* a, int32_t na,
-                                                                const uint16_t* b, int32_t nb,
-                                                                uint16_t* out) {
-  int32_t i = 0, j = 0, n = 0;
-  const int32_t sa = na & ~7, sb = nb & ~7;
-  constexpr int kMode = _SIDD_UWORD_OPS | _SIDD_CMP_EQUAL_ANY | _SIDD_BIT_MASK;
-  if (sa != 0 && sb != 0) {
-    __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
-    __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
-    for (;;) {
-      unsigned mask = static_cast<unsigned>(_mm_cvtsi128_si32(_mm_cmpestrm(va, 8, vb, 8, kMode)));
-      if (out != nullptr) {
-        while (mask != 0) {
-          out[n++] = b[j + __builtin_ctz(mask)];
-          mask &= mask - 1;
-        }
-      } else {
-        n += __builtin_popcount(mask);
-      }
-      const uint16_t amax = a[i + 7], bmax = b[j + 7];
-      if (amax <= bmax) {
-        i += 8;
-        if (i == sa) break;
-        va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-      }
-      if (bmax <= amax) {
-        j += 8;
-        if (j == sb) break;
-        vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j));
-      }
-    }
-  }
-  // Tails: elements already compared are smaller than anything left on the
-  // other side, so a plain merge from here cannot count a pair twice.
-  while (i < na && j < nb) {
-    const uint16_t x = a[i], y = b[j];
-    if (x == y) {
-      if (out != nullptr) out[n] = x;
-      ++n;
-    }
-    i += x <= y;
-    j += y <= x;
-  }
-  return n;
-}
-
-__attribute__((target("popcnt"))) uint64_t PopcountHw(const uint64_t* w, int32_t n) {
-  uint64_t c = 0;
-  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(w[i]));
-  return c;
-}
-
-__attribute__((target("popcnt"))) uint64_t AndPopcountHw(const uint64_t* a, const uint64_t* b,
-                                                         int32_t n) {
-  uint64_t c = 0;
-  for (int32_t i = 0; i < n; ++i) c += static_cast<uint64_t>(__builtin_popcountll(a[i] & b[i]));
-  return c;
-}
-#endif
-
-struct Dispatch {
-  int32_t (*intersect)(const uint16_t*, int32_t, const uint16_t*, int32_t, uint16_t*);
-  uint64_t (*popcount)(const uint64_t*, int32_t);
-  uint64_t (*and_popcount)(const uint64_t*, const uint64_t*, int32_t);
-  const char* name;
+struct Cursor {
+  Chunks c;
+  int32_t at = 0;
 };
 
-Dispatch Detect() {
-#ifdef TAGINDEX_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
-    return {IntersectSse42, PopcountHw, AndPopcountHw, "sse4.2+popcnt"};
-  }
-#endif
-  return {IntersectScalar, PopcountScalar, AndPopcountScalar, "baseline"};
-}
+enum class StepKind : uint8_t { kAnd, kAndNot, kAndOr };
 
-std::atomic<bool> g_force_baseline{false};
-
-const Dispatch& Active() {
-  static const Dispatch fast = Detect();
-  static const Dispatch baseline = {IntersectScalar, PopcountScalar, AndPopcountScalar, "baseline"};
-  return g_force_baseline.load(std::memory_order_relaxed) ? baseline : fast;
-}
-
-// Intersection of two sorted arrays (count only when `out` is null): binary
-// search from the small side when the sizes differ by 32x or more, else the
-// dispatched merge (SIMD when available).
-int32_t IntersectArrays(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out,
-                        const Dispatch& d) {
-  if (int64_t{na} * 32 < nb) return IntersectGallop(a, na, b, nb, out);
-  if (int64_t{nb} * 32 < na) return IntersectGallop(b, nb, a, na, out);
-  return d.intersect(a, na, b, nb, out);
-}
-
-// ---- containers ---------------------------------------------------------------------
-
-struct Ref {
-  const void* c;
-  uint8_t type;
-  int32_t card;  // exact for arrays and runs; for bitsets CRoaring's count
-};
-
-Ref Unwrap(const void* c, uint8_t type) {
-  if (type == SHARED_CONTAINER_TYPE_CODE) {
-    const auto* s = static_cast<const shared_container_t*>(c);
-    c = s->container;
-    type = s->typecode;
-  }
-  int32_t card = 0;
-  switch (type) {
-    case ARRAY_CONTAINER_TYPE_CODE:
-      card = static_cast<const array_container_t*>(c)->cardinality;
-      break;
-    case BITSET_CONTAINER_TYPE_CODE:
-      card = static_cast<const bitset_container_t*>(c)->cardinality;
-      if (card < 0) card = 1 << 16;  // unknown: sort it last
-      break;
-    default: {
-      const auto* r = static_cast<const run_container_t*>(c);
-      for (int32_t k = 0; k < r->n_runs; ++k) card += r->runs[k].length + 1;
-      break;
-    }
-  }
-  return {c, type, card};
-}
-
-// Sets or clears bits [lo, hi] (inclusive, both < 2^16).
-void SetBits(uint64_t* w, uint32_t lo, uint32_t hi) {
-  const uint32_t first = lo >> 6, last = hi >> 6;
-  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
-  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last) {
-    w[first] |= lo_mask & hi_mask;
-    return;
-  }
-  w[first] |= lo_mask;
-  for (uint32_t k = first + 1; k < last; ++k) w[k] = ~uint64_t{0};
-  w[last] |= hi_mask;
-}
-void ClearBits(uint64_t* w, uint32_t lo, uint32_t hi) {
-  const uint32_t first = lo >> 6, last = hi >> 6;
-  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
-  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last) {
-    w[first] &= ~(lo_mask & hi_mask);
-    return;
-  }
-  w[first] &= ~lo_mask;
-  for (uint32_t k = first + 1; k < last; ++k) w[k] = 0;
-  w[last] &= ~hi_mask;
-}
-inline bool TestBit(const uint64_t* w, uint16_t x) { return (w[x >> 6] >> (x & 63)) & 1; }
-
-// The running intersection of one chunk: a sorted array or a bitset. Source
-// containers are only read; results go to the owned buffers.
-struct Work {
-  bool is_bitset = false;
-  const uint16_t* arr = nullptr;  // is_bitset == false
-  int32_t n = 0;
-  const uint64_t* bits = nullptr;  // is_bitset == true
-  int which = 0;                   // which array buffer `arr` last went to
-  alignas(64) uint64_t words[kWords];
-  uint16_t buf[2][kMaxArray + kPad];
-
-  uint16_t* NextBuffer() {
-    which ^= 1;
-    return buf[which];
-  }
-  // Makes `bits` point at the owned words (copying if it points elsewhere).
-  uint64_t* OwnBits() {
-    if (bits != words) {
-      std::memcpy(words, bits, sizeof(words));
-      bits = words;
-    }
-    return words;
-  }
-  void SetArray(const uint16_t* a, int32_t count) {
-    is_bitset = false;
-    arr = a;
-    n = count;
-  }
-};
-
-void Init(Work& w, const Ref& r) {
-  switch (r.type) {
-    case ARRAY_CONTAINER_TYPE_CODE: {
-      const auto* a = static_cast<const array_container_t*>(r.c);
-      w.SetArray(a->array, a->cardinality);
-      return;
-    }
-    case BITSET_CONTAINER_TYPE_CODE:
-      w.is_bitset = true;
-      w.bits = static_cast<const bitset_container_t*>(r.c)->array;
-      return;
-    default: {
-      const auto* run = static_cast<const run_container_t*>(r.c);
-      if (r.card <= kMaxArray) {
-        uint16_t* out = w.NextBuffer();
-        int32_t n = 0;
-        for (int32_t k = 0; k < run->n_runs; ++k) {
-          const uint32_t start = run->runs[k].value, end = start + run->runs[k].length;
-          for (uint32_t x = start; x <= end; ++x) out[n++] = static_cast<uint16_t>(x);
-        }
-        w.SetArray(out, n);
-      } else {
-        std::memset(w.words, 0, sizeof(w.words));
-        for (int32_t k = 0; k < run->n_runs; ++k) {
-          SetBits(w.words, run->runs[k].value, run->runs[k].value + run->runs[k].length);
-        }
-        w.is_bitset = true;
-        w.bits = w.words;
-      }
-      return;
-    }
-  }
-}
-
-// w := w AND r
-void And(Work& w, const Ref& r, const Dispatch& d) {
-  if (!w.is_bitset) {
-    uint16_t* out = w.NextBuffer();
-    int32_t n = 0;
-    switch (r.type) {
-      case ARRAY_CONTAINER_TYPE_CODE: {
-        const auto* a = static_cast<const array_container_t*>(r.c);
-        n = IntersectArrays(w.arr, w.n, a->array, a->cardinality, out, d);
-        break;
-      }
-      case BITSET_CONTAINER_TYPE_CODE: {
-        const uint64_t* bits = static_cast<const bitset_container_t*>(r.c)->array;
-        for (int32_t i = 0; i < w.n; ++i) {
-          out[n] = w.arr[i];
-          n += TestBit(bits, w.arr[i]);
-        }
-        break;
-      }
-      default: {
-        const auto* run = static_cast<const run_container_t*>(r.c);
-        int32_t k = 0;
-        for (int32_t i = 0; i < w.n && k < run->n_runs; ++i) {
-          const uint16_t x = w.arr[i];
-          while (k < run->n_runs && uint32_t{run->runs[k].value} + run->runs[k].length < x) ++k;
-          if (k < run->n_runs && run->runs[k].value <= x) out[n++] = x;
-        }
-        break;
-      }
-    }
-    w.SetArray(out, n);
-    return;
-  }
-  switch (r.type) {
-    case ARRAY_CONTAINER_TYPE_CODE: {
-      const auto* a = static_cast<const array_container_t*>(r.c);
-      uint16_t* out = w.NextBuffer();
-      int32_t n = 0;
-      for (int32_t i = 0; i < a->cardinality; ++i) {
-        out[n] = a->array[i];
-        n += TestBit(w.bits, a->array[i]);
-      }
-      w.SetArray(out, n);
-      return;
-    }
-    case BITSET_CONTAINER_TYPE_CODE: {
-      const uint64_t* other = static_cast<const bitset_container_t*>(r.c)->array;
-      const uint64_t* src = w.bits;
-      for (int32_t k = 0; k < kWords; ++k) w.words[k] = src[k] & other[k];
-      w.bits = w.words;
-      return;
-    }
-    default: {
-      const auto* run = static_cast<const run_container_t*>(r.c);
-      uint64_t* words = w.OwnBits();
-      uint32_t next = 0;  // first id not yet known to be inside a run
-      for (int32_t k = 0; k < run->n_runs; ++k) {
-        const uint32_t start = run->runs[k].value;
-        if (start > next) ClearBits(words, next, start - 1);
-        next = start + run->runs[k].length + 1;
-      }
-      if (next <= 0xFFFF) ClearBits(words, next, 0xFFFF);
-      return;
-    }
-  }
-}
-
-// w := w AND NOT r
-void AndNot(Work& w, const Ref& r, const Dispatch& d) {
-  if (!w.is_bitset) {
-    uint16_t* out = w.NextBuffer();
-    int32_t n = 0;
-    switch (r.type) {
-      case ARRAY_CONTAINER_TYPE_CODE: {
-        // Two fast passes beat one branchy merge: the (SIMD) intersection
-        // first, then w minus that sorted subset, copied as the runs between
-        // the common elements (each found by galloping). The common part is
-        // usually small (a tail tag subtracted from a mid one), so this is a
-        // few memcpys rather than a compare per element.
-        const auto* a = static_cast<const array_container_t*>(r.c);
-        uint16_t common[kMaxArray + kPad];
-        const int32_t nc = IntersectArrays(w.arr, w.n, a->array, a->cardinality, common, d);
-        int32_t from = 0;
-        for (int32_t k = 0; k < nc; ++k) {
-          const int32_t at = Gallop(w.arr, from, w.n, common[k]);  // w.arr[at] == common[k]
-          std::memcpy(out + n, w.arr + from, sizeof(uint16_t) * static_cast<size_t>(at - from));
-          n += at - from;
-          from = at + 1;
-        }
-        std::memcpy(out + n, w.arr + from, sizeof(uint16_t) * static_cast<size_t>(w.n - from));
-        n += w.n - from;
-        break;
-      }
-      case BITSET_CONTAINER_TYPE_CODE: {
-        const uint64_t* bits = static_cast<const bitset_container_t*>(r.c)->array;
-        for (int32_t i = 0; i < w.n; ++i) {
-          out[n] = w.arr[i];
-          n += !TestBit(bits, w.arr[i]);
-        }
-        break;
-      }
-      default: {
-        const auto* run = static_cast<const run_container_t*>(r.c);
-        int32_t k = 0;
-        for (int32_t i = 0; i < w.n; ++i) {
-          const uint16_t x = w.arr[i];
-          while (k < run->n_runs && uint32_t{run->runs[k].value} + run->runs[k].length < x) ++k;
-          out[n] = x;
-          n += !(k < run->n_runs && run->runs[k].value <= x);
-        }
-        break;
-      }
-    }
-    w.SetArray(out, n);
-    return;
-  }
-  switch (r.type) {
-    case ARRAY_CONTAINER_TYPE_CODE: {
-      const auto* a = static_cast<const array_container_t*>(r.c);
-      uint64_t* words = w.OwnBits();
-      for (int32_t i = 0; i < a->cardinality; ++i) {
-        words[a->array[i] >> 6] &= ~(uint64_t{1} << (a->array[i] & 63));
-      }
-      return;
-    }
-    case BITSET_CONTAINER_TYPE_CODE: {
-      const uint64_t* other = static_cast<const bitset_container_t*>(r.c)->array;
-      const uint64_t* src = w.bits;
-      for (int32_t k = 0; k < kWords; ++k) w.words[k] = src[k] & ~other[k];
-      w.bits = w.words;
-      return;
-    }
-    default: {
-      const auto* run = static_cast<const run_container_t*>(r.c);
-      uint64_t* words = w.OwnBits();
-      for (int32_t k = 0; k < run->n_runs; ++k) {
-        ClearBits(words, run->runs[k].value, run->runs[k].value + run->runs[k].length);
-      }
-      return;
-    }
-  }
-}
-
-// |w| (bitsets are counted, arrays know their length).
-uint64_t CountWork(const Work& w, const Dispatch& d) {
-  return w.is_bitset ? d.popcount(w.bits, kWords) : static_cast<uint64_t>(w.n);
-}
-
-// Number of set bits of `w` in [lo, hi] (inclusive).
-uint64_t RangePopcount(const uint64_t* w, uint32_t lo, uint32_t hi, const Dispatch& d) {
-  const uint32_t first = lo >> 6, last = hi >> 6;
-  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
-  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last)
-    return static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask & hi_mask));
-  uint64_t c = static_cast<uint64_t>(__builtin_popcountll(w[first] & lo_mask)) +
-               static_cast<uint64_t>(__builtin_popcountll(w[last] & hi_mask));
-  if (last > first + 1) c += d.popcount(w + first + 1, static_cast<int32_t>(last - first - 1));
-  return c;
-}
-
-// |w AND r| without writing the result: the last step of a count.
-uint64_t CountAnd(const Work& w, const Ref& r, const Dispatch& d) {
-  uint64_t n = 0;
-  if (!w.is_bitset) {
-    switch (r.type) {
-      case ARRAY_CONTAINER_TYPE_CODE: {
-        const auto* a = static_cast<const array_container_t*>(r.c);
-        return static_cast<uint64_t>(
-            IntersectArrays(w.arr, w.n, a->array, a->cardinality, nullptr, d));
-      }
-      case BITSET_CONTAINER_TYPE_CODE: {
-        const uint64_t* bits = static_cast<const bitset_container_t*>(r.c)->array;
-        for (int32_t i = 0; i < w.n; ++i) n += TestBit(bits, w.arr[i]);
-        return n;
-      }
-      default: {
-        const auto* run = static_cast<const run_container_t*>(r.c);
-        int32_t k = 0;
-        for (int32_t i = 0; i < w.n && k < run->n_runs; ++i) {
-          const uint16_t x = w.arr[i];
-          while (k < run->n_runs && uint32_t{run->runs[k].value} + run->runs[k].length < x) ++k;
-          n += k < run->n_runs && run->runs[k].value <= x;
-        }
-        return n;
-      }
-    }
-  }
-  switch (r.type) {
-    case ARRAY_CONTAINER_TYPE_CODE: {
-      const auto* a = static_cast<const array_container_t*>(r.c);
-      for (int32_t i = 0; i < a->cardinality; ++i) n += TestBit(w.bits, a->array[i]);
-      return n;
-    }
-    case BITSET_CONTAINER_TYPE_CODE:
-      return d.and_popcount(w.bits, static_cast<const bitset_container_t*>(r.c)->array, kWords);
-    default: {
-      const auto* run = static_cast<const run_container_t*>(r.c);
-      for (int32_t k = 0; k < run->n_runs; ++k) {
-        n += RangePopcount(w.bits, run->runs[k].value,
-                           uint32_t{run->runs[k].value} + run->runs[k].length, d);
-      }
-      return n;
-    }
-  }
-}
-
-// Finds `key` in `ra` at or after cursor position `*cur`; advances *cur.
-const void* Seek(const roaring_array_t* ra, int32_t* cur, uint16_t key, uint8_t* type) {
-  *cur = Gallop(ra->keys, *cur, ra->size, key);
-  if (*cur < ra->size && ra->keys[*cur] == key) {
-    *type = ra->typecodes[*cur];
-    return ra->containers[*cur];
-  }
-  return nullptr;
-}
-
-// One step of a chunk's evaluation: AND (negate = false) or AND NOT.
 struct Step {
-  Ref ref;
-  bool negate;
+  StepKind kind;
+  View view;               // kAnd, kAndNot
+  uint32_t arm_begin = 0;  // kAndOr: views in arm_views[arm_begin, arm_end)
+  uint32_t arm_end = 0;
 };
 
-// Walks the chunks present in every positive operand and evaluates each:
-// the smallest positive container starts the running result, the other
-// positives are intersected in ascending size, then the negatives present
-// in the chunk are subtracted. With kCount the last step only counts
-// (nothing is written) and `sink(count)` receives each chunk's count;
-// otherwise `sink(key, w, d)` receives the chunk's result.
+template <typename T>
+using Small = absl::InlinedVector<T, 8>;
+
+// Evaluates the chunks present in every positive operand: the smallest
+// positive container starts the running result, the other positives are
+// intersected in ascending size, then each OR group, then the negatives
+// present in the chunk are subtracted. With kCount the last step only counts
+// and `sink(count)` receives each chunk's count; otherwise `sink(key, w)`
+// receives the chunk's result.
 template <bool kCount, typename Sink>
-void Drive(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative,
-           Work& w, Sink&& sink) {
-  const Dispatch& d = Active();
-  std::vector<const roaring_array_t*> pos;
-  pos.reserve(positive.size());
-  for (const Bitmap* b : positive) pos.push_back(&b->raw()->high_low_container);
+void Drive(const Operands& o, Work& w, Sink&& sink) {
+  const simd::OpTable& ops = simd::Ops();
+  Small<Cursor> pos;
+  for (const Bitmap* b : o.positive) {
+    const Chunks c = adapter::ChunksOf(b->raw());
+    if (c.size == 0) return;
+    pos.push_back({c, 0});
+  }
   // Drive by the operand with the fewest chunks; it bounds the work.
   std::sort(pos.begin(), pos.end(),
-            [](const roaring_array_t* a, const roaring_array_t* b) { return a->size < b->size; });
-  std::vector<const roaring_array_t*> neg;
-  neg.reserve(negative.size());
-  for (const Bitmap* b : negative) neg.push_back(&b->raw()->high_low_container);
+            [](const Cursor& a, const Cursor& b) { return a.c.size < b.c.size; });
+  Small<Cursor> neg;
+  for (const Bitmap* b : o.negative) {
+    const Chunks c = adapter::ChunksOf(b->raw());
+    if (c.size != 0) neg.push_back({c, 0});
+  }
+  Small<Small<Cursor>> groups;
+  for (std::span<const Bitmap* const> g : o.or_groups) {
+    Small<Cursor> arms;
+    for (const Bitmap* b : g) {
+      const Chunks c = adapter::ChunksOf(b->raw());
+      if (c.size != 0) arms.push_back({c, 0});
+    }
+    if (arms.empty()) return;  // AND (empty OR) is empty
+    groups.push_back(std::move(arms));
+  }
 
-  std::vector<int32_t> pos_cur(pos.size(), 0), neg_cur(neg.size(), 0);
-  std::vector<Ref> refs(pos.size());
-  std::vector<Step> steps;
-  steps.reserve(pos.size() + neg.size());
-  const roaring_array_t* lead = pos[0];
-  for (int32_t i = 0; i < lead->size; ++i) {
-    const uint16_t key = lead->keys[i];
-    refs[0] = Unwrap(lead->containers[i], lead->typecodes[i]);
-    bool present = true;
-    for (size_t p = 1; p < pos.size() && present; ++p) {
-      uint8_t type = 0;
-      const void* c = Seek(pos[p], &pos_cur[p], key, &type);
-      if (c == nullptr) {
-        present = false;
-      } else {
-        refs[p] = Unwrap(c, type);
+  Small<View> views(pos.size());
+  Small<View> arm_views;
+  Small<Step> steps;
+  Cursor& lead = pos[0];
+  int32_t& i = lead.at;
+  while (i < lead.c.size) {
+    const uint16_t key = lead.c.keys[i];
+    // Leapfrog: a positive without this key moves the lead to its next key.
+    bool match = true;
+    for (size_t p = 1; p < pos.size(); ++p) {
+      Cursor& cur = pos[p];
+      cur.at = adapter::SeekKey(cur.c, cur.at, key);
+      if (cur.at == cur.c.size) return;  // no later key can be common
+      if (cur.c.keys[cur.at] != key) {
+        i = adapter::SeekKey(lead.c, i, cur.c.keys[cur.at]);
+        match = false;
+        break;
       }
     }
-    if (!present) continue;
-    // Smallest container first: every later step is bounded by it.
-    std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.card < b.card; });
+    if (!match) continue;
+    views[0] = adapter::ViewAt(lead.c, i, ops);
+    for (size_t p = 1; p < pos.size(); ++p) views[p] = adapter::ViewAt(pos[p].c, pos[p].at, ops);
+    ++i;
+    arm_views.clear();
     steps.clear();
-    for (size_t p = 1; p < refs.size(); ++p) steps.push_back({refs[p], false});
-    for (size_t q = 0; q < neg.size(); ++q) {
-      uint8_t type = 0;
-      const void* c = Seek(neg[q], &neg_cur[q], key, &type);
-      if (c != nullptr) steps.push_back({Unwrap(c, type), true});
-    }
-    Init(w, refs[0]);
-    const size_t applied = kCount && !steps.empty() ? steps.size() - 1 : steps.size();
     bool empty = false;
-    for (size_t k = 0; k < applied && !empty; ++k) {
-      if (steps[k].negate) {
-        AndNot(w, steps[k].ref, d);
-      } else {
-        And(w, steps[k].ref, d);
+    for (Small<Cursor>& arms : groups) {
+      const uint32_t begin = static_cast<uint32_t>(arm_views.size());
+      for (Cursor& a : arms) {
+        a.at = adapter::SeekKey(a.c, a.at, key);
+        if (a.at < a.c.size && a.c.keys[a.at] == key) {
+          arm_views.push_back(adapter::ViewAt(a.c, a.at, ops));
+        }
       }
-      empty = !w.is_bitset && w.n == 0;
+      if (arm_views.size() == begin) {
+        empty = true;
+        break;
+      }
+      steps.push_back({StepKind::kAndOr, View{}, begin, static_cast<uint32_t>(arm_views.size())});
+    }
+    if (empty) continue;
+    // Smallest container first: every later step is bounded by it.
+    if (views.size() > 1) {
+      std::sort(views.begin(), views.end(),
+                [](const View& a, const View& b) { return a.card < b.card; });
+    }
+    Small<Step> ordered;
+    for (size_t p = 1; p < views.size(); ++p) {
+      // AND with a full chunk (cohort tags, the universe) is the identity.
+      if (views[p].card != (1 << 16)) ordered.push_back({StepKind::kAnd, views[p]});
+    }
+    for (const Step& s : steps) ordered.push_back(s);
+    for (Cursor& q : neg) {
+      q.at = adapter::SeekKey(q.c, q.at, key);
+      if (q.at < q.c.size && q.c.keys[q.at] == key) {
+        ordered.push_back({StepKind::kAndNot, adapter::ViewAt(q.c, q.at, ops)});
+      }
+    }
+    Init(w, views[0]);
+    const size_t applied = kCount && !ordered.empty() ? ordered.size() - 1 : ordered.size();
+    for (size_t k = 0; k < applied && !empty; ++k) {
+      const Step& s = ordered[k];
+      switch (s.kind) {
+        case StepKind::kAnd:
+          And(w, s.view, ops);
+          break;
+        case StepKind::kAndNot:
+          AndNot(w, s.view, ops);
+          break;
+        case StepKind::kAndOr:
+          AndOr(w, std::span<const View>(arm_views.data() + s.arm_begin, s.arm_end - s.arm_begin),
+                ops);
+          break;
+      }
+      empty = w.Empty();
     }
     if (empty) continue;
     if constexpr (kCount) {
-      if (steps.empty()) {
-        sink(CountWork(w, d));
-      } else if (steps.back().negate) {
-        sink(CountWork(w, d) - CountAnd(w, steps.back().ref, d));
-      } else {
-        sink(CountAnd(w, steps.back().ref, d));
+      if (ordered.empty()) {
+        sink(Count(w, ops));
+        continue;
+      }
+      const Step& s = ordered.back();
+      switch (s.kind) {
+        case StepKind::kAnd:
+          sink(CountAnd(w, s.view, ops));
+          break;
+        case StepKind::kAndNot:
+          sink(Count(w, ops) - CountAnd(w, s.view, ops));
+          break;
+        case StepKind::kAndOr:
+          sink(CountAndOr(
+              w, std::span<const View>(arm_views.data() + s.arm_begin, s.arm_end - s.arm_begin),
+              ops));
+          break;
       }
     } else {
-      sink(key, w, d);
+      sink(key, w);
     }
   }
 }
 
-}  // namespace
-
-uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
-                              std::span<const Bitmap* const> negative) {
-  if (positive.empty()) return 0;
-  auto w = std::make_unique<Work>();  // 24 KiB: keep it off small thread stacks
-  uint64_t total = 0;
-  Drive<true>(positive, negative, *w, [&](uint64_t chunk_count) { total += chunk_count; });
-  return total;
-}
-
-Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative) {
-  Bitmap out;
-  if (positive.empty()) return out;
-  auto w = std::make_unique<Work>();
-  roaring_array_t* ra = &out.raw()->high_low_container;
-  Drive<false>(positive, negative, *w, [&](uint16_t key, Work& work, const Dispatch& d) {
-    const uint16_t* arr = work.arr;
-    int32_t n = work.n;
-    if (work.is_bitset) {
-      const uint64_t card = d.popcount(work.bits, kWords);
-      if (card == 0) return;
-      if (card > static_cast<uint64_t>(kMaxArray)) {
-        bitset_container_t* c = bitset_container_create();
-        if (c == nullptr) throw std::bad_alloc();
-        std::memcpy(c->array, work.bits, sizeof(uint64_t) * kWords);
-        c->cardinality = static_cast<int32_t>(card);
-        ra_append(ra, key, c, BITSET_CONTAINER_TYPE_CODE);
-        return;
-      }
-      uint16_t* buf = work.NextBuffer();
-      n = 0;
-      for (int32_t k = 0; k < kWords; ++k) {
-        for (uint64_t word = work.bits[k]; word != 0; word &= word - 1) {
-          buf[n++] = static_cast<uint16_t>(k * 64 + __builtin_ctzll(word));
-        }
-      }
-      arr = buf;
+// Bits of a 1024-word bitset as runs; returns the number of runs.
+int32_t BitsetToRuns(const uint64_t* w, Run* out) {
+  int32_t n = 0;
+  uint32_t pos = 0;  // next bit to examine
+  while (pos < 65536) {
+    uint32_t wi = pos >> 6;
+    uint64_t x = w[wi] & (~uint64_t{0} << (pos & 63));
+    while (x == 0) {
+      if (++wi == kWords) return n;
+      x = w[wi];
     }
-    if (n == 0) return;
-    array_container_t* c = array_container_create_given_capacity(n);
-    if (c == nullptr) throw std::bad_alloc();
-    std::memcpy(c->array, arr, sizeof(uint16_t) * static_cast<size_t>(n));
-    c->cardinality = n;
-    ra_append(ra, key, c, ARRAY_CONTAINER_TYPE_CODE);
-  });
-  return out;
-}
-
-const char* ActiveIsa() { return Active().name; }
-
-void ForceBaselineForTesting(bool force) { g_force_baseline.store(force); }
-
-}  // namespace tagindex::kernels
-
-namespace tagindex::kernels::croaring {
-
-namespace {
-Bitmap Adopt(roaring_bitmap_t* r) {
-  if (r == nullptr) throw std::bad_alloc();
-  Bitmap out;
-  // Swap the freshly computed containers into a Bitmap we own.
-  std::swap(out.raw()->high_low_container, r->high_low_container);
-  roaring_bitmap_free(r);
-  return out;
-}
-}  // namespace
-
-uint64_t AndCardinality(const Bitmap& a, const Bitmap& b) {
-  return roaring_bitmap_and_cardinality(a.raw(), b.raw());
-}
-uint64_t AndNotCardinality(const Bitmap& a, const Bitmap& b) {
-  return roaring_bitmap_andnot_cardinality(a.raw(), b.raw());
-}
-Bitmap And(const Bitmap& a, const Bitmap& b) { return Adopt(roaring_bitmap_and(a.raw(), b.raw())); }
-Bitmap AndNot(const Bitmap& a, const Bitmap& b) {
-  return Adopt(roaring_bitmap_andnot(a.raw(), b.raw()));
-}
-uint64_t AndAndNotCardinality(const Bitmap& a, const Bitmap& b, const Bitmap& c) {
-  roaring_bitmap_t* t = roaring_bitmap_and(a.raw(), b.raw());
-  if (t == nullptr) throw std::bad_alloc();
-  roaring_bitmap_andnot_inplace(t, c.raw());
-  const uint64_t n = roaring_bitmap_get_cardinality(t);
-  roaring_bitmap_free(t);
+    const uint32_t start = wi * 64 + static_cast<uint32_t>(__builtin_ctzll(x));
+    x = ~w[wi] & (~uint64_t{0} << (start & 63));
+    while (x == 0) {
+      if (++wi == kWords) {
+        out[n++] = {static_cast<uint16_t>(start), static_cast<uint16_t>(65535 - start)};
+        return n;
+      }
+      x = ~w[wi];
+    }
+    const uint32_t end = wi * 64 + static_cast<uint32_t>(__builtin_ctzll(x));  // first clear
+    out[n++] = {static_cast<uint16_t>(start), static_cast<uint16_t>(end - 1 - start)};
+    pos = end;
+  }
   return n;
 }
 
-}  // namespace tagindex::kernels::croaring
+// Appends a chunk's result in its smallest CRoaring form (arrays up to 4096
+// ids, bitsets above; runs when a run container is smaller).
+void Emit(adapter::Builder& out, uint16_t key, Work& w, const simd::OpTable& ops) {
+  switch (w.kind) {
+    case Kind::kArray:
+      if (w.n > 0) out.Array(key, w.arr, w.n);
+      return;
+    case Kind::kBitset: {
+      const int32_t card = static_cast<int32_t>(ops.popcount(w.bits, kWords));
+      if (card == 0) return;
+      if (card > kMaxArray) {
+        out.Bitset(key, w.bits, card);
+        return;
+      }
+      uint16_t* buf = w.NextArray();
+      int32_t n = 0;
+      for (int32_t k = 0; k < kWords; ++k) {
+        for (uint64_t word = w.bits[k]; word != 0; word &= word - 1) {
+          buf[n++] = static_cast<uint16_t>(k * 64 + __builtin_ctzll(word));
+        }
+      }
+      out.Array(key, buf, n);
+      return;
+    }
+    case Kind::kRuns: {
+      if (w.card == 0) return;
+      const int64_t run_bytes = 2 + 4 * int64_t{w.n};
+      const int64_t other = w.card <= kMaxArray ? 2 * int64_t{w.card} : 8192;
+      if (run_bytes < other) {
+        out.Runs(key, w.runs, w.n);
+      } else if (w.card <= kMaxArray) {
+        uint16_t* buf = w.NextArray();
+        int32_t n = 0;
+        for (int32_t k = 0; k < w.n; ++k) {
+          for (uint32_t x = w.runs[k].start; x <= uint32_t{w.runs[k].start} + w.runs[k].length;
+               ++x) {
+            buf[n++] = static_cast<uint16_t>(x);
+          }
+        }
+        out.Array(key, buf, n);
+      } else {
+        std::memset(w.words, 0, sizeof(w.words));
+        for (int32_t k = 0; k < w.n; ++k) {
+          SetBitRange(w.words, w.runs[k].start, uint32_t{w.runs[k].start} + w.runs[k].length);
+        }
+        out.Bitset(key, w.words, w.card);
+      }
+      return;
+    }
+  }
+}
+
+// The smallest portable form of each container (RoaringFormatSpec): the
+// serialised size of an array is 2 bytes per id, a bitset 8 KiB, a run
+// container 2 + 4 bytes per run.
+struct Form {
+  Kind kind;
+  int32_t runs;  // when kind == kRuns
+  int32_t bytes;
+};
+
+Form BestForm(const View& v, const simd::OpTable& ops) {
+  // CRoaring's own rule (convert_run_optimize), including its ties, so that
+  // the bytes match roaring_bitmap_run_optimize + portable_serialize: sizes
+  // compared are 2 + 4 per run, 2 + 2 per array id, 8192 for a bitset.
+  const int64_t array_cmp = v.card <= kMaxArray ? 2 + 2 * int64_t{v.card} : 8192;
+  const Kind plain_kind = v.card <= kMaxArray ? Kind::kArray : Kind::kBitset;
+  const int32_t plain_bytes = v.card <= kMaxArray ? 2 * v.card : 8192;
+  switch (v.kind) {
+    case Kind::kArray: {
+      const int32_t runs = RunsInArray(v.array, v.n);
+      if (2 + 4 * int64_t{runs} < array_cmp) return {Kind::kRuns, runs, 2 + 4 * runs};
+      break;
+    }
+    case Kind::kBitset: {
+      const int32_t runs = RunsInBitset(v.bits, ops);
+      if (2 + 4 * int64_t{runs} < std::min<int64_t>(8192, array_cmp)) {
+        return {Kind::kRuns, runs, 2 + 4 * runs};
+      }
+      break;
+    }
+    case Kind::kRuns:
+      if (2 + 4 * int64_t{v.n} <= std::min<int64_t>(8192, array_cmp)) {
+        return {Kind::kRuns, v.n, 2 + 4 * v.n};
+      }
+      break;
+  }
+  return {plain_kind, 0, plain_bytes};
+}
+
+void Put16(std::string* out, uint16_t v) { out->append(reinterpret_cast<const char*>(&v), 2); }
+void Put32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
+
+size_t HeaderBytes(int32_t n, bool has_run) {
+  const size_t un = static_cast<size_t>(n);
+  if (has_run) return 4 + (un + 7) / 8 + 4 * un + (n >= 4 ? 4 * un : 0);
+  return 8 + 8 * un;
+}
+
+}  // namespace
+
+uint64_t Count(const Operands& o) {
+  if (o.positive.empty()) return 0;
+  Work& w = ThreadWork();
+  uint64_t total = 0;
+  Drive<true>(o, w, [&](uint64_t chunk_count) { total += chunk_count; });
+  return total;
+}
+
+Bitmap Evaluate(const Operands& o) {
+  Bitmap out;
+  if (o.positive.empty()) return out;
+  Work& w = ThreadWork();
+  const simd::OpTable& ops = simd::Ops();
+  adapter::Builder builder(out.raw());
+  Drive<false>(o, w, [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); });
+  return out;
+}
+
+uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
+                              std::span<const Bitmap* const> negative) {
+  return Count({positive, negative, {}});
+}
+
+Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative) {
+  return Evaluate({positive, negative, {}});
+}
+
+Bitmap OrMany(std::span<const Bitmap* const> inputs) {
+  Bitmap out;
+  const simd::OpTable& ops = simd::Ops();
+  // Every (key, input, container) once, sorted by key: the chunks of one key
+  // are then adjacent, and each input is read front to back.
+  std::vector<uint64_t> entries;
+  size_t total = 0;
+  for (const Bitmap* b : inputs) total += static_cast<size_t>(adapter::ChunksOf(b->raw()).size);
+  entries.reserve(total);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Chunks c = adapter::ChunksOf(inputs[k]->raw());
+    for (int32_t i = 0; i < c.size; ++i) {
+      entries.push_back(uint64_t{c.keys[i]} << 48 | uint64_t{k} << 20 | static_cast<uint64_t>(i));
+    }
+  }
+  if (total == 0) return out;
+  std::sort(entries.begin(), entries.end());
+  Work& w = ThreadWork();
+  adapter::Builder builder(out.raw());
+  auto view_of = [&](uint64_t e) {
+    const size_t k = static_cast<size_t>((e >> 20) & ((uint64_t{1} << 28) - 1));
+    const int32_t i = static_cast<int32_t>(e & ((uint64_t{1} << 20) - 1));
+    return adapter::ViewAt(adapter::ChunksOf(inputs[k]->raw()), i, ops);
+  };
+  for (size_t s = 0; s < entries.size();) {
+    const uint16_t key = static_cast<uint16_t>(entries[s] >> 48);
+    size_t e = s + 1;
+    while (e < entries.size() && static_cast<uint16_t>(entries[e] >> 48) == key) ++e;
+    if (e - s == 1) {
+      builder.Copy(key, view_of(entries[s]));
+      s = e;
+      continue;
+    }
+    std::memset(w.words, 0, sizeof(w.words));
+    bool all_runs = true;
+    for (size_t j = s; j < e; ++j) {
+      const View v = view_of(entries[j]);
+      switch (v.kind) {
+        case Kind::kArray:
+          all_runs = false;
+          for (int32_t x = 0; x < v.n; ++x) {
+            w.words[v.array[x] >> 6] |= uint64_t{1} << (v.array[x] & 63);
+          }
+          break;
+        case Kind::kBitset:
+          all_runs = false;
+          ops.or_words(v.bits, w.words, kWords);
+          break;
+        case Kind::kRuns:
+          for (int32_t x = 0; x < v.n; ++x) {
+            SetBitRange(w.words, v.runs[x].start, uint32_t{v.runs[x].start} + v.runs[x].length);
+          }
+          break;
+      }
+    }
+    const int32_t card = static_cast<int32_t>(ops.popcount(w.words, kWords));
+    if (all_runs) {
+      // A union of run containers (cohort tags) stays a run container when
+      // that is smaller.
+      const int32_t runs = RunsInBitset(w.words, ops);
+      const int64_t other = card <= kMaxArray ? 2 * int64_t{card} : 8192;
+      if (2 + 4 * int64_t{runs} < other) {
+        Run* r = w.NextRuns();
+        const int32_t n = BitsetToRuns(w.words, r);
+        builder.Runs(key, r, n);
+        s = e;
+        continue;
+      }
+    }
+    w.SetBits(w.words);
+    Emit(builder, key, w, ops);
+    s = e;
+  }
+  return out;
+}
+
+bool BuildFromUnsorted(std::span<const uint32_t> ids, Bitmap* out) {
+  if (ids.empty()) return true;
+  uint32_t lo = ids[0], hi = ids[0];
+  for (uint32_t x : ids) {
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  const uint32_t first_key = lo >> 16;
+  const size_t keys = (hi >> 16) - first_key + 1;
+  if (ids.size() < keys * 256) return false;
+  const simd::OpTable& ops = simd::Ops();
+  // One bitset over the whole range (1.25 MiB for 10 M ids): the scatter is
+  // a store per id, with no sort and no per-container bookkeeping.
+  std::unique_ptr<uint64_t[]> words(new uint64_t[keys * kWords]());
+  uint64_t* base = words.get() - size_t{first_key} * kWords;
+  for (uint32_t x : ids) base[x >> 6] |= uint64_t{1} << (x & 63);
+  Work& w = ThreadWork();
+  adapter::Builder builder(out->raw());
+  for (size_t k = 0; k < keys; ++k) {
+    const uint64_t* chunk = words.get() + k * kWords;
+    const uint16_t key = static_cast<uint16_t>(first_key + k);
+    View v;
+    v.kind = Kind::kBitset;
+    v.bits = chunk;
+    v.n = kWords;
+    v.card = static_cast<int32_t>(ops.popcount(chunk, kWords));
+    if (v.card == 0) continue;
+    // Bulk loads come out run-optimised: cohort tags are runs at once.
+    const Form f = BestForm(v, ops);
+    if (f.kind == Kind::kRuns) {
+      Run* r = w.NextRuns();
+      builder.Runs(key, r, BitsetToRuns(chunk, r));
+    } else {
+      w.SetBits(chunk);
+      Emit(builder, key, w, ops);
+    }
+  }
+  return true;
+}
+
+void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove) {
+  roaring_bitmap_t* d = dst.raw();
+  const roaring_bitmap_t* b = batch.raw();
+  if (remove) {
+    roaring_bitmap_andnot_inplace(d, b);
+  } else if (roaring_bitmap_is_empty(d)) {
+    roaring_bitmap_overwrite(d, b);
+  } else {
+    roaring_bitmap_or_inplace(d, b);
+  }
+  const simd::OpTable& ops = simd::Ops();
+  const Chunks bc = adapter::ChunksOf(b);
+  Chunks dc = adapter::ChunksOf(d);
+  int32_t at = 0;
+  for (int32_t i = 0; i < bc.size; ++i) {
+    const uint16_t key = bc.keys[i];
+    at = adapter::SeekKey(dc, at, key);
+    if (at == dc.size) break;
+    if (dc.keys[at] != key) continue;
+    const int32_t batch_card = adapter::ViewAt(bc, i, ops).card;
+    const int32_t card = adapter::ViewAt(dc, at, ops).card;
+    if (int64_t{batch_card} * 8 >= card) {
+      adapter::RunOptimizeKeys(d, key, key, ops);
+      dc = adapter::ChunksOf(d);  // the container pointers may have changed
+    }
+  }
+}
+
+void RunOptimizeRange(Bitmap& b, uint32_t lo, uint32_t hi) {
+  if (lo > hi) return;
+  adapter::RunOptimizeKeys(b.raw(), static_cast<uint16_t>(lo >> 16),
+                           static_cast<uint16_t>(hi >> 16), simd::Ops());
+}
+
+size_t PortableSize(const Bitmap& b) {
+  const simd::OpTable& ops = simd::Ops();
+  const Chunks c = adapter::ChunksOf(b.raw());
+  size_t body = 0;
+  bool has_run = false;
+  for (int32_t i = 0; i < c.size; ++i) {
+    const Form f = BestForm(adapter::ViewAt(c, i, ops), ops);
+    body += static_cast<size_t>(f.bytes);
+    has_run = has_run || f.kind == Kind::kRuns;
+  }
+  return HeaderBytes(c.size, has_run) + body;
+}
+
+void PortableWrite(const Bitmap& b, std::string* out) {
+  const simd::OpTable& ops = simd::Ops();
+  const Chunks c = adapter::ChunksOf(b.raw());
+  std::vector<Form> forms(static_cast<size_t>(c.size));
+  bool has_run = false;
+  size_t body = 0;
+  for (int32_t i = 0; i < c.size; ++i) {
+    forms[i] = BestForm(adapter::ViewAt(c, i, ops), ops);
+    has_run = has_run || forms[i].kind == Kind::kRuns;
+    body += static_cast<size_t>(forms[i].bytes);
+  }
+  const size_t header = HeaderBytes(c.size, has_run);
+  out->reserve(out->size() + header + body);
+  const uint32_t n = static_cast<uint32_t>(c.size);
+  if (has_run) {
+    Put32(out, 12347u | ((n - 1) << 16));
+    std::string flags((n + 7) / 8, '\0');
+    for (uint32_t i = 0; i < n; ++i) {
+      if (forms[i].kind == Kind::kRuns)
+        flags[i / 8] = static_cast<char>(flags[i / 8] | (1 << (i % 8)));
+    }
+    out->append(flags);
+  } else {
+    Put32(out, 12346u);
+    Put32(out, n);
+  }
+  for (int32_t i = 0; i < c.size; ++i) {
+    Put16(out, c.keys[i]);
+    Put16(out, static_cast<uint16_t>(adapter::ViewAt(c, i, ops).card - 1));
+  }
+  if (!has_run || n >= 4) {
+    uint32_t offset = static_cast<uint32_t>(header);
+    for (const Form& f : forms) {
+      Put32(out, offset);
+      offset += static_cast<uint32_t>(f.bytes);
+    }
+  }
+  Work& w = ThreadWork();
+  for (int32_t i = 0; i < c.size; ++i) {
+    const View v = adapter::ViewAt(c, i, ops);
+    const Form& f = forms[i];
+    switch (f.kind) {
+      case Kind::kArray:
+        if (v.kind == Kind::kArray) {
+          out->append(reinterpret_cast<const char*>(v.array), 2 * static_cast<size_t>(v.n));
+        } else if (v.kind == Kind::kRuns) {
+          for (int32_t k = 0; k < v.n; ++k) {
+            for (uint32_t x = v.runs[k].start; x <= uint32_t{v.runs[k].start} + v.runs[k].length;
+                 ++x) {
+              Put16(out, static_cast<uint16_t>(x));
+            }
+          }
+        } else {
+          for (int32_t k = 0; k < kWords; ++k) {
+            for (uint64_t word = v.bits[k]; word != 0; word &= word - 1) {
+              Put16(out, static_cast<uint16_t>(k * 64 + __builtin_ctzll(word)));
+            }
+          }
+        }
+        break;
+      case Kind::kBitset:
+        if (v.kind == Kind::kBitset) {
+          out->append(reinterpret_cast<const char*>(v.bits), 8192);
+        } else {
+          std::memset(w.words, 0, sizeof(w.words));
+          if (v.kind == Kind::kRuns) {
+            for (int32_t k = 0; k < v.n; ++k) {
+              SetBitRange(w.words, v.runs[k].start, uint32_t{v.runs[k].start} + v.runs[k].length);
+            }
+          } else {
+            for (int32_t k = 0; k < v.n; ++k) {
+              w.words[v.array[k] >> 6] |= uint64_t{1} << (v.array[k] & 63);
+            }
+          }
+          out->append(reinterpret_cast<const char*>(w.words), 8192);
+        }
+        break;
+      case Kind::kRuns: {
+        const Run* runs = v.runs;
+        int32_t nr = v.n;
+        if (v.kind == Kind::kBitset) {
+          Run* r = w.NextRuns();
+          nr = BitsetToRuns(v.bits, r);
+          runs = r;
+        } else if (v.kind == Kind::kArray) {
+          Run* r = w.NextRuns();
+          nr = 0;
+          for (int32_t k = 0; k < v.n; ++k) {
+            if (nr > 0 && uint32_t{r[nr - 1].start} + r[nr - 1].length + 1 == v.array[k]) {
+              ++r[nr - 1].length;
+            } else {
+              r[nr++] = {v.array[k], 0};
+            }
+          }
+          runs = r;
+        }
+        Put16(out, static_cast<uint16_t>(nr));
+        out->append(reinterpret_cast<const char*>(runs), sizeof(Run) * static_cast<size_t>(nr));
+        break;
+      }
+    }
+  }
+}
+
+const char* ActiveIsa() { return simd::Ops().name; }
+
+void ForceBaselineForTesting(bool force) {
+  if (force) {
+    simd::SetLevelForTesting(simd::Level::kScalar);
+  } else {
+    simd::ResetLevelForTesting();
+  }
+}
+
+}  // namespace tagindex::kernels

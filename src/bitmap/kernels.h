@@ -1,43 +1,83 @@
-// Fused intersection kernels over CRoaring's containers, with runtime CPU
-// dispatch.
+// Fused set kernels over CRoaring's containers, with runtime CPU dispatch.
 //
 // Why: Debian's CRoaring 0.2.66 is compiled for baseline x86-64 (no POPCNT,
-// no SSE4.2), so intersecting two array containers is a scalar merge and
-// counting a bitset container calls libgcc's popcount. CRM tags mostly sit
-// in the 0.1 %-6 % density band where containers are arrays: there CRoaring's
-// and_cardinality is 10-60x slower than the hardware allows
-// (../shared/PERFORMANCE.md). These kernels walk the containers of all
-// operands at once, keep the running intersection of one 2^16-id chunk in a
-// stack buffer (sorted uint16 array, or 1024-word bitset), and use SSE4.2
-// string compares for array x array and POPCNT for bitsets when the CPU has
-// them, falling back to portable scalar code otherwise. Nothing here is
-// compiled with -march flags: each accelerated function carries its own
-// target attribute and is chosen once at run time.
+// no SSE4.2, no AVX), so its array x array intersections are a scalar merge,
+// its bitset counts call libgcc's popcount, and it has no fused AND / AND NOT
+// / OR-inside-AND (../shared/PERFORMANCE.md). These kernels walk the chunks
+// (2^16-id containers) of all operands at once and evaluate each chunk in a
+// per-thread work buffer (chunk_ops.h), with the SIMD level chosen once at
+// start-up (simd.h: AVX-512 + VPOPCNTDQ, AVX2, SSE4.2 + POPCNT, scalar;
+// TAGINDEX_SIMD caps it). Run containers are intersected as runs.
 //
-// Thread safety: all functions are reentrant; operands are only read.
+// Layout: simd.* (dispatch), chunk_ops.* (per-container-pair kernels),
+// kernels.cc (the chunk driver), croaring_adapter.h (the one place that
+// knows CRoaring's layout; without a known layout kernels_fallback.cc
+// implements this header with CRoaring's own calls).
+//
+// Thread safety: all functions are reentrant; operands are only read (except
+// RunOptimizeKeys, which needs exclusive access to its bitmap). The count
+// path allocates nothing after a thread's first call.
 #ifndef TAGINDEX_BITMAP_KERNELS_H_
 #define TAGINDEX_BITMAP_KERNELS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "bitmap/bitmap.h"
 
 namespace tagindex::kernels {
 
-// |p0 AND p1 AND ... AND NOT (n0 OR n1 OR ...)|. `positive` must not be
-// empty; `negative` may be. No intermediate bitmap is materialised.
+// (p0 AND p1 AND ... AND (g0[0] OR g0[1] OR ...) AND (g1[0] OR ...) ...)
+//   AND NOT (n0 OR n1 OR ...)
+// `positive` must not be empty (else the result is empty); each OR group is
+// evaluated one chunk at a time over the chunks the positives share, never
+// materialised; an empty OR group makes the result empty.
+struct Operands {
+  std::span<const Bitmap* const> positive;
+  std::span<const Bitmap* const> negative;
+  std::span<const std::span<const Bitmap* const>> or_groups;
+};
+
+uint64_t Count(const Operands& operands);
+Bitmap Evaluate(const Operands& operands);
+
+// Shorthands without OR groups.
 uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
                               std::span<const Bitmap* const> negative);
-
-// The same set as a new bitmap (containers built directly, one pass).
 Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative);
 
-// Name of the instruction-set level in use: "sse4.2+popcnt" or "baseline".
+// Union of all inputs, chunk by chunk (run containers where the result is
+// runs). Null pointers are not allowed.
+Bitmap OrMany(std::span<const Bitmap* const> inputs);
+
+// Builds `out` (empty on entry) from ids in any order by scattering them into
+// per-chunk bitsets, when they are dense enough for that to pay (at least
+// 256 ids per chunk of the range they span on average); returns false
+// (leaving `out` empty) otherwise.
+bool BuildFromUnsorted(std::span<const uint32_t> ids, Bitmap* out);
+
+// dst := dst OR batch (or dst AND NOT batch with `remove`), container by
+// container; then the chunks where the batch is a large part of the result
+// (at least 1/8 of it) are run-optimised.
+void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove);
+
+// Run-optimises the chunks of `b` holding ids in [lo, hi] (inclusive).
+void RunOptimizeRange(Bitmap& b, uint32_t lo, uint32_t hi);
+
+// The standard portable Roaring serialisation of `b` with every container in
+// its smallest form (run containers where smaller), without changing `b`,
+// and its size. Readable by every Roaring implementation.
+size_t PortableSize(const Bitmap& b);
+void PortableWrite(const Bitmap& b, std::string* out);
+
+// Name of the instruction-set level in use: "avx512", "avx2", "sse4.2" or
+// "scalar".
 const char* ActiveIsa();
 
-// Tests: when true, every kernel uses the portable scalar paths, so both
-// paths can be checked against each other on the same machine.
+// Tests: when true, every kernel uses the portable scalar paths (as
+// simd::SetLevelForTesting(kScalar)); false restores the start-up level.
 void ForceBaselineForTesting(bool force);
 
 }  // namespace tagindex::kernels
@@ -50,6 +90,12 @@ uint64_t AndCardinality(const Bitmap& a, const Bitmap& b);
 uint64_t AndNotCardinality(const Bitmap& a, const Bitmap& b);
 Bitmap And(const Bitmap& a, const Bitmap& b);
 Bitmap AndNot(const Bitmap& a, const Bitmap& b);
+Bitmap OrMany(std::span<const Bitmap* const> inputs);
+// A bitmap built by one roaring_bitmap_add_many call on `ids` as given.
+Bitmap FromIdsAddMany(std::span<const uint32_t> ids);
+// The portable size of a run-optimised copy (roaring_bitmap_run_optimize +
+// roaring_bitmap_portable_size_in_bytes).
+size_t PortableSizeRunOptimized(const Bitmap& b);
 // a AND b AND NOT c the naive way: and, andnot_inplace, cardinality.
 uint64_t AndAndNotCardinality(const Bitmap& a, const Bitmap& b, const Bitmap& c);
 

@@ -7,6 +7,7 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "bitmap/simd.h"
 
 namespace tagindex {
 namespace {
@@ -30,25 +31,12 @@ uint32_t Load32(const char* p) {
   return v;
 }
 
-// The Debian CRoaring and our x86-64 baseline build have no POPCNT; a bitset
-// check is popcount-bound, so dispatch at run time.
-__attribute__((target("popcnt"))) uint64_t PopcountPopcnt(const char* p) {
-  uint64_t n = 0;
-  for (size_t i = 0; i < kBitsetBytes; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    n += static_cast<uint64_t>(__builtin_popcountll(w));
-  }
-  return n;
-}
-uint64_t PopcountBaseline(const char* p) {
-  uint64_t n = 0;
-  for (size_t i = 0; i < kBitsetBytes; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    n += static_cast<uint64_t>(__builtin_popcountll(w));
-  }
-  return n;
+// Bits set in an 8 KiB bitset container at `p` (any alignment): through the
+// library's one popcount dispatch (simd.h).
+uint64_t PopcountBitset(const char* p) {
+  alignas(64) uint64_t words[kBitsetBytes / 8];
+  std::memcpy(words, p, kBitsetBytes);
+  return simd::Ops().popcount(words, static_cast<int32_t>(kBitsetBytes / 8));
 }
 // True if the `n` little-endian uint16 at `p` are strictly increasing. SSE2
 // is part of x86-64's baseline, so it needs no dispatch; this loop is most of
@@ -72,13 +60,6 @@ bool StrictlyIncreasing16(const char* p, uint32_t n) {
   }
   return true;
 }
-
-using PopcountFn = uint64_t (*)(const char*);
-PopcountFn ChoosePopcount() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("popcnt") ? &PopcountPopcnt : &PopcountBaseline;
-}
-const PopcountFn kPopcount = ChoosePopcount();
 
 absl::Status Bad(size_t offset, const std::string& what) {
   return absl::DataLossError(
@@ -163,7 +144,7 @@ absl::Status ValidatePortableBitmap(std::span<const char> data, uint64_t* cardin
       }
     } else if (card > kArrayMax) {
       if (n - pos < kBitsetBytes) return Bad(pos, "bitset container runs past the end");
-      const uint64_t count = kPopcount(p + pos);
+      const uint64_t count = PopcountBitset(p + pos);
       if (count != card) {
         return Bad(pos, absl::StrCat("bitset container holds ", count,
                                      " values but its header says ", card));

@@ -1,9 +1,12 @@
 #include "query/executor.h"
 
 #include <chrono>
-#include <deque>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
+
+#include "absl/container/inlined_vector.h"
 
 namespace tagindex::query {
 namespace {
@@ -11,8 +14,9 @@ namespace {
 using Op = PlanNode::Op;
 using Clock = std::chrono::steady_clock;
 
-// A node's value: a stored bitmap borrowed from the index, or an owned
-// intermediate. Borrowing is what keeps stored tags from being copied.
+// A node's value: a stored bitmap borrowed from the index, an owned
+// intermediate, or nothing (a count was taken instead). Borrowing is what
+// keeps stored tags from being copied; nothing is allocated for a borrow.
 class Value {
  public:
   static Value Borrow(const Bitmap* b) {
@@ -22,18 +26,20 @@ class Value {
   }
   static Value Own(Bitmap b) {
     Value v;
-    v.owned_ = std::move(b);
+    v.owned_.emplace(std::move(b));
     return v;
   }
-  const Bitmap& get() const { return borrowed_ != nullptr ? *borrowed_ : owned_; }
+  const Bitmap& get() const { return borrowed_ != nullptr ? *borrowed_ : *owned_; }
   bool owned() const { return borrowed_ == nullptr; }
-  Bitmap Take() && { return owned() ? std::move(owned_) : borrowed_->Copy(); }
-  Bitmap& mutable_owned() { return owned_; }
+  Bitmap Take() && { return owned() ? std::move(*owned_) : borrowed_->Copy(); }
 
  private:
   const Bitmap* borrowed_ = nullptr;
-  Bitmap owned_;
+  std::optional<Bitmap> owned_;
 };
+
+template <typename T>
+using Small = absl::InlinedVector<T, 8>;
 
 class Executor {
  public:
@@ -121,21 +127,35 @@ class Executor {
 
   // Evaluates the operands in plan order (positives ascending, then the
   // subtracted ones) and combines runs of them in one fused pass over the
-  // chunks (Bitmap::AndAndNot / AndAndNotCardinality: no intermediate
-  // bitmap, SIMD kernels). Stops at the first empty intermediate: an empty
-  // positive operand ends the AND at once, and before an operand that is
-  // itself a computation (not a stored tag) the operands so far are combined
-  // and checked, so no work is spent on a subtree whose result cannot matter.
-  // With `count` set, nothing of the last combination is materialised.
+  // chunks (kernels: no intermediate bitmap, SIMD). Stops at the first empty
+  // intermediate: an empty positive operand ends the AND at once, and before
+  // an operand that is itself a computation (not a stored tag) the operands
+  // so far are combined and checked, so no work is spent on a subtree whose
+  // result cannot matter. Fused OR operands (planner) go to the last
+  // combination as OR groups, evaluated chunk by chunk, never built. With
+  // `count` set, nothing of the last combination is materialised. Nothing
+  // here allocates unless an intermediate is materialised or there are more
+  // than 8 operands.
   Value AndSteps(const PlanNode& n, ExplainNode* x, std::optional<uint64_t>* count) {
-    std::deque<Value> held;  // deque: pointers to held values stay valid
-    std::vector<const Bitmap*> pos, neg;
+    Small<Value> held;                        // reserved: pointers to held values stay valid
+    held.reserve(2 * n.children.size() + 1);  // a child and an intermediate each
+    Small<const Bitmap*> pos, neg, arms;
+    Small<std::pair<size_t, size_t>> group_ranges;
     auto empty = [&] {
-      if (count != nullptr) *count = 0;
+      if (count != nullptr) {
+        *count = 0;
+        return Value();
+      }
       return Value::Own(Bitmap());
     };
     for (size_t i = 0; i < n.children.size(); ++i) {
       const PlanNode& c = n.children[i];
+      if (c.fused) {
+        const size_t begin = arms.size();
+        for (const PlanNode& arm : c.children) arms.push_back(arm.bitmap);
+        group_ranges.push_back({begin, arms.size()});
+        continue;
+      }
       if (!c.IsLeaf() && !pos.empty() && pos.size() + neg.size() >= 2) {
         held.push_back(Value::Own(Bitmap::AndAndNot(pos, neg)));
         pos.assign(1, &held.back().get());
@@ -171,18 +191,23 @@ class Executor {
       }
     }
     if (pos.empty()) pos.push_back(&universe_);  // the planner adds ALL; be safe
-    if (count != nullptr) {
-      *count = pos.size() == 1 && neg.empty() ? pos[0]->Cardinality()
-                                              : Bitmap::AndAndNotCardinality(pos, neg);
-      return Value::Own(Bitmap());
+    Small<std::span<const Bitmap* const>> groups;
+    for (const auto& [begin, end] : group_ranges) {
+      groups.push_back(std::span<const Bitmap* const>(arms.data() + begin, end - begin));
     }
-    if (pos.size() == 1 && neg.empty()) {
+    if (count != nullptr) {
+      *count = pos.size() == 1 && neg.empty() && groups.empty()
+                   ? pos[0]->Cardinality()
+                   : Bitmap::AndOrAndNotCardinality(pos, groups, neg);
+      return Value();
+    }
+    if (pos.size() == 1 && neg.empty() && groups.empty()) {
       for (Value& v : held) {
         if (&v.get() == pos[0]) return std::move(v);
       }
       return Value::Borrow(pos[0]);  // the universe
     }
-    return Value::Own(Bitmap::AndAndNot(pos, neg));
+    return Value::Own(Bitmap::AndOrAndNot(pos, groups, neg));
   }
 
   // A predicate restricted to `filter` (null: every row with a value).
@@ -232,6 +257,7 @@ ExplainNode ExplainSkeleton(const PlanNode& plan) {
   }
   if (plan.label != nullptr) x.detail = *plan.label;
   x.subtracted = plan.subtracted;
+  if (plan.fused) x.detail = "fused: evaluated per chunk inside the AND, never materialised";
   x.estimated = plan.estimate;
   for (const PlanNode& c : plan.children) x.children.push_back(ExplainSkeleton(c));
   return x;

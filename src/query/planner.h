@@ -1,8 +1,10 @@
 // Planner: normal form -> plan. Stage 5 of the pipeline.
 //
 // The plan orders AND operands by ascending cardinality (exact for stored
-// tags), turns NOT operands of an AND into AND-NOT steps, and points at the
-// stored bitmaps without copying them.
+// tags, cached per bitmap version), turns NOT operands of an AND into AND-NOT
+// steps, marks OR operands of an AND over stored bitmaps as fused (evaluated
+// one chunk at a time over the chunks of the AND's other operands), and
+// points at the stored bitmaps without copying them.
 #ifndef TAGINDEX_QUERY_PLANNER_H_
 #define TAGINDEX_QUERY_PLANNER_H_
 
@@ -42,6 +44,9 @@ struct PlanNode {
   const Bitmap* bitmap = nullptr;      // kTag and kAll: borrowed, never copied
   const std::string* label = nullptr;  // kTag: points into the expression
   bool subtracted = false;             // an operand of AND applied as AND-NOT
+  // kOr operand of an AND whose operands are all stored bitmaps, evaluated
+  // chunk by chunk inside the AND's fused kernel (never materialised).
+  bool fused = false;
   // Expected cardinality: exact for kTag/kAll/kNone; for kPredicate the
   // column's count times the fraction of its value domain [min bound, max
   // bound of its width] the intervals cover (a uniform-values guess).
