@@ -163,11 +163,19 @@ class Executor {
         if (pos[0]->IsEmpty()) return empty();
       }
       if (c.op == Op::kPredicate) {
-        // The running intersection (one bitmap now, or nothing yet) is the
-        // filter: the slices are only walked in its chunks and rows.
+        // The running intersection is the filter: the slices are only walked
+        // in its chunks and rows. It must be one bitmap, so the operands so
+        // far (two or more tags, or any subtracted) are combined first.
+        if (!pos.empty() && pos.size() + neg.size() >= 2) {
+          held.push_back(Value::Own(Bitmap::AndAndNot(pos, neg)));
+          pos.assign(1, &held.back().get());
+          neg.clear();
+          if (pos[0]->IsEmpty()) return empty();
+        }
         const Bitmap* filter = pos.empty() ? nullptr : pos[0];
         const bool last = i + 1 == n.children.size();
-        if (count != nullptr && last && !c.subtracted && filter != nullptr && x == nullptr) {
+        if (count != nullptr && last && !c.subtracted && filter != nullptr && neg.empty() &&
+            group_ranges.empty() && x == nullptr) {
           *count = c.bsi->SelectCount(*c.intervals, filter);
           return Value::Own(Bitmap());
         }
