@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "tagindex/index.h"
+#include "tagindex/segment.h"
 
 namespace tagindex::python {
 
@@ -23,6 +24,15 @@ void BindImport(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<In
 
 // Batches: `_WriteBatch` and `_Index.write`.
 void BindWriteBatch(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+
+// Attribute columns: `_Index.create_attribute`, values, aggregates.
+void BindAttributes(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+
+// A Segment with the Index it borrows, so Python never outlives the index.
+struct PySegment {
+  std::shared_ptr<Index> index;
+  Segment segment;
+};
 
 // Runs `fn` with the GIL released: every call into the index may wait for
 // its reader/writer lock or do real work, and other Python threads must keep

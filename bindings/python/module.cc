@@ -15,4 +15,5 @@ PYBIND11_MODULE(_tagindex, m) {
   tagindex::python::BindStorage(m, index);
   tagindex::python::BindWriteBatch(m, index);
   tagindex::python::BindImport(m, index);
+  tagindex::python::BindAttributes(m, index);
 }

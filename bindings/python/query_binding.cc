@@ -25,11 +25,6 @@ namespace {
 
 using IndexPtr = std::shared_ptr<Index>;
 
-struct PySegment {
-  IndexPtr index;
-  Segment segment;
-};
-
 struct PyCompiledQuery {
   IndexPtr index;
   CompiledQuery query;
@@ -41,7 +36,8 @@ QueryOptions ToQueryOptions(const py::object& o) {
   QueryOptions options;
   if (o.is_none()) return options;
   auto t = o.cast<py::tuple>();
-  if (t.size() != 8) throw py::value_error("query options: expected 8 fields");
+  if (t.size() != 8 && t.size() != 9)
+    throw py::value_error("query options: expected 8 or 9 fields");
   options.max_query_bytes = t[0].cast<size_t>();
   options.max_depth = t[1].cast<uint32_t>();
   options.max_operands = t[2].cast<uint32_t>();
@@ -50,6 +46,7 @@ QueryOptions ToQueryOptions(const py::object& o) {
   options.rewrites.remove_double_negation = t[5].cast<bool>();
   options.rewrites.fold_constants = t[6].cast<bool>();
   options.rewrites.remove_duplicates = t[7].cast<bool>();
+  if (t.size() == 9 && !t[8].is_none()) options.today = t[8].cast<int64_t>();  // days
   return options;
 }
 

@@ -102,7 +102,9 @@ def test_from_dataframe_errors():
         index = tagindex.Index.from_dataframe(df, key="user_id", tags=["freq"])
     assert [r.record for r in index.last_import.rejects] == [0, 2, 3, 4]
     assert "not a boolean" in index.last_import.rejects[0].reason
-    with pytest.raises(tagindex.UnimplementedError, match="attribute"):
+    # Attribute columns are supported now (test_attributes.py); a missing one
+    # is named.
+    with pytest.raises(tagindex.InvalidArgumentError, match="attribute column 'spend'"):
         tagindex.Index.from_dataframe(df, key="user_id", attributes=["spend"])
     with pytest.raises(TypeError, match="DataFrame"):
         tagindex.Index.from_dataframe({"a": [1]}, key="a")

@@ -34,12 +34,14 @@ from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo
                      parse_portable_rows)
 from ._batch import WriteBatch
 from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
+from ._attributes import AttributeInfo
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
 from ._tagindex import __version__
 
 __all__ = [
+    "AttributeInfo",
     "Index",
     "IndexOptions",
     "Tag",

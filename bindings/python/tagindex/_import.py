@@ -14,7 +14,7 @@ import warnings
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._convert import KEY_KINDS
-from ._errors import InvalidArgumentError, UnimplementedError
+from ._errors import InvalidArgumentError, NotFoundError, UnimplementedError
 
 __all__ = ["ImportReport", "RejectedRow", "RejectedRowsWarning", "demo_queries"]
 
@@ -197,10 +197,22 @@ def import_dataframe(index: Any, df: Any, key: Optional[str] = None, *,
 
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_dataframe: expected a pandas DataFrame, got {type(df).__name__}")
-    if attributes:
-        raise UnimplementedError(
-            "from_dataframe: attribute columns are not supported by this version of the "
-            "tagindex library (no attribute API yet)")
+    attr_pairs = _pairs(attributes, "attributes")
+    for column, _ in attr_pairs:
+        if column not in df.columns:
+            raise InvalidArgumentError(
+                f"from_dataframe: attribute column {column!r} is not in the frame (columns: "
+                f"{list(df.columns)[:20]})")
+    if attr_pairs:
+        from ._attributes import parse_type, to_storage
+
+        # Every value is checked before anything is imported.
+        for column, spec in attr_pairs:
+            code, scale = parse_type(spec or "int64")
+            to_storage(df[column].reset_index(drop=True), code, scale,
+                       f"from_dataframe: attribute {column!r}")
+        # Every rejected row must be listed to leave its values out.
+        max_rejects = max(max_rejects, len(df) + 1)
     key_series = df.index.to_series(index=df.index) if key is None else None
     if key is not None and key not in df.columns:
         raise InvalidArgumentError(
@@ -242,7 +254,40 @@ def import_dataframe(index: Any, df: Any, key: Optional[str] = None, *,
     report = _report(index._impl.import_csv_text(text, "<DataFrame>", key_arg, kind, tag_specs,
                                                  multi_specs, category_specs, ",", strict,
                                                  replace, 1 << 14, max_rejects))
+    if attr_pairs:
+        _import_attributes(index, df, key, key_series, attr_pairs, report)
     return report
+
+
+def _import_attributes(index: Any, df: Any, key: Optional[str], key_series: Any,
+                       attr_pairs: List[Tuple[str, str]], report: ImportReport) -> None:
+    """Attribute columns of a frame: each ``{column: "int64" | "decimal(2)" |
+    "date"}`` column becomes (or fills) an attribute column named after it;
+    the values of the rows the importer accepted are set by key, NULLs
+    (None, NaN, NaT, pd.NA) leave the customer without a value."""
+    import numpy as np
+
+    from ._attributes import parse_type
+
+    rejected = {r.record for r in report.rejects}
+    keep = np.array([i not in rejected for i in range(len(df))], dtype=bool)
+    keys = (df[key] if key is not None else key_series).to_numpy()[keep]
+    if index.key_kind == "string":
+        keys = [str(k) for k in keys]
+    elif index.key_kind == "int64":
+        keys = np.asarray(keys, dtype=np.int64)
+    else:
+        keys = np.asarray(keys, dtype=np.uint32)
+    for column, spec in attr_pairs:
+        values = df[column].iloc[np.flatnonzero(keep)].reset_index(drop=True)
+        try:
+            index.attribute(column)
+        except NotFoundError:
+            index.create_attribute(column, type=spec or "int64")
+        if index.key_kind == "identity":
+            index.set_attribute(column, values=values, rows=keys)
+        else:
+            index.set_attribute(column, keys, values)
 
 
 def from_dataframe(cls: Any, df: Any, key: Optional[str] = None, *,
@@ -272,7 +317,14 @@ def from_dataframe(cls: Any, df: Any, key: Optional[str] = None, *,
         categories: columns holding one value per customer (``"高频"``): a
             list (the category is named after the column) or a ``{column:
             category name}`` dict; exclusive categories. Missing = no value.
-        attributes: not supported by this version (:class:`UnimplementedError`).
+        attributes: attribute columns, ``{column: type}`` with types
+            ``"int64"``, ``"decimal(2)"`` (a scale of 2) or ``"date"``
+            (``{"消费金额": "decimal(2)", "最近购买": "date"}``); each becomes an
+            attribute named after its column. NULL (None, NaN, NaT, pd.NA)
+            means no value; a value that does not fit the type (more decimals
+            than the scale, a non-date) raises :class:`InvalidArgumentError`
+            naming its position before anything is imported. Values of
+            rejected rows are left out with their rows.
         strict: raise :class:`InvalidArgumentError` at the first bad row
             instead of rejecting it.
         **options: passed to :class:`Index`.

@@ -13,6 +13,7 @@ from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_a
                        text_arg)
 from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
                       UnknownCustomerError, UnknownTagError)
+from ._attributes import AttributeMixin
 from ._query import CompiledQuery, Explanation, Segment, query_options
 
 _TAG_KINDS = {"manual": 0, "rule": 1}
@@ -709,7 +710,7 @@ class Index:
 
     def query(self, text: str, *, unknown_tags_are_empty: bool = False,
               max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-              rewrites: bool = True) -> Segment:
+              rewrites: bool = True, today: Any = None) -> Segment:
         """The customers matching a segment query, as a :class:`Segment`.
 
         The language (docs/query_language.md)::
@@ -727,36 +728,36 @@ class Index:
             ResourceExhaustedError: a limit of the options.
         """
         opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites)
+                             unknown_tags_are_empty, rewrites, today)
         return Segment(self, self._impl.query(text_arg(text, "query"), opts), text)
 
     def count(self, text: str, *, unknown_tags_are_empty: bool = False,
               max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-              rewrites: bool = True) -> int:
+              rewrites: bool = True, today: Any = None) -> int:
         """The number of customers matching ``text``, without materialising
         the result where the plan allows. Same options and errors as
         :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites)
+                             unknown_tags_are_empty, rewrites, today)
         return self._impl.count(text_arg(text, "query"), opts)
 
     def explain(self, text: str, *, unknown_tags_are_empty: bool = False,
                 max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-                rewrites: bool = True) -> Explanation:
+                rewrites: bool = True, today: Any = None) -> Explanation:
         """Runs ``text`` and returns its plan with estimated and actual
         cardinalities and times (``print(index.explain(q))``). Same options
         and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites)
+                             unknown_tags_are_empty, rewrites, today)
         return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
     def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
                 max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-                rewrites: bool = True) -> CompiledQuery:
+                rewrites: bool = True, today: Any = None) -> CompiledQuery:
         """Parses, binds and normalises ``text`` once; the result runs many
         times, from many threads. Same options and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites)
+                             unknown_tags_are_empty, rewrites, today)
         return CompiledQuery(self, self._impl.compile(text_arg(text, "query"), opts), opts)
 
     def all_customers(self) -> Segment:
@@ -1018,3 +1019,10 @@ def parse_portable_rows(blob: bytes, max_ids: int = 1 << 26) -> np.ndarray:
         ResourceExhaustedError: it holds more than ``max_ids`` ids.
     """
     return _tagindex.parse_portable_rows(bytes(blob), max_ids)
+
+
+# The attribute methods live in _attributes.py; they are Index's own methods.
+for _name, _member in vars(AttributeMixin).items():
+    if not _name.startswith("__"):
+        setattr(Index, _name, _member)
+del _name, _member

@@ -1,0 +1,152 @@
+// Binding of attribute columns: values cross as int64 storage units (the
+// Python layer converts decimals, dates, NaN/NaT/None).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bindings.h"
+#include "convert.h"
+#include "status.h"
+#include "tagindex/tagindex.h"
+
+namespace tagindex::python {
+namespace {
+
+using IndexPtr = std::shared_ptr<Index>;
+
+py::tuple InfoTuple(const AttributeInfo& a) {
+  return py::make_tuple(a.id.value, a.name, static_cast<int>(a.type), a.scale, a.description,
+                        a.count, a.bits);
+}
+
+// The C++ segment of a `_Segment` or None.
+const Segment* SegmentOf(const py::object& seg) {
+  if (seg.is_none()) return nullptr;
+  return &seg.cast<const PySegment&>().segment;
+}
+
+py::object Int128ToPy(absl::int128 v) {
+  // Through text: exact for every 128-bit value.
+  std::string text;
+  const bool negative = v < 0;
+  absl::uint128 mag = negative ? -static_cast<absl::uint128>(v) : static_cast<absl::uint128>(v);
+  if (mag == 0) text = "0";
+  while (mag > 0) {
+    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
+    mag /= 10;
+  }
+  if (negative) text.insert(text.begin(), '-');
+  return py::int_(py::str(text));
+}
+
+}  // namespace
+
+void BindAttributes(py::module_& m, py::class_<Index, IndexPtr>& cls) {
+  cls.def("create_attribute", [](Index& index, const std::string& name, int type, int scale,
+                                 const std::string& description) {
+    if (type < 0 || type > 2) throw py::value_error("attribute type must be 0, 1 or 2");
+    AttributeSpec spec{name, static_cast<AttributeType>(type), scale, description};
+    return ValueOrThrow(WithoutGil([&] { return index.CreateAttribute(spec); })).value;
+  });
+  cls.def("get_attribute", [](const Index& index, const std::string& name) {
+    return InfoTuple(ValueOrThrow(WithoutGil([&] { return index.GetAttribute(name); })));
+  });
+  cls.def("list_attributes", [](const Index& index) {
+    py::list out;
+    for (const AttributeInfo& a : WithoutGil([&] { return index.ListAttributes(); })) {
+      out.append(InfoTuple(a));
+    }
+    return out;
+  });
+  cls.def("rename_attribute", [](Index& index, const std::string& name, const std::string& to) {
+    ThrowIfError(WithoutGil([&] { return index.RenameAttribute(name, to); }));
+  });
+  cls.def("drop_attribute", [](Index& index, const std::string& name) {
+    ThrowIfError(WithoutGil([&] { return index.DropAttribute(name); }));
+  });
+  cls.def("set_attribute_rows",
+          [](Index& index, const std::string& name, const RowArray& rows, const KeyArray& values) {
+            ThrowIfError(WithoutGil(
+                [&] { return index.SetAttributeRows(name, AsSpan(rows), AsSpan(values)); }));
+          });
+  cls.def("set_attribute_keys_int",
+          [](Index& index, const std::string& name, const KeyArray& keys, const KeyArray& values) {
+            ThrowIfError(WithoutGil(
+                [&] { return index.SetAttributeMany(name, AsSpan(keys), AsSpan(values)); }));
+          });
+  cls.def("set_attribute_keys_str", [](Index& index, const std::string& name,
+                                       const py::handle& keys, const KeyArray& values) {
+    StringKeys k = ToStringKeys(keys);
+    ThrowIfError(WithoutGil([&] {
+      return index.SetAttributeMany(name, std::span<const std::string_view>(k.views),
+                                    AsSpan(values));
+    }));
+  });
+  cls.def("clear_attribute_rows", [](Index& index, const std::string& name, const RowArray& rows) {
+    ThrowIfError(WithoutGil([&] { return index.ClearAttributeRows(name, AsSpan(rows)); }));
+  });
+  cls.def("attribute_values",
+          [](const Index& index, const std::string& name, const RowArray& rows) {
+            // One value per row (rows of a segment page or frame), NULL as a mask.
+            std::vector<int64_t> values(static_cast<size_t>(rows.size()));
+            std::vector<uint8_t> present(values.size());
+            const std::span<const uint32_t> span = AsSpan(rows);
+            absl::Status st = WithoutGil([&]() -> absl::Status {
+              for (size_t i = 0; i < span.size(); ++i) {
+                absl::StatusOr<std::optional<int64_t>> v = index.GetAttributeValue(name, span[i]);
+                if (!v.ok()) return v.status();
+                present[i] = v->has_value();
+                values[i] = v->value_or(0);
+              }
+              return absl::OkStatus();
+            });
+            ThrowIfError(st);
+            return py::make_tuple(ToNumpy(std::move(values)), ToNumpy(std::move(present)));
+          });
+  cls.def("parse_attribute_value",
+          [](const Index& index, const std::string& name, const std::string& text) {
+            return ValueOrThrow(WithoutGil([&] { return index.ParseAttributeValue(name, text); }));
+          });
+  cls.def("format_attribute_value", [](const Index& index, const std::string& name, int64_t v) {
+    return ValueOrThrow(WithoutGil([&] { return index.FormatAttributeValue(name, v); }));
+  });
+  cls.def("summarize_attribute",
+          [](const Index& index, const std::string& name, const py::object& seg) {
+            const Segment* s = SegmentOf(seg);
+            AttributeSummary a =
+                ValueOrThrow(WithoutGil([&] { return index.SummarizeAttribute(name, s); }));
+            return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
+          });
+  cls.def("top_attribute", [](const Index& index, const std::string& name, uint64_t k, bool largest,
+                              const py::object& seg) {
+    const Segment* s = SegmentOf(seg);
+    auto top = ValueOrThrow(WithoutGil([&] { return index.TopAttribute(name, k, largest, s); }));
+    std::vector<uint32_t> rows;
+    std::vector<int64_t> values;
+    for (const AttributeEntryValue& e : top) {
+      rows.push_back(e.row);
+      values.push_back(e.value);
+    }
+    return py::make_tuple(ToNumpy(std::move(rows)), ToNumpy(std::move(values)));
+  });
+  cls.def("attribute_histogram", [](const Index& index, const std::string& name,
+                                    const KeyArray& bounds, const py::object& seg) {
+    const Segment* s = SegmentOf(seg);
+    return ToNumpy(ValueOrThrow(
+        WithoutGil([&] { return index.AttributeHistogram(name, AsSpan(bounds), s); })));
+  });
+  cls.def("attribute_quantile",
+          [](const Index& index, const std::string& name, double q, const py::object& seg) {
+            const Segment* s = SegmentOf(seg);
+            return ValueOrThrow(WithoutGil([&] { return index.AttributeQuantile(name, q, s); }));
+          });
+  (void)m;
+}
+
+}  // namespace tagindex::python
