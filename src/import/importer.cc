@@ -554,9 +554,11 @@ class Importer {
         for (size_t i = 0; i < staged.ops.size(); ++i) {
           order.push_back({customer_[staged.ops[i].seq >> 1], i});
         }
-        std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+        // (clang 14 cannot capture a structured binding in a lambda.)
+        const auto& ops = staged.ops;
+        std::stable_sort(order.begin(), order.end(), [&ops](const auto& a, const auto& b) {
           if (a.first != b.first) return a.first < b.first;
-          return staged.ops[a.second].seq < staged.ops[b.second].seq;
+          return ops[a.second].seq < ops[b.second].seq;
         });
         for (size_t i = 0; i < order.size(); ++i) {
           if (i + 1 < order.size() && order[i + 1].first == order[i].first) continue;
