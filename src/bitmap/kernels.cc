@@ -423,8 +423,9 @@ bool BuildFromUnsorted(std::span<const uint32_t> ids, Bitmap* out) {
   // One bitset over the whole range (1.25 MiB for 10 M ids): the scatter is
   // a store per id, with no sort and no per-container bookkeeping.
   std::unique_ptr<uint64_t[]> words(new uint64_t[keys * kWords]());
-  uint64_t* base = words.get() - size_t{first_key} * kWords;
-  for (uint32_t x : ids) base[x >> 6] |= uint64_t{1} << (x & 63);
+  uint64_t* all = words.get();
+  const size_t first_word = size_t{first_key} * kWords;
+  for (uint32_t x : ids) all[(x >> 6) - first_word] |= uint64_t{1} << (x & 63);
   Work& w = ThreadWork();
   adapter::Builder builder(out->raw());
   for (size_t k = 0; k < keys; ++k) {

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bitmap/bitmap.h"
@@ -202,6 +203,12 @@ namespace {
 
 using tagindex::simd::Level;
 
+// More seeds with TAGINDEX_FULL=1 (the long suite).
+uint64_t Seeds(uint64_t quick, uint64_t full) {
+  const char* v = std::getenv("TAGINDEX_FULL");
+  return v != nullptr && std::string_view(v) == "1" ? full : quick;
+}
+
 // Every dispatch level this CPU supports (the scalar one always).
 std::vector<Level> SupportedLevels() {
   std::vector<Level> out;
@@ -248,7 +255,7 @@ TEST_CASE(
   for (Level level : SupportedLevels()) {
     LevelGuard guard(level);
     INFO("level " << tagindex::simd::LevelName(level));
-    for (uint64_t seed = 100; seed < 160; ++seed) {
+    for (uint64_t seed = 100; seed < 100 + Seeds(20, 200); ++seed) {
       std::mt19937_64 rng(seed);
       const int n_pos = 1 + static_cast<int>(rng() % 4);
       const int n_neg = static_cast<int>(rng() % 3);
@@ -285,7 +292,7 @@ TEST_CASE("kernels: A AND (B1 OR ... OR Bk) AND NOT C, per chunk, against the or
   for (Level level : SupportedLevels()) {
     LevelGuard guard(level);
     INFO("level " << tagindex::simd::LevelName(level));
-    for (uint64_t seed = 200; seed < 240; ++seed) {
+    for (uint64_t seed = 200; seed < 200 + Seeds(12, 120); ++seed) {
       std::mt19937_64 rng(seed);
       const int n_pos = 1 + static_cast<int>(rng() % 2);
       const int n_arms = 1 + static_cast<int>(rng() % 9);
