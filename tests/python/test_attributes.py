@@ -135,3 +135,17 @@ def test_from_dataframe_with_attribute_columns():
     bad["消费金额"] = [1.234, None, 1.0]
     with pytest.raises(tagindex.InvalidArgumentError, match="position 0"):
         tagindex.Index.from_dataframe(bad, key="user_id", attributes={"消费金额": "decimal(2)"})
+
+
+def test_pickle_keeps_attribute_columns():
+    import pickle
+
+    index, keys, vip, orders, cents, days = build()
+    index.remove_customer(keys[5])
+    copy = pickle.loads(pickle.dumps(index))
+    assert [a.name for a in copy.attributes()] == [a.name for a in index.attributes()]
+    for q in ("订单数 >= 3", "消费金额 < 500.25 AND 高价值客户", "最近购买 IS NULL",
+              "最近购买 BETWEEN 2026-03-01 AND 2026-06-30"):
+        assert copy.count(q) == index.count(q), q
+    assert copy.summarize("消费金额") == index.summarize("消费金额")
+    assert copy.attribute("消费金额").scale == 2

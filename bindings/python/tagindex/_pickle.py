@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: attribute columns (version 1 pickles, without them, still load)
 
 
 def _placeholder_int_keys(live_keys: np.ndarray, count: int) -> np.ndarray:
@@ -62,7 +62,20 @@ def index_state(index: Any) -> Dict[str, Any]:
         "keys": keys,
         "categories": impl.list_categories(),
         "tags": sorted(tags),
+        "attributes": _attribute_state(impl, live_rows),
     }
+
+
+def _attribute_state(impl: Any, live_rows: np.ndarray) -> List[Any]:
+    """(name, type, scale, description, rows with a value, their values)."""
+    out = []
+    for _id, name, type_code, scale, description, *_ in impl.list_attributes():
+        values, present = impl.attribute_values(name, live_rows)
+        present = np.asarray(present, dtype=bool)
+        out.append((name, type_code, scale, description,
+                    np.asarray(live_rows)[present].astype(np.uint32),
+                    np.asarray(values, dtype=np.int64)[present]))
+    return out
 
 
 def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
@@ -70,7 +83,7 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
     from ._errors import CorruptionError
     from . import _tagindex
 
-    if state.get("version") != FORMAT_VERSION:
+    if state.get("version") not in (1, FORMAT_VERSION):
         raise CorruptionError(f"pickle: unknown tagindex pickle version {state.get('version')!r}")
     o = state["options"]
     impl = _tagindex._Index(o["key_kind"], o["create_missing_customers"], o["max_name_bytes"],
@@ -126,4 +139,8 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
             raise CorruptionError(f"pickle: tag {name!r} came back with id {new_id}, "
                                   f"not {tag_id}")
         next_id = tag_id + 1
+    for name, type_code, scale, description, rows, values in state.get("attributes", []):
+        impl.create_attribute(name, type_code, scale, description)
+        impl.set_attribute_rows(name, np.asarray(rows, dtype=np.uint32),
+                                np.asarray(values, dtype=np.int64))
     return cls._from_impl(impl)
