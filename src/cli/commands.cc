@@ -4,13 +4,12 @@
 #include <langinfo.h>
 #include <unistd.h>
 
-#include <clocale>
-#include <cstring>
-
 #include <algorithm>
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -368,8 +367,7 @@ int RunShell(const ShellArgs& args) {
   }
   // libedit edits multibyte text only in a UTF-8 LC_CTYPE; names and keys
   // are UTF-8 whatever the environment says.
-  if (std::setlocale(LC_CTYPE, "") == nullptr ||
-      std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) {
+  if (std::setlocale(LC_CTYPE, "") == nullptr || std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) {
     std::setlocale(LC_CTYPE, "C.UTF-8");
   }
   using_history();

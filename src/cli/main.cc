@@ -5,6 +5,7 @@
 // exit 0 / 1 (user error) / 2 (internal or I/O error), see cli/output.h.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

@@ -374,8 +374,9 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
   return absl::OkStatus();
 }
 
-// ---- kind 11: attribute columns, one section each ------------------------------------------------
-// Written after the tag bitmaps; read after the universe (values only for live rows).
+// ---- kind 11: attribute columns, one section each
+// ------------------------------------------------ Written after the tag bitmaps; read after the
+// universe (values only for live rows).
 
 absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
   std::string buf;
@@ -405,9 +406,9 @@ absl::Status ReadAttribute(const Loader& l, const Section& sec, IndexState& s) {
   if (type > static_cast<uint8_t>(AttributeType::kDate) ||
       (type == static_cast<uint8_t>(AttributeType::kDecimal) ? (scale < 1 || scale > 18)
                                                              : scale != 0)) {
-    return l.Bad(sec, 8,
-                 absl::StrCat("attribute ", internal::Quote(name), ": bad type ", type,
-                              " / scale ", scale));
+    return l.Bad(
+        sec, 8,
+        absl::StrCat("attribute ", internal::Quote(name), ": bad type ", type, " / scale ", scale));
   }
   if (id >= next || s.attributes.Get(AttributeId{id}) != nullptr || next >= UINT32_MAX - 1) {
     return l.Bad(sec, 0,

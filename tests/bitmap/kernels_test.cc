@@ -526,8 +526,9 @@ TEST_CASE("kernels: real-roaring datasets agree with CRoaring at every dispatch 
   for (const char* archive : {"census1881_srt.zip", "census-income.tar.xz"}) {
     const auto sets = ReadRealRoaring(archive);
     if (sets.empty()) {
-      WARN("TAGINDEX_TEST_SKIPPED: " << archive << " not found under " << TestdataDir()
-                       << "/real-roaring (the test data sits next to the repository in CI)");
+      WARN("TAGINDEX_TEST_SKIPPED: "
+           << archive << " not found under " << TestdataDir()
+           << "/real-roaring (the test data sits next to the repository in CI)");
       continue;
     }
     std::vector<Bitmap> plain, optimized;

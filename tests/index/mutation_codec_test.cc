@@ -72,8 +72,8 @@ struct Describe {
     return out + "]";
   }
   std::string operator()(const ti::CreateAttributeMutation& m) {
-    return absl::StrCat("attr ", m.id, "|", std::string(m.name), "|", static_cast<int>(m.type),
-                        "|", m.scale, "|", std::string(m.description));
+    return absl::StrCat("attr ", m.id, "|", std::string(m.name), "|", static_cast<int>(m.type), "|",
+                        m.scale, "|", std::string(m.description));
   }
   std::string operator()(const ti::RenameAttributeMutation& m) {
     return absl::StrCat("renattr ", m.attribute.value, "|", std::string(m.name));
@@ -180,8 +180,8 @@ ti::Mutation RandomMutation(std::mt19937_64& rng, Pool& pool, int kind) {
     default: {
       std::span<const RowId> r = rows();
       const bool clear = pick(2) == 0;
-      return ti::SetAttributeRowsMutation{attr, r, clear ? std::span<const int64_t>() : values(r.size()),
-                                          clear};
+      return ti::SetAttributeRowsMutation{
+          attr, r, clear ? std::span<const int64_t>() : values(r.size()), clear};
     }
   }
 }
