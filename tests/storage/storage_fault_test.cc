@@ -11,24 +11,13 @@
 using tagindex::Index;
 using tagindex::OpenOptions;
 using tagindex::testing::Dump;
+using tagindex::testing::Full;
 using tagindex::testing::MemFileSystem;
+using tagindex::testing::MemOptions;
 using tagindex::testing::RandomOp;
 using Code = absl::StatusCode;
 
-namespace {
-
-bool Full() {
-  const char* f = std::getenv("TAGINDEX_FULL");
-  return f != nullptr && std::string(f) == "1";
-}
-
-OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
-  OpenOptions o;
-  o.file_system = std::move(fs);
-  return o;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // The oracle must apply only acknowledged ops, so it replays the script and
 // stops applying where the persistent index stopped acknowledging.

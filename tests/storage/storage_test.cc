@@ -28,6 +28,7 @@ using tagindex::RowId;
 using tagindex::TagId;
 using tagindex::testing::Dump;
 using tagindex::testing::MemFileSystem;
+using tagindex::testing::MemOptions;
 using Code = absl::StatusCode;
 
 namespace {
@@ -68,12 +69,6 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
   std::string path;
 };
-
-OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
-  OpenOptions o;
-  o.file_system = std::move(fs);
-  return o;
-}
 
 std::string WalOf(MemFileSystem& fs) {
   for (const std::string& n : fs.Names()) {

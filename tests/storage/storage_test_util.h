@@ -4,6 +4,7 @@
 #ifndef TAGINDEX_TESTS_STORAGE_STORAGE_TEST_UTIL_H_
 #define TAGINDEX_TESTS_STORAGE_STORAGE_TEST_UTIL_H_
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,12 @@
 #include "tagindex/tagindex.h"
 
 namespace tagindex::testing {
+
+// True under TAGINDEX_FULL=1: the long suites (more seeds, more iterations).
+inline bool Full() {
+  const char* f = std::getenv("TAGINDEX_FULL");
+  return f != nullptr && std::string(f) == "1";
+}
 
 // In-memory file system. Content becomes durable on WritableFile::Sync and
 // directory entries on SyncDir; Crash() forgets everything else, as a power
@@ -406,6 +413,13 @@ inline RandomBatchOps RandomBatch(std::mt19937_64& rng, int max_items) {
     }
   }
   return out;
+}
+
+// Options of an index whose files live in `fs`.
+inline OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
+  OpenOptions o;
+  o.file_system = std::move(fs);
+  return o;
 }
 
 }  // namespace tagindex::testing

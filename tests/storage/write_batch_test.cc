@@ -18,24 +18,15 @@ using tagindex::TagId;
 using tagindex::WriteBatch;
 using tagindex::WriteResult;
 using tagindex::testing::Dump;
+using tagindex::testing::Full;
 using tagindex::testing::MemFileSystem;
+using tagindex::testing::MemOptions;
 using tagindex::testing::RandomBatch;
 using tagindex::testing::RandomBatchOps;
 using tagindex::testing::RandomOp;
 using Code = absl::StatusCode;
 
 namespace {
-
-bool Full() {
-  const char* f = std::getenv("TAGINDEX_FULL");
-  return f != nullptr && std::string(f) == "1";
-}
-
-OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
-  OpenOptions o;
-  o.file_system = std::move(fs);
-  return o;
-}
 
 using Call = std::function<absl::Status(Index&)>;
 
