@@ -9,6 +9,8 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "bitmap/chunk_ops.h"
+#include "bitmap/simd.h"
 
 namespace tagindex {
 namespace {
@@ -17,19 +19,6 @@ constexpr int32_t kWords = 1 << 10;  // 64-bit words per 2^16-row chunk
 constexpr int32_t kMaxArray = 4096;  // CRoaring's array / bitset threshold
 
 // ---- chunk views ---------------------------------------------------------------
-
-void SetRun(uint64_t* w, uint32_t lo, uint32_t hi) {  // bits [lo, hi], inclusive
-  const uint32_t first = lo >> 6, last = hi >> 6;
-  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
-  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last) {
-    w[first] |= lo_mask & hi_mask;
-    return;
-  }
-  w[first] |= lo_mask;
-  for (uint32_t k = first + 1; k < last; ++k) w[k] = ~uint64_t{0};
-  w[last] |= hi_mask;
-}
 
 // The 1024 words of a container: a bitset container is used in place, an
 // array or run container is expanded into `scratch`.
@@ -50,7 +39,8 @@ const uint64_t* Words(const void* c, uint8_t type, uint64_t* scratch) {
   } else {
     const auto* r = static_cast<const run_container_t*>(c);
     for (int32_t k = 0; k < r->n_runs; ++k) {
-      SetRun(scratch, r->runs[k].value, uint32_t{r->runs[k].value} + r->runs[k].length);
+      kernels::SetBitRange(scratch, r->runs[k].value,
+                           uint32_t{r->runs[k].value} + r->runs[k].length);
     }
   }
   return scratch;
@@ -125,41 +115,29 @@ __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, in
   }
 }
 
-__attribute__((always_inline)) inline uint64_t PopcountImpl(const uint64_t* a) {
-  uint64_t c = 0;
-  for (int32_t k = 0; k < kWords; ++k) c += static_cast<uint64_t>(__builtin_popcountll(a[k]));
-  return c;
-}
-
 void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc) {
   EvalChunkImpl(levels, n, cand, acc);
 }
-uint64_t PopcountBaseline(const uint64_t* a) { return PopcountImpl(a); }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) void EvalChunkAvx2(const Level* levels, int n, const uint64_t* cand,
                                                    uint64_t* acc) {
   EvalChunkImpl(levels, n, cand, acc);
 }
-__attribute__((target("popcnt"))) uint64_t PopcountHw(const uint64_t* a) { return PopcountImpl(a); }
 #endif
 
+// The slice walk at the dispatch level in use (simd.h: one choice for the
+// library, capped by TAGINDEX_SIMD); its popcounts go through simd::Ops().
 struct Dispatch {
   void (*eval)(const Level*, int, const uint64_t*, uint64_t*);
-  uint64_t (*popcount)(const uint64_t*);
+  uint64_t popcount(const uint64_t* w) const { return simd::Ops().popcount(w, kWords); }
 };
 
-const Dispatch& Active() {
-  static const Dispatch d = [] {
-    Dispatch r{EvalChunkBaseline, PopcountBaseline};
+Dispatch Active() {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) r.eval = EvalChunkAvx2;
-    if (__builtin_cpu_supports("popcnt")) r.popcount = PopcountHw;
+  if (simd::ActiveLevel() >= simd::Level::kAvx2) return Dispatch{EvalChunkAvx2};
 #endif
-    return r;
-  }();
-  return d;
+  return Dispatch{EvalChunkBaseline};
 }
 
 // Appends a chunk's words to `out` as an array or bitset container.
@@ -211,7 +189,7 @@ template <typename Sink>
 void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<Bitmap>& slices,
                  std::span<const std::pair<uint64_t, uint64_t>> biased, const Bitmap* filter,
                  Sink&& sink) {
-  const Dispatch& d = Active();
+  const Dispatch d = Active();
   const int bits = static_cast<int>(slices.size());
   const int n_levels = bits + 1;
   const uint64_t full = bits >= 63 ? ~uint64_t{0} : (uint64_t{1} << (bits + 1)) - 1;
