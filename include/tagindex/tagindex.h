@@ -10,6 +10,7 @@
 #include "tagindex/options.h"
 #include "tagindex/query.h"
 #include "tagindex/segment.h"
+#include "tagindex/sharded_index.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
 #include "tagindex/version.h"
