@@ -8,9 +8,11 @@
 //
 // each on: the unsharded index, one shard alone (the per-shard cost), the
 // 8 shards on 1 thread, and on every thread of the machine. Customers:
-// TAGINDEX_SCALE_CUSTOMERS (default 10,000,000; the target is
-// 100,000,000: bash bench/scale/run_scale.sh 100000000), 100,000 in smoke
-// runs. Shards: TAGINDEX_SCALE_SHARDS (default 8).
+// Times are wall clock (UseRealTime); the CPU column is the whole
+// process's CPU time (MeasureProcessCPUTime), so sharded runs show the
+// total work of every pool thread. TAGINDEX_SCALE_CUSTOMERS (default 10,000,000; the target
+// is 100,000,000: bash bench/scale/run_scale.sh 100000000), 100,000 in smoke runs. Shards:
+// TAGINDEX_SCALE_SHARDS (default 8).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -76,8 +78,18 @@ const Data& GetData() {
     const uint32_t c = tagindex::bench::RankForDensity(d->options, 0.025);
     d->query = TagName(a) + " AND " + TagName(b) + " AND NOT " + TagName(c);
     for (uint32_t r = 0; r < kTags; ++r) d->profile.push_back(d->query + " AND " + TagName(r));
-    std::fprintf(stderr, "scale benchmark: %u customers, %u tags, %u shards, query '%s' = %llu\n",
-                 n, kTags, d->sharded->shard_count(), d->query.c_str(),
+    // The tags' size in the portable Roaring format (what a snapshot holds
+    // and about what they take in memory), for the memory estimate.
+    uint64_t bytes = 0, memberships = 0;
+    for (const tagindex::TagInfo& t : d->unsharded->ListTags()) {
+      bytes += d->unsharded->ExportTag(t.id).value().size();
+      memberships += t.count;
+    }
+    std::fprintf(stderr,
+                 "scale benchmark: %u customers, %u tags, %llu memberships, %.1f MB of tag "
+                 "bitmaps (%.2f bytes per customer), %u shards, query '%s' = %llu\n",
+                 n, kTags, static_cast<unsigned long long>(memberships), bytes / 1e6,
+                 static_cast<double>(bytes) / n, d->sharded->shard_count(), d->query.c_str(),
                  static_cast<unsigned long long>(d->unsharded->Count(d->query).value()));
     return d;
   }();
@@ -134,11 +146,29 @@ void BM_Profile_Sharded(benchmark::State& state) {
   state.counters["threads"] = d.sharded->threads();
 }
 
-BENCHMARK(BM_Count_Unsharded)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Count_OneShard)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Count_Sharded)->Arg(1)->Arg(2)->Arg(0)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Profile_Unsharded)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Profile_Sharded)->Arg(1)->Arg(2)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Count_Unsharded)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Count_OneShard)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Count_Sharded)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(0)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Profile_Unsharded)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Profile_Sharded)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(0)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

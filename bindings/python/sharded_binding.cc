@@ -243,6 +243,9 @@ void BindSharded(py::module_& m) {
     ThrowIfError(WithKeys(keys, strings,
                           [&](auto k) { return s.SetAttributeMany(name, k, AsSpan(values)); }));
   });
+  cls.def("load_from", [](ShardedIndex& s, const Index& source) {
+    ThrowIfError(WithoutGil([&] { return s.LoadFrom(source); }));
+  });
   cls.def("checkpoint",
           [](ShardedIndex& s) { ThrowIfError(WithoutGil([&] { return s.Checkpoint(); })); });
 

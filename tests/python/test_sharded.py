@@ -149,3 +149,24 @@ def test_errors_are_tagindex_errors(tmp_path):
     (tmp_path / "bad" / "MANIFEST").write_text("tagindex-sharded-manifest 1\nchecksum 0\n")
     with pytest.raises(tagindex.CorruptionError):
         tagindex.ShardedIndex.open(tmp_path / "bad")
+
+
+def test_load_from_an_index_and_close():
+    plain = tagindex.Index()
+    plain.add_customers(range(3000))
+    plain.create_category("购买频率", exclusive=True)
+    plain.create_tag("高频", category="购买频率").add(range(0, 3000, 3))
+    plain.create_tag("高价值客户").add(range(0, 3000, 2))
+    plain.create_attribute("年龄")
+    plain.set_attribute("年龄", list(range(0, 3000, 5)), [k % 90 for k in range(0, 3000, 5)])
+    sharded = tagindex.ShardedIndex(5)
+    sharded.load_from(plain)
+    for q in ["高频 AND 高价值客户", "NOT 购买频率 = 高频", "年龄 >= 40 AND 高价值客户"]:
+        assert sharded.count(q) == plain.count(q), q
+    assert sharded.summarize("年龄") == plain.summarize("年龄")
+    with pytest.raises(tagindex.FailedPreconditionError):
+        sharded.load_from(plain)               # only into an empty sharded index
+    sharded.close()
+    sharded.close()
+    with pytest.raises(tagindex.FailedPreconditionError):
+        sharded.count("高频")

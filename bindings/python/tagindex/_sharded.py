@@ -14,7 +14,7 @@ from . import _tagindex
 from ._attributes import AttributeInfo, _info, from_storage, parse_type, to_storage
 from ._convert import keys_batch
 from ._errors import InvalidArgumentError
-from ._index import Category, TagInfo, _SYNC_POLICIES, _tag_info
+from ._index import Category, Index, TagInfo, _ClosedIndex, _SYNC_POLICIES, _tag_info
 
 _KEY_KINDS = {"int64": 0, "string": 1, "identity": 2}
 _KEY_KIND_NAMES = {v: k for k, v in _KEY_KINDS.items()}
@@ -130,8 +130,10 @@ class ShardedIndex:
         return _tagindex._ShardedIndex.shard_path(os.fspath(path), int(shard))
 
     def close(self) -> None:
-        """Releases the shards (and their directory locks)."""
-        self._impl = None
+        """Releases the shards (and their directory locks, once no
+        ShardedSegment refers to them): later calls raise
+        FailedPreconditionError. Closing twice is fine."""
+        self._impl = _ClosedIndex()
 
     def __enter__(self) -> "ShardedIndex":
         """Context manager: closes on exit."""
@@ -281,6 +283,13 @@ class ShardedIndex:
         if not present.all():
             raise InvalidArgumentError(f"sharded index: {name}: NULL values are not supported")
         self._impl.set_attribute_many(name, k, strings, v)
+
+    def load_from(self, index: Index) -> None:
+        """Copies all of ``index`` (catalog, customers, tags, attribute values)
+        into this empty sharded index, the shards written in parallel: e.g.
+        ``Index.import_csv`` or ``Index.from_dataframe`` first, then
+        ``load_from``. Same as ``tagindex shard split``."""
+        self._impl.load_from(index._impl)
 
     def checkpoint(self) -> None:
         """Checkpoints every shard."""
