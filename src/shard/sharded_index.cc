@@ -811,8 +811,10 @@ absl::Status ShardedIndex::LoadFrom(const Index& source) {
     }));
   }
   // Memberships: one TagRows per tag and shard.
-  for (const auto& [from_id, to_id] : tag_map) {
-    TI_ASSIGN_OR_RETURN(std::vector<RowId> members, source.RowsWithTag(from_id));
+  for (const std::pair<TagId, TagId>& ids : tag_map) {
+    // (no structured binding: clang 14 cannot capture one in the lambda)
+    const TagId to_id = ids.second;
+    TI_ASSIGN_OR_RETURN(std::vector<RowId> members, source.RowsWithTag(ids.first));
     std::vector<std::vector<RowId>> by(n);
     for (RowId r : members) by[where[r]].push_back(local[r]);
     TI_RETURN_IF_ERROR(ForEachShard(*rep_, [&](uint32_t i) -> absl::Status {
