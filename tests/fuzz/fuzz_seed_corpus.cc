@@ -81,6 +81,23 @@ int main(int argc, char** argv) {
       Write(out / "portable_bitmap_fuzzer", "bitmap" + std::to_string(n++), blob);
     }
   }
+  // Sharded-index manifests: a real one (option byte 0: as is), and one with
+  // an intent and no checksum line (option byte 1: the fuzzer appends it).
+  {
+    auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
+    tagindex::ShardedOpenOptions so;
+    so.create.shards = 2;
+    so.shard.file_system = fs;
+    auto sharded = tagindex::ShardedIndex::Open("/idx", so).value();
+    (void)sharded->CreateCategory("频率", {.exclusive = true});
+    (void)sharded->CreateTag({.name = "高频", .category = "频率"});
+    (void)sharded->CreateTag({.name = "VIP"});
+    const std::string manifest = fs->Get("/idx/MANIFEST");
+    Write(out / "manifest_fuzzer", "manifest0", std::string(1, '\0') + manifest);
+    std::string body = manifest.substr(0, manifest.rfind("checksum "));
+    Write(out / "manifest_fuzzer", "manifest1",
+          std::string(1, '\1') + body + "intent rename_tag 2 新名\n");
+  }
   std::printf("seed corpora written to %s\n", out.c_str());
   return 0;
 }
