@@ -267,6 +267,9 @@ TEST_CASE("sharded: routing is the documented hash, and identity keys go by rang
     const uint64_t h = tagindex::util::Xxh3Seeded(b, 8, tagindex::kShardRoutingSeed);
     REQUIRE(s->ShardOf(key).value() == h % 7);
   }
+  // The seed is part of the format (docs/sharding.md): changing it would
+  // route existing customers to other shards.
+  CHECK(tagindex::kShardRoutingSeed == 0x7461676964783137ull);
   CHECK(s->ShardOf(std::string_view("x")).status().code() == absl::StatusCode::kInvalidArgument);
   o.create.index.key_kind = KeyKind::kIdentity;
   o.create.rows_per_shard = 1000;
