@@ -8,6 +8,7 @@
 #include "query/attribute_value.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 
@@ -78,6 +79,10 @@ class Binder {
   absl::Status Error(absl::StatusCode code, size_t offset, std::string_view message) const {
     return QueryError(code, text_, offset, message);
   }
+  absl::Status Error(absl::StatusCode code, size_t offset, std::string_view message,
+                     const ErrorInfo& info) const {
+    return QueryError(code, text_, offset, message, info);
+  }
 
   absl::StatusOr<Expr> BindTag(const AstNode& n) {
     const std::string name(util::TrimUnicodeSpace(n.name));
@@ -96,10 +101,13 @@ class Binder {
     if (found.size() > 1) {
       std::vector<std::string> candidates;
       for (const auto& t : found) candidates.push_back(Label(t.category, t.name));
+      ErrorInfo info = util::Info(ErrorKind::kAmbiguousName, name);
+      info.candidates = candidates;
       return Error(absl::StatusCode::kInvalidArgument, n.offset,
                    absl::StrCat("tag name ", QuoteForMessage(name),
                                 " is in several categories; qualify it as one of ",
-                                absl::StrJoin(candidates, ", ")));
+                                absl::StrJoin(candidates, ", ")),
+                   info);
     }
     if (options_.unknown_tags_are_empty) return Expr::None();
     std::vector<std::string> suggestions = resolver_.Suggest(name);
@@ -109,7 +117,8 @@ class Binder {
       hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     }
     absl::Status status = Error(absl::StatusCode::kNotFound, n.offset,
-                                absl::StrCat("unknown tag ", QuoteForMessage(name), hint));
+                                absl::StrCat("unknown tag ", QuoteForMessage(name), hint),
+                                util::Info(ErrorKind::kUnknownTag, name));
     AttachSuggestions(status, suggestions);
     return status;
   }
@@ -151,7 +160,8 @@ class Binder {
 
   absl::Status UnknownCategory(const std::string& category, size_t offset) const {
     return Error(absl::StatusCode::kNotFound, offset,
-                 absl::StrCat("unknown category ", QuoteForMessage(category)));
+                 absl::StrCat("unknown category ", QuoteForMessage(category)),
+                 util::Info(ErrorKind::kUnknownCategory, category));
   }
 
   absl::Status UnknownValue(const std::string& category, const TagResolver::CategoryRef& c,
@@ -163,7 +173,8 @@ class Binder {
     if (!suggestions.empty()) hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     absl::Status status = Error(absl::StatusCode::kNotFound, offset,
                                 absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
-                                             QuoteForMessage(category), hint));
+                                             QuoteForMessage(category), hint),
+                                util::Info(ErrorKind::kUnknownTag, name));
     AttachSuggestions(status, suggestions);
     return status;
   }
@@ -179,7 +190,8 @@ class Binder {
         return Error(absl::StatusCode::kNotFound, n.offset,
                      absl::StrCat("unknown attribute ", QuoteForMessage(subject),
                                   " (it is a tag; predicates apply to categories and "
-                                  "attributes)"));
+                                  "attributes)"),
+                     util::Info(ErrorKind::kUnknownAttribute, subject));
       }
       std::vector<std::string> suggestions = resolver_.SuggestSubject(subject);
       std::string hint = " (no attribute or category has this name)";
@@ -188,7 +200,8 @@ class Binder {
       }
       absl::Status status =
           Error(absl::StatusCode::kNotFound, n.offset,
-                absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint));
+                absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint),
+                util::Info(ErrorKind::kUnknownAttribute, subject));
       AttachSuggestions(status, suggestions);
       return status;
     }
@@ -245,7 +258,8 @@ class Binder {
     const std::string shown = QuoteForMessage(v.text);
     const std::string col = absl::StrCat("attribute ", QuoteForMessage(subject), " is ");
     auto bad = [&](const std::string& what) -> absl::Status {
-      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what));
+      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what),
+                   util::Info(ErrorKind::kBadValue, v.text));
     };
     switch (a.type) {
       case AttributeType::kInt64:

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::query {
@@ -22,7 +23,9 @@ class Planner {
       case Expr::Kind::kTag: {
         const Bitmap* b = source_.TagBitmap(e.tag);
         if (b == nullptr) {
-          return absl::FailedPreconditionError(
+          return util::Error(
+              absl::StatusCode::kFailedPrecondition, ErrorKind::kUnknownTag,
+              absl::StrCat("tag id ", e.tag.value),
               absl::StrCat("query: tag ", e.label, " (id ", e.tag.value,
                            ") was deleted after the query was compiled; compile it again"));
         }
@@ -71,7 +74,9 @@ class Planner {
   absl::StatusOr<PlanNode> PlanPredicate(const Expr& e) {
     const Bsi* bsi = source_.AttributeColumn(e.attribute);
     if (bsi == nullptr) {
-      return absl::FailedPreconditionError(
+      return util::Error(
+          absl::StatusCode::kFailedPrecondition, ErrorKind::kUnknownAttribute,
+          absl::StrCat("attribute id ", e.attribute.value),
           absl::StrCat("query: the attribute of ", e.label, " (id ", e.attribute.value,
                        ") was dropped after the query was compiled; compile it again"));
     }

@@ -143,7 +143,16 @@ class MemFileSystem : public FileSystem {
     return false;
   }
   static absl::Status Injected(const std::string& what, const std::string& path) {
-    return absl::InternalError(absl::StrCat("mem: injected failure: ", what, " ", path));
+    // As the POSIX file system reports EIO (tagindex/file_system.h).
+    absl::Status failure(absl::StatusCode::kUnavailable,
+                         absl::StrCat("mem: injected failure: ", what, " ", path));
+    ErrorInfo info;
+    info.kind = ErrorKind::kIo;
+    info.subject = path;
+    info.path = path;
+    info.detail = "injected failure";
+    SetErrorInfo(failure, info);
+    return failure;
   }
 
   mutable std::mutex mu_;
