@@ -59,7 +59,8 @@
 //
 // The payload's encoding (stable; documented so that non-C++ readers can
 // decode it): ASCII "field=value" pairs joined by '&', fields in this order:
-// kind, subject, then any of path, offset (decimal), limit, detail, and one
+// kind, subject, then any of path, offset (decimal), limit, detail, id
+// (decimal), and one
 // "suggestion" / "candidate" pair per list element. In names and values the
 // bytes '%', '&', '=', 0x00-0x1F and 0x7F are written as %XX (two upper-case
 // hex digits); every other byte (UTF-8 included) is itself. Unknown fields
@@ -117,10 +118,13 @@ struct ErrorInfo {
   ErrorKind kind = ErrorKind::kOther;
   std::string kind_name;  // as in the payload (kept for kinds unknown here)
   std::string subject;
-  std::string path;                      // the file or directory, for storage errors
-  std::optional<uint64_t> offset;        // byte offset into `path` (corrupt_file)
-  std::string limit;                     // the option or id space of a `limit` error
-  std::string detail;                    // e.g. the OS error text of an `io` error
+  std::string path;                // the file or directory, for storage errors
+  std::optional<uint64_t> offset;  // byte offset into `path` (corrupt_file)
+  std::string limit;               // the option or id space of a `limit` error
+  std::string detail;              // e.g. the OS error text of an `io` error
+  // The tag or attribute id of an error about an id rather than a name
+  // (subject then reads "tag id <n>" / "attribute id <n>").
+  std::optional<uint64_t> id;
   std::vector<std::string> suggestions;  // unknown_tag / unknown_attribute: "did you mean"
   std::vector<std::string> candidates;   // ambiguous_name: qualified names
 };

@@ -65,8 +65,9 @@ absl::StatusOr<const TagEntry*> GetTagEntry(const IndexState& s, TagId tag) {
   const TagEntry* entry = s.catalog.Get(tag);
   if (entry == nullptr) {
     return util::Error(
-        absl::StatusCode::kNotFound, ErrorKind::kUnknownTag, absl::StrCat("tag id ", tag.value),
-        absl::StrCat("index: tag id ", tag.value, " not found (deleted or never created)"));
+        absl::StatusCode::kNotFound,
+        absl::StrCat("index: tag id ", tag.value, " not found (deleted or never created)"),
+        util::IdInfo(ErrorKind::kUnknownTag, "tag id", tag.value));
   }
   return entry;
 }

@@ -397,9 +397,10 @@ absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, F
 absl::Status CheckTag(const BatchView& view, TagId tag, Failure* failure) {
   if (view.TagLive(tag)) return absl::OkStatus();
   return Fail(failure, TagSubject(tag),
-              util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownTag, TagSubject(tag),
+              util::Error(absl::StatusCode::kNotFound,
                           absl::StrCat("index: tag id ", tag.value,
-                                       " not found (deleted or never created)")));
+                                       " not found (deleted or never created)"),
+                          util::IdInfo(ErrorKind::kUnknownTag, "tag id", tag.value)));
 }
 
 std::vector<RowId> SortedUnique(std::span<const RowId> in) {
@@ -627,15 +628,17 @@ struct Validator {
     if (!view.recording()) return absl::OkStatus();
     return Fail(
         failure, "attribute",
-        absl::UnimplementedError("index: attribute mutations cannot be part of a WriteBatch yet"));
+        util::Error(absl::StatusCode::kUnimplemented, ErrorKind::kUnsupported, "attribute",
+                    "index: creating, renaming or dropping an attribute cannot be part of a "
+                    "WriteBatch; call the Index method"));
   }
   absl::Status CheckAttribute(AttributeId id) {
     if (s().attributes.Get(id) != nullptr) return absl::OkStatus();
     return Fail(failure, absl::StrCat("attribute id ", id.value),
-                util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownAttribute,
-                            absl::StrCat("attribute id ", id.value),
+                util::Error(absl::StatusCode::kNotFound,
                             absl::StrCat("index: attribute id ", id.value,
-                                         " not found (dropped or never created)")));
+                                         " not found (dropped or never created)"),
+                            util::IdInfo(ErrorKind::kUnknownAttribute, "attribute id", id.value)));
   }
   absl::Status NameFree(std::string_view name) {
     if (s().attributes.Find(name) != nullptr) {
@@ -704,14 +707,15 @@ struct Validator {
                             absl::StrCat("index: ", n, " customers but ", values,
                                          " values; the batches must be the same length")));
   }
+  // Values may be set inside a batch: the attribute's existence cannot
+  // change within one (create / rename / drop commit alone), and keys and
+  // rows are checked against the view like the tag kinds'.
   absl::Status operator()(SetAttributeKeysMutation& m) {
-    TI_RETURN_IF_ERROR(OneItem());
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
     TI_RETURN_IF_ERROR(Lengths(m.keys.size(), m.values.size()));
     return PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys);
   }
   absl::Status operator()(SetAttributeRowsMutation& m) {
-    TI_RETURN_IF_ERROR(OneItem());
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
     if (!m.clear) TI_RETURN_IF_ERROR(Lengths(m.rows.size(), m.values.size()));
     return CheckLiveRows(view, m.rows, failure);

@@ -24,10 +24,10 @@ class Planner {
         const Bitmap* b = source_.TagBitmap(e.tag);
         if (b == nullptr) {
           return util::Error(
-              absl::StatusCode::kFailedPrecondition, ErrorKind::kUnknownTag,
-              absl::StrCat("tag id ", e.tag.value),
+              absl::StatusCode::kFailedPrecondition,
               absl::StrCat("query: tag ", e.label, " (id ", e.tag.value,
-                           ") was deleted after the query was compiled; compile it again"));
+                           ") was deleted after the query was compiled; compile it again"),
+              util::IdInfo(ErrorKind::kUnknownTag, "tag id", e.tag.value));
         }
         n.op = Op::kTag;
         n.bitmap = b;
@@ -75,10 +75,10 @@ class Planner {
     const Bsi* bsi = source_.AttributeColumn(e.attribute);
     if (bsi == nullptr) {
       return util::Error(
-          absl::StatusCode::kFailedPrecondition, ErrorKind::kUnknownAttribute,
-          absl::StrCat("attribute id ", e.attribute.value),
+          absl::StatusCode::kFailedPrecondition,
           absl::StrCat("query: the attribute of ", e.label, " (id ", e.attribute.value,
-                       ") was dropped after the query was compiled; compile it again"));
+                       ") was dropped after the query was compiled; compile it again"),
+          util::IdInfo(ErrorKind::kUnknownAttribute, "attribute id", e.attribute.value));
     }
     PlanNode n;
     n.op = Op::kPredicate;

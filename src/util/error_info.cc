@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace tagindex {
@@ -109,6 +110,7 @@ void SetErrorInfo(absl::Status& status, const ErrorInfo& info) {
   if (info.offset) AppendField("offset", std::to_string(*info.offset), &out);
   if (!info.limit.empty()) AppendField("limit", info.limit, &out);
   if (!info.detail.empty()) AppendField("detail", info.detail, &out);
+  if (info.id) AppendField("id", std::to_string(*info.id), &out);
   for (const std::string& s : info.suggestions) AppendField("suggestion", s, &out);
   for (const std::string& c : info.candidates) AppendField("candidate", c, &out);
   status.SetPayload(kErrorInfoTypeUrl, absl::Cord(std::move(out)));
@@ -135,11 +137,11 @@ std::optional<ErrorInfo> GetErrorInfo(const absl::Status& status) {
       info.subject = value;
     } else if (name == "path") {
       info.path = value;
-    } else if (name == "offset") {
+    } else if (name == "offset" || name == "id") {
       uint64_t v = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       if (ec != std::errc() || p != value.data() + value.size()) return std::nullopt;
-      info.offset = v;
+      (name == "id" ? info.id : info.offset) = v;
     } else if (name == "limit") {
       info.limit = value;
     } else if (name == "detail") {
@@ -160,6 +162,12 @@ ErrorInfo Info(ErrorKind kind, std::string_view subject) {
   ErrorInfo info;
   info.kind = kind;
   info.subject = std::string(subject);
+  return info;
+}
+
+ErrorInfo IdInfo(ErrorKind kind, std::string_view what, uint64_t id) {
+  ErrorInfo info = Info(kind, absl::StrCat(std::string(what), " ", id));
+  info.id = id;
   return info;
 }
 

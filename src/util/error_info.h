@@ -25,6 +25,9 @@ absl::Status Error(absl::StatusCode code, std::string_view message, const ErrorI
 // `kind` and `subject` in an ErrorInfo (a shorthand for the above).
 ErrorInfo Info(ErrorKind kind, std::string_view subject);
 
+// An ErrorInfo about an id: subject "<what> <id>" ("tag id 7"), and `id`.
+ErrorInfo IdInfo(ErrorKind kind, std::string_view what, uint64_t id);
+
 // A `limit` ErrorInfo: subject and limit are `option` ("IndexOptions::max_tags").
 ErrorInfo LimitInfo(std::string_view option);
 

@@ -68,6 +68,7 @@ TEST_CASE("error info: the payload round-trips every byte and prints on one line
     in.subject = random_text();
     in.path = random_text();
     if (rng() % 2) in.offset = rng();
+    if (rng() % 2) in.id = rng() % 1000;
     in.limit = random_text();
     in.detail = random_text();
     for (int n = static_cast<int>(rng() % 4); n > 0; --n) in.suggestions.push_back(random_text());
@@ -81,6 +82,7 @@ TEST_CASE("error info: the payload round-trips every byte and prints on one line
     CHECK(out->subject == in.subject);
     CHECK(out->path == in.path);
     CHECK(out->offset == in.offset);
+    CHECK(out->id == in.id);
     CHECK(out->limit == in.limit);
     CHECK(out->detail == in.detail);
     CHECK(out->suggestions == in.suggestions);
@@ -117,8 +119,9 @@ TEST_CASE("error info: tags, categories and customers", "[errors]") {
              "运动");
   CHECK(e.candidates == std::vector<std::string>{"兴趣:运动", "品类:运动"});
   Expect(index->FindTag("兴趣", "跑步").status(), Code::kNotFound, ErrorKind::kUnknownTag, "跑步");
-  Expect(index->TagCardinality(TagId{999}).status(), Code::kNotFound, ErrorKind::kUnknownTag,
-         "tag id 999");
+  e = Expect(index->TagCardinality(TagId{999}).status(), Code::kNotFound, ErrorKind::kUnknownTag,
+             "tag id 999");
+  CHECK(e.id == uint64_t{999});
   Expect(index->GetCategory("无").status(), Code::kNotFound, ErrorKind::kUnknownCategory, "无");
   Expect(index->FindCustomer(int64_t{42}).status(), Code::kNotFound, ErrorKind::kUnknownCustomer,
          "42");
