@@ -17,6 +17,16 @@ namespace py = pybind11;
 namespace tagindex::python {
 namespace {
 
+// A payload field as str: subjects may be keys that are not valid UTF-8
+// (the error may be about exactly that), so undecodable bytes become
+// surrogates (os.fsencode-style) instead of failing the conversion.
+py::object Text(const std::string& s) {
+  PyObject* o =
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(o);
+}
+
 // Structured details a status carries (payloads), as a dict the Python
 // constructor understands. Unknown payloads are passed on raw under their
 // type URL so nothing is lost.
@@ -45,15 +55,18 @@ py::dict Details(const absl::Status& status) {
   }
   if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
     py::dict e;
-    e["kind"] = info->kind_name;
-    e["subject"] = info->subject;
-    e["path"] = info->path.empty() ? py::object(py::none()) : py::object(py::str(info->path));
+    e["kind"] = Text(info->kind_name);
+    e["subject"] = Text(info->subject);
+    e["path"] = info->path.empty() ? py::object(py::none()) : Text(info->path);
     e["offset"] = info->offset ? py::object(py::int_(*info->offset)) : py::object(py::none());
-    e["limit"] = info->limit.empty() ? py::object(py::none()) : py::object(py::str(info->limit));
-    e["detail"] = info->detail;
+    e["limit"] = info->limit.empty() ? py::object(py::none()) : Text(info->limit);
+    e["detail"] = Text(info->detail);
     e["id"] = info->id ? py::object(py::int_(*info->id)) : py::object(py::none());
-    e["suggestions"] = info->suggestions;
-    e["candidates"] = info->candidates;
+    py::list suggestions, candidates;
+    for (const std::string& x : info->suggestions) suggestions.append(Text(x));
+    for (const std::string& x : info->candidates) candidates.append(Text(x));
+    e["suggestions"] = suggestions;
+    e["candidates"] = candidates;
     details["error"] = e;
   }
   return details;

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <forward_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -240,9 +241,11 @@ struct ItemResult {
 };
 
 struct CommitResult {
-  std::vector<ItemResult> items;       // one per item
-  Delta delta;                         // of all items together
-  std::deque<std::string> normalized;  // owns the items' normalised names
+  std::vector<ItemResult> items;  // one per item
+  Delta delta;                    // of all items together
+  // Owns the items' normalised names (a forward_list: stable addresses,
+  // and unlike a deque it allocates nothing until a name is added).
+  std::forward_list<std::string> normalized;
 };
 
 // Commits `items` all-or-nothing as one log record (see the top of this

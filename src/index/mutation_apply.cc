@@ -467,13 +467,13 @@ absl::Status TakeTagId(const BatchView& view, uint32_t* id, Failure* failure) {
 
 struct Normalizer {
   const IndexOptions& opts;
-  std::deque<std::string>& owned;
+  std::forward_list<std::string>& owned;
   Failure* failure;
 
   absl::Status Name(std::string_view* name, const char* what, bool allow_empty = false) {
     absl::StatusOr<std::string> n = NormalizeName(*name, what, opts, allow_empty);
     if (!n.ok()) return Fail(failure, std::string(*name), n.status());
-    *name = owned.emplace_back(*std::move(n));
+    *name = owned.emplace_front(*std::move(n));
     return absl::OkStatus();
   }
   absl::Status Description(std::string_view d) {
@@ -944,20 +944,30 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
       absl::Status e = std::visit(normalize, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
     }
-    std::vector<Prepared> prepared(items.size());
+    // One item (every single-call mutator) needs no heap for its plan.
+    Prepared one;
+    std::vector<Prepared> many;
+    if (items.size() > 1) many.resize(items.size());
+    std::span<Prepared> prepared =
+        items.size() == 1 ? std::span<Prepared>(&one, 1) : std::span<Prepared>(many);
     WriteLock lock(s.mu);
     BatchView view(s, /*recording=*/items.size() > 1);
     for (size_t i = 0; i < items.size(); ++i) {
       absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
     }
-    if (!options.replay) {
+    // An in-memory index has no log: nothing to encode.
+    if (!options.replay && s.durability != nullptr) {
       TI_RETURN_IF_ERROR(LogMutation(s, EncodeRecord(items), &ticket));
     }
-    out.items.resize(items.size());
+    // Per-item results only for a caller that reads them.
+    ItemResult unused_result;
+    if (result != nullptr) out.items.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       Delta d;
-      std::visit(Applier{s, prepared[i], out.items[i], d, options.deltas}, items[i]);
+      std::visit(Applier{s, prepared[i], result != nullptr ? out.items[i] : unused_result, d,
+                         options.deltas},
+                 items[i]);
       Tidy(d);
       if (i == 0) {
         out.delta = std::move(d);

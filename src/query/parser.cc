@@ -108,10 +108,16 @@ class Parser {
     if (StartsOperand(t)) {
       const Token& prev = tokens_[pos_ - 1];
       std::string before(text_.substr(0, prev.offset + prev.length));
+      // The message is one line: line breaks and tabs of the query become
+      // spaces, and QuoteForMessage replaces other control characters.
+      std::string suggestion =
+          absl::StrCat(before, " AND ", t.kind == TokenKind::kName ? t.text : FormatName(t.text));
+      for (char& c : suggestion) {
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+      }
       return Error(absl::StatusCode::kInvalidArgument, t,
                    absl::StrCat("expected an operator between operands, found ", Describe(t),
-                                " (did you mean \"", before, " AND ",
-                                t.kind == TokenKind::kName ? t.text : FormatName(t.text), "\"?)"));
+                                " (did you mean ", QuoteForMessage(suggestion), "?)"));
     }
     return Error(absl::StatusCode::kInvalidArgument, t, absl::StrCat("unexpected ", Describe(t)));
   }

@@ -156,9 +156,15 @@ def test_query_syntax_error_attributes():
     assert (e.line, e.column, e.offset) == (1, 5, 4)
     assert e.snippet.endswith("^")
     from tagindex._errors import _from_status
-    built = _from_status(3, "bad", {"location": {"line": 2, "column": 3, "offset": 9,
+    # The class comes from the ErrorInfo kind; the location fills the attributes.
+    built = _from_status(3, "bad", {"error": {"kind": "query_syntax", "subject": ")"},
+                                    "location": {"line": 2, "column": 3, "offset": 9,
                                                  "snippet": "x"}})
     assert type(built) is tagindex.QuerySyntaxError and built.line == 2 and built.offset == 9
+    # A location alone (no kind) does not make a syntax error: e.g. an
+    # unknown tag in a query has a location too.
+    plain = _from_status(3, "bad", {"location": {"line": 1, "column": 1, "offset": 0}})
+    assert type(plain) is tagindex.InvalidArgumentError and plain.line == 1
 
 
 def test_errors_pickle():

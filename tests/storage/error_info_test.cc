@@ -270,3 +270,34 @@ TEST_CASE("error info: the POSIX file system's errno mapping", "[errors][storage
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("error info: every query error names a kind and is one line", "[errors][query]") {
+  const uint64_t seed = 77;
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  auto index = Shop();
+  REQUIRE(index->CreateAttribute({.name = "年龄"}).ok());
+  static const std::vector<std::string> kPieces = {
+      "VIP",      "运动",  "兴趣:运动", "AND",  "OR", "NOT", "(",       ")",  "\"",
+      "\"a\nb\"", "\n",    "\t",        "年龄", ">",  "1.5", "BETWEEN", "IN", "=",
+      ",",        "\xff",  "\x01",      "且",   "非", "'",   "\\",      " ",  "无:x",
+      "颜色",     "today", "-",         "90d",  "IS", "NULL"};
+  int errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    for (int n = 1 + static_cast<int>(rng() % 7); n > 0; --n) {
+      text += kPieces[rng() % kPieces.size()];
+      if (rng() % 2) text += " ";
+    }
+    tagindex::QueryOptions q;
+    q.max_operands = 4;
+    absl::Status st = index->Count(text, q).status();
+    if (st.ok()) continue;
+    ++errors;
+    INFO("query " << i << ": " << st);
+    REQUIRE(GetErrorInfo(st).has_value());
+    REQUIRE(st.message().find('\n') == absl::string_view::npos);
+    REQUIRE(st.ToString().find('\n') == std::string::npos);
+  }
+  CHECK(errors > 1000);
+}
