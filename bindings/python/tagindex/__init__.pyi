@@ -456,6 +456,9 @@ class WriteBatch:
             rows: Optional[Rows] = ...) -> int: ...
     def untag(self, tag: TagLike, keys: Optional[Keys] = ..., *,
               rows: Optional[Rows] = ...) -> int: ...
+    def set_attribute(self, name: str, keys: Optional[Keys] = ..., values: Any = ..., *,
+                      rows: Optional[Rows] = ...) -> int: ...
+    def clear_attribute(self, name: str, *, rows: Rows) -> int: ...
 
 # ---- errors -------------------------------------------------------------------
 
@@ -467,6 +470,9 @@ class Error(Exception):
     column: Optional[int]
     offset: Optional[int]
     snippet: str
+    kind: Optional[str]
+    path: Optional[str]
+    limit: Optional[str]
     item: Optional[int]
     item_kind: Optional[str]
     subject: Optional[str]
@@ -501,10 +507,18 @@ class UnknownTagError(NotFoundError):
                  suggestions: Sequence[str] = ..., code: Optional[str] = ...,
                  details: Optional[Mapping[str, Any]] = ...) -> None: ...
 
-class UnknownAttributeError(NotFoundError): ...
-class UnknownCategoryError(NotFoundError): ...
-class UnknownCustomerError(NotFoundError): ...
-class AlreadyExistsError(Error, ValueError): ...
+class UnknownAttributeError(NotFoundError):
+    name: Optional[str]
+    suggestions: List[str]
+
+class UnknownCategoryError(NotFoundError):
+    name: Optional[str]
+
+class UnknownCustomerError(NotFoundError):
+    name: Optional[str]
+
+class AlreadyExistsError(Error, ValueError):
+    name: Optional[str]
 class ResourceExhaustedError(Error): ...
 class FailedPreconditionError(Error): ...
 class OutOfRangeError(Error, IndexError): ...
