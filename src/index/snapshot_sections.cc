@@ -13,10 +13,12 @@
 #include <bit>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "index/index_state.h"
@@ -57,6 +59,33 @@ class Loader {
   absl::Status Missing(const std::string& what) const {
     return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " ", what));
   }
+  // A stored name must be exactly what NormalizeName (the rule of
+  // CreateTag / CreateCategory) makes of it: valid UTF-8, trimmed, no
+  // control characters, within the limits. An untrimmed name could never
+  // be looked up and would let a second, trimmed one in.
+  absl::Status CheckName(const Section& sec, size_t at, std::string_view name, const char* what,
+                         const IndexOptions& options, bool allow_empty = false) const {
+    absl::StatusOr<std::string> n = NormalizeName(name, what, options, allow_empty);
+    if (!n.ok()) {
+      absl::string_view m = n.status().message();
+      if (absl::StartsWith(m, "index: ")) m.remove_prefix(7);
+      return Bad(sec, at, std::string(m));
+    }
+    if (*n != name) {
+      return Bad(sec, at, absl::StrCat(what, " ", Quote(name), " is not trimmed"));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status CheckDescription(const Section& sec, size_t at, std::string_view desc,
+                                const IndexOptions& options) const {
+    absl::Status st = ValidateDescription(desc, options);
+    if (!st.ok()) {
+      absl::string_view m = st.message();
+      if (absl::StartsWith(m, "index: ")) m.remove_prefix(7);
+      return Bad(sec, at, std::string(m));
+    }
+    return absl::OkStatus();
+  }
   const std::string& path() const { return path_; }
   const OpenOptions& options() const { return options_; }
   const std::shared_ptr<const ReadableRegion>& region() const { return region_; }
@@ -71,6 +100,7 @@ class Loader {
   uint32_t next_tag = 0;
   uint64_t universe_size = 0;
   bool universe_is_prefix = false;
+  std::optional<uint32_t> attribute_next;  // the first attribute section's id counter
 
  private:
   const std::string& path_;
@@ -127,10 +157,10 @@ absl::StatusOr<StoredOptions> ReadOptions(const Loader& l, const Section& sec) {
       o.max_tags == 0) {
     return l.Bad(sec, 2, "a limit is zero");
   }
-  if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 42, "row limit out of range");
+  if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 38, "row limit out of range");
   if (out.next_tag > l.options().max_tag_id_on_load) {
     return l.Bad(
-        sec, 50,
+        sec, 46,
         absl::StrCat("tag id counter ", out.next_tag, " exceeds OpenOptions::max_tag_id_on_load"));
   }
   return out;
@@ -156,12 +186,16 @@ absl::Status ReadCategories(Loader& l, Sections secs, IndexState& s) {
   if (!d.CanHold(n, 9)) return l.Bad(sec, 0, "category count exceeds the section");
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = d.position();
-    std::string_view name = d.Bytes(s.options.max_name_bytes);
-    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    // Lengths are bounded by the section; the limits are checked below
+    // with the rule's own message.
+    std::string_view name = d.Bytes();
+    std::string_view desc = d.Bytes();
     const uint8_t exclusive = d.U8();
     if (!d.ok() || exclusive > 1) return l.Bad(sec, at, "bad category entry");
-    if (name.empty() || s.catalog.FindCategory(name) != nullptr) {
-      return l.Bad(sec, at, "empty or repeated category name");
+    TI_RETURN_IF_ERROR(l.CheckName(sec, at + 4, name, "category name", s.options));
+    TI_RETURN_IF_ERROR(l.CheckDescription(sec, at + 8 + name.size(), desc, s.options));
+    if (s.catalog.FindCategory(name) != nullptr) {
+      return l.Bad(sec, at, absl::StrCat("category name ", Quote(name), " is repeated"));
     }
     s.catalog.AddCategory(std::string(name), std::string(desc), exclusive == 1);
   }
@@ -192,9 +226,9 @@ absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = d.position();
     const uint32_t id = d.U32();
-    std::string_view name = d.Bytes(s.options.max_name_bytes);
-    std::string_view category = d.Bytes(s.options.max_name_bytes);
-    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    std::string_view name = d.Bytes();
+    std::string_view category = d.Bytes();
+    std::string_view desc = d.Bytes();
     const uint8_t kind = d.U8();
     if (!d.ok() || kind > static_cast<uint8_t>(TagKind::kRule)) {
       return l.Bad(sec, at, "bad tag entry");
@@ -202,8 +236,13 @@ absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
     if (id >= l.next_tag || s.catalog.Get(TagId{id}) != nullptr) {
       return l.Bad(sec, at, absl::StrCat("tag id ", id, " is repeated or beyond the counter"));
     }
-    if (name.empty() || s.catalog.Find(category, name) != nullptr) {
-      return l.Bad(sec, at, "empty or repeated tag name");
+    TI_RETURN_IF_ERROR(l.CheckName(sec, at + 8, name, "tag name", s.options));
+    TI_RETURN_IF_ERROR(
+        l.CheckName(sec, at + 12 + name.size(), category, "category name", s.options, true));
+    TI_RETURN_IF_ERROR(
+        l.CheckDescription(sec, at + 16 + name.size() + category.size(), desc, s.options));
+    if (s.catalog.Find(category, name) != nullptr) {
+      return l.Bad(sec, at, absl::StrCat("tag name ", Quote(name), " is repeated"));
     }
     if (!category.empty() && s.catalog.FindCategory(category) == nullptr) {
       return l.Bad(sec, at, "tag of an unknown category");
@@ -368,8 +407,30 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
   for (std::thread& t : pool) t.join();
   for (absl::Status& st : results) TI_RETURN_IF_ERROR(st);
   if (sections.size() != s.catalog.live_tag_count()) {
-    return l.Missing(absl::StrCat("holds ", sections.size(), " tag bitmaps for ",
-                                  s.catalog.live_tag_count(), " tags"));
+    return l.Bad(*l.One(SectionKind::kTags), 0,
+                 absl::StrCat("the catalog lists ", s.catalog.live_tag_count(),
+                              " tags but the file holds ", sections.size(), " tag bitmaps"));
+  }
+  // An exclusive category keeps at most one of its tags per customer (the
+  // queries rely on it): its tags must be pairwise disjoint. One union per
+  // category, each tag tested against the tags before it: linear in the
+  // category's bitmaps.
+  std::vector<uint32_t> section_of(seen.size(), 0);
+  for (size_t i = 0; i < sections.size(); ++i) section_of[targets[i]->id.value] = i;
+  for (const auto& [name, category] : s.catalog.categories()) {
+    if (!category.exclusive || category.tags.size() < 2) continue;
+    Bitmap seen_rows;
+    for (TagId id : category.tags) {
+      const TagEntry& tag = *s.catalog.Get(id);
+      if (Bitmap::Intersects(seen_rows, tag.bitmap)) {
+        const uint32_t row = Bitmap::And(seen_rows, tag.bitmap).Minimum();
+        return l.Bad(
+            *sections[section_of[id.value]], 4,
+            absl::StrCat("tag ", Quote(tag.name), " (id ", id.value, ") of exclusive category ",
+                         Quote(name), " shares customer row ", row, " with another tag of it"));
+      }
+      seen_rows.OrInPlace(tag.bitmap);
+    }
   }
   return absl::OkStatus();
 }
@@ -394,15 +455,31 @@ absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
   return absl::OkStatus();
 }
 
-absl::Status ReadAttribute(const Loader& l, const Section& sec, IndexState& s) {
+absl::Status ReadAttribute(Loader& l, const Section& sec, IndexState& s) {
   Decoder d(sec.payload);
   const uint32_t id = d.U32();
   const uint32_t next = d.U32();
-  const std::string name(d.Bytes(s.options.max_name_bytes));
+  const std::string name(d.Bytes());
   const uint8_t type = d.U8();
   const uint8_t scale = d.U8();
-  const std::string description(d.Bytes(s.options.max_description_bytes));
+  const size_t description_at = d.position();
+  const std::string description(d.Bytes());
   if (!d.ok()) return l.Bad(sec, d.position(), "truncated attribute section");
+  TI_RETURN_IF_ERROR(l.CheckName(sec, 12, name, "attribute name", s.options));
+  TI_RETURN_IF_ERROR(l.CheckDescription(sec, description_at + 4, description, s.options));
+  // Every section carries the counter; the writer writes the same value in
+  // each, and it sizes a table: bounded like the tag id counter.
+  if (next > l.options().max_tag_id_on_load) {
+    return l.Bad(
+        sec, 4,
+        absl::StrCat("attribute id counter ", next, " exceeds OpenOptions::max_tag_id_on_load"));
+  }
+  if (l.attribute_next.has_value() && *l.attribute_next != next) {
+    return l.Bad(sec, 4,
+                 absl::StrCat("attribute id counter ", next, " differs from the first section's ",
+                              *l.attribute_next));
+  }
+  l.attribute_next = next;
   if (type > static_cast<uint8_t>(AttributeType::kDate) ||
       (type == static_cast<uint8_t>(AttributeType::kDecimal) ? (scale < 1 || scale > 18)
                                                              : scale != 0)) {
@@ -511,6 +588,11 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
             "), which this library version does not know; upgrade tagindex"));
       }
       continue;  // an optional section of a later version, skipped
+    }
+    if ((sec.flags & ~storage::kSectionRequired) != 0) {
+      return absl::DataLossError(absl::StrCat(
+          "storage: snapshot ", path, " is corrupt at byte ", sec.offset + 4, " (section kind ",
+          sec.kind, "): reserved section flag bits are set (flags ", sec.flags, ")"));
     }
     std::vector<const Section*>& list = l.by_kind[sec.kind];
     if (!list.empty() && !codec->repeated) return l.Bad(sec, 0, "section appears twice");
