@@ -187,6 +187,15 @@ class MemWritable : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Close() override { return absl::OkStatus(); }
+  absl::Status CheckLinked() override {
+    std::lock_guard<std::mutex> l(fs_->mu_);
+    auto it = fs_->files_.find(path_);
+    if (it == fs_->files_.end() || it->second != node_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mem: ", path_, " was removed or replaced"));
+    }
+    return absl::OkStatus();
+  }
 
  private:
   MemFileSystem* fs_;
