@@ -110,8 +110,10 @@ class Index {
   uint64_t CustomerCount() const;
   // One past the largest row id ever assigned (row ids are < this).
   uint64_t RowIdLimit() const;
-  // Row ids of all live customers, ascending.
-  std::vector<RowId> LiveRows() const;
+  // Row ids of all live customers, ascending. ResourceExhausted when the
+  // vector cannot be allocated (an index of billions of rows: prefer
+  // Query("*") / a Segment, which stays compressed).
+  absl::StatusOr<std::vector<RowId>> LiveRows() const;
 
   // ---- Categories -------------------------------------------------------------
 
@@ -408,6 +410,29 @@ class Index {
   // Errors: those of CreateTag and ParsePortableRows; NotFound if a row id
   // in the blob is not a live customer (nothing is created then).
   absl::StatusOr<TagId> ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
+
+  // ---- One format for saving and pickling --------------------------------------
+  // The snapshot format (docs/file_format.md) is the one format of a whole
+  // index: what Checkpoint writes, what SaveTo writes and what
+  // SerializeSnapshot returns (Python pickles it). Everything round-trips:
+  // row ids, the keys of removed rows, tag ids (and the id counter),
+  // categories, descriptions, attributes.
+  //
+  // Saves the index (in-memory or opened) to `dir` as a new index
+  // directory that Index::Open opens: generation 0, an empty log. `dir` is
+  // created if missing and must not hold an index already (AlreadyExists).
+  // `options.file_system` chooses the file system (the default otherwise);
+  // other fields are ignored. Readers continue meanwhile; writers wait.
+  // Errors: AlreadyExists, InvalidArgument (a NUL in `dir`), those of the
+  // file system; ResourceExhausted when out of memory.
+  absl::Status SaveTo(const std::string& dir, const OpenOptions& options = {}) const;
+  // The whole index as the bytes of one snapshot file.
+  absl::StatusOr<std::string> SerializeSnapshot() const;
+  // An in-memory index from SerializeSnapshot's bytes (or a snapshot file's),
+  // checked exactly as Open checks a file (DataLoss naming the byte offset;
+  // `options.max_tag_id_on_load` applies). The bytes need not outlive the call.
+  static absl::StatusOr<std::unique_ptr<Index>> FromSnapshot(std::span<const char> bytes,
+                                                             const OpenOptions& options = {});
   // ---- end Storage -------------------------------------------------------------
 
   // ---- Internal ------------------------------------------------------------------

@@ -48,7 +48,8 @@ absl::Status Index::Checkpoint() {
   internal::Durability* d = state_->durability.get();
   if (d == nullptr) {
     return absl::FailedPreconditionError(
-        "storage: Checkpoint needs an index opened with Index::Open (this one is in memory)");
+        "storage: Checkpoint needs an index opened with Index::Open (this one is in memory; "
+        "Index::SaveTo / Python index.save(dir) writes it to a directory)");
   }
   if (d->options.read_only || d->wal == nullptr) {
     return absl::FailedPreconditionError(

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "index/durability.h"
 #include "index/index_state.h"
@@ -36,6 +37,13 @@ absl::Status ApplyRecord(IndexState& s, std::span<const char> payload) {
 absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
                                                    const OpenOptions& options) {
   using internal::Durability;
+  if (const size_t nul = path.find('\0'); nul != std::string::npos) {
+    // The OS would see only the prefix and create or open that instead.
+    return absl::InvalidArgumentError(absl::StrCat("storage: index path \"", absl::CEscape(path),
+                                                   "\" contains a NUL byte at ", "position ", nul,
+                                                   "; a path cannot hold one"));
+  }
+  if (path.empty()) return absl::InvalidArgumentError("storage: index path is empty");
   auto d = std::make_unique<Durability>();
   d->fs = options.file_system != nullptr ? options.file_system : FileSystem::Default();
   d->dir = path;

@@ -267,7 +267,8 @@ inline std::string Dump(const Index& index) {
     for (RowId r : rows) absl::StrAppend(&out, r, ",");
     absl::StrAppend(&out, "]\n");
   }
-  for (RowId r : index.LiveRows()) {
+  const std::vector<RowId> live_rows = index.LiveRows().value();
+  for (RowId r : live_rows) {
     CustomerKey k = index.KeyOf(r).value();
     // The forward map agrees with the reverse one (a loaded or rebased key
     // table that lost an entry shows up here).
