@@ -364,16 +364,24 @@ class Index {
   // releases the directory lock; destroy the Index before reopening it.
 
   // Opens the index in directory `path`, creating it if missing (and
-  // options.create_if_missing). Loads the last snapshot (memory-mapped,
-  // checksummed, bounds-checked; customer keys are then read in place from
-  // the mapping, not copied) and replays the log after it. A torn final
-  // log record (a crash during its write; never acknowledged) is dropped and
-  // reported in LastRecovery().
+  // options.create_if_missing). Loads the last snapshot (memory-mapped
+  // while it loads, checksummed, bounds-checked, and every invariant checked
+  // again behind the checksums: docs/file_format.md; the customer key
+  // sections are copied, so nothing reads the file after Open and a host
+  // truncating it cannot fault a lookup) and replays the log after it. A
+  // torn final log record (a crash during its write; never acknowledged) is
+  // dropped and reported in LastRecovery().
+  // While open, the log writer checks after every sync (every append under
+  // SyncPolicy::kNone) that the log is still the file its path names: when
+  // the directory or the log was removed, moved or replaced, the write is
+  // refused before it is acknowledged and every later write fails with
+  // FailedPrecondition ("... is now read-only; reopen the index").
   // Errors: FailedPrecondition if another writer (any process) holds the
   // directory, or the files were written by a newer format version;
   // DataLoss naming the file and byte offset if the snapshot or the log is
   // corrupt (see OpenOptions::salvage_log); NotFound if there is no index and
-  // creation is off; the file system's errors.
+  // creation is off; InvalidArgument for an empty path or one holding a
+  // NUL byte (the OS would see only its prefix); the file system's errors.
   static absl::StatusOr<std::unique_ptr<Index>> Open(const std::string& path,
                                                      const OpenOptions& options = {});
 
