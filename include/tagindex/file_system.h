@@ -48,6 +48,14 @@ class WritableFile {
   virtual absl::Status Truncate(uint64_t size) = 0;
   // Closes the file; further calls are errors. The destructor closes too.
   virtual absl::Status Close() = 0;
+  // Whether the file is still the one its path names: OK, or
+  // FailedPrecondition when it was removed (no link left), or its path now
+  // names another file or nothing (the file or its directory was removed,
+  // renamed or replaced). The log writer calls it after every sync (and
+  // after every append under SyncPolicy::kNone), so a change written to a
+  // file nobody can find again is never acknowledged. Defaults to OK (an
+  // implementation that cannot tell).
+  virtual absl::Status CheckLinked() { return absl::OkStatus(); }
 };
 
 // The whole content of a file, read-only (memory-mapped by the default

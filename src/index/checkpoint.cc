@@ -48,9 +48,10 @@ absl::Status WriteGeneration(const IndexState& s, FileSystem& fs, const std::str
 absl::Status Index::Checkpoint() {
   internal::Durability* d = state_->durability.get();
   if (d == nullptr) {
-    return util::Error(
-        absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, "directory index",
-        "storage: Checkpoint needs an index opened with Index::Open (this one is in memory)");
+    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition,
+                       "directory index",
+                       "storage: Checkpoint needs an index opened with Index::Open (this one is in "
+                       "memory; Index::SaveTo / Python index.save(dir) writes it to a directory)");
   }
   if (d->options.read_only || d->wal == nullptr) {
     return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, d->dir,

@@ -206,9 +206,11 @@ uint64_t Index::RowIdLimit() const {
   return state_->row_limit;
 }
 
-std::vector<RowId> Index::LiveRows() const {
-  ReadLock lock(state_->mu);
-  return state_->universe.ToVector();
+absl::StatusOr<std::vector<RowId>> Index::LiveRows() const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<RowId>> {
+    ReadLock lock(state_->mu);
+    return state_->universe.ToVector();
+  });
 }
 
 // ---- categories ---------------------------------------------------------------------
@@ -435,19 +437,25 @@ absl::StatusOr<bool> Index::HasTagRow(TagId tag, RowId row) const {
 }
 
 absl::StatusOr<std::vector<TagId>> Index::TagsOf(int64_t key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
+    return TagsOfLocked(*state_, row);
+  });
 }
 absl::StatusOr<std::vector<TagId>> Index::TagsOf(std::string_view key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
+    return TagsOfLocked(*state_, row);
+  });
 }
 absl::StatusOr<std::vector<TagId>> Index::TagsOfRow(RowId row) const {
-  ReadLock lock(state_->mu);
-  TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
+    return TagsOfLocked(*state_, row);
+  });
 }
 
 absl::StatusOr<std::vector<RowId>> Index::RowsWithTag(TagId tag) const {

@@ -101,6 +101,7 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::span<const char> file, const s
                                         : " (upgrade tagindex)"),
                        info);
   }
+  if (LoadU32(p + 12) != 0) return Corrupt(path, 12, "reserved header flags are not zero");
   ParsedSnapshot out;
   out.generation = LoadU64(p + 16);
   size_t pos = kSnapshotHeaderBytes;

@@ -129,6 +129,12 @@ WalWriter::~WalWriter() {
   (void)file_->Close();
 }
 
+absl::Status WalWriter::Failed(const absl::Status& s) const {
+  // WithMessage keeps the status's payloads (its ErrorInfo: io, the path).
+  return util::WithMessage(
+      s, absl::StrCat(s.message(), " (log ", path_, " is now read-only; reopen the index)"));
+}
+
 void WalWriter::Fail(const absl::Status& s) {
   if (error_.ok()) error_ = s;
   cv_.notify_all();
@@ -150,13 +156,17 @@ absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload) {
   // record; the index serialises writers anyway, so this costs no overlap.
   absl::Status s = file_->Append(record);
   if (s.ok() && policy_ == SyncPolicy::kEveryWrite) s = file_->Sync();
+  // Before acknowledging: the log must still be the file its path names
+  // (a host that removed the directory or replaced the log would otherwise
+  // see acknowledged writes vanish). Under kGroupCommit the sync loop
+  // checks before it releases the waiters.
+  if (s.ok() && policy_ != SyncPolicy::kGroupCommit) s = file_->CheckLinked();
   if (!s.ok()) {
     // Cut the unacknowledged record off so a later reopen without a crash
     // does not resurrect it; if even that fails, the writer stays failed and
     // the record is at worst a torn or unacknowledged tail.
     (void)file_->Truncate(before);
-    Fail(util::WithMessage(
-        s, absl::StrCat(s.message(), " (log ", path_, " is now read-only; reopen the index)")));
+    Fail(Failed(s));
     return error_;
   }
   written_ = before + record.size();
@@ -184,9 +194,10 @@ absl::Status WalWriter::SyncNow() {
   if (synced_ == written_) return absl::OkStatus();
   const uint64_t target = written_;
   absl::Status s = file_->Sync();
+  if (s.ok()) s = file_->CheckLinked();
   if (!s.ok()) {
-    Fail(s);
-    return s;
+    Fail(Failed(s));
+    return error_;
   }
   synced_ = target;
   cv_.notify_all();
@@ -205,9 +216,10 @@ void WalWriter::SyncLoop() {
     // Sync outside the lock so writers keep appending into the next group.
     lock.unlock();
     absl::Status s = file_->Sync();
+    if (s.ok()) s = file_->CheckLinked();
     lock.lock();
     if (!s.ok()) {
-      Fail(s);
+      Fail(Failed(s));
       break;
     }
     synced_ = std::max(synced_, target);

@@ -196,6 +196,15 @@ class MemWritable : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Close() override { return absl::OkStatus(); }
+  absl::Status CheckLinked() override {
+    std::lock_guard<std::mutex> l(fs_->mu_);
+    auto it = fs_->files_.find(path_);
+    if (it == fs_->files_.end() || it->second != node_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mem: ", path_, " was removed or replaced"));
+    }
+    return absl::OkStatus();
+  }
 
  private:
   MemFileSystem* fs_;
@@ -272,7 +281,8 @@ inline std::string Dump(const Index& index) {
     absl::StrAppend(&out, "attr ", a.id.value, " ", a.name, " type=", static_cast<int>(a.type),
                     " scale=", a.scale, " desc=", a.description, " count=", a.count, "\n");
   }
-  for (RowId r : index.LiveRows()) {
+  const std::vector<RowId> live_rows = index.LiveRows().value();
+  for (RowId r : live_rows) {
     for (const AttributeInfo& a : attributes) {
       std::optional<int64_t> v = index.GetAttributeValue(a.name, r).value();
       if (v) absl::StrAppend(&out, "value ", a.name, "[", r, "]=", *v, "\n");
