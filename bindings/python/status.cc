@@ -8,6 +8,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "tagindex/errors.h"
 #include "tagindex/query.h"
 #include "tagindex/write_batch.h"
 
@@ -42,8 +43,19 @@ py::dict Details(const absl::Status& status) {
     b["reason"] = batch->reason;
     details["batch"] = b;
   }
-  std::vector<std::string> suggestions = GetUnknownTagSuggestions(status);
-  if (!suggestions.empty()) details["suggestions"] = suggestions;
+  if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
+    py::dict e;
+    e["kind"] = info->kind_name;
+    e["subject"] = info->subject;
+    e["path"] = info->path.empty() ? py::object(py::none()) : py::object(py::str(info->path));
+    e["offset"] = info->offset ? py::object(py::int_(*info->offset)) : py::object(py::none());
+    e["limit"] = info->limit.empty() ? py::object(py::none()) : py::object(py::str(info->limit));
+    e["detail"] = info->detail;
+    e["id"] = info->id ? py::object(py::int_(*info->id)) : py::object(py::none());
+    e["suggestions"] = info->suggestions;
+    e["candidates"] = info->candidates;
+    details["error"] = e;
+  }
   return details;
 }
 
@@ -72,10 +84,21 @@ void RegisterStatusTranslator(py::module_& m) {
   });
   m.def(
       "_error_for_testing",
-      [](int code, const std::string& message) {
-        return MakePythonError(absl::Status(static_cast<absl::StatusCode>(code), message));
+      [](int code, const std::string& message, std::optional<std::string> kind,
+         const std::string& subject) {
+        absl::Status status(static_cast<absl::StatusCode>(code), message);
+        if (kind) {
+          ErrorInfo info;
+          info.kind = ErrorKindFromName(*kind);
+          info.kind_name = *kind;
+          info.subject = subject;
+          SetErrorInfo(status, info);
+        }
+        return MakePythonError(status);
       },
-      "Builds the exception the translator would raise for (code, message).");
+      py::arg("code"), py::arg("message"), py::arg("kind") = py::none(), py::arg("subject") = "",
+      "Builds the exception the translator would raise for (code, message) and, if given, an "
+      "ErrorInfo payload of `kind` and `subject`.");
 }
 
 }  // namespace tagindex::python

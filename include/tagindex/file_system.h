@@ -4,7 +4,16 @@
 // pass an implementation that fails chosen operations or forgets everything
 // that was not synced, to prove that recovery loses no acknowledged change.
 //
-// Every call returns a status; an implementation must not throw. Paths are
+// Every call returns a status; an implementation must not throw. Errors of
+// the default implementation (the mapping of errno, the same for every
+// call): NotFound for ENOENT; ResourceExhausted for ENOSPC, EDQUOT, ENOMEM;
+// PermissionDenied for EACCES, EPERM, EROFS; Unavailable for every other
+// errno (EIO, ...) and a directory that cannot be created; never Internal.
+// Each carries an ErrorInfo (tagindex/errors.h) of kind "io" ("not_found"
+// for ENOENT) with the path and the OS error text (`detail`); LockFile's
+// FailedPrecondition has kind "busy". The Index passes these statuses on
+// (prefixing the message); an implementation of its own should use the same
+// codes, and may attach ErrorInfo with SetErrorInfo. Paths are
 // plain strings ("dir/name"); the Index only uses names inside its directory.
 //
 // Thread safety: an Index calls its FileSystem from its writer thread and,

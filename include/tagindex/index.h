@@ -24,9 +24,18 @@
 //                      wrong kind for this index, a row id out of range
 //   NotFound           unknown tag, category, customer key or row id
 //   AlreadyExists      a tag or category of that name exists
-//   ResourceExhausted  a limit of IndexOptions, or memory
+//   ResourceExhausted  a limit of IndexOptions, or memory; a full disk
 //   FailedPrecondition the operation does not fit the index's state
-// Messages read "component: context: problem" and name the tag, key or limit.
+//   DataLoss           a corrupt snapshot, log or blob (never an I/O failure)
+//   Unavailable        the disk failed (EIO and every errno not listed here);
+//   PermissionDenied   EACCES, EPERM, EROFS; ResourceExhausted: ENOSPC,
+//                      EDQUOT, ENOMEM; NotFound: ENOENT. An I/O error is never
+//                      Internal, which means a bug in tagindex.
+// Messages read "component: context: problem" and name the tag, key or limit;
+// they are one line. Programs read what an error is about from its ErrorInfo
+// payload (tagindex/errors.h: GetErrorInfo gives the kind, e.g. unknown_tag,
+// limit, io, corrupt_file, and the subject: the name, key, path or option),
+// never from the message text.
 //
 // Batches are all-or-nothing: every key and row of a batch is validated
 // before anything changes, so a failed batch changes nothing.
@@ -47,6 +56,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tagindex/errors.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
 #include "tagindex/segment.h"

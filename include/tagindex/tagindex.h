@@ -4,6 +4,7 @@
 
 #include "tagindex/csv.h"
 #include "tagindex/demo.h"
+#include "tagindex/errors.h"
 #include "tagindex/file_system.h"
 #include "tagindex/import.h"
 #include "tagindex/index.h"

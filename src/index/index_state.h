@@ -16,6 +16,7 @@
 #include "index/durability.h"
 #include "index/key_map.h"
 #include "tagindex/options.h"
+#include "util/error_info.h"
 
 namespace tagindex::internal {
 
@@ -46,7 +47,8 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("index: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "index",
+                       "index: out of memory");
   }
 }
 

@@ -125,8 +125,9 @@ struct ImportTagMutation {  // CreateTag holding the rows of a portable blob
 
 // Attribute columns (bit-sliced, src/index/attributes.h). Ids are assigned
 // like tag ids (next free on a live write; the logged one on replay) and
-// never reused. Not yet accepted inside a WriteBatch: the BatchView does not
-// track attributes, so they commit one item at a time.
+// never reused. Create / rename / drop commit one item at a time (the
+// BatchView does not track attributes); setting and clearing values may be
+// part of a WriteBatch.
 inline constexpr uint32_t kUnassignedAttributeId = UINT32_MAX;
 struct CreateAttributeMutation {
   uint32_t id = kUnassignedAttributeId;

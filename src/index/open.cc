@@ -14,6 +14,7 @@
 #include "storage/snapshot_file.h"
 #include "storage/wal.h"
 #include "tagindex/index.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -45,7 +46,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   TI_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
   if (!exists) {
     if (!options.create_if_missing || options.read_only) {
-      return absl::NotFoundError(absl::StrCat("storage: no index directory ", path));
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+                         absl::StrCat("storage: no index directory ", path));
     }
     TI_RETURN_IF_ERROR(fs.CreateDir(path));
   }
@@ -68,7 +70,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   uint64_t wal_size = storage::kWalHeaderBytes;
   if (!have) {
     if (!options.create_if_missing || options.read_only) {
-      return absl::NotFoundError(absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+                         absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
     }
     TI_ASSIGN_OR_RETURN(index, Create(options.index));
     bool renamed = false;
@@ -84,7 +87,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
       TI_ASSIGN_OR_RETURN(storage::ParsedSnapshot parsed,
                           storage::ParseSnapshot(region->data(), snap_path));
       if (parsed.generation != gen) {
-        return absl::DataLossError(
+        return util::CorruptFile(
+            snap_path, std::nullopt,
             absl::StrCat("storage: snapshot ", snap_path, " holds generation ", parsed.generation));
       }
       TI_ASSIGN_OR_RETURN(std::unique_ptr<internal::IndexState> state,
@@ -97,9 +101,10 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
     bool rewrite_header = false;
     if (!wal_exists) {
       if (!options.salvage_log) {
-        return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
-                                                " is missing; open with salvage_log to start "
-                                                "a new one from the snapshot"));
+        return util::CorruptFile(wal_path, std::nullopt,
+                                 absl::StrCat("storage: log ", wal_path,
+                                              " is missing; open with salvage_log to start "
+                                              "a new one from the snapshot"));
       }
       d->report.salvage_message = absl::StrCat("storage: log ", wal_path, " was missing");
       rewrite_header = true;
@@ -115,14 +120,16 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
       } else {
         if (!parsed.ok()) return parsed.status();
         if (parsed->generation != gen) {
-          return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
-                                                  " belongs to generation ", parsed->generation));
+          return util::CorruptFile(wal_path, std::nullopt,
+                                   absl::StrCat("storage: log ", wal_path,
+                                                " belongs to generation ", parsed->generation));
         }
         for (const storage::LogRecord& rec : parsed->records) {
           absl::Status st = internal::ApplyRecord(*index->state_, rec.payload);
           if (!st.ok()) {
-            return absl::DataLossError(absl::StrCat("storage: log ", wal_path, " record at byte ",
-                                                    rec.offset, " does not apply: ", st.message()));
+            return util::CorruptFile(wal_path, rec.offset,
+                                     absl::StrCat("storage: log ", wal_path, " record at byte ",
+                                                  rec.offset, " does not apply: ", st.message()));
           }
         }
         d->report.log_records_replayed = parsed->records.size();

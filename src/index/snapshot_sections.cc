@@ -24,6 +24,7 @@
 #include "index/storage_internal.h"
 #include "storage/coding.h"
 #include "storage/snapshot_file.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::internal {
@@ -50,12 +51,14 @@ class Loader {
       : path_(path), options_(options), region_(std::move(region)) {}
 
   absl::Status Bad(const Section& sec, size_t at, const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " is corrupt at byte ",
-                                            sec.offset + storage::kSectionHeaderBytes + at,
-                                            " (section kind ", sec.kind, "): ", what));
+    return util::CorruptFile(path_, sec.offset + storage::kSectionHeaderBytes + at,
+                             absl::StrCat("storage: snapshot ", path_, " is corrupt at byte ",
+                                          sec.offset + storage::kSectionHeaderBytes + at,
+                                          " (section kind ", sec.kind, "): ", what));
   }
   absl::Status Missing(const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " ", what));
+    return util::CorruptFile(path_, std::nullopt,
+                             absl::StrCat("storage: snapshot ", path_, " ", what));
   }
   const std::string& path() const { return path_; }
   const OpenOptions& options() const { return options_; }
@@ -246,7 +249,8 @@ absl::Status ReadUniverse(Loader& l, Sections secs, IndexState& s) {
 
 absl::Status WriteKeyList(const IndexState& s, SnapshotWriter& w) {
   if (s.row_limit != s.keys.rows() && s.options.key_kind != KeyKind::kIdentity) {
-    return absl::InternalError("index: key table size mismatch");
+    return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
+                       "index: key table size mismatch");
   }
   // Written from the base mapping and memory without assembling one buffer.
   std::string scratch;
@@ -355,7 +359,8 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
       try {
         results[i] = DecodeTagBitmap(l, *sections[i], s, *targets[i]);
       } catch (const std::bad_alloc&) {
-        results[i] = absl::ResourceExhaustedError("storage: out of memory loading a tag");
+        results[i] = util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
+                                 "snapshot", "storage: out of memory loading a tag");
       }
     }
   };
@@ -506,9 +511,12 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
     const SectionCodec* codec = CodecOf(sec.kind);
     if (codec == nullptr) {
       if (sec.flags & storage::kSectionRequired) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "storage: snapshot ", path, " needs section kind ", sec.kind, " (at byte ", sec.offset,
-            "), which this library version does not know; upgrade tagindex"));
+        return util::Error(
+            absl::StatusCode::kFailedPrecondition, ErrorKind::kUnsupported,
+            absl::StrCat("section kind ", sec.kind),
+            absl::StrCat("storage: snapshot ", path, " needs section kind ", sec.kind, " (at byte ",
+                         sec.offset,
+                         "), which this library version does not know; upgrade tagindex"));
       }
       continue;  // an optional section of a later version, skipped
     }
@@ -535,7 +543,8 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
       TI_RETURN_IF_ERROR(c.read(l, it == l.by_kind.end() ? kNone : it->second, *s));
     }
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat("storage: out of memory loading ", path));
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "snapshot",
+                       absl::StrCat("storage: out of memory loading ", path));
   }
   return s;
 }

@@ -9,6 +9,7 @@
 #include "query/habits.h"
 #include "query/lexer.h"
 #include "query/query_error.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::query {
@@ -153,12 +154,17 @@ class Parser {
     }
     return QueryError(code, text_, at.offset, message);
   }
+  absl::Status Limit(const Token& at, std::string_view message, std::string_view option) const {
+    return QueryError(absl::StatusCode::kResourceExhausted, text_, at.offset, message,
+                      util::LimitInfo(option));
+  }
 
   absl::Status CountOperand(const Token& at) {
     if (++operands_ > options_.max_operands) {
-      return Error(absl::StatusCode::kResourceExhausted, at,
+      return Limit(at,
                    absl::StrCat("query has more than ", options_.max_operands,
-                                " operands (QueryOptions::max_operands)"));
+                                " operands (QueryOptions::max_operands)"),
+                   "QueryOptions::max_operands");
     }
     return absl::OkStatus();
   }
@@ -168,9 +174,9 @@ class Parser {
     // depth whatever the options say.
     const uint32_t limit = std::min(options_.max_depth, kHardMaxDepth);
     if (depth > limit) {
-      return Error(
-          absl::StatusCode::kResourceExhausted, at,
-          absl::StrCat("query nests deeper than ", limit, " levels (QueryOptions::max_depth)"));
+      return Limit(
+          at, absl::StrCat("query nests deeper than ", limit, " levels (QueryOptions::max_depth)"),
+          "QueryOptions::max_depth");
     }
     return absl::OkStatus();
   }

@@ -7,13 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "util/error_info.h"
 #include "util/utf8.h"
 
 namespace tagindex {
 namespace {
 
 constexpr char kLocationUrl[] = "type.tagindex/QueryErrorLocation";
-constexpr char kSuggestionsUrl[] = "type.tagindex/UnknownTagSuggestions";
 // Window of the snippet line around the error, in code points.
 constexpr size_t kBefore = 30;
 constexpr size_t kAfter = 40;
@@ -90,18 +90,43 @@ QueryErrorLocation LocateInQuery(std::string_view text, size_t offset) {
 }
 
 absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
-                        std::string_view message) {
+                        std::string_view message, const ErrorInfo& info) {
   QueryErrorLocation loc = LocateInQuery(text, offset);
-  absl::Status status(code, absl::StrCat("query: line ", loc.line, ", column ", loc.column, ": ",
-                                         std::string(message), "\n", loc.snippet));
+  absl::Status status = util::Error(
+      code,
+      absl::StrCat("query: line ", loc.line, ", column ", loc.column, ": ", std::string(message)),
+      info);
   status.SetPayload(kLocationUrl, absl::Cord(absl::StrCat(loc.offset, "\x1f", loc.line, "\x1f",
                                                           loc.column, "\x1f", loc.snippet)));
   return status;
 }
 
+absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
+                        std::string_view message) {
+  // The subject: the text at the error up to a space or parenthesis, cut
+  // at a code point boundary within 64 bytes.
+  offset = std::min(offset, text.size());
+  size_t end = offset;
+  while (end < text.size() && end - offset < 64 && text[end] != ' ' && text[end] != '\n' &&
+         text[end] != '\t' && text[end] != '(' && text[end] != ')') {
+    ++end;
+  }
+  if (end == offset && end < text.size()) ++end;  // the parenthesis itself
+  while (end > offset && end < text.size() &&
+         (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  ErrorKind kind =
+      code == absl::StatusCode::kResourceExhausted ? ErrorKind::kLimit : ErrorKind::kQuerySyntax;
+  return QueryError(code, text, offset, message,
+                    util::Info(kind, text.substr(offset, end - offset)));
+}
+
 void AttachSuggestions(absl::Status& status, const std::vector<std::string>& suggestions) {
-  // Names never contain control characters, so \x1f separates safely.
-  status.SetPayload(kSuggestionsUrl, absl::Cord(absl::StrJoin(suggestions, "\x1f")));
+  std::optional<ErrorInfo> info = GetErrorInfo(status);
+  if (!info) return;
+  info->suggestions = suggestions;
+  SetErrorInfo(status, *info);
 }
 
 std::string QuoteForMessage(std::string_view s) {
@@ -143,9 +168,9 @@ std::optional<QueryErrorLocation> GetQueryErrorLocation(const absl::Status& stat
 }
 
 std::vector<std::string> GetUnknownTagSuggestions(const absl::Status& status) {
-  auto payload = status.GetPayload(kSuggestionsUrl);
-  if (!payload || payload->empty()) return {};
-  return absl::StrSplit(std::string(*payload), '\x1f');
+  std::optional<ErrorInfo> info = GetErrorInfo(status);
+  if (!info) return {};
+  return std::move(info->suggestions);
 }
 
 }  // namespace tagindex

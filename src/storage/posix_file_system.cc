@@ -14,16 +14,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "tagindex/file_system.h"
+#include "util/error_info.h"
 
 namespace tagindex {
 namespace {
 
+// The one errno -> status mapping of the library (documented in
+// tagindex/index.h "Errors" and tagindex/file_system.h): an I/O failure is
+// never Internal, which would mean a bug in tagindex.
 absl::Status Errno(const std::string& what, const std::string& path, int err) {
   std::string msg = absl::StrCat("storage: ", what, " ", path, ": ", std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(msg);
-  if (err == ENOSPC || err == EDQUOT || err == ENOMEM) return absl::ResourceExhaustedError(msg);
-  if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(msg);
-  return absl::InternalError(msg);
+  absl::StatusCode code = absl::StatusCode::kUnavailable;
+  if (err == ENOENT) {
+    code = absl::StatusCode::kNotFound;
+  } else if (err == ENOSPC || err == EDQUOT || err == ENOMEM) {
+    code = absl::StatusCode::kResourceExhausted;
+  } else if (err == EACCES || err == EPERM || err == EROFS) {
+    code = absl::StatusCode::kPermissionDenied;
+  }
+  ErrorInfo info = util::Info(err == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo, path);
+  info.path = path;
+  info.detail = std::strerror(err);
+  return util::Error(code, msg, info);
 }
 
 class PosixWritableFile : public WritableFile {
@@ -105,8 +117,12 @@ class PosixFileSystem : public FileSystem {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
-      return absl::InternalError(
-          absl::StrCat("storage: cannot create directory ", dir, ": ", ec.message()));
+      ErrorInfo info = util::Info(ErrorKind::kIo, dir);
+      info.path = dir;
+      info.detail = ec.message();
+      return util::Error(absl::StatusCode::kUnavailable,
+                         absl::StrCat("storage: cannot create directory ", dir, ": ", ec.message()),
+                         info);
     }
     return absl::OkStatus();
   }
@@ -216,9 +232,12 @@ class PosixFileSystem : public FileSystem {
       int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("storage: index is locked by another writer (", path,
-                         " is held); open it read-only or close the other writer"));
+        ErrorInfo info = util::Info(ErrorKind::kBusy, path);
+        info.path = path;
+        return util::Error(absl::StatusCode::kFailedPrecondition,
+                           absl::StrCat("storage: index is locked by another writer (", path,
+                                        " is held); open it read-only or close the other writer"),
+                           info);
       }
       return Errno("cannot lock", path, err);
     }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/coding.h"
+#include "util/error_info.h"
 #include "util/hash.h"
 #include "util/status_macros.h"
 
@@ -42,7 +43,8 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
                                    uint64_t max_record_bytes, bool salvage) {
   const char* p = file.data();
   auto damage = [&](uint64_t offset, const std::string& what) {
-    return absl::DataLossError(
+    return util::CorruptFile(
+        path, offset,
         absl::StrCat("storage: log ", path, " is corrupt at byte ", offset, ": ", what));
   };
   if (file.size() < kWalHeaderBytes || std::memcmp(p, kWalMagic, sizeof(kWalMagic)) != 0 ||
@@ -51,9 +53,13 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
   }
   const uint32_t version = LoadU32(p + 8);
   if (version < kWalOldestVersion || version > kWalVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("storage: log ", path, " has format version ",
-                                                      version, "; this library reads versions ",
-                                                      kWalOldestVersion, " to ", kWalVersion));
+    ErrorInfo info = util::Info(ErrorKind::kUnsupported, absl::StrCat("format version ", version));
+    info.path = path;
+    return util::Error(
+        absl::StatusCode::kFailedPrecondition,
+        absl::StrCat("storage: log ", path, " has format version ", version,
+                     "; this library reads versions ", kWalOldestVersion, " to ", kWalVersion),
+        info);
   }
   ParsedLog out;
   out.generation = LoadU64(p + 16);
@@ -149,8 +155,8 @@ absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload) {
     // does not resurrect it; if even that fails, the writer stays failed and
     // the record is at worst a torn or unacknowledged tail.
     (void)file_->Truncate(before);
-    Fail(absl::Status(s.code(), absl::StrCat(s.message(), " (log ", path_,
-                                             " is now read-only; reopen the index)")));
+    Fail(util::WithMessage(
+        s, absl::StrCat(s.message(), " (log ", path_, " is now read-only; reopen the index)")));
     return error_;
   }
   written_ = before + record.size();
@@ -167,7 +173,8 @@ absl::Status WalWriter::WaitDurable(uint64_t ticket) {
   --waiters_;
   if (synced_ >= ticket) return absl::OkStatus();
   if (!error_.ok()) return error_;
-  return absl::FailedPreconditionError(
+  return util::Error(
+      absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, path_,
       absl::StrCat("storage: log ", path_, " was closed before the change was synced"));
 }
 

@@ -395,6 +395,9 @@ class Error(Exception):
     column: Optional[int]
     offset: Optional[int]
     snippet: str
+    kind: Optional[str]
+    path: Optional[str]
+    limit: Optional[str]
     item: Optional[int]
     item_kind: Optional[str]
     subject: Optional[str]
@@ -429,10 +432,18 @@ class UnknownTagError(NotFoundError):
                  suggestions: Sequence[str] = ..., code: Optional[str] = ...,
                  details: Optional[Mapping[str, Any]] = ...) -> None: ...
 
-class UnknownAttributeError(NotFoundError): ...
-class UnknownCategoryError(NotFoundError): ...
-class UnknownCustomerError(NotFoundError): ...
-class AlreadyExistsError(Error, ValueError): ...
+class UnknownAttributeError(NotFoundError):
+    name: Optional[str]
+    suggestions: List[str]
+
+class UnknownCategoryError(NotFoundError):
+    name: Optional[str]
+
+class UnknownCustomerError(NotFoundError):
+    name: Optional[str]
+
+class AlreadyExistsError(Error, ValueError):
+    name: Optional[str]
 class ResourceExhaustedError(Error): ...
 class FailedPreconditionError(Error): ...
 class OutOfRangeError(Error, IndexError): ...
