@@ -24,6 +24,8 @@ using IndexPtr = std::shared_ptr<Index>;
 using TagSpecs = std::vector<std::tuple<std::string, std::string, std::string>>;
 using MultiSpecs = std::vector<std::tuple<std::string, std::string, std::string, bool>>;
 using CategorySpecs = std::vector<std::tuple<std::string, std::string>>;
+// (column, attribute, AttributeType code, scale, declared)
+using AttrSpecs = std::vector<std::tuple<std::string, std::string, int, int, bool>>;
 
 struct Args {
   ImportMapping mapping;
@@ -32,7 +34,7 @@ struct Args {
 };
 
 Args MakeArgs(const Index& index, const std::string& key, int key_kind, const TagSpecs& tags,
-              const MultiSpecs& multi, const CategorySpecs& categories,
+              const MultiSpecs& multi, const CategorySpecs& categories, const AttrSpecs& attrs,
               const std::string& delimiter, bool strict, bool replace, size_t batch_rows,
               size_t max_rejects) {
   Args a;
@@ -56,6 +58,16 @@ Args MakeArgs(const Index& index, const std::string& key, int key_kind, const Ta
   for (const auto& [column, category] : categories) {
     a.mapping.categories.push_back({.column = column, .category = category});
   }
+  for (const auto& [column, attribute, type, scale, declared] : attrs) {
+    if (type < 0 || type > static_cast<int>(AttributeType::kDate)) {
+      throw StatusError(absl::InvalidArgumentError("import: unknown attribute type"));
+    }
+    a.mapping.attributes.push_back({.column = column,
+                                    .attribute = attribute,
+                                    .type = static_cast<AttributeType>(type),
+                                    .scale = scale,
+                                    .declared = declared});
+  }
   if (delimiter.size() != 1) {
     throw StatusError(absl::InvalidArgumentError("import: the delimiter must be one byte"));
   }
@@ -78,6 +90,8 @@ py::dict ReportToDict(const ImportReport& r, const std::vector<RejectedRow>& rej
   d["tag_assignments"] = r.tag_assignments;
   d["tag_removals"] = r.tag_removals;
   d["tags_created"] = r.tags_created;
+  d["attribute_values"] = r.attribute_values;
+  d["attribute_clears"] = r.attribute_clears;
   d["bytes"] = r.bytes;
   d["seconds"] = r.seconds;
   py::list list;
@@ -112,31 +126,31 @@ void BindImport(py::module_& m, py::class_<Index, IndexPtr>& cls) {
       "import_csv",
       [](Index& index, const std::string& path, const std::string& key, int key_kind,
          const TagSpecs& tags, const MultiSpecs& multi, const CategorySpecs& categories,
-         const std::string& delimiter, bool strict, bool replace, size_t batch_rows,
-         size_t max_rejects) {
-        Args a = MakeArgs(index, key, key_kind, tags, multi, categories, delimiter, strict, replace,
-                          batch_rows, max_rejects);
+         const AttrSpecs& attrs, const std::string& delimiter, bool strict, bool replace,
+         size_t batch_rows, size_t max_rejects) {
+        Args a = MakeArgs(index, key, key_kind, tags, multi, categories, attrs, delimiter, strict,
+                          replace, batch_rows, max_rejects);
         return RunImport(
             a, [&](Args& args) { return ImportCsvFile(index, path, args.mapping, args.options); });
       },
       py::arg("path"), py::arg("key"), py::arg("key_kind"), py::arg("tags"), py::arg("multi"),
-      py::arg("categories"), py::arg("delimiter"), py::arg("strict"), py::arg("replace"),
-      py::arg("batch_rows"), py::arg("max_rejects"));
+      py::arg("categories"), py::arg("attributes"), py::arg("delimiter"), py::arg("strict"),
+      py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"));
   cls.def(
       "import_csv_text",
       [](Index& index, std::string text, const std::string& name, const std::string& key,
          int key_kind, const TagSpecs& tags, const MultiSpecs& multi,
-         const CategorySpecs& categories, const std::string& delimiter, bool strict, bool replace,
-         size_t batch_rows, size_t max_rejects) {
-        Args a = MakeArgs(index, key, key_kind, tags, multi, categories, delimiter, strict, replace,
-                          batch_rows, max_rejects);
+         const CategorySpecs& categories, const AttrSpecs& attrs, const std::string& delimiter,
+         bool strict, bool replace, size_t batch_rows, size_t max_rejects) {
+        Args a = MakeArgs(index, key, key_kind, tags, multi, categories, attrs, delimiter, strict,
+                          replace, batch_rows, max_rejects);
         return RunImport(a, [&](Args& args) {
           return ImportCsvString(index, std::move(text), args.mapping, args.options, name);
         });
       },
       py::arg("text"), py::arg("name"), py::arg("key"), py::arg("key_kind"), py::arg("tags"),
-      py::arg("multi"), py::arg("categories"), py::arg("delimiter"), py::arg("strict"),
-      py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"));
+      py::arg("multi"), py::arg("categories"), py::arg("attributes"), py::arg("delimiter"),
+      py::arg("strict"), py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"));
   cls.def(
       "build_demo_shop",
       [](Index& index, uint64_t customers, uint64_t seed) {

@@ -22,27 +22,33 @@
 //                      an exclusive category (named after the column unless
 //                      given), created exclusive if missing; an empty cell
 //                      is no value.
-//   (attribute columns: numeric, decimal and date columns join the mapping
-//    when attributes exist; ImportMapping::attributes is their slot.)
+//   attribute columns  a numeric, decimal or date value per customer
+//                      (Index::CreateAttribute): "1299.50", "2026-08-01",
+//                      "-3"; parsed as Index::ParseAttributeValue does (a
+//                      decimal with more digits than the column's scale, a
+//                      number for a date column or a bad date is a rejected
+//                      row); an empty cell is no value. The column is
+//                      created with the declared type when missing; when it
+//                      exists, a declared type must match.
 // Columns not named in the mapping are ignored. Every named column must be
 // in the header (else InvalidArgument before anything is imported).
 //
 // Merge and replace. By default an import only adds: a row tags its
 // customer with what it lists and takes nothing away, except that a
 // category value replaces the customer's previous value in that (exclusive)
-// category. Importing the same file twice therefore gives the same index as
-// importing it once (idempotent). With ImportOptions::replace, each row
-// states the whole truth for the columns of the mapping: a false boolean
-// cell removes the tag, an empty category cell removes the customer's value
-// in that category, and a multi-tag cell removes the tags of the column's
-// category that it does not list (replace needs a category on every
-// multi-tag column, so that "the column's tags" is a closed set). Rows for
-// the same key are applied in file order; the last one wins.
+// category, and an attribute value replaces the previous value. Importing the same file twice
+// therefore gives the same index as importing it once (idempotent). With ImportOptions::replace,
+// each row states the whole truth for the columns of the mapping: a false boolean cell removes the
+// tag, an empty category cell removes the customer's value in that category, an empty attribute
+// cell makes the customer's value NULL, and a multi-tag cell removes the tags of the column's
+// category that it does not list (replace needs a category on every multi-tag column, so that "the
+// column's tags" is a closed set). Rows for the same key are applied in file order; the last one
+// wins.
 //
 // Bad rows. A row is rejected, with the file, its line and a reason, when it
 // has the wrong number of fields, is malformed CSV, holds invalid UTF-8, has
-// an empty or malformed key, a bad boolean, or a tag name the index refuses
-// (too long, control characters). Rejected rows are never dropped silently:
+// an empty or malformed key, a bad boolean, a bad attribute value, or a tag
+// name the index refuses (too long, control characters). Rejected rows are never dropped silently:
 // each is passed to ImportOptions::on_reject and counted in the report (the
 // first ImportOptions::max_rejects_kept are kept in it). With
 // ImportOptions::strict, the first rejected row stops the import with an
@@ -66,6 +72,8 @@
 //   mapping.tags = {{.column = "高价值客户"}};
 //   mapping.multi_tags = {{.column = "兴趣", .separator = ",", .category = "兴趣爱好类"}};
 //   mapping.categories = {{.column = "城市"}};
+//   mapping.attributes = {{.column = "消费金额", .type = tagindex::AttributeType::kDecimal,
+//                          .scale = 2}};
 //   tagindex::ImportReport report =
 //       tagindex::ImportCsvFile(*index, "customers.csv", mapping).value();
 //
@@ -113,6 +121,17 @@ struct ImportCategoryColumn {
   std::string category;  // "" = the column's name
 };
 
+struct ImportAttributeColumn {
+  std::string column;
+  std::string attribute;  // attribute name; "" = the column's name
+  // The type to create the attribute with when it does not exist. When it
+  // exists: if `declared`, the type (and scale) must match; else the
+  // existing column's type is used.
+  AttributeType type = AttributeType::kInt64;
+  int scale = 0;  // kDecimal only
+  bool declared = true;
+};
+
 struct ImportMapping {
   std::string key_column;
   // Must be the index's KeyKind (InvalidArgument otherwise).
@@ -120,9 +139,7 @@ struct ImportMapping {
   std::vector<ImportTagColumn> tags;
   std::vector<ImportMultiTagColumn> multi_tags;
   std::vector<ImportCategoryColumn> categories;
-  // Reserved for numeric / decimal / date attribute columns (the attributes
-  // feature); must be empty in this version (InvalidArgument otherwise).
-  std::vector<std::string> attributes;
+  std::vector<ImportAttributeColumn> attributes;
 };
 
 // One rejected row.
@@ -166,9 +183,11 @@ struct ImportReport {
   uint64_t rows_read = 0;      // data rows (header excluded), good or bad
   uint64_t rows_imported = 0;  // rows that were applied
   uint64_t rows_rejected = 0;
-  uint64_t customers_added = 0;  // keys new to the index
-  uint64_t tag_assignments = 0;  // (row, tag) pairs applied, incl. no-ops
-  uint64_t tag_removals = 0;     // (row, tag) pairs removed under replace
+  uint64_t customers_added = 0;   // keys new to the index
+  uint64_t tag_assignments = 0;   // (row, tag) pairs applied, incl. no-ops
+  uint64_t tag_removals = 0;      // (row, tag) pairs removed under replace
+  uint64_t attribute_values = 0;  // (customer, attribute) values set
+  uint64_t attribute_clears = 0;  // values made NULL under replace
   uint64_t tags_created = 0;
   uint64_t bytes = 0;
   double seconds = 0;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -66,6 +67,51 @@ absl::StatusOr<KeyKind> ParseKeyKind(const std::string& text) {
       absl::StrCat("--key-kind must be int64, string or identity, not \"", text, "\""));
 }
 
+// "int64", "decimal(2)" or "date".
+absl::StatusOr<std::pair<AttributeType, int>> ParseAttributeType(const std::string& text) {
+  if (text == "int64" || text == "int") return std::pair{AttributeType::kInt64, 0};
+  if (text == "date") return std::pair{AttributeType::kDate, 0};
+  int scale = 0;
+  char close = 0;
+  if (std::sscanf(text.c_str(), "decimal(%d%c", &scale, &close) == 2 && close == ')' &&
+      text == absl::StrCat("decimal(", scale, ")")) {
+    return std::pair{AttributeType::kDecimal, scale};
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("attribute type must be int64, decimal(SCALE) or date, not \"", text, "\""));
+}
+
+std::string AttributeTypeText(AttributeType type, int scale) {
+  if (type == AttributeType::kDecimal) return absl::StrCat("decimal(", scale, ")");
+  return type == AttributeType::kDate ? "date" : "int64";
+}
+
+// "COL", "COL=NAME", "COL:TYPE" or "COL=NAME:TYPE" (the type after the last
+// ':' when it is one; a name may hold other colons).
+absl::StatusOr<ImportAttributeColumn> ParseAttributeColumn(const std::string& spec) {
+  ImportAttributeColumn col;
+  std::string rest = spec;
+  const size_t colon = spec.rfind(':');
+  col.declared = false;
+  if (colon != std::string::npos) {
+    absl::StatusOr<std::pair<AttributeType, int>> type = ParseAttributeType(spec.substr(colon + 1));
+    if (type.ok()) {
+      col.type = type->first;
+      col.scale = type->second;
+      col.declared = true;
+      rest = spec.substr(0, colon);
+    }
+  }
+  auto [column, name] = SplitAssign(rest);
+  if (column.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("import: --attribute \"", spec, "\": no column (COL[=NAME][:TYPE])"));
+  }
+  col.column = column;
+  col.attribute = name;
+  return col;
+}
+
 // A tag by "name" or "category:name".
 absl::StatusOr<TagId> FindTagByText(const Index& index, const std::string& text) {
   absl::StatusOr<TagId> tag = index.FindTag(text);
@@ -88,6 +134,7 @@ std::string ReportJson(const ImportReport& r, bool include_rejects) {
       ",\"rows_imported\":", r.rows_imported, ",\"rows_rejected\":", r.rows_rejected,
       ",\"customers_added\":", r.customers_added, ",\"tag_assignments\":", r.tag_assignments,
       ",\"tag_removals\":", r.tag_removals, ",\"tags_created\":", r.tags_created,
+      ",\"attribute_values\":", r.attribute_values, ",\"attribute_clears\":", r.attribute_clears,
       ",\"bytes\":", r.bytes, absl::StrFormat(",\"seconds\":%.6f", r.seconds));
   if (include_rejects) {
     out += ",\"rejects\":[";
@@ -115,6 +162,7 @@ struct ImportArgs {
   std::vector<std::string> multi;
   std::string separator = ",";
   std::vector<std::string> categories;
+  std::vector<std::string> attributes;
   std::string delimiter = ",";
   bool strict = false;
   bool replace = false;
@@ -170,6 +218,8 @@ absl::Status ApplyMappingFile(ImportArgs& a) {
       if (!a.separator_given) a.separator = item.inputs.empty() ? "" : item.inputs[0];
     } else if (name == "category") {
       many(a.categories);
+    } else if (name == "attribute") {
+      many(a.attributes);
     } else if (name == "delimiter") {
       if (!a.delimiter_given) a.delimiter = item.inputs.empty() ? "" : item.inputs[0];
     } else if (name == "strict") {
@@ -180,7 +230,7 @@ absl::Status ApplyMappingFile(ImportArgs& a) {
       s = absl::InvalidArgumentError(
           absl::StrCat("import: mapping file ", a.mapping, ": unknown key \"", name,
                        "\" (known: key, key-kind, tag, tag-category, multi, separator, "
-                       "category, delimiter, strict, replace)"));
+                       "category, attribute, delimiter, strict, replace)"));
     }
     if (!s.ok()) return s;
   }
@@ -218,6 +268,11 @@ int RunImport(ImportArgs a) {
   for (const std::string& c : a.categories) {
     auto [column, category] = SplitAssign(c);
     mapping.categories.push_back({.column = column, .category = category});
+  }
+  for (const std::string& spec : a.attributes) {
+    absl::StatusOr<ImportAttributeColumn> col = ParseAttributeColumn(spec);
+    if (!col.ok()) return ReportError(col.status());
+    mapping.attributes.push_back(*std::move(col));
   }
 
   std::ofstream rejects;
@@ -483,6 +538,68 @@ int RunStats(const std::string& dir, bool json) {
   return kExitOk;
 }
 
+// The attribute columns with their summary over all customers or a segment.
+int RunAttributes(const std::string& dir, const std::string& where, bool json) {
+  auto index = OpenForReading(dir);
+  if (!index.ok()) return ReportError(index.status());
+  const Index& ix = **index;
+  std::optional<Segment> segment;
+  if (!where.empty()) {
+    absl::StatusOr<Segment> s = ix.Query(where);
+    if (!s.ok()) return ReportError(s.status());
+    segment = *std::move(s);
+  }
+  std::string out = json ? "[" : "";
+  Table table({"attribute", "type", "values", "min", "max", "mean"},
+              {false, false, true, true, true, true});
+  const std::vector<AttributeInfo> attrs = ix.ListAttributes();
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    const AttributeInfo& a = attrs[i];
+    absl::StatusOr<AttributeSummary> sum =
+        ix.SummarizeAttribute(a.name, segment ? &*segment : nullptr);
+    if (!sum.ok()) return ReportError(sum.status());
+    auto format = [&](std::optional<int64_t> v) -> std::string {
+      if (!v) return "";
+      absl::StatusOr<std::string> text = ix.FormatAttributeValue(a.name, *v);
+      return text.ok() ? *text : absl::StrCat(*v);
+    };
+    // The mean in the column's unit: a decimal's scaled integers and a
+    // date's days are shown as values (a date's mean rounds to a day).
+    std::string mean;
+    if (sum->count > 0) {
+      if (a.type == AttributeType::kInt64) {
+        mean = absl::StrFormat("%.4f", sum->mean);
+      } else if (a.type == AttributeType::kDecimal) {
+        double unit = 1;
+        for (int k = 0; k < a.scale; ++k) unit *= 10;
+        mean = absl::StrFormat("%.*f", a.scale + 2, sum->mean / unit);
+      } else {
+        mean = format(static_cast<int64_t>(std::llround(sum->mean)));
+      }
+    }
+    const std::string type = AttributeTypeText(a.type, a.scale);
+    if (json) {
+      absl::StrAppend(&out, i ? "," : "", "{\"name\":", JsonString(a.name),
+                      ",\"type\":", JsonString(type), ",\"count\":", sum->count,
+                      ",\"min\":", sum->min ? JsonString(format(sum->min)) : "null",
+                      ",\"max\":", sum->max ? JsonString(format(sum->max)) : "null",
+                      ",\"mean\":", sum->count ? JsonString(mean) : "null", "}");
+    } else {
+      table.Add({a.name, type, Thousands(sum->count), format(sum->min), format(sum->max), mean});
+    }
+  }
+  if (json) {
+    std::printf("%s]\n", out.c_str());
+    return kExitOk;
+  }
+  if (attrs.empty()) {
+    std::printf("no attribute columns\n");
+    return kExitOk;
+  }
+  table.Print(stdout);
+  return kExitOk;
+}
+
 int RunTags(const std::string& dir, bool json) {
   if (IsShardedDir(dir)) return RunShardedTags(dir, json);
   auto index = OpenForReading(dir);
@@ -626,6 +743,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   import->add_option("--category", ia.categories,
                      "categorical column as an exclusive category: COL or COL=CATEGORY");
+  import->add_option("--attribute", ia.attributes,
+                     "numeric/decimal/date column: COL[=NAME][:TYPE], TYPE int64 | "
+                     "decimal(SCALE) | date (created when missing; repeatable)");
   import->add_option("--delimiter", ia.delimiter, "CSV field separator (one byte)")
       ->capture_default_str();
   import->add_flag("--strict", ia.strict, "stop at the first bad row (exit 1)");
@@ -639,13 +759,14 @@ int Main(int argc, char** argv) {
   import->add_flag("--no-progress", ia.no_progress, "no progress bar (none without a terminal)");
   import->add_option("--mapping", ia.mapping,
                      "TOML file with the mapping: key = \"客户ID\", key-kind = \"int64\", "
-                     "tag = [\"a\", \"b=B\"], multi, category, separator, tag-category, "
+                     "tag = [\"a\", \"b=B\"], multi, category, attribute, separator, tag-category, "
                      "delimiter, strict, replace (command-line flags win)");
   import->footer(
       "Examples:\n"
       "  tagindex import ./idx customers.csv --key 客户ID --key-kind int64 \\\n"
       "      --tag 高价值客户 --tag vip=VIP客户 --multi 标签 --separator '|' \\\n"
-      "      --category 城市 --category 等级=会员等级 --rejects bad.csv\n"
+      "      --category 城市 --category 等级=会员等级 --rejects bad.csv \\\n"
+      "      --attribute '消费金额:decimal(2)' --attribute 最近购买:date\n"
       "  tagindex import ./idx customers.csv --mapping mapping.toml --strict\n"
       "Merge (default): rows only add tags; a category value replaces the previous value.\n"
       "Re-importing the same file is idempotent. Rejected rows are listed with file:line: "
@@ -706,6 +827,18 @@ tags->footer(
     "Example:\n  tagindex tags ./idx --json"
     "\n");
 tags->callback([&]() { result = RunTags(dir, json); });
+
+std::string where;
+CLI::App* attributes =
+    app.add_subcommand("attributes", "Attribute columns: type, values, min, max, mean");
+attributes->add_option("dir", dir, "index directory")->required();
+attributes->add_option("--where", where, "summarise over this segment instead of everyone");
+attributes->add_flag("--json", json, "JSON array of columns");
+attributes->footer(
+    "Examples:\n  tagindex attributes ./idx\n"
+    "  tagindex attributes ./idx --where '高价值客户 AND 城市 = 杭州'"
+    "\n");
+attributes->callback([&]() { result = RunAttributes(dir, where, json); });
 
 std::string columns, output;
 bool no_header = false;

@@ -54,6 +54,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::string AttributeTypeName(AttributeType type, int scale) {
+  switch (type) {
+    case AttributeType::kInt64:
+      return "int64";
+    case AttributeType::kDecimal:
+      return absl::StrCat("decimal(", scale, ")");
+    case AttributeType::kDate:
+      return "date";
+  }
+  return "?";
+}
+
 // Sequence numbers order the operations of a batch: within a row, a
 // multi-tag "clear" (replace) comes before the row's own cells.
 inline uint64_t SeqOf(uint32_t batch_row, bool clear) {
@@ -201,10 +213,6 @@ class Importer {
                                                      "has ",
                                                      name(kind), " keys"));
     }
-    if (!mapping_.attributes.empty()) {
-      return absl::InvalidArgumentError(
-          "import: attribute columns are not supported by this version of the library");
-    }
     if (mapping_.key_column.empty()) {
       return absl::InvalidArgumentError("import: the mapping names no key column");
     }
@@ -287,6 +295,41 @@ class Importer {
         categories_.try_emplace(col.category, CategoryState{col.category, {}});
       }
       multi_cols_.push_back(std::move(col));
+    }
+    for (const ImportAttributeColumn& a : mapping_.attributes) {
+      AttrCol col;
+      TI_ASSIGN_OR_RETURN(col.index, Column(a.column, "attribute"));
+      col.name = a.attribute.empty() ? a.column : a.attribute;
+      absl::StatusOr<AttributeInfo> info = index_.GetAttribute(col.name);
+      if (absl::IsNotFound(info.status())) {
+        AttributeSpec spec;
+        spec.name = col.name;
+        spec.type = a.type;
+        spec.scale = a.type == AttributeType::kDecimal ? a.scale : 0;
+        absl::StatusOr<AttributeId> id = index_.CreateAttribute(spec);
+        if (!id.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "import: attribute column ", internal::Quote(a.column), ": ", id.status().message()));
+        }
+        info = index_.GetAttribute(col.name);
+      }
+      if (!info.ok()) return info.status();
+      if (a.declared &&
+          (info->type != a.type || (a.type == AttributeType::kDecimal && info->scale != a.scale))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "import: attribute column ", internal::Quote(a.column), " is declared ",
+            AttributeTypeName(a.type, a.scale), " but attribute ", internal::Quote(col.name),
+            " exists as ", AttributeTypeName(info->type, info->scale)));
+      }
+      col.name = info->name;
+      col.id = info->id;
+      for (const AttrCol& other : attr_cols_) {
+        if (other.id == col.id) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "import: two attribute columns map to attribute ", internal::Quote(col.name)));
+        }
+      }
+      attr_cols_.push_back(std::move(col));
     }
     // Existing tags of the categories that can be cleared.
     if (!categories_.empty()) {
@@ -391,6 +434,22 @@ class Importer {
       }
       bools_.push_back(value);
     }
+    attrs_.clear();
+    for (const AttrCol& col : attr_cols_) {
+      std::string_view cell = util::TrimUnicodeSpace(record.fields[col.index]);
+      if (cell.empty()) {
+        attrs_.push_back(std::nullopt);
+        continue;
+      }
+      absl::StatusOr<int64_t> v = index_.ParseAttributeValue(col.name, cell);
+      if (!v.ok()) {
+        if (!absl::IsInvalidArgument(v.status()) && !absl::IsOutOfRange(v.status())) {
+          return v.status();
+        }
+        return Reject(record, header_[col.index], std::string(v.status().message()));
+      }
+      attrs_.push_back(*v);
+    }
     // Names (may create tags).
     names_.clear();
     for (size_t c = 0; c < multi_cols_.size(); ++c) {
@@ -462,6 +521,60 @@ class Importer {
       } else if (replace) {
         category_cols_[c].values.push_back({r, kNoTag});
       }
+    }
+    for (size_t c = 0; c < attr_cols_.size(); ++c) {
+      if (attrs_[c].has_value() || replace) attr_cols_[c].values.push_back({r, attrs_[c]});
+    }
+    return absl::OkStatus();
+  }
+
+  // Attribute values of the batch: the last row of a customer wins; NULL
+  // (replace) clears the value of a customer that exists already (a new
+  // customer has none).
+  absl::Status StageAttributes(WriteBatch& batch, uint64_t* set, uint64_t* cleared) {
+    for (AttrCol& col : attr_cols_) {
+      if (col.values.empty()) continue;
+      std::vector<std::pair<uint32_t, std::optional<int64_t>>> last;  // (customer, value)
+      last.reserve(col.values.size());
+      for (const auto& [r, v] : col.values) last.push_back({customer_[r], v});
+      std::stable_sort(last.begin(), last.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<int64_t> int_keys;
+      std::vector<std::string_view> string_keys;
+      std::vector<int64_t> values;
+      std::vector<RowId> clears;
+      for (size_t i = 0; i < last.size(); ++i) {
+        if (i + 1 < last.size() && last[i + 1].first == last[i].first) continue;
+        const uint32_t c = last[i].first;
+        const bool strings = mapping_.key_kind == KeyKind::kString;
+        if (!last[i].second.has_value()) {
+          absl::StatusOr<RowId> row = strings ? index_.FindCustomer(string_distinct_[c])
+                                              : index_.FindCustomer(int_distinct_[c]);
+          if (row.ok()) {
+            clears.push_back(*row);
+          } else if (!absl::IsNotFound(row.status())) {
+            return row.status();
+          }
+          continue;
+        }
+        if (strings) {
+          string_keys.push_back(string_distinct_[c]);
+        } else {
+          int_keys.push_back(int_distinct_[c]);
+        }
+        values.push_back(*last[i].second);
+      }
+      if (!clears.empty()) batch.ClearAttributeRows(col.id, clears);
+      if (!values.empty()) {
+        if (mapping_.key_kind == KeyKind::kString) {
+          batch.SetAttribute(col.id, string_keys, values);
+        } else {
+          batch.SetAttribute(col.id, int_keys, values);
+        }
+      }
+      *set += values.size();
+      *cleared += clears.size();
+      col.values.clear();
     }
     return absl::OkStatus();
   }
@@ -594,9 +707,14 @@ class Importer {
       for (auto& [t, customers] : by_tag) item(TagId{t}, customers, true);
       col.values.clear();
     }
+    uint64_t attr_set = 0;
+    uint64_t attr_cleared = 0;
+    TI_RETURN_IF_ERROR(StageAttributes(batch, &attr_set, &attr_cleared));
     // One atomic commit: one log record, one sync.
     const uint64_t before = index_.CustomerCount();
     TI_RETURN_IF_ERROR(index_.Write(batch));
+    report_.attribute_values += attr_set;
+    report_.attribute_clears += attr_cleared;
     report_.customers_added += index_.CustomerCount() - before;
     report_.tag_assignments += assignments;
     report_.tag_removals += removals;
@@ -632,6 +750,12 @@ class Importer {
     CategoryState* state = nullptr;
     std::vector<std::pair<uint32_t, uint32_t>> values;  // (batch row, tag value)
   };
+  struct AttrCol {
+    size_t index = 0;
+    std::string name;
+    AttributeId id;
+    std::vector<std::pair<uint32_t, std::optional<int64_t>>> values;  // (batch row, value)
+  };
   struct StagedTag {
     bool has_removes = false;
     std::vector<TagOp> ops;
@@ -649,6 +773,7 @@ class Importer {
   std::vector<BoolCol> bool_cols_;
   std::vector<MultiCol> multi_cols_;
   std::vector<CategoryCol> category_cols_;
+  std::vector<AttrCol> attr_cols_;
   // Node-based: columns keep pointers to the states.
   absl::node_hash_map<std::string, CategoryState> categories_;
 
@@ -656,6 +781,7 @@ class Importer {
   std::vector<bool> bools_;
   std::vector<std::pair<size_t, TagId>> names_;
   std::vector<std::optional<TagId>> cats_;
+  std::vector<std::optional<int64_t>> attrs_;
 
   // The staged batch.
   uint32_t batch_rows_ = 0;

@@ -336,8 +336,60 @@ def test_check_reports_a_healthy_index(demo_dir):
     assert run("check", d, check_rc=0).stdout.strip().splitlines()[-1].startswith("ok")
 
 
+def test_import_attribute_columns_and_the_attributes_command(tmp_path):
+    """--attribute columns land as typed attributes (checked against Python's
+    own parse of the file); bad cells reject their row naming the column;
+    `attributes` summarises over everyone and over a segment."""
+    from decimal import Decimal
+    import datetime
+    path = tmp_path / "crm.csv"
+    rows = [("1", "1", "1299.50", "2026-08-01", "3"),
+            ("2", "0", "88", "2026-11-20", ""),
+            ("3", "1", "", "2025-12-31", "7"),
+            ("4", "1", "12.345", "2026-01-01", "1"),    # line 5: three decimals
+            ("5", "0", "10", "2026-02-30", "1"),        # line 6: no such date
+            ("6", "1", "5.5", "2026-03-01", "一")]      # line 7: not an integer
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("客户ID,高价值客户,消费金额,最近购买,订单数\n")
+        for r in rows:
+            f.write(",".join(r) + "\n")
+    d = tmp_path / "idx"
+    p = run("import", d, path, "--key", "客户ID", "--key-kind", "int64", "--tag", "高价值客户",
+            "--attribute", "消费金额:decimal(2)", "--attribute", "最近购买:date",
+            "--attribute", "订单数=订单:int64", "--json", "--no-progress", check_rc=0)
+    report = json.loads(p.stdout)
+    assert report["rows_imported"] == 3 and report["rows_rejected"] == 3
+    assert [(j["line"], j["column"]) for j in report["rejects"]] == [
+        (5, "消费金额"), (6, "最近购买"), (7, "订单数")]
+    assert report["attribute_values"] == 7
+    ix = open_ro(d)
+    good = rows[:3]
+    for key, _, spend, last, orders in good:
+        row = ix.row_of(int(key))
+        assert ix.attribute_value("消费金额", row=row) == (Decimal(spend).quantize(Decimal("0.01"))
+                                                           if spend else None)
+        assert ix.attribute_value("最近购买", row=row) == datetime.date.fromisoformat(last)
+        assert ix.attribute_value("订单", row=row) == (int(orders) if orders else None)
+    ix.close()
+    assert run("count", d, "消费金额 >= 100 AND 高价值客户", check_rc=0).stdout.strip() == "1"
+    out = json.loads(run("attributes", d, "--json", check_rc=0).stdout)
+    by = {a["name"]: a for a in out}
+    assert by["消费金额"] == {"name": "消费金额", "type": "decimal(2)", "count": 2,
+                           "min": "88.00", "max": "1299.50", "mean": "693.7500"}
+    assert by["最近购买"]["min"] == "2025-12-31" and by["最近购买"]["max"] == "2026-11-20"
+    assert by["订单"]["count"] == 2 and by["订单"]["mean"] == "5.0000"
+    seg = json.loads(run("attributes", d, "--where", "高价值客户", "--json", check_rc=0).stdout)
+    assert {a["name"]: a["count"] for a in seg} == {"消费金额": 1, "最近购买": 2, "订单": 2}
+    table = run("attributes", d, check_rc=0).stdout
+    assert "decimal(2)" in table and "1299.50" in table
+    # A declared type that contradicts the existing column is a mapping error.
+    p = run("import", d, path, "--key", "客户ID", "--key-kind", "int64",
+            "--attribute", "消费金额:date", "--no-progress", check_rc=1)
+    assert "is declared date but attribute \"消费金额\" exists as decimal(2)" in p.stderr
+
+
 @pytest.mark.parametrize("command", ["import", "query", "count", "explain", "stats", "tags",
-                                     "export", "check", "demo", "shell"])
+                                     "export", "check", "demo", "shell", "attributes"])
 def test_every_subcommand_has_help_with_examples(command):
     p = run(command, "--help", check_rc=0)
     assert "Example" in p.stdout and "tagindex " + command in p.stdout

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -27,6 +28,23 @@ std::map<std::string, std::set<std::string>> Contents(const Index& index) {
     }
   }
   return out;
+}
+
+// "2024-10-05" for days since 1970-01-01 (civil-from-days).
+std::string FormatIsoDateForTest(int64_t days) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t mo = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (mo <= 2 ? 1 : 0);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
+                static_cast<long long>(mo), static_cast<long long>(d));
+  return buf;
 }
 
 ImportMapping ShopMapping() {
@@ -257,6 +275,132 @@ TEST_CASE("import: random files agree with a naive model", "[import]") {
       CHECK(Contents(*index) == model);
     }
   }
+}
+
+// Attribute columns against a naive model: key -> value per column, with
+// the last row of a key winning, empty cells (no change under merge, NULL
+// under replace) and bad cells (too many decimals, not a number, a bad date)
+// rejecting their row.
+TEST_CASE("import: attribute columns agree with a naive model", "[import]") {
+  for (bool replace : {false, true}) {
+    for (size_t batch : {size_t{1}, size_t{5}, size_t{1000}}) {
+      const uint64_t seed = 2600 + batch + (replace ? 1 : 0);
+      INFO("seed " << seed << " replace " << replace << " batch " << batch);
+      std::mt19937_64 rng(seed);
+      auto index = Index::Create().value();
+      // 订单数 exists already; 消费金额 and 最近购买 are created by the import.
+      REQUIRE(index->CreateAttribute({.name = "订单数"}).ok());
+      ImportMapping m;
+      m.key_column = "id";
+      m.key_kind = KeyKind::kInt64;
+      m.tags = {{.column = "vip"}};
+      m.attributes = {
+          {.column = "spend", .attribute = "消费金额", .type = AttributeType::kDecimal, .scale = 2},
+          {.column = "last", .attribute = "最近购买", .type = AttributeType::kDate},
+          {.column = "订单数", .declared = false}};
+      // model[key][column] = storage value (cents, days, count); absent = NULL.
+      std::map<int64_t, std::map<int, int64_t>> model;
+      std::set<int64_t> customers;
+      std::string csv = "id,vip,spend,last,订单数\n";
+      std::set<uint64_t> bad_lines;
+      for (int line = 2; line < 300; ++line) {
+        const int64_t key = static_cast<int64_t>(rng() % 40);
+        const int64_t cents = static_cast<int64_t>(rng() % 200000) - 1000;
+        const int64_t day = 20000 + static_cast<int64_t>(rng() % 400);
+        const int64_t orders = static_cast<int64_t>(rng() % 9);
+        const bool has[3] = {rng() % 4 != 0, rng() % 4 != 0, rng() % 4 != 0};
+        const int fault = rng() % 12 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
+        auto money = [](int64_t c) {
+          const int64_t a = c < 0 ? -c : c;
+          std::string frac = std::to_string(a % 100);
+          if (frac.size() < 2) frac = "0" + frac;
+          return (c < 0 ? "-" : "") + std::to_string(a / 100) + "." + frac;
+        };
+        std::string cells[3] = {has[0] ? money(cents) : "", has[1] ? FormatIsoDateForTest(day) : "",
+                                has[2] ? std::to_string(orders) : ""};
+        if (fault == 1) cells[0] = "12.345";
+        if (fault == 2) cells[1] = "2026-13-01";
+        if (fault == 3) cells[2] = "七";
+        csv += std::to_string(key) + ",1," + cells[0] + "," + cells[1] + "," + cells[2] + "\n";
+        if (fault) {
+          bad_lines.insert(line);
+          continue;
+        }
+        customers.insert(key);
+        auto& values = model[key];
+        const int64_t stored[3] = {cents, day, orders};
+        for (int c = 0; c < 3; ++c) {
+          if (has[c]) {
+            values[c] = stored[c];
+          } else if (replace) {
+            values.erase(c);
+          }
+        }
+      }
+      ImportOptions options;
+      options.replace = replace;
+      options.batch_rows = batch;
+      std::set<uint64_t> rejected_lines;
+      std::vector<std::string> columns;
+      options.on_reject = [&](const RejectedRow& r) {
+        rejected_lines.insert(r.line);
+        columns.push_back(r.column);
+      };
+      ImportReport report = ImportCsvString(*index, csv, m, options).value();
+      CHECK(rejected_lines == bad_lines);
+      for (const std::string& c : columns) CHECK((c == "spend" || c == "last" || c == "订单数"));
+      const char* names[3] = {"消费金额", "最近购买", "订单数"};
+      CHECK(index->GetAttribute("消费金额")->type == AttributeType::kDecimal);
+      CHECK(index->GetAttribute("最近购买")->type == AttributeType::kDate);
+      for (int64_t key : customers) {
+        const RowId row = index->FindCustomer(key).value();
+        for (int c = 0; c < 3; ++c) {
+          INFO("key " << key << " column " << names[c]);
+          std::optional<int64_t> got = index->GetAttributeValue(names[c], row).value();
+          auto it = model[key].find(c);
+          if (it == model[key].end()) {
+            CHECK_FALSE(got.has_value());
+          } else {
+            CHECK(got == std::optional<int64_t>(it->second));
+          }
+        }
+      }
+      // Idempotent.
+      REQUIRE(ImportCsvString(*index, csv, m, options).ok());
+      for (int64_t key : customers) {
+        const RowId row = index->FindCustomer(key).value();
+        auto it = model[key].find(0);
+        CHECK(index->GetAttributeValue("消费金额", row).value() ==
+              (it == model[key].end() ? std::nullopt : std::optional<int64_t>(it->second)));
+      }
+    }
+  }
+}
+
+TEST_CASE("import: attribute mapping errors come before anything is imported", "[import]") {
+  auto index = Index::Create().value();
+  REQUIRE(index->CreateAttribute({.name = "消费金额", .type = AttributeType::kDecimal, .scale = 2})
+              .ok());
+  const std::string csv = "id,消费金额\n1,12.50\n";
+  ImportMapping m;
+  m.key_column = "id";
+  m.attributes = {{.column = "消费金额", .type = AttributeType::kDecimal, .scale = 3}};
+  absl::StatusOr<ImportReport> r = ImportCsvString(*index, csv, m);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() ==
+        "import: attribute column \"消费金额\" is declared decimal(3) but attribute \"消费金额\" "
+        "exists as decimal(2)");
+  CHECK(index->CustomerCount() == 0);
+  m.attributes = {{.column = "缺失"}};
+  CHECK(ImportCsvString(*index, csv, m)
+            .status()
+            .message()
+            .find("attribute column \"缺失\" is not in the header") != std::string_view::npos);
+  m.attributes = {{.column = "消费金额", .declared = false}};
+  ImportReport ok = ImportCsvString(*index, csv, m).value();
+  CHECK(ok.attribute_values == 1);
+  CHECK(index->GetAttributeValue("消费金额", index->FindCustomer(int64_t{1}).value()).value() ==
+        1250);
 }
 
 TEST_CASE("import: identity keys must be row ids", "[import]") {

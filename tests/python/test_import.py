@@ -59,8 +59,49 @@ def test_import_csv_errors(tmp_path):
         index.import_csv(path, key="nope")
     with pytest.raises(tagindex.NotFoundError, match="missing.csv"):
         index.import_csv(tmp_path / "missing.csv", key="客户ID")
-    with pytest.raises(tagindex.UnimplementedError):
+    with pytest.raises(tagindex.InvalidArgumentError, match="attribute column .消费金额. is not"):
         index.import_csv(path, key="客户ID", attributes=["消费金额"])
+
+
+def test_import_csv_attribute_columns_against_python(tmp_path):
+    """Typed attribute columns from a CSV, compared with Python's own reading
+    of the same rows (Decimal, date, int; empty = NULL; last row wins)."""
+    import datetime
+    from decimal import Decimal
+    rng = random.Random(77)
+    lines = ["客户ID,消费金额,最近购买,订单数"]
+    model = {}
+    bad = set()
+    for i in range(400):
+        key = rng.randrange(60)
+        spend = "" if rng.random() < 0.2 else f"{rng.randrange(-500, 100000) / 100:.2f}"
+        day = "" if rng.random() < 0.2 else (datetime.date(2025, 1, 1) +
+                                             datetime.timedelta(days=rng.randrange(600))).isoformat()
+        orders = "" if rng.random() < 0.2 else str(rng.randrange(20))
+        if rng.random() < 0.05:
+            spend = "1.234"   # three decimals: the row is rejected
+            bad.add(i + 2)
+        lines.append(f"{key},{spend},{day},{orders}")
+        if i + 2 in bad:
+            continue
+        m = model.setdefault(key, {})
+        for col, v, conv in (("消费金额", spend, Decimal), ("最近购买", day, datetime.date.fromisoformat),
+                             ("订单数", orders, int)):
+            if v:
+                m[col] = conv(v)
+    path = tmp_path / "crm.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index = tagindex.Index()
+    report = index.import_csv(path, key="客户ID", attributes={"消费金额": "decimal(2)",
+                                                             "最近购买": "date", "订单数": None},
+                              batch_rows=37)
+    assert {r.line for r in report.rejects} == bad
+    assert all(r.column == "消费金额" for r in report.rejects)
+    assert index.attribute("订单数").type == "int64"
+    for key, values in model.items():
+        row = index.row_of(key)
+        for col in ("消费金额", "最近购买", "订单数"):
+            assert index.attribute_value(col, row=row) == values.get(col), (key, col)
 
 
 def test_string_keys_are_declared():

@@ -422,13 +422,15 @@ class ImportReport:
     tag_assignments: int
     tag_removals: int
     tags_created: int
+    attribute_values: int
+    attribute_clears: int
     bytes: int
     seconds: float
     rejects: List[RejectedRow]
     def __init__(self, file: str, rows_read: int, rows_imported: int, rows_rejected: int,
                  customers_added: int, tag_assignments: int, tag_removals: int,
-                 tags_created: int, bytes: int, seconds: float,
-                 rejects: List[RejectedRow]) -> None: ...
+                 tags_created: int, attribute_values: int, attribute_clears: int, bytes: int,
+                 seconds: float, rejects: List[RejectedRow]) -> None: ...
     def write_rejects(self, path: str) -> None: ...
 
 class RejectedRowsWarning(UserWarning): ...

@@ -69,6 +69,8 @@ class ImportReport:
     tag_assignments: int
     tag_removals: int
     tags_created: int
+    attribute_values: int
+    attribute_clears: int
     bytes: int
     seconds: float
     rejects: List[RejectedRow]
@@ -115,16 +117,30 @@ def _key_kind(index: Any, key_kind: Optional[str]) -> int:
 def mapping_args(index: Any, key: str, key_kind: Optional[str], tags: Any, tag_category: str,
                  multi: Any, separator: str, qualified_names: bool, categories: Any,
                  attributes: Any) -> tuple:
-    if attributes:
-        raise UnimplementedError(
-            "import: attribute columns are not supported by this version of the tagindex "
-            "library (no attribute API yet)")
     if not isinstance(key, str) or not key:
         raise InvalidArgumentError("import: key= must name the customer key column")
     tag_specs = [(c, n, tag_category) for c, n in _pairs(tags, "tags")]
     multi_specs = [(c, separator, cat, qualified_names) for c, cat in _pairs(multi, "multi")]
     category_specs = _pairs(categories, "categories")
-    return key, _key_kind(index, key_kind), tag_specs, multi_specs, category_specs
+    return (key, _key_kind(index, key_kind), tag_specs, multi_specs, category_specs,
+            _attribute_specs(attributes))
+
+
+def _attribute_specs(attributes: Any) -> List[Tuple[str, str, int, int, bool]]:
+    """(column, attribute, type code, scale, declared) of each attribute
+    column: ``{column: "decimal(2)" | "date" | "int64" | None}`` or a list of
+    columns (None / a bare column: the existing attribute's type, int64 when
+    it is created)."""
+    from ._attributes import parse_type
+
+    specs = []
+    for column, spec in _pairs(attributes, "attributes"):
+        if spec:
+            code, scale = parse_type(spec)
+            specs.append((column, "", code, scale, True))
+        else:
+            specs.append((column, "", 0, 0, False))
+    return specs
 
 
 def import_csv(index: Any, path: Any, *, key: str, key_kind: Optional[str] = None,
@@ -248,12 +264,12 @@ def import_dataframe(index: Any, df: Any, key: Optional[str] = None, *,
     args = mapping_args(index, key_name, key_kind, dict(tag_pairs), tag_category,
                         dict(multi_pairs), separator, bool(qualified_names), dict(cat_pairs), None)
     # Tag names default to the column name: pass them explicitly.
-    key_arg, kind, tag_specs, multi_specs, category_specs = args
+    key_arg, kind, tag_specs, multi_specs, category_specs, attr_specs = args
     tag_specs = [(c, n or c, cat) for c, n, cat in tag_specs]
     category_specs = [(c, cat or c) for c, cat in category_specs]
     report = _report(index._impl.import_csv_text(text, "<DataFrame>", key_arg, kind, tag_specs,
-                                                 multi_specs, category_specs, ",", strict,
-                                                 replace, 1 << 14, max_rejects))
+                                                 multi_specs, category_specs, attr_specs, ",",
+                                                 strict, replace, 1 << 14, max_rejects))
     if attr_pairs:
         _import_attributes(index, df, key, key_series, attr_pairs, report)
     return report

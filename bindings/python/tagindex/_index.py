@@ -1025,8 +1025,13 @@ class Index:
                 ``"category:name"`` names its own category.
             categories: categorical columns as exclusive categories: a list
                 (category named after the column) or ``{column: category}``.
-            attributes: numeric/decimal/date columns: not supported yet
-                (:class:`UnimplementedError`).
+            attributes: numeric/decimal/date columns: a list of columns or
+                ``{column: "int64" | "decimal(2)" | "date" | None}``; each is
+                the attribute of that name (created with the type when
+                missing; a declared type must match an existing one). Cells
+                are parsed as in queries (``1299.50``, ``2026-08-01``); a bad
+                value rejects its row; an empty cell is no value (NULL under
+                ``replace``).
             delimiter: the CSV field separator (one byte).
             strict: raise :class:`InvalidArgumentError` at the first bad row
                 (rows before it stay imported).
