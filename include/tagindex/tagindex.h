@@ -2,6 +2,7 @@
 #ifndef TAGINDEX_TAGINDEX_H_
 #define TAGINDEX_TAGINDEX_H_
 
+#include "tagindex/analytics.h"
 #include "tagindex/csv.h"
 #include "tagindex/demo.h"
 #include "tagindex/file_system.h"

@@ -35,6 +35,7 @@ from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo
 from ._batch import WriteBatch
 from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._attributes import AttributeInfo
+from ._analytics import CoOccurrence, Coverage
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
@@ -42,6 +43,8 @@ from ._tagindex import __version__
 
 __all__ = [
     "AttributeInfo",
+    "CoOccurrence",
+    "Coverage",
     "Index",
     "IndexOptions",
     "Tag",

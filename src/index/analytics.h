@@ -1,0 +1,56 @@
+// Segment analytics over plain data: a catalog, the universe, the attribute
+// table and a segment bitmap. No locking here: Index's wrappers
+// (index_analytics.cc) hold whatever makes the data stable (today the read
+// lock) and call these. Public contract: include/tagindex/analytics.h.
+#ifndef TAGINDEX_INDEX_ANALYTICS_H_
+#define TAGINDEX_INDEX_ANALYTICS_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bitmap/bitmap.h"
+#include "index/attributes.h"
+#include "index/catalog.h"
+#include "tagindex/analytics.h"
+
+namespace tagindex::internal {
+
+struct AnalyticsData {
+  const Catalog& catalog;
+  const Bitmap& universe;
+  const AttributeTable& attributes;
+};
+
+// How |segment ∩ tag_i| is counted for many tags: one fused pass over the
+// segment's chunks (kernels::AndCardinalityMany), or one intersection count
+// per tag. Both exact; kFused is the default (bench/analytics_benchmark.cc).
+enum class CountMethod : uint8_t { kFused, kSeparate };
+void CountInSegment(const Bitmap& segment, std::span<const Bitmap* const> tags, uint64_t* counts,
+                    CountMethod method = CountMethod::kFused);
+
+// Names (category, attribute) are normalised already. `segment` may hold
+// rows that are no longer live; they are not counted.
+absl::StatusOr<SegmentProfile> ProfileOf(const AnalyticsData& d, const Bitmap& segment,
+                                         const ProfileOptions& options,
+                                         CountMethod method = CountMethod::kFused);
+absl::StatusOr<std::vector<ProfileRow>> TopTagsOf(const AnalyticsData& d, const Bitmap& segment,
+                                                  const TopTagsOptions& options,
+                                                  CountMethod method = CountMethod::kFused);
+// `segment` null: every customer.
+absl::StatusOr<CoOccurrence> CoOccurrenceOf(const AnalyticsData& d, std::span<const TagId> tags,
+                                            const Bitmap* segment);
+absl::StatusOr<Crosstab> CrosstabOf(const AnalyticsData& d, std::string_view row_category,
+                                    std::string_view col_category, const Bitmap* segment);
+absl::StatusOr<CoverageReport> CoverageOf(const AnalyticsData& d, const Bitmap* segment);
+// Live customers (of the segment, if given) holding no tag of `category`.
+absl::StatusOr<Bitmap> WithoutCategoryOf(const AnalyticsData& d, std::string_view category,
+                                         const Bitmap* segment);
+
+}  // namespace tagindex::internal
+
+#endif  // TAGINDEX_INDEX_ANALYTICS_H_
