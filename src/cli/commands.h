@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace tagindex::cli {
 
 int RunCheck(const std::string& dir, bool json);
@@ -25,6 +29,10 @@ struct ShellArgs {
   std::string history;
 };
 int RunShell(const ShellArgs& args);
+
+// profile, top, cooccur, crosstab, coverage (analytics_commands.cc); each
+// callback stores its exit code in `result`.
+void AddAnalyticsCommands(CLI::App& app, int& result);
 
 }  // namespace tagindex::cli
 

@@ -745,6 +745,8 @@ shell->footer(
     "\n");
 shell->callback([&]() { result = RunShell(sa); });
 
+AddAnalyticsCommands(app, result);
+
 try {
   app.parse(argc, argv);
 } catch (const CLI::CallForHelp& e) {

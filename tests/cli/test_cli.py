@@ -337,7 +337,8 @@ def test_check_reports_a_healthy_index(demo_dir):
 
 
 @pytest.mark.parametrize("command", ["import", "query", "count", "explain", "stats", "tags",
-                                     "export", "check", "demo", "shell"])
+                                     "export", "check", "demo", "shell", "profile", "top",
+                                     "cooccur", "crosstab", "coverage"])
 def test_every_subcommand_has_help_with_examples(command):
     p = run(command, "--help", check_rc=0)
     assert "Example" in p.stdout and "tagindex " + command in p.stdout
@@ -381,3 +382,50 @@ def test_shell_through_a_pseudo_terminal(demo_dir, tmp_path):
     assert f"{n:,} customers" in p.stdout
     assert "Timing is on." in p.stdout
     assert history.exists()   # libedit wrote the history file
+
+
+def test_analytics_commands_agree_with_python_sets(demo_dir):
+    """profile / top / cooccur / crosstab / coverage --json against sets of
+    keys read through the Python package."""
+    d, _ = demo_dir
+    with open_ro(d) as index:
+        universe = set(index.all_customers().keys().tolist())
+        members = {(t.category, t.name): set(t.keys().tolist()) for t in index.tags}
+    seg = members[("交易行为类", "高价值客户")]
+    p = json.loads(run("profile", d, "高价值客户", "--category", "兴趣爱好类", "--json",
+                       check_rc=0).stdout)
+    assert p["segment_count"] == len(seg)
+    interest = sorted(k for k in members if k[0] == "兴趣爱好类")
+    assert [(t["category"], t["name"]) for t in p["tags"]] == interest
+    for t in p["tags"]:
+        m = members[(t["category"], t["name"])]
+        assert t["count"] == len(m & seg)
+        assert t["tgi"] == pytest.approx(100 * (len(m & seg) / len(seg)) / (len(m) / len(universe)))
+    top = json.loads(run("top", d, "高价值客户", "-n", 3, "--json", check_rc=0).stdout)
+    want = sorted(members, key=lambda k: -len(members[k] & seg))[:3]
+    assert [t["count"] for t in top["tags"]] == [len(members[k] & seg) for k in want]
+    names = ["电子产品", "图书音像", "流失风险"]
+    sets = [next(v for k, v in members.items() if k[1] == n) for n in names]
+    c = json.loads(run("cooccur", d, *names, "--segment", "高价值客户", "--json",
+                       check_rc=0).stdout)
+    assert c["population"] == len(seg)
+    for i, a in enumerate(sets):
+        for j, b in enumerate(sets):
+            assert c["counts"][i][j] == len(a & b & seg)
+    x = json.loads(run("crosstab", d, "会员等级", "性别", "--segment", "高价值客户", "--json",
+                       check_rc=0).stdout)
+    assert x["total"] == len(seg)
+    for r, rn in enumerate(x["rows"]):
+        for col, cn in enumerate(x["columns"]):
+            assert x["counts"][r][col] == len(members[("会员等级", rn)] & members[("性别", cn)] & seg)
+    assert sum(map(sum, x["counts"])) == len(seg)
+    cov = json.loads(run("coverage", d, "--json", check_rc=0).stdout)
+    for k in cov["categories"]:
+        covered = set().union(*(v for key, v in members.items() if key[0] == k["category"]))
+        assert k["covered"] == len(covered) and k["uncovered"] == len(universe - covered)
+    without = run("coverage", d, "--without", "兴趣爱好类", check_rc=0).stdout.split()
+    interest_any = set().union(*(members[k] for k in interest))
+    assert set(map(int, without)) == universe - interest_any
+    err = run("crosstab", d, "兴趣爱好类", "城市", check_rc=1)
+    assert "not exclusive" in err.stderr
+    assert run("profile", d, "高价值客户", "--category", "没有这个", check_rc=1).returncode == 1

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bitmap/bitmap.h"
+#include "bitmap/bsi.h"
 #include "bitmap/kernels.h"
 #include "tagindex/index.h"
 
@@ -278,7 +279,7 @@ TEST_CASE("analytics equal the naive model", "[analytics]") {
                    t.rows.empty() ? NAN : 100.0 * Share(c, seg.size()) / Share(t.rows.size(), n));
         if (variant == 2) {
           uint64_t cnt = 0;
-          __int128 sum = 0;
+          tagindex::Int128 sum = 0;
           for (RowId row : seg) {
             auto it = f.spend.find(row);
             if (it != f.spend.end() && t.rows.count(row)) {
