@@ -118,6 +118,11 @@ absl::StatusOr<std::vector<ProfileRow>> Rows(const AnalyticsData& d, const Bitma
 
 void CountInSegment(const Bitmap& segment, std::span<const Bitmap* const> tags, uint64_t* counts,
                     CountMethod method) {
+  if (method == CountMethod::kAuto) {
+    const Bitmap::Stats st = segment.GetStats();
+    const uint32_t containers = st.array_containers + st.bitset_containers + st.run_containers;
+    method = 2 * st.array_containers >= containers ? CountMethod::kFused : CountMethod::kSeparate;
+  }
   if (method == CountMethod::kFused) {
     kernels::AndCardinalityMany(segment, tags, counts);
     return;
@@ -199,8 +204,8 @@ absl::StatusOr<CoOccurrence> CoOccurrenceOf(const AnalyticsData& d, std::span<co
     const Bitmap& a = segment == nullptr ? *bitmaps[i] : in_pop;
     m.counts[i * n + i] = a.Cardinality();
     if (i + 1 < n) {
-      kernels::AndCardinalityMany(
-          a, std::span<const Bitmap* const>(bitmaps.data() + i + 1, n - i - 1), row.data());
+      CountInSegment(a, std::span<const Bitmap* const>(bitmaps.data() + i + 1, n - i - 1),
+                     row.data());
       for (size_t j = i + 1; j < n; ++j) {
         m.counts[i * n + j] = m.counts[j * n + i] = row[j - i - 1];
       }
@@ -266,7 +271,7 @@ absl::StatusOr<Crosstab> CrosstabOf(const AnalyticsData& d, std::string_view row
   for (size_t r = 0; r < nr; ++r) {
     if (x.row_totals[r] == 0) continue;
     const Bitmap in_pop = Bitmap::And(pop, *row_bitmaps[r]);
-    kernels::AndCardinalityMany(in_pop, col_bitmaps, x.counts.data() + r * nc);
+    CountInSegment(in_pop, col_bitmaps, x.counts.data() + r * nc);
   }
   // Exclusive categories: each customer holds at most one row and one column
   // tag, so the margins follow from the counts.
