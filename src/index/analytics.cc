@@ -119,9 +119,13 @@ absl::StatusOr<std::vector<ProfileRow>> Rows(const AnalyticsData& d, const Bitma
 void CountInSegment(const Bitmap& segment, std::span<const Bitmap* const> tags, uint64_t* counts,
                     CountMethod method) {
   if (method == CountMethod::kAuto) {
-    const Bitmap::Stats st = segment.GetStats();
-    const uint32_t containers = st.array_containers + st.bitset_containers + st.run_containers;
-    method = 2 * st.array_containers >= containers ? CountMethod::kFused : CountMethod::kSeparate;
+    // Array chunks (at most 4096 ids of 65536) on average over the chunks
+    // the segment spans: O(1), the cardinality is cached. (CRoaring's
+    // container statistics walk every value.)
+    const uint64_t n = segment.Cardinality();
+    const uint64_t chunks =
+        n == 0 ? 1 : (uint64_t{segment.Maximum()} >> 16) - (segment.Minimum() >> 16) + 1;
+    method = n <= chunks * 4096 ? CountMethod::kFused : CountMethod::kSeparate;
   }
   if (method == CountMethod::kFused) {
     kernels::AndCardinalityMany(segment, tags, counts);

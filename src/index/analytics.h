@@ -34,7 +34,8 @@ struct AnalyticsData {
 // id range: each chunk is scattered into a bitset once instead of merged
 // 1,000 times), and ~20 % slower when they are bitsets (the per-tag walk
 // streams each tag's containers while the segment stays in cache). kAuto
-// picks kFused when at least half of the segment's containers are arrays.
+// picks kFused when the segment averages at most 4,096 ids (an array
+// container's limit) per 2^16-id chunk it spans.
 enum class CountMethod : uint8_t { kAuto, kFused, kSeparate };
 void CountInSegment(const Bitmap& segment, std::span<const Bitmap* const> tags, uint64_t* counts,
                     CountMethod method = CountMethod::kAuto);
