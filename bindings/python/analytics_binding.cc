@@ -1,5 +1,6 @@
-// Binding of segment analytics (tagindex/analytics.h): plain tuples and
-// lists; the Python layer (_analytics.py) turns them into DataFrames.
+// Binding of segment analytics (tagindex/analytics.h) and saved segments
+// (tagindex/saved_segments.h): plain tuples and lists; the Python layer
+// (_analytics.py, _segments.py) turns them into DataFrames and dataclasses.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -75,8 +76,61 @@ std::optional<std::string> CategoryArg(const py::object& c) {
 
 }  // namespace
 
+py::tuple SavedInfo(const SavedSegmentInfo& i) {
+  return py::make_tuple(i.name, i.kind == SegmentKind::kDynamic ? "dynamic" : "static", i.query,
+                        i.created_micros, i.count);
+}
+
+py::tuple DiffTuple(const std::shared_ptr<Index>& index, const SegmentDiff& d) {
+  py::object entered = py::none(), left = py::none();
+  if (d.entered_rows) entered = py::cast(PySegment{index, *d.entered_rows});
+  if (d.left_rows) left = py::cast(PySegment{index, *d.left_rows});
+  return py::make_tuple(d.before, d.after, d.entered, d.left, d.stayed, entered, left);
+}
+
+void BindSavedSegments(py::class_<Index, IndexPtr>& cls) {
+  cls.def("save_segment", [](Index& index, const std::string& name, const std::string& query,
+                             bool dynamic) {
+    ThrowIfError(WithoutGil([&] {
+      return index.SaveSegment(name, query, dynamic ? SegmentKind::kDynamic : SegmentKind::kStatic);
+    }));
+  });
+  cls.def("get_saved_segment", [](const Index& index, const std::string& name) {
+    return SavedInfo(ValueOrThrow(WithoutGil([&] { return index.GetSavedSegment(name); })));
+  });
+  cls.def("list_saved_segments", [](const Index& index) {
+    py::list out;
+    for (const SavedSegmentInfo& i : WithoutGil([&] { return index.ListSavedSegments(); })) {
+      out.append(SavedInfo(i));
+    }
+    return out;
+  });
+  cls.def("rename_saved_segment",
+          [](Index& index, const std::string& name, const std::string& new_name) {
+            ThrowIfError(WithoutGil([&] { return index.RenameSavedSegment(name, new_name); }));
+          });
+  cls.def("drop_saved_segment", [](Index& index, const std::string& name) {
+    ThrowIfError(WithoutGil([&] { return index.DropSavedSegment(name); }));
+  });
+  cls.def("load_saved_segment", [](const IndexPtr& index, const std::string& name) {
+    return PySegment{index,
+                     ValueOrThrow(WithoutGil([&] { return index->LoadSavedSegment(name); }))};
+  });
+  cls.def("diff_segments",
+          [](const IndexPtr& index, const PySegment& before, const PySegment& after, bool rows) {
+            return DiffTuple(index, ValueOrThrow(WithoutGil([&] {
+                               return index->DiffSegments(before.segment, after.segment, rows);
+                             })));
+          });
+  cls.def("diff_saved_segment", [](const IndexPtr& index, const std::string& name, bool rows) {
+    return DiffTuple(index,
+                     ValueOrThrow(WithoutGil([&] { return index->DiffSavedSegment(name, rows); })));
+  });
+}
+
 void BindAnalytics(py::module_& m, py::class_<Index, IndexPtr>& cls) {
   (void)m;
+  BindSavedSegments(cls);
   cls.def("profile", [](const Index& index, const py::object& seg, const py::object& category,
                         const std::string& attribute) {
     Segment all;

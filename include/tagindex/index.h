@@ -50,6 +50,7 @@
 #include "tagindex/analytics.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
+#include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
@@ -338,6 +339,37 @@ class Index {
   // trusted: bounded, checked parsing); NotFound if it holds a row that is
   // not a live customer.
   absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
+
+  // ---- Saved segments (tagindex/saved_segments.h: semantics, example) ----------
+  //
+  // Names follow tag-name rules (trimmed, UTF-8, limits). Errors:
+  // InvalidArgument (bad name; the query's own errors), AlreadyExists,
+  // NotFound (unknown saved segment, with "did you mean"), Unimplemented
+  // inside a WriteBatch, and the log's errors.
+
+  // Saves `query`'s result (kStatic: costs the query plus, for a persistent
+  // index, writing the members to the log) or the query itself (kDynamic:
+  // it is compiled now to check it, and evaluated when used).
+  absl::Status SaveSegment(std::string_view name, std::string_view query,
+                           SegmentKind kind = SegmentKind::kStatic,
+                           const QueryOptions& options = {});
+  absl::StatusOr<SavedSegmentInfo> GetSavedSegment(std::string_view name) const;
+  // By name (bytewise).
+  std::vector<SavedSegmentInfo> ListSavedSegments() const;
+  absl::Status RenameSavedSegment(std::string_view name, std::string_view new_name);
+  absl::Status DropSavedSegment(std::string_view name);
+  // The members now (static: the frozen live members; dynamic: its query
+  // run now); Segment::ToPortable exports them.
+  absl::StatusOr<Segment> LoadSavedSegment(std::string_view name) const;
+  // Entered / left from `before` to `after` (both of this index), counted
+  // without materialising unless `with_rows`. Errors: InvalidArgument for
+  // a segment of another index.
+  absl::StatusOr<SegmentDiff> DiffSegments(const Segment& before, const Segment& after,
+                                           bool with_rows = false) const;
+  // A static segment against its own query now: who would enter and who
+  // would leave if it were saved again. Errors: InvalidArgument for a
+  // dynamic segment (it is its query).
+  absl::StatusOr<SegmentDiff> DiffSavedSegment(std::string_view name, bool with_rows = false) const;
 
   // ---- Analytics (tagindex/analytics.h: definitions, example) ------------------
   //

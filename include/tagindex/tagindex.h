@@ -10,6 +10,7 @@
 #include "tagindex/index.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
+#include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"

@@ -1,9 +1,10 @@
-// The analytics subcommands of `tagindex`: profile, top, cooccur, crosstab,
-// coverage. Printing only; the numbers come from Index's analytics methods
-// (include/tagindex/analytics.h).
+// The analytics subcommands of `tagindex` (profile, top, cooccur, crosstab,
+// coverage) and the saved-segment ones (segment save / list / ...). Printing only; the numbers come
+// from Index's analytics methods (include/tagindex/analytics.h).
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -414,6 +415,192 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
       "Examples:\n  tagindex coverage ./idx\n  tagindex coverage ./idx --without 城市 --limit "
       "10\n");
   cov->callback([a, &result]() { result = RunCoverage(*a); });
+}
+
+}  // namespace tagindex::cli
+
+namespace tagindex::cli {
+namespace {
+
+struct SegArgs {
+  std::string dir, name, query, new_name, against, output;
+  bool dynamic = false, json = false, rows = false;
+};
+
+absl::StatusOr<std::unique_ptr<Index>> OpenForWriting(const std::string& dir) {
+  OpenOptions options;
+  options.create_if_missing = false;
+  return Index::Open(dir, options);
+}
+
+std::string KindText(SegmentKind k) { return k == SegmentKind::kDynamic ? "dynamic" : "static"; }
+
+std::string CreatedText(int64_t micros) {
+  const std::time_t t = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string InfoJson(const SavedSegmentInfo& i) {
+  return absl::StrCat("{\"name\":", JsonString(i.name), ",\"kind\":\"", KindText(i.kind),
+                      "\",\"query\":", JsonString(i.query), ",\"created\":\"",
+                      CreatedText(i.created_micros), "\",\"count\":", i.count, "}");
+}
+
+int RunSegSave(const SegArgs& a) {
+  auto index = OpenForWriting(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  absl::Status s = (*index)->SaveSegment(a.name, a.query,
+                                         a.dynamic ? SegmentKind::kDynamic : SegmentKind::kStatic);
+  if (!s.ok()) return ReportError(s);
+  auto info = (*index)->GetSavedSegment(a.name);
+  if (!info.ok()) return ReportError(info.status());
+  if (a.json) {
+    std::printf("%s\n", InfoJson(*info).c_str());
+  } else {
+    std::fprintf(stderr, "saved %s segment %s: %s customers\n", KindText(info->kind).c_str(),
+                 info->name.c_str(), Thousands(info->count).c_str());
+  }
+  return kExitOk;
+}
+
+int RunSegList(const SegArgs& a) {
+  auto index = OpenIndex(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  std::vector<SavedSegmentInfo> list = (*index)->ListSavedSegments();
+  if (a.json) {
+    std::string out = "[";
+    for (size_t i = 0; i < list.size(); ++i) absl::StrAppend(&out, i ? "," : "", InfoJson(list[i]));
+    std::printf("%s]\n", out.c_str());
+    return kExitOk;
+  }
+  Table table({"segment", "kind", "customers", "created (UTC)", "query"},
+              {false, false, true, false, false});
+  for (const SavedSegmentInfo& i : list) {
+    table.Add(
+        {i.name, KindText(i.kind), Thousands(i.count), CreatedText(i.created_micros), i.query});
+  }
+  table.Print(stdout);
+  return kExitOk;
+}
+
+int RunSegRename(const SegArgs& a) {
+  auto index = OpenForWriting(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  absl::Status s = (*index)->RenameSavedSegment(a.name, a.new_name);
+  return s.ok() ? kExitOk : ReportError(s);
+}
+
+int RunSegDrop(const SegArgs& a) {
+  auto index = OpenForWriting(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  absl::Status s = (*index)->DropSavedSegment(a.name);
+  return s.ok() ? kExitOk : ReportError(s);
+}
+
+int RunSegDiff(const SegArgs& a) {
+  auto index = OpenIndex(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  absl::StatusOr<SegmentDiff> d;
+  if (a.against.empty()) {
+    d = (*index)->DiffSavedSegment(a.name);
+  } else {
+    auto before = (*index)->LoadSavedSegment(a.name);
+    if (!before.ok()) return ReportError(before.status());
+    auto after = (*index)->LoadSavedSegment(a.against);
+    if (!after.ok()) return ReportError(after.status());
+    d = (*index)->DiffSegments(*before, *after);
+  }
+  if (!d.ok()) return ReportError(d.status());
+  if (a.json) {
+    std::printf(
+        "{\"before\":%llu,\"after\":%llu,\"entered\":%llu,\"left\":%llu,\"stayed\":%llu}\n",
+        static_cast<unsigned long long>(d->before), static_cast<unsigned long long>(d->after),
+        static_cast<unsigned long long>(d->entered), static_cast<unsigned long long>(d->left),
+        static_cast<unsigned long long>(d->stayed));
+  } else {
+    Table table({"before", "after", "entered", "left", "stayed"}, {true, true, true, true, true});
+    table.Add({Thousands(d->before), Thousands(d->after), Thousands(d->entered), Thousands(d->left),
+               Thousands(d->stayed)});
+    table.Print(stdout);
+  }
+  return kExitOk;
+}
+
+int RunSegExport(const SegArgs& a) {
+  auto index = OpenIndex(a.dir);
+  if (!index.ok()) return ReportError(index.status());
+  auto seg = (*index)->LoadSavedSegment(a.name);
+  if (!seg.ok()) return ReportError(seg.status());
+  const std::string blob = seg->ToPortable();
+  std::FILE* f = std::fopen(a.output.c_str(), "wb");
+  if (f == nullptr) {
+    return ReportError(absl::InvalidArgumentError(
+        absl::StrCat("segment export: cannot open ", a.output, " for writing")));
+  }
+  const bool ok = std::fwrite(blob.data(), 1, blob.size(), f) == blob.size();
+  if (std::fclose(f) != 0 || !ok) {
+    return ReportError(
+        absl::InternalError(absl::StrCat("segment export: writing ", a.output, " failed")));
+  }
+  std::fprintf(stderr, "%s customers, %s bytes of portable Roaring\n",
+               Thousands(seg->Count()).c_str(), Thousands(blob.size()).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddSegmentCommands(CLI::App& app, int& result) {
+  auto a = std::make_shared<SegArgs>();
+  CLI::App* seg = app.add_subcommand("segment", "Saved segments (人群包): save, list, diff, ...");
+  seg->require_subcommand(1);
+  seg->footer(
+      "Examples:\n  tagindex segment save ./idx 双十一老客 '复购客户 AND 大促敏感'\n"
+      "  tagindex segment save ./idx 高危 流失风险 --dynamic\n"
+      "  tagindex count ./idx '人群:双十一老客 AND NOT 流失风险'\n"
+      "  tagindex segment diff ./idx 双十一老客          # vs its query now\n"
+      "  tagindex export ./idx 人群:双十一老客 -o list.csv\n");
+
+  CLI::App* save = seg->add_subcommand("save", "Save a query's result (or, --dynamic, the query)");
+  save->add_option("dir", a->dir, "index directory")->required();
+  save->add_option("name", a->name, "segment name")->required();
+  save->add_option("query", a->query, "segment query")->required();
+  save->add_flag("--dynamic", a->dynamic, "store the query, evaluated when used");
+  save->add_flag("--json", a->json, "JSON: {name, kind, query, created, count}");
+  save->callback([a, &result]() { result = RunSegSave(*a); });
+
+  CLI::App* list = seg->add_subcommand("list", "The saved segments");
+  list->add_option("dir", a->dir, "index directory")->required();
+  list->add_flag("--json", a->json, "JSON array");
+  list->callback([a, &result]() { result = RunSegList(*a); });
+
+  CLI::App* rename = seg->add_subcommand("rename", "Rename a saved segment");
+  rename->add_option("dir", a->dir, "index directory")->required();
+  rename->add_option("name", a->name, "segment name")->required();
+  rename->add_option("new_name", a->new_name, "new name")->required();
+  rename->callback([a, &result]() { result = RunSegRename(*a); });
+
+  CLI::App* drop = seg->add_subcommand("drop", "Drop a saved segment");
+  drop->add_option("dir", a->dir, "index directory")->required();
+  drop->add_option("name", a->name, "segment name")->required();
+  drop->callback([a, &result]() { result = RunSegDrop(*a); });
+
+  CLI::App* diff = seg->add_subcommand(
+      "diff", "Entered / left: a static segment vs its query now, or vs another segment");
+  diff->add_option("dir", a->dir, "index directory")->required();
+  diff->add_option("name", a->name, "segment name")->required();
+  diff->add_option("--against", a->against, "compare with this saved segment instead");
+  diff->add_flag("--json", a->json, "JSON: {before, after, entered, left, stayed}");
+  diff->callback([a, &result]() { result = RunSegDiff(*a); });
+
+  CLI::App* exp = seg->add_subcommand("export", "Write the members as portable Roaring");
+  exp->add_option("dir", a->dir, "index directory")->required();
+  exp->add_option("name", a->name, "segment name")->required();
+  exp->add_option("-o,--output", a->output, "output file")->required();
+  exp->callback([a, &result]() { result = RunSegExport(*a); });
 }
 
 }  // namespace tagindex::cli

@@ -33,6 +33,8 @@ int RunShell(const ShellArgs& args);
 // profile, top, cooccur, crosstab, coverage (analytics_commands.cc); each
 // callback stores its exit code in `result`.
 void AddAnalyticsCommands(CLI::App& app, int& result);
+// segment save | list | rename | drop | diff | export (analytics_commands.cc).
+void AddSegmentCommands(CLI::App& app, int& result);
 
 }  // namespace tagindex::cli
 

@@ -746,6 +746,7 @@ shell->footer(
 shell->callback([&]() { result = RunShell(sa); });
 
 AddAnalyticsCommands(app, result);
+AddSegmentCommands(app, result);
 
 try {
   app.parse(argc, argv);

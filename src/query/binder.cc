@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "query/attribute_value.h"
+#include "query/parser.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
 #include "util/status_macros.h"
@@ -36,8 +37,9 @@ std::string QuotedList(const std::vector<std::string>& items) {
 
 class Binder {
  public:
-  Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options)
-      : text_(text), resolver_(resolver), options_(options) {}
+  Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options,
+         int depth = 0)
+      : text_(text), resolver_(resolver), options_(options), depth_(depth) {}
 
   absl::StatusOr<Expr> Bind(const AstNode& n) {
     switch (n.kind) {
@@ -86,6 +88,7 @@ class Binder {
       if (std::optional<TagResolver::TagRef> t = resolver_.Find(category, name)) {
         return Expr::Tag(t->id, LabelAsWritten(n, category, name));
       }
+      if (IsSegmentPrefix(category)) return BindSegment(n, category, name);
       if (options_.unknown_tags_are_empty) return Expr::None();
       std::optional<TagResolver::CategoryRef> c = resolver_.FindCategory(category);
       if (!c) return UnknownCategory(category, n.offset);
@@ -112,6 +115,44 @@ class Binder {
                                 absl::StrCat("unknown tag ", QuoteForMessage(name), hint));
     AttachSuggestions(status, suggestions);
     return status;
+  }
+
+  absl::StatusOr<Expr> BindSegment(const AstNode& n, const std::string& prefix,
+                                   const std::string& name) {
+    std::optional<TagResolver::SegmentRef> seg = resolver_.FindSegment(name);
+    if (!seg) {
+      if (options_.unknown_tags_are_empty) return Expr::None();
+      std::vector<std::string> suggestions = resolver_.SuggestSegment(name);
+      std::string hint;
+      if (!suggestions.empty())
+        hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+      absl::Status status =
+          Error(absl::StatusCode::kNotFound, n.offset,
+                absl::StrCat("unknown saved segment ", QuoteForMessage(name), hint));
+      AttachSuggestions(status, suggestions);
+      return status;
+    }
+    if (seg->tag) return Expr::Tag(*seg->tag, LabelAsWritten(n, prefix, name));
+    // Dynamic: its stored query, bound now (so it sees the index as it is).
+    if (depth_ + 1 >= kMaxSegmentNesting) {
+      return Error(absl::StatusCode::kInvalidArgument, n.offset,
+                   absl::StrCat("saved segment ", QuoteForMessage(name),
+                                ": dynamic segments refer to each other in a cycle (or nest "
+                                "deeper than ",
+                                kMaxSegmentNesting, ")"));
+    }
+    auto wrap = [&](const absl::Status& st) {
+      // The inner query's own location would point into another text.
+      return Error(st.code(), n.offset,
+                   absl::StrCat("in saved segment ", QuoteForMessage(name), " (",
+                                QuoteForMessage(seg->query), "): ", st.message()));
+    };
+    absl::StatusOr<std::unique_ptr<AstNode>> ast = ParseQuery(seg->query, options_);
+    if (!ast.ok()) return wrap(ast.status());
+    Binder inner(seg->query, resolver_, options_, depth_ + 1);
+    absl::StatusOr<Expr> bound = inner.Bind(**ast);
+    if (!bound.ok()) return wrap(bound.status());
+    return bound;
   }
 
   // "高价值客户且电子产品": if cutting the word around the Chinese keywords
@@ -388,9 +429,14 @@ class Binder {
   std::string_view text_;
   const TagResolver& resolver_;
   const QueryOptions& options_;
+  int depth_ = 0;
 };
 
 }  // namespace
+
+bool IsSegmentPrefix(std::string_view category) {
+  return category == "人群" || category == "segment";
+}
 
 absl::StatusOr<Expr> Bind(std::string_view text, const AstNode& ast, const TagResolver& resolver,
                           const QueryOptions& options) {

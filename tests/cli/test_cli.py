@@ -338,7 +338,7 @@ def test_check_reports_a_healthy_index(demo_dir):
 
 @pytest.mark.parametrize("command", ["import", "query", "count", "explain", "stats", "tags",
                                      "export", "check", "demo", "shell", "profile", "top",
-                                     "cooccur", "crosstab", "coverage"])
+                                     "cooccur", "crosstab", "coverage", "segment"])
 def test_every_subcommand_has_help_with_examples(command):
     p = run(command, "--help", check_rc=0)
     assert "Example" in p.stdout and "tagindex " + command in p.stdout
@@ -429,3 +429,42 @@ def test_analytics_commands_agree_with_python_sets(demo_dir):
     err = run("crosstab", d, "兴趣爱好类", "城市", check_rc=1)
     assert "not exclusive" in err.stderr
     assert run("profile", d, "高价值客户", "--category", "没有这个", check_rc=1).returncode == 1
+
+
+def test_segment_commands_agree_with_python_sets(tmp_path):
+    d = tmp_path / "idx"
+    rng = random.Random(5)
+    with tagindex.Index.open(str(d)) as index:
+        keys = list(range(1, 3001))
+        index.add_customers(keys)
+        members = {}
+        for name in ["复购客户", "大促敏感"]:
+            members[name] = set(rng.sample(keys, 1200))
+            index.create_tag(name).add(sorted(members[name]))
+    want = members["复购客户"] & members["大促敏感"]
+    saved = json.loads(run("segment", "save", d, "双十一老客", "复购客户 AND 大促敏感", "--json",
+                           check_rc=0).stdout)
+    assert saved["kind"] == "static" and saved["count"] == len(want)
+    run("segment", "save", d, "促销", "大促敏感", "--dynamic", check_rc=0)
+    assert int(run("count", d, "人群:双十一老客", check_rc=0).stdout) == len(want)
+    listed = json.loads(run("segment", "list", d, "--json", check_rc=0).stdout)
+    assert [(x["name"], x["kind"]) for x in listed] == [("促销", "dynamic"), ("双十一老客", "static")]
+    # Change the index through Python, then diff the frozen segment with its query now.
+    left = sorted(want)[:40]
+    with tagindex.Index.open(str(d)) as index:
+        index.remove_tag("复购客户", left)
+    diff = json.loads(run("segment", "diff", d, "双十一老客", "--json", check_rc=0).stdout)
+    assert (diff["left"], diff["entered"], diff["stayed"]) == (40, 0, len(want) - 40)
+    vs = json.loads(run("segment", "diff", d, "双十一老客", "--against", "促销", "--json",
+                        check_rc=0).stdout)
+    assert vs["entered"] == len(members["大促敏感"] - want) and vs["left"] == 0
+    out = tmp_path / "seg.roaring"
+    run("segment", "export", d, "双十一老客", "-o", out, check_rc=0)
+    assert set(tagindex.parse_portable_rows(out.read_bytes()).tolist()) == \
+        {k - 1 for k in want}  # rows follow first sight: key k is row k - 1
+    run("segment", "rename", d, "双十一老客", "老客", check_rc=0)
+    run("segment", "drop", d, "促销", check_rc=0)
+    assert [x["name"] for x in json.loads(run("segment", "list", d, "--json", check_rc=0).stdout)] == ["老客"]
+    err = run("segment", "drop", d, "促销", check_rc=1)
+    assert "unknown saved segment" in err.stderr
+    assert run("segment", "save", d, "老客", "大促敏感", check_rc=1).returncode == 1

@@ -36,6 +36,7 @@ from ._batch import WriteBatch
 from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._attributes import AttributeInfo
 from ._analytics import CoOccurrence, Coverage
+from ._segments import SavedSegmentInfo, SegmentDiff
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
@@ -45,6 +46,8 @@ __all__ = [
     "AttributeInfo",
     "CoOccurrence",
     "Coverage",
+    "SavedSegmentInfo",
+    "SegmentDiff",
     "Index",
     "IndexOptions",
     "Tag",

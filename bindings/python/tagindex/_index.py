@@ -15,6 +15,7 @@ from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundErr
                       UnknownCustomerError, UnknownTagError)
 from ._analytics import AnalyticsMixin
 from ._attributes import AttributeMixin
+from ._segments import SegmentsMixin
 from ._query import CompiledQuery, Explanation, Segment, query_options
 
 _TAG_KINDS = {"manual": 0, "rule": 1}
@@ -1024,7 +1025,7 @@ def parse_portable_rows(blob: bytes, max_ids: int = 1 << 26) -> np.ndarray:
 
 # The attribute methods live in _attributes.py; they are Index's own methods.
 # So do the analytics methods of _analytics.py.
-for _mixin in (AttributeMixin, AnalyticsMixin):
+for _mixin in (AttributeMixin, AnalyticsMixin, SegmentsMixin):
     for _name, _member in vars(_mixin).items():
         if not _name.startswith("__"):
             setattr(Index, _name, _member)
