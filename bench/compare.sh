@@ -8,6 +8,7 @@
 #   bench/compare.sh --only croaring --customers 10000000 --tags 1000
 #   bench/compare.sh --smoke                          # tiny; checks counts only (CI)
 #   bench/compare.sh --real                           # + the Roaring papers' real datasets
+#   bench/compare.sh --attributes --layouts uniform   # + attribute ranges and sums
 #
 # Options (all optional):
 #   --customers N     customers (default 1000000)
@@ -17,6 +18,10 @@
 #                     postgres_gin,duckdb,redis (default all)
 #   --subset S        all | queried: SQL peers load only the tags the queries
 #                     name (sensible at 10 M; reported in the results)
+#   --attributes      also the attribute shapes (range count, range AND tag, sum
+#                     over a tag) on three columns of 7, 20 and 32 bits, for
+#                     tagindex, a plain column scan, SQLite, PostgreSQL and
+#                     DuckDB, on the first layout's data
 #   --real            also the real datasets (tagindex and CRoaring only), from
 #                     ../shared/testdata/real-roaring or $TAGINDEX_TESTDATA/real-roaring
 #   --reps N          minimum timed repetitions per query (default 7)
@@ -40,7 +45,7 @@ while [ $# -gt 0 ]; do
     --build) build="$2"; shift 2 ;;
     --only) only="$2"; args+=("$1" "$2"); shift 2 ;;
     --smoke) smoke=1; args+=("$1"); shift ;;
-    --real) args+=("$1"); shift ;;
+    --real|--attributes) args+=("$1"); shift ;;
     --customers|--tags|--layouts|--subset|--reps|--budget|--name) args+=("$1" "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;

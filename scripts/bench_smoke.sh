@@ -31,7 +31,7 @@ fi
 # (CRoaring 4.x, SQLite, PostgreSQL, Redis, DuckDB) must return the same
 # counts as tagindex; it exits non-zero on any mismatch. Timings mean nothing.
 echo "-- compare.sh --smoke"
-bash bench/compare.sh --smoke --build "$build" > "$build/compare_smoke.log" 2>&1 || {
+bash bench/compare.sh --smoke --attributes --build "$build" > "$build/compare_smoke.log" 2>&1 || {
   tail -60 "$build/compare_smoke.log"
   exit 1
 }

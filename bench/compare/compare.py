@@ -18,7 +18,9 @@ import tarfile
 import time
 import zipfile
 
-SYSTEMS = ["tagindex", "croaring", "sqlite", "postgres", "postgres_gin", "duckdb", "redis"]
+SYSTEMS = ["tagindex", "scan", "croaring", "sqlite", "postgres", "postgres_gin", "duckdb", "redis"]
+# Attribute columns of compare_gen attrs (PERFORMANCE.md: 7, 20 and 32 bits).
+ATTR_COLUMNS = ["age", "spend", "ts"]
 REAL = ["census-income", "census-income_srt", "census1881", "census1881_srt",
         "weather_sept_85.PARTIAL-192of200", "weather_sept_85_srt.PARTIAL-192of200"]
 # Published bits per value after run optimisation (Chambi et al. 2016; see
@@ -45,6 +47,7 @@ def parse_args():
     p.add_argument("--only", default="croaring,sqlite,postgres,postgres_gin,duckdb,redis")
     p.add_argument("--subset", default="all", choices=["all", "queried"])
     p.add_argument("--real", action="store_true")
+    p.add_argument("--attributes", action="store_true")
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--budget", type=float, default=0.3)
     p.add_argument("--name", default="")
@@ -55,8 +58,8 @@ def parse_args():
         a.customers, a.tags, a.reps, a.budget = min(a.customers, 20_000), min(a.tags, 70), 1, 0.0
     a.peers = [s for s in a.only.split(",") if s]
     for s in a.peers:
-        if s not in SYSTEMS[1:]:
-            sys.exit(f"compare: unknown system {s!r} in --only (one of {', '.join(SYSTEMS[1:])})")
+        if s not in SYSTEMS[2:]:
+            sys.exit(f"compare: unknown system {s!r} in --only (one of {', '.join(SYSTEMS[2:])})")
     return a
 
 
@@ -83,6 +86,67 @@ def real_queries(tags):
     allt = list(range(tags))
     return [("pairs_and", "pairs_and", "all", allt), ("pairs_or", "pairs_or", "all", allt),
             ("pairs_andcount", "pairs_andcount", "all", allt), ("wide_or", "wide_or", "all", allt)]
+
+
+def attr_queries(tags):
+    """Shape 6 of PERFORMANCE.md: range counts alone and with a tag, and the
+    sum of a column over a tag's customers, for each column; tags from the
+    head (rank 0) and mid (rank T/10) buckets. Ranges select about 12 %, 15 %
+    and 12.5 % of the values (age uniform 18..97, spend (2^20-1)·u^3, ts
+    uniform 32-bit)."""
+    ranges = {"age": (30, 39), "spend": (1 << 14, 1 << 16), "ts": (1 << 31, (1 << 31) + (1 << 29))}
+    buckets = {"head": 0, "mid": min(tags // 10, tags - 1)}
+    out = []
+    for col in ATTR_COLUMNS:
+        lo, hi = ranges[col]
+        out.append((f"range_{col}", "range", "all", [], col, lo, hi))
+    for col in ATTR_COLUMNS:
+        lo, hi = ranges[col]
+        for b, t in buckets.items():
+            out.append((f"range_tag_{col}_{b}", "range_tag", b, [t], col, lo, hi))
+    for col in ATTR_COLUMNS:
+        for b, t in buckets.items():
+            out.append((f"sum_tag_{col}_{b}", "sum_tag", b, [t], col, 0, 0))
+    return out
+
+
+def write_attr_queries(path, queries):
+    with open(path, "w") as f:
+        for name, shape, bucket, ranks, col, lo, hi in queries:
+            tag = str(ranks[0]) if ranks else ""
+            f.write(f"{name}\t{shape}\t{bucket}\t{tag}\t{col}\t{lo}\t{hi}\n")
+
+
+def attr_oracle(wl):
+    """Counts (and sums) of the attribute queries by numpy over attrs.bin."""
+    import numpy as np
+    raw = open(os.path.join(wl["dir"], "attrs.bin"), "rb").read()
+    customers = int.from_bytes(raw[8:12], "little")
+    ncols = int.from_bytes(raw[12:16], "little")
+    pos, cols = 16, {}
+    for _ in range(ncols):
+        n = raw[pos]
+        name = raw[pos + 1:pos + 1 + n].decode()
+        pos += 2 + n
+        values = np.frombuffer(raw, dtype=np.int64, count=customers, offset=pos)
+        pos += 8 * customers
+        present = np.frombuffer(raw, dtype=np.uint8, count=customers, offset=pos).astype(bool)
+        pos += customers
+        cols[name] = (values, present)
+    tags = load_tags(wl["dir"])
+    out = {}
+    for name, shape, _, ranks, col, lo, hi in wl["attr_queries"]:
+        values, present = cols[col]
+        if shape == "range":
+            out[name] = (int((present & (values >= lo) & (values <= hi)).sum()), 0)
+            continue
+        rows = tags[ranks[0]]
+        v, p = values[rows], present[rows]
+        if shape == "range_tag":
+            out[name] = (int((p & (v >= lo) & (v <= hi)).sum()), 0)
+        else:
+            out[name] = (int(p.sum()), int(v[p].astype(object).sum()) % (1 << 64))
+    return out
 
 
 def write_queries(path, queries):
@@ -128,19 +192,26 @@ def extract_real(root, work, name):
     return dest
 
 
-def oracle(wl):
-    """Counts (and id checksums for mat3) of every query by a plain numpy
-    evaluation of tags.bin: boolean arrays for the synthetic shapes, sorted
-    set operations for the real-data ones. Not timed; every system must
-    agree with it too."""
+def load_tags(d, with_customers=False):
+    """tags.bin as a list of numpy id arrays (and the customer count)."""
     import numpy as np
-    raw = np.fromfile(os.path.join(wl["dir"], "tags.bin"), dtype=np.uint32, offset=8)
+    raw = np.fromfile(os.path.join(d, "tags.bin"), dtype=np.uint32, offset=8)
     customers, ntags = int(raw[0]), int(raw[1])
     tags, pos = [], 2
     for _ in range(ntags):
         n = int(raw[pos])
         tags.append(raw[pos + 1:pos + 1 + n])
         pos += 1 + n
+    return (customers, tags) if with_customers else tags
+
+
+def oracle(wl):
+    """Counts (and id checksums for mat3) of every query by a plain numpy
+    evaluation of tags.bin: boolean arrays for the synthetic shapes, sorted
+    set operations for the real-data ones. Not timed; every system must
+    agree with it too."""
+    import numpy as np
+    customers, tags = load_tags(wl["dir"], with_customers=True)
 
     def mask(t):
         m = np.zeros(customers, dtype=bool)
@@ -203,37 +274,56 @@ def run_workload(a, build, wl):
     common = [data, queries_path, "--reps", str(a.reps), "--budget", str(a.budget)]
     records, ok = [], True
     sub = ["--subset", wl["subset"]]
+    attrs = []
+    if wl.get("attr_queries"):
+        attrs = ["--attrs", os.path.join(wl["dir"], "attrs.bin"), "--attr-queries",
+                 os.path.join(wl["dir"], "attr_queries.tsv")]
     plan = [("tagindex", [os.path.join(build, "bench", "compare_tagindex")] + common +
-             ["--work", work])]
+             ["--work", work] + attrs)]
     peers = wl["systems"]
     if "croaring" in peers:
         plan.append(("croaring", [os.path.join(a.work, "compare_croaring")] + common))
     if "sqlite" in peers:
         plan.append(("sqlite", [os.path.join(build, "bench", "compare_peers"), "sqlite"] + common +
-                     ["--work", work] + sub))
+                     ["--work", work] + sub + attrs))
     if "postgres" in peers or "postgres_gin" in peers:
         plan.append(("postgres", [os.path.join(build, "bench", "compare_peers"), "postgres"] +
-                     common + ["--port", str(a.pg_port)] + sub))
+                     common + ["--port", str(a.pg_port)] + sub + attrs))
     if "redis" in peers:
         plan.append(("redis", [os.path.join(build, "bench", "compare_peers"), "redis"] + common +
                      ["--port", str(a.redis_port)]))
     if "duckdb" in peers:
         plan.append(("duckdb", ["node", os.path.join(a.work, "npm", "compare_duckdb.mjs"), wl["dir"],
-                                queries_path, work, str(a.reps), str(a.budget), wl["subset"]]))
+                                queries_path, work, str(a.reps), str(a.budget), wl["subset"]] +
+                     ([attrs[3], ",".join(ATTR_COLUMNS)] if attrs else [])))
     for label, cmd in plan:
         recs, good = run_runner(cmd, label)
         records += recs
         ok = ok and good
     # postgres_gin comes from the postgres runner; drop what was not asked for.
-    records = [r for r in records if r["system"] == "tagindex" or r["system"] in peers]
+    records = [r for r in records if r["system"] in ("tagindex", "scan") or r["system"] in peers]
     res = summarise(wl, records, ok)
-    for q, (count, checksum) in oracle(wl).items():
+    expected = oracle(wl)
+    results = [res]
+    if wl.get("attr_queries"):
+        # The attribute shapes are a table of their own (their own geomean).
+        awl = dict(wl, name=wl["name"] + "_attributes",
+                   queries=[q[:4] for q in wl["attr_queries"]])
+        ares = summarise(awl, records, ok)
+        ares["loads"] = {r["system"]: {k: v for k, v in r.items() if k not in ("type", "system")}
+                         for r in records if r["type"] == "attr_load"}
+        ares["systems"] = [s for s in ares["systems"]
+                           if any(s in row["systems"] for row in ares["queries"])]
+        res["systems"] = [s for s in res["systems"] if s != "scan"]
+        expected.update(attr_oracle(wl))
+        results.append(ares)
+    for q, (count, checksum) in expected.items():
         got = next((r for r in records if r["system"] == "tagindex" and r.get("query") == q), None)
         if got is None or (got["count"], got["checksum"]) != (count, checksum):
             res["mismatches"].append(f"{wl['name']} {q}: tagindex {got and got['count']} / "
                                      f"{got and got['checksum']}, numpy oracle {count} / {checksum}")
-    log(f"   numpy oracle: checked {len(wl['queries'])} queries")
-    return res
+    log(f"   numpy oracle: checked {len(expected)} queries")
+    return results
 
 
 def summarise(wl, records, ok):
@@ -406,9 +496,15 @@ def main():
         log(f"== workload {name}: generating")
         subprocess.run([os.path.join(build, "bench", "compare_gen"), "synth", d, str(a.customers),
                         str(a.tags), layout, str(a.seed)], check=True)
-        workloads.append({"name": name, "dir": d, "layout": layout, "customers": a.customers,
-                          "tag_count": a.tags, "systems": a.peers, "subset": a.subset,
-                          "queries": synth_queries(a.tags)})
+        wl = {"name": name, "dir": d, "layout": layout, "customers": a.customers,
+              "tag_count": a.tags, "systems": a.peers, "subset": a.subset,
+              "queries": synth_queries(a.tags)}
+        if a.attributes and layout == layouts[0]:
+            subprocess.run([os.path.join(build, "bench", "compare_gen"), "attrs", d,
+                            str(a.customers), str(a.seed)], check=True)
+            wl["attr_queries"] = attr_queries(a.tags)
+            write_attr_queries(os.path.join(d, "attr_queries.tsv"), wl["attr_queries"])
+        workloads.append(wl)
     if a.real:
         for name in REAL:
             src = extract_real(a.root, a.work, name)
@@ -433,15 +529,15 @@ def main():
         wl["assignments"] = sum(n for _, n, _ in read_tags_tsv(os.path.join(wl["dir"], "tags.tsv")))
         log(f"== workload {wl['name']}: {wl['assignments']:,} assignments, "
             f"{len(wl['queries'])} queries, systems tagindex,{','.join(wl['systems'])}")
-        res = run_workload(a, build, wl)
-        if res["layout"] == "real" and res["name"][5:] in PUBLISHED_BPV:
-            res["published_bits_per_value"] = PUBLISHED_BPV[res["name"][5:]]
-            res["published_plain_bits_per_value"] = PUBLISHED_PLAIN_BPV[res["name"][5:]]
-        results.append(res)
-        print(table(res), flush=True)
-        failed += res["mismatches"]
-        if not res["runners_ok"]:
-            failed.append(f"{res['name']}: a runner failed")
+        for res in run_workload(a, build, wl):
+            if res["layout"] == "real" and res["name"][5:] in PUBLISHED_BPV:
+                res["published_bits_per_value"] = PUBLISHED_BPV[res["name"][5:]]
+                res["published_plain_bits_per_value"] = PUBLISHED_PLAIN_BPV[res["name"][5:]]
+            results.append(res)
+            print(table(res), flush=True)
+            failed += res["mismatches"]
+            if not res["runners_ok"]:
+                failed.append(f"{res['name']}: a runner failed")
     summary = {}
     for res in results:
         for s in res["systems"]:

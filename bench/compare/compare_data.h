@@ -13,6 +13,13 @@
 //              andor (A AND (B1 OR ... OR Bk)), andall (A AND B AND ...),
 //              and the real-data shapes pairs_and, pairs_or,
 //              pairs_andcount (over successive tags i, i+1) and wide_or.
+// attrs.bin:   "TGATR01\n", u32 customers, u32 columns, then per column
+//              u8 name length, the name, u8 bits, `customers` i64 values and
+//              `customers` u8 presence flags (0 = NULL).
+// attr_queries.tsv: name \t shape \t bucket \t tag (or empty) \t column
+//              \t lo \t hi; shapes range (count lo <= column <= hi),
+//              range_tag (the same AND the tag) and sum_tag (count and sum
+//              of the column over the tag's customers; checksum = the sum).
 // Runners print one JSON object a line on stdout.
 #ifndef TAGINDEX_BENCH_COMPARE_COMPARE_DATA_H_
 #define TAGINDEX_BENCH_COMPARE_COMPARE_DATA_H_
@@ -97,7 +104,131 @@ inline Data ReadData(const std::string& path) {
 struct Query {
   std::string name, shape, bucket;
   std::vector<uint32_t> tags;
+  // Attribute shapes (attr_queries.tsv) only.
+  int column = -1;
+  int64_t lo = 0, hi = 0;
 };
+
+inline constexpr char kAttrMagic[8] = {'T', 'G', 'A', 'T', 'R', '0', '1', '\n'};
+
+struct Column {
+  std::string name;
+  int bits = 0;
+  std::vector<int64_t> values;
+  std::vector<uint8_t> present;
+};
+
+struct Attrs {
+  uint32_t customers = 0;
+  std::vector<Column> columns;
+};
+
+inline void WriteAttrs(const std::string& path, const Attrs& attrs) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) Die("cannot write " + path);
+  const uint32_t header[2] = {attrs.customers, static_cast<uint32_t>(attrs.columns.size())};
+  bool ok = std::fwrite(kAttrMagic, 1, 8, f) == 8 && std::fwrite(header, 4, 2, f) == 2;
+  for (const Column& c : attrs.columns) {
+    const uint8_t len = static_cast<uint8_t>(c.name.size()), bits = static_cast<uint8_t>(c.bits);
+    ok = ok && std::fwrite(&len, 1, 1, f) == 1 && std::fwrite(c.name.data(), 1, len, f) == len &&
+         std::fwrite(&bits, 1, 1, f) == 1 &&
+         std::fwrite(c.values.data(), 8, attrs.customers, f) == attrs.customers &&
+         std::fwrite(c.present.data(), 1, attrs.customers, f) == attrs.customers;
+  }
+  if (std::fclose(f) != 0 || !ok) Die("short write to " + path);
+}
+
+inline Attrs ReadAttrs(const std::string& path, uint32_t customers) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) Die("cannot open " + path);
+  char magic[8];
+  uint32_t header[2];
+  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kAttrMagic, 8) != 0 ||
+      std::fread(header, 4, 2, f) != 2 || header[0] != customers || header[1] > 16) {
+    Die(path + ": not an attribute file for " + std::to_string(customers) + " customers");
+  }
+  Attrs attrs;
+  attrs.customers = header[0];
+  attrs.columns.resize(header[1]);
+  for (Column& c : attrs.columns) {
+    uint8_t len = 0, bits = 0;
+    c.name.resize(255);
+    if (std::fread(&len, 1, 1, f) != 1 || std::fread(c.name.data(), 1, len, f) != len ||
+        std::fread(&bits, 1, 1, f) != 1 || bits == 0 || bits > 63) {
+      Die(path + ": bad column header");
+    }
+    c.name.resize(len);
+    c.bits = bits;
+    c.values.resize(customers);
+    c.present.resize(customers);
+    if (std::fread(c.values.data(), 8, customers, f) != customers ||
+        std::fread(c.present.data(), 1, customers, f) != customers) {
+      Die(path + ": truncated in column " + c.name);
+    }
+  }
+  std::fclose(f);
+  return attrs;
+}
+
+inline std::vector<Query> ReadAttrQueries(const std::string& path, uint32_t tag_count,
+                                          const Attrs& attrs) {
+  std::ifstream in(path);
+  if (!in) Die("cannot open " + path);
+  std::vector<Query> out;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    Query q;
+    std::string tag, column, lo, hi;
+    if (!std::getline(fields, q.name, '\t') || !std::getline(fields, q.shape, '\t') ||
+        !std::getline(fields, q.bucket, '\t') || !std::getline(fields, tag, '\t') ||
+        !std::getline(fields, column, '\t') || !std::getline(fields, lo, '\t') ||
+        !std::getline(fields, hi)) {
+      Die(path + ":" + std::to_string(line_no) + ": expected 7 tab-separated fields");
+    }
+    const std::string where = path + ":" + std::to_string(line_no) + ": ";
+    if (q.shape != "range" && q.shape != "range_tag" && q.shape != "sum_tag") {
+      Die(where + "unknown attribute shape " + q.shape);
+    }
+    if (q.shape != "range") {
+      const unsigned long t = std::strtoul(tag.c_str(), nullptr, 10);
+      if (tag.empty() || t >= tag_count) Die(where + "bad tag '" + tag + "'");
+      q.tags.push_back(static_cast<uint32_t>(t));
+    }
+    for (size_t i = 0; i < attrs.columns.size(); ++i) {
+      if (attrs.columns[i].name == column) q.column = static_cast<int>(i);
+    }
+    if (q.column < 0) Die(where + "unknown column " + column);
+    q.lo = std::strtoll(lo.c_str(), nullptr, 10);
+    q.hi = std::strtoll(hi.c_str(), nullptr, 10);
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+// The SQL text of an attribute query over ct(tag, customer) and
+// ca(id, <columns>), in the forms a competent user would try: `form` 0 joins
+// from the tag's rows, 1 drives from the range through EXISTS (range_tag
+// only; the other shapes have one form). Result: count [, sum].
+inline std::vector<std::string> AttrSql(const Query& q, const Attrs& attrs) {
+  const std::string col = "ca." + attrs.columns[q.column].name;
+  const std::string range =
+      col + " BETWEEN " + std::to_string(q.lo) + " AND " + std::to_string(q.hi);
+  if (q.shape == "range") return {"SELECT count(*) FROM ca WHERE " + range};
+  const std::string tag = std::to_string(q.tags[0]);
+  if (q.shape == "range_tag") {
+    return {"SELECT count(*) FROM ct JOIN ca ON ca.id = ct.customer WHERE ct.tag = " + tag +
+                " AND " + range,
+            "SELECT count(*) FROM ca WHERE " + range +
+                " AND EXISTS (SELECT 1 FROM ct WHERE ct.tag = " + tag +
+                " AND ct.customer = ca.id)"};
+  }
+  return {"SELECT count(" + col + "), coalesce(sum(" + col +
+          "), 0) FROM ct JOIN ca ON ca.id = ct.customer WHERE ct.tag = " + tag};
+}
 
 inline std::vector<Query> ReadQueries(const std::string& path, uint32_t tag_count) {
   std::ifstream in(path);

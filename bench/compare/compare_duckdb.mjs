@@ -1,19 +1,23 @@
 // DuckDB side of bench/compare.sh, through the npm package @duckdb/node-api
 // (installed by compare.sh into a cache under the build directory).
 //
-//   node compare_duckdb.mjs DATA_DIR QUERIES WORK_DIR REPS BUDGET_S SUBSET
+//   node compare_duckdb.mjs DATA_DIR QUERIES WORK_DIR REPS BUDGET_S SUBSET [ATTR_QUERIES COLUMNS]
 //
 // Loads DATA_DIR/pairs.csv (the same memberships as tags.bin) with
 // read_csv into ct(tag, customer), sorted by tag so that DuckDB's zone maps
 // skip row groups (DuckDB recommends no indexes for analytical filters), in
 // a database file under WORK_DIR. Every query is timed in the
 // INTERSECT/EXCEPT and EXISTS/NOT EXISTS forms; the driver keeps the faster.
+// With ATTR_QUERIES (and COLUMNS, e.g. age,spend,ts) it also loads
+// DATA_DIR/attrs.csv into ca(id, <columns>) and times the attribute shapes
+// in the SQL forms of compare_data.h's AttrSql.
 // Prints one JSON object a line, like the C++ runners (compare_data.h).
 import { DuckDBInstance } from '@duckdb/node-api';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [dataDir, queriesPath, workDir, repsArg, budgetArg, subsetArg] = process.argv.slice(2);
+const [dataDir, queriesPath, workDir, repsArg, budgetArg, subsetArg, attrQueriesPath, columnsArg] =
+  process.argv.slice(2);
 if (!workDir) {
   console.error('usage: node compare_duckdb.mjs DATA_DIR QUERIES WORK_DIR REPS BUDGET_S SUBSET');
   process.exit(2);
@@ -125,6 +129,48 @@ for (const q of queries) {
       }
     });
     print({ type: 'query', system: 'duckdb', query: q.name, variant, ...r, ...t });
+  }
+}
+if (attrQueriesPath) {
+  const columns = columnsArg.split(',');
+  const attrCsv = path.join(dataDir, 'attrs.csv').replaceAll("'", "''");
+  const a0 = now();
+  const spec = [`'id': 'INTEGER'`, ...columns.map((c) => `'${c}': 'BIGINT'`)].join(', ');
+  await con.run(`CREATE TABLE ca AS SELECT * FROM read_csv('${attrCsv}', header = false, ` +
+    `columns = {${spec}})`);
+  await con.run('CHECKPOINT');
+  print({ type: 'attr_load', system: 'duckdb', load_s: (now() - a0) / 1e6 });
+  const attrQueries = fs.readFileSync(attrQueriesPath, 'utf8').split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [name, shape, bucket, tag, column, lo, hi] = l.split('\t');
+      return { name, shape, bucket, tag, column, lo, hi };
+    });
+  for (const q of attrQueries) {
+    const col = `ca.${q.column}`;
+    const range = `${col} BETWEEN ${q.lo} AND ${q.hi}`;
+    let forms;
+    if (q.shape === 'range') forms = [`SELECT count(*) FROM ca WHERE ${range}`];
+    else if (q.shape === 'range_tag') {
+      forms = [
+        `SELECT count(*) FROM ct JOIN ca ON ca.id = ct.customer WHERE ct.tag = ${q.tag} AND ${range}`,
+        `SELECT count(*) FROM ca WHERE ${range} AND EXISTS (SELECT 1 FROM ct WHERE ct.tag = ${q.tag} ` +
+          'AND ct.customer = ca.id)'];
+    } else {
+      forms = [`SELECT count(${col}), coalesce(sum(${col}), 0) FROM ct JOIN ca ON ca.id = ` +
+        `ct.customer WHERE ct.tag = ${q.tag}`];
+    }
+    for (let f = 0; f < forms.length; f += 1) {
+      let r = { count: 0, checksum: 0 };
+      const t = await time(async () => {
+        const cols = (await con.runAndReadAll(forms[f])).getColumns();
+        // Sums pass 2^53: keep them exact as BigInt digits in the JSON.
+        r = { count: Number(cols[0][0]), checksum: cols.length > 1 ? String(cols[1][0]) : '0' };
+      });
+      const line = JSON.stringify({ type: 'query', system: 'duckdb', query: q.name,
+        variant: f === 0 ? 'join' : 'exists', ...r, ...t });
+      process.stdout.write(`${line.replace(/"checksum":"(\d+)"/, '"checksum":$1')}\n`);
+    }
   }
 }
 con.closeSync();

@@ -3,6 +3,8 @@
 //
 //   compare_gen synth OUT_DIR CUSTOMERS TAGS LAYOUT SEED
 //       Zipf tags from bench/workload.h (LAYOUT uniform | cohort | mixed).
+//   compare_gen attrs OUT_DIR CUSTOMERS SEED
+//       The attribute columns (attrs.bin, attrs.csv; see WriteAttrsSide).
 //   compare_gen real OUT_DIR DATASET_DIR
 //       The Roaring papers' real datasets: DATASET_DIR holds
 //       <name>.csv<N>.txt files, one bitmap each (comma-separated ascending
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <string>
 #include <vector>
@@ -101,6 +104,46 @@ Data Real(const std::string& dir) {
   return data;
 }
 
+// Three columns of PERFORMANCE.md's attribute workload, 5 % NULL each:
+// age (7 bits, uniform 18..97), spend (20 bits, skewed towards small
+// amounts: (2^20 - 1) * u^3) and ts (32 bits, uniform). Writes attrs.bin
+// and attrs.csv ("id,age,spend,ts", an empty field for NULL).
+void WriteAttrsSide(const std::string& out, uint32_t customers, uint64_t seed) {
+  compare::Attrs attrs;
+  attrs.customers = customers;
+  attrs.columns = {{"age", 7, {}, {}}, {"spend", 20, {}, {}}, {"ts", 32, {}, {}}};
+  std::mt19937_64 rng(seed ^ 0xA77u);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (compare::Column& c : attrs.columns) {
+    c.values.resize(customers);
+    c.present.resize(customers);
+  }
+  for (uint32_t r = 0; r < customers; ++r) {
+    const double x = u(rng);
+    attrs.columns[0].values[r] = 18 + static_cast<int64_t>(rng() % 80);
+    attrs.columns[1].values[r] = static_cast<int64_t>(((1 << 20) - 1) * x * x * x);
+    attrs.columns[2].values[r] = static_cast<int64_t>(rng() & 0xFFFFFFFFu);
+    for (compare::Column& c : attrs.columns) c.present[r] = rng() % 20 != 0;
+  }
+  compare::WriteAttrs(out + "/attrs.bin", attrs);
+  std::FILE* csv = std::fopen((out + "/attrs.csv").c_str(), "wb");
+  if (csv == nullptr) Die("cannot write into " + out);
+  std::vector<char> buf(1 << 20);
+  std::setvbuf(csv, buf.data(), _IOFBF, buf.size());
+  for (uint32_t r = 0; r < customers; ++r) {
+    std::fprintf(csv, "%u", r);
+    for (const compare::Column& c : attrs.columns) {
+      if (c.present[r]) {
+        std::fprintf(csv, ",%lld", static_cast<long long>(c.values[r]));
+      } else {
+        std::fputc(',', csv);
+      }
+    }
+    std::fputc('\n', csv);
+  }
+  if (std::fclose(csv) != 0) Die("short write into " + out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,10 +155,15 @@ int main(int argc, char** argv) {
     }
     WriteSide(argv[2], Synth(static_cast<uint32_t>(customers), static_cast<uint32_t>(tags), argv[5],
                              std::strtoull(argv[6], nullptr, 10)));
+  } else if (mode == "attrs" && argc == 5) {
+    const long long customers = std::atoll(argv[3]);
+    if (customers < 1 || customers > 2'000'000'000LL) Die("customers must be in [1, 2e9]");
+    WriteAttrsSide(argv[2], static_cast<uint32_t>(customers), std::strtoull(argv[4], nullptr, 10));
   } else if (mode == "real" && argc == 4) {
     WriteSide(argv[2], Real(argv[3]));
   } else {
-    Die("usage: compare_gen synth OUT CUSTOMERS TAGS LAYOUT SEED | compare_gen real OUT DIR");
+    Die("usage: compare_gen synth OUT CUSTOMERS TAGS LAYOUT SEED | compare_gen attrs OUT CUSTOMERS "
+        "SEED | compare_gen real OUT DIR");
   }
   return 0;
 }

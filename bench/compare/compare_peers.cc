@@ -5,6 +5,8 @@
 //   compare_peers sqlite   DATA QUERIES --work DIR [--subset queried]
 //   compare_peers postgres DATA QUERIES --port P [--subset queried]
 //   compare_peers redis    DATA QUERIES --port P
+// sqlite and postgres also take --attrs ATTRS.bin --attr-queries FILE: the
+// attribute shapes (compare_data.h) over a table ca(id, <columns>).
 //
 // SQL: a customer-tag table ct(tag, customer) with PRIMARY KEY (tag,
 // customer) (SQLite: WITHOUT ROWID) and an index on customer; every query
@@ -162,6 +164,74 @@ Result SqliteRun(sqlite3* db, const std::string& sql, bool count) {
   return r;
 }
 
+// count [, sum] of an attribute query (compare::AttrSql).
+Result SqliteAttrRun(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    Die("sqlite: prepare " + sql + ": " + sqlite3_errmsg(db));
+  }
+  Result r;
+  if (sqlite3_step(st) != SQLITE_ROW) Die("sqlite: " + sql + ": " + sqlite3_errmsg(db));
+  r.count = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+  if (sqlite3_column_count(st) > 1) r.checksum = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
+  sqlite3_finalize(st);
+  return r;
+}
+
+// The attribute shapes (--attrs, --attr-queries): a table ca(id INTEGER
+// PRIMARY KEY, <column> INTEGER, ...) with a B-tree index per column (the
+// indexes a competent user creates for range filters), joined to ct.
+void SqliteAttributes(sqlite3* db, const compare::Args& args, const Data& data) {
+  const std::string path = compare::Option(args, "--attrs", "");
+  if (path.empty()) return;
+  const compare::Attrs attrs = compare::ReadAttrs(path, data.customers);
+  const std::vector<Query> queries = compare::ReadAttrQueries(
+      compare::Option(args, "--attr-queries", ""), data.tags.size(), attrs);
+  const double load_s = compare::Seconds([&] {
+    std::string create = "CREATE TABLE ca (id INTEGER PRIMARY KEY";
+    std::string insert = "INSERT INTO ca VALUES (?";
+    for (const compare::Column& c : attrs.columns) {
+      create += ", " + c.name + " INTEGER";
+      insert += ", ?";
+    }
+    SqlExec(db, create + ")");
+    SqlExec(db, "BEGIN");
+    sqlite3_stmt* ins = nullptr;
+    sqlite3_prepare_v2(db, (insert + ")").c_str(), -1, &ins, nullptr);
+    for (uint32_t r = 0; r < attrs.customers; ++r) {
+      sqlite3_bind_int64(ins, 1, r);
+      for (size_t i = 0; i < attrs.columns.size(); ++i) {
+        const compare::Column& c = attrs.columns[i];
+        const int slot = static_cast<int>(i) + 2;
+        if (c.present[r]) {
+          sqlite3_bind_int64(ins, slot, c.values[r]);
+        } else {
+          sqlite3_bind_null(ins, slot);
+        }
+      }
+      if (sqlite3_step(ins) != SQLITE_DONE)
+        Die(std::string("sqlite: insert ca: ") + sqlite3_errmsg(db));
+      sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    SqlExec(db, "COMMIT");
+    for (const compare::Column& c : attrs.columns) {
+      SqlExec(db, "CREATE INDEX ca_" + c.name + " ON ca (" + c.name + ")");
+    }
+    SqlExec(db, "ANALYZE");
+  });
+  compare::PrintFacts("sqlite", "attr_load", {{"load_s", load_s}});
+  for (const Query& q : queries) {
+    const std::vector<std::string> forms = compare::AttrSql(q, attrs);
+    for (size_t f = 0; f < forms.size(); ++f) {
+      Result r;
+      const compare::Timing t =
+          compare::Time([&] { r = SqliteAttrRun(db, forms[f]); }, args.reps, args.budget);
+      compare::PrintQuery("sqlite", q, r, t, f == 0 ? "join" : "exists");
+    }
+  }
+}
+
 int Sqlite(const compare::Args& args, const Data& data, const std::vector<Query>& queries) {
   if (args.work.empty()) Die("--work DIR is required");
   const std::string path = args.work + "/sqlite.db";
@@ -216,6 +286,7 @@ int Sqlite(const compare::Args& args, const Data& data, const std::vector<Query>
       compare::PrintQuery("sqlite", q, r, t, form == 0 ? "intersect" : "exists");
     }
   }
+  SqliteAttributes(db, args, data);
   sqlite3_close(db);
   return 0;
 }
@@ -253,6 +324,77 @@ double PgSize(PGconn* c, const std::string& table) {
   const double v = std::atof(PQgetvalue(res, 0, 0));
   PQclear(res);
   return v;
+}
+
+Result PgAttrRun(PGconn* c, const std::string& sql) {
+  PGresult* res = PQexec(c, sql.c_str());
+  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+    Die("postgres: " + sql + ": " + PQerrorMessage(c));
+  }
+  Result r;
+  r.count = std::strtoull(PQgetvalue(res, 0, 0), nullptr, 10);
+  if (PQnfields(res) > 1) r.checksum = std::strtoull(PQgetvalue(res, 0, 1), nullptr, 10);
+  PQclear(res);
+  return r;
+}
+
+// The attribute shapes, as for SQLite: ca(id PRIMARY KEY, <column> bigint,
+// ...) loaded with COPY, a B-tree index per column, VACUUM ANALYZE.
+void PgAttributes(PGconn* c, const compare::Args& args, const Data& data) {
+  const std::string path = compare::Option(args, "--attrs", "");
+  if (path.empty()) return;
+  const compare::Attrs attrs = compare::ReadAttrs(path, data.customers);
+  const std::vector<Query> queries = compare::ReadAttrQueries(
+      compare::Option(args, "--attr-queries", ""), data.tags.size(), attrs);
+  PgExec(c, "DROP TABLE IF EXISTS ca");
+  const double load_s = compare::Seconds([&] {
+    std::string create = "CREATE TABLE ca (id integer NOT NULL";
+    for (const compare::Column& col : attrs.columns) create += ", " + col.name + " bigint";
+    PgExec(c, create + ")");
+    PGresult* res = PQexec(c, "COPY ca FROM STDIN (FORMAT csv)");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+      Die(std::string("postgres: COPY ca: ") + PQerrorMessage(c));
+    PQclear(res);
+    std::string buf;
+    for (uint32_t r = 0; r < attrs.customers; ++r) {
+      buf += std::to_string(r);
+      for (const compare::Column& col : attrs.columns) {
+        buf += ',';
+        if (col.present[r]) buf += std::to_string(col.values[r]);  // empty = NULL in csv
+      }
+      buf += '\n';
+      if (buf.size() > (1 << 20)) {
+        if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1) Die("postgres: copy");
+        buf.clear();
+      }
+    }
+    if (!buf.empty() && PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1) {
+      Die("postgres: copy");
+    }
+    if (PQputCopyEnd(c, nullptr) != 1) Die("postgres: copy end");
+    res = PQgetResult(c);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+      Die(std::string("postgres: COPY ca: ") + PQerrorMessage(c));
+    PQclear(res);
+    while ((res = PQgetResult(c)) != nullptr) PQclear(res);
+    PgExec(c, "ALTER TABLE ca ADD PRIMARY KEY (id)");
+    for (const compare::Column& col : attrs.columns) {
+      PgExec(c, "CREATE INDEX ca_" + col.name + " ON ca (" + col.name + ")");
+    }
+    PgExec(c, "VACUUM ANALYZE ca");
+  });
+  compare::PrintFacts("postgres", "attr_load",
+                      {{"load_s", load_s}, {"storage_bytes", PgSize(c, "ca")}});
+  for (const Query& q : queries) {
+    const std::vector<std::string> forms = compare::AttrSql(q, attrs);
+    for (size_t f = 0; f < forms.size(); ++f) {
+      Result r;
+      const compare::Timing t =
+          compare::Time([&] { r = PgAttrRun(c, forms[f]); }, args.reps, args.budget);
+      compare::PrintQuery("postgres", q, r, t, f == 0 ? "join" : "exists");
+    }
+  }
+  PgExec(c, "DROP TABLE ca");
 }
 
 int Postgres(const compare::Args& args, const Data& data, const std::vector<Query>& queries) {
@@ -341,6 +483,7 @@ int Postgres(const compare::Args& args, const Data& data, const std::vector<Quer
                                       : "gin");
     }
   }
+  PgAttributes(c, args, data);
   PgExec(c, "DROP TABLE ct; DROP TABLE cust;");
   PQfinish(c);
   return 0;

@@ -3,6 +3,7 @@
 // compiled once and run many times.
 //
 //   compare_tagindex DATA QUERIES --work DIR [--reps N] [--budget S]
+//                    [--attrs ATTRS.bin --attr-queries ATTR_QUERIES.tsv]
 //
 // Load time is an in-memory index: AddCustomers(0..N-1), then TagMany per
 // tag. Storage is a persistent index in DIR/tagindex built the same way
@@ -80,6 +81,86 @@ std::string Text(const compare::Query& q) {
   if (q.shape == "andor") return Name(t[0]) + " AND (" + Join(t, 1, "OR") + ")";
   if (q.shape == "wide_or") return Join(t, 0, "OR");
   Die("no text for shape " + q.shape);
+}
+
+// The attribute shapes (attr_queries.tsv): tagindex's bit-sliced columns,
+// and "scan", the plain column scan of PERFORMANCE.md's R3 (a
+// std::vector<int64_t> plus a presence vector; the tag as its sorted row
+// list, gathered), measured in the same run.
+void RunAttributes(tagindex::Index& index, const compare::Data& data, const compare::Args& args,
+                   const std::string& attrs_path, const std::string& queries_path) {
+  const compare::Attrs attrs = compare::ReadAttrs(attrs_path, data.customers);
+  const std::vector<compare::Query> queries =
+      compare::ReadAttrQueries(queries_path, data.tags.size(), attrs);
+  const double load_s = compare::Seconds([&] {
+    for (const compare::Column& c : attrs.columns) {
+      Must(index.CreateAttribute({.name = c.name}), "CreateAttribute " + c.name);
+      std::vector<tagindex::RowId> rows;
+      std::vector<int64_t> values;
+      for (uint32_t r = 0; r < attrs.customers; ++r) {
+        if (!c.present[r]) continue;
+        rows.push_back(r);
+        values.push_back(c.values[r]);
+      }
+      Must(index.SetAttributeRows(c.name, rows, values), "SetAttributeRows " + c.name);
+    }
+  });
+  compare::PrintFacts("tagindex", "attr_load",
+                      {{"load_s", load_s}, {"columns", static_cast<double>(attrs.columns.size())}});
+  for (const compare::Query& q : queries) {
+    const compare::Column& col = attrs.columns[q.column];
+    const std::string range =
+        col.name + " BETWEEN " + std::to_string(q.lo) + " AND " + std::to_string(q.hi);
+    compare::Result r;
+    std::function<void()> fn;
+    const std::string text = q.shape == "sum_tag" ? Name(q.tags[0])
+                             : q.shape == "range" ? range
+                                                  : Name(q.tags[0]) + " AND " + range;
+    const tagindex::CompiledQuery cq = Must(index.Compile(text), "Compile " + text);
+    if (q.shape == "sum_tag") {
+      fn = [&] {
+        const tagindex::Segment seg = Must(cq.Run(), "Run");
+        const tagindex::AttributeSummary sum =
+            Must(index.SummarizeAttribute(col.name, &seg), "SummarizeAttribute");
+        r.count = sum.count;
+        r.checksum = static_cast<uint64_t>(sum.sum);
+      };
+    } else {
+      fn = [&] { r.count = Must(cq.Count(), "Count"); };
+    }
+    compare::PrintQuery("tagindex", q, r, compare::Time(fn, args.reps, args.budget));
+
+    // The scan baseline.
+    compare::Result s;
+    const int64_t lo = q.lo, hi = q.hi;
+    const int64_t* v = col.values.data();
+    const uint8_t* p = col.present.data();
+    std::function<void()> scan;
+    if (q.shape == "range") {
+      scan = [&, lo, hi, v, p] {
+        uint64_t n = 0;
+        for (uint32_t i = 0; i < attrs.customers; ++i) n += p[i] & (v[i] >= lo) & (v[i] <= hi);
+        s.count = n;
+      };
+    } else {
+      const std::vector<uint32_t>& rows = data.tags[q.tags[0]];
+      const bool sum = q.shape == "sum_tag";
+      scan = [&, lo, hi, v, p, sum] {
+        uint64_t n = 0, total = 0;
+        for (uint32_t row : rows) {
+          if (sum) {
+            n += p[row];
+            total += p[row] ? static_cast<uint64_t>(v[row]) : 0;
+          } else {
+            n += p[row] & (v[row] >= lo) & (v[row] <= hi);
+          }
+        }
+        s.count = n;
+        s.checksum = total;
+      };
+    }
+    compare::PrintQuery("scan", q, s, compare::Time(scan, args.reps, args.budget));
+  }
 }
 
 }  // namespace
@@ -165,6 +246,10 @@ int main(int argc, char** argv) {
     }
     const compare::Timing t = compare::Time(fn, args.reps, args.budget);
     compare::PrintQuery(system, q, r, t);
+  }
+  const std::string attrs = compare::Option(args, "--attrs", "");
+  if (!attrs.empty()) {
+    RunAttributes(*index, data, args, attrs, compare::Option(args, "--attr-queries", ""));
   }
   return 0;
 }

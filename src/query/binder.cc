@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "query/attribute_value.h"
+#include "query/habits.h"
 #include "query/parser.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
@@ -40,6 +41,15 @@ class Binder {
   Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options,
          int depth = 0)
       : text_(text), resolver_(resolver), options_(options), depth_(depth) {}
+
+  // Binds the whole query. Unknown names do not stop binding: every one is
+  // collected and the error names them all (the first with its caret and
+  // suggestions), so a user fixes a query in one round, not one per name.
+  absl::StatusOr<Expr> BindQuery(const AstNode& root) {
+    absl::StatusOr<Expr> e = Bind(root);
+    if (!unknown_.empty()) return UnknownNames();
+    return e;
+  }
 
   absl::StatusOr<Expr> Bind(const AstNode& n) {
     switch (n.kind) {
@@ -81,6 +91,56 @@ class Binder {
     return QueryError(code, text_, offset, message);
   }
 
+  // An unknown tag, category, category value or attribute (NotFound).
+  struct Unknown {
+    size_t offset;
+    std::string name;
+    std::string message;
+    std::vector<std::string> suggestions;
+  };
+  Expr DeferUnknown(size_t offset, std::string name, std::string message,
+                    std::vector<std::string> suggestions = {}) {
+    unknown_.push_back({offset, std::move(name), std::move(message), std::move(suggestions)});
+    return Expr::None();
+  }
+  absl::Status UnknownNames() const {
+    constexpr size_t kListed = 10;
+    const Unknown& first = unknown_.front();
+    std::string message = first.message;
+    if (unknown_.size() > 1) {
+      std::vector<std::string> others;
+      for (size_t i = 1; i < unknown_.size() && i <= kListed; ++i) {
+        others.push_back(absl::StrCat(QuoteForMessage(unknown_[i].name), " (column ",
+                                      LocateInQuery(text_, unknown_[i].offset).column, ")"));
+      }
+      absl::StrAppend(&message, "; also unknown: ", absl::StrJoin(others, ", "));
+      if (unknown_.size() > kListed + 1) {
+        absl::StrAppend(&message, " and ", unknown_.size() - kListed - 1, " more");
+      }
+    }
+    absl::Status status = Error(absl::StatusCode::kNotFound, first.offset, message);
+    AttachSuggestions(status, first.suggestions);
+    return status;
+  }
+
+  // "; <habit hint>[; did you mean <name without the habit>?]" when `written`
+  // shows a habit (habits.h), else "".
+  template <typename Known>
+  static std::string HabitHint(std::string_view written, Known known) {
+    std::optional<Habit> h = FindHabit(written);
+    if (!h) return "";
+    std::string hint = absl::StrCat("; ", h->hint);
+    const std::string meant = WithoutHabits(written);
+    if (!meant.empty() && meant != written && known(meant)) {
+      absl::StrAppend(&hint, "; did you mean ", QuoteForMessage(meant), "?");
+    }
+    return hint;
+  }
+  std::string TagHabitHint(std::string_view written) const {
+    return HabitHint(written,
+                     [&](const std::string& m) { return !resolver_.FindByName(m).empty(); });
+  }
+
   absl::StatusOr<Expr> BindTag(const AstNode& n) {
     const std::string name(util::TrimUnicodeSpace(n.name));
     if (n.qualified) {
@@ -106,15 +166,13 @@ class Binder {
     }
     if (options_.unknown_tags_are_empty) return Expr::None();
     std::vector<std::string> suggestions = resolver_.Suggest(name);
-    std::string hint;
-    if (!n.quoted) hint = SplitHint(name);
+    std::string hint = TagHabitHint(name);
+    if (hint.empty() && !n.quoted) hint = SplitHint(name);
     if (hint.empty() && !suggestions.empty()) {
       hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     }
-    absl::Status status = Error(absl::StatusCode::kNotFound, n.offset,
-                                absl::StrCat("unknown tag ", QuoteForMessage(name), hint));
-    AttachSuggestions(status, suggestions);
-    return status;
+    return DeferUnknown(n.offset, name, absl::StrCat("unknown tag ", QuoteForMessage(name), hint),
+                        std::move(suggestions));
   }
 
   absl::StatusOr<Expr> BindSegment(const AstNode& n, const std::string& prefix,
@@ -124,13 +182,12 @@ class Binder {
       if (options_.unknown_tags_are_empty) return Expr::None();
       std::vector<std::string> suggestions = resolver_.SuggestSegment(name);
       std::string hint;
-      if (!suggestions.empty())
+      if (!suggestions.empty()) {
         hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
-      absl::Status status =
-          Error(absl::StatusCode::kNotFound, n.offset,
-                absl::StrCat("unknown saved segment ", QuoteForMessage(name), hint));
-      AttachSuggestions(status, suggestions);
-      return status;
+      }
+      return DeferUnknown(n.offset, name,
+                          absl::StrCat("unknown saved segment ", QuoteForMessage(name), hint),
+                          std::move(suggestions));
     }
     if (seg->tag) return Expr::Tag(*seg->tag, LabelAsWritten(n, prefix, name));
     // Dynamic: its stored query, bound now (so it sees the index as it is).
@@ -150,7 +207,7 @@ class Binder {
     absl::StatusOr<std::unique_ptr<AstNode>> ast = ParseQuery(seg->query, options_);
     if (!ast.ok()) return wrap(ast.status());
     Binder inner(seg->query, resolver_, options_, depth_ + 1);
-    absl::StatusOr<Expr> bound = inner.Bind(**ast);
+    absl::StatusOr<Expr> bound = inner.BindQuery(**ast);
     if (!bound.ok()) return wrap(bound.status());
     return bound;
   }
@@ -190,23 +247,32 @@ class Binder {
                         " (keywords need spaces around them)?");
   }
 
-  absl::Status UnknownCategory(const std::string& category, size_t offset) const {
-    return Error(absl::StatusCode::kNotFound, offset,
-                 absl::StrCat("unknown category ", QuoteForMessage(category)));
+  Expr UnknownCategory(const std::string& category, size_t offset) {
+    std::vector<std::string> suggestions = resolver_.SuggestSubject(category);
+    std::string hint = HabitHint(
+        category, [&](const std::string& m) { return resolver_.FindCategory(m).has_value(); });
+    if (hint.empty() && !suggestions.empty()) {
+      hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+    }
+    return DeferUnknown(offset, category,
+                        absl::StrCat("unknown category ", QuoteForMessage(category), hint),
+                        std::move(suggestions));
   }
 
-  absl::Status UnknownValue(const std::string& category, const TagResolver::CategoryRef& c,
-                            const std::string& name, size_t offset) const {
+  Expr UnknownValue(const std::string& category, const TagResolver::CategoryRef& c,
+                    const std::string& name, size_t offset) {
     std::vector<std::string> names;
     for (const auto& t : c.tags) names.emplace_back(t.name);
     std::vector<std::string> suggestions = util::ClosestMatches(name, names);
-    std::string hint;
-    if (!suggestions.empty()) hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
-    absl::Status status = Error(absl::StatusCode::kNotFound, offset,
-                                absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
-                                             QuoteForMessage(category), hint));
-    AttachSuggestions(status, suggestions);
-    return status;
+    std::string hint = HabitHint(
+        name, [&](const std::string& m) { return resolver_.Find(category, m).has_value(); });
+    if (hint.empty() && !suggestions.empty()) {
+      hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+    }
+    return DeferUnknown(offset, name,
+                        absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
+                                     QuoteForMessage(category), hint),
+                        std::move(suggestions));
   }
 
   absl::StatusOr<Expr> BindPredicate(const AstNode& n) {
@@ -217,21 +283,22 @@ class Binder {
         return BindAttribute(n, subject, *a);
       }
       if (!resolver_.FindByName(subject).empty()) {
-        return Error(absl::StatusCode::kNotFound, n.offset,
-                     absl::StrCat("unknown attribute ", QuoteForMessage(subject),
-                                  " (it is a tag; predicates apply to categories and "
-                                  "attributes)"));
+        return DeferUnknown(n.offset, subject,
+                            absl::StrCat("unknown attribute ", QuoteForMessage(subject),
+                                         " (it is a tag; predicates apply to categories and "
+                                         "attributes)"));
       }
       std::vector<std::string> suggestions = resolver_.SuggestSubject(subject);
-      std::string hint = " (no attribute or category has this name)";
-      if (!suggestions.empty()) {
+      std::string hint = HabitHint(subject, [&](const std::string& m) {
+        return resolver_.FindCategory(m).has_value() || resolver_.FindAttribute(m).has_value();
+      });
+      if (hint.empty() && !suggestions.empty()) {
         hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
       }
-      absl::Status status =
-          Error(absl::StatusCode::kNotFound, n.offset,
-                absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint));
-      AttachSuggestions(status, suggestions);
-      return status;
+      if (hint.empty()) hint = " (no attribute or category has this name)";
+      return DeferUnknown(n.offset, subject,
+                          absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint),
+                          std::move(suggestions));
     }
     const bool not_applicable =
         n.kind == K::kBetween ||
@@ -256,7 +323,8 @@ class Binder {
       std::optional<TagResolver::TagRef> t = resolver_.Find(subject, value);
       if (!t) {
         if (options_.unknown_tags_are_empty) continue;
-        return UnknownValue(subject, *category, value, v.offset);
+        UnknownValue(subject, *category, value, v.offset);  // reported with the others
+        continue;
       }
       listed.push_back(Expr::Tag(t->id, Label(subject, value)));
       listed_ids.push_back(t->id);
@@ -286,7 +354,9 @@ class Binder {
     const std::string shown = QuoteForMessage(v.text);
     const std::string col = absl::StrCat("attribute ", QuoteForMessage(subject), " is ");
     auto bad = [&](const std::string& what) -> absl::Status {
-      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what));
+      std::string hint;
+      if (std::optional<Habit> h = FindHabit(v.text)) hint = absl::StrCat("; ", h->hint);
+      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what, hint));
     };
     switch (a.type) {
       case AttributeType::kInt64:
@@ -430,6 +500,7 @@ class Binder {
   const TagResolver& resolver_;
   const QueryOptions& options_;
   int depth_ = 0;
+  std::vector<Unknown> unknown_;  // in query order
 };
 
 }  // namespace
@@ -440,7 +511,7 @@ bool IsSegmentPrefix(std::string_view category) {
 
 absl::StatusOr<Expr> Bind(std::string_view text, const AstNode& ast, const TagResolver& resolver,
                           const QueryOptions& options) {
-  return Binder(text, resolver, options).Bind(ast);
+  return Binder(text, resolver, options).BindQuery(ast);
 }
 
 }  // namespace tagindex::query

@@ -118,6 +118,11 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
         emit(TokenKind::kXor, start, "^");
         continue;
       case '=':
+        if (next_is('=')) {
+          return QueryError(absl::StatusCode::kInvalidArgument, text, start,
+                            "\"==\" is not an operator (an SQL/C habit): equality is a single "
+                            "\"=\", e.g. 城市 = 杭州");
+        }
         emit(TokenKind::kEq, start, "=");
         continue;
       case '&':

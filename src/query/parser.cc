@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "query/attribute_value.h"
+#include "query/habits.h"
 #include "query/lexer.h"
 #include "query/query_error.h"
 #include "util/status_macros.h"
@@ -104,7 +105,7 @@ class Parser {
     if (t.kind == TokenKind::kRParen) {
       return Error(absl::StatusCode::kInvalidArgument, t, "unmatched \")\"");
     }
-    if (StartsOperand(t)) {
+    if (StartsOperand(t) && !(t.kind == TokenKind::kName && FindHabit(t.text))) {
       const Token& prev = tokens_[pos_ - 1];
       std::string before(text_.substr(0, prev.offset + prev.length));
       return Error(absl::StatusCode::kInvalidArgument, t,
@@ -139,7 +140,17 @@ class Parser {
     return t;
   }
 
+  // Syntax errors name the habit (full-width punctuation, SQL) that most
+  // likely caused them, wherever it is in the query (habits.h).
   absl::Status Error(absl::StatusCode code, const Token& at, std::string_view message) const {
+    if (code == absl::StatusCode::kInvalidArgument) {
+      if (std::optional<Habit> h = FindHabitInQuery(text_)) {
+        return QueryError(
+            code, text_, at.offset,
+            absl::StrCat(absl::string_view(message.data(), message.size()), "; hint: column ",
+                         LocateInQuery(text_, h->offset).column, ": ", h->hint));
+      }
+    }
     return QueryError(code, text_, at.offset, message);
   }
 

@@ -32,24 +32,6 @@ int CellWidth(char32_t c) {
   return 1;
 }
 
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 }  // namespace
 
 namespace query {
@@ -98,7 +80,7 @@ QueryErrorLocation LocateInQuery(std::string_view text, size_t offset) {
   for (size_t i = first; i < last; ++i) {
     char32_t c = cps[i].c;
     if (c == '\t' || c == '\r' || util::IsControl(c) || c == 0xFFFD) c = c == '\t' ? ' ' : '?';
-    AppendUtf8(c, &shown);
+    util::AppendUtf8(c, &shown);
     if (i < error_index) caret.append(static_cast<size_t>(CellWidth(c)), ' ');
   }
   if (last < cps.size()) shown += "…";
@@ -134,7 +116,7 @@ std::string QuoteForMessage(std::string_view s) {
     char32_t c = util::DecodeUtf8(s, pos);
     if (c == '"' || c == '\\') out.push_back('\\');
     if (util::IsControl(c) || c == 0xFFFD) c = '?';
-    AppendUtf8(c, &out);
+    util::AppendUtf8(c, &out);
   }
   out += "\"";
   return out;

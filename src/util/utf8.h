@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace tagindex::util {
@@ -18,6 +19,9 @@ std::optional<size_t> FindInvalidUtf8(std::string_view s);
 // advances `pos` past it. Behaviour is defined (returns U+FFFD, advances one
 // byte) on invalid input, so it never reads out of bounds.
 char32_t DecodeUtf8(std::string_view s, size_t& pos);
+
+// Appends the UTF-8 encoding of code point `c` (at most U+10FFFF) to `out`.
+void AppendUtf8(char32_t c, std::string* out);
 
 // Number of code points in `s` (invalid bytes count one each).
 size_t CountCodePoints(std::string_view s);

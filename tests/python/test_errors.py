@@ -103,3 +103,30 @@ def test_every_public_error_is_exported():
     for name in _errors.__all__:
         assert getattr(tagindex, name) is getattr(_errors, name)
         assert issubclass(getattr(tagindex, name), tagindex.Error)
+
+
+def test_query_habits_and_every_unknown_name():
+    """IME full-width punctuation and SQL habits are named with what to
+    write; every unknown name of a query is listed (habits.h)."""
+    idx = tagindex.Index()
+    idx.add_customers([1, 2, 3])
+    idx.create_category("城市", exclusive=True)
+    idx.create_tag("杭州", category="城市").add([2, 3])
+    idx.create_tag("高价值客户").add([1, 2])
+    with pytest.raises(tagindex.QuerySyntaxError) as e:
+        idx.count("城市 == 杭州")
+    assert '"==" is not an operator' in str(e.value) and e.value.column == 4
+    with pytest.raises(tagindex.QuerySyntaxError) as e:
+        idx.count("高价值客户 ＡＮＤ 城市 = 杭州")
+    assert "write AND" in str(e.value)
+    with pytest.raises(tagindex.NotFoundError) as e:
+        idx.count("城市 = '杭州'")
+    assert "single quotes" in str(e.value) and 'did you mean "杭州"?' in str(e.value)
+    with pytest.raises(tagindex.UnknownTagError) as e:
+        idx.count("高价值 AND 电子 OR 城市 IN (上海, 杭州)")
+    msg = str(e.value)
+    assert e.value.name == "高价值"
+    assert 'also unknown: "电子" (column 9), "上海" (column 22)' in msg
+    # A tag really named with full-width punctuation works as written.
+    idx.create_tag("会员（金卡）").add([3])
+    assert idx.count("会员（金卡） OR 高价值客户") == 3

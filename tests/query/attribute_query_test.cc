@@ -62,6 +62,13 @@ TEST_CASE("attributes: type mismatches and bad literals are positioned errors", 
        "expected a date offset such as 90d, 12w, 6m or 1y after \"today -\", found \"90x\"", 16},
       {"消费金 >= 1000", absl::StatusCode::kNotFound,
        "unknown attribute \"消费金\"; did you mean \"消费金额\"?", 1},
+      {"消费金额 >= １０００", absl::StatusCode::kInvalidArgument,
+       "attribute \"消费金额\" is a decimal column; expected a number, found \"１０００\"; "
+       "full-width \"１\" (U+FF11, from a Chinese input method): write \"1\"",
+       9},
+      {"消费金额 >= 1000 AND 订单 = 2 AND 最近 < today", absl::StatusCode::kNotFound,
+       "unknown attribute \"订单\"; did you mean \"订单数\"?; also unknown: \"最近\" (column 29)",
+       18},
       {"高价值客户 > 3", absl::StatusCode::kNotFound,
        "unknown attribute \"高价值客户\" (it is a tag; predicates apply to categories and "
        "attributes)",

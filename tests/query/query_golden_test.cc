@@ -250,6 +250,34 @@ TEST_CASE("errors: bad inputs give code, location and message", "[query]") {
       {"x IS NOT NULL", Code::kNotFound, 0, 1, 1, "unknown attribute \"x\""},
       {"购买频率 >= 高频", Code::kInvalidArgument, 0, 1, 1,
        "category \"购买频率\" supports =, !=, IN and IS NULL, not >="},
+      // Habits from Chinese input methods and SQL (habits.h).
+      {"高价值客户，电子产品", Code::kNotFound, 0, 1, 1,
+       "full-width \"，\" (U+FF0C, from a Chinese input method): write \",\""},
+      {"高价值客户 ＡＮＤ 电子产品", Code::kInvalidArgument, 16, 1, 7,
+       "hint: column 7: \"ＡＮＤ\" is in full-width letters (a Chinese input method's full-width "
+       "mode); write AND"},
+      {"购买频率 IN （高频, 中频）", Code::kInvalidArgument, 13, 1, 6,
+       "hint: column 9: full-width \"（\" (U+FF08, from a Chinese input method): write \"(\""},
+      {"购买频率 ＝ 高频", Code::kInvalidArgument, 13, 1, 6, "write \"=\""},
+      {"购买频率 = '高频'", Code::kNotFound, 15, 1, 8,
+       "single quotes do not quote names here (an SQL habit): write the name bare, or in "
+       "\"…\" or 「…」 when it has spaces or operator characters; did you mean \"高频\"?"},
+      {"“高价值客户” AND 电子产品", Code::kNotFound, 0, 1, 1,
+       "typographic quote \"“\" (U+201C): quote names with straight \"…\" or 「…」; did you mean "
+       "\"高价值客户\"?"},
+      {"购买频率 == 高频", Code::kInvalidArgument, 13, 1, 6,
+       "\"==\" is not an operator (an SQL/C habit): equality is a single \"=\""},
+      {"购买频率 LIKE '高%'", Code::kInvalidArgument, 13, 1, 6,
+       "hint: column 6: LIKE is SQL: tagindex has no pattern matching; list the values with IN"},
+      {"SELECT 高价值客户", Code::kInvalidArgument, 7, 1, 8,
+       "SELECT is SQL: write only the condition"},
+      {"购买平率:高频", Code::kNotFound, 0, 1, 1,
+       "unknown category \"购买平率\"; did you mean \"购买频率\"?"},
+      // Every unknown name is reported, the first with the caret.
+      {"vip-2024 AND 高价值 OR 不存在:游泳 OR 购买频率 IN (超高频, 低频, 无频)", Code::kNotFound, 0,
+       1, 1,
+       "unknown tag \"vip-2024\"; did you mean \"VIP-2024\"?; also unknown: \"高价值\" "
+       "(column 14), \"不存在\" (column 21), \"超高频\" (column 40), \"无频\" (column 49)"},
   };
   for (const Case& c : cases) {
     INFO("query: " << c.text);
