@@ -14,6 +14,7 @@
 // Arguments: segment density in per mille (50 = a 5 % uniform segment,
 // 300 = 30 %). Every variant's answer is checked against the others.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -25,6 +26,7 @@
 #include "bitmap/bitmap.h"
 #include "bitmap/kernels.h"
 #include "index/analytics.h"
+#include "tagindex/tagindex.h"
 #include "workload.h"
 
 namespace tagindex::bench {
@@ -199,6 +201,70 @@ void BM_CoOccur(benchmark::State& state) {
 
 // way: 0 fused, 1 separate (our kernel per tag), 2 CRoaring per tag, 3 auto
 // (what the library uses: fused for array segments, else separate).
+// Saving a static segment of ~2.5 M customers (10 M, two 50 % tags) against
+// running its query alone: in memory, and persistent (the members are
+// written to the log once; SyncPolicy::kNone so the disk's sync is not
+// what is timed). way: 0 = Query only (baseline), 1 = SaveSegment + Drop.
+struct SaveData {
+  std::unique_ptr<Index> memory, disk;
+  std::string dir;
+};
+
+SaveData& Saves() {
+  static std::unique_ptr<SaveData> d;
+  if (!d) {
+    d = std::make_unique<SaveData>();
+    const uint32_t n = Customers(10'000'000);
+    char tmpl[] = "/tmp/tagindex-savebench-XXXXXX";
+    d->dir = ::mkdtemp(tmpl);
+    OpenOptions o;
+    o.sync = SyncPolicy::kNone;
+    IndexOptions io;
+    io.key_kind = KeyKind::kIdentity;
+    o.index = io;
+    d->memory = Index::Create(io).value();
+    d->disk = Index::Open(d->dir + "/idx", o).value();
+    WorkloadOptions w{.customers = n, .tags = 100000, .layout = Layout::kUniform, .seed = 3};
+    for (Index* ix : {d->memory.get(), d->disk.get()}) {
+      std::vector<int64_t> keys(n);
+      for (uint32_t i = 0; i < n; ++i) keys[i] = i;
+      if (!ix->AddCustomers(keys).ok()) std::abort();
+      for (const char* name : {"甲", "乙"}) {
+        const TagId t = ix->CreateTag({.name = name}).value();
+        w.seed += 1;
+        const std::vector<uint32_t> rows = TagRows(w, RankForDensity(w, 0.5));
+        if (!ix->TagRows(t, rows).ok()) std::abort();
+      }
+      if (ix->persistent() && !ix->Checkpoint().ok()) std::abort();
+    }
+  }
+  return *d;
+}
+
+void BM_SaveSegment(benchmark::State& state) {
+  SaveData& d = Saves();
+  Index& ix = state.range(0) == 0 ? *d.memory : *d.disk;
+  const bool save = state.range(1) == 1;
+  uint64_t n = 0;
+  for (auto _ : state) {
+    if (save) {
+      if (!ix.SaveSegment("双十一老客", "甲 AND 乙").ok()) state.SkipWithError("save failed");
+      state.PauseTiming();
+      n = ix.GetSavedSegment("双十一老客").value().count;
+      if (!ix.DropSavedSegment("双十一老客").ok()) state.SkipWithError("drop failed");
+      state.ResumeTiming();
+    } else {
+      n = ix.Query("甲 AND 乙").value().Count();
+    }
+  }
+  if (n != ix.Count("甲 AND 乙").value()) state.SkipWithError("saved count differs");
+  state.counters["members"] = static_cast<double>(n);
+}
+BENCHMARK(BM_SaveSegment)
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->ArgNames({"persistent", "save"})
+    ->Unit(benchmark::kMillisecond);
+
 void Args(benchmark::internal::Benchmark* b, bool with_auto) {
   for (int density : {50, 300}) {
     for (int way : {kFused, kSeparate, kCroaring}) b->Args({density, way});
