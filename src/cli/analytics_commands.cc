@@ -35,8 +35,8 @@ absl::StatusOr<std::unique_ptr<Index>> OpenIndex(const std::string& dir) {
 }
 
 std::string Pct(double share) { return absl::StrFormat("%.2f%%", 100.0 * share); }
-std::string Num(double v, const char* fmt = "%.1f") {
-  return std::isnan(v) ? std::string("-") : absl::StrFormat(fmt, v);
+std::string Num(double v, int decimals = 1) {
+  return std::isnan(v) ? std::string("-") : absl::StrFormat("%.*f", decimals, v);
 }
 std::string JsonNum(double v) {
   return std::isnan(v) || std::isinf(v) ? std::string("null") : absl::StrFormat("%.10g", v);
@@ -218,8 +218,8 @@ int RunCooccur(const Args& a) {
     for (size_t j = 0; j < n; ++j) {
       const size_t k = i * n + j;
       row.push_back(a.metric == "count"     ? Thousands(m->counts[k])
-                    : a.metric == "jaccard" ? Num(m->jaccard[k], "%.3f")
-                                            : Num(m->lift[k], "%.2f"));
+                    : a.metric == "jaccard" ? Num(m->jaccard[k], 3)
+                                            : Num(m->lift[k], 2));
     }
     table.Add(row);
   }
