@@ -135,6 +135,7 @@ const { DuckDBInstance } = require('@duckdb/node-api');
 
 
 def time_duckdb(node_dir: str, path: str):
+    node_dir = os.path.abspath(node_dir)  # node runs with node_dir as its cwd
     script = os.path.join(node_dir, "bench_read_csv.js")
     with open(script, "w") as f:
         f.write(DUCKDB_JS)
