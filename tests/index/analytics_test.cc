@@ -243,7 +243,8 @@ void CheckRatio(double got, double want) {
 }
 
 TEST_CASE("analytics equal the naive model", "[analytics]") {
-  const uint64_t seeds = Full() ? 60 : 8;
+  // The std::set oracle dominates (8 minutes under ASan with 8 seeds): 4 in the quick suite.
+  const uint64_t seeds = Full() ? 60 : 4;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     INFO("seed " << seed);
     Fixture f = Build(seed);
