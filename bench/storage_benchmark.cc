@@ -87,6 +87,16 @@ Saved& Get(uint32_t customers, KeyKind kind = KeyKind::kIdentity) {
     s.portable_sum += s.index->ExportTag(t).value().size();
     s.ids += rows.size();
   }
+  // An exclusive category (a membership level) partitioning the customers
+  // into 8 tags, so Open's disjointness check has real work to do.
+  (void)s.index->CreateCategory("level", {.exclusive = true});
+  for (uint32_t l = 0; l < 8; ++l) {
+    const TagId t =
+        s.index->CreateTag({.name = "L" + std::to_string(l), .category = "level"}).value();
+    std::vector<uint32_t> rows;
+    for (uint32_t r = l; r < customers; r += 8) rows.push_back(r);
+    (void)s.index->TagRows(t, rows);
+  }
   (void)s.index->Checkpoint();
   return s;
 }

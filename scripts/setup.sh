@@ -12,6 +12,8 @@ PKGS=(
   python3-venv python3-pip python3-setuptools python3-wheel
   libsqlite3-dev sqlite3 postgresql libpq-dev redis-server redis-tools libhiredis-dev
   python3-psycopg2 python3-redis
+  # tagindex.dask: shard queries on Dask distributed workers (tests/python).
+  python3-distributed
   # Interop tests (tests/interop): Go Roaring, an independent implementation
   # of the portable format. The npm `roaring` package is installed by the test
   # itself into the build tree (node and npm come with the machine).

@@ -2,6 +2,9 @@
 
 #include <variant>
 
+#include "absl/status/status.h"
+#include "status.h"
+
 namespace tagindex::python {
 
 std::span<const char> BytesSpan(const py::bytes& b) {
@@ -22,12 +25,20 @@ StringKeys ToStringKeys(const py::handle& seq) {
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PyList_GET_ITEM(list, i);
     if (!PyUnicode_Check(item)) {
-      throw py::type_error("string keys: item " + std::to_string(i) + " is a " +
-                           std::string(Py_TYPE(item)->tp_name) + ", not a str");
+      ThrowIfError(absl::InvalidArgumentError("string keys: mixed key types: item " +
+                                              std::to_string(i) + " is a " +
+                                              std::string(Py_TYPE(item)->tp_name) +
+                                              ", not a str (every key of a batch must be a str)"));
     }
     Py_ssize_t size = 0;
     const char* utf8 = PyUnicode_AsUTF8AndSize(item, &size);
-    if (utf8 == nullptr) throw py::error_already_set();  // lone surrogates
+    if (utf8 == nullptr) {
+      // Lone surrogates (e.g. from os.fsdecode) have no UTF-8 form.
+      PyErr_Clear();
+      ThrowIfError(absl::InvalidArgumentError(
+          "string keys: item " + std::to_string(i) +
+          " is not valid Unicode text (it holds a lone surrogate code point)"));
+    }
     out.views.emplace_back(utf8, static_cast<size_t>(size));
   }
   return out;

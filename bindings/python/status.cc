@@ -8,6 +8,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "tagindex/errors.h"
 #include "tagindex/query.h"
 #include "tagindex/write_batch.h"
 
@@ -15,6 +16,16 @@ namespace py = pybind11;
 
 namespace tagindex::python {
 namespace {
+
+// A payload field as str: subjects may be keys that are not valid UTF-8
+// (the error may be about exactly that), so undecodable bytes become
+// surrogates (os.fsencode-style) instead of failing the conversion.
+py::object Text(const std::string& s) {
+  PyObject* o =
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(o);
+}
 
 // Structured details a status carries (payloads), as a dict the Python
 // constructor understands. Unknown payloads are passed on raw under their
@@ -42,8 +53,22 @@ py::dict Details(const absl::Status& status) {
     b["reason"] = batch->reason;
     details["batch"] = b;
   }
-  std::vector<std::string> suggestions = GetUnknownTagSuggestions(status);
-  if (!suggestions.empty()) details["suggestions"] = suggestions;
+  if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
+    py::dict e;
+    e["kind"] = Text(info->kind_name);
+    e["subject"] = Text(info->subject);
+    e["path"] = info->path.empty() ? py::object(py::none()) : Text(info->path);
+    e["offset"] = info->offset ? py::object(py::int_(*info->offset)) : py::object(py::none());
+    e["limit"] = info->limit.empty() ? py::object(py::none()) : Text(info->limit);
+    e["detail"] = Text(info->detail);
+    e["id"] = info->id ? py::object(py::int_(*info->id)) : py::object(py::none());
+    py::list suggestions, candidates;
+    for (const std::string& x : info->suggestions) suggestions.append(Text(x));
+    for (const std::string& x : info->candidates) candidates.append(Text(x));
+    e["suggestions"] = suggestions;
+    e["candidates"] = candidates;
+    details["error"] = e;
+  }
   return details;
 }
 
@@ -72,10 +97,21 @@ void RegisterStatusTranslator(py::module_& m) {
   });
   m.def(
       "_error_for_testing",
-      [](int code, const std::string& message) {
-        return MakePythonError(absl::Status(static_cast<absl::StatusCode>(code), message));
+      [](int code, const std::string& message, std::optional<std::string> kind,
+         const std::string& subject) {
+        absl::Status status(static_cast<absl::StatusCode>(code), message);
+        if (kind) {
+          ErrorInfo info;
+          info.kind = ErrorKindFromName(*kind);
+          info.kind_name = *kind;
+          info.subject = subject;
+          SetErrorInfo(status, info);
+        }
+        return MakePythonError(status);
       },
-      "Builds the exception the translator would raise for (code, message).");
+      py::arg("code"), py::arg("message"), py::arg("kind") = py::none(), py::arg("subject") = "",
+      "Builds the exception the translator would raise for (code, message) and, if given, an "
+      "ErrorInfo payload of `kind` and `subject`.");
 }
 
 }  // namespace tagindex::python

@@ -69,6 +69,18 @@ void BindStorage(py::module_& m, py::class_<Index, IndexPtr>& cls) {
       py::arg("max_string_key_bytes"), py::arg("max_tags"), py::arg("create_if_missing"),
       py::arg("read_only"), py::arg("sync"), py::arg("group_commit_interval_ms"),
       py::arg("salvage_log"), py::arg("max_tag_id_on_load"), py::arg("max_log_record_bytes"));
+  // The snapshot format as the one format of a whole index (pickling, save).
+  cls.def("save_to", [](const Index& index, const std::string& path) {
+    ThrowIfError(WithoutGil([&] { return index.SaveTo(path); }));
+  });
+  cls.def("serialize_snapshot", [](const Index& index) {
+    std::string bytes = ValueOrThrow(WithoutGil([&] { return index.SerializeSnapshot(); }));
+    return py::bytes(bytes);
+  });
+  cls.def_static("from_snapshot", [](const py::bytes& bytes) {
+    const std::span<const char> span = BytesSpan(bytes);
+    return IndexPtr(ValueOrThrow(WithoutGil([&] { return Index::FromSnapshot(span); })));
+  });
   cls.def("checkpoint",
           [](Index& index) { ThrowIfError(WithoutGil([&] { return index.Checkpoint(); })); });
   cls.def("persistent", [](const Index& index) { return index.persistent(); });

@@ -31,9 +31,11 @@
 //     for (std::string_view field : record.fields) Use(field);
 //   }
 //
-// Errors of Next(): InvalidArgument "csv: FILE: line L, column C: problem".
-// Errors of OpenFile(): NotFound / PermissionDenied / Internal from the
-// operating system, naming the path.
+// Errors of Next(): InvalidArgument "csv: FILE: line L, column C: problem"
+// (ErrorInfo kind bad_value, path FILE, offset the byte).
+// Errors of OpenFile(): the errno mapping of tagindex/file_system.h (NotFound
+// for ENOENT, PermissionDenied, ResourceExhausted, else Unavailable; never
+// Internal), naming the path, with ErrorInfo kind io (not_found for ENOENT).
 //
 // Thread safety: a CsvReader is used by one thread at a time. The views in a
 // CsvRecord are valid until the next call of Next() on the same reader.

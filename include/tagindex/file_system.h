@@ -4,7 +4,16 @@
 // pass an implementation that fails chosen operations or forgets everything
 // that was not synced, to prove that recovery loses no acknowledged change.
 //
-// Every call returns a status; an implementation must not throw. Paths are
+// Every call returns a status; an implementation must not throw. Errors of
+// the default implementation (the mapping of errno, the same for every
+// call): NotFound for ENOENT; ResourceExhausted for ENOSPC, EDQUOT, ENOMEM;
+// PermissionDenied for EACCES, EPERM, EROFS; Unavailable for every other
+// errno (EIO, ...) and a directory that cannot be created; never Internal.
+// Each carries an ErrorInfo (tagindex/errors.h) of kind "io" ("not_found"
+// for ENOENT) with the path and the OS error text (`detail`); LockFile's
+// FailedPrecondition has kind "busy". The Index passes these statuses on
+// (prefixing the message); an implementation of its own should use the same
+// codes, and may attach ErrorInfo with SetErrorInfo. Paths are
 // plain strings ("dir/name"); the Index only uses names inside its directory.
 //
 // Thread safety: an Index calls its FileSystem from its writer thread and,
@@ -39,6 +48,14 @@ class WritableFile {
   virtual absl::Status Truncate(uint64_t size) = 0;
   // Closes the file; further calls are errors. The destructor closes too.
   virtual absl::Status Close() = 0;
+  // Whether the file is still the one its path names: OK, or
+  // FailedPrecondition when it was removed (no link left), or its path now
+  // names another file or nothing (the file or its directory was removed,
+  // renamed or replaced). The log writer calls it after every sync (and
+  // after every append under SyncPolicy::kNone), so a change written to a
+  // file nobody can find again is never acknowledged. Defaults to OK (an
+  // implementation that cannot tell).
+  virtual absl::Status CheckLinked() { return absl::OkStatus(); }
 };
 
 // The whole content of a file, read-only (memory-mapped by the default

@@ -24,9 +24,18 @@
 //                      wrong kind for this index, a row id out of range
 //   NotFound           unknown tag, category, customer key or row id
 //   AlreadyExists      a tag or category of that name exists
-//   ResourceExhausted  a limit of IndexOptions, or memory
+//   ResourceExhausted  a limit of IndexOptions, or memory; a full disk
 //   FailedPrecondition the operation does not fit the index's state
-// Messages read "component: context: problem" and name the tag, key or limit.
+//   DataLoss           a corrupt snapshot, log or blob (never an I/O failure)
+//   Unavailable        the disk failed (EIO and every errno not listed here);
+//   PermissionDenied   EACCES, EPERM, EROFS; ResourceExhausted: ENOSPC,
+//                      EDQUOT, ENOMEM; NotFound: ENOENT. An I/O error is never
+//                      Internal, which means a bug in tagindex.
+// Messages read "component: context: problem" and name the tag, key or limit;
+// they are one line. Programs read what an error is about from its ErrorInfo
+// payload (tagindex/errors.h: GetErrorInfo gives the kind, e.g. unknown_tag,
+// limit, io, corrupt_file, and the subject: the name, key, path or option),
+// never from the message text.
 //
 // Batches are all-or-nothing: every key and row of a batch is validated
 // before anything changes, so a failed batch changes nothing.
@@ -48,6 +57,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tagindex/analytics.h"
+#include "tagindex/errors.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
 #include "tagindex/saved_segments.h"
@@ -112,8 +122,10 @@ class Index {
   uint64_t CustomerCount() const;
   // One past the largest row id ever assigned (row ids are < this).
   uint64_t RowIdLimit() const;
-  // Row ids of all live customers, ascending.
-  std::vector<RowId> LiveRows() const;
+  // Row ids of all live customers, ascending. ResourceExhausted when the
+  // vector cannot be allocated (an index of billions of rows: prefer
+  // Query("*") / a Segment, which stays compressed).
+  absl::StatusOr<std::vector<RowId>> LiveRows() const;
 
   // ---- Categories -------------------------------------------------------------
 
@@ -429,16 +441,24 @@ class Index {
   // releases the directory lock; destroy the Index before reopening it.
 
   // Opens the index in directory `path`, creating it if missing (and
-  // options.create_if_missing). Loads the last snapshot (memory-mapped,
-  // checksummed, bounds-checked; customer keys are then read in place from
-  // the mapping, not copied) and replays the log after it. A torn final
-  // log record (a crash during its write; never acknowledged) is dropped and
-  // reported in LastRecovery().
+  // options.create_if_missing). Loads the last snapshot (memory-mapped
+  // while it loads, checksummed, bounds-checked, and every invariant checked
+  // again behind the checksums: docs/file_format.md; the customer key
+  // sections are copied, so nothing reads the file after Open and a host
+  // truncating it cannot fault a lookup) and replays the log after it. A
+  // torn final log record (a crash during its write; never acknowledged) is
+  // dropped and reported in LastRecovery().
+  // While open, the log writer checks after every sync (every append under
+  // SyncPolicy::kNone) that the log is still the file its path names: when
+  // the directory or the log was removed, moved or replaced, the write is
+  // refused before it is acknowledged and every later write fails with
+  // FailedPrecondition ("... is now read-only; reopen the index").
   // Errors: FailedPrecondition if another writer (any process) holds the
   // directory, or the files were written by a newer format version;
   // DataLoss naming the file and byte offset if the snapshot or the log is
   // corrupt (see OpenOptions::salvage_log); NotFound if there is no index and
-  // creation is off; the file system's errors.
+  // creation is off; InvalidArgument for an empty path or one holding a
+  // NUL byte (the OS would see only its prefix); the file system's errors.
   static absl::StatusOr<std::unique_ptr<Index>> Open(const std::string& path,
                                                      const OpenOptions& options = {});
 
@@ -475,6 +495,29 @@ class Index {
   // Errors: those of CreateTag and ParsePortableRows; NotFound if a row id
   // in the blob is not a live customer (nothing is created then).
   absl::StatusOr<TagId> ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
+
+  // ---- One format for saving and pickling --------------------------------------
+  // The snapshot format (docs/file_format.md) is the one format of a whole
+  // index: what Checkpoint writes, what SaveTo writes and what
+  // SerializeSnapshot returns (Python pickles it). Everything round-trips:
+  // row ids, the keys of removed rows, tag ids (and the id counter),
+  // categories, descriptions, attributes.
+  //
+  // Saves the index (in-memory or opened) to `dir` as a new index
+  // directory that Index::Open opens: generation 0, an empty log. `dir` is
+  // created if missing and must not hold an index already (AlreadyExists).
+  // `options.file_system` chooses the file system (the default otherwise);
+  // other fields are ignored. Readers continue meanwhile; writers wait.
+  // Errors: AlreadyExists, InvalidArgument (a NUL in `dir`), those of the
+  // file system; ResourceExhausted when out of memory.
+  absl::Status SaveTo(const std::string& dir, const OpenOptions& options = {}) const;
+  // The whole index as the bytes of one snapshot file.
+  absl::StatusOr<std::string> SerializeSnapshot() const;
+  // An in-memory index from SerializeSnapshot's bytes (or a snapshot file's),
+  // checked exactly as Open checks a file (DataLoss naming the byte offset;
+  // `options.max_tag_id_on_load` applies). The bytes need not outlive the call.
+  static absl::StatusOr<std::unique_ptr<Index>> FromSnapshot(std::span<const char> bytes,
+                                                             const OpenOptions& options = {});
   // ---- end Storage -------------------------------------------------------------
 
   // ---- Internal ------------------------------------------------------------------

@@ -21,8 +21,13 @@
 //   FailedPrecondition a compiled query's tag was deleted since Compile
 // Every error about a place in the text carries a QueryErrorLocation payload
 // (GetQueryErrorLocation); unknown-tag errors carry their "did you mean"
-// suggestions (GetUnknownTagSuggestions). Messages read
-// "query: line L, column C: problem" followed by the snippet.
+// suggestions (GetUnknownTagSuggestions). Messages are one line:
+// "query: line L, column C: problem"; the caret snippet is in the location
+// payload. Every query error also carries an ErrorInfo (tagindex/errors.h):
+// kind query_syntax (subject: the text at the error, up to the next space or
+// parenthesis, at most 64 bytes), limit (subject: the QueryOptions field),
+// unknown_tag / unknown_category / unknown_attribute (subject: the name;
+// suggestions), ambiguous_name (candidates), bad_value (a literal).
 #ifndef TAGINDEX_QUERY_H_
 #define TAGINDEX_QUERY_H_
 

@@ -52,10 +52,17 @@ struct OpenOptions {
   // Options of a new index; ignored when the directory already holds one
   // (the stored options win, so key kind and limits never change under data).
   IndexOptions index;
-  // Create the directory and an empty index if there is none.
+  // Create the directory and an empty index if there is none. Kept `true`
+  // by default (every existing caller relies on it); pass false when an
+  // empty or missing path must be an error (a mount that failed, a removed
+  // directory): Open is then NotFound instead of starting afresh.
   bool create_if_missing = true;
   // Open without writing anything: no lock is taken, the log is replayed in
   // memory only, and every mutation and Checkpoint is FailedPrecondition.
+  // A writer may checkpoint meanwhile: when the generation being read
+  // vanishes (its snapshot or log removed), Open follows the newest one
+  // instead of reporting corruption, and never returns an older state than
+  // the generation it started with.
   bool read_only = false;
   SyncPolicy sync = SyncPolicy::kEveryWrite;
   // Under kGroupCommit, the pause after each background sync, in
@@ -66,7 +73,9 @@ struct OpenOptions {
   // When the log is corrupt before its end, Open fails with DataLoss naming
   // the file and byte offset. With `salvage_log`, Open instead keeps every
   // record before the damage, drops the rest (the log is cut there unless
-  // read_only) and reports it in Index::LastRecovery().
+  // read_only) and reports it in Index::LastRecovery(). The same holds for a
+  // record that checksums but does not apply (a hostile or buggy log):
+  // DataLoss naming its offset, or with salvage_log the records before it.
   bool salvage_log = false;
   // Safety limits applied while loading (a crafted file cannot make the
   // library allocate more than the file justifies, and no more than these).

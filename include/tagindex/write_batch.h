@@ -28,8 +28,9 @@
 // by a later batch, not by the same one.
 //
 // Errors of Index::Write: those of the single calls, for the first item
-// that fails, with the message prefixed "batch item <i> of <n> (<kind>): "
-// and a BatchError payload (GetBatchError); nothing is changed then. Also
+// that fails, with the message prefixed "batch item <i> of <n> (<kind>): ",
+// a BatchError payload (GetBatchError) and the item's ErrorInfo
+// (tagindex/errors.h: GetErrorInfo); nothing is changed then. Also
 // ResourceExhausted if the encoded batch exceeds
 // OpenOptions::max_log_record_bytes (split it), and the log's errors.
 //
@@ -86,6 +87,20 @@ class WriteBatch {
   size_t Untag(TagId tag, std::span<const std::string_view> keys);
   size_t UntagRows(TagId tag, std::span<const RowId> rows);
   size_t ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
+  // Attribute values, with the semantics of Index::SetAttributeMany,
+  // SetAttributeRows and ClearAttributeRows (values in the column's storage
+  // unit; keys and rows must be live customers when the item is validated,
+  // so a batch may add a customer and then set its value; `values` must be
+  // as long as `keys` / `rows`). The attribute is given by id
+  // (Index::GetAttribute(name)->id); creating, renaming or dropping an
+  // attribute is not a batch item (use the Index calls).
+  size_t SetAttribute(AttributeId attribute, std::span<const int64_t> keys,
+                      std::span<const int64_t> values);
+  size_t SetAttribute(AttributeId attribute, std::span<const std::string_view> keys,
+                      std::span<const int64_t> values);
+  size_t SetAttributeRows(AttributeId attribute, std::span<const RowId> rows,
+                          std::span<const int64_t> values);
+  size_t ClearAttributeRows(AttributeId attribute, std::span<const RowId> rows);
 
   size_t size() const;
   bool empty() const { return size() == 0; }

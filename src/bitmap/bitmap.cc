@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "bitmap/kernels.h"
 #include "bitmap/portable_validator.h"
+#include "util/error_info.h"
 
 namespace tagindex {
 namespace {
@@ -314,12 +315,14 @@ absl::StatusOr<Bitmap> Bitmap::PortableDeserialize(std::span<const char> data) {
   if (!valid.ok()) return valid;
   roaring_bitmap_t* r = roaring_bitmap_portable_deserialize_safe(data.data(), data.size());
   if (r == nullptr) {
-    return absl::DataLossError(
+    return util::CorruptFile(
+        "blob", std::nullopt,
         absl::StrCat("bitmap: invalid portable Roaring blob of ", data.size(), " bytes"));
   }
   Bitmap out(r);
   if (roaring_bitmap_get_cardinality(r) != cardinality) {
-    return absl::DataLossError("bitmap: portable Roaring blob decoded to a wrong cardinality");
+    return util::CorruptFile("blob", std::nullopt,
+                             "bitmap: portable Roaring blob decoded to a wrong cardinality");
   }
   out.card_.store(cardinality, std::memory_order_relaxed);
   return out;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "bitmap/chunk_ops.h"
 #include "bitmap/simd.h"
+#include "util/error_info.h"
 
 namespace tagindex {
 namespace {
@@ -542,28 +543,34 @@ void Bsi::Serialize(std::string* out) const {
 }
 
 absl::StatusOr<Bsi> Bsi::Deserialize(std::span<const char> data) {
-  if (data.size() < 4) return absl::DataLossError("attribute column: truncated header");
+  if (data.size() < 4)
+    return util::CorruptFile("attribute column", std::nullopt,
+                             "attribute column: truncated header");
   uint32_t b = 0;
   for (int i = 0; i < 4; ++i)
     b |= uint32_t{static_cast<uint8_t>(data[static_cast<size_t>(i)])} << (8 * i);
   if (b > 63) {
-    return absl::DataLossError(absl::StrCat("attribute column: ", b, " value bits (at most 63)"));
+    return util::CorruptFile("attribute column", std::nullopt,
+                             absl::StrCat("attribute column: ", b, " value bits (at most 63)"));
   }
   size_t pos = 4;
   auto get = [&](const char* what) -> absl::StatusOr<Bitmap> {
     if (data.size() - pos < 8) {
-      return absl::DataLossError(absl::StrCat("attribute column: truncated at ", what));
+      return util::CorruptFile("attribute column", std::nullopt,
+                               absl::StrCat("attribute column: truncated at ", what));
     }
     const uint64_t len = GetU64(data.data() + pos);
     pos += 8;
     if (len > data.size() - pos) {
-      return absl::DataLossError(
+      return util::CorruptFile(
+          "attribute column", std::nullopt,
           absl::StrCat("attribute column: ", what, " length ", len, " past the end"));
     }
     absl::StatusOr<Bitmap> bm = Bitmap::PortableDeserialize(data.subspan(pos, len));
     pos += len;
     if (!bm.ok()) {
-      return absl::DataLossError(
+      return util::CorruptFile(
+          "attribute column", std::nullopt,
           absl::StrCat("attribute column: ", what, ": ", bm.status().message()));
     }
     return bm;
@@ -576,19 +583,22 @@ absl::StatusOr<Bsi> Bsi::Deserialize(std::span<const char> data) {
   if (!s.ok()) return s.status();
   out.sign_ = *std::move(s);
   if (!out.sign_.IsSubsetOf(out.existence_)) {
-    return absl::DataLossError("attribute column: sign bitmap has rows without a value");
+    return util::CorruptFile("attribute column", std::nullopt,
+                             "attribute column: sign bitmap has rows without a value");
   }
   for (uint32_t i = 0; i < b; ++i) {
     absl::StatusOr<Bitmap> sl = get("slice");
     if (!sl.ok()) return sl.status();
     if (!sl->IsSubsetOf(out.existence_)) {
-      return absl::DataLossError(
+      return util::CorruptFile(
+          "attribute column", std::nullopt,
           absl::StrCat("attribute column: slice ", i, " has rows without a value"));
     }
     out.slices_.push_back(*std::move(sl));
   }
   if (pos != data.size()) {
-    return absl::DataLossError(
+    return util::CorruptFile(
+        "attribute column", std::nullopt,
         absl::StrCat("attribute column: ", data.size() - pos, " trailing bytes"));
   }
   return out;

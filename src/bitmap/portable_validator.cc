@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bitmap/simd.h"
+#include "util/error_info.h"
 
 namespace tagindex {
 namespace {
@@ -62,7 +63,8 @@ bool StrictlyIncreasing16(const char* p, uint32_t n) {
 }
 
 absl::Status Bad(size_t offset, const std::string& what) {
-  return absl::DataLossError(
+  return util::CorruptFile(
+      "blob", offset,
       absl::StrCat("bitmap: invalid portable Roaring blob at byte ", offset, ": ", what));
 }
 

@@ -73,7 +73,9 @@ int RunCheck(const std::string& dir, bool json) {
   RecoveryReport recovery = index.LastRecovery();
 
   // Customers: the universe, and key <-> row both ways.
-  std::vector<RowId> live = index.LiveRows();
+  absl::StatusOr<std::vector<RowId>> live_or = index.LiveRows();
+  if (!live_or.ok()) return ReportError(live_or.status());
+  std::vector<RowId> live = *std::move(live_or);
   if (live.size() != index.CustomerCount()) {
     problem(
         absl::StrCat("customer count ", index.CustomerCount(), " but ", live.size(), " live rows"));

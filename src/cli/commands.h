@@ -35,6 +35,26 @@ int RunShell(const ShellArgs& args);
 void AddAnalyticsCommands(CLI::App& app, int& result);
 // segment save | list | rename | drop | diff | export (analytics_commands.cc).
 void AddSegmentCommands(CLI::App& app, int& result);
+// ---- sharded indexes (shard_commands.cc) ----
+// Whether `dir` holds a sharded index (a MANIFEST file): query, count,
+// explain and tags then use the sharded forms.
+bool IsShardedDir(const std::string& dir);
+int RunShardedQuery(const std::string& dir, const std::string& text, uint64_t limit, bool json,
+                    uint32_t threads);
+int RunShardedCount(const std::string& dir, const std::string& text, bool json, uint32_t threads);
+int RunShardedExplain(const std::string& dir, const std::string& text, bool json, uint32_t threads);
+int RunShardedTags(const std::string& dir, bool json);
+
+struct ShardSplitArgs {
+  std::string source;
+  std::string dir;
+  uint32_t shards = 8;
+  uint64_t rows_per_shard = 0;
+  uint32_t threads = 0;
+  bool json = false;
+};
+int RunShardSplit(const ShardSplitArgs& args);
+int RunShardInfo(const std::string& dir, bool json);
 
 }  // namespace tagindex::cli
 

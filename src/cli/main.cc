@@ -308,7 +308,9 @@ int RunImport(ImportArgs a) {
 
 // ---- query / count / explain ----------------------------------------------------
 
-int RunQuery(const std::string& dir, const std::string& text, uint64_t limit, bool json) {
+int RunQuery(const std::string& dir, const std::string& text, uint64_t limit, bool json,
+             uint32_t threads) {
+  if (IsShardedDir(dir)) return RunShardedQuery(dir, text, limit, json, threads);
   auto index = OpenForReading(dir);
   if (!index.ok()) return ReportError(index.status());
   const auto start = Clock::now();
@@ -350,7 +352,8 @@ int RunQuery(const std::string& dir, const std::string& text, uint64_t limit, bo
   return kExitOk;
 }
 
-int RunCount(const std::string& dir, const std::string& text, bool json) {
+int RunCount(const std::string& dir, const std::string& text, bool json, uint32_t threads) {
+  if (IsShardedDir(dir)) return RunShardedCount(dir, text, json, threads);
   auto index = OpenForReading(dir);
   if (!index.ok()) return ReportError(index.status());
   const auto start = Clock::now();
@@ -387,7 +390,8 @@ std::string ExplanationJson(const Explanation& e) {
                       "}");
 }
 
-int RunExplain(const std::string& dir, const std::string& text, bool json) {
+int RunExplain(const std::string& dir, const std::string& text, bool json, uint32_t threads) {
+  if (IsShardedDir(dir)) return RunShardedExplain(dir, text, json, threads);
   auto index = OpenForReading(dir);
   if (!index.ok()) return ReportError(index.status());
   absl::StatusOr<Explanation> e = (*index)->Explain(text);
@@ -480,6 +484,7 @@ int RunStats(const std::string& dir, bool json) {
 }
 
 int RunTags(const std::string& dir, bool json) {
+  if (IsShardedDir(dir)) return RunShardedTags(dir, json);
   auto index = OpenForReading(dir);
   if (!index.ok()) return ReportError(index.status());
   std::vector<TagInfo> tags = (*index)->ListTags();
@@ -652,6 +657,8 @@ int Main(int argc, char** argv) {
 std::string dir, text;
 uint64_t limit = 0;
 bool json = false;
+uint32_t threads = 0;
+const char* kThreadsHelp = "sharded index: threads of the query pool (0 = all cores)";
 CLI::App* query = app.add_subcommand("query", "Print the customer keys of a segment");
 query->add_option("dir", dir, "index directory")->required();
 query->add_option("query", text, "segment query (docs/query_language.md)")->required();
@@ -661,7 +668,8 @@ query->footer(
     "Examples:\n  tagindex query ./idx '高价值客户 AND NOT 流失风险' --limit 10\n"
     "  tagindex query ./idx '城市 IN (上海, 杭州)' --json"
     "\n");
-query->callback([&]() { result = RunQuery(dir, text, limit, json); });
+query->add_option("--threads", threads, kThreadsHelp);
+query->callback([&]() { result = RunQuery(dir, text, limit, json, threads); });
 
 CLI::App* count = app.add_subcommand("count", "Print the number of customers in a segment");
 count->add_option("dir", dir, "index directory")->required();
@@ -670,7 +678,8 @@ count->add_flag("--json", json, "JSON: {query, count, seconds}");
 count->footer(
     "Example:\n  tagindex count ./idx '高价值客户 且 电子产品 且 非 流失风险'"
     "\n");
-count->callback([&]() { result = RunCount(dir, text, json); });
+count->add_option("--threads", threads, kThreadsHelp);
+count->callback([&]() { result = RunCount(dir, text, json, threads); });
 
 CLI::App* explain = app.add_subcommand("explain", "Show a query's plan, estimated vs actual");
 explain->add_option("dir", dir, "index directory")->required();
@@ -679,7 +688,8 @@ explain->add_flag("--json", json, "the plan as JSON");
 explain->footer(
     "Example:\n  tagindex explain ./idx '(电子产品 OR 图书音像) AND 城市 = 北京'"
     "\n");
-explain->callback([&]() { result = RunExplain(dir, text, json); });
+explain->add_option("--threads", threads, kThreadsHelp);
+explain->callback([&]() { result = RunExplain(dir, text, json, threads); });
 
 CLI::App* stats = app.add_subcommand("stats", "Customers per category and tag, with coverage");
 stats->add_option("dir", dir, "index directory")->required();
@@ -747,6 +757,31 @@ shell->callback([&]() { result = RunShell(sa); });
 
 AddAnalyticsCommands(app, result);
 AddSegmentCommands(app, result);
+// shard: sharded indexes (include/tagindex/sharded_index.h, docs/sharding.md).
+// query / count / explain / tags accept a sharded directory as it is.
+CLI::App* shard = app.add_subcommand("shard", "Sharded indexes: split an index, show shards");
+shard->require_subcommand(1);
+ShardSplitArgs ssa;
+CLI::App* split = shard->add_subcommand("split", "Copy an index into a new sharded index");
+split->add_option("source", ssa.source, "index directory to copy")->required();
+split->add_option("dir", ssa.dir, "new sharded index directory")->required();
+split->add_option("--shards", ssa.shards, "number of shards (1..4096)")->capture_default_str();
+split->add_option("--rows-per-shard", ssa.rows_per_shard,
+                  "identity keys: keys per shard range (0 = the row space split evenly)");
+split->add_option("--threads", ssa.threads, "threads writing shards (0 = all cores)");
+split->add_flag("--json", ssa.json, "JSON report");
+split->footer(
+    "Example:\n  tagindex shard split ./idx ./idx8 --shards 8\n"
+    "  tagindex count ./idx8 '高价值客户 AND 电子产品 AND NOT 流失风险'\n"
+    "Customers are routed by XXH3 of the key (identity keys by row range); the catalog\n"
+    "is the same in every shard (docs/sharding.md).\n");
+split->callback([&]() { result = RunShardSplit(ssa); });
+std::string shard_dir;
+CLI::App* info = shard->add_subcommand("info", "The manifest and the customers of each shard");
+info->add_option("dir", shard_dir, "sharded index directory")->required();
+info->add_flag("--json", json, "JSON report");
+info->footer("Example:\n  tagindex shard info ./idx8\n");
+info->callback([&]() { result = RunShardInfo(shard_dir, json); });
 
 try {
   app.parse(argc, argv);

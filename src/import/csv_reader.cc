@@ -9,9 +9,26 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "tagindex/csv.h"
+#include "util/error_info.h"
 #include "util/utf8.h"
 
 namespace tagindex {
+namespace {
+
+// A file that cannot be read: the errno mapping of the storage layer
+// (tagindex/file_system.h), never Internal; kind io (not_found for ENOENT).
+absl::Status FileError(const char* what, const std::string& path, int e) {
+  absl::StatusCode code = absl::StatusCode::kUnavailable;
+  if (e == ENOENT) code = absl::StatusCode::kNotFound;
+  if (e == ENOSPC || e == EDQUOT || e == ENOMEM) code = absl::StatusCode::kResourceExhausted;
+  if (e == EACCES || e == EPERM || e == EROFS) code = absl::StatusCode::kPermissionDenied;
+  ErrorInfo info = util::Info(e == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo, path);
+  info.path = path;
+  info.detail = std::strerror(e);
+  return util::Error(code, absl::StrCat("csv: ", what, " ", path, ": ", std::strerror(e)), info);
+}
+
+}  // namespace
 
 struct CsvReader::Impl {
   std::string name;
@@ -61,9 +78,13 @@ struct CsvReader::Impl {
     size_t start = LineStart(at);
     if (start == 0 && at >= 3 && data.substr(0, 3) == "\xEF\xBB\xBF") start = 3;
     size_t column = util::CountCodePoints(data.substr(start, at - start)) + 1;
-    return absl::InvalidArgumentError(
-        absl::StrCat("csv: ", name, ": line ", at_line, ", column ", column, ": ",
-                     absl::string_view(problem.data(), problem.size())));
+    ErrorInfo info = util::Info(ErrorKind::kBadValue, name);
+    info.path = name;
+    info.offset = at;
+    return util::Error(absl::StatusCode::kInvalidArgument,
+                       absl::StrCat("csv: ", name, ": line ", at_line, ", column ", column, ": ",
+                                    absl::string_view(problem.data(), problem.size())),
+                       info);
   }
 
   // Skips to just after the next LF (quotes ignored): resynchronisation
@@ -237,27 +258,25 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::OpenFile(const std::string
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    std::string message = absl::StrCat("csv: cannot open ", path, ": ", std::strerror(e));
-    if (e == ENOENT) return absl::NotFoundError(message);
-    if (e == EACCES) return absl::PermissionDeniedError(message);
-    return absl::InternalError(message);
+    return FileError("cannot open", path, e);
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
-    return absl::InternalError(absl::StrCat("csv: cannot stat ", path, ": ", std::strerror(e)));
+    return FileError("cannot stat", path, e);
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("csv: ", path, " is a directory"));
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, path,
+                       absl::StrCat("csv: ", path, " is a directory"));
   }
   if (st.st_size > 0) {
     void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
       int e = errno;
       ::close(fd);
-      return absl::InternalError(absl::StrCat("csv: cannot map ", path, ": ", std::strerror(e)));
+      return FileError("cannot map", path, e);
     }
     madvise(map, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
     impl->map = map;

@@ -10,6 +10,7 @@
 #include "index/storage_internal.h"
 #include "storage/wal.h"
 #include "tagindex/index.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -47,12 +48,14 @@ absl::Status WriteGeneration(const IndexState& s, FileSystem& fs, const std::str
 absl::Status Index::Checkpoint() {
   internal::Durability* d = state_->durability.get();
   if (d == nullptr) {
-    return absl::FailedPreconditionError(
-        "storage: Checkpoint needs an index opened with Index::Open (this one is in memory)");
+    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition,
+                       "directory index",
+                       "storage: Checkpoint needs an index opened with Index::Open (this one is in "
+                       "memory; Index::SaveTo / Python index.save(dir) writes it to a directory)");
   }
   if (d->options.read_only || d->wal == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("storage: index ", d->dir, " is open read-only"));
+    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, d->dir,
+                       absl::StrCat("storage: index ", d->dir, " is open read-only"));
   }
   std::lock_guard<std::mutex> checkpoint(d->checkpoint_mu);
   // Shared: queries go on; writers (exclusive) wait, so the snapshot is
@@ -70,15 +73,16 @@ absl::Status Index::Checkpoint() {
     try {
       return internal::WriteGeneration(*state_, *d->fs, d->dir, next, &wal_file, &bytes, &renamed);
     } catch (const std::bad_alloc&) {
-      return absl::ResourceExhaustedError("storage: out of memory writing a checkpoint");
+      return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
+                         "checkpoint", "storage: out of memory writing a checkpoint");
     }
   }();
   if (!s.ok()) {
     if (renamed) {
       // The new snapshot may or may not be durable: appending to either log
       // could now be lost, so refuse writes until the index is reopened.
-      d->failed = absl::Status(
-          s.code(), absl::StrCat(s.message(), " (checkpoint incomplete; reopen the index)"));
+      d->failed = util::WithMessage(
+          s, absl::StrCat(s.message(), " (checkpoint incomplete; reopen the index)"));
     } else {
       (void)d->fs->Remove(internal::Join(d->dir, internal::SnapshotName(next) + ".tmp"));
       (void)d->fs->Remove(internal::Join(d->dir, internal::WalName(next)));

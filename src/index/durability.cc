@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/index_state.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::internal {
@@ -14,14 +15,16 @@ absl::Status LogMutation(IndexState& s, const std::string& payload, LogTicket* t
   Durability* d = s.durability.get();
   if (d == nullptr) return absl::OkStatus();  // in memory
   if (d->options.read_only || d->wal == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("storage: index ", d->dir, " is open read-only"));
+    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, d->dir,
+                       absl::StrCat("storage: index ", d->dir, " is open read-only"));
   }
   if (!d->failed.ok()) return d->failed;
   if (payload.size() > std::min<uint64_t>(d->options.max_log_record_bytes, UINT32_MAX)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "storage: change of ", payload.size(), " bytes exceeds OpenOptions::max_log_record_bytes (",
-        d->options.max_log_record_bytes, "); split the batch"));
+    return util::Error(absl::StatusCode::kResourceExhausted,
+                       absl::StrCat("storage: change of ", payload.size(),
+                                    " bytes exceeds OpenOptions::max_log_record_bytes (",
+                                    d->options.max_log_record_bytes, "); split the batch"),
+                       util::LimitInfo("OpenOptions::max_log_record_bytes"));
   }
   TI_ASSIGN_OR_RETURN(uint64_t end, d->wal->Append(payload));
   ticket->wal = d->wal;

@@ -173,85 +173,184 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
     }
   }
 
-  if (in.trusted) {
-    *out = std::move(f);
-    return true;
-  }
-
   // ---- pass B, over the live rows' keys: string validity, sum -------------------
-  uint64_t key_sum = 0;
-  if (in.kind == KeyKind::kInt64) {
-    ForEachLiveRow(universe, [&](RowId r) {
-      key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
-      return true;
-    });
-  } else {
-    bool bad = false;
-    ForEachLiveRow(universe, [&](RowId r) {
-      const std::string_view key = f.StringKey(r);
-      if (!ValidateStringKey(key, *in.options).ok()) {
-        bad = !Fail(error, false, kKeyListHeader + 8 * uint64_t{r},
-                    absl::StrCat("invalid string key of row ", r));
-        return false;
-      }
-      key_sum += mix(FrozenEntry(FrozenKeyHash(key, f.seed_), r));
-      return true;
-    });
-    if (bad) return false;
-  }
-  if (table_sum != key_sum) {
-    return Fail(error, true, kTableHeader,
-                "the lookup table does not match the key list and the live customers (an "
-                "entry's hash or row is wrong, or a live customer's entry is missing)");
+  if (!in.trusted) {
+    uint64_t key_sum = 0;
+    if (in.kind == KeyKind::kInt64) {
+      ForEachLiveRow(universe, [&](RowId r) {
+        key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
+        return true;
+      });
+    } else {
+      bool bad = false;
+      ForEachLiveRow(universe, [&](RowId r) {
+        const std::string_view key = f.StringKey(r);
+        if (!ValidateStringKey(key, *in.options).ok()) {
+          bad = !Fail(error, false, kKeyListHeader + 8 * uint64_t{r},
+                      absl::StrCat("invalid string key of row ", r));
+          return false;
+        }
+        key_sum += mix(FrozenEntry(FrozenKeyHash(key, f.seed_), r));
+        return true;
+      });
+      if (bad) return false;
+    }
+    if (table_sum != key_sum) {
+      return Fail(error, true, kTableHeader,
+                  "the lookup table does not match the key list and the live customers (an "
+                  "entry's hash or row is wrong, or a live customer's entry is missing)");
+    }
   }
   // Every tag is now the hash of its row's key, so equal keys have equal
   // tags and sit in one run of equal tags: compare within those runs.
+  // A short run pairwise (at most kShortRun^2 / 2 comparisons); a longer
+  // one (only a table whose keys were chosen to collide has one) is sorted
+  // by key, which also gives Find its side index: O(k log k) for a run of
+  // k, never quadratic.
+  uint64_t probes = 0;
+  std::vector<std::pair<RowId, uint32_t>> run;  // (row, entry index)
   for (uint64_t start : tie_starts) {
     const uint64_t tag = f.Entry(start) >> 32;
     uint64_t end = start + 1;
     while (end < f.entries_ && f.Entry(end) >> 32 == tag) ++end;
-    for (uint64_t i = start; i < end; ++i) {
-      for (uint64_t j = i + 1; j < end; ++j) {
-        const RowId a = static_cast<RowId>(f.Entry(i));
-        const RowId b = static_cast<RowId>(f.Entry(j));
-        const bool same = in.kind == KeyKind::kInt64 ? f.IntKey(a) == f.IntKey(b)
-                                                     : f.StringKey(a) == f.StringKey(b);
-        if (same) {
-          return Fail(error, true, kTableHeader + 8 * j,
-                      absl::StrCat("live rows ", a, " and ", b, " share a key"));
+    if (end - start <= kShortRun) {
+      if (in.trusted) continue;
+      for (uint64_t i = start; i < end; ++i) {
+        for (uint64_t j = i + 1; j < end; ++j) {
+          const RowId a = static_cast<RowId>(f.Entry(i));
+          const RowId b = static_cast<RowId>(f.Entry(j));
+          ++probes;
+          if (f.CompareKeys(a, b) == 0) {
+            return Fail(error, true, kTableHeader + 8 * j,
+                        absl::StrCat("live rows ", a, " and ", b, " share a key"));
+          }
         }
       }
+      continue;
     }
+    run.clear();
+    for (uint64_t i = start; i < end; ++i) {
+      run.emplace_back(static_cast<RowId>(f.Entry(i)), static_cast<uint32_t>(i));
+    }
+    std::sort(run.begin(), run.end(), [&](const auto& x, const auto& y) {
+      ++probes;
+      const int c = f.CompareKeys(x.first, y.first);
+      return c != 0 ? c < 0 : x.second < y.second;
+    });
+    for (size_t i = 1; i < run.size(); ++i) {
+      ++probes;
+      if (f.CompareKeys(run[i - 1].first, run[i].first) == 0) {
+        const auto [a, b] = std::minmax(
+            run[i - 1], run[i], [](const auto& x, const auto& y) { return x.second < y.second; });
+        return Fail(error, true, kTableHeader + 8 * uint64_t{b.second},
+                    absl::StrCat("live rows ", a.first, " and ", b.first, " share a key"));
+      }
+    }
+    f.long_runs_.push_back({static_cast<uint32_t>(tag),
+                            static_cast<uint32_t>(f.long_run_rows_.size()),
+                            static_cast<uint32_t>(run.size())});
+    for (const auto& [row, index] : run) f.long_run_rows_.push_back(row);
   }
+  f.load_probes_ = probes;
   *out = std::move(f);
   return true;
 }
 
-template <typename Equal>
-std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Equal equal) const {
+int FrozenKeys::CompareKeys(RowId a, RowId b) const {
+  if (kind_ == KeyKind::kInt64) {
+    const int64_t x = IntKey(a), y = IntKey(b);
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  const int c = StringKey(a).compare(StringKey(b));
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+uint64_t FrozenKeys::FirstAtLeast(uint64_t bucket, uint64_t tag, uint64_t* work) const {
+  uint64_t lo = directory_[bucket];
+  uint64_t hi = directory_[bucket + 1];
+  if (hi - lo <= kLinearScan) {
+    for (; lo < hi; ++lo) {
+      ++*work;
+      if (Entry(lo) >> 32 >= tag) break;
+    }
+    return lo;
+  }
+  while (lo < hi) {  // a crafted bucket: binary search
+    ++*work;
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (Entry(mid) >> 32 < tag) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+template <typename Compare>
+std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Compare cmp, uint64_t* probes) const {
   if (entries_ == 0) return std::nullopt;
   const uint64_t tag = hash >> 32;
   const uint64_t bucket = BucketOf(hash);
   const uint64_t end = directory_[bucket + 1];
-  for (uint64_t i = directory_[bucket]; i < end; ++i) {
+  uint64_t work = 0;
+  std::optional<RowId> found;
+  uint64_t scanned = 0;
+  for (uint64_t i = FirstAtLeast(bucket, tag, &work); i < end; ++i) {
     const uint64_t e = Entry(i);
-    const uint64_t t = e >> 32;
-    if (t == tag) {
-      const RowId row = static_cast<RowId>(e);
-      if (equal(row)) return row;
-    } else if (t > tag) {
+    if (e >> 32 != tag) break;
+    ++work;
+    if (++scanned > kShortRun) {
+      // A long run of one tag: its rows sorted by key, binary-searched.
+      auto run = std::lower_bound(long_runs_.begin(), long_runs_.end(), tag,
+                                  [](const LongRun& r, uint64_t t) { return r.tag < t; });
+      if (run != long_runs_.end() && run->tag == tag) {
+        uint64_t lo = run->begin, hi = uint64_t{run->begin} + run->size;
+        while (lo < hi) {
+          ++work;
+          const uint64_t mid = lo + (hi - lo) / 2;
+          const int c = cmp(long_run_rows_[mid]);
+          if (c == 0) {
+            found = long_run_rows_[mid];
+            break;
+          }
+          if (c < 0) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+      }
+      break;
+    }
+    const RowId row = static_cast<RowId>(e);
+    if (cmp(row) == 0) {
+      found = row;
       break;
     }
   }
-  return std::nullopt;
+  if (probes != nullptr) *probes += work;
+  return found;
 }
 
-std::optional<RowId> FrozenKeys::Find(int64_t key) const {
-  return FindHashed(FrozenKeyHash(key, seed_), [&](RowId row) { return IntKey(row) == key; });
+std::optional<RowId> FrozenKeys::Find(int64_t key, uint64_t* probes) const {
+  return FindHashed(
+      FrozenKeyHash(key, seed_),
+      [&](RowId row) {
+        const int64_t k = IntKey(row);
+        return k < key ? -1 : (k > key ? 1 : 0);
+      },
+      probes);
 }
 
-std::optional<RowId> FrozenKeys::Find(std::string_view key) const {
-  return FindHashed(FrozenKeyHash(key, seed_), [&](RowId row) { return StringKey(row) == key; });
+std::optional<RowId> FrozenKeys::Find(std::string_view key, uint64_t* probes) const {
+  return FindHashed(
+      FrozenKeyHash(key, seed_),
+      [&](RowId row) {
+        const int c = StringKey(row).compare(key);
+        return c < 0 ? -1 : (c > 0 ? 1 : 0);
+      },
+      probes);
 }
 
 template <typename Key>
@@ -277,13 +376,10 @@ void FrozenKeys::FindManyImpl(std::span<const Key> keys, RowId* rows) const {
     for (size_t j = 0; j < m; ++j) {
       candidate[j] = kNoRow;
       const uint64_t tag = hash[j] >> 32;
-      const uint64_t end = directory_[bucket[j] + 1];
-      for (uint64_t i = directory_[bucket[j]]; i < end; ++i) {
-        const uint64_t e = Entry(i);
-        if (e >> 32 >= tag) {
-          if (e >> 32 == tag) candidate[j] = static_cast<RowId>(e);
-          break;
-        }
+      uint64_t work = 0;
+      const uint64_t i = FirstAtLeast(bucket[j], tag, &work);
+      if (i < directory_[bucket[j] + 1] && Entry(i) >> 32 == tag) {
+        candidate[j] = static_cast<RowId>(Entry(i));
       }
       if (candidate[j] != kNoRow) __builtin_prefetch(keys_ + 8 * uint64_t{candidate[j]});
     }

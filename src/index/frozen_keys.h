@@ -101,9 +101,24 @@ class FrozenKeys {
     return std::string_view(blob_ + begin, end - begin);
   }
 
-  // The row whose key is `key` among the snapshot's live rows.
-  std::optional<RowId> Find(int64_t key) const;
-  std::optional<RowId> Find(std::string_view key) const;
+  // The row whose key is `key` among the snapshot's live rows. Bounded
+  // work whatever the file: a directory bucket of more than kLinearScan
+  // entries is binary-searched, and a run of more than kShortRun entries
+  // sharing one hash tag (a crafted table: keys chosen to collide) is
+  // looked up in a side index of that run's rows sorted by key, built at
+  // Load. `probes`, when given, is increased by the entries and keys
+  // examined (tests count work with it, not time).
+  static constexpr uint64_t kLinearScan = 32;
+  static constexpr uint64_t kShortRun = 8;
+  std::optional<RowId> Find(int64_t key, uint64_t* probes = nullptr) const;
+  std::optional<RowId> Find(std::string_view key, uint64_t* probes = nullptr) const;
+
+  // Key comparisons Load made to prove that no two live rows share a key
+  // (sort-based within runs of equal tags: O(k log k) for a run of k).
+  uint64_t load_probes() const { return load_probes_; }
+  // Entries held in long runs' side index (0 for any file this library wrote
+  // from keys it did not choose to collide).
+  uint64_t long_run_entries() const { return long_run_rows_.size(); }
 
   // Batch Find: rows[i] is the row of keys[i], or kNoRow. Works on groups
   // of keys in stages (hash, directory, entries, key list), prefetching
@@ -130,8 +145,13 @@ class FrozenKeys {
     std::memcpy(&v, p, 8);  // unaligned: sections are packed
     return v;
   }
-  template <typename Equal>
-  std::optional<RowId> FindHashed(uint64_t hash, Equal equal) const;
+  // `cmp(row)` is <0, 0 or >0 as row's key is below, equal to or above
+  // the key looked up.
+  template <typename Compare>
+  std::optional<RowId> FindHashed(uint64_t hash, Compare cmp, uint64_t* probes) const;
+  // The first entry index of bucket `bucket` whose tag is >= `tag`.
+  uint64_t FirstAtLeast(uint64_t bucket, uint64_t tag, uint64_t* work) const;
+  int CompareKeys(RowId a, RowId b) const;
   template <typename Key>
   void FindManyImpl(std::span<const Key> keys, RowId* rows) const;
   uint64_t BucketOf(uint64_t hash) const {
@@ -149,6 +169,16 @@ class FrozenKeys {
   const char* table_ = nullptr;
   int directory_bits_ = 0;
   std::vector<uint32_t> directory_;  // 2^bits + 1 entry indexes
+  // Runs of more than kShortRun entries with one tag: (tag, first index in
+  // long_run_rows_, length), by tag; their rows sorted by key.
+  struct LongRun {
+    uint32_t tag;
+    uint32_t begin;
+    uint32_t size;
+  };
+  std::vector<LongRun> long_runs_;
+  std::vector<RowId> long_run_rows_;
+  uint64_t load_probes_ = 0;
 };
 
 // Sorts entries built in row order by their tag (stable, so ties stay in

@@ -14,6 +14,7 @@
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "index/names.h"
+#include "util/error_info.h"
 #include "util/hash.h"
 #include "util/status_macros.h"
 
@@ -40,21 +41,33 @@ std::optional<RowId> LiveRow(const IndexState& s, const K& key) {
   return row;
 }
 
-template <typename K>
-absl::Status KeyNotFound(const K& key) {
-  return absl::NotFoundError(absl::StrCat("index: customer key ", KeyText(key), " not found"));
+absl::Status KeyNotFound(int64_t key) {
+  return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer, absl::StrCat(key),
+                     absl::StrCat("index: customer key ", key, " not found"));
+}
+absl::Status KeyNotFound(std::string_view key) {
+  return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer, key,
+                     absl::StrCat("index: customer key ", KeyText(key), " not found"));
+}
+
+absl::Status RowNotLive(RowId row) {
+  return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                     absl::StrCat("row ", row),
+                     absl::StrCat("index: row ", row, " is not a live customer"));
 }
 
 absl::Status CheckLiveRow(const IndexState& s, RowId row) {
   if (s.universe.Contains(row)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat("index: row ", row, " is not a live customer"));
+  return RowNotLive(row);
 }
 
 absl::StatusOr<const TagEntry*> GetTagEntry(const IndexState& s, TagId tag) {
   const TagEntry* entry = s.catalog.Get(tag);
   if (entry == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("index: tag id ", tag.value, " not found (deleted or never created)"));
+    return util::Error(
+        absl::StatusCode::kNotFound,
+        absl::StrCat("index: tag id ", tag.value, " not found (deleted or never created)"),
+        util::IdInfo(ErrorKind::kUnknownTag, "tag id", tag.value));
   }
   return entry;
 }
@@ -104,12 +117,13 @@ Index::~Index() = default;
 absl::StatusOr<std::unique_ptr<Index>> Index::Create(IndexOptions options) {
   if (options.max_name_bytes == 0 || options.max_name_code_points == 0 ||
       options.max_string_key_bytes == 0 || options.max_tags == 0) {
-    return absl::InvalidArgumentError(
-        "index: IndexOptions limits (max_name_bytes, max_name_code_points, "
-        "max_string_key_bytes, max_tags) must be positive");
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "IndexOptions",
+                       "index: IndexOptions limits (max_name_bytes, max_name_code_points, "
+                       "max_string_key_bytes, max_tags) must be positive");
   }
   if (static_cast<uint8_t>(options.key_kind) > static_cast<uint8_t>(KeyKind::kIdentity)) {
-    return absl::InvalidArgumentError("index: unknown IndexOptions::key_kind");
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue,
+                       "IndexOptions::key_kind", "index: unknown IndexOptions::key_kind");
   }
   return Guarded([&]() -> absl::StatusOr<std::unique_ptr<Index>> {
     return std::unique_ptr<Index>(
@@ -171,7 +185,7 @@ absl::StatusOr<RowId> Index::FindCustomer(std::string_view key) const {
 absl::StatusOr<CustomerKey> Index::KeyOf(RowId row) const {
   ReadLock lock(state_->mu);
   if (!state_->universe.Contains(row)) {
-    return absl::NotFoundError(absl::StrCat("index: row ", row, " is not a live customer"));
+    return RowNotLive(row);
   }
   return state_->keys.KeyOf(row);
 }
@@ -192,9 +206,11 @@ uint64_t Index::RowIdLimit() const {
   return state_->row_limit;
 }
 
-std::vector<RowId> Index::LiveRows() const {
-  ReadLock lock(state_->mu);
-  return state_->universe.ToVector();
+absl::StatusOr<std::vector<RowId>> Index::LiveRows() const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<RowId>> {
+    ReadLock lock(state_->mu);
+    return state_->universe.ToVector();
+  });
 }
 
 // ---- categories ---------------------------------------------------------------------
@@ -210,7 +226,8 @@ absl::StatusOr<CategoryInfo> Index::GetCategory(std::string_view name) const {
   ReadLock lock(state_->mu);
   const CategoryEntry* c = state_->catalog.FindCategory(normalized);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("index: category ", Quote(normalized), " not found"));
+    return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCategory, normalized,
+                       absl::StrCat("index: category ", Quote(normalized), " not found"));
   }
   return MakeCategoryInfo(*c);
 }
@@ -255,16 +272,23 @@ absl::StatusOr<TagId> Index::FindTag(std::string_view name) const {
       for (const auto& s : suggestions) quoted.push_back(Quote(s));
       hint = absl::StrCat("; did you mean ", absl::StrJoin(quoted, ", "), "?");
     }
-    return absl::NotFoundError(absl::StrCat("index: unknown tag ", Quote(normalized), hint));
+    ErrorInfo info = util::Info(ErrorKind::kUnknownTag, normalized);
+    info.suggestions = std::move(suggestions);
+    return util::Error(absl::StatusCode::kNotFound,
+                       absl::StrCat("index: unknown tag ", Quote(normalized), hint), info);
   }
+  ErrorInfo info = util::Info(ErrorKind::kAmbiguousName, normalized);
   std::vector<std::string> candidates;
   for (const TagEntry* t : found) {
-    candidates.push_back(
-        Quote(t->category.empty() ? t->name : absl::StrCat(t->category, ":", t->name)));
+    info.candidates.push_back(t->category.empty() ? t->name
+                                                  : absl::StrCat(t->category, ":", t->name));
+    candidates.push_back(Quote(info.candidates.back()));
   }
-  return absl::InvalidArgumentError(absl::StrCat("index: tag name ", Quote(normalized),
-                                                 " is in several categories; qualify it as one of ",
-                                                 absl::StrJoin(candidates, ", ")));
+  return util::Error(absl::StatusCode::kInvalidArgument,
+                     absl::StrCat("index: tag name ", Quote(normalized),
+                                  " is in several categories; qualify it as one of ",
+                                  absl::StrJoin(candidates, ", ")),
+                     info);
 }
 
 absl::StatusOr<TagId> Index::FindTag(std::string_view category, std::string_view name) const {
@@ -273,9 +297,10 @@ absl::StatusOr<TagId> Index::FindTag(std::string_view category, std::string_view
                       internal::NormalizeName(category, "category name", state_->options, true));
   ReadLock lock(state_->mu);
   if (const TagEntry* t = state_->catalog.Find(c, n)) return t->id;
-  return absl::NotFoundError(absl::StrCat(
-      "index: unknown tag ", Quote(n),
-      c.empty() ? std::string(" without a category") : absl::StrCat(" in category ", Quote(c))));
+  return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownTag, n,
+                     absl::StrCat("index: unknown tag ", Quote(n),
+                                  c.empty() ? std::string(" without a category")
+                                            : absl::StrCat(" in category ", Quote(c))));
 }
 
 absl::Status Index::RenameTag(TagId tag, std::string_view new_name) {
@@ -412,19 +437,25 @@ absl::StatusOr<bool> Index::HasTagRow(TagId tag, RowId row) const {
 }
 
 absl::StatusOr<std::vector<TagId>> Index::TagsOf(int64_t key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
+    return TagsOfLocked(*state_, row);
+  });
 }
 absl::StatusOr<std::vector<TagId>> Index::TagsOf(std::string_view key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
+    return TagsOfLocked(*state_, row);
+  });
 }
 absl::StatusOr<std::vector<TagId>> Index::TagsOfRow(RowId row) const {
-  ReadLock lock(state_->mu);
-  TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
-  return TagsOfLocked(*state_, row);
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
+    ReadLock lock(state_->mu);
+    TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
+    return TagsOfLocked(*state_, row);
+  });
 }
 
 absl::StatusOr<std::vector<RowId>> Index::RowsWithTag(TagId tag) const {
@@ -480,12 +511,15 @@ absl::StatusOr<std::vector<RowId>> Index::ParsePortableRows(std::span<const char
   try {
     TI_ASSIGN_OR_RETURN(Bitmap b, Bitmap::PortableDeserialize(blob));
     if (b.Cardinality() > max_ids) {
-      return absl::ResourceExhaustedError(absl::StrCat("storage: blob holds ", b.Cardinality(),
-                                                       " ids, more than the limit ", max_ids));
+      return util::Error(absl::StatusCode::kResourceExhausted,
+                         absl::StrCat("storage: blob holds ", b.Cardinality(),
+                                      " ids, more than the limit ", max_ids),
+                         util::LimitInfo("max_ids"));
     }
     return b.ToVector();
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("storage: out of memory parsing a Roaring blob");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "blob",
+                       "storage: out of memory parsing a Roaring blob");
   }
 }
 

@@ -16,6 +16,7 @@
 #include "query/attribute_value.h"
 #include "tagindex/index.h"
 #include "util/edit_distance.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -32,7 +33,8 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("index: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "index",
+                       "index: out of memory");
   }
 }
 
@@ -45,7 +47,10 @@ absl::Status UnknownAttribute(const IndexState& s, std::string_view name) {
     for (const auto& x : suggestions) quoted.push_back(Quote(x));
     hint = absl::StrCat("; did you mean ", absl::StrJoin(quoted, ", "), "?");
   }
-  return absl::NotFoundError(absl::StrCat("index: unknown attribute ", Quote(name), hint));
+  ErrorInfo info = util::Info(ErrorKind::kUnknownAttribute, name);
+  info.suggestions = std::move(suggestions);
+  return util::Error(absl::StatusCode::kNotFound,
+                     absl::StrCat("index: unknown attribute ", Quote(name), hint), info);
 }
 
 // The live column called `name` (after name normalisation), for readers and
@@ -75,9 +80,11 @@ AttributeInfo InfoOf(const AttributeEntry& e) {
 absl::Status CheckLive(const IndexState& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (!s.universe.Contains(rows[i])) {
-      return absl::NotFoundError(absl::StrCat(
-          "index: row ", rows[i], " is not a live customer",
-          rows.size() > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string()));
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                         absl::StrCat("row ", rows[i]),
+                         absl::StrCat("index: row ", rows[i], " is not a live customer",
+                                      rows.size() > 1 ? absl::StrCat(" (batch position ", i, ")")
+                                                      : std::string()));
     }
   }
   return absl::OkStatus();
@@ -101,7 +108,8 @@ absl::StatusOr<AttributeId> IdOf(const IndexState& s, std::string_view name) {
 absl::StatusOr<const Bitmap*> FilterOf(const Index* index, const Segment* segment) {
   if (segment == nullptr) return nullptr;
   if (segment->index() != index) {
-    return absl::InvalidArgumentError("index: the segment belongs to another index");
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "segment",
+                       "index: the segment belongs to another index");
   }
   return &segment->data_for_internal_use().rows;
 }
@@ -191,8 +199,8 @@ absl::StatusOr<int64_t> Index::ParseAttributeValue(std::string_view attribute,
   TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
   absl::StatusOr<int64_t> v = query::ParseAttribute(e->type, e->scale, text);
   if (!v.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("index: attribute ", Quote(e->name), ": ", v.status().message()));
+    return util::WithMessage(
+        v.status(), absl::StrCat("index: attribute ", Quote(e->name), ": ", v.status().message()));
   }
   return v;
 }
@@ -245,11 +253,13 @@ absl::StatusOr<std::vector<uint64_t>> Index::AttributeHistogram(std::string_view
                                                                 const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<uint64_t>> {
     if (bounds.size() < 2) {
-      return absl::InvalidArgumentError("index: a histogram needs at least two bucket bounds");
+      return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "bounds",
+                         "index: a histogram needs at least two bucket bounds");
     }
     for (size_t i = 0; i + 1 < bounds.size(); ++i) {
       if (bounds[i] >= bounds[i + 1]) {
-        return absl::InvalidArgumentError(
+        return util::Error(
+            absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "bounds",
             absl::StrCat("index: histogram bounds must be strictly ascending; bound ", i + 1, " (",
                          bounds[i + 1], ") is not above bound ", i, " (", bounds[i], ")"));
       }
@@ -266,7 +276,8 @@ absl::StatusOr<std::optional<int64_t>> Index::AttributeQuantile(std::string_view
                                                                 const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::optional<int64_t>> {
     if (!(q >= 0.0 && q <= 1.0)) {
-      return absl::InvalidArgumentError(absl::StrCat("index: quantile ", q, " is outside [0, 1]"));
+      return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, absl::StrCat(q),
+                         absl::StrCat("index: quantile ", q, " is outside [0, 1]"));
     }
     TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
     ReadLock lock(state_->mu);

@@ -16,6 +16,7 @@
 #include "query/parser.h"
 #include "query/planner.h"
 #include "tagindex/index.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -40,7 +41,8 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("query: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "query",
+                       "query: out of memory");
   }
 }
 
@@ -200,8 +202,9 @@ absl::StatusOr<Segment> CheckedSegment(const Index* index, const IndexState& sta
   ReadLock lock(state.mu);
   if (!rows.IsSubsetOf(state.universe)) {
     Bitmap outside = Bitmap::AndNot(rows, state.universe);
-    return absl::NotFoundError(
-        absl::StrCat("segment: row ", outside.Minimum(), " is not a live customer"));
+    return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                       absl::StrCat("row ", outside.Minimum()),
+                       absl::StrCat("segment: row ", outside.Minimum(), " is not a live customer"));
   }
   auto data = std::make_shared<internal::SegmentData>();
   data->index = index;

@@ -17,6 +17,7 @@
 #include "index/key_map.h"
 #include "index/saved_segments.h"
 #include "tagindex/options.h"
+#include "util/error_info.h"
 
 namespace tagindex::internal {
 
@@ -48,7 +49,8 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("index: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "index",
+                       "index: out of memory");
   }
 }
 

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <forward_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -125,8 +126,9 @@ struct ImportTagMutation {  // CreateTag holding the rows of a portable blob
 
 // Attribute columns (bit-sliced, src/index/attributes.h). Ids are assigned
 // like tag ids (next free on a live write; the logged one on replay) and
-// never reused. Not yet accepted inside a WriteBatch: the BatchView does not
-// track attributes, so they commit one item at a time.
+// never reused. Create / rename / drop commit one item at a time (the
+// BatchView does not track attributes); setting and clearing values may be
+// part of a WriteBatch.
 inline constexpr uint32_t kUnassignedAttributeId = UINT32_MAX;
 struct CreateAttributeMutation {
   uint32_t id = kUnassignedAttributeId;
@@ -263,9 +265,11 @@ struct ItemResult {
 };
 
 struct CommitResult {
-  std::vector<ItemResult> items;       // one per item
-  Delta delta;                         // of all items together
-  std::deque<std::string> normalized;  // owns the items' normalised names
+  std::vector<ItemResult> items;  // one per item
+  Delta delta;                    // of all items together
+  // Owns the items' normalised names (a forward_list: stable addresses,
+  // and unlike a deque it allocates nothing until a name is added).
+  std::forward_list<std::string> normalized;
 };
 
 // Commits `items` all-or-nothing as one log record (see the top of this

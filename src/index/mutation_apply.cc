@@ -21,6 +21,7 @@
 #include "index/mutation.h"
 #include "index/names.h"
 #include "tagindex/write_batch.h"
+#include "util/error_info.h"
 #include "util/hash.h"
 #include "util/status_macros.h"
 
@@ -81,6 +82,9 @@ using WriteLock = std::unique_lock<std::shared_mutex>;
 
 std::string KeyText(int64_t key) { return absl::StrCat(key); }
 std::string KeyText(std::string_view key) { return Quote(key); }
+// A key as ErrorInfo names it: int64 in decimal, a string as given.
+std::string KeySubject(int64_t key) { return absl::StrCat(key); }
+std::string KeySubject(std::string_view key) { return std::string(key); }
 
 const char* KeyKindName(KeyKind kind) {
   switch (kind) {
@@ -262,7 +266,7 @@ class KeyBatch final : public KeyPlan {
       if (!st.ok()) {
         return Fail(
             failure, KeyText(keys[i]),
-            absl::Status(st.code(), absl::StrCat(st.message(), BatchPosition(i, keys.size()))));
+            util::WithMessage(st, absl::StrCat(st.message(), BatchPosition(i, keys.size()))));
       }
     }
     // One batch lookup (its cache misses overlap), then liveness per key.
@@ -284,8 +288,10 @@ class KeyBatch final : public KeyPlan {
       }
       if (!create) {
         return Fail(failure, KeyText(keys[i]),
-                    absl::NotFoundError(absl::StrCat("index: customer key ", KeyText(keys[i]),
-                                                     " not found", BatchPosition(i, keys.size()))));
+                    util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                                KeySubject(keys[i]),
+                                absl::StrCat("index: customer key ", KeyText(keys[i]), " not found",
+                                             BatchPosition(i, keys.size()))));
       }
       // First sight of each new key -> index into `fresh_`; until Commit
       // the row holds that index.
@@ -298,9 +304,11 @@ class KeyBatch final : public KeyPlan {
     if (s.options.key_kind != KeyKind::kIdentity &&
         view.row_limit() + fresh_.size() > uint64_t{kMaxRowId} + 1) {
       return Fail(failure, KeyText(fresh_[0]),
-                  absl::ResourceExhaustedError(absl::StrCat(
-                      "index: cannot add ", fresh_.size(), " customers: row ids are used up (",
-                      view.row_limit(), " assigned of ", uint64_t{kMaxRowId} + 1, ")")));
+                  util::Error(absl::StatusCode::kResourceExhausted,
+                              absl::StrCat("index: cannot add ", fresh_.size(),
+                                           " customers: row ids are used up (", view.row_limit(),
+                                           " assigned of ", uint64_t{kMaxRowId} + 1, ")"),
+                              util::LimitInfo("row ids")));
     }
     if (view.recording()) {
       // What Commit will assign, for the items after this one.
@@ -376,9 +384,10 @@ absl::Status PlanKeys(BatchView& view, const KeyList& keys, bool create, Failure
 absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, Failure* failure) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (!view.RowLive(rows[i])) {
-      return Fail(
-          failure, absl::StrCat("row ", rows[i]),
-          absl::NotFoundError(absl::StrCat("index: row ", rows[i], " is not a live customer",
+      return Fail(failure, absl::StrCat("row ", rows[i]),
+                  util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                              absl::StrCat("row ", rows[i]),
+                              absl::StrCat("index: row ", rows[i], " is not a live customer",
                                            BatchPosition(i, rows.size()))));
     }
   }
@@ -388,8 +397,10 @@ absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, F
 absl::Status CheckTag(const BatchView& view, TagId tag, Failure* failure) {
   if (view.TagLive(tag)) return absl::OkStatus();
   return Fail(failure, TagSubject(tag),
-              absl::NotFoundError(absl::StrCat("index: tag id ", tag.value,
-                                               " not found (deleted or never created)")));
+              util::Error(absl::StatusCode::kNotFound,
+                          absl::StrCat("index: tag id ", tag.value,
+                                       " not found (deleted or never created)"),
+                          util::IdInfo(ErrorKind::kUnknownTag, "tag id", tag.value)));
 }
 
 std::vector<RowId> SortedUnique(std::span<const RowId> in) {
@@ -415,20 +426,24 @@ absl::Status CheckRoomForTag(const BatchView& view, std::string_view name,
   if (view.NameTaken(category, name)) {
     return Fail(
         failure, std::string(name),
-        absl::AlreadyExistsError(absl::StrCat(
-            "index: tag ", Quote(name),
-            category.empty() ? std::string() : absl::StrCat(" in category ", Quote(category)),
-            " already exists")));
+        util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, name,
+                    absl::StrCat("index: tag ", Quote(name),
+                                 category.empty() ? std::string()
+                                                  : absl::StrCat(" in category ", Quote(category)),
+                                 " already exists")));
   }
   if (view.live_tag_count() >= opts.max_tags) {
-    return Fail(failure, std::string(name),
-                absl::ResourceExhaustedError(
+    return Fail(
+        failure, std::string(name),
+        util::Error(absl::StatusCode::kResourceExhausted,
                     absl::StrCat("index: cannot ", verb, " tag ", Quote(name), ": the index holds ",
-                                 opts.max_tags, " tags, the limit (IndexOptions::max_tags)")));
+                                 opts.max_tags, " tags, the limit (IndexOptions::max_tags)"),
+                    util::LimitInfo("IndexOptions::max_tags")));
   }
   if (view.next_tag_id() >= UINT32_MAX) {
     return Fail(failure, std::string(name),
-                absl::ResourceExhaustedError("index: tag ids are used up"));
+                util::Error(absl::StatusCode::kResourceExhausted, "index: tag ids are used up",
+                            util::LimitInfo("tag ids")));
   }
   return absl::OkStatus();
 }
@@ -441,8 +456,9 @@ absl::Status TakeTagId(const BatchView& view, uint32_t* id, Failure* failure) {
   }
   if (*id != view.next_tag_id()) {
     return Fail(failure, absl::StrCat("tag id ", *id),
-                absl::DataLossError(absl::StrCat("tag logged with id ", *id,
-                                                 " but the next tag id is ", view.next_tag_id())));
+                util::Error(absl::StatusCode::kDataLoss, ErrorKind::kCorruptFile, "log",
+                            absl::StrCat("tag logged with id ", *id, " but the next tag id is ",
+                                         view.next_tag_id())));
   }
   return absl::OkStatus();
 }
@@ -451,13 +467,13 @@ absl::Status TakeTagId(const BatchView& view, uint32_t* id, Failure* failure) {
 
 struct Normalizer {
   const IndexOptions& opts;
-  std::deque<std::string>& owned;
+  std::forward_list<std::string>& owned;
   Failure* failure;
 
   absl::Status Name(std::string_view* name, const char* what, bool allow_empty = false) {
     absl::StatusOr<std::string> n = NormalizeName(*name, what, opts, allow_empty);
     if (!n.ok()) return Fail(failure, std::string(*name), n.status());
-    *name = owned.emplace_back(*std::move(n));
+    *name = owned.emplace_front(*std::move(n));
     return absl::OkStatus();
   }
   absl::Status Description(std::string_view d) {
@@ -467,7 +483,9 @@ struct Normalizer {
   }
   absl::Status Kind(TagKind kind) {
     if (kind == TagKind::kManual || kind == TagKind::kRule) return absl::OkStatus();
-    return Fail(failure, "kind", absl::InvalidArgumentError("index: unknown TagKind"));
+    return Fail(failure, "kind",
+                util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue,
+                            "TagSpec::kind", "index: unknown TagKind"));
   }
 
   absl::Status operator()(CreateCategoryMutation& m) {
@@ -531,8 +549,8 @@ struct Validator {
   absl::Status operator()(CreateCategoryMutation& m) {
     if (view.CategoryExists(m.name)) {
       return Fail(failure, std::string(m.name),
-                  absl::AlreadyExistsError(
-                      absl::StrCat("index: category ", Quote(m.name), " already exists")));
+                  util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, m.name,
+                              absl::StrCat("index: category ", Quote(m.name), " already exists")));
     }
     view.CreateCategory(m.name);
     return absl::OkStatus();
@@ -548,10 +566,10 @@ struct Validator {
     auto [name, category] = view.TagNames(m.tag);
     if (name == m.name) return absl::OkStatus();
     if (view.NameTaken(category, m.name)) {
-      return Fail(
-          failure, std::string(m.name),
-          absl::AlreadyExistsError(absl::StrCat("index: cannot rename ", Quote(name), " to ",
-                                                Quote(m.name), ": that tag exists")));
+      return Fail(failure, std::string(m.name),
+                  util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, m.name,
+                              absl::StrCat("index: cannot rename ", Quote(name), " to ",
+                                           Quote(m.name), ": that tag exists")));
     }
     view.RenameTag(m.tag, m.name);
     return absl::OkStatus();
@@ -576,9 +594,9 @@ struct Validator {
         Bitmap::PortableDeserialize(std::span<const char>(m.portable.data(), m.portable.size()));
     if (!parsed.ok()) {
       return Fail(failure, std::string(m.name),
-                  absl::Status(parsed.status().code(),
-                               absl::StrCat("index: cannot import tag ", Quote(m.name), ": ",
-                                            parsed.status().message())));
+                  util::WithMessage(parsed.status(),
+                                    absl::StrCat("index: cannot import tag ", Quote(m.name), ": ",
+                                                 parsed.status().message())));
     }
     prep.imported = *std::move(parsed);
     TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "import", failure));
@@ -594,11 +612,13 @@ struct Validator {
       }
     }
     if (!missing.IsEmpty()) {
-      return Fail(
-          failure, absl::StrCat("row ", missing.Minimum()),
-          absl::NotFoundError(absl::StrCat(
-              "index: cannot import tag ", Quote(m.name), ": ", missing.Cardinality(),
-              " of its row ids are not live customers (the first is ", missing.Minimum(), ")")));
+      return Fail(failure, absl::StrCat("row ", missing.Minimum()),
+                  util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                              absl::StrCat("row ", missing.Minimum()),
+                              absl::StrCat("index: cannot import tag ", Quote(m.name), ": ",
+                                           missing.Cardinality(),
+                                           " of its row ids are not live customers (the first is ",
+                                           missing.Minimum(), ")")));
     }
     TI_RETURN_IF_ERROR(TakeTagId(view, &m.id, failure));
     view.CreateTag(m.id, m.name, m.category);
@@ -610,25 +630,30 @@ struct Validator {
     if (!view.recording()) return absl::OkStatus();
     return Fail(
         failure, "attribute",
-        absl::UnimplementedError("index: attribute mutations cannot be part of a WriteBatch yet"));
+        util::Error(absl::StatusCode::kUnimplemented, ErrorKind::kUnsupported, "attribute",
+                    "index: creating, renaming or dropping an attribute cannot be part of a "
+                    "WriteBatch; call the Index method"));
   }
   absl::Status CheckAttribute(AttributeId id) {
     if (s().attributes.Get(id) != nullptr) return absl::OkStatus();
     return Fail(failure, absl::StrCat("attribute id ", id.value),
-                absl::NotFoundError(absl::StrCat("index: attribute id ", id.value,
-                                                 " not found (dropped or never created)")));
+                util::Error(absl::StatusCode::kNotFound,
+                            absl::StrCat("index: attribute id ", id.value,
+                                         " not found (dropped or never created)"),
+                            util::IdInfo(ErrorKind::kUnknownAttribute, "attribute id", id.value)));
   }
   absl::Status NameFree(std::string_view name) {
     if (s().attributes.Find(name) != nullptr) {
       return Fail(failure, std::string(name),
-                  absl::AlreadyExistsError(
-                      absl::StrCat("index: attribute ", Quote(name), " already exists")));
+                  util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, name,
+                              absl::StrCat("index: attribute ", Quote(name), " already exists")));
     }
     if (view.CategoryExists(name)) {
       return Fail(
           failure, std::string(name),
-          absl::AlreadyExistsError(absl::StrCat(
-              "index: ", Quote(name), " is a category; an attribute needs a name of its own")));
+          util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, name,
+                      absl::StrCat("index: ", Quote(name),
+                                   " is a category; an attribute needs a name of its own")));
     }
     return absl::OkStatus();
   }
@@ -637,14 +662,17 @@ struct Validator {
     const bool decimal = m.type == AttributeType::kDecimal;
     if (m.type != AttributeType::kInt64 && !decimal && m.type != AttributeType::kDate) {
       return Fail(failure, std::string(m.name),
-                  absl::InvalidArgumentError(
-                      absl::StrCat("index: attribute ", Quote(m.name), ": unknown type")));
+                  util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue,
+                              "AttributeSpec::type",
+                              absl::StrCat("index: attribute ", Quote(m.name), ": unknown type")));
     }
     if (decimal ? (m.scale < 1 || m.scale > 18) : m.scale != 0) {
-      return Fail(failure, std::string(m.name),
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "index: attribute ", Quote(m.name), ": scale ", m.scale,
-                      decimal ? " is outside 1..18" : " applies only to decimal attributes")));
+      return Fail(
+          failure, std::string(m.name),
+          util::Error(
+              absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "AttributeSpec::scale",
+              absl::StrCat("index: attribute ", Quote(m.name), ": scale ", m.scale,
+                           decimal ? " is outside 1..18" : " applies only to decimal attributes")));
     }
     TI_RETURN_IF_ERROR(NameFree(m.name));
     const uint32_t next = s().attributes.next_id();
@@ -652,12 +680,15 @@ struct Validator {
       m.id = next;
     } else if (m.id < next) {  // replay: ids only grow
       return Fail(failure, absl::StrCat("attribute id ", m.id),
-                  absl::DataLossError(absl::StrCat("attribute logged with id ", m.id,
-                                                   " but ids below ", next, " are taken")));
+                  util::Error(absl::StatusCode::kDataLoss, ErrorKind::kCorruptFile, "log",
+                              absl::StrCat("attribute logged with id ", m.id, " but ids below ",
+                                           next, " are taken")));
     }
     if (m.id >= UINT32_MAX - 1) {
-      return Fail(failure, std::string(m.name),
-                  absl::ResourceExhaustedError("index: attribute ids are used up"));
+      return Fail(
+          failure, std::string(m.name),
+          util::Error(absl::StatusCode::kResourceExhausted, "index: attribute ids are used up",
+                      util::LimitInfo("attribute ids")));
     }
     return absl::OkStatus();
   }
@@ -673,19 +704,20 @@ struct Validator {
   }
   absl::Status Lengths(size_t n, size_t values) {
     if (n == values) return absl::OkStatus();
-    return Fail(
-        failure, "values",
-        absl::InvalidArgumentError(absl::StrCat("index: ", n, " customers but ", values,
-                                                " values; the batches must be the same length")));
+    return Fail(failure, "values",
+                util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "values",
+                            absl::StrCat("index: ", n, " customers but ", values,
+                                         " values; the batches must be the same length")));
   }
+  // Values may be set inside a batch: the attribute's existence cannot
+  // change within one (create / rename / drop commit alone), and keys and
+  // rows are checked against the view like the tag kinds'.
   absl::Status operator()(SetAttributeKeysMutation& m) {
-    TI_RETURN_IF_ERROR(OneItem());
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
     TI_RETURN_IF_ERROR(Lengths(m.keys.size(), m.values.size()));
     return PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys);
   }
   absl::Status operator()(SetAttributeRowsMutation& m) {
-    TI_RETURN_IF_ERROR(OneItem());
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
     if (!m.clear) TI_RETURN_IF_ERROR(Lengths(m.rows.size(), m.values.size()));
     return CheckLiveRows(view, m.rows, failure);
@@ -959,23 +991,23 @@ absl::Status WithBatchItem(absl::Status st, size_t item, size_t n, const Mutatio
 
 absl::Status CheckKey(const IndexState& s, int64_t key) {
   if (s.options.key_kind == KeyKind::kString) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("index: customer key ", key, " is an integer but this index has string keys"));
+    return BadKey(absl::StrCat(key), absl::StrCat("index: customer key ", key,
+                                                  " is an integer but this index has string keys"));
   }
   if (s.options.key_kind == KeyKind::kIdentity &&
       (key < 0 || key > static_cast<int64_t>(kMaxRowId))) {
-    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", key, " is outside [0, ",
-                                                   kMaxRowId,
-                                                   "], the range of an identity-keyed index"));
+    return BadKey(absl::StrCat(key),
+                  absl::StrCat("index: customer key ", key, " is outside [0, ", kMaxRowId,
+                               "], the range of an identity-keyed index"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckKey(const IndexState& s, std::string_view key) {
   if (s.options.key_kind != KeyKind::kString) {
-    return absl::InvalidArgumentError(absl::StrCat("index: customer key ", Quote(key),
-                                                   " is a string but this index has ",
-                                                   KeyKindName(s.options.key_kind), " keys"));
+    return BadKey(
+        key, absl::StrCat("index: customer key ", Quote(key), " is a string but this index has ",
+                          KeyKindName(s.options.key_kind), " keys"));
   }
   return ValidateStringKey(key, s.options);
 }
@@ -996,20 +1028,30 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
       absl::Status e = std::visit(normalize, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
     }
-    std::vector<Prepared> prepared(items.size());
+    // One item (every single-call mutator) needs no heap for its plan.
+    Prepared one;
+    std::vector<Prepared> many;
+    if (items.size() > 1) many.resize(items.size());
+    std::span<Prepared> prepared =
+        items.size() == 1 ? std::span<Prepared>(&one, 1) : std::span<Prepared>(many);
     WriteLock lock(s.mu);
     BatchView view(s, /*recording=*/items.size() > 1);
     for (size_t i = 0; i < items.size(); ++i) {
       absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
     }
-    if (!options.replay) {
+    // An in-memory index has no log: nothing to encode.
+    if (!options.replay && s.durability != nullptr) {
       TI_RETURN_IF_ERROR(LogMutation(s, EncodeRecord(items), &ticket));
     }
-    out.items.resize(items.size());
+    // Per-item results only for a caller that reads them.
+    ItemResult unused_result;
+    if (result != nullptr) out.items.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       Delta d;
-      std::visit(Applier{s, prepared[i], out.items[i], d, options.deltas}, items[i]);
+      std::visit(Applier{s, prepared[i], result != nullptr ? out.items[i] : unused_result, d,
+                         options.deltas},
+                 items[i]);
       Tidy(d);
       if (i == 0) {
         out.delta = std::move(d);

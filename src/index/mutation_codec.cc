@@ -48,6 +48,7 @@
 #include "absl/strings/str_cat.h"
 #include "index/mutation.h"
 #include "storage/coding.h"
+#include "util/error_info.h"
 
 namespace tagindex::internal {
 namespace {
@@ -494,32 +495,38 @@ absl::Status DecodeRecord(std::span<const char> payload, DecodeArena* arena,
                           std::vector<Mutation>* out) {
   Decoder d(payload);
   const uint8_t type = d.U8();
-  if (!d.ok()) return absl::DataLossError("empty record");
+  if (!d.ok()) return util::CorruptFile("log", std::nullopt, "empty record");
   if (type != kBatch) {
     Mutation m;
     if (!DecodeBody(type, d, arena, &m) || !d.ok() || d.remaining() != 0) {
-      return absl::DataLossError(absl::StrCat("malformed record of type ", type));
+      return util::CorruptFile("log", std::nullopt,
+                               absl::StrCat("malformed record of type ", type));
     }
     out->push_back(m);
     return absl::OkStatus();
   }
   const uint32_t n = d.U32();
-  if (!d.ok() || n < 2 || !d.CanHold(n, 5)) return absl::DataLossError("malformed batch record");
+  if (!d.ok() || n < 2 || !d.CanHold(n, 5))
+    return util::CorruptFile("log", std::nullopt, "malformed batch record");
   out->reserve(out->size() + n);
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view item = d.Bytes();
-    if (!d.ok()) return absl::DataLossError(absl::StrCat("batch record: item ", i, " is cut off"));
+    if (!d.ok())
+      return util::CorruptFile("log", std::nullopt,
+                               absl::StrCat("batch record: item ", i, " is cut off"));
     Decoder id(std::span<const char>(item.data(), item.size()));
     const uint8_t item_type = id.U8();
     Mutation m;
     if (!id.ok() || item_type == kBatch || !DecodeBody(item_type, id, arena, &m) || !id.ok() ||
         id.remaining() != 0) {
-      return absl::DataLossError(
+      return util::CorruptFile(
+          "log", std::nullopt,
           absl::StrCat("batch record: item ", i, " is a malformed record of type ", item_type));
     }
     out->push_back(m);
   }
-  if (d.remaining() != 0) return absl::DataLossError("batch record: trailing bytes");
+  if (d.remaining() != 0)
+    return util::CorruptFile("log", std::nullopt, "batch record: trailing bytes");
   return absl::OkStatus();
 }
 

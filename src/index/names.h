@@ -24,6 +24,10 @@ absl::Status ValidateDescription(std::string_view description, const IndexOption
 // max_string_key_bytes. Keys are not trimmed: they are the host's bytes.
 absl::Status ValidateStringKey(std::string_view key, const IndexOptions& options);
 
+// InvalidArgument with an ErrorInfo of kind bad_key (subject: the key as
+// given; `limit`: the option it exceeds, if any).
+absl::Status BadKey(std::string_view key, std::string_view message, std::string_view limit = {});
+
 // Renders a string for an error message: quoted, cut to 64 bytes on a code
 // point boundary, invalid bytes shown as \xNN.
 std::string Quote(std::string_view s);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "index/durability.h"
 #include "index/index_state.h"
@@ -14,6 +15,7 @@
 #include "storage/snapshot_file.h"
 #include "storage/wal.h"
 #include "tagindex/index.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex {
@@ -36,6 +38,13 @@ absl::Status ApplyRecord(IndexState& s, std::span<const char> payload) {
 absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
                                                    const OpenOptions& options) {
   using internal::Durability;
+  if (const size_t nul = path.find('\0'); nul != std::string::npos) {
+    // The OS would see only the prefix and create or open that instead.
+    return absl::InvalidArgumentError(absl::StrCat("storage: index path \"", absl::CEscape(path),
+                                                   "\" contains a NUL byte at ", "position ", nul,
+                                                   "; a path cannot hold one"));
+  }
+  if (path.empty()) return absl::InvalidArgumentError("storage: index path is empty");
   auto d = std::make_unique<Durability>();
   d->fs = options.file_system != nullptr ? options.file_system : FileSystem::Default();
   d->dir = path;
@@ -45,38 +54,40 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   TI_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
   if (!exists) {
     if (!options.create_if_missing || options.read_only) {
-      return absl::NotFoundError(absl::StrCat("storage: no index directory ", path));
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+                         absl::StrCat("storage: no index directory ", path));
     }
     TI_RETURN_IF_ERROR(fs.CreateDir(path));
   }
   if (!options.read_only) {
     TI_ASSIGN_OR_RETURN(d->lock, fs.LockFile(internal::Join(path, "LOCK")));
   }
-  TI_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
+  // The newest generation with a snapshot, if any.
+  auto newest = [&](bool* have, uint64_t* gen) -> absl::Status {
+    TI_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
+    *have = false;
+    for (const std::string& name : names) {
+      uint64_t g = 0;
+      if (internal::ParseGen(name, "snapshot-", ".tix", &g) && (!*have || g > *gen)) {
+        *have = true;
+        *gen = g;
+      }
+    }
+    return absl::OkStatus();
+  };
   bool have = false;
   uint64_t gen = 0;
-  for (const std::string& name : names) {
-    uint64_t g = 0;
-    if (internal::ParseGen(name, "snapshot-", ".tix", &g) && (!have || g > gen)) {
-      have = true;
-      gen = g;
-    }
-  }
+  TI_RETURN_IF_ERROR(newest(&have, &gen));
 
   std::unique_ptr<Index> index;
   std::unique_ptr<WritableFile> wal_file;
   uint64_t wal_size = storage::kWalHeaderBytes;
-  if (!have) {
-    if (!options.create_if_missing || options.read_only) {
-      return absl::NotFoundError(absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
-    }
-    TI_ASSIGN_OR_RETURN(index, Create(options.index));
-    bool renamed = false;
-    uint64_t bytes = 0;
-    TI_RETURN_IF_ERROR(internal::WriteGeneration(index->state_for_internal_use(), fs, path, 0,
-                                                 &wal_file, &bytes, &renamed));
-    d->report.snapshot_bytes = bytes;
-  } else {
+  bool rewrite_header = false;
+  // Loads generation `gen` (snapshot, then log replay) into `index`.
+  auto load = [&](uint64_t gen) -> absl::Status {
+    d->report = RecoveryReport{};
+    rewrite_header = false;
+    wal_size = storage::kWalHeaderBytes;
     const std::string snap_path = internal::Join(path, internal::SnapshotName(gen));
     {
       TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> read, fs.ReadFile(snap_path));
@@ -84,7 +95,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
       TI_ASSIGN_OR_RETURN(storage::ParsedSnapshot parsed,
                           storage::ParseSnapshot(region->data(), snap_path));
       if (parsed.generation != gen) {
-        return absl::DataLossError(
+        return util::CorruptFile(
+            snap_path, std::nullopt,
             absl::StrCat("storage: snapshot ", snap_path, " holds generation ", parsed.generation));
       }
       TI_ASSIGN_OR_RETURN(std::unique_ptr<internal::IndexState> state,
@@ -94,44 +106,92 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
     }
     const std::string wal_path = internal::Join(path, internal::WalName(gen));
     TI_ASSIGN_OR_RETURN(bool wal_exists, fs.Exists(wal_path));
-    bool rewrite_header = false;
     if (!wal_exists) {
       if (!options.salvage_log) {
-        return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
-                                                " is missing; open with salvage_log to start "
-                                                "a new one from the snapshot"));
+        return util::CorruptFile(wal_path, std::nullopt,
+                                 absl::StrCat("storage: log ", wal_path,
+                                              " is missing; open with salvage_log to start "
+                                              "a new one from the snapshot"));
       }
       d->report.salvage_message = absl::StrCat("storage: log ", wal_path, " was missing");
       rewrite_header = true;
-    } else {
-      // A copy: a writer may cut the log back while a read-only opener reads it.
-      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFileCopy(wal_path));
-      absl::StatusOr<storage::ParsedLog> parsed = storage::ParseLog(
-          region->data(), wal_path, options.max_log_record_bytes, options.salvage_log);
-      if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kDataLoss &&
-          options.salvage_log && region->data().size() < storage::kWalHeaderBytes + 1) {
-        rewrite_header = true;  // salvage of a damaged header: start the log anew
-        d->report.salvage_message = std::string(parsed.status().message());
-      } else {
-        if (!parsed.ok()) return parsed.status();
-        if (parsed->generation != gen) {
-          return absl::DataLossError(absl::StrCat("storage: log ", wal_path,
-                                                  " belongs to generation ", parsed->generation));
-        }
-        for (const storage::LogRecord& rec : parsed->records) {
-          absl::Status st = internal::ApplyRecord(*index->state_, rec.payload);
-          if (!st.ok()) {
-            return absl::DataLossError(absl::StrCat("storage: log ", wal_path, " record at byte ",
-                                                    rec.offset, " does not apply: ", st.message()));
-          }
-        }
-        d->report.log_records_replayed = parsed->records.size();
-        d->report.torn_tail_truncated = parsed->torn_tail;
-        d->report.log_bytes_dropped = region->data().size() - parsed->valid_bytes;
-        d->report.salvage_message = parsed->salvage_message;
-        wal_size = parsed->valid_bytes;
-      }
+      return absl::OkStatus();
     }
+    // A copy: a writer may cut the log back while a read-only opener reads it.
+    TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> region, fs.ReadFileCopy(wal_path));
+    absl::StatusOr<storage::ParsedLog> parsed = storage::ParseLog(
+        region->data(), wal_path, options.max_log_record_bytes, options.salvage_log);
+    if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kDataLoss &&
+        options.salvage_log && region->data().size() < storage::kWalHeaderBytes + 1) {
+      rewrite_header = true;  // salvage of a damaged header: start the log anew
+      d->report.salvage_message = std::string(parsed.status().message());
+      return absl::OkStatus();
+    }
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->generation != gen) {
+      return util::CorruptFile(
+          wal_path, std::nullopt,
+          absl::StrCat("storage: log ", wal_path, " belongs to generation ", parsed->generation));
+    }
+    uint64_t applied = 0;
+    uint64_t valid_bytes = parsed->valid_bytes;
+    for (const storage::LogRecord& rec : parsed->records) {
+      absl::Status st = internal::ApplyRecord(*index->state_, rec.payload);
+      if (!st.ok()) {
+        const std::string what = absl::StrCat("storage: log ", wal_path, " record at byte ",
+                                              rec.offset, " does not apply: ", st.message());
+        if (!options.salvage_log) {
+          return util::CorruptFile(
+              wal_path, rec.offset,
+              absl::StrCat(what, "; open with salvage_log to keep the records before it"));
+        }
+        // Salvage: keep the records before it (a record applies entirely
+        // or not at all: Commit validates before it changes anything).
+        valid_bytes = rec.offset;
+        d->report.salvage_message = what;
+        break;
+      }
+      ++applied;
+    }
+    d->report.log_records_replayed = applied;
+    d->report.torn_tail_truncated = parsed->torn_tail;
+    d->report.log_bytes_dropped = region->data().size() - valid_bytes;
+    if (d->report.salvage_message.empty()) d->report.salvage_message = parsed->salvage_message;
+    wal_size = valid_bytes;
+    return absl::OkStatus();
+  };
+
+  if (!have) {
+    if (!options.create_if_missing || options.read_only) {
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+                         absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
+    }
+    TI_ASSIGN_OR_RETURN(index, Create(options.index));
+    bool renamed = false;
+    uint64_t bytes = 0;
+    TI_RETURN_IF_ERROR(internal::WriteGeneration(index->state_for_internal_use(), fs, path, 0,
+                                                 &wal_file, &bytes, &renamed));
+    d->report.snapshot_bytes = bytes;
+  } else {
+    absl::Status loaded = load(gen);
+    // A read-only opener holds no lock, so a writer's checkpoint may remove
+    // the generation it started reading (its snapshot or log vanishes, or
+    // the log is cut at the new generation's switch). Follow the newest
+    // generation instead of reporting a healthy index as corrupt; never go
+    // back to an older one.
+    for (int attempt = 0; options.read_only && attempt < 64; ++attempt) {
+      // A failure, or a salvage of a missing log (the checkpoint removed it
+      // after this opener listed the directory): is there a newer one?
+      if (loaded.ok() && !rewrite_header) break;
+      bool again = false;
+      uint64_t next = 0;
+      TI_RETURN_IF_ERROR(newest(&again, &next));
+      if (!again || next <= gen) break;  // nothing newer: the result stands
+      gen = next;
+      loaded = load(gen);
+    }
+    TI_RETURN_IF_ERROR(loaded);
+    const std::string wal_path = internal::Join(path, internal::WalName(gen));
     if (!options.read_only) {
       if (rewrite_header) {
         TI_ASSIGN_OR_RETURN(wal_file, fs.OpenWritable(wal_path, true));

@@ -6,6 +6,7 @@
 #include "index/index_state.h"
 #include "index/segment_data.h"
 #include "tagindex/index.h"
+#include "util/error_info.h"
 
 namespace tagindex {
 namespace {
@@ -79,7 +80,8 @@ std::vector<RowId> Segment::PageAfter(std::optional<RowId> after, uint64_t limit
 
 absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> rows) const {
   if (data_->index == nullptr) {
-    return absl::FailedPreconditionError("segment: this segment belongs to no index");
+    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, "segment",
+                       "segment: this segment belongs to no index");
   }
   const internal::IndexState& s = data_->index->state_for_internal_use();
   std::shared_lock lock(s.mu);
@@ -87,8 +89,9 @@ absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> 
   keys.reserve(rows.size());
   for (RowId r : rows) {
     if (r >= s.row_limit) {
-      return absl::NotFoundError(
-          absl::StrCat("segment: row ", r, " was never assigned by the index"));
+      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                         absl::StrCat("row ", r),
+                         absl::StrCat("segment: row ", r, " was never assigned by the index"));
     }
     keys.push_back(s.keys.KeyOf(r));
   }
@@ -100,15 +103,16 @@ namespace {
 template <typename Fn>
 absl::StatusOr<Segment> Combine(const Segment& a, const Segment& b, const char* op, Fn&& fn) {
   if (a.index() != b.index()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("segment: cannot ", op, " segments of different indexes"));
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "segment",
+                       absl::StrCat("segment: cannot ", op, " segments of different indexes"));
   }
   auto data = std::make_shared<internal::SegmentData>();
   data->index = a.index();
   try {
     data->rows = fn(a.data_for_internal_use().rows, b.data_for_internal_use().rows);
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("segment: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "segment",
+                       "segment: out of memory");
   }
   return Segment(std::move(data));
 }

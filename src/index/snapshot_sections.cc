@@ -9,14 +9,19 @@
 // a Write/Read pair here, its row in kSections (where its order relative
 // to the others matters: a reader sees what the rows above it loaded), and
 // its row in docs/file_format.md.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "index/index_state.h"
@@ -24,6 +29,7 @@
 #include "index/storage_internal.h"
 #include "storage/coding.h"
 #include "storage/snapshot_file.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::internal {
@@ -50,12 +56,41 @@ class Loader {
       : path_(path), options_(options), region_(std::move(region)) {}
 
   absl::Status Bad(const Section& sec, size_t at, const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " is corrupt at byte ",
-                                            sec.offset + storage::kSectionHeaderBytes + at,
-                                            " (section kind ", sec.kind, "): ", what));
+    return util::CorruptFile(path_, sec.offset + storage::kSectionHeaderBytes + at,
+                             absl::StrCat("storage: snapshot ", path_, " is corrupt at byte ",
+                                          sec.offset + storage::kSectionHeaderBytes + at,
+                                          " (section kind ", sec.kind, "): ", what));
   }
   absl::Status Missing(const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("storage: snapshot ", path_, " ", what));
+    return util::CorruptFile(path_, std::nullopt,
+                             absl::StrCat("storage: snapshot ", path_, " ", what));
+  }
+  // A stored name must be exactly what NormalizeName (the rule of
+  // CreateTag / CreateCategory) makes of it: valid UTF-8, trimmed, no
+  // control characters, within the limits. An untrimmed name could never
+  // be looked up and would let a second, trimmed one in.
+  absl::Status CheckName(const Section& sec, size_t at, std::string_view name, const char* what,
+                         const IndexOptions& options, bool allow_empty = false) const {
+    absl::StatusOr<std::string> n = NormalizeName(name, what, options, allow_empty);
+    if (!n.ok()) {
+      absl::string_view m = n.status().message();
+      if (absl::StartsWith(m, "index: ")) m.remove_prefix(7);
+      return Bad(sec, at, std::string(m));
+    }
+    if (*n != name) {
+      return Bad(sec, at, absl::StrCat(what, " ", Quote(name), " is not trimmed"));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status CheckDescription(const Section& sec, size_t at, std::string_view desc,
+                                const IndexOptions& options) const {
+    absl::Status st = ValidateDescription(desc, options);
+    if (!st.ok()) {
+      absl::string_view m = st.message();
+      if (absl::StartsWith(m, "index: ")) m.remove_prefix(7);
+      return Bad(sec, at, std::string(m));
+    }
+    return absl::OkStatus();
   }
   const std::string& path() const { return path_; }
   const OpenOptions& options() const { return options_; }
@@ -71,6 +106,7 @@ class Loader {
   uint32_t next_tag = 0;
   uint64_t universe_size = 0;
   bool universe_is_prefix = false;
+  std::optional<uint32_t> attribute_next;  // the first attribute section's id counter
 
  private:
   const std::string& path_;
@@ -79,6 +115,49 @@ class Loader {
 };
 
 using Sections = std::span<const Section* const>;
+
+// The key list and the lookup table, copied out of the snapshot into memory
+// the index owns. They are the only part of a snapshot an open index reads
+// after Open, and they are read in place (FrozenKeys): a mapping would
+// fault (SIGBUS) if a host truncated or rewrote the file underneath, and a
+// rewrite would change bytes that were validated. A copy costs one memcpy
+// of the two sections at Open (16 bytes per customer for int64 keys) and
+// anonymous memory instead of page cache; see docs/file_format.md.
+// Anonymous pages asked to be huge (2 MiB) where the kernel allows it: a
+// copy of 160 MB would otherwise pay ~40,000 page faults, more than the
+// memcpy itself.
+class OwnedBytes : public ReadableRegion {
+ public:
+  explicit OwnedBytes(size_t size) : size_(size) {
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();  // LoadSnapshot's boundary catches it
+    if (size_ >= (size_t{2} << 20)) (void)::madvise(p, size_, MADV_HUGEPAGE);
+    data_ = static_cast<char*>(p);
+  }
+  ~OwnedBytes() override {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  OwnedBytes(const OwnedBytes&) = delete;
+  OwnedBytes& operator=(const OwnedBytes&) = delete;
+  std::span<const char> data() const override { return {data_, size_}; }
+  char* mutable_data() { return data_; }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_;
+};
+
+std::shared_ptr<const ReadableRegion> CopyKeySections(std::span<const char>* key_list,
+                                                      std::span<const char>* table) {
+  auto owned = std::make_shared<OwnedBytes>(key_list->size() + table->size());
+  char* p = owned->mutable_data();
+  if (!key_list->empty()) std::memcpy(p, key_list->data(), key_list->size());
+  if (!table->empty()) std::memcpy(p + key_list->size(), table->data(), table->size());
+  *key_list = std::span<const char>(p, key_list->size());
+  *table = std::span<const char>(p + key_list->size(), table->size());
+  return owned;
+}
 
 // ---- kind 1: options, row limit, tag id counter ---------------------------------------
 // Read first, on its own (ReadSnapshotOptions): the state is built from it.
@@ -127,10 +206,10 @@ absl::StatusOr<StoredOptions> ReadOptions(const Loader& l, const Section& sec) {
       o.max_tags == 0) {
     return l.Bad(sec, 2, "a limit is zero");
   }
-  if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 42, "row limit out of range");
+  if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 38, "row limit out of range");
   if (out.next_tag > l.options().max_tag_id_on_load) {
     return l.Bad(
-        sec, 50,
+        sec, 46,
         absl::StrCat("tag id counter ", out.next_tag, " exceeds OpenOptions::max_tag_id_on_load"));
   }
   return out;
@@ -156,12 +235,16 @@ absl::Status ReadCategories(Loader& l, Sections secs, IndexState& s) {
   if (!d.CanHold(n, 9)) return l.Bad(sec, 0, "category count exceeds the section");
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = d.position();
-    std::string_view name = d.Bytes(s.options.max_name_bytes);
-    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    // Lengths are bounded by the section; the limits are checked below
+    // with the rule's own message.
+    std::string_view name = d.Bytes();
+    std::string_view desc = d.Bytes();
     const uint8_t exclusive = d.U8();
     if (!d.ok() || exclusive > 1) return l.Bad(sec, at, "bad category entry");
-    if (name.empty() || s.catalog.FindCategory(name) != nullptr) {
-      return l.Bad(sec, at, "empty or repeated category name");
+    TI_RETURN_IF_ERROR(l.CheckName(sec, at + 4, name, "category name", s.options));
+    TI_RETURN_IF_ERROR(l.CheckDescription(sec, at + 8 + name.size(), desc, s.options));
+    if (s.catalog.FindCategory(name) != nullptr) {
+      return l.Bad(sec, at, absl::StrCat("category name ", Quote(name), " is repeated"));
     }
     s.catalog.AddCategory(std::string(name), std::string(desc), exclusive == 1);
   }
@@ -192,9 +275,9 @@ absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = d.position();
     const uint32_t id = d.U32();
-    std::string_view name = d.Bytes(s.options.max_name_bytes);
-    std::string_view category = d.Bytes(s.options.max_name_bytes);
-    std::string_view desc = d.Bytes(s.options.max_description_bytes);
+    std::string_view name = d.Bytes();
+    std::string_view category = d.Bytes();
+    std::string_view desc = d.Bytes();
     const uint8_t kind = d.U8();
     if (!d.ok() || kind > static_cast<uint8_t>(TagKind::kRule)) {
       return l.Bad(sec, at, "bad tag entry");
@@ -202,8 +285,13 @@ absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
     if (id >= l.next_tag || s.catalog.Get(TagId{id}) != nullptr) {
       return l.Bad(sec, at, absl::StrCat("tag id ", id, " is repeated or beyond the counter"));
     }
-    if (name.empty() || s.catalog.Find(category, name) != nullptr) {
-      return l.Bad(sec, at, "empty or repeated tag name");
+    TI_RETURN_IF_ERROR(l.CheckName(sec, at + 8, name, "tag name", s.options));
+    TI_RETURN_IF_ERROR(
+        l.CheckName(sec, at + 12 + name.size(), category, "category name", s.options, true));
+    TI_RETURN_IF_ERROR(
+        l.CheckDescription(sec, at + 16 + name.size() + category.size(), desc, s.options));
+    if (s.catalog.Find(category, name) != nullptr) {
+      return l.Bad(sec, at, absl::StrCat("tag name ", Quote(name), " is repeated"));
     }
     if (!category.empty() && s.catalog.FindCategory(category) == nullptr) {
       return l.Bad(sec, at, "tag of an unknown category");
@@ -246,7 +334,8 @@ absl::Status ReadUniverse(Loader& l, Sections secs, IndexState& s) {
 
 absl::Status WriteKeyList(const IndexState& s, SnapshotWriter& w) {
   if (s.row_limit != s.keys.rows() && s.options.key_kind != KeyKind::kIdentity) {
-    return absl::InternalError("index: key table size mismatch");
+    return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
+                       "index: key table size mismatch");
   }
   // Written from the base mapping and memory without assembling one buffer.
   std::string scratch;
@@ -287,7 +376,9 @@ absl::Status ReadKeys(Loader& l, Sections secs, IndexState& s) {
     if (n != 0 || d.remaining() != 0) return l.Bad(sec, 1, "identity index with a key list");
     return absl::OkStatus();
   }
-  const FrozenKeys::Input in = FrozenKeysInput(s, l.region(), sec.payload, table->payload);
+  std::span<const char> list_bytes = sec.payload, table_bytes = table->payload;
+  std::shared_ptr<const ReadableRegion> owned = CopyKeySections(&list_bytes, &table_bytes);
+  const FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), list_bytes, table_bytes);
   FrozenKeys frozen;
   FrozenKeysError error;
   if (!FrozenKeys::Load(in, &frozen, &error)) {
@@ -355,7 +446,8 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
       try {
         results[i] = DecodeTagBitmap(l, *sections[i], s, *targets[i]);
       } catch (const std::bad_alloc&) {
-        results[i] = absl::ResourceExhaustedError("storage: out of memory loading a tag");
+        results[i] = util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
+                                 "snapshot", "storage: out of memory loading a tag");
       }
     }
   };
@@ -368,8 +460,30 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
   for (std::thread& t : pool) t.join();
   for (absl::Status& st : results) TI_RETURN_IF_ERROR(st);
   if (sections.size() != s.catalog.live_tag_count()) {
-    return l.Missing(absl::StrCat("holds ", sections.size(), " tag bitmaps for ",
-                                  s.catalog.live_tag_count(), " tags"));
+    return l.Bad(*l.One(SectionKind::kTags), 0,
+                 absl::StrCat("the catalog lists ", s.catalog.live_tag_count(),
+                              " tags but the file holds ", sections.size(), " tag bitmaps"));
+  }
+  // An exclusive category keeps at most one of its tags per customer (the
+  // queries rely on it): its tags must be pairwise disjoint. One union per
+  // category, each tag tested against the tags before it: linear in the
+  // category's bitmaps.
+  std::vector<uint32_t> section_of(seen.size(), 0);
+  for (size_t i = 0; i < sections.size(); ++i) section_of[targets[i]->id.value] = i;
+  for (const auto& [name, category] : s.catalog.categories()) {
+    if (!category.exclusive || category.tags.size() < 2) continue;
+    Bitmap seen_rows;
+    for (TagId id : category.tags) {
+      const TagEntry& tag = *s.catalog.Get(id);
+      if (Bitmap::Intersects(seen_rows, tag.bitmap)) {
+        const uint32_t row = Bitmap::And(seen_rows, tag.bitmap).Minimum();
+        return l.Bad(
+            *sections[section_of[id.value]], 4,
+            absl::StrCat("tag ", Quote(tag.name), " (id ", id.value, ") of exclusive category ",
+                         Quote(name), " shares customer row ", row, " with another tag of it"));
+      }
+      seen_rows.OrInPlace(tag.bitmap);
+    }
   }
   return absl::OkStatus();
 }
@@ -394,15 +508,31 @@ absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
   return absl::OkStatus();
 }
 
-absl::Status ReadAttribute(const Loader& l, const Section& sec, IndexState& s) {
+absl::Status ReadAttribute(Loader& l, const Section& sec, IndexState& s) {
   Decoder d(sec.payload);
   const uint32_t id = d.U32();
   const uint32_t next = d.U32();
-  const std::string name(d.Bytes(s.options.max_name_bytes));
+  const std::string name(d.Bytes());
   const uint8_t type = d.U8();
   const uint8_t scale = d.U8();
-  const std::string description(d.Bytes(s.options.max_description_bytes));
+  const size_t description_at = d.position();
+  const std::string description(d.Bytes());
   if (!d.ok()) return l.Bad(sec, d.position(), "truncated attribute section");
+  TI_RETURN_IF_ERROR(l.CheckName(sec, 12, name, "attribute name", s.options));
+  TI_RETURN_IF_ERROR(l.CheckDescription(sec, description_at + 4, description, s.options));
+  // Every section carries the counter; the writer writes the same value in
+  // each, and it sizes a table: bounded like the tag id counter.
+  if (next > l.options().max_tag_id_on_load) {
+    return l.Bad(
+        sec, 4,
+        absl::StrCat("attribute id counter ", next, " exceeds OpenOptions::max_tag_id_on_load"));
+  }
+  if (l.attribute_next.has_value() && *l.attribute_next != next) {
+    return l.Bad(sec, 4,
+                 absl::StrCat("attribute id counter ", next, " differs from the first section's ",
+                              *l.attribute_next));
+  }
+  l.attribute_next = next;
   if (type > static_cast<uint8_t>(AttributeType::kDate) ||
       (type == static_cast<uint8_t>(AttributeType::kDecimal) ? (scale < 1 || scale > 18)
                                                              : scale != 0)) {
@@ -576,11 +706,19 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
     const SectionCodec* codec = CodecOf(sec.kind);
     if (codec == nullptr) {
       if (sec.flags & storage::kSectionRequired) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "storage: snapshot ", path, " needs section kind ", sec.kind, " (at byte ", sec.offset,
-            "), which this library version does not know; upgrade tagindex"));
+        return util::Error(
+            absl::StatusCode::kFailedPrecondition, ErrorKind::kUnsupported,
+            absl::StrCat("section kind ", sec.kind),
+            absl::StrCat("storage: snapshot ", path, " needs section kind ", sec.kind, " (at byte ",
+                         sec.offset,
+                         "), which this library version does not know; upgrade tagindex"));
       }
       continue;  // an optional section of a later version, skipped
+    }
+    if ((sec.flags & ~storage::kSectionRequired) != 0) {
+      return absl::DataLossError(absl::StrCat(
+          "storage: snapshot ", path, " is corrupt at byte ", sec.offset + 4, " (section kind ",
+          sec.kind, "): reserved section flag bits are set (flags ", sec.flags, ")"));
     }
     std::vector<const Section*>& list = l.by_kind[sec.kind];
     if (!list.empty() && !codec->repeated) return l.Bad(sec, 0, "section appears twice");
@@ -605,7 +743,8 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
       TI_RETURN_IF_ERROR(c.read(l, it == l.by_kind.end() ? kNone : it->second, *s));
     }
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat("storage: out of memory loading ", path));
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "snapshot",
+                       absl::StrCat("storage: out of memory loading ", path));
   }
   return s;
 }
@@ -625,11 +764,12 @@ std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
       table = sec.payload;
     }
   }
-  FrozenKeys::Input in = FrozenKeysInput(s, region, key_list, table);
-  in.trusted = true;  // written by this process from `s` a moment ago
   FrozenKeys frozen;
   FrozenKeysError error;
   try {
+    std::shared_ptr<const ReadableRegion> owned = CopyKeySections(&key_list, &table);
+    FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), key_list, table);
+    in.trusted = true;  // written by this process from `s` a moment ago
     if (!FrozenKeys::Load(in, &frozen, &error)) return std::nullopt;
   } catch (const std::bad_alloc&) {
     return std::nullopt;

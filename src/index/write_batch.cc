@@ -31,6 +31,9 @@ struct WriteBatch::Rep {
     for (std::string_view s : k) views.push_back(Str(s));
     return KeyList::Of(std::span<const std::string_view>(views));
   }
+  std::span<const int64_t> Ints(std::span<const int64_t> v) {
+    return ints.emplace_back(v.begin(), v.end());
+  }
   std::span<const RowId> Rows(std::span<const RowId> r) {
     return rows.emplace_back(r.begin(), r.end());
   }
@@ -105,6 +108,25 @@ size_t WriteBatch::ImportTag(const TagSpec& spec, std::span<const char> portable
   m.kind = spec.kind;
   m.portable = rep_->Str(std::string_view(portable_roaring.data(), portable_roaring.size()));
   return rep_->Add(m);
+}
+
+size_t WriteBatch::SetAttribute(AttributeId attribute, std::span<const int64_t> keys,
+                                std::span<const int64_t> values) {
+  return rep_->Add(
+      internal::SetAttributeKeysMutation{attribute, rep_->Keys(keys), rep_->Ints(values)});
+}
+size_t WriteBatch::SetAttribute(AttributeId attribute, std::span<const std::string_view> keys,
+                                std::span<const int64_t> values) {
+  return rep_->Add(
+      internal::SetAttributeKeysMutation{attribute, rep_->Keys(keys), rep_->Ints(values)});
+}
+size_t WriteBatch::SetAttributeRows(AttributeId attribute, std::span<const RowId> rows,
+                                    std::span<const int64_t> values) {
+  return rep_->Add(
+      internal::SetAttributeRowsMutation{attribute, rep_->Rows(rows), rep_->Ints(values), false});
+}
+size_t WriteBatch::ClearAttributeRows(AttributeId attribute, std::span<const RowId> rows) {
+  return rep_->Add(internal::SetAttributeRowsMutation{attribute, rep_->Rows(rows), {}, true});
 }
 
 size_t WriteBatch::size() const { return rep_->items.size(); }

@@ -5,9 +5,15 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "util/error_info.h"
 
 namespace tagindex::query {
 namespace {
+
+// A literal that is not a value of its type: kind bad_value, the text as subject.
+absl::Status BadValue(std::string_view text, std::string_view message) {
+  return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, text, message);
+}
 
 // Howard Hinnant's days-from-civil and its inverse, written out from their
 // published description.
@@ -95,13 +101,12 @@ absl::StatusOr<int64_t> ParseDecimal(std::string_view text, int scale) {
   };
   if (whole.empty() || !digits(whole) || !digits(frac) ||
       (dot != std::string_view::npos && frac.empty())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", std::string(text), "\" is not a decimal number"));
+    return BadValue(text, absl::StrCat("\"", std::string(text), "\" is not a decimal number"));
   }
   if (static_cast<int>(frac.size()) > scale) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(text), " has ", frac.size(),
-                                                   " decimals, more than the scale of ", scale,
-                                                   " (values are never rounded)"));
+    return BadValue(text, absl::StrCat(std::string(text), " has ", frac.size(),
+                                       " decimals, more than the scale of ", scale,
+                                       " (values are never rounded)"));
   }
   // Accumulate negatively so that the int64 minimum is representable.
   int64_t v = 0;
@@ -115,8 +120,8 @@ absl::StatusOr<int64_t> ParseDecimal(std::string_view text, int scale) {
   for (char c : frac) ok = ok && push(c);
   for (int i = static_cast<int>(frac.size()); i < scale; ++i) ok = ok && push('0');
   if (!ok || (!negative && v == std::numeric_limits<int64_t>::min())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(text), " is outside the range of a decimal of scale ", scale));
+    return BadValue(text, absl::StrCat(std::string(text),
+                                       " is outside the range of a decimal of scale ", scale));
   }
   return negative ? v : -v;
 }
@@ -148,8 +153,8 @@ absl::StatusOr<int64_t> ParseAttribute(AttributeType type, int scale, std::strin
     case AttributeType::kDate: {
       int64_t days = 0;
       if (!ParseIsoDate(text, &days)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "\"", std::string(text), "\" is not an ISO date (YYYY-MM-DD, a valid day)"));
+        return BadValue(text, absl::StrCat("\"", std::string(text),
+                                           "\" is not an ISO date (YYYY-MM-DD, a valid day)"));
       }
       return days;
     }
@@ -157,8 +162,7 @@ absl::StatusOr<int64_t> ParseAttribute(AttributeType type, int scale, std::strin
       int64_t v = 0;
       const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
       if (r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("\"", std::string(text), "\" is not an int64 integer"));
+        return BadValue(text, absl::StrCat("\"", std::string(text), "\" is not an int64 integer"));
       }
       return v;
     }

@@ -10,6 +10,7 @@
 #include "query/parser.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 
@@ -90,6 +91,10 @@ class Binder {
   absl::Status Error(absl::StatusCode code, size_t offset, std::string_view message) const {
     return QueryError(code, text_, offset, message);
   }
+  absl::Status Error(absl::StatusCode code, size_t offset, std::string_view message,
+                     const ErrorInfo& info) const {
+    return QueryError(code, text_, offset, message, info);
+  }
 
   // An unknown tag, category, category value or attribute (NotFound).
   struct Unknown {
@@ -97,10 +102,11 @@ class Binder {
     std::string name;
     std::string message;
     std::vector<std::string> suggestions;
+    ErrorKind kind;  // of the ErrorInfo (tagindex/errors.h)
   };
-  Expr DeferUnknown(size_t offset, std::string name, std::string message,
+  Expr DeferUnknown(ErrorKind kind, size_t offset, std::string name, std::string message,
                     std::vector<std::string> suggestions = {}) {
-    unknown_.push_back({offset, std::move(name), std::move(message), std::move(suggestions)});
+    unknown_.push_back({offset, std::move(name), std::move(message), std::move(suggestions), kind});
     return Expr::None();
   }
   absl::Status UnknownNames() const {
@@ -118,7 +124,9 @@ class Binder {
         absl::StrAppend(&message, " and ", unknown_.size() - kListed - 1, " more");
       }
     }
-    absl::Status status = Error(absl::StatusCode::kNotFound, first.offset, message);
+    // The ErrorInfo names the first unknown name (the message lists the others).
+    absl::Status status = Error(absl::StatusCode::kNotFound, first.offset, message,
+                                util::Info(first.kind, first.name));
     AttachSuggestions(status, first.suggestions);
     return status;
   }
@@ -159,10 +167,13 @@ class Binder {
     if (found.size() > 1) {
       std::vector<std::string> candidates;
       for (const auto& t : found) candidates.push_back(Label(t.category, t.name));
+      ErrorInfo info = util::Info(ErrorKind::kAmbiguousName, name);
+      info.candidates = candidates;
       return Error(absl::StatusCode::kInvalidArgument, n.offset,
                    absl::StrCat("tag name ", QuoteForMessage(name),
                                 " is in several categories; qualify it as one of ",
-                                absl::StrJoin(candidates, ", ")));
+                                absl::StrJoin(candidates, ", ")),
+                   info);
     }
     if (options_.unknown_tags_are_empty) return Expr::None();
     std::vector<std::string> suggestions = resolver_.Suggest(name);
@@ -171,7 +182,8 @@ class Binder {
     if (hint.empty() && !suggestions.empty()) {
       hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     }
-    return DeferUnknown(n.offset, name, absl::StrCat("unknown tag ", QuoteForMessage(name), hint),
+    return DeferUnknown(ErrorKind::kUnknownTag, n.offset, name,
+                        absl::StrCat("unknown tag ", QuoteForMessage(name), hint),
                         std::move(suggestions));
   }
 
@@ -185,7 +197,7 @@ class Binder {
       if (!suggestions.empty()) {
         hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
       }
-      return DeferUnknown(n.offset, name,
+      return DeferUnknown(ErrorKind::kUnknownTag, n.offset, name,
                           absl::StrCat("unknown saved segment ", QuoteForMessage(name), hint),
                           std::move(suggestions));
     }
@@ -254,7 +266,7 @@ class Binder {
     if (hint.empty() && !suggestions.empty()) {
       hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     }
-    return DeferUnknown(offset, category,
+    return DeferUnknown(ErrorKind::kUnknownCategory, offset, category,
                         absl::StrCat("unknown category ", QuoteForMessage(category), hint),
                         std::move(suggestions));
   }
@@ -269,7 +281,7 @@ class Binder {
     if (hint.empty() && !suggestions.empty()) {
       hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
     }
-    return DeferUnknown(offset, name,
+    return DeferUnknown(ErrorKind::kUnknownTag, offset, name,
                         absl::StrCat("unknown tag ", QuoteForMessage(name), " in category ",
                                      QuoteForMessage(category), hint),
                         std::move(suggestions));
@@ -283,7 +295,7 @@ class Binder {
         return BindAttribute(n, subject, *a);
       }
       if (!resolver_.FindByName(subject).empty()) {
-        return DeferUnknown(n.offset, subject,
+        return DeferUnknown(ErrorKind::kUnknownAttribute, n.offset, subject,
                             absl::StrCat("unknown attribute ", QuoteForMessage(subject),
                                          " (it is a tag; predicates apply to categories and "
                                          "attributes)"));
@@ -296,7 +308,7 @@ class Binder {
         hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
       }
       if (hint.empty()) hint = " (no attribute or category has this name)";
-      return DeferUnknown(n.offset, subject,
+      return DeferUnknown(ErrorKind::kUnknownAttribute, n.offset, subject,
                           absl::StrCat("unknown attribute ", QuoteForMessage(subject), hint),
                           std::move(suggestions));
     }
@@ -356,7 +368,8 @@ class Binder {
     auto bad = [&](const std::string& what) -> absl::Status {
       std::string hint;
       if (std::optional<Habit> h = FindHabit(v.text)) hint = absl::StrCat("; ", h->hint);
-      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what, hint));
+      return Error(absl::StatusCode::kInvalidArgument, v.offset, absl::StrCat(col, what, hint),
+                   util::Info(ErrorKind::kBadValue, v.text));
     };
     switch (a.type) {
       case AttributeType::kInt64:

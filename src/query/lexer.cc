@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "query/query_error.h"
+#include "util/error_info.h"
 #include "util/utf8.h"
 
 namespace tagindex::query {
@@ -79,7 +80,8 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions
     // The caret marks where the limit is crossed.
     return QueryError(absl::StatusCode::kResourceExhausted, text, options.max_query_bytes,
                       absl::StrCat("query is ", text.size(), " bytes, over the limit of ",
-                                   options.max_query_bytes, " (QueryOptions::max_query_bytes)"));
+                                   options.max_query_bytes, " (QueryOptions::max_query_bytes)"),
+                      util::LimitInfo("QueryOptions::max_query_bytes"));
   }
   if (std::optional<size_t> bad = util::FindInvalidUtf8(text)) {
     return QueryError(

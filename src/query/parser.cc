@@ -9,6 +9,7 @@
 #include "query/habits.h"
 #include "query/lexer.h"
 #include "query/query_error.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::query {
@@ -108,10 +109,16 @@ class Parser {
     if (StartsOperand(t) && !(t.kind == TokenKind::kName && FindHabit(t.text))) {
       const Token& prev = tokens_[pos_ - 1];
       std::string before(text_.substr(0, prev.offset + prev.length));
+      // The message is one line: line breaks and tabs of the query become
+      // spaces, and QuoteForMessage replaces other control characters.
+      std::string suggestion =
+          absl::StrCat(before, " AND ", t.kind == TokenKind::kName ? t.text : FormatName(t.text));
+      for (char& c : suggestion) {
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+      }
       return Error(absl::StatusCode::kInvalidArgument, t,
                    absl::StrCat("expected an operator between operands, found ", Describe(t),
-                                " (did you mean \"", before, " AND ",
-                                t.kind == TokenKind::kName ? t.text : FormatName(t.text), "\"?)"));
+                                " (did you mean ", QuoteForMessage(suggestion), "?)"));
     }
     return Error(absl::StatusCode::kInvalidArgument, t, absl::StrCat("unexpected ", Describe(t)));
   }
@@ -153,12 +160,17 @@ class Parser {
     }
     return QueryError(code, text_, at.offset, message);
   }
+  absl::Status Limit(const Token& at, std::string_view message, std::string_view option) const {
+    return QueryError(absl::StatusCode::kResourceExhausted, text_, at.offset, message,
+                      util::LimitInfo(option));
+  }
 
   absl::Status CountOperand(const Token& at) {
     if (++operands_ > options_.max_operands) {
-      return Error(absl::StatusCode::kResourceExhausted, at,
+      return Limit(at,
                    absl::StrCat("query has more than ", options_.max_operands,
-                                " operands (QueryOptions::max_operands)"));
+                                " operands (QueryOptions::max_operands)"),
+                   "QueryOptions::max_operands");
     }
     return absl::OkStatus();
   }
@@ -168,9 +180,9 @@ class Parser {
     // depth whatever the options say.
     const uint32_t limit = std::min(options_.max_depth, kHardMaxDepth);
     if (depth > limit) {
-      return Error(
-          absl::StatusCode::kResourceExhausted, at,
-          absl::StrCat("query nests deeper than ", limit, " levels (QueryOptions::max_depth)"));
+      return Limit(
+          at, absl::StrCat("query nests deeper than ", limit, " levels (QueryOptions::max_depth)"),
+          "QueryOptions::max_depth");
     }
     return absl::OkStatus();
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::query {
@@ -22,9 +23,11 @@ class Planner {
       case Expr::Kind::kTag: {
         const Bitmap* b = source_.TagBitmap(e.tag);
         if (b == nullptr) {
-          return absl::FailedPreconditionError(
+          return util::Error(
+              absl::StatusCode::kFailedPrecondition,
               absl::StrCat("query: tag ", e.label, " (id ", e.tag.value,
-                           ") was deleted after the query was compiled; compile it again"));
+                           ") was deleted after the query was compiled; compile it again"),
+              util::IdInfo(ErrorKind::kUnknownTag, "tag id", e.tag.value));
         }
         n.op = Op::kTag;
         n.bitmap = b;
@@ -71,9 +74,11 @@ class Planner {
   absl::StatusOr<PlanNode> PlanPredicate(const Expr& e) {
     const Bsi* bsi = source_.AttributeColumn(e.attribute);
     if (bsi == nullptr) {
-      return absl::FailedPreconditionError(
+      return util::Error(
+          absl::StatusCode::kFailedPrecondition,
           absl::StrCat("query: the attribute of ", e.label, " (id ", e.attribute.value,
-                       ") was dropped after the query was compiled; compile it again"));
+                       ") was dropped after the query was compiled; compile it again"),
+          util::IdInfo(ErrorKind::kUnknownAttribute, "attribute id", e.attribute.value));
     }
     PlanNode n;
     n.op = Op::kPredicate;

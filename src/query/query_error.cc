@@ -2,18 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "util/error_info.h"
 #include "util/utf8.h"
 
 namespace tagindex {
 namespace {
 
 constexpr char kLocationUrl[] = "type.tagindex/QueryErrorLocation";
-constexpr char kSuggestionsUrl[] = "type.tagindex/UnknownTagSuggestions";
 // Window of the snippet line around the error, in code points.
 constexpr size_t kBefore = 30;
 constexpr size_t kAfter = 40;
@@ -40,6 +41,9 @@ QueryErrorLocation LocateInQuery(std::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
   QueryErrorLocation loc;
   loc.offset = offset;
+  // Bounded memory whatever the query's size (an oversized query is
+  // refused through here): one pass counts lines and code points, and only
+  // the kBefore + kAfter code points around the error are kept.
   size_t line_start = 0;
   for (size_t i = 0; i < offset; ++i) {
     if (text[i] == '\n') {
@@ -49,59 +53,75 @@ QueryErrorLocation LocateInQuery(std::string_view text, size_t offset) {
   }
   size_t line_end = text.find('\n', offset);
   if (line_end == std::string_view::npos) line_end = text.size();
-  // Decode the line once, remembering where the error's code point is.
-  struct Cp {
-    char32_t c;
-    size_t at;
-  };
-  std::vector<Cp> cps;
-  size_t error_index = 0;
-  bool seen = false;
-  for (size_t pos = line_start; pos < line_end;) {
-    if (!seen && pos >= offset) {
-      error_index = cps.size();
-      seen = true;
-    }
-    size_t at = pos;
-    char32_t c = util::DecodeUtf8(text, pos);
-    cps.push_back({c, at});
+  std::deque<char32_t> cps;  // the window: up to kBefore before the error, kAfter after
+  size_t error_index = 0;    // code points of the line before the error
+  size_t pos = line_start;
+  while (pos < line_end && pos < offset) {
+    cps.push_back(util::DecodeUtf8(text, pos));
+    if (cps.size() > kBefore) cps.pop_front();
+    ++error_index;
   }
-  if (!seen) error_index = cps.size();
+  const size_t before = cps.size();
+  while (pos < line_end && cps.size() < before + kAfter) cps.push_back(util::DecodeUtf8(text, pos));
+  const bool more_after = pos < line_end;
   loc.column = error_index + 1;
 
-  size_t first = error_index > kBefore ? error_index - kBefore : 0;
-  size_t last = std::min(cps.size(), error_index + kAfter);
   std::string shown = "  ";
   std::string caret = "  ";
-  if (first > 0) {
+  if (error_index > before) {
     shown += "…";
     caret += " ";
   }
-  for (size_t i = first; i < last; ++i) {
-    char32_t c = cps[i].c;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    char32_t c = cps[i];
     if (c == '\t' || c == '\r' || util::IsControl(c) || c == 0xFFFD) c = c == '\t' ? ' ' : '?';
     util::AppendUtf8(c, &shown);
-    if (i < error_index) caret.append(static_cast<size_t>(CellWidth(c)), ' ');
+    if (i < before) caret.append(static_cast<size_t>(CellWidth(c)), ' ');
   }
-  if (last < cps.size()) shown += "…";
+  if (more_after) shown += "…";
   caret += "^";
   loc.snippet = absl::StrCat(shown, "\n", caret);
   return loc;
 }
 
 absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
-                        std::string_view message) {
+                        std::string_view message, const ErrorInfo& info) {
   QueryErrorLocation loc = LocateInQuery(text, offset);
-  absl::Status status(code, absl::StrCat("query: line ", loc.line, ", column ", loc.column, ": ",
-                                         std::string(message), "\n", loc.snippet));
+  absl::Status status = util::Error(
+      code,
+      absl::StrCat("query: line ", loc.line, ", column ", loc.column, ": ", std::string(message)),
+      info);
   status.SetPayload(kLocationUrl, absl::Cord(absl::StrCat(loc.offset, "\x1f", loc.line, "\x1f",
                                                           loc.column, "\x1f", loc.snippet)));
   return status;
 }
 
+absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
+                        std::string_view message) {
+  // The subject: the text at the error up to a space or parenthesis, cut
+  // at a code point boundary within 64 bytes.
+  offset = std::min(offset, text.size());
+  size_t end = offset;
+  while (end < text.size() && end - offset < 64 && text[end] != ' ' && text[end] != '\n' &&
+         text[end] != '\t' && text[end] != '(' && text[end] != ')') {
+    ++end;
+  }
+  if (end == offset && end < text.size()) ++end;  // the parenthesis itself
+  while (end > offset && end < text.size() &&
+         (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  ErrorKind kind =
+      code == absl::StatusCode::kResourceExhausted ? ErrorKind::kLimit : ErrorKind::kQuerySyntax;
+  return QueryError(code, text, offset, message,
+                    util::Info(kind, text.substr(offset, end - offset)));
+}
+
 void AttachSuggestions(absl::Status& status, const std::vector<std::string>& suggestions) {
-  // Names never contain control characters, so \x1f separates safely.
-  status.SetPayload(kSuggestionsUrl, absl::Cord(absl::StrJoin(suggestions, "\x1f")));
+  std::optional<ErrorInfo> info = GetErrorInfo(status);
+  if (!info) return;
+  info->suggestions = suggestions;
+  SetErrorInfo(status, *info);
 }
 
 std::string QuoteForMessage(std::string_view s) {
@@ -143,9 +163,9 @@ std::optional<QueryErrorLocation> GetQueryErrorLocation(const absl::Status& stat
 }
 
 std::vector<std::string> GetUnknownTagSuggestions(const absl::Status& status) {
-  auto payload = status.GetPayload(kSuggestionsUrl);
-  if (!payload || payload->empty()) return {};
-  return absl::StrSplit(std::string(*payload), '\x1f');
+  std::optional<ErrorInfo> info = GetErrorInfo(status);
+  if (!info) return {};
+  return std::move(info->suggestions);
 }
 
 }  // namespace tagindex

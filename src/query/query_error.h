@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tagindex/errors.h"
 #include "tagindex/query.h"
 
 namespace tagindex::query {
@@ -15,12 +16,16 @@ namespace tagindex::query {
 // Computes line, column (code points) and the caret snippet of `offset`.
 QueryErrorLocation LocateInQuery(std::string_view text, size_t offset);
 
-// A status with `code`, the message "query: line L, column C: <message>\n<snippet>"
-// and the location payload.
+// A status with `code`, the one-line message "query: line L, column C:
+// <message>", the location payload and an ErrorInfo: `info` if given, else
+// kind query_syntax (limit for ResourceExhausted) with the text at `offset`
+// (to the next space or parenthesis, at most 64 bytes) as subject.
 absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
                         std::string_view message);
+absl::Status QueryError(absl::StatusCode code, std::string_view text, size_t offset,
+                        std::string_view message, const ErrorInfo& info);
 
-// Adds the unknown-tag suggestions payload to `status`.
+// Adds the unknown-tag suggestions to the ErrorInfo of `status`.
 void AttachSuggestions(absl::Status& status, const std::vector<std::string>& suggestions);
 
 // "高价值客户" -> "\"高价值客户\"" for messages (cut to 64 bytes).

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/coding.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 
 namespace tagindex::storage {
@@ -12,8 +13,9 @@ namespace {
 constexpr size_t kFlushBytes = size_t{1} << 20;
 
 absl::Status Corrupt(const std::string& path, uint64_t offset, std::string_view what) {
-  return absl::DataLossError(absl::StrCat("storage: snapshot ", path, " is corrupt at byte ",
-                                          offset, ": ", std::string(what)));
+  return util::CorruptFile(path, offset,
+                           absl::StrCat("storage: snapshot ", path, " is corrupt at byte ", offset,
+                                        ": ", std::string(what)));
 }
 
 }  // namespace
@@ -89,12 +91,17 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::span<const char> file, const s
   if (LoadU64(p + 24) != util::Xxh3(p, 24)) return Corrupt(path, 24, "header checksum mismatch");
   const uint32_t version = LoadU32(p + 8);
   if (version != kSnapshotVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "storage: snapshot ", path, " has format version ", version,
-        "; this library reads version ", kSnapshotVersion,
-        version < kSnapshotVersion ? " (version 1 was a pre-release layout: rebuild the index)"
-                                   : " (upgrade tagindex)"));
+    ErrorInfo info = util::Info(ErrorKind::kUnsupported, absl::StrCat("format version ", version));
+    info.path = path;
+    return util::Error(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("storage: snapshot ", path, " has format version ", version,
+                                    "; this library reads version ", kSnapshotVersion,
+                                    version < kSnapshotVersion
+                                        ? " (version 1 was a pre-release layout: rebuild the index)"
+                                        : " (upgrade tagindex)"),
+                       info);
   }
+  if (LoadU32(p + 12) != 0) return Corrupt(path, 12, "reserved header flags are not zero");
   ParsedSnapshot out;
   out.generation = LoadU64(p + 16);
   size_t pos = kSnapshotHeaderBytes;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/coding.h"
+#include "util/error_info.h"
 #include "util/hash.h"
 #include "util/status_macros.h"
 
@@ -42,7 +43,8 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
                                    uint64_t max_record_bytes, bool salvage) {
   const char* p = file.data();
   auto damage = [&](uint64_t offset, const std::string& what) {
-    return absl::DataLossError(
+    return util::CorruptFile(
+        path, offset,
         absl::StrCat("storage: log ", path, " is corrupt at byte ", offset, ": ", what));
   };
   if (file.size() < kWalHeaderBytes || std::memcmp(p, kWalMagic, sizeof(kWalMagic)) != 0 ||
@@ -51,9 +53,13 @@ absl::StatusOr<ParsedLog> ParseLog(std::span<const char> file, const std::string
   }
   const uint32_t version = LoadU32(p + 8);
   if (version < kWalOldestVersion || version > kWalVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("storage: log ", path, " has format version ",
-                                                      version, "; this library reads versions ",
-                                                      kWalOldestVersion, " to ", kWalVersion));
+    ErrorInfo info = util::Info(ErrorKind::kUnsupported, absl::StrCat("format version ", version));
+    info.path = path;
+    return util::Error(
+        absl::StatusCode::kFailedPrecondition,
+        absl::StrCat("storage: log ", path, " has format version ", version,
+                     "; this library reads versions ", kWalOldestVersion, " to ", kWalVersion),
+        info);
   }
   ParsedLog out;
   out.generation = LoadU64(p + 16);
@@ -123,6 +129,12 @@ WalWriter::~WalWriter() {
   (void)file_->Close();
 }
 
+absl::Status WalWriter::Failed(const absl::Status& s) const {
+  // WithMessage keeps the status's payloads (its ErrorInfo: io, the path).
+  return util::WithMessage(
+      s, absl::StrCat(s.message(), " (log ", path_, " is now read-only; reopen the index)"));
+}
+
 void WalWriter::Fail(const absl::Status& s) {
   if (error_.ok()) error_ = s;
   cv_.notify_all();
@@ -144,13 +156,17 @@ absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload) {
   // record; the index serialises writers anyway, so this costs no overlap.
   absl::Status s = file_->Append(record);
   if (s.ok() && policy_ == SyncPolicy::kEveryWrite) s = file_->Sync();
+  // Before acknowledging: the log must still be the file its path names
+  // (a host that removed the directory or replaced the log would otherwise
+  // see acknowledged writes vanish). Under kGroupCommit the sync loop
+  // checks before it releases the waiters.
+  if (s.ok() && policy_ != SyncPolicy::kGroupCommit) s = file_->CheckLinked();
   if (!s.ok()) {
     // Cut the unacknowledged record off so a later reopen without a crash
     // does not resurrect it; if even that fails, the writer stays failed and
     // the record is at worst a torn or unacknowledged tail.
     (void)file_->Truncate(before);
-    Fail(absl::Status(s.code(), absl::StrCat(s.message(), " (log ", path_,
-                                             " is now read-only; reopen the index)")));
+    Fail(Failed(s));
     return error_;
   }
   written_ = before + record.size();
@@ -167,7 +183,8 @@ absl::Status WalWriter::WaitDurable(uint64_t ticket) {
   --waiters_;
   if (synced_ >= ticket) return absl::OkStatus();
   if (!error_.ok()) return error_;
-  return absl::FailedPreconditionError(
+  return util::Error(
+      absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, path_,
       absl::StrCat("storage: log ", path_, " was closed before the change was synced"));
 }
 
@@ -177,9 +194,10 @@ absl::Status WalWriter::SyncNow() {
   if (synced_ == written_) return absl::OkStatus();
   const uint64_t target = written_;
   absl::Status s = file_->Sync();
+  if (s.ok()) s = file_->CheckLinked();
   if (!s.ok()) {
-    Fail(s);
-    return s;
+    Fail(Failed(s));
+    return error_;
   }
   synced_ = target;
   cv_.notify_all();
@@ -198,9 +216,10 @@ void WalWriter::SyncLoop() {
     // Sync outside the lock so writers keep appending into the next group.
     lock.unlock();
     absl::Status s = file_->Sync();
+    if (s.ok()) s = file_->CheckLinked();
     lock.lock();
     if (!s.ok()) {
-      Fail(s);
+      Fail(Failed(s));
       break;
     }
     synced_ = std::max(synced_, target);

@@ -92,6 +92,8 @@ class WalWriter {
  private:
   void SyncLoop();
   void Fail(const absl::Status& s);
+  // `s` with the note that the writer is failed for good.
+  absl::Status Failed(const absl::Status& s) const;
 
   std::unique_ptr<WritableFile> file_;
   const std::string path_;

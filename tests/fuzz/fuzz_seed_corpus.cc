@@ -36,14 +36,23 @@ int main(int argc, char** argv) {
     (void)index->CreateCategory("购买频率", {.exclusive = true});
     auto a = index->CreateTag({.name = "高频", .category = "购买频率"}).value();
     auto b = index->CreateTag({.name = "高价值客户", .description = "VIP"}).value();
+    // A second tag of the exclusive category and an attribute column, so a
+    // mutated snapshot (checksums repaired) reaches the disjointness and
+    // attribute checks of the loader.
+    auto c = index->CreateTag({.name = "低频", .category = "购买频率"}).value();
+    (void)index->CreateAttribute({.name = "消费", .type = tagindex::AttributeType::kInt64});
     std::vector<std::string_view> text = {"138", "139", "wx:1", "wx:2"};
     std::vector<int64_t> ints = {138, 139, -7, int64_t{1} << 40};
     if (strings) {
       (void)index->TagMany(a, text);
       (void)index->TagMany(b, std::span(text).subspan(1));
+      (void)index->TagMany(c, std::span(text).subspan(3));  // wx:2 leaves 高频
+      (void)index->SetAttribute("消费", std::string_view("138"), 1200);
     } else {
       (void)index->TagMany(a, ints);
       (void)index->TagMany(b, std::span(ints).subspan(1));
+      (void)index->TagMany(c, std::span(ints).subspan(3));
+      (void)index->SetAttribute("消费", int64_t{138}, 1200);
     }
     (void)index->Checkpoint();
     if (strings) {
@@ -80,6 +89,23 @@ int main(int argc, char** argv) {
       bm.PortableSerialize(&blob);
       Write(out / "portable_bitmap_fuzzer", "bitmap" + std::to_string(n++), blob);
     }
+  }
+  // Sharded-index manifests: a real one (option byte 0: as is), and one with
+  // an intent and no checksum line (option byte 1: the fuzzer appends it).
+  {
+    auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
+    tagindex::ShardedOpenOptions so;
+    so.create.shards = 2;
+    so.shard.file_system = fs;
+    auto sharded = tagindex::ShardedIndex::Open("/idx", so).value();
+    (void)sharded->CreateCategory("频率", {.exclusive = true});
+    (void)sharded->CreateTag({.name = "高频", .category = "频率"});
+    (void)sharded->CreateTag({.name = "VIP"});
+    const std::string manifest = fs->Get("/idx/MANIFEST");
+    Write(out / "manifest_fuzzer", "manifest0", std::string(1, '\0') + manifest);
+    std::string body = manifest.substr(0, manifest.rfind("checksum "));
+    Write(out / "manifest_fuzzer", "manifest1",
+          std::string(1, '\1') + body + "intent rename_tag 2 新名\n");
   }
   std::printf("seed corpora written to %s\n", out.c_str());
   return 0;

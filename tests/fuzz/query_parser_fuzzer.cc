@@ -44,6 +44,10 @@ void CheckLocation(const absl::Status& status, size_t size) {
   if (status.ok()) return;
   std::optional<tagindex::QueryErrorLocation> loc = tagindex::GetQueryErrorLocation(status);
   if (loc && (loc->offset > size || loc->line == 0 || loc->column == 0)) std::abort();
+  // Every query error names its kind (tagindex/errors.h), and its message
+  // is one line (the snippet is in the location payload only).
+  if (!tagindex::GetErrorInfo(status).has_value()) std::abort();
+  if (status.message().find('\n') != absl::string_view::npos) std::abort();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "catch2/catch.hpp"
 #include "tagindex/csv.h"
+#include "tagindex/errors.h"
 
 namespace tagindex {
 namespace {
@@ -154,6 +155,22 @@ TEST_CASE("csv: OpenFile reports a missing file", "[csv]") {
   REQUIRE(!reader.ok());
   CHECK(absl::IsNotFound(reader.status()));
   CHECK(std::string(reader.status().message()).find("/nonexistent/dir/x.csv") != std::string::npos);
+}
+
+TEST_CASE("csv: OpenFile errors carry the errno mapping and an ErrorInfo", "[csv][errors]") {
+  auto missing = CsvReader::OpenFile("/nonexistent/dir/x.csv");
+  auto info = tagindex::GetErrorInfo(missing.status());
+  REQUIRE(info.has_value());
+  CHECK(info->kind == tagindex::ErrorKind::kNotFound);
+  CHECK(info->path == "/nonexistent/dir/x.csv");
+  // ENOTDIR: an I/O error, Unavailable (never Internal), kind io.
+  auto under_file = CsvReader::OpenFile("/dev/null/x.csv");
+  CHECK(under_file.status().code() == absl::StatusCode::kUnavailable);
+  info = tagindex::GetErrorInfo(under_file.status());
+  REQUIRE(info.has_value());
+  CHECK(info->kind == tagindex::ErrorKind::kIo);
+  CHECK(info->subject == "/dev/null/x.csv");
+  CHECK_FALSE(info->detail.empty());
 }
 
 // Random fields encoded the RFC 4180 way (quoted when needed, sometimes

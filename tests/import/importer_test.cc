@@ -14,7 +14,8 @@ namespace {
 // compared with.
 std::map<std::string, std::set<std::string>> Contents(const Index& index) {
   std::map<std::string, std::set<std::string>> out;
-  for (RowId row : index.LiveRows()) {
+  const std::vector<RowId> live_rows = index.LiveRows().value();
+  for (RowId row : live_rows) {
     CustomerKey key = index.KeyOf(row).value();
     std::string k = std::holds_alternative<int64_t>(key) ? std::to_string(std::get<int64_t>(key))
                                                          : std::get<std::string>(key);

@@ -38,6 +38,7 @@ SEES = {
     "storage": {"storage", "bitmap", "util"},
     "index": {"index", "query", "storage", "bitmap", "util"},
     "import": {"import", "index", "query", "storage", "bitmap", "util"},
+    "shard": {"shard", "util"},
 }
 # Folders on the public API only (they may include their own files).
 API_USERS = {"cli"}

@@ -66,7 +66,7 @@ void CompareState(const Index& index, const Model& m, uint64_t seed, int step) {
   REQUIRE(index.RowIdLimit() == m.next_row);
   std::vector<RowId> want_universe;
   for (auto& [row, key] : m.key_of) want_universe.push_back(row);
-  REQUIRE(index.LiveRows() == want_universe);
+  REQUIRE(index.LiveRows().value() == want_universe);
   REQUIRE(index.TagCount() == m.tags.size());
   for (const auto& [id, t] : m.tags) {
     INFO("tag " << t.name);

@@ -96,7 +96,7 @@ TEST_CASE("index: removing a customer clears every tag and never reuses the row"
   // Coming back gets a fresh row id.
   CHECK(index->AddCustomer(int64_t{1}).value() == 2);
   CHECK(index->HasTag(a, int64_t{1}).value() == false);
-  CHECK(index->LiveRows() == std::vector<RowId>{1, 2});
+  CHECK(index->LiveRows().value() == std::vector<RowId>{1, 2});
   REQUIRE(index->RemoveRow(2).ok());
   CheckError(index->RemoveRow(2), Code::kNotFound, "row 2");
 }

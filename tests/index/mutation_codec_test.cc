@@ -329,7 +329,7 @@ TEST_CASE("mutation pipeline: Delta is exactly what changed", "[mutation][delta]
       for (int i = 0, n = 1 + static_cast<int>(rng() % 20); i < n; ++i) {
         keys.push_back(static_cast<int64_t>(rng() % 50));
       }
-      std::vector<RowId> live = index->LiveRows();
+      std::vector<RowId> live = index->LiveRows().value();
       std::vector<RowId> rows;
       for (RowId r : live) {
         if (rng() % 3 == 0) rows.push_back(r);
@@ -358,12 +358,12 @@ TEST_CASE("mutation pipeline: Delta is exactly what changed", "[mutation][delta]
           break;
       }
       const auto before = snapshot();
-      const std::vector<RowId> live_before = index->LiveRows();
+      const std::vector<RowId> live_before = index->LiveRows().value();
       ti::CommitResult result;
       absl::Status st = ti::Commit(s, items, {.deltas = true}, &result);
       REQUIRE(st.ok());
       const auto after = snapshot();
-      const std::vector<RowId> live_after = index->LiveRows();
+      const std::vector<RowId> live_after = index->LiveRows().value();
       std::set<RowId> lb(live_before.begin(), live_before.end());
       std::set<RowId> la(live_after.begin(), live_after.end());
       std::vector<RowId> added, removed;

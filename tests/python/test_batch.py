@@ -153,3 +153,50 @@ def test_random_batches_match_single_calls(seed, tmp_path):
     index.close()
     with tagindex.Index.open(str(path)) as reopened:   # replay of the batch records
         assert _state(reopened) == final
+
+
+def test_batch_attribute_values_against_a_dict_and_all_or_nothing():
+    seed = 20261201
+    rng = random.Random(seed)
+    index = tagindex.Index()
+    index.create_attribute("消费金额", "decimal", scale=2)
+    index.add_customers(range(100, 120))
+    oracle = {}  # row -> value in storage units (cents), None for NULL
+    for step in range(30):
+        batch = index.batch()
+        new_key = 1000 + step
+        batch.add_customers([new_key])            # later items may use the new customer
+        keys = [rng.choice(range(100, 120)) for _ in range(3)] + [new_key]
+        cents = [rng.randrange(-5000, 5000) for _ in keys]
+        batch.set_attribute("消费金额", keys, [c / 100 for c in cents])
+        rows = [rng.randrange(0, 20) for _ in range(2)]
+        batch.set_attribute("消费金额", rows=rows, values=[None, 12.5])
+        cleared = [rng.randrange(0, 20)]
+        batch.clear_attribute("消费金额", rows=cleared)
+        index.write(batch)
+        for k, c in zip(keys, cents):
+            oracle[index.row_of(k)] = c
+        oracle[rows[0]] = None
+        oracle[rows[1]] = 1250
+        oracle[cleared[0]] = None
+        for row in index.live_rows().tolist():
+            got = index.attribute_value("消费金额", row=row)
+            want = oracle.get(row)
+            assert (None if got is None else round(float(got) * 100)) == want, (seed, step, row)
+
+    before = {row: index.attribute_value("消费金额", row=row) for row in index.live_rows().tolist()}
+    count = index.customer_count
+    bad = index.batch()
+    bad.add_customers([5000])
+    bad.set_attribute("消费金额", [100], [1.0])
+    bad.set_attribute("消费金额", [100, 424242], [2.0, 3.0])   # 424242 is not a customer
+    with pytest.raises(tagindex.UnknownCustomerError) as e:
+        index.write(bad)
+    assert (e.value.item, e.value.kind, e.value.name) == (2, "unknown_customer", "424242")
+    assert index.customer_count == count
+    assert {row: index.attribute_value("消费金额", row=row)
+            for row in index.live_rows().tolist()} == before
+    with pytest.raises(tagindex.UnknownAttributeError):
+        index.batch().set_attribute("无此属性", [100], [1])
+    with pytest.raises(tagindex.InvalidArgumentError):
+        index.batch().set_attribute("消费金额", [100], [None])   # NULL by key: use rows

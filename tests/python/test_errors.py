@@ -37,18 +37,99 @@ def test_every_code_maps_to_its_class(code, cls, builtin):
     assert e.message == "component: context: problem"
 
 
-def test_not_found_subclasses_from_library_messages(index):
+def test_not_found_subclasses_from_library_payloads(index):
     with pytest.raises(tagindex.UnknownTagError) as e:
         index.tag("nope")
     assert isinstance(e.value, KeyError) and isinstance(e.value, tagindex.NotFoundError)
     assert e.value.name == "nope" and e.value.code == "NOT_FOUND"
+    assert e.value.kind == "unknown_tag" and e.value.subject == "nope"
     assert str(e.value) == 'index: unknown tag "nope"'  # not KeyError's repr
-    with pytest.raises(tagindex.UnknownCategoryError):
-        index.category("nope")
-    with pytest.raises(tagindex.UnknownCustomerError):
+    with pytest.raises(tagindex.UnknownCategoryError) as e:
+        index.category("无此类")
+    assert (e.value.kind, e.value.name, e.value.subject) == ("unknown_category", "无此类", "无此类")
+    with pytest.raises(tagindex.UnknownCustomerError) as e:
         index.key_of(3)
-    with pytest.raises(tagindex.UnknownTagError):
+    assert (e.value.kind, e.value.name) == ("unknown_customer", "row 3")
+    with pytest.raises(tagindex.UnknownCustomerError) as e:
+        index.row_of(12345)
+    assert (e.value.kind, e.value.name) == ("unknown_customer", "12345")
+    with pytest.raises(tagindex.UnknownTagError) as e:
         index.add_tag(99, [1])
+    assert e.value.name is None and e.value.subject == "tag id 99"  # a stale id, not a name
+
+
+def test_class_comes_from_the_payload_never_the_message():
+    # A message that reads like an unknown tag, without a payload: the code decides.
+    e = _tagindex._error_for_testing(5, 'index: unknown tag "x"; did you mean "y"?')
+    assert type(e) is tagindex.NotFoundError and e.kind is None
+    e = _tagindex._error_for_testing(3, 'tag name "x" is in several categories')
+    assert type(e) is tagindex.InvalidArgumentError
+    # The payload decides, whatever the message says.
+    e = _tagindex._error_for_testing(5, "anything", "unknown_tag", "高价值")
+    assert type(e) is tagindex.UnknownTagError and e.name == "高价值" and e.kind == "unknown_tag"
+    e = _tagindex._error_for_testing(5, "anything", "unknown_customer", "row 3")
+    assert type(e) is tagindex.UnknownCustomerError and e.name == "row 3"
+    e = _tagindex._error_for_testing(14, "anything", "io", "db/wal-1.log")
+    assert type(e) is tagindex.StorageError and e.subject == "db/wal-1.log"
+    e = _tagindex._error_for_testing(15, "anything", "corrupt_file", "db/snapshot-1.tix")
+    assert type(e) is tagindex.CorruptionError
+    # A kind this version does not know: the code's class, the kind kept.
+    e = _tagindex._error_for_testing(9, "anything", "frozen", "x")
+    assert type(e) is tagindex.FailedPreconditionError and e.kind == "frozen"
+
+
+def test_each_family_class_and_attributes(index, tmp_path):
+    index.create_tag("运动", "兴趣")
+    index.create_tag("运动", "品类")
+    index.create_tag("VIP")
+    with pytest.raises(tagindex.AmbiguousTagError) as e:
+        index.tag("运动")
+    assert e.value.kind == "ambiguous_name" and e.value.subject == "运动"
+    assert e.value.candidates == ["兴趣:运动", "品类:运动"]
+    with pytest.raises(tagindex.AmbiguousTagError) as e:
+        index.count("运动 OR VIP")
+    assert e.value.candidates == ["兴趣:运动", "品类:运动"] and e.value.column == 1
+    with pytest.raises(tagindex.UnknownTagError) as e:
+        index.count("VIP AND VIPP")
+    assert (e.value.name, e.value.suggestions, e.value.offset) == ("VIPP", ["VIP"], 8)
+    with pytest.raises(tagindex.QuerySyntaxError) as e:
+        index.count("VIP AND )")
+    assert (e.value.kind, e.value.subject, e.value.line, e.value.column) == (
+        "query_syntax", ")", 1, 9)
+    assert "\n" not in e.value.message and e.value.snippet.endswith("^")
+    with pytest.raises(tagindex.UnknownAttributeError) as e:
+        index.count("颜色 = 红")
+    assert e.value.kind == "unknown_attribute" and e.value.name == "颜色"
+    with pytest.raises(tagindex.AlreadyExistsError) as e:
+        index.create_tag("VIP")
+    assert (e.value.kind, e.value.name) == ("already_exists", "VIP")
+    with pytest.raises(tagindex.InvalidArgumentError) as e:
+        index.create_tag("   ")
+    assert e.value.kind == "bad_name"
+    with pytest.raises(tagindex.InvalidArgumentError) as e:
+        index.add_customer("not an int")
+    assert (e.value.kind, e.value.subject) == ("bad_key", "not an int")
+    with pytest.raises(tagindex.ResourceExhaustedError) as e:
+        index.count("VIP OR VIP", max_query_bytes=4)
+    assert (e.value.kind, e.value.limit) == ("limit", "QueryOptions::max_query_bytes")
+    # Storage: busy, missing directory, corrupt snapshot.
+    db = tmp_path / "db"
+    first = tagindex.Index.open(db)
+    with pytest.raises(tagindex.FailedPreconditionError) as e:
+        tagindex.Index.open(db)
+    assert e.value.kind == "busy" and e.value.path == str(db / "LOCK")
+    first.close()
+    with pytest.raises(tagindex.NotFoundError) as e:
+        tagindex.Index.open(tmp_path / "none", create_if_missing=False)
+    assert e.value.kind == "not_found" and e.value.subject == str(tmp_path / "none")
+    snapshot = next(db.glob("snapshot-*.tix"))
+    data = bytearray(snapshot.read_bytes())
+    data[40] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+    with pytest.raises(tagindex.CorruptionError) as e:
+        tagindex.Index.open(db)
+    assert e.value.kind == "corrupt_file" and e.value.path == str(snapshot)
+    assert isinstance(e.value.offset, int)
 
 
 def test_unknown_tag_suggestions(index):
@@ -75,9 +156,15 @@ def test_query_syntax_error_attributes():
     assert (e.line, e.column, e.offset) == (1, 5, 4)
     assert e.snippet.endswith("^")
     from tagindex._errors import _from_status
-    built = _from_status(3, "bad", {"location": {"line": 2, "column": 3, "offset": 9,
+    # The class comes from the ErrorInfo kind; the location fills the attributes.
+    built = _from_status(3, "bad", {"error": {"kind": "query_syntax", "subject": ")"},
+                                    "location": {"line": 2, "column": 3, "offset": 9,
                                                  "snippet": "x"}})
     assert type(built) is tagindex.QuerySyntaxError and built.line == 2 and built.offset == 9
+    # A location alone (no kind) does not make a syntax error: e.g. an
+    # unknown tag in a query has a location too.
+    plain = _from_status(3, "bad", {"location": {"line": 1, "column": 1, "offset": 0}})
+    assert type(plain) is tagindex.InvalidArgumentError and plain.line == 1
 
 
 def test_errors_pickle():
@@ -94,8 +181,10 @@ def test_resource_exhausted_from_limit():
     index = tagindex.Index(max_tags=2)
     index.create_tag("a")
     index.create_tag("b")
-    with pytest.raises(tagindex.ResourceExhaustedError, match="max_tags"):
+    with pytest.raises(tagindex.ResourceExhaustedError, match="max_tags") as e:
         index.create_tag("c")
+    assert (e.value.kind, e.value.subject, e.value.limit) == (
+        "limit", "IndexOptions::max_tags", "IndexOptions::max_tags")
 
 
 def test_every_public_error_is_exported():

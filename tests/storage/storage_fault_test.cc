@@ -158,8 +158,14 @@ TEST_CASE("storage corruption: every truncation of a snapshot is a clean DataLos
     OpenOptions o = MemOptions(s.fs);
     o.read_only = true;
     auto got = Index::Open("db", o);
-    INFO("length " << len);
+    INFO("length " << len << ": " << got.status());
     REQUIRE(got.status().code() == Code::kDataLoss);
+    // What a program acts on: the kind and the file, from the payload.
+    std::optional<tagindex::ErrorInfo> info = tagindex::GetErrorInfo(got.status());
+    REQUIRE(info.has_value());
+    CHECK(info->kind == tagindex::ErrorKind::kCorruptFile);
+    CHECK(info->path == s.snapshot_path);
+    CHECK(info->subject == s.snapshot_path);
   }
 }
 

@@ -143,7 +143,16 @@ class MemFileSystem : public FileSystem {
     return false;
   }
   static absl::Status Injected(const std::string& what, const std::string& path) {
-    return absl::InternalError(absl::StrCat("mem: injected failure: ", what, " ", path));
+    // As the POSIX file system reports EIO (tagindex/file_system.h).
+    absl::Status failure(absl::StatusCode::kUnavailable,
+                         absl::StrCat("mem: injected failure: ", what, " ", path));
+    ErrorInfo info;
+    info.kind = ErrorKind::kIo;
+    info.subject = path;
+    info.path = path;
+    info.detail = "injected failure";
+    SetErrorInfo(failure, info);
+    return failure;
   }
 
   mutable std::mutex mu_;
@@ -187,6 +196,15 @@ class MemWritable : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Close() override { return absl::OkStatus(); }
+  absl::Status CheckLinked() override {
+    std::lock_guard<std::mutex> l(fs_->mu_);
+    auto it = fs_->files_.find(path_);
+    if (it == fs_->files_.end() || it->second != node_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mem: ", path_, " was removed or replaced"));
+    }
+    return absl::OkStatus();
+  }
 
  private:
   MemFileSystem* fs_;
@@ -258,7 +276,17 @@ inline std::string Dump(const Index& index) {
     for (RowId r : rows) absl::StrAppend(&out, r, ",");
     absl::StrAppend(&out, "]\n");
   }
-  for (RowId r : index.LiveRows()) {
+  const std::vector<AttributeInfo> attributes = index.ListAttributes();
+  for (const AttributeInfo& a : attributes) {
+    absl::StrAppend(&out, "attr ", a.id.value, " ", a.name, " type=", static_cast<int>(a.type),
+                    " scale=", a.scale, " desc=", a.description, " count=", a.count, "\n");
+  }
+  const std::vector<RowId> live_rows = index.LiveRows().value();
+  for (RowId r : live_rows) {
+    for (const AttributeInfo& a : attributes) {
+      std::optional<int64_t> v = index.GetAttributeValue(a.name, r).value();
+      if (v) absl::StrAppend(&out, "value ", a.name, "[", r, "]=", *v, "\n");
+    }
     CustomerKey k = index.KeyOf(r).value();
     // The forward map agrees with the reverse one (a loaded or rebased key
     // table that lost an entry shows up here).
@@ -332,7 +360,37 @@ inline absl::Status RandomOp(std::mt19937_64& rng, Index& index, bool allow_chec
   }
   if (kind < 92 && allow_checkpoint && index.persistent()) return index.Checkpoint();
   if (kind < 92) return absl::OkStatus();
-  return index.Tag(tag, key);
+  // Attribute columns (kinds 16-21 of the log): create, drop, set, clear.
+  const std::string attribute = absl::StrCat("属性", pick(3));
+  if (kind < 93) {
+    AttributeSpec spec;
+    spec.name = attribute;
+    if (pick(2) == 0) {
+      spec.type = AttributeType::kDecimal;
+      spec.scale = 2;
+    }
+    return index.CreateAttribute(spec).status();
+  }
+  if (kind < 94) return pick(2) == 0 ? index.DropAttribute(attribute) : index.Tag(tag, key);
+  std::vector<int64_t> values;
+  std::vector<RowId> rows;
+  for (uint64_t i = 0, n = 1 + pick(4); i < n; ++i) {
+    rows.push_back(static_cast<RowId>(pick(40)));
+    values.push_back(static_cast<int64_t>(pick(2000)) - 1000);
+  }
+  if (kind < 97) return index.SetAttribute(attribute, key, values[0]);
+  if (kind < 99) return index.SetAttributeRows(attribute, rows, values);
+  return index.ClearAttributeRows(attribute, rows);
+}
+
+// The name of the live attribute with id `id`, or the error a batch item
+// naming that id gets (the oracle of attribute items, which name ids).
+inline absl::StatusOr<std::string> AttributeNameOf(const Index& index, AttributeId id) {
+  for (const AttributeInfo& a : index.ListAttributes()) {
+    if (a.id == id) return a.name;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("index: attribute id ", id.value, " not found (dropped or never created)"));
 }
 
 // A random WriteBatch of 1..`max_items` items of every kind over the same
@@ -403,6 +461,38 @@ inline RandomBatchOps RandomBatch(std::mt19937_64& rng, int max_items) {
     } else if (kind < 88) {
       b.UntagRows(tag, rows);
       calls.push_back([=](Index& x) { return x.UntagRows(tag, rows); });
+    } else if (kind < 95) {
+      // Attribute values (ids 0..2: RandomOp's columns, when created).
+      const AttributeId attribute{static_cast<uint32_t>(pick(3))};
+      std::vector<int64_t> values;
+      const size_t n = kind < 91 ? keys.size() : rows.size();
+      for (size_t j = 0; j < n; ++j) values.push_back(static_cast<int64_t>(pick(2000)) - 1000);
+      if (kind < 91) {
+        // Registers the keys first (one more item), so the values' item
+        // depends on an earlier one and is accepted more often.
+        b.AddCustomers(keys);
+        calls.push_back([=](Index& x) { return x.AddCustomers(keys); });
+        b.SetAttribute(attribute, keys, values);
+        calls.push_back([=](Index& x) -> absl::Status {
+          absl::StatusOr<std::string> a = AttributeNameOf(x, attribute);
+          if (!a.ok()) return a.status();
+          return x.SetAttributeMany(*a, keys, values);
+        });
+      } else if (kind < 93) {
+        b.SetAttributeRows(attribute, rows, values);
+        calls.push_back([=](Index& x) -> absl::Status {
+          absl::StatusOr<std::string> a = AttributeNameOf(x, attribute);
+          if (!a.ok()) return a.status();
+          return x.SetAttributeRows(*a, rows, values);
+        });
+      } else {
+        b.ClearAttributeRows(attribute, rows);
+        calls.push_back([=](Index& x) -> absl::Status {
+          absl::StatusOr<std::string> a = AttributeNameOf(x, attribute);
+          if (!a.ok()) return a.status();
+          return x.ClearAttributeRows(*a, rows);
+        });
+      }
     } else {
       const std::string blob = Index::ExportRows(rows);
       const TagSpec spec{.name = name, .category = category};

@@ -17,7 +17,8 @@ Quick start::
     list(seg), index.count("高价值客户 OR 高频"), seg.to_numpy()
     print(index.explain("高价值客户 AND NOT 高频"))
 
-Persistent indexes: ``Index.open(path)``; pandas: ``Index.from_dataframe`` and
+Persistent indexes: ``Index.open(path)``; many cores or machines:
+``ShardedIndex`` (and ``tagindex.dask``); pandas: ``Index.from_dataframe`` and
 ``Segment.to_frame``; ``Index`` and ``Segment`` pickle. Errors derive from
 :class:`tagindex.Error` (see ``tagindex._errors`` for the hierarchy). The
 package wraps the private extension ``tagindex._tagindex``.
@@ -38,6 +39,7 @@ from ._attributes import AttributeInfo
 from ._analytics import CoOccurrence, Coverage
 from ._segments import SavedSegmentInfo, SegmentDiff
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
+from ._sharded import ShardedIndex, ShardedSegment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
 from ._tagindex import __version__
@@ -58,6 +60,8 @@ __all__ = [
     "parse_portable_rows",
     "WriteBatch",
     "Segment",
+    "ShardedIndex",
+    "ShardedSegment",
     "CompiledQuery",
     "QueryOptions",
     "Explanation",

@@ -161,6 +161,60 @@ class WriteBatch:
         return self._members(False, tag, keys, rows)
 
 
+    # ---- attribute values ----
+
+    def set_attribute(self, name: str, keys: Any = None, values: Any = None, *,
+                      rows: Any = None) -> int:
+        """Sets values of an attribute column (:meth:`Index.set_attribute`),
+        by ``keys`` or by ``rows``, as one item (two when some values by
+        ``rows`` are NULL: a clear, then a set; the set's index is
+        returned). The column is resolved now,
+        by name; the keys and rows must be live when the batch is written
+        (an earlier item may add them). A ``None`` / ``NaN`` value clears
+        the customer's value when given by ``rows``; clearing by key is not
+        a batch item (give rows).
+
+        Raises:
+            UnknownAttributeError: no column of that name.
+            InvalidArgumentError: values that do not fit the column, a NULL
+                value by key, or keys and values of different lengths.
+        """
+        from ._attributes import to_storage
+        info = self._index._impl.get_attribute(text_arg(name, "attribute name"))
+        attribute, code, scale = info[0], info[2], info[3]
+        vals, present = to_storage(values, code, scale, f"batch set_attribute {name!r}")
+        if (keys is None) == (rows is None):
+            raise TypeError("set_attribute: give exactly one of keys or rows")
+        if rows is None:
+            kind, batch = keys_batch(keys)
+            if kind in ("int", "str"):
+                batch = [batch] if kind == "str" else np.asarray([batch], dtype=np.int64)
+                kind += "s"
+            if len(batch) != len(vals):
+                raise InvalidArgumentError(
+                    f"set_attribute: {len(batch)} keys but {len(vals)} values")
+            if not present.all():
+                raise InvalidArgumentError(
+                    "batch set_attribute: a NULL value by key; clear values by rows")
+            if kind == "ints":
+                return self._added(self._impl.set_attribute_keys_int(
+                    attribute, np.asarray(batch, dtype=np.int64), vals))
+            return self._added(self._impl.set_attribute_keys_str(attribute, list(batch), vals))
+        r = rows_array(rows)
+        if len(r) != len(vals):
+            raise InvalidArgumentError(f"set_attribute: {len(r)} rows but {len(vals)} values")
+        if present.all():
+            return self._added(self._impl.set_attribute_rows(attribute, r, vals))
+        # NULLs by row: one clear item and one set item.
+        self._added(self._impl.clear_attribute_rows(attribute, r[~present]))
+        return self._added(self._impl.set_attribute_rows(attribute, r[present], vals[present]))
+
+    def clear_attribute(self, name: str, *, rows: Any) -> int:
+        """Makes the values of ``rows`` NULL (:meth:`Index.clear_attribute`)."""
+        info = self._index._impl.get_attribute(text_arg(name, "attribute name"))
+        return self._added(self._impl.clear_attribute_rows(info[0], rows_array(rows)))
+
+
 def write(index: "Index", batch: WriteBatch) -> List[Optional[Any]]:
     """Implements :meth:`Index.write`."""
     from ._index import Tag

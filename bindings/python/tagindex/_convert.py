@@ -15,6 +15,7 @@ from ._errors import InvalidArgumentError
 
 MAX_ROW_ID = 0xFFFFFFFE
 _INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
 
 # Key kinds as the extension numbers them (tagindex::KeyKind).
 KEY_KINDS = {"int64": 0, "string": 1, "identity": 2}
@@ -59,6 +60,14 @@ def _int_array(a: np.ndarray, what: str) -> np.ndarray:
             return np.asarray(a, dtype=np.int64)
         except (OverflowError, TypeError, ValueError):
             pass
+        for i, v in enumerate(a.tolist()):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InvalidArgumentError(
+                    f"{what}: mixed key types: item {i} is a {type(v).__name__}, not an int "
+                    "(every key of a batch must be an int)")
+            if not _INT64_MIN <= v <= _INT64_MAX:
+                raise InvalidArgumentError(
+                    f"{what}: item {i}: value {v} does not fit in a signed 64-bit key")
     raise TypeError(f"{what}: expected integers, got {_describe(a)}")
 
 
@@ -124,11 +133,14 @@ def keys_batch(keys: Any, what: str = "customer keys") -> KeyBatch:
     ("strs", list of str)                string keys
     """
     if isinstance(keys, str):
-        return ("str", keys)
+        return ("str", text_arg(keys, what))
     if isinstance(keys, (bool, np.bool_)):
         raise TypeError(f"{what}: expected int or str keys, got a bool")
     if isinstance(keys, (int, np.integer)):
-        return ("int", int(keys))
+        k = int(keys)
+        if not _INT64_MIN <= k <= _INT64_MAX:
+            raise InvalidArgumentError(f"{what}: value {k} does not fit in a signed 64-bit key")
+        return ("int", k)
     if isinstance(keys, (bytes, bytearray)):
         raise TypeError(f"{what}: expected str keys, got bytes (decode them first)")
     if isinstance(keys, range):
@@ -148,6 +160,16 @@ def keys_batch(keys: Any, what: str = "customer keys") -> KeyBatch:
             # that is not).
             return ("strs", keys if isinstance(keys, list) else list(keys))
         a = np.asarray(keys) if len(keys) > 0 else np.empty(0, dtype=np.int64)
+        if a.dtype.kind == "f" and all(isinstance(v, (int, np.integer)) for v in keys):
+            # Python ints on both sides of the int64 range: numpy made floats.
+            a = np.asarray(keys, dtype=object)
+        if a.dtype.kind in "US":
+            # The first key is not a str, yet numpy found text: a mixed list
+            # (np.asarray turns [1, "x"] into the strings "1" and "x").
+            i = next(i for i, v in enumerate(keys) if isinstance(v, (str, bytes)))
+            raise InvalidArgumentError(
+                f"{what}: mixed key types: item 0 is a {type(keys[0]).__name__} but item {i} "
+                f"is a {type(keys[i]).__name__} (every key of a batch must have one type)")
     else:
         a = keys
     if a.ndim == 0:

@@ -14,10 +14,10 @@ Hierarchy (each class also derives from the closest built-in exception, so
     │   └── AmbiguousTagError           .candidates
     ├── NotFoundError (KeyError)
     │   ├── UnknownTagError             .name .suggestions
-    │   ├── UnknownAttributeError
-    │   ├── UnknownCategoryError
-    │   └── UnknownCustomerError
-    ├── AlreadyExistsError (ValueError)
+    │   ├── UnknownAttributeError       .name .suggestions
+    │   ├── UnknownCategoryError        .name
+    │   └── UnknownCustomerError        .name
+    ├── AlreadyExistsError (ValueError) .name
     ├── ResourceExhaustedError          a limit of the index options, or memory
     ├── FailedPreconditionError         the call does not fit the index's state
     ├── OutOfRangeError (IndexError)
@@ -31,7 +31,6 @@ Hierarchy (each class also derives from the closest built-in exception, so
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 __all__ = [
@@ -90,6 +89,18 @@ class Error(Exception):
             for every error about a place in a query (else None / ""):
             1-based line, 1-based column in code points, 0-based byte
             offset, and the line with a caret under the problem.
+        kind: what the error is about, from the library's ErrorInfo payload
+            (a stable name: "unknown_tag", "ambiguous_name", "limit",
+            "bad_key", "bad_name", "bad_value", "query_syntax",
+            "corrupt_file", "io", "busy", ...; see include/tagindex/errors.h),
+            or None for an error without one.
+        subject: the name, key ("row <id>", "tag id <id>"), path or option
+            the error is about (for a rejected batch: the batch's subject,
+            below).
+        path: the file or directory of a storage error (else None).
+        offset: for a :class:`CorruptionError`, the byte offset into
+            ``path`` when known.
+        limit: the option (``"IndexOptions::max_tags"``, ...) of a limit.
         item, item_kind, subject, reason: for a rejected
             :class:`tagindex.WriteBatch` (else None): the index of the
             failing item, its kind ("tag keys", ...), what failed (the key,
@@ -101,6 +112,9 @@ class Error(Exception):
     column: Optional[int] = None
     offset: Optional[int] = None
     snippet: str = ""
+    kind: Optional[str] = None
+    path: Optional[str] = None
+    limit: Optional[str] = None
     item: Optional[int] = None
     item_kind: Optional[str] = None
     subject: Optional[str] = None
@@ -179,19 +193,37 @@ class UnknownTagError(NotFoundError):
 
 
 class UnknownAttributeError(NotFoundError):
-    """A query names an attribute that does not exist."""
+    """An attribute that does not exist.
+
+    Attributes:
+        name: the attribute's name (or "attribute id <n>").
+        suggestions: close existing names ("did you mean"), best first.
+    """
+
+    name: Optional[str] = None
+    suggestions: List[str] = []
 
 
 class UnknownCategoryError(NotFoundError):
-    """An unknown category name."""
+    """An unknown category name (``.name``)."""
+
+    name: Optional[str] = None
 
 
 class UnknownCustomerError(NotFoundError):
-    """A customer key or row id that is not a live customer."""
+    """A customer key or row id that is not a live customer.
+
+    Attributes:
+        name: the key as text (an int64 key in decimal) or "row <id>".
+    """
+
+    name: Optional[str] = None
 
 
 class AlreadyExistsError(Error, ValueError):
-    """A tag or category of that name already exists."""
+    """A tag, category or attribute of that name already exists (``.name``)."""
+
+    name: Optional[str] = None
 
     default_code = "ALREADY_EXISTS"
 
@@ -267,50 +299,63 @@ _BY_CODE = {
     "DATA_LOSS": CorruptionError,
 }
 
-# A name as the C++ library quotes it: "..." with \" and \\ escaped.
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
-_UNKNOWN_TAG = re.compile(r"unknown tag " + _QUOTED)
-_STALE_TAG_ID = re.compile(r"\btag id \d+ not found")
-_DID_YOU_MEAN = re.compile(r"did you mean ([^\n]*)\?")
-_UNKNOWN_ATTRIBUTE = re.compile(r"unknown attribute " + _QUOTED)
-_UNKNOWN_CATEGORY = re.compile(r"\bcategory " + _QUOTED + " not found")
-_UNKNOWN_CUSTOMER = re.compile(
-    r"\bcustomer key .* not found|\brow \d+ is not a live customer|not live customers")
-_AMBIGUOUS_TAG = re.compile(r"tag name " + _QUOTED + r" is in several categories")
-
-
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def _quoted_list(text: str) -> List[str]:
-    return [_unquote(m.group(1)) for m in re.finditer(_QUOTED, text)]
-
-
-def _candidates(rest: str) -> List[str]:
-    """The names after "qualify it as one of", quoted or not."""
-    line = rest.split("\n")[0]
-    quoted = _quoted_list(line)
-    if quoted:
-        return quoted
-    _, sep, names = line.partition("one of ")
-    return [n.strip() for n in names.split(", ") if n.strip()] if sep else []
+# ErrorInfo kinds (include/tagindex/errors.h) -> the class they become.
+# The class is chosen from the payload only, never from message text; a
+# status without a payload falls back to its code (_BY_CODE).
+_BY_KIND = {
+    "query_syntax": QuerySyntaxError,
+    "ambiguous_name": AmbiguousTagError,
+    "unknown_tag": UnknownTagError,
+    "unknown_attribute": UnknownAttributeError,
+    "unknown_category": UnknownCategoryError,
+    "unknown_customer": UnknownCustomerError,
+    "corrupt_file": CorruptionError,
+    "io": StorageError,
+}
 
 
 def _from_status(code: int, message: str, details: Optional[Mapping[str, Any]] = None
                  ) -> Error:
     """Builds (does not raise) the exception for a failed C++ status.
 
-    ``details`` may carry decoded structured payloads: ``location`` (a dict
-    with line, column, offset, snippet) for query syntax errors and
-    ``suggestions`` / ``name`` for unknown tags; classification falls back to
-    the library's documented message forms.
+    ``details`` carries the decoded payloads: ``error`` (the ErrorInfo:
+    kind, subject, path, offset, limit, detail, id, suggestions,
+    candidates), ``location`` (line, column, offset, snippet) for errors
+    about a place in a query text, and ``batch`` for a rejected WriteBatch.
+    The class comes from ``error["kind"]`` (see ``_BY_KIND``); without one,
+    from the status code. Messages are never parsed.
     """
     details = dict(details or {})
     code_name = _CODE_NAMES.get(code, "UNKNOWN")
-    common = {"code": code_name, "details": details}
-
-    error = _classify(code_name, message, details, common)
+    info = details.get("error") or {}
+    kind = info.get("kind")
+    cls = _BY_KIND.get(kind) if kind else None
+    if cls is None or (cls is StorageError and code_name == "NOT_FOUND"):
+        cls = _BY_CODE.get(code_name, Error)
+    # A kind whose class does not fit the code (e.g. a deleted tag of a
+    # compiled query is FAILED_PRECONDITION with kind unknown_tag) keeps the
+    # code's class: the code is the contract of the call.
+    if not issubclass(cls, _BY_CODE.get(code_name, Error)):
+        cls = _BY_CODE.get(code_name, Error)
+    kwargs: Dict[str, Any] = {"code": code_name, "details": details}
+    if cls is UnknownTagError:
+        kwargs["name"] = None if info.get("id") is not None else info.get("subject")
+        kwargs["suggestions"] = info.get("suggestions") or []
+    elif cls is AmbiguousTagError:
+        kwargs["candidates"] = info.get("candidates") or []
+    error = cls(message, **kwargs)
+    if info:
+        error.kind = kind
+        error.subject = info.get("subject")
+        error.path = info.get("path")
+        error.limit = info.get("limit")
+        if info.get("offset") is not None:
+            error.offset = info.get("offset")
+        if cls in (UnknownAttributeError, UnknownCategoryError, UnknownCustomerError,
+                   AlreadyExistsError):
+            error.name = info.get("subject")
+        if cls is UnknownAttributeError:
+            error.suggestions = info.get("suggestions") or []
     location = details.get("location")
     if location is not None:
         error.line = location.get("line")
@@ -324,36 +369,3 @@ def _from_status(code: int, message: str, details: Optional[Mapping[str, Any]] =
         error.subject = batch.get("subject")
         error.reason = batch.get("reason")
     return error
-
-
-def _classify(code_name: str, message: str, details: Dict[str, Any],
-              common: Dict[str, Any]) -> Error:
-    if code_name == "INVALID_ARGUMENT":
-        m = _AMBIGUOUS_TAG.search(message)
-        if m:
-            return AmbiguousTagError(message, candidates=_candidates(message[m.end():]),
-                                     **common)
-        if details.get("location") is not None:
-            return QuerySyntaxError(message, **common)
-        return InvalidArgumentError(message, **common)
-
-    if code_name == "NOT_FOUND":
-        m = _UNKNOWN_TAG.search(message)
-        if m or "suggestions" in details:
-            suggestions = details.get("suggestions")
-            if suggestions is None and m:
-                hint = _DID_YOU_MEAN.search(message, m.end())
-                suggestions = _quoted_list(hint.group(1)) if hint else []
-            return UnknownTagError(message, name=_unquote(m.group(1)) if m else None,
-                                   suggestions=suggestions or [], **common)
-        if _STALE_TAG_ID.search(message):
-            return UnknownTagError(message, **common)
-        if _UNKNOWN_ATTRIBUTE.search(message):
-            return UnknownAttributeError(message, **common)
-        if _UNKNOWN_CATEGORY.search(message):
-            return UnknownCategoryError(message, **common)
-        if _UNKNOWN_CUSTOMER.search(message):
-            return UnknownCustomerError(message, **common)
-        return NotFoundError(message, **common)
-
-    return _BY_CODE.get(code_name, Error)(message, **common)

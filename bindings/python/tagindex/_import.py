@@ -296,53 +296,7 @@ def from_dataframe(cls: Any, df: Any, key: Optional[str] = None, *,
                    key_kind: Optional[str] = None, multi: Any = None,
                    qualified_names: Optional[bool] = None, strict: bool = False,
                    **options: Any) -> Any:
-    """Builds an :class:`Index` from a pandas DataFrame, one customer per row,
-    with the CSV importer's rules (see :meth:`Index.import_csv`).
-
-    Args:
-        df: the frame. Rows for the same key are the same customer; their
-            memberships merge, and the last value of a category wins.
-        key: the column of customer keys; ``None`` uses the frame's index.
-        key_kind: ``"int64"`` (the default), ``"string"`` or ``"identity"``:
-            declared, never guessed from the data. A key that does not fit
-            (``"C1004"`` in an int64 index, a missing key) rejects its row.
-        tags: boolean tag columns (bool, 0/1, yes/no, 是/否; missing = false):
-            a list of columns (the tag is named after the column) or a
-            ``{column: tag name}`` dict. Created in ``tag_category``.
-        tag_column: a column whose cells list a customer's tags, as strings
-            joined by ``separator`` (``"高价值客户,电子产品"``) or as lists. An
-            item ``"category:name"`` puts the tag in that category (unless
-            ``tag_category`` is given, which then holds every such tag).
-        multi: more such columns: a list, or ``{column: category}``.
-        categories: columns holding one value per customer (``"高频"``): a
-            list (the category is named after the column) or a ``{column:
-            category name}`` dict; exclusive categories. Missing = no value.
-        attributes: attribute columns, ``{column: type}`` with types
-            ``"int64"``, ``"decimal(2)"`` (a scale of 2) or ``"date"``
-            (``{"消费金额": "decimal(2)", "最近购买": "date"}``); each becomes an
-            attribute named after its column. NULL (None, NaN, NaT, pd.NA)
-            means no value; a value that does not fit the type (more decimals
-            than the scale, a non-date) raises :class:`InvalidArgumentError`
-            naming its position before anything is imported. Values of
-            rejected rows are left out with their rows.
-        strict: raise :class:`InvalidArgumentError` at the first bad row
-            instead of rejecting it.
-        **options: passed to :class:`Index`.
-
-    Returns:
-        The new index. Its :attr:`Index.last_import` is the
-        :class:`ImportReport`; when rows were rejected a
-        :class:`RejectedRowsWarning` names the first ones (row positions and
-        reasons), and ``last_import.rejects`` lists them all.
-
-    Example::
-
-        df = pd.DataFrame({"user_id": [1, 2, 3], "vip": [True, False, True],
-                           "freq": ["高频", None, "低频"], "tags": ["电子产品,运动", "", "运动"]})
-        index = tagindex.Index.from_dataframe(
-            df, key="user_id", tags=["vip"], tag_column="tags",
-            categories={"freq": "购买频率"})
-    """
+    """The implementation of :meth:`Index.from_dataframe` (documented there)."""
     index = cls(key_kind or "int64", **options)
     report = import_dataframe(index, df, key, tags=tags, tag_category=tag_category,
                               tag_column=tag_column, multi=multi, separator=separator,

@@ -391,8 +391,14 @@ class Index:
                       group_commit_interval_ms=group_commit_interval_ms,
                       max_tag_id_on_load=max_tag_id_on_load,
                       max_log_record_bytes=max_log_record_bytes)
+        encoded = os.fsencode(path)
+        nul = encoded.find(b"\0")
+        if nul >= 0:
+            raise InvalidArgumentError(
+                f"storage: index path {path!r} contains a NUL byte at position {nul}; "
+                "a path cannot hold one")
         impl = _tagindex._Index.open(
-            os.fsencode(path), KEY_KINDS[key_kind], bool(create_missing_customers),
+            encoded, KEY_KINDS[key_kind], bool(create_missing_customers),
             max_name_bytes, max_name_code_points, max_description_bytes, max_string_key_bytes,
             max_tags, bool(create_if_missing), bool(read_only), _SYNC_POLICIES[sync],
             group_commit_interval_ms, bool(salvage_log), max_tag_id_on_load,
@@ -407,6 +413,11 @@ class Index:
             FailedPreconditionError: an in-memory or read-only index.
             StorageError: the file system failed.
         """
+        if not self.persistent:
+            raise FailedPreconditionError(
+                "index: checkpoint() needs an index opened from a directory with "
+                "tagindex.Index.open(path); this one is in memory: index.save(path) writes "
+                "it to a directory that Index.open opens")
         self._impl.checkpoint()
 
     @property
@@ -444,11 +455,31 @@ class Index:
     # ---- pickling -------------------------------------------------------------
 
     def __reduce__(self) -> tuple:
-        """Pickles the whole index (see ``tagindex._pickle``): unpickling gives
-        an in-memory index where every customer keeps its row id and every
-        tag its id, so segments pickled along with it stay valid."""
-        from ._pickle import index_state
-        return (_restore_index, (index_state(self),))
+        """Pickles the whole index as one snapshot in the library's own file
+        format (:meth:`save` writes the same bytes to a directory):
+        unpickling gives an in-memory index where every customer keeps its
+        row id (the keys of removed rows included) and every tag its id, so
+        segments pickled along with it stay valid."""
+        return (_restore_snapshot, (self._impl.serialize_snapshot(),))
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Saves the index (in memory, e.g. built by :meth:`from_dataframe`,
+        or opened) to directory ``path`` as a new index that
+        :meth:`Index.open` opens. ``path`` is created if missing and must not
+        hold an index already. Readers continue meanwhile; writers wait.
+
+        Raises:
+            AlreadyExistsError: ``path`` holds an index.
+            InvalidArgumentError: ``path`` contains a NUL byte.
+            StorageError: the file system failed.
+        """
+        encoded = os.fsencode(path)
+        nul = encoded.find(b"\0")
+        if nul >= 0:
+            raise InvalidArgumentError(
+                f"storage: save path {path!r} contains a NUL byte at position {nul}; "
+                "a path cannot hold one")
+        self._impl.save_to(encoded)
 
     # ---- properties ---------------------------------------------------------
 
@@ -905,9 +936,62 @@ class Index:
                        key_kind: Optional[str] = None, multi: Any = None,
                        qualified_names: Optional[bool] = None, strict: bool = False,
                        **options: Any) -> "Index":
-        """Builds an index from a pandas DataFrame with the CSV importer's rules
-        (declared key kind, per-row rejects); see :func:`tagindex._import.from_dataframe`.
-        The report is ``index.last_import``."""
+        """Builds an :class:`Index` from a pandas DataFrame, one customer per row,
+        with the CSV importer's rules (see :meth:`Index.import_csv`).
+
+        Args:
+            df: the frame. Rows for the same key are the same customer; their
+                memberships merge, and the last value of a category wins.
+            key: the column of customer keys; ``None`` uses the frame's index.
+            key_kind: ``"int64"`` (the default), ``"string"`` or ``"identity"``:
+                declared, never guessed from the data. A key that does not fit
+                (``"C1004"`` in an int64 index, a missing key) rejects its row.
+            tags: boolean tag columns (bool, 0/1, yes/no, 是/否; missing = false):
+                a list of columns (the tag is named after the column) or a
+                ``{column: tag name}`` dict. Created in ``tag_category``.
+            separator: what joins the names in a ``tag_column`` or ``multi``
+                cell (default ``","``).
+            tag_category: the category of the ``tags`` tags and, when given,
+                of every tag named by ``tag_column`` / ``multi`` cells
+                (default ``""``: no category).
+            tag_column: a column whose cells list a customer's tags, as strings
+                joined by ``separator`` (``"高价值客户,电子产品"``) or as lists. An
+                item ``"category:name"`` puts the tag in that category (unless
+                ``tag_category`` is given, which then holds every such tag).
+            multi: more such columns: a list, or ``{column: category}``.
+            qualified_names: whether an item ``"category:name"`` of a
+                ``tag_column`` / ``multi`` cell names its own category
+                (default ``None``: yes unless ``tag_category`` is given).
+            categories: columns holding one value per customer (``"高频"``): a
+                list (the category is named after the column) or a ``{column:
+                category name}`` dict; exclusive categories. Missing = no value.
+            attributes: attribute columns, ``{column: type}`` with types
+                ``"int64"``, ``"decimal(2)"`` (a scale of 2) or ``"date"``
+                (``{"消费金额": "decimal(2)", "最近购买": "date"}``); each becomes an
+                attribute named after its column. NULL (None, NaN, NaT, pd.NA)
+                means no value; a value that does not fit the type (more decimals
+                than the scale, a non-date) raises :class:`InvalidArgumentError`
+                naming its position before anything is imported. Values of
+                rejected rows are left out with their rows.
+            strict: raise :class:`InvalidArgumentError` at the first bad row
+                instead of rejecting it.
+            **options: passed to :class:`Index` (``key_kind`` aside): the new
+            index's limits, e.g. ``max_tags``.
+
+        Returns:
+            The new index. Its :attr:`Index.last_import` is the
+            :class:`ImportReport`; when rows were rejected a
+            :class:`RejectedRowsWarning` names the first ones (row positions and
+            reasons), and ``last_import.rejects`` lists them all.
+
+        Example::
+
+            df = pd.DataFrame({"user_id": [1, 2, 3], "vip": [True, False, True],
+                               "freq": ["高频", None, "低频"], "tags": ["电子产品,运动", "", "运动"]})
+            index = tagindex.Index.from_dataframe(
+                df, key="user_id", tags=["vip"], tag_column="tags",
+                categories={"freq": "购买频率"})
+        """
         from ._import import from_dataframe
         return from_dataframe(cls, df, key, tags=tags, tag_column=tag_column,
                               separator=separator, tag_category=tag_category,
@@ -1001,7 +1085,12 @@ class Index:
         return index
 
 
+def _restore_snapshot(snapshot: bytes) -> Index:
+    return Index._from_impl(_tagindex._Index.from_snapshot(snapshot))
+
+
 def _restore_index(state: dict) -> Index:
+    # Pickles written before the snapshot format was used (dict states).
     from ._pickle import restore_index
     return restore_index(Index, state)
 

@@ -1,4 +1,12 @@
-"""Pickling of an :class:`Index` through the public API.
+"""Restoring pickles of an :class:`Index` written before issue #13.
+
+New pickles are one snapshot in the library's own file format
+(``Index.__reduce__``, ``Index.save``); this module only reads the older
+dict states, so pickles from earlier versions still load. Its placeholder
+approach (below) is what the snapshot format replaced: a valid index whose
+names collided with the placeholders could not be unpickled.
+
+The old format:
 
 The state is written as plain data: options, the customer keys in row order,
 categories, and the live rows and each tag's members as standard portable

@@ -251,6 +251,9 @@ class Segment:
 
     def row_at(self, position: int) -> int:
         """The row id at ``position`` (0-based rank; negative counts from the end)."""
+        if isinstance(position, (bool, np.bool_)) or not isinstance(position, (int, np.integer)):
+            raise TypeError(f"segment: row_at position must be an int, got "
+                            f"{type(position).__name__} {position!r} (it is not rounded)")
         n = self._impl.count()
         i = int(position) + (n if position < 0 else 0)
         if not 0 <= i < n:

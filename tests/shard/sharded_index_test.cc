@@ -1,0 +1,435 @@
+// ShardedIndex against an unsharded Index and a naive std::set model: the
+// differential world and generator of tests/query (random data, random
+// queries, attribute aggregates) for N = 1, 2, 7 shards with hashed int64
+// keys and with identity keys by row range; catalog changes reaching every
+// shard; a damaged manifest and a shard that disagrees with it; catalog
+// changes racing queries. Seeds are printed on failure.
+#include "tagindex/sharded_index.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "query/random_query.h"
+#include "storage/storage_test_util.h"
+#include "util/hash.h"
+
+using tagindex::CustomerKey;
+using tagindex::Index;
+using tagindex::KeyKind;
+using tagindex::QueryOptions;
+using tagindex::RowId;
+using tagindex::ShardedIndex;
+using tagindex::ShardedOpenOptions;
+using tagindex::ShardedRow;
+using tagindex::ShardedSegment;
+using tagindex::TagId;
+using tagindex::testing::Generator;
+using tagindex::testing::kToday;
+using tagindex::testing::MakeWorld;
+using tagindex::testing::Set;
+using tagindex::testing::World;
+
+namespace {
+
+std::string TempDir(const char* name) {
+  std::string tmpl = std::string("/tmp/tagindex-") + name + "-XXXXXX";
+  return ::mkdtemp(tmpl.data());
+}
+
+// The same data as the world's index, loaded through the sharded API with
+// keys = row ids (hashed int64 keys, or identity keys by range).
+std::unique_ptr<ShardedIndex> ShardedCopy(const World& w, uint32_t shards, KeyKind kind,
+                                          uint64_t rows_per_shard, uint32_t threads) {
+  ShardedOpenOptions o;
+  o.create.shards = shards;
+  o.create.index.key_kind = kind;
+  o.create.rows_per_shard = rows_per_shard;
+  o.threads = threads;
+  auto s = ShardedIndex::CreateInMemory(o).value();
+  std::vector<int64_t> all;
+  for (RowId r = 0; r < w.index->RowIdLimit(); ++r) all.push_back(r);
+  REQUIRE(s->AddCustomers(all).ok());
+  REQUIRE(s->CreateCategory("购买频率", {.exclusive = true}).ok());
+  for (const auto& t : w.tags) {
+    TagId id = s->CreateTag({.name = t.name, .category = t.category}).value();
+    std::vector<int64_t> keys(t.rows.begin(), t.rows.end());
+    REQUIRE(s->TagMany(id, keys).ok());
+  }
+  for (size_t i = 0; i < w.freq_values.size(); ++i) {
+    TagId id = s->CreateTag({.name = w.freq_values[i], .category = "购买频率"}).value();
+    std::vector<int64_t> keys(w.freq_rows[i].begin(), w.freq_rows[i].end());
+    REQUIRE(s->TagMany(id, keys).ok());
+  }
+  for (const auto& a : w.attrs) {
+    REQUIRE(s->CreateAttribute({.name = a.name, .type = a.type, .scale = a.scale}).ok());
+    std::vector<int64_t> keys, vals;
+    for (RowId r = 0; r < a.values.size(); ++r) {
+      if (a.values[r]) {
+        keys.push_back(r);
+        vals.push_back(*a.values[r]);
+      }
+    }
+    REQUIRE(s->SetAttributeMany(a.name, keys, vals).ok());
+  }
+  std::vector<int64_t> removed;
+  for (int64_t k : all) {
+    if (!w.universe.count(static_cast<RowId>(k))) removed.push_back(k);
+  }
+  REQUIRE(s->RemoveCustomers(removed).ok());
+  return s;
+}
+
+int64_t KeyInt(const CustomerKey& k) { return std::get<int64_t>(k); }
+
+// Naive aggregates of one attribute over a set of rows.
+void CheckAggregates(const ShardedIndex& s, const ShardedSegment& seg, const World& w,
+                     const Set& rows) {
+  for (const auto& a : w.attrs) {
+    INFO("attribute " << a.name);
+    std::vector<int64_t> vals;
+    absl::int128 sum = 0;
+    for (RowId r : rows) {
+      if (a.values[r]) {
+        vals.push_back(*a.values[r]);
+        sum += *a.values[r];
+      }
+    }
+    std::sort(vals.begin(), vals.end());
+    auto summary = s.SummarizeAttribute(a.name, &seg);
+    REQUIRE(summary.ok());
+    CHECK(summary->count == vals.size());
+    CHECK(summary->sum == sum);
+    if (!vals.empty()) {
+      CHECK(summary->min == vals.front());
+      CHECK(summary->max == vals.back());
+    } else {
+      CHECK(!summary->min);
+    }
+    for (double q : {0.0, 0.1, 0.5, 0.77, 1.0}) {
+      auto got = s.AttributeQuantile(a.name, q, &seg);
+      REQUIRE(got.ok());
+      if (vals.empty()) {
+        CHECK(!*got);
+        continue;
+      }
+      uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(vals.size())));
+      rank = std::clamp<uint64_t>(rank, 1, vals.size());
+      INFO("q " << q);
+      CHECK(**got == vals[rank - 1]);
+    }
+    for (bool largest : {true, false}) {
+      auto top = s.TopAttribute(a.name, 5, largest, &seg);
+      REQUIRE(top.ok());
+      std::vector<int64_t> want = vals;
+      if (largest) std::reverse(want.begin(), want.end());
+      want.resize(std::min<size_t>(5, want.size()));
+      std::vector<int64_t> got;
+      for (const auto& e : *top) got.push_back(e.value);
+      CHECK(got == want);
+      for (const auto& e : *top) {  // the entry's row holds that value
+        auto key = s.KeyOf(e.at);
+        REQUIRE(key.ok());
+        CHECK(a.values[static_cast<size_t>(KeyInt(*key))] == e.value);
+      }
+    }
+    if (vals.size() >= 2) {
+      const int64_t bounds[3] = {vals.front(), vals[vals.size() / 2],
+                                 vals.back() == INT64_MAX ? INT64_MAX : vals.back() + 1};
+      if (bounds[0] < bounds[1] && bounds[1] < bounds[2]) {
+        auto h = s.AttributeHistogram(a.name, bounds, &seg);
+        REQUIRE(h.ok());
+        uint64_t c0 = 0, c1 = 0;
+        for (int64_t v : vals) {
+          if (v >= bounds[0] && v < bounds[1]) ++c0;
+          if (v >= bounds[1] && v < bounds[2]) ++c1;
+        }
+        CHECK((*h)[0] == c0);
+        CHECK((*h)[1] == c1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sharded: random queries equal the unsharded index and the naive model", "[shard]") {
+  const uint64_t world_seed = GENERATE(20261201ull, 77ull);
+  World w = MakeWorld(world_seed);
+  struct Config {
+    uint32_t shards;
+    KeyKind kind;
+    uint64_t rows_per_shard;
+    uint32_t threads;
+  };
+  const Config configs[] = {{1, KeyKind::kInt64, 0, 1},
+                            {2, KeyKind::kInt64, 0, 2},
+                            {7, KeyKind::kInt64, 0, 3},
+                            {2, KeyKind::kIdentity, 300, 2},
+                            {7, KeyKind::kIdentity, 90, 2}};
+  const int queries = tagindex::testing::Full() ? 3000 : 150;
+  for (const Config& c : configs) {
+    INFO("world seed " << world_seed << ", " << c.shards << " shards, key kind "
+                       << static_cast<int>(c.kind) << ", threads " << c.threads);
+    // Int64 keys are loaded through the routed calls; identity keys (the
+    // world's own kind) through LoadFrom, the bulk copy of `shard split`.
+    std::unique_ptr<ShardedIndex> s;
+    if (c.kind == KeyKind::kIdentity) {
+      ShardedOpenOptions o;
+      o.create.shards = c.shards;
+      o.create.index.key_kind = c.kind;
+      o.create.rows_per_shard = c.rows_per_shard;
+      o.threads = c.threads;
+      s = ShardedIndex::CreateInMemory(o).value();
+      REQUIRE(s->LoadFrom(*w.index).ok());
+      CHECK(s->LoadFrom(*w.index).code() == absl::StatusCode::kFailedPrecondition);
+    } else {
+      s = ShardedCopy(w, c.shards, c.kind, c.rows_per_shard, c.threads);
+    }
+    REQUIRE(s->CustomerCount() == w.universe.size());
+    REQUIRE(s->TagCount() == w.index->TagCount());
+    // Customers really are spread (every shard holds some when N > 1).
+    if (c.shards > 1) {
+      const ShardedSegment all = s->AllCustomers();
+      for (uint64_t n : all.ShardCounts()) CHECK(n > 0);
+    }
+    QueryOptions qo;
+    qo.today = kToday;
+    Generator gen(w, world_seed * 31 + c.shards);
+    for (int i = 0; i < queries; ++i) {
+      Set want;
+      const std::string text = gen.Gen(0, 1 + i % 8, &want);
+      INFO("query " << i << ": " << text);
+      auto count = s->Count(text, qo);
+      REQUIRE(count.ok());
+      REQUIRE(*count == want.size());
+      REQUIRE(*count == w.index->Count(text, qo).value());
+      if (i % 8 != 0) continue;
+      auto seg = s->Query(text, qo);
+      REQUIRE(seg.ok());
+      REQUIRE(seg->Count() == want.size());
+      auto keys = seg->Keys(0, seg->Count());
+      REQUIRE(keys.ok());
+      std::vector<int64_t> got;
+      for (const auto& k : *keys) got.push_back(KeyInt(k));
+      if (c.kind == KeyKind::kIdentity) {
+        // Range routing: (shard, row) order is key order.
+        CHECK(std::is_sorted(got.begin(), got.end()));
+      }
+      std::sort(got.begin(), got.end());
+      CHECK(got == std::vector<int64_t>(want.begin(), want.end()));
+      // Pages and cursors walk the same (shard, row) order.
+      std::vector<ShardedRow> rows = seg->Rows();
+      CHECK(std::is_sorted(rows.begin(), rows.end()));
+      std::vector<ShardedRow> walked;
+      std::optional<ShardedRow> cursor;
+      for (;;) {
+        auto page = seg->PageAfter(cursor, 37);
+        if (page.empty()) break;
+        walked.insert(walked.end(), page.begin(), page.end());
+        cursor = page.back();
+      }
+      CHECK(walked == rows);
+      if (rows.size() > 50)
+        CHECK(seg->Page(40, 10) == std::vector(rows.begin() + 40, rows.begin() + 50));
+      if (i % 24 == 0) CheckAggregates(*s, *seg, w, want);
+      if (i % 64 == 0) {
+        auto ex = s->Explain(text, qo);
+        REQUIRE(ex.ok());
+        CHECK(ex->count == want.size());
+        CHECK(ex->shards.size() == c.shards);
+        CHECK(ex->ToString().find("slowest") != std::string::npos);
+      }
+    }
+    // Aggregates over every customer (no segment).
+    const ShardedSegment all = s->AllCustomers();
+    CheckAggregates(*s, all, w, w.universe);
+    auto direct = s->SummarizeAttribute("年龄");
+    REQUIRE(direct.ok());
+    CHECK(direct->sum == w.index->SummarizeAttribute("年龄").value().sum);
+  }
+}
+
+TEST_CASE("sharded: routing is the documented hash, and identity keys go by range", "[shard]") {
+  ShardedOpenOptions o;
+  o.create.shards = 7;
+  auto s = ShardedIndex::CreateInMemory(o).value();
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 1000; ++i) {
+    const int64_t key = static_cast<int64_t>(rng());
+    unsigned char b[8];
+    for (int j = 0; j < 8; ++j)
+      b[j] = static_cast<unsigned char>(static_cast<uint64_t>(key) >> (8 * j));
+    const uint64_t h = tagindex::util::Xxh3Seeded(b, 8, tagindex::kShardRoutingSeed);
+    REQUIRE(s->ShardOf(key).value() == h % 7);
+  }
+  // The seed is part of the format (docs/sharding.md): changing it would
+  // route existing customers to other shards.
+  CHECK(tagindex::kShardRoutingSeed == 0x7461676964783137ull);
+  CHECK(s->ShardOf(std::string_view("x")).status().code() == absl::StatusCode::kInvalidArgument);
+  o.create.index.key_kind = KeyKind::kIdentity;
+  o.create.rows_per_shard = 1000;
+  auto id = ShardedIndex::CreateInMemory(o).value();
+  CHECK(id->ShardOf(int64_t{0}).value() == 0);
+  CHECK(id->ShardOf(int64_t{999}).value() == 0);
+  CHECK(id->ShardOf(int64_t{1000}).value() == 1);
+  CHECK(id->ShardOf(int64_t{6999}).value() == 6);
+  auto out = id->ShardOf(int64_t{7000});
+  CHECK(out.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(out.status().message()).find("7000") != std::string::npos);
+  REQUIRE(id->AddCustomers(std::vector<int64_t>{5, 1005, 6500}).ok());
+  CHECK(id->FindCustomer(int64_t{1005}).value() == ShardedRow{1, 5});
+  CHECK(std::get<int64_t>(id->KeyOf({6, 500}).value()) == 6500);
+  o.create.shards = 0;
+  CHECK(ShardedIndex::CreateInMemory(o).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("sharded: catalog changes reach every shard with the same ids, and persist", "[shard]") {
+  const std::string dir = TempDir("sharded-cat");
+  ShardedOpenOptions o;
+  o.create.shards = 3;
+  o.create.index.key_kind = KeyKind::kString;
+  o.threads = 2;
+  {
+    auto s = ShardedIndex::Open(dir, o).value();
+    REQUIRE(s->CreateCategory("购买频率", {.exclusive = true}).ok());
+    TagId hi = s->CreateTag({.name = "高频", .category = "购买频率"}).value();
+    TagId lo = s->CreateTag({.name = "低频", .category = "购买频率"}).value();
+    TagId vip = s->CreateTag({.name = "高价值客户", .description = "消费前 5%"}).value();
+    const uint64_t gen = s->generation();
+    auto dup = s->CreateTag({.name = "高价值客户"});
+    CHECK(dup.status().code() == absl::StatusCode::kAlreadyExists);
+    CHECK(s->generation() == gen + 2);  // intent written, then withdrawn
+    std::vector<std::string> owned;
+    for (int i = 0; i < 300; ++i) owned.push_back("c" + std::to_string(i));
+    std::vector<std::string_view> keys(owned.begin(), owned.end());
+    REQUIRE(s->TagMany(vip, keys).ok());
+    REQUIRE(s->TagMany(hi, keys).ok());
+    REQUIRE(s->TagMany(lo, std::span(keys).first(100)).ok());  // exclusive, per shard
+    CHECK(s->GetTag(vip).value().count == 300);
+    CHECK(s->GetTag(hi).value().count == 200);
+    CHECK(s->Count("高频 OR 低频").value() == 300);
+    REQUIRE(s->RenameTag(vip, "VIP").ok());
+    REQUIRE(s->DeleteTag(lo).ok());
+    REQUIRE(s->CreateAttribute(
+                 {.name = "消费金额", .type = tagindex::AttributeType::kDecimal, .scale = 2})
+                .ok());
+    for (uint32_t i = 0; i < 3; ++i) {
+      INFO("shard " << i);
+      CHECK(s->shard(i).FindTag("VIP").value() == vip);
+      CHECK(s->shard(i).FindTag("低频").status().code() == absl::StatusCode::kNotFound);
+      CHECK(s->shard(i).GetCategory("购买频率").value().exclusive);
+      CHECK(s->shard(i).GetAttribute("消费金额").ok());
+      CHECK(s->shard(i).CustomerCount() > 50);
+    }
+    CHECK(s->Count("VIP AND NOT 高频").value() == 100);
+    REQUIRE(s->Checkpoint().ok());
+  }
+  {
+    auto s = ShardedIndex::Open(dir, o).value();
+    CHECK(s->repair_report().empty());
+    CHECK(s->Count("VIP AND NOT 高频").value() == 100);
+    CHECK(s->FindCustomer(std::string_view("c7")).ok());
+    CHECK(s->ListTags().size() == 2);
+    // A shard changed behind the manifest's back is detected on open.
+    REQUIRE(s->shard(1).CreateTag({.name = "私自"}).ok());
+  }
+  auto bad = ShardedIndex::Open(dir, o);
+  CHECK(bad.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(std::string(bad.status().message()).find("shard 1") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("sharded: a damaged manifest is DataLoss naming the file", "[shard]") {
+  const std::string dir = TempDir("sharded-bad");
+  ShardedOpenOptions o;
+  o.create.shards = 2;
+  {
+    auto s = ShardedIndex::Open(dir, o).value();
+    REQUIRE(s->CreateTag({.name = "高价值客户"}).ok());
+  }
+  const std::string path = dir + "/MANIFEST";
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& b) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << b;
+  };
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 200; ++i) {
+    std::string b = bytes;
+    const int mode = i % 3;
+    if (mode == 0) {
+      b[rng() % b.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else if (mode == 1) {
+      b.resize(rng() % b.size());
+    } else {
+      b.insert(rng() % b.size(), "x");
+    }
+    write(b);
+    INFO("variant " << i << " mode " << mode);
+    auto s = ShardedIndex::Open(dir, o);
+    REQUIRE(!s.ok());
+    CHECK(s.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(std::string(s.status().message()).find(path) != std::string::npos);
+  }
+  write(bytes);
+  CHECK(ShardedIndex::Open(dir, o).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("sharded: catalog changes racing queries are seen on all shards or none", "[shard]") {
+  ShardedOpenOptions o;
+  o.create.shards = 5;
+  o.threads = 2;
+  auto s = ShardedIndex::CreateInMemory(o).value();
+  TagId base = s->CreateTag({.name = "base"}).value();
+  std::vector<int64_t> keys;
+  for (int64_t k = 0; k < 5000; ++k) keys.push_back(k * 7919);
+  REQUIRE(s->TagMany(base, keys).ok());
+  std::atomic<int> round{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok_queries{0}, not_found{0}, wrong{0};
+  auto reader = [&] {
+    while (!stop) {
+      const int r = round.load();
+      const std::string name = "t" + std::to_string(r);
+      auto c = s->Count("base AND NOT " + name);
+      if (c.ok()) {
+        // The tag is empty, or holds some of the first 100 keys (a TagMany
+        // is atomic per shard, not across shards).
+        (*c >= 4900 && *c <= 5000 ? ok_queries : wrong)++;
+      } else if (c.status().code() == absl::StatusCode::kNotFound) {
+        not_found++;
+      } else {
+        wrong++;
+      }
+      auto info = s->ListTags();
+      if (info.empty() || info[0].count != 5000) wrong++;
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  const int rounds = tagindex::testing::Full() ? 300 : 40;
+  for (int i = 0; i < rounds; ++i) {
+    const std::string name = "t" + std::to_string(i);
+    TagId t = s->CreateTag({.name = name}).value();
+    round = i;
+    REQUIRE(s->TagMany(t, std::span(keys).first(100)).ok());
+    REQUIRE(s->RenameTag(t, name + "x").ok());
+    REQUIRE(s->RenameTag(t, name).ok());
+    REQUIRE(s->DeleteTag(t).ok());
+  }
+  stop = true;
+  r1.join();
+  r2.join();
+  INFO("ok " << ok_queries << " not found " << not_found);
+  CHECK(wrong == 0);
+  CHECK(ok_queries + not_found > 0);
+}

@@ -1,0 +1,308 @@
+// Snapshots whose checksums are right but whose content breaks an invariant
+// the index relies on (a tool that rewrote a section and recomputed XXH3, an
+// older writer's bug, a hostile file). Each case starts from a valid
+// snapshot written by the library, changes one thing, recomputes every
+// checksum, and asserts that Open refuses it with DataLoss naming the file,
+// the section and the exact byte offset of the problem.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bitmap/bitmap.h"
+#include "storage/coding.h"
+#include "storage/snapshot_file.h"
+#include "storage/storage_test_util.h"
+#include "tagindex/tagindex.h"
+#include "util/hash.h"
+
+using tagindex::AttributeType;
+using tagindex::CategoryOptions;
+using tagindex::Index;
+using tagindex::TagId;
+using tagindex::TagSpec;
+using tagindex::testing::MemFileSystem;
+using tagindex::testing::MemOptions;
+namespace storage = tagindex::storage;
+
+namespace {
+
+constexpr char kDir[] = "/idx";
+
+// A section of a snapshot, as bytes we can edit.
+struct EditableSection {
+  uint32_t kind = 0;
+  uint32_t flags = 0;
+  std::string payload;
+};
+
+struct EditableSnapshot {
+  std::string header;  // 32 bytes
+  std::vector<EditableSection> sections;
+
+  // The index in `sections` of the n-th section of `kind`.
+  size_t Find(storage::SectionKind kind, int n = 0) const {
+    for (size_t i = 0; i < sections.size(); ++i) {
+      if (sections[i].kind == static_cast<uint32_t>(kind) && n-- == 0) return i;
+    }
+    FAIL("no section of kind " << static_cast<uint32_t>(kind));
+    return 0;
+  }
+  std::string& Payload(storage::SectionKind kind, int n = 0) {
+    return sections[Find(kind, n)].payload;
+  }
+
+  // The file offset of byte `at` of section i's payload, in the file
+  // Serialize() writes.
+  uint64_t OffsetOf(size_t i, uint64_t at) const {
+    uint64_t pos = storage::kSnapshotHeaderBytes;
+    for (size_t j = 0; j < i; ++j) pos += 24 + sections[j].payload.size();
+    return pos + storage::kSectionHeaderBytes + at;
+  }
+
+  // The file, with every checksum and the end section recomputed.
+  std::string Serialize() const {
+    std::string out = header;
+    std::string sum;
+    out.resize(24);
+    storage::PutU64(&out, tagindex::util::Xxh3(out.data(), 24));
+    auto put = [&](uint32_t kind, uint32_t flags, const std::string& payload) {
+      std::string h;
+      storage::PutU32(&h, kind);
+      storage::PutU32(&h, flags);
+      storage::PutU64(&h, payload.size());
+      const std::string body = h + payload;
+      out += body;
+      storage::PutU64(&out, tagindex::util::Xxh3(body.data(), body.size()));
+    };
+    for (const EditableSection& s : sections) put(s.kind, s.flags, s.payload);
+    std::string end;
+    storage::PutU64(&end, sections.size());
+    put(static_cast<uint32_t>(storage::SectionKind::kEnd), storage::kSectionRequired, end);
+    return out;
+  }
+};
+
+EditableSnapshot Parse(const std::string& file) {
+  absl::StatusOr<storage::ParsedSnapshot> parsed =
+      storage::ParseSnapshot(std::span<const char>(file.data(), file.size()), "test");
+  REQUIRE(parsed.ok());
+  EditableSnapshot out;
+  out.header = file.substr(0, storage::kSnapshotHeaderBytes);
+  for (const storage::Section& s : parsed->sections) {
+    out.sections.push_back({s.kind, s.flags, std::string(s.payload.data(), s.payload.size())});
+  }
+  return out;
+}
+
+// Replaces the only occurrence of `from` in `s` by `to` (same length, so the
+// layout stays) and returns its position.
+size_t ReplaceSame(std::string& s, std::string_view from, std::string_view to) {
+  REQUIRE(from.size() == to.size());
+  const size_t at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(s.find(from, at + 1) == std::string::npos);
+  s.replace(at, from.size(), to);
+  return at;
+}
+
+void SetU32(std::string& s, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>(v >> (8 * i));
+}
+
+void SetU64(std::string& s, size_t at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s[at + i] = static_cast<char>(v >> (8 * i));
+}
+
+std::string Serialized(const tagindex::Bitmap& b) {
+  std::string out;
+  b.PortableSerialize(&out);
+  return out;
+}
+
+// A valid index: an exclusive category with two tags, a plain tag, 100
+// customers, two attributes; checkpointed, so everything is in the snapshot.
+struct Fixture {
+  std::shared_ptr<MemFileSystem> fs = std::make_shared<MemFileSystem>();
+  std::string snapshot_path;
+  std::string wal_path;
+
+  Fixture() {
+    auto index = Index::Open(kDir, MemOptions(fs)).value();
+    REQUIRE(index->CreateCategory("LevelCat", CategoryOptions{.exclusive = true}).ok());
+    const TagId gold = index->CreateTag(TagSpec{.name = "GoldTag", .category = "LevelCat"}).value();
+    const TagId silver =
+        index->CreateTag(TagSpec{.name = "SilverTag", .category = "LevelCat"}).value();
+    const TagId plain =
+        index->CreateTag(TagSpec{.name = "PlainTag", .description = "PlainDesc"}).value();
+    std::vector<int64_t> keys;
+    for (int64_t k = 0; k < 100; ++k) keys.push_back(k * 7);
+    REQUIRE(index->AddCustomers(keys).ok());
+    REQUIRE(index->TagMany(gold, std::span<const int64_t>(keys).first(30)).ok());
+    REQUIRE(index->TagMany(silver, std::span<const int64_t>(keys).subspan(30, 30)).ok());
+    REQUIRE(index->TagMany(plain, keys).ok());
+    REQUIRE(index->CreateAttribute({.name = "SpendAttr", .type = AttributeType::kInt64}).ok());
+    REQUIRE(index->CreateAttribute({.name = "AgeAttr", .type = AttributeType::kInt64}).ok());
+    REQUIRE(index->SetAttribute("SpendAttr", 7, 1234).ok());
+    REQUIRE(index->SetAttribute("AgeAttr", 14, 33).ok());
+    REQUIRE(index->Checkpoint().ok());
+    index.reset();
+    for (const std::string& name : fs->Names()) {
+      if (name.find("snapshot-") != std::string::npos) snapshot_path = name;
+      if (name.find("wal-") != std::string::npos) wal_path = name;
+    }
+    REQUIRE(!snapshot_path.empty());
+  }
+
+  EditableSnapshot Snapshot() { return Parse(fs->Get(snapshot_path)); }
+
+  // Opens the edited snapshot; returns the status.
+  absl::Status OpenWith(const EditableSnapshot& s) {
+    fs->Put(snapshot_path, s.Serialize());
+    return Index::Open(kDir, MemOptions(fs)).status();
+  }
+};
+
+// Asserts DataLoss naming the file, the section kind and the byte offset.
+void RequireRefused(const absl::Status& st, uint64_t offset, storage::SectionKind kind,
+                    const std::string& what, const std::string& path) {
+  INFO(st.ToString());
+  REQUIRE(st.code() == absl::StatusCode::kDataLoss);
+  const std::string m(st.message());
+  REQUIRE_THAT(m, Catch::Contains(path));
+  REQUIRE_THAT(m, Catch::Contains("at byte " + std::to_string(offset) + " "));
+  REQUIRE_THAT(m, Catch::Contains("section kind " + std::to_string(static_cast<uint32_t>(kind))));
+  REQUIRE_THAT(m, Catch::Contains(what));
+}
+
+}  // namespace
+
+TEST_CASE("snapshot semantics: the unedited rewrite opens (the harness itself is sound)",
+          "[storage][semantic]") {
+  Fixture f;
+  const std::string before = f.fs->Get(f.snapshot_path);
+  REQUIRE(f.Snapshot().Serialize() == before);
+  REQUIRE(f.OpenWith(f.Snapshot()).ok());
+}
+
+TEST_CASE("snapshot semantics: each broken invariant is DataLoss at its byte",
+          "[storage][semantic]") {
+  using K = storage::SectionKind;
+  Fixture f;
+  EditableSnapshot s = f.Snapshot();
+  const std::string& path = f.snapshot_path;
+
+  SECTION("two tags of an exclusive category share a customer") {
+    // SilverTag (the later id) gets GoldTag's members plus its own.
+    const size_t gold = s.Find(K::kTagBitmap, 0);
+    const size_t silver = s.Find(K::kTagBitmap, 1);
+    auto members = [&](size_t i) {
+      const std::string& p = s.sections[i].payload;
+      return tagindex::Bitmap::PortableDeserialize(std::span<const char>(p).subspan(4)).value();
+    };
+    tagindex::Bitmap both = members(silver);
+    both.OrInPlace(members(gold));
+    s.sections[silver].payload.resize(4);
+    s.sections[silver].payload += Serialized(both);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(silver, 4), K::kTagBitmap,
+                   "of exclusive category \"LevelCat\" shares customer row 0", path);
+  }
+  SECTION("a tag name that is not UTF-8") {
+    const size_t at = ReplaceSame(s.Payload(K::kTags), "GoldTag", "G\xffldTag");
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), at), K::kTags,
+                   "invalid UTF-8 at byte 1", path);
+  }
+  SECTION("a tag name holding a NUL") {
+    const size_t at = ReplaceSame(s.Payload(K::kTags), "GoldTag", std::string("Go\0dTag", 7));
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), at), K::kTags,
+                   "control character at byte 2", path);
+  }
+  SECTION("an untrimmed tag name (could never be looked up)") {
+    const size_t at = ReplaceSame(s.Payload(K::kTags), "GoldTag", " oldTag");
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), at), K::kTags, "is not trimmed",
+                   path);
+  }
+  SECTION("a tag's category name with a control character") {
+    // The tags section repeats the category name; the categories section is
+    // left as it was, so only the tag's copy is wrong.
+    std::string& tags = s.Payload(K::kTags);
+    const size_t at = tags.find("LevelCat");
+    tags[at + 3] = '\x07';
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), at), K::kTags,
+                   "control character at byte 3", path);
+  }
+  SECTION("a tag description that is not UTF-8") {
+    const size_t at = ReplaceSame(s.Payload(K::kTags), "PlainDesc", "Plain\xc3\x28sc");
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), at), K::kTags,
+                   "description: invalid UTF-8 at byte 5", path);
+  }
+  SECTION("a category name that is not UTF-8") {
+    const size_t at = ReplaceSame(s.Payload(K::kCategories), "LevelCat", "Level\xe4\xb8t");
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCategories), at), K::kCategories,
+                   "category name", path);
+  }
+  SECTION("names over the length limit of the stored options") {
+    // max_name_bytes (options byte 2) lowered to 5: "LevelCat" is the first
+    // name read, at byte 4 of the categories section.
+    SetU64(s.Payload(K::kOptions), 2, 5);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCategories), 8), K::kCategories,
+                   "is 8 bytes; the limit is 5", path);
+  }
+  SECTION("an exclusive flag that is neither 0 nor 1") {
+    std::string& c = s.Payload(K::kCategories);
+    c.back() = 2;  // the only category's exclusive byte
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCategories), 4), K::kCategories,
+                   "bad category entry", path);
+  }
+  SECTION("nonzero reserved header flags") {
+    s.header[12] = 1;
+    const absl::Status st = f.OpenWith(s);
+    REQUIRE(st.code() == absl::StatusCode::kDataLoss);
+    REQUIRE_THAT(std::string(st.message()), Catch::Contains(path) &&
+                                                Catch::Contains("at byte 12:") &&
+                                                Catch::Contains("reserved header flags"));
+  }
+  SECTION("nonzero reserved section flag bits") {
+    const size_t i = s.Find(K::kUniverse);
+    s.sections[i].flags |= 1u << 5;
+    RequireRefused(f.OpenWith(s), s.OffsetOf(i, 0) - 16 + 4, K::kUniverse,
+                   "reserved section flag bits", path);
+  }
+  SECTION("a tag bitmap holding a customer that is not live") {
+    const size_t i = s.Find(K::kTagBitmap, 2);
+    tagindex::Bitmap b;
+    b.Add(5000);
+    s.sections[i].payload.resize(4);
+    s.sections[i].payload += Serialized(b);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(i, 4), K::kTagBitmap, "not live", path);
+  }
+  SECTION("a live customer beyond the row limit") {
+    SetU64(s.Payload(K::kOptions), 38, 50);  // row limit 100 -> 50
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kUniverse), 0), K::kUniverse,
+                   "beyond the row limit", path);
+  }
+  SECTION("the catalog and the tag bitmaps disagree in count") {
+    s.sections.erase(s.sections.begin() + static_cast<ptrdiff_t>(s.Find(K::kTagBitmap, 2)));
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), 0), K::kTags,
+                   "lists 3 tags but the file holds 2 tag bitmaps", path);
+  }
+  SECTION("attribute sections disagree on the id counter") {
+    const size_t i = s.Find(K::kAttribute, 1);
+    s.sections[i].payload[4] = 7;  // next_attribute_id 2 -> 7
+    RequireRefused(f.OpenWith(s), s.OffsetOf(i, 4), K::kAttribute,
+                   "attribute id counter 7 differs from the first section's 2", path);
+  }
+  SECTION("an attribute id counter beyond max_tag_id_on_load") {
+    for (int n = 0; n < 2; ++n) SetU32(s.Payload(K::kAttribute, n), 4, 0x7fffff00u);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kAttribute, 0), 4), K::kAttribute,
+                   "exceeds OpenOptions::max_tag_id_on_load", path);
+  }
+  SECTION("an attribute name with a control character") {
+    size_t i = s.Find(K::kAttribute, 0);
+    if (s.sections[i].payload.find("SpendAttr") == std::string::npos) i = s.Find(K::kAttribute, 1);
+    const size_t at = ReplaceSame(s.sections[i].payload, "SpendAttr", "Spend\nttr");
+    REQUIRE(at == 12);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(i, 12), K::kAttribute, "control character", path);
+  }
+}
