@@ -93,7 +93,7 @@ setup(
     ext_modules=[CMakeExtension("tagindex._tagindex")],
     cmdclass={"build_ext": CMakeBuild},
     install_requires=["numpy"],
-    extras_require={"pandas": ["pandas"]},
+    extras_require={"pandas": ["pandas"], "plot": ["pandas", "matplotlib"]},
     entry_points={"console_scripts": ["tagindex = tagindex._cli:main"]},
     zip_safe=False,
 )

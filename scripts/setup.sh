@@ -21,6 +21,9 @@ PKGS=(
   # bench/compare.sh: charts with Chinese labels (Node and npm, for DuckDB
   # and the CRoaring 4.x sources, come with the machine; see ENVIRONMENT.md).
   python3-matplotlib fonts-wqy-microhei
+  # Segment analytics charts (profile / cooccurrence / crosstab .plot()):
+  # matplotlib (optional at run time) and a CJK font for Chinese tag names.
+  fonts-noto-cjk
 )
 
 missing=()

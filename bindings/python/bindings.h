@@ -28,6 +28,8 @@ void BindWriteBatch(pybind11::module_& m, pybind11::class_<Index, std::shared_pt
 // Attribute columns: `_Index.create_attribute`, values, aggregates.
 void BindAttributes(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 
+// Segment analytics: `_Index.profile`, top_tags, cooccurrence, crosstab, coverage.
+void BindAnalytics(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // The sharded index: `_ShardedIndex`, `_ShardedSegment`.
 void BindSharded(pybind11::module_& m);
 

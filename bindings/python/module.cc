@@ -16,5 +16,6 @@ PYBIND11_MODULE(_tagindex, m) {
   tagindex::python::BindWriteBatch(m, index);
   tagindex::python::BindImport(m, index);
   tagindex::python::BindAttributes(m, index);
+  tagindex::python::BindAnalytics(m, index);
   tagindex::python::BindSharded(m);
 }

@@ -56,9 +56,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tagindex/analytics.h"
 #include "tagindex/errors.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
+#include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
@@ -349,6 +351,71 @@ class Index {
   // trusted: bounded, checked parsing); NotFound if it holds a row that is
   // not a live customer.
   absl::StatusOr<Segment> SegmentFromPortable(std::string_view blob) const;
+
+  // ---- Saved segments (tagindex/saved_segments.h: semantics, example) ----------
+  //
+  // Names follow tag-name rules (trimmed, UTF-8, limits). Errors:
+  // InvalidArgument (bad name; the query's own errors), AlreadyExists,
+  // NotFound (unknown saved segment, with "did you mean"), Unimplemented
+  // inside a WriteBatch, and the log's errors.
+
+  // Saves `query`'s result (kStatic: costs the query plus, for a persistent
+  // index, writing the members to the log) or the query itself (kDynamic:
+  // it is compiled now to check it, and evaluated when used).
+  absl::Status SaveSegment(std::string_view name, std::string_view query,
+                           SegmentKind kind = SegmentKind::kStatic,
+                           const QueryOptions& options = {});
+  absl::StatusOr<SavedSegmentInfo> GetSavedSegment(std::string_view name) const;
+  // By name (bytewise).
+  std::vector<SavedSegmentInfo> ListSavedSegments() const;
+  absl::Status RenameSavedSegment(std::string_view name, std::string_view new_name);
+  absl::Status DropSavedSegment(std::string_view name);
+  // The members now (static: the frozen live members; dynamic: its query
+  // run now); Segment::ToPortable exports them.
+  absl::StatusOr<Segment> LoadSavedSegment(std::string_view name) const;
+  // Entered / left from `before` to `after` (both of this index), counted
+  // without materialising unless `with_rows`. Errors: InvalidArgument for
+  // a segment of another index.
+  absl::StatusOr<SegmentDiff> DiffSegments(const Segment& before, const Segment& after,
+                                           bool with_rows = false) const;
+  // A static segment against its own query now: who would enter and who
+  // would leave if it were saved again. Errors: InvalidArgument for a
+  // dynamic segment (it is its query).
+  absl::StatusOr<SegmentDiff> DiffSavedSegment(std::string_view name, bool with_rows = false) const;
+
+  // ---- Analytics (tagindex/analytics.h: definitions, example) ------------------
+  //
+  // Counts of a segment's make-up from intersection counts of the tag
+  // bitmaps; nothing visits customers. A segment must come from this index
+  // (InvalidArgument otherwise); its rows no longer live are not counted.
+  // Category and attribute names follow name rules (trimmed).
+
+  // Per tag of options.category (or every tag): count in the segment, shares
+  // and TGI, and with options.attribute that column's count / sum / mean
+  // over segment ∩ tag. Errors: NotFound (category, attribute).
+  absl::StatusOr<SegmentProfile> Profile(const Segment& segment,
+                                         const ProfileOptions& options = {}) const;
+  // The options.n best tags by count or TGI among those with at least
+  // options.min_count customers in the segment (tags with no customer at
+  // all have no TGI and are left out of a TGI ranking). Exact.
+  absl::StatusOr<std::vector<ProfileRow>> TopTags(const Segment& segment,
+                                                  const TopTagsOptions& options = {}) const;
+  // Pairwise intersection counts, Jaccard and lift of `tags` within the
+  // segment (every customer when null). Errors: NotFound naming a tag id.
+  absl::StatusOr<CoOccurrence> CoOccurrenceOf(std::span<const TagId> tags,
+                                              const Segment* segment = nullptr) const;
+  // Counts for every (row tag, column tag) pair of two exclusive categories
+  // inside the segment, with margins. Errors: NotFound; InvalidArgument
+  // for a category that is not exclusive or the same category twice.
+  absl::StatusOr<Crosstab> CrosstabOf(std::string_view row_category, std::string_view col_category,
+                                      const Segment* segment = nullptr) const;
+  // Per tag and per category: customers covered and their share of the
+  // population (the segment, or every customer).
+  absl::StatusOr<CoverageReport> Coverage(const Segment* segment = nullptr) const;
+  // Live customers (of the segment, if given) holding no tag of `category`.
+  // Errors: NotFound.
+  absl::StatusOr<Segment> CustomersWithoutCategory(std::string_view category,
+                                                   const Segment* segment = nullptr) const;
 
   // ---- End of Queries -------------------------------------------------------------
   // ---- Storage ------------------------------------------------------------------

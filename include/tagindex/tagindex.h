@@ -2,6 +2,7 @@
 #ifndef TAGINDEX_TAGINDEX_H_
 #define TAGINDEX_TAGINDEX_H_
 
+#include "tagindex/analytics.h"
 #include "tagindex/csv.h"
 #include "tagindex/demo.h"
 #include "tagindex/errors.h"
@@ -10,6 +11,7 @@
 #include "tagindex/index.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
+#include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
 #include "tagindex/sharded_index.h"
 #include "tagindex/storage.h"

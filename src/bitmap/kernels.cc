@@ -333,6 +333,55 @@ Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap
   return Evaluate({positive, negative, {}});
 }
 
+void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint64_t* counts) {
+  std::fill(counts, counts + bs.size(), uint64_t{0});
+  const Chunks ca = adapter::ChunksOf(a.raw());
+  if (ca.size == 0 || bs.empty()) return;
+  const simd::OpTable& ops = simd::Ops();
+  Work& w = ThreadWork();
+  Small<Cursor> cur;
+  cur.reserve(bs.size());
+  for (const Bitmap* b : bs) cur.push_back({adapter::ChunksOf(b->raw()), 0});
+  // An array chunk of `a` this large is scattered into `bits` once, so each
+  // array container of a b costs one bit test per element instead of a merge.
+  // (Its own buffer: the Work's scratch must stay zero for CountAnd.)
+  constexpr int32_t kScatter = 64;
+  thread_local std::unique_ptr<uint64_t[]> zeroed;
+  if (!zeroed) zeroed = std::make_unique<uint64_t[]>(kWords);
+  uint64_t* const bits = zeroed.get();
+  for (int32_t i = 0; i < ca.size; ++i) {
+    const uint16_t key = ca.keys[i];
+    const View va = adapter::ViewAt(ca, i, ops);
+    const bool scatter = va.kind == Kind::kArray && va.n >= kScatter;
+    if (scatter) {
+      for (int32_t k = 0; k < va.n; ++k) {
+        bits[va.array[k] >> 6] |= uint64_t{1} << (va.array[k] & 63);
+      }
+    }
+    Init(w, va);
+    for (size_t t = 0; t < cur.size(); ++t) {
+      Cursor& c = cur[t];
+      c.at = adapter::SeekKey(c.c, c.at, key);
+      if (c.at == c.c.size || c.c.keys[c.at] != key) continue;
+      const View vb = adapter::ViewAt(c.c, c.at, ops);
+      if (va.card == (1 << 16)) {
+        counts[t] += static_cast<uint64_t>(vb.card);
+      } else if (scatter && vb.kind == Kind::kArray && vb.n <= 4 * va.n) {
+        uint64_t n = 0;
+        for (int32_t k = 0; k < vb.n; ++k) {
+          n += (bits[vb.array[k] >> 6] >> (vb.array[k] & 63)) & 1;
+        }
+        counts[t] += n;
+      } else {
+        counts[t] += CountAnd(w, vb, ops);
+      }
+    }
+    if (scatter) {
+      for (int32_t k = 0; k < va.n; ++k) bits[va.array[k] >> 6] = 0;
+    }
+  }
+}
+
 Bitmap OrMany(std::span<const Bitmap* const> inputs) {
   Bitmap out;
   const simd::OpTable& ops = simd::Ops();

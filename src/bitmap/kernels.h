@@ -48,6 +48,13 @@ uint64_t AndAndNotCardinality(std::span<const Bitmap* const> positive,
                               std::span<const Bitmap* const> negative);
 Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap* const> negative);
 
+// counts[i] = |a AND bs[i]| for every i, in one pass over a's chunks: each
+// chunk of `a` is loaded once (an array chunk of 64 ids or more is scattered
+// into a bitset once) and intersected with the container of every b at that
+// key, so a segment profiled against N tags costs one walk of the segment,
+// not N. `counts` must hold bs.size() values. Null pointers are not allowed.
+void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint64_t* counts);
+
 // Union of all inputs, chunk by chunk (run containers where the result is
 // runs). Null pointers are not allowed.
 Bitmap OrMany(std::span<const Bitmap* const> inputs);

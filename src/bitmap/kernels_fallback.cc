@@ -45,6 +45,10 @@ Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap
   return Evaluate({positive, negative, {}});
 }
 
+void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint64_t* counts) {
+  for (size_t i = 0; i < bs.size(); ++i) counts[i] = Bitmap::AndCardinality(a, *bs[i]);
+}
+
 Bitmap OrMany(std::span<const Bitmap* const> inputs) { return croaring::OrMany(inputs); }
 
 bool BuildFromUnsorted(std::span<const uint32_t>, Bitmap*) { return false; }

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace tagindex::cli {
 
 int RunCheck(const std::string& dir, bool json);
@@ -26,6 +30,11 @@ struct ShellArgs {
 };
 int RunShell(const ShellArgs& args);
 
+// profile, top, cooccur, crosstab, coverage (analytics_commands.cc); each
+// callback stores its exit code in `result`.
+void AddAnalyticsCommands(CLI::App& app, int& result);
+// segment save | list | rename | drop | diff | export (analytics_commands.cc).
+void AddSegmentCommands(CLI::App& app, int& result);
 // ---- sharded indexes (shard_commands.cc) ----
 // Whether `dir` holds a sharded index (a MANIFEST file): query, count,
 // explain and tags then use the sharded forms.

@@ -888,6 +888,8 @@ shell->footer(
     "\n");
 shell->callback([&]() { result = RunShell(sa); });
 
+AddAnalyticsCommands(app, result);
+AddSegmentCommands(app, result);
 // shard: sharded indexes (include/tagindex/sharded_index.h, docs/sharding.md).
 // query / count / explain / tags accept a sharded directory as it is.
 CLI::App* shard = app.add_subcommand("shard", "Sharded indexes: split an index, show shards");

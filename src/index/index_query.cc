@@ -55,7 +55,7 @@ absl::StatusOr<std::shared_ptr<const CompiledQueryData>> CompileData(const Index
   query::Expr bound;
   {
     ReadLock lock(state.mu);
-    CatalogResolver resolver(state.catalog, state.attributes);
+    CatalogResolver resolver(state.catalog, state.attributes, &state.segments);
     TI_ASSIGN_OR_RETURN(bound, query::Bind(text, *ast, resolver, options));
   }
   auto data = std::make_shared<CompiledQueryData>();

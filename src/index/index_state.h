@@ -15,6 +15,7 @@
 #include "index/catalog.h"
 #include "index/durability.h"
 #include "index/key_map.h"
+#include "index/saved_segments.h"
 #include "tagindex/options.h"
 #include "util/error_info.h"
 
@@ -31,6 +32,7 @@ struct IndexState {
   KeyMap keys;
   Catalog catalog;
   AttributeTable attributes;  // in memory only for now (not in snapshots or the log)
+  SavedSegmentTable segments;  // saved segments (人群包)
   Bitmap universe;            // live customers
   uint64_t row_limit = 0;     // one past the largest row id ever assigned
 

@@ -158,12 +158,35 @@ struct SetAttributeRowsMutation {
   bool clear = false;
 };
 
+// Saved segments (人群包, saved_segments.h), one item per commit (like
+// attributes). Ids are assigned like tag ids and never reused.
+inline constexpr uint32_t kUnassignedSegmentId = UINT32_MAX;
+struct SaveSegmentMutation {
+  uint32_t id = kUnassignedSegmentId;
+  std::string_view name;
+  bool dynamic = false;
+  std::string_view query;  // as written
+  int64_t created_micros = 0;
+  // Static only: the members. A live write passes the query's result in
+  // `members` (serialised only for the log); replay passes `portable`.
+  const Bitmap* members = nullptr;
+  std::string_view portable;
+};
+struct RenameSegmentMutation {
+  uint32_t id = 0;
+  std::string_view name;
+};
+struct DropSegmentMutation {
+  uint32_t id = 0;
+};
+
 using Mutation =
     std::variant<AddCustomersMutation, RemoveCustomersMutation, RemoveRowsMutation,
                  CreateCategoryMutation, CreateTagMutation, RenameTagMutation,
                  SetTagDescriptionMutation, DeleteTagMutation, TagKeysMutation, TagRowsMutation,
                  ImportTagMutation, CreateAttributeMutation, RenameAttributeMutation,
-                 DropAttributeMutation, SetAttributeKeysMutation, SetAttributeRowsMutation>;
+                 DropAttributeMutation, SetAttributeKeysMutation, SetAttributeRowsMutation,
+                 SaveSegmentMutation, RenameSegmentMutation, DropSegmentMutation>;
 
 // ---- what a mutation changed ------------------------------------------------------
 
@@ -237,6 +260,7 @@ struct CommitOptions {
 struct ItemResult {
   TagId tag;                // CreateTag / ImportTag: the new tag's id
   AttributeId attribute;    // CreateAttribute: the new column's id
+  uint32_t segment = 0;     // SaveSegment: the new segment's id
   std::vector<RowId> rows;  // AddCustomers: the row of each key, in input order
 };
 

@@ -415,7 +415,7 @@ std::vector<RowId> SortedUnique(std::span<const RowId> in) {
 struct Prepared {
   std::unique_ptr<KeyPlan> keys;  // key-based kinds
   std::vector<RowId> rows;        // removals: sorted, unique
-  Bitmap imported;                // ImportTag: the parsed blob
+  Bitmap imported;                // ImportTag / SaveSegment (replay): the parsed blob
 };
 
 // Whether a tag (category, name) can be added now: not present, under
@@ -511,6 +511,8 @@ struct Normalizer {
     return Description(m.description);
   }
   absl::Status operator()(RenameAttributeMutation& m) { return Name(&m.name, "attribute name"); }
+  absl::Status operator()(SaveSegmentMutation& m) { return Name(&m.name, "segment name"); }
+  absl::Status operator()(RenameSegmentMutation& m) { return Name(&m.name, "segment name"); }
   // Keys are the host's bytes (checked in Validate); nothing else to do.
   absl::Status operator()(auto&) { return absl::OkStatus(); }
 };
@@ -720,6 +722,68 @@ struct Validator {
     if (!m.clear) TI_RETURN_IF_ERROR(Lengths(m.rows.size(), m.values.size()));
     return CheckLiveRows(view, m.rows, failure);
   }
+
+  // ---- saved segments (one item per commit) ----
+  absl::Status SegmentsOneItem() {
+    if (!view.recording()) return absl::OkStatus();
+    return Fail(failure, "segment",
+                absl::UnimplementedError(
+                    "index: saved-segment mutations cannot be part of a WriteBatch yet"));
+  }
+  absl::Status SegmentNameFree(std::string_view name) {
+    if (s().segments.Find(name) == nullptr) return absl::OkStatus();
+    return Fail(failure, std::string(name),
+                absl::AlreadyExistsError(
+                    absl::StrCat("index: a saved segment ", Quote(name), " already exists")));
+  }
+  absl::Status CheckSegment(uint32_t id) {
+    if (s().segments.Get(id) != nullptr) return absl::OkStatus();
+    return Fail(failure, absl::StrCat("segment id ", id),
+                absl::NotFoundError(absl::StrCat("index: saved segment id ", id,
+                                                 " not found (dropped or never saved)")));
+  }
+  absl::Status operator()(SaveSegmentMutation& m) {
+    TI_RETURN_IF_ERROR(SegmentsOneItem());
+    TI_RETURN_IF_ERROR(SegmentNameFree(m.name));
+    if (m.query.empty()) {
+      return Fail(failure, std::string(m.name),
+                  absl::InvalidArgumentError(
+                      absl::StrCat("index: saved segment ", Quote(m.name), " has no query text")));
+    }
+    const uint32_t next = s().segments.next_id();
+    if (m.id == kUnassignedSegmentId) {
+      m.id = next;
+    } else if (m.id < next) {  // replay: ids only grow
+      return Fail(failure, absl::StrCat("segment id ", m.id),
+                  absl::DataLossError(absl::StrCat("segment logged with id ", m.id,
+                                                   " but ids below ", next, " are taken")));
+    }
+    if (m.id >= UINT32_MAX - kSegmentTagBase - 1) {
+      return Fail(failure, std::string(m.name),
+                  absl::ResourceExhaustedError("index: saved-segment ids are used up"));
+    }
+    if (!m.dynamic && m.members == nullptr) {
+      absl::StatusOr<Bitmap> parsed =
+          Bitmap::PortableDeserialize(std::span<const char>(m.portable.data(), m.portable.size()));
+      if (!parsed.ok()) {
+        return Fail(failure, std::string(m.name),
+                    absl::DataLossError(absl::StrCat("index: saved segment ", Quote(m.name), ": ",
+                                                     parsed.status().message())));
+      }
+      prep.imported = *std::move(parsed);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status operator()(RenameSegmentMutation& m) {
+    TI_RETURN_IF_ERROR(SegmentsOneItem());
+    TI_RETURN_IF_ERROR(CheckSegment(m.id));
+    if (s().segments.Get(m.id)->name == m.name) return absl::OkStatus();
+    return SegmentNameFree(m.name);
+  }
+  absl::Status operator()(DropSegmentMutation& m) {
+    TI_RETURN_IF_ERROR(SegmentsOneItem());
+    return CheckSegment(m.id);
+  }
 };
 
 // ---- Apply: infallible but for memory; returns what changed ---------------------------------
@@ -781,6 +845,7 @@ void RemoveRowsLocked(IndexState& s, const std::vector<RowId>& rows, Delta* delt
   });
   s.universe.AndNotInPlace(gone);
   s.attributes.ClearRows(gone);  // a removed customer has no values
+  s.segments.ClearRows(gone);    // nor a place in a static saved segment
   for (RowId r : rows) s.keys.EraseRow(r);
   delta->customers_removed = rows;
 }
@@ -868,6 +933,25 @@ struct Applier {
       column.SetMany(m.rows, m.values);
     }
   }
+  void operator()(SaveSegmentMutation& m) {
+    auto e = std::make_unique<SavedSegmentEntry>();
+    e->id = m.id;
+    e->name = std::string(m.name);
+    e->dynamic = m.dynamic;
+    e->query = std::string(m.query);
+    e->created_micros = m.created_micros;
+    if (!m.dynamic) {
+      // Only live customers: one removed between the query and this commit
+      // (or, on replay, before it) is not a member.
+      e->members = Bitmap::And(m.members != nullptr ? *m.members : prep.imported, s.universe);
+    }
+    result.segment = s.segments.Add(std::move(e)).id;
+  }
+  void operator()(RenameSegmentMutation& m) {
+    const SavedSegmentEntry* e = s.segments.Get(m.id);
+    if (e->name != m.name) s.segments.Rename(e->name, std::string(m.name));
+  }
+  void operator()(DropSegmentMutation& m) { s.segments.Drop(s.segments.Get(m.id)->name); }
 };
 
 // Sorts a delta built by one item into Delta's documented order.

@@ -34,6 +34,12 @@
 //     19  set attribute keys     u32 id, keys, u32 n, n x i64 values
 //     20  set attribute rows     u32 id, rows, u32 n, n x i64 values
 //     21  clear attribute rows   u32 id, rows
+//     40  save segment           u32 id, bytes name, u8 dynamic, bytes query,
+//                                u64 created (Unix µs), bytes portable
+//                                (static: the members; dynamic: empty)
+//     41  rename segment         u32 id, bytes new name
+//     42  drop segment           u32 id
+//   (22..39 belong to other kinds; 40..59 to saved segments and rule tags)
 //
 // Values are never changed or reused. A new kind takes the next value.
 #include <cstring>
@@ -74,6 +80,9 @@ enum RecordType : uint8_t {
   kSetAttributeKeys = 19,
   kSetAttributeRows = 20,
   kClearAttributeRows = 21,
+  kSaveSegment = 40,
+  kRenameSegment = 41,
+  kDropSegment = 42,
 };
 
 constexpr uint8_t kIntKeys = 0;     // never change
@@ -260,6 +269,31 @@ void Encode(const SetAttributeRowsMutation& m, std::string* out) {
   if (!m.clear) PutValues(out, m.values);
 }
 
+void Encode(const SaveSegmentMutation& m, std::string* out) {
+  PutU8(out, kSaveSegment);
+  PutU32(out, m.id);
+  PutBytes(out, m.name);
+  PutU8(out, m.dynamic ? 1 : 0);
+  PutBytes(out, m.query);
+  storage::PutU64(out, static_cast<uint64_t>(m.created_micros));
+  if (m.members != nullptr) {
+    std::string blob;
+    m.members->PortableSerialize(&blob);
+    PutBytes(out, blob);
+  } else {
+    PutBytes(out, m.portable);
+  }
+}
+void Encode(const RenameSegmentMutation& m, std::string* out) {
+  PutU8(out, kRenameSegment);
+  PutU32(out, m.id);
+  PutBytes(out, m.name);
+}
+void Encode(const DropSegmentMutation& m, std::string* out) {
+  PutU8(out, kDropSegment);
+  PutU32(out, m.id);
+}
+
 // Decodes the body of a record of `type` (the type byte already read).
 // Returns false on malformed bytes.
 bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
@@ -406,6 +440,33 @@ bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
       *out = m;
       return true;
     }
+    case kSaveSegment: {
+      SaveSegmentMutation m;
+      m.id = d.U32();
+      m.name = d.Bytes();
+      const uint8_t dynamic = d.U8();
+      m.query = d.Bytes();
+      m.created_micros = static_cast<int64_t>(d.U64());
+      m.portable = d.Bytes();
+      if (dynamic > 1 || m.id == kUnassignedSegmentId) return false;
+      m.dynamic = dynamic == 1;
+      if (m.dynamic && !m.portable.empty()) return false;
+      *out = m;
+      return true;
+    }
+    case kRenameSegment: {
+      RenameSegmentMutation m;
+      m.id = d.U32();
+      m.name = d.Bytes();
+      *out = m;
+      return true;
+    }
+    case kDropSegment: {
+      DropSegmentMutation m;
+      m.id = d.U32();
+      *out = m;
+      return true;
+    }
     default:
       return false;
   }
@@ -489,6 +550,9 @@ const char* KindName(const Mutation& m) {
     const char* operator()(const SetAttributeRowsMutation& x) {
       return x.clear ? "clear attribute rows" : "set attribute rows";
     }
+    const char* operator()(const SaveSegmentMutation&) { return "save segment"; }
+    const char* operator()(const RenameSegmentMutation&) { return "rename segment"; }
+    const char* operator()(const DropSegmentMutation&) { return "drop segment"; }
   };
   return std::visit(Names{}, m);
 }

@@ -13,6 +13,7 @@
 #include "query/binder.h"
 #include "query/planner.h"
 #include "util/edit_distance.h"
+#include "util/utf8.h"
 
 namespace tagindex::internal {
 
@@ -61,14 +62,32 @@ class CatalogResolver : public query::TagResolver {
     }
     return util::ClosestMatches(std::string(name), names);
   }
+  std::optional<SegmentRef> FindSegment(std::string_view name) const override {
+    if (segments_ == nullptr) return std::nullopt;
+    const SavedSegmentEntry* e = segments_->Find(util::TrimUnicodeSpace(name));
+    if (e == nullptr) return std::nullopt;
+    SegmentRef ref;
+    if (e->dynamic) {
+      ref.query = e->query;
+    } else {
+      ref.tag = TagId{kSegmentTagBase + e->id};
+    }
+    return ref;
+  }
+  std::vector<std::string> SuggestSegment(std::string_view name) const override {
+    if (segments_ == nullptr) return {};
+    return util::ClosestMatches(std::string(name), segments_->Names());
+  }
 
  private:
   const internal::Catalog& catalog_;
   const internal::AttributeTable* attributes_ = nullptr;
+  const internal::SavedSegmentTable* segments_ = nullptr;
 
  public:
-  CatalogResolver(const internal::Catalog& catalog, const internal::AttributeTable& attributes)
-      : catalog_(catalog), attributes_(&attributes) {}
+  CatalogResolver(const internal::Catalog& catalog, const internal::AttributeTable& attributes,
+                  const internal::SavedSegmentTable* segments = nullptr)
+      : catalog_(catalog), attributes_(&attributes), segments_(segments) {}
 };
 
 // The planner's view of the data. Caller holds the read lock.
@@ -76,6 +95,10 @@ class StateSource : public query::BitmapSource {
  public:
   explicit StateSource(const IndexState& state) : state_(state) {}
   const Bitmap* TagBitmap(TagId tag) const override {
+    if (tag.value >= kSegmentTagBase) {  // a static saved segment (binder: 人群:name)
+      const SavedSegmentEntry* e = state_.segments.Get(tag.value - kSegmentTagBase);
+      return e == nullptr || e->dynamic ? nullptr : &e->members;
+    }
     const TagEntry* t = state_.catalog.Get(tag);
     return t == nullptr ? nullptr : &t->bitmap;
   }

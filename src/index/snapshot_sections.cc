@@ -568,6 +568,74 @@ absl::Status ReadAttributes(Loader& l, Sections sections, IndexState& s) {
   return absl::OkStatus();
 }
 
+// ---- kind 20: saved segments, one section each -------------------------------------------------
+// Read after the universe: a static segment's members must be live rows.
+
+absl::Status WriteSavedSegments(const IndexState& s, SnapshotWriter& w) {
+  std::string buf;
+  for (const internal::SavedSegmentEntry* e : s.segments.List()) {
+    buf.clear();
+    PutU32(&buf, e->id);
+    PutU32(&buf, s.segments.next_id());
+    PutBytes(&buf, e->name);
+    PutU8(&buf, e->dynamic ? 1 : 0);
+    PutBytes(&buf, e->query);
+    PutU64(&buf, static_cast<uint64_t>(e->created_micros));
+    if (!e->dynamic) e->members.PortableSerialize(&buf);
+    TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kSavedSegment, storage::kSectionRequired, {buf}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadSavedSegment(const Loader& l, const Section& sec, IndexState& s) {
+  Decoder d(sec.payload);
+  auto e = std::make_unique<internal::SavedSegmentEntry>();
+  e->id = d.U32();
+  const uint32_t next = d.U32();
+  e->name = std::string(d.Bytes(s.options.max_name_bytes));
+  const uint8_t dynamic = d.U8();
+  e->query = std::string(d.Bytes());
+  e->created_micros = static_cast<int64_t>(d.U64());
+  if (!d.ok()) return l.Bad(sec, d.position(), "truncated saved-segment section");
+  if (dynamic > 1 || e->query.empty()) {
+    return l.Bad(
+        sec, 8,
+        absl::StrCat("saved segment ", internal::Quote(e->name), ": bad kind or empty query"));
+  }
+  e->dynamic = dynamic == 1;
+  if (e->id >= next || next >= UINT32_MAX - kSegmentTagBase || s.segments.Get(e->id) != nullptr) {
+    return l.Bad(
+        sec, 0,
+        absl::StrCat("saved segment ", internal::Quote(e->name), ": id ", e->id, " out of order"));
+  }
+  if (e->name.empty() || s.segments.Find(e->name) != nullptr) {
+    return l.Bad(
+        sec, 8,
+        absl::StrCat("saved segment name ", internal::Quote(e->name), " is empty or taken"));
+  }
+  const std::span<const char> rest = sec.payload.subspan(d.position());
+  if (e->dynamic) {
+    if (!rest.empty()) return l.Bad(sec, d.position(), "a dynamic segment with members");
+  } else {
+    absl::StatusOr<Bitmap> members = Bitmap::PortableDeserialize(rest);
+    if (!members.ok()) return l.Bad(sec, d.position(), std::string(members.status().message()));
+    if (!members->IsSubsetOf(s.universe)) {
+      return l.Bad(sec, d.position(),
+                   absl::StrCat("saved segment ", internal::Quote(e->name),
+                                " holds rows that are not live"));
+    }
+    e->members = *std::move(members);
+  }
+  s.segments.Add(std::move(e));
+  s.segments.ReserveIds(next);
+  return absl::OkStatus();
+}
+
+absl::Status ReadSavedSegments(Loader& l, Sections sections, IndexState& s) {
+  for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadSavedSegment(l, *sec, s));
+  return absl::OkStatus();
+}
+
 // ---- the table ----------------------------------------------------------------------------------
 
 struct SectionCodec {
@@ -595,6 +663,8 @@ constexpr SectionCodec kSections[] = {
     {SectionKind::kKeyTable, "key lookup table", false, false, WriteKeyTable, nullptr},
     {SectionKind::kTagBitmap, "tag bitmap", false, true, WriteTagBitmaps, ReadTagBitmaps},
     {SectionKind::kAttribute, "attribute column", false, true, WriteAttributes, ReadAttributes},
+    {SectionKind::kSavedSegment, "saved segment", false, true, WriteSavedSegments,
+     ReadSavedSegments},
 };
 
 const SectionCodec* CodecOf(uint32_t kind) {

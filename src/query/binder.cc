@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "query/attribute_value.h"
 #include "query/habits.h"
+#include "query/parser.h"
 #include "query/query_error.h"
 #include "util/edit_distance.h"
 #include "util/error_info.h"
@@ -38,8 +39,9 @@ std::string QuotedList(const std::vector<std::string>& items) {
 
 class Binder {
  public:
-  Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options)
-      : text_(text), resolver_(resolver), options_(options) {}
+  Binder(std::string_view text, const TagResolver& resolver, const QueryOptions& options,
+         int depth = 0)
+      : text_(text), resolver_(resolver), options_(options), depth_(depth) {}
 
   // Binds the whole query. Unknown names do not stop binding: every one is
   // collected and the error names them all (the first with its caret and
@@ -154,6 +156,7 @@ class Binder {
       if (std::optional<TagResolver::TagRef> t = resolver_.Find(category, name)) {
         return Expr::Tag(t->id, LabelAsWritten(n, category, name));
       }
+      if (IsSegmentPrefix(category)) return BindSegment(n, category, name);
       if (options_.unknown_tags_are_empty) return Expr::None();
       std::optional<TagResolver::CategoryRef> c = resolver_.FindCategory(category);
       if (!c) return UnknownCategory(category, n.offset);
@@ -182,6 +185,43 @@ class Binder {
     return DeferUnknown(ErrorKind::kUnknownTag, n.offset, name,
                         absl::StrCat("unknown tag ", QuoteForMessage(name), hint),
                         std::move(suggestions));
+  }
+
+  absl::StatusOr<Expr> BindSegment(const AstNode& n, const std::string& prefix,
+                                   const std::string& name) {
+    std::optional<TagResolver::SegmentRef> seg = resolver_.FindSegment(name);
+    if (!seg) {
+      if (options_.unknown_tags_are_empty) return Expr::None();
+      std::vector<std::string> suggestions = resolver_.SuggestSegment(name);
+      std::string hint;
+      if (!suggestions.empty()) {
+        hint = absl::StrCat("; did you mean ", QuotedList(suggestions), "?");
+      }
+      return DeferUnknown(ErrorKind::kUnknownTag, n.offset, name,
+                          absl::StrCat("unknown saved segment ", QuoteForMessage(name), hint),
+                          std::move(suggestions));
+    }
+    if (seg->tag) return Expr::Tag(*seg->tag, LabelAsWritten(n, prefix, name));
+    // Dynamic: its stored query, bound now (so it sees the index as it is).
+    if (depth_ + 1 >= kMaxSegmentNesting) {
+      return Error(absl::StatusCode::kInvalidArgument, n.offset,
+                   absl::StrCat("saved segment ", QuoteForMessage(name),
+                                ": dynamic segments refer to each other in a cycle (or nest "
+                                "deeper than ",
+                                kMaxSegmentNesting, ")"));
+    }
+    auto wrap = [&](const absl::Status& st) {
+      // The inner query's own location would point into another text.
+      return Error(st.code(), n.offset,
+                   absl::StrCat("in saved segment ", QuoteForMessage(name), " (",
+                                QuoteForMessage(seg->query), "): ", st.message()));
+    };
+    absl::StatusOr<std::unique_ptr<AstNode>> ast = ParseQuery(seg->query, options_);
+    if (!ast.ok()) return wrap(ast.status());
+    Binder inner(seg->query, resolver_, options_, depth_ + 1);
+    absl::StatusOr<Expr> bound = inner.BindQuery(**ast);
+    if (!bound.ok()) return wrap(bound.status());
+    return bound;
   }
 
   // "高价值客户且电子产品": if cutting the word around the Chinese keywords
@@ -472,10 +512,15 @@ class Binder {
   std::string_view text_;
   const TagResolver& resolver_;
   const QueryOptions& options_;
+  int depth_ = 0;
   std::vector<Unknown> unknown_;  // in query order
 };
 
 }  // namespace
+
+bool IsSegmentPrefix(std::string_view category) {
+  return category == "人群" || category == "segment";
+}
 
 absl::StatusOr<Expr> Bind(std::string_view text, const AstNode& ast, const TagResolver& resolver,
                           const QueryOptions& options) {

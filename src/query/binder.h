@@ -53,7 +53,26 @@ class TagResolver {
   }
   // Up to three categories or attributes named like `name`, best first.
   virtual std::vector<std::string> SuggestSubject(std::string_view /*name*/) const { return {}; }
+
+  // A saved segment (written `人群:name` or `segment:name`): a static one
+  // binds as a tag operand (`tag`, an id the planner's BitmapSource maps to
+  // its members), a dynamic one as its stored query text.
+  struct SegmentRef {
+    std::optional<TagId> tag;
+    std::string_view query;
+  };
+  virtual std::optional<SegmentRef> FindSegment(std::string_view /*name*/) const {
+    return std::nullopt;
+  }
+  virtual std::vector<std::string> SuggestSegment(std::string_view /*name*/) const { return {}; }
 };
+
+// The prefixes that name a saved segment: `人群:双十一老客`, `segment:q4`.
+// A real tag of that category and name takes precedence.
+bool IsSegmentPrefix(std::string_view category);
+// Dynamic segments inside dynamic segments nest at most this deep (a cycle
+// is reported when it is reached).
+inline constexpr int kMaxSegmentNesting = 8;
 
 // Binds `ast` (parsed from `text`, used for error locations). Attribute
 // predicates become Expr::kPredicate with the literal converted to the

@@ -41,7 +41,9 @@ enum class SectionKind : uint32_t {
   kSegmentDefinition = 9,  // reserved: a saved segment
   kKeyTable = 10,          // customer key -> row lookup table (int64/string keys)
   kAttribute = 11,         // one attribute column: metadata + its bit-sliced index
-  kEnd = 0xFFFF,           // last section: section count
+  kSavedSegment = 20,      // one saved segment (人群包): definition + static members
+  // 21..29: reserved for saved segments and rule tags.
+  kEnd = 0xFFFF,  // last section: section count
 };
 
 // Section flags (a bit set). Never change a bit's meaning.

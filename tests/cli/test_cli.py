@@ -389,7 +389,8 @@ def test_import_attribute_columns_and_the_attributes_command(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["import", "query", "count", "explain", "stats", "tags",
-                                     "export", "check", "demo", "shell", "attributes"])
+                                     "export", "check", "demo", "shell", "attributes", "profile",
+                                     "top", "cooccur", "crosstab", "coverage", "segment"])
 def test_every_subcommand_has_help_with_examples(command):
     p = run(command, "--help", check_rc=0)
     assert "Example" in p.stdout and "tagindex " + command in p.stdout
@@ -433,3 +434,89 @@ def test_shell_through_a_pseudo_terminal(demo_dir, tmp_path):
     assert f"{n:,} customers" in p.stdout
     assert "Timing is on." in p.stdout
     assert history.exists()   # libedit wrote the history file
+
+
+def test_analytics_commands_agree_with_python_sets(demo_dir):
+    """profile / top / cooccur / crosstab / coverage --json against sets of
+    keys read through the Python package."""
+    d, _ = demo_dir
+    with open_ro(d) as index:
+        universe = set(index.all_customers().keys().tolist())
+        members = {(t.category, t.name): set(t.keys().tolist()) for t in index.tags}
+    seg = members[("交易行为类", "高价值客户")]
+    p = json.loads(run("profile", d, "高价值客户", "--category", "兴趣爱好类", "--json",
+                       check_rc=0).stdout)
+    assert p["segment_count"] == len(seg)
+    interest = sorted(k for k in members if k[0] == "兴趣爱好类")
+    assert [(t["category"], t["name"]) for t in p["tags"]] == interest
+    for t in p["tags"]:
+        m = members[(t["category"], t["name"])]
+        assert t["count"] == len(m & seg)
+        assert t["tgi"] == pytest.approx(100 * (len(m & seg) / len(seg)) / (len(m) / len(universe)))
+    top = json.loads(run("top", d, "高价值客户", "-n", 3, "--json", check_rc=0).stdout)
+    want = sorted(members, key=lambda k: -len(members[k] & seg))[:3]
+    assert [t["count"] for t in top["tags"]] == [len(members[k] & seg) for k in want]
+    names = ["电子产品", "图书音像", "流失风险"]
+    sets = [next(v for k, v in members.items() if k[1] == n) for n in names]
+    c = json.loads(run("cooccur", d, *names, "--segment", "高价值客户", "--json",
+                       check_rc=0).stdout)
+    assert c["population"] == len(seg)
+    for i, a in enumerate(sets):
+        for j, b in enumerate(sets):
+            assert c["counts"][i][j] == len(a & b & seg)
+    x = json.loads(run("crosstab", d, "会员等级", "性别", "--segment", "高价值客户", "--json",
+                       check_rc=0).stdout)
+    assert x["total"] == len(seg)
+    for r, rn in enumerate(x["rows"]):
+        for col, cn in enumerate(x["columns"]):
+            assert x["counts"][r][col] == len(members[("会员等级", rn)] & members[("性别", cn)] & seg)
+    assert sum(map(sum, x["counts"])) == len(seg)
+    cov = json.loads(run("coverage", d, "--json", check_rc=0).stdout)
+    for k in cov["categories"]:
+        covered = set().union(*(v for key, v in members.items() if key[0] == k["category"]))
+        assert k["covered"] == len(covered) and k["uncovered"] == len(universe - covered)
+    without = run("coverage", d, "--without", "兴趣爱好类", check_rc=0).stdout.split()
+    interest_any = set().union(*(members[k] for k in interest))
+    assert set(map(int, without)) == universe - interest_any
+    err = run("crosstab", d, "兴趣爱好类", "城市", check_rc=1)
+    assert "not exclusive" in err.stderr
+    assert run("profile", d, "高价值客户", "--category", "没有这个", check_rc=1).returncode == 1
+
+
+def test_segment_commands_agree_with_python_sets(tmp_path):
+    d = tmp_path / "idx"
+    rng = random.Random(5)
+    with tagindex.Index.open(str(d)) as index:
+        keys = list(range(1, 3001))
+        index.add_customers(keys)
+        members = {}
+        for name in ["复购客户", "大促敏感"]:
+            members[name] = set(rng.sample(keys, 1200))
+            index.create_tag(name).add(sorted(members[name]))
+    want = members["复购客户"] & members["大促敏感"]
+    saved = json.loads(run("segment", "save", d, "双十一老客", "复购客户 AND 大促敏感", "--json",
+                           check_rc=0).stdout)
+    assert saved["kind"] == "static" and saved["count"] == len(want)
+    run("segment", "save", d, "促销", "大促敏感", "--dynamic", check_rc=0)
+    assert int(run("count", d, "人群:双十一老客", check_rc=0).stdout) == len(want)
+    listed = json.loads(run("segment", "list", d, "--json", check_rc=0).stdout)
+    assert [(x["name"], x["kind"]) for x in listed] == [("促销", "dynamic"), ("双十一老客", "static")]
+    # Change the index through Python, then diff the frozen segment with its query now.
+    left = sorted(want)[:40]
+    with tagindex.Index.open(str(d)) as index:
+        index.remove_tag("复购客户", left)
+    diff = json.loads(run("segment", "diff", d, "双十一老客", "--json", check_rc=0).stdout)
+    assert (diff["left"], diff["entered"], diff["stayed"]) == (40, 0, len(want) - 40)
+    vs = json.loads(run("segment", "diff", d, "双十一老客", "--against", "促销", "--json",
+                        check_rc=0).stdout)
+    assert vs["entered"] == len(members["大促敏感"] - want) and vs["left"] == 0
+    out = tmp_path / "seg.roaring"
+    run("segment", "export", d, "双十一老客", "-o", out, check_rc=0)
+    assert set(tagindex.parse_portable_rows(out.read_bytes()).tolist()) == \
+        {k - 1 for k in want}  # rows follow first sight: key k is row k - 1
+    run("segment", "rename", d, "双十一老客", "老客", check_rc=0)
+    run("segment", "drop", d, "促销", check_rc=0)
+    assert [x["name"] for x in json.loads(run("segment", "list", d, "--json", check_rc=0).stdout)] == ["老客"]
+    err = run("segment", "drop", d, "促销", check_rc=1)
+    assert "unknown saved segment" in err.stderr
+    assert run("segment", "save", d, "老客", "大促敏感", check_rc=1).returncode == 1

@@ -88,6 +88,17 @@ struct Describe {
     return absl::StrCat("setr ", m.attribute.value, " ", m.clear, " ", Rows(m.rows), " ",
                         Values(m.values));
   }
+  std::string operator()(const ti::SaveSegmentMutation& m) {
+    return absl::StrCat("seg ", m.id, "|", std::string(m.name), "|", m.dynamic, "|",
+                        std::string(m.query), "|", m.created_micros, "|", m.portable.size(), ":",
+                        std::string(m.portable));
+  }
+  std::string operator()(const ti::RenameSegmentMutation& m) {
+    return absl::StrCat("renseg ", m.id, "|", std::string(m.name));
+  }
+  std::string operator()(const ti::DropSegmentMutation& m) {
+    return absl::StrCat("dropseg ", m.id);
+  }
 };
 
 std::string Text(const ti::Mutation& m) { return std::visit(Describe{}, m); }
@@ -177,6 +188,20 @@ ti::Mutation RandomMutation(std::mt19937_64& rng, Pool& pool, int kind) {
       ti::KeyList k = keys();
       return ti::SetAttributeKeysMutation{attr, k, values(k.size())};
     }
+    case 16: {
+      ti::SaveSegmentMutation m;
+      m.id = id;
+      m.name = str();
+      m.dynamic = pick(2) == 0;
+      m.query = str();
+      m.created_micros = static_cast<int64_t>(rng());
+      if (!m.dynamic) m.portable = str();
+      return m;
+    }
+    case 17:
+      return ti::RenameSegmentMutation{id, str()};
+    case 18:
+      return ti::DropSegmentMutation{id};
     default: {
       std::span<const RowId> r = rows();
       const bool clear = pick(2) == 0;
@@ -195,7 +220,7 @@ TEST_CASE("mutation codec: every kind round-trips alone and in batches", "[mutat
     Pool pool;
     std::vector<ti::Mutation> items;
     for (int i = 0, n = 1 + static_cast<int>(rng() % 8); i < n; ++i) {
-      items.push_back(RandomMutation(rng, pool, static_cast<int>((seed + i) % 16)));
+      items.push_back(RandomMutation(rng, pool, static_cast<int>((seed + i) % 19)));
     }
     // Each alone.
     for (const ti::Mutation& m : items) {

@@ -36,6 +36,8 @@ from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo
 from ._batch import WriteBatch
 from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._attributes import AttributeInfo
+from ._analytics import CoOccurrence, Coverage
+from ._segments import SavedSegmentInfo, SegmentDiff
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 from ._sharded import ShardedIndex, ShardedSegment
 
@@ -44,6 +46,10 @@ from ._tagindex import __version__
 
 __all__ = [
     "AttributeInfo",
+    "CoOccurrence",
+    "Coverage",
+    "SavedSegmentInfo",
+    "SegmentDiff",
     "Index",
     "IndexOptions",
     "Tag",

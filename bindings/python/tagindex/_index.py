@@ -13,7 +13,9 @@ from ._convert import (KEY_KIND_NAMES, KEY_KINDS, keys_batch, row_scalar, rows_a
                        text_arg)
 from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundError,
                       UnknownCustomerError, UnknownTagError)
+from ._analytics import AnalyticsMixin
 from ._attributes import AttributeMixin
+from ._segments import SegmentsMixin
 from ._query import CompiledQuery, Explanation, Segment, query_options
 
 _TAG_KINDS = {"manual": 0, "rule": 1}
@@ -1116,7 +1118,9 @@ def parse_portable_rows(blob: bytes, max_ids: int = 1 << 26) -> np.ndarray:
 
 
 # The attribute methods live in _attributes.py; they are Index's own methods.
-for _name, _member in vars(AttributeMixin).items():
-    if not _name.startswith("__"):
-        setattr(Index, _name, _member)
-del _name, _member
+# So do the analytics methods of _analytics.py.
+for _mixin in (AttributeMixin, AnalyticsMixin, SegmentsMixin):
+    for _name, _member in vars(_mixin).items():
+        if not _name.startswith("__"):
+            setattr(Index, _name, _member)
+del _mixin, _name, _member
