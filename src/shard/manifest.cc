@@ -152,7 +152,12 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, std::string_view
     const std::string_view key = f[0];
     if (key == "generation" && f.size() == 2 && ParseInt(f[1], &m.generation)) {
       have_gen = true;
-    } else if (key == "shards" && f.size() == 2 && ParseInt(f[1], &m.shards) && m.shards > 0) {
+    } else if (key == "shards" && f.size() == 2 && ParseInt(f[1], &m.shards)) {
+      // The count sizes the work of Open (one shard directory each): bound
+      // it before anything is opened, with the limit creation enforces.
+      if (m.shards == 0 || m.shards > kMaxShards) {
+        return bad(number, absl::StrCat("shards must be 1..", kMaxShards, ", not ", m.shards));
+      }
       have_shards = true;
     } else if (key == "key_kind" && f.size() == 2) {
       if (f[1] == "int64") {

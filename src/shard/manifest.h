@@ -20,6 +20,9 @@ inline constexpr std::string_view kManifestMagic = "tagindex-sharded-manifest";
 inline constexpr int kManifestVersion = 1;
 inline constexpr char kManifestName[] = "MANIFEST";
 
+// The most shards an index may have (creation and the manifest reader).
+inline constexpr uint32_t kMaxShards = 4096;
+
 // A catalog change recorded before it is applied to the shards.
 // kind: "create_category" name exclusive(0|1) description
 //       "create_tag" category name description kind(0|1)
@@ -36,7 +39,7 @@ struct Intent {
 
 struct Manifest {
   uint64_t generation = 0;
-  uint32_t shards = 0;
+  uint32_t shards = 0;  // 1..kMaxShards
   KeyKind key_kind = KeyKind::kInt64;
   uint64_t rows_per_shard = 0;  // kIdentity only
   // The catalog as CatalogOf() writes it (lines, each ending in '\n').

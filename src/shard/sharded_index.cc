@@ -203,9 +203,9 @@ absl::StatusOr<ShardedManifestInfo> ShardedIndex::ReadManifest(
 namespace {
 
 absl::Status CheckCreateOptions(const ShardedCreateOptions& c) {
-  if (c.shards == 0 || c.shards > 4096) {
+  if (c.shards == 0 || c.shards > shard::kMaxShards) {
     return absl::InvalidArgumentError(
-        absl::StrCat("sharded index: shards must be 1..4096, not ", c.shards));
+        absl::StrCat("sharded index: shards must be 1..", shard::kMaxShards, ", not ", c.shards));
   }
   if (c.index.key_kind != KeyKind::kIdentity && c.rows_per_shard != 0) {
     return absl::InvalidArgumentError(
@@ -349,8 +349,19 @@ absl::StatusOr<std::unique_ptr<ShardedIndex>> ShardedIndex::Open(
   so.index = options.create.index;
   so.index.key_kind = m.key_kind;
   so.file_system = rep->fs;
+  // A shard may be created here only while the index has never changed
+  // (generation 1, no intent): creation writes the manifest first, so a
+  // crash can leave it without its shards. Later, a missing shard is lost
+  // data, not something to recreate empty (and a manifest's shard count
+  // must not make Open create thousands of directories).
+  so.create_if_missing = so.create_if_missing && m.generation == 1 && !m.intent.has_value();
   TI_RETURN_IF_ERROR(ForEachShard(*rep, [&](uint32_t i) -> absl::Status {
-    TI_ASSIGN_OR_RETURN(rep->shards[i], Index::Open(ShardPath(path, i), so));
+    absl::StatusOr<std::unique_ptr<Index>> opened = Index::Open(ShardPath(path, i), so);
+    if (absl::IsNotFound(opened.status())) {
+      return absl::DataLossError(absl::StrCat("shard ", ShardPath(path, i), " is missing (",
+                                              opened.status().message(), ")"));
+    }
+    TI_ASSIGN_OR_RETURN(rep->shards[i], std::move(opened));
     if (rep->shards[i]->options().key_kind != m.key_kind) {
       return absl::DataLossError(
           absl::StrCat("its key kind is not the manifest's (", KeyKindName(m.key_kind), ")"));

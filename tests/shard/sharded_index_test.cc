@@ -9,6 +9,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -382,6 +383,31 @@ TEST_CASE("sharded: a damaged manifest is DataLoss naming the file", "[shard]") 
   }
   write(bytes);
   CHECK(ShardedIndex::Open(dir, o).ok());
+  // Valid checksum, hostile content: a shard count over the limit is refused
+  // before any shard is opened (it sizes Open's work).
+  {
+    std::string b = bytes.substr(0, bytes.rfind("checksum "));
+    const size_t at = b.find("shards 2\n");
+    REQUIRE(at != std::string::npos);
+    b.replace(at, 9, "shards 5000\n");
+    char sum[32];
+    std::snprintf(sum, sizeof sum, "%016llx",
+                  static_cast<unsigned long long>(tagindex::util::Xxh3(b)));
+    write(b + "checksum " + sum + "\n");
+    auto s = ShardedIndex::Open(dir, o);
+    REQUIRE(!s.ok());
+    CHECK(s.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(std::string(s.status().message()).find("shards must be 1..4096, not 5000") !=
+          std::string::npos);
+  }
+  write(bytes);
+  // After a catalog change, a missing shard is lost data, never recreated empty.
+  std::filesystem::remove_all(dir + "/shard-0001");
+  auto missing = ShardedIndex::Open(dir, o);
+  REQUIRE(!missing.ok());
+  CHECK(missing.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(std::string(missing.status().message()).find("shard-0001 is missing") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/shard-0001"));
   std::filesystem::remove_all(dir);
 }
 
