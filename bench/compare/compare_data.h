@@ -33,6 +33,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -208,6 +209,13 @@ inline std::vector<Query> ReadAttrQueries(const std::string& path, uint32_t tag_
   }
   return out;
 }
+
+// The attribute side of a run (--attrs ATTRS.bin --attr-queries FILE; see
+// ReadAttrWorkload below).
+struct AttrWorkload {
+  Attrs attrs;
+  std::vector<Query> queries;
+};
 
 // The SQL text of an attribute query over ct(tag, customer) and
 // ca(id, <columns>), in the forms a competent user would try: `form` 0 joins
@@ -394,6 +402,30 @@ inline std::string Option(const Args& a, const std::string& name, const std::str
     if (a.rest[i] == name) return a.rest[i + 1];
   }
   return def;
+}
+
+inline std::optional<AttrWorkload> ReadAttrWorkload(const Args& a, uint32_t customers,
+                                                    uint32_t tag_count) {
+  const std::string path = Option(a, "--attrs", "");
+  if (path.empty()) return std::nullopt;
+  AttrWorkload w;
+  w.attrs = ReadAttrs(path, customers);
+  w.queries = ReadAttrQueries(Option(a, "--attr-queries", ""), tag_count, w.attrs);
+  return w;
+}
+
+// Times every SQL form of each attribute query with `run` (one
+// "join"/"exists" variant line each).
+inline void TimeAttrForms(const std::string& system, const AttrWorkload& w, const Args& a,
+                          const std::function<Result(const std::string&)>& run) {
+  for (const Query& q : w.queries) {
+    const std::vector<std::string> forms = AttrSql(q, w.attrs);
+    for (size_t f = 0; f < forms.size(); ++f) {
+      Result r;
+      const Timing t = Time([&] { r = run(forms[f]); }, a.reps, a.budget);
+      PrintQuery(system, q, r, t, f == 0 ? "join" : "exists");
+    }
+  }
 }
 
 }  // namespace compare

@@ -182,11 +182,10 @@ Result SqliteAttrRun(sqlite3* db, const std::string& sql) {
 // PRIMARY KEY, <column> INTEGER, ...) with a B-tree index per column (the
 // indexes a competent user creates for range filters), joined to ct.
 void SqliteAttributes(sqlite3* db, const compare::Args& args, const Data& data) {
-  const std::string path = compare::Option(args, "--attrs", "");
-  if (path.empty()) return;
-  const compare::Attrs attrs = compare::ReadAttrs(path, data.customers);
-  const std::vector<Query> queries = compare::ReadAttrQueries(
-      compare::Option(args, "--attr-queries", ""), data.tags.size(), attrs);
+  const std::optional<compare::AttrWorkload> w =
+      compare::ReadAttrWorkload(args, data.customers, data.tags.size());
+  if (!w) return;
+  const compare::Attrs& attrs = w->attrs;
   const double load_s = compare::Seconds([&] {
     std::string create = "CREATE TABLE ca (id INTEGER PRIMARY KEY";
     std::string insert = "INSERT INTO ca VALUES (?";
@@ -221,15 +220,8 @@ void SqliteAttributes(sqlite3* db, const compare::Args& args, const Data& data) 
     SqlExec(db, "ANALYZE");
   });
   compare::PrintFacts("sqlite", "attr_load", {{"load_s", load_s}});
-  for (const Query& q : queries) {
-    const std::vector<std::string> forms = compare::AttrSql(q, attrs);
-    for (size_t f = 0; f < forms.size(); ++f) {
-      Result r;
-      const compare::Timing t =
-          compare::Time([&] { r = SqliteAttrRun(db, forms[f]); }, args.reps, args.budget);
-      compare::PrintQuery("sqlite", q, r, t, f == 0 ? "join" : "exists");
-    }
-  }
+  compare::TimeAttrForms("sqlite", *w, args,
+                         [&](const std::string& sql) { return SqliteAttrRun(db, sql); });
 }
 
 int Sqlite(const compare::Args& args, const Data& data, const std::vector<Query>& queries) {
@@ -341,11 +333,10 @@ Result PgAttrRun(PGconn* c, const std::string& sql) {
 // The attribute shapes, as for SQLite: ca(id PRIMARY KEY, <column> bigint,
 // ...) loaded with COPY, a B-tree index per column, VACUUM ANALYZE.
 void PgAttributes(PGconn* c, const compare::Args& args, const Data& data) {
-  const std::string path = compare::Option(args, "--attrs", "");
-  if (path.empty()) return;
-  const compare::Attrs attrs = compare::ReadAttrs(path, data.customers);
-  const std::vector<Query> queries = compare::ReadAttrQueries(
-      compare::Option(args, "--attr-queries", ""), data.tags.size(), attrs);
+  const std::optional<compare::AttrWorkload> w =
+      compare::ReadAttrWorkload(args, data.customers, data.tags.size());
+  if (!w) return;
+  const compare::Attrs& attrs = w->attrs;
   PgExec(c, "DROP TABLE IF EXISTS ca");
   const double load_s = compare::Seconds([&] {
     std::string create = "CREATE TABLE ca (id integer NOT NULL";
@@ -385,15 +376,8 @@ void PgAttributes(PGconn* c, const compare::Args& args, const Data& data) {
   });
   compare::PrintFacts("postgres", "attr_load",
                       {{"load_s", load_s}, {"storage_bytes", PgSize(c, "ca")}});
-  for (const Query& q : queries) {
-    const std::vector<std::string> forms = compare::AttrSql(q, attrs);
-    for (size_t f = 0; f < forms.size(); ++f) {
-      Result r;
-      const compare::Timing t =
-          compare::Time([&] { r = PgAttrRun(c, forms[f]); }, args.reps, args.budget);
-      compare::PrintQuery("postgres", q, r, t, f == 0 ? "join" : "exists");
-    }
-  }
+  compare::TimeAttrForms("postgres", *w, args,
+                         [&](const std::string& sql) { return PgAttrRun(c, sql); });
   PgExec(c, "DROP TABLE ca");
 }
 

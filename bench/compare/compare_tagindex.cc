@@ -87,11 +87,12 @@ std::string Text(const compare::Query& q) {
 // and "scan", the plain column scan of PERFORMANCE.md's R3 (a
 // std::vector<int64_t> plus a presence vector; the tag as its sorted row
 // list, gathered), measured in the same run.
-void RunAttributes(tagindex::Index& index, const compare::Data& data, const compare::Args& args,
-                   const std::string& attrs_path, const std::string& queries_path) {
-  const compare::Attrs attrs = compare::ReadAttrs(attrs_path, data.customers);
-  const std::vector<compare::Query> queries =
-      compare::ReadAttrQueries(queries_path, data.tags.size(), attrs);
+void RunAttributes(tagindex::Index& index, const compare::Data& data, const compare::Args& args) {
+  const std::optional<compare::AttrWorkload> w =
+      compare::ReadAttrWorkload(args, data.customers, data.tags.size());
+  if (!w) return;
+  const compare::Attrs& attrs = w->attrs;
+  const std::vector<compare::Query>& queries = w->queries;
   const double load_s = compare::Seconds([&] {
     for (const compare::Column& c : attrs.columns) {
       Must(index.CreateAttribute({.name = c.name}), "CreateAttribute " + c.name);
@@ -247,9 +248,6 @@ int main(int argc, char** argv) {
     const compare::Timing t = compare::Time(fn, args.reps, args.budget);
     compare::PrintQuery(system, q, r, t);
   }
-  const std::string attrs = compare::Option(args, "--attrs", "");
-  if (!attrs.empty()) {
-    RunAttributes(*index, data, args, attrs, compare::Option(args, "--attr-queries", ""));
-  }
+  RunAttributes(*index, data, args);
   return 0;
 }

@@ -75,12 +75,12 @@ void BindWriteBatch(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& i
           [](WriteBatch& b, uint32_t attribute, const KeyArray& keys, const KeyArray& values) {
             return b.SetAttribute(AttributeId{attribute}, AsSpan(keys), AsSpan(values));
           });
-  cls.def("set_attribute_keys_str", [](WriteBatch& b, uint32_t attribute, const py::handle& keys,
-                                       const KeyArray& values) {
-    StringKeys k = ToStringKeys(keys);
-    return b.SetAttribute(AttributeId{attribute}, std::span<const std::string_view>(k.views),
-                          AsSpan(values));
-  });
+  cls.def("set_attribute_keys_str",
+          [](WriteBatch& b, uint32_t attribute, const py::handle& keys, const KeyArray& values) {
+            StringKeys k = ToStringKeys(keys);
+            return b.SetAttribute(AttributeId{attribute},
+                                  std::span<const std::string_view>(k.views), AsSpan(values));
+          });
   cls.def("set_attribute_rows",
           [](WriteBatch& b, uint32_t attribute, const RowArray& rows, const KeyArray& values) {
             return b.SetAttributeRows(AttributeId{attribute}, AsSpan(rows), AsSpan(values));

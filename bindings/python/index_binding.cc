@@ -135,8 +135,9 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
           [](const Index& index) { return WithoutGil([&] { return index.CustomerCount(); }); });
   cls.def("row_id_limit",
           [](const Index& index) { return WithoutGil([&] { return index.RowIdLimit(); }); });
-  cls.def("live_rows",
-          [](const Index& index) { return ToNumpy(ValueOrThrow(WithoutGil([&] { return index.LiveRows(); }))); });
+  cls.def("live_rows", [](const Index& index) {
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return index.LiveRows(); })));
+  });
 
   // ---- categories ----
   cls.def("create_category", [](Index& index, const std::string& name, bool exclusive,

@@ -31,10 +31,10 @@ struct IndexState {
 
   KeyMap keys;
   Catalog catalog;
-  AttributeTable attributes;  // in memory only for now (not in snapshots or the log)
+  AttributeTable attributes;   // in memory only for now (not in snapshots or the log)
   SavedSegmentTable segments;  // saved segments (人群包)
-  Bitmap universe;            // live customers
-  uint64_t row_limit = 0;     // one past the largest row id ever assigned
+  Bitmap universe;             // live customers
+  uint64_t row_limit = 0;      // one past the largest row id ever assigned
 
   // Set for an index opened with Index::Open; null for an in-memory one.
   std::unique_ptr<Durability> durability;

@@ -66,6 +66,31 @@ std::optional<Habit> SqlWord(std::string_view word) {
   return std::nullopt;
 }
 
+// ASCII that ends a word of a query (spaces, operators, quotes).
+bool IsWordBreak(char c) {
+  switch (c) {
+    case ' ':
+    case '(':
+    case ')':
+    case ',':
+    case '=':
+    case '<':
+    case '>':
+    case '!':
+    case '&':
+    case '|':
+    case '^':
+    case ':':
+    case '"':
+    case '\n':
+    case '\t':
+    case '\r':
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::optional<Habit> FindHabit(std::string_view word) {
@@ -119,20 +144,13 @@ std::optional<Habit> FindHabitInQuery(std::string_view text) {
       pos = close == std::string_view::npos ? text.size() : close + std::string_view("」").size();
       continue;
     }
-    if (ch == ' ' || ch == '(' || ch == ')' || ch == ',' || ch == '=' || ch == '<' || ch == '>' ||
-        ch == '!' || ch == '&' || ch == '|' || ch == '^' || ch == ':' || ch == '\n' || ch == '\t' ||
-        ch == '\r') {
+    if (IsWordBreak(ch)) {  // '"' was handled above
       ++pos;
       continue;
     }
     size_t end = pos;
     while (end < text.size()) {
-      const char e = text[end];
-      if (e == ' ' || e == '(' || e == ')' || e == ',' || e == '=' || e == '<' || e == '>' ||
-          e == '!' || e == '&' || e == '|' || e == '^' || e == ':' || e == '"' || e == '\n' ||
-          e == '\t' || e == '\r') {
-        break;
-      }
+      if (IsWordBreak(text[end])) break;
       ++end;
     }
     if (std::optional<Habit> h = FindHabit(text.substr(pos, end - pos))) {
