@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "index/names.h"
@@ -24,8 +25,7 @@ namespace {
 using internal::AttributeEntry;
 using internal::IndexState;
 using internal::Quote;
-using ReadLock = std::shared_lock<std::shared_mutex>;
-using WriteLock = std::unique_lock<std::shared_mutex>;
+using internal::Version;
 
 template <typename Fn>
 auto Guarded(Fn&& fn) -> decltype(fn()) {
@@ -36,7 +36,7 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   }
 }
 
-absl::Status UnknownAttribute(const IndexState& s, std::string_view name) {
+absl::Status UnknownAttribute(const Version& s, std::string_view name) {
   std::vector<std::string> suggestions =
       util::ClosestMatches(std::string(name), s.attributes.Names());
   std::string hint;
@@ -72,9 +72,9 @@ AttributeInfo InfoOf(const AttributeEntry& e) {
   return info;
 }
 
-absl::Status CheckLive(const IndexState& s, std::span<const RowId> rows) {
+absl::Status CheckLive(const Version& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (!s.universe.Contains(rows[i])) {
+    if (!s.universe().Contains(rows[i])) {
       return absl::NotFoundError(absl::StrCat(
           "index: row ", rows[i], " is not a live customer",
           rows.size() > 1 ? absl::StrCat(" (batch position ", i, ")") : std::string()));
@@ -90,9 +90,12 @@ absl::Status CommitOne(IndexState& s, internal::Mutation m,
   return internal::Commit(s, std::span<internal::Mutation>(&m, 1), {}, result);
 }
 
+// (The id is checked again when the mutation is validated: a column dropped
+// in between is NotFound then.)
 absl::StatusOr<AttributeId> IdOf(const IndexState& s, std::string_view name) {
-  ReadLock lock(s.mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(s, name));
+  TI_RETURN_IF_ERROR(internal::CheckOwner(s));
+  std::shared_ptr<const Version> v = s.Pin();
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v, name));
   return e->id;
 }
 
@@ -103,7 +106,7 @@ absl::StatusOr<const Bitmap*> FilterOf(const Index* index, const Segment* segmen
   if (segment->index() != index) {
     return absl::InvalidArgumentError("index: the segment belongs to another index");
   }
-  return &segment->data_for_internal_use().rows;
+  return &internal::Access::Data(*segment).rows;
 }
 
 }  // namespace
@@ -119,16 +122,14 @@ absl::StatusOr<AttributeId> Index::CreateAttribute(const AttributeSpec& spec) {
   return result.items[0].attribute;
 }
 
-absl::StatusOr<AttributeInfo> Index::GetAttribute(std::string_view name) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, name));
+absl::StatusOr<AttributeInfo> Snapshot::GetAttribute(std::string_view name) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, name));
   return InfoOf(*e);
 }
 
-std::vector<AttributeInfo> Index::ListAttributes() const {
-  ReadLock lock(state_->mu);
+std::vector<AttributeInfo> Snapshot::ListAttributes() const {
   std::vector<AttributeInfo> out;
-  for (const AttributeEntry* e : state_->attributes.List()) out.push_back(InfoOf(*e));
+  for (const AttributeEntry* e : v_->attributes.List()) out.push_back(InfoOf(*e));
   return out;
 }
 
@@ -177,18 +178,16 @@ absl::Status Index::ClearAttributeRows(std::string_view attribute, std::span<con
   return CommitOne(*state_, internal::SetAttributeRowsMutation{id, rows, {}, true});
 }
 
-absl::StatusOr<std::optional<int64_t>> Index::GetAttributeValue(std::string_view attribute,
-                                                                RowId row) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
-  TI_RETURN_IF_ERROR(CheckLive(*state_, std::span<const RowId>(&row, 1)));
+absl::StatusOr<std::optional<int64_t>> Snapshot::GetAttributeValue(std::string_view attribute,
+                                                                   RowId row) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
+  TI_RETURN_IF_ERROR(CheckLive(*v_, std::span<const RowId>(&row, 1)));
   return e->column.Get(row);
 }
 
-absl::StatusOr<int64_t> Index::ParseAttributeValue(std::string_view attribute,
-                                                   std::string_view text) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+absl::StatusOr<int64_t> Snapshot::ParseAttributeValue(std::string_view attribute,
+                                                      std::string_view text) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
   absl::StatusOr<int64_t> v = query::ParseAttribute(e->type, e->scale, text);
   if (!v.ok()) {
     return absl::InvalidArgumentError(
@@ -197,19 +196,17 @@ absl::StatusOr<int64_t> Index::ParseAttributeValue(std::string_view attribute,
   return v;
 }
 
-absl::StatusOr<std::string> Index::FormatAttributeValue(std::string_view attribute,
-                                                        int64_t value) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+absl::StatusOr<std::string> Snapshot::FormatAttributeValue(std::string_view attribute,
+                                                           int64_t value) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
   return query::FormatAttribute(e->type, e->scale, value);
 }
 
-absl::StatusOr<AttributeSummary> Index::SummarizeAttribute(std::string_view attribute,
-                                                           const Segment* segment) const {
+absl::StatusOr<AttributeSummary> Snapshot::SummarizeAttribute(std::string_view attribute,
+                                                              const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<AttributeSummary> {
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     AttributeSummary out;
     out.count = e->column.Count(filter);
     const Int128 sum = e->column.Sum(filter);
@@ -225,13 +222,11 @@ absl::StatusOr<AttributeSummary> Index::SummarizeAttribute(std::string_view attr
   });
 }
 
-absl::StatusOr<std::vector<AttributeEntryValue>> Index::TopAttribute(std::string_view attribute,
-                                                                     uint64_t k, bool largest,
-                                                                     const Segment* segment) const {
+absl::StatusOr<std::vector<AttributeEntryValue>> Snapshot::TopAttribute(
+    std::string_view attribute, uint64_t k, bool largest, const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<AttributeEntryValue>> {
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     std::vector<AttributeEntryValue> out;
     for (const auto& [row, value] : e->column.TopK(k, largest, filter)) {
       out.push_back({row, value});
@@ -240,9 +235,9 @@ absl::StatusOr<std::vector<AttributeEntryValue>> Index::TopAttribute(std::string
   });
 }
 
-absl::StatusOr<std::vector<uint64_t>> Index::AttributeHistogram(std::string_view attribute,
-                                                                std::span<const int64_t> bounds,
-                                                                const Segment* segment) const {
+absl::StatusOr<std::vector<uint64_t>> Snapshot::AttributeHistogram(std::string_view attribute,
+                                                                   std::span<const int64_t> bounds,
+                                                                   const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<uint64_t>> {
     if (bounds.size() < 2) {
       return absl::InvalidArgumentError("index: a histogram needs at least two bucket bounds");
@@ -254,23 +249,21 @@ absl::StatusOr<std::vector<uint64_t>> Index::AttributeHistogram(std::string_view
                          bounds[i + 1], ") is not above bound ", i, " (", bounds[i], ")"));
       }
     }
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     return e->column.Histogram(bounds, filter);
   });
 }
 
-absl::StatusOr<std::optional<int64_t>> Index::AttributeQuantile(std::string_view attribute,
-                                                                double q,
-                                                                const Segment* segment) const {
+absl::StatusOr<std::optional<int64_t>> Snapshot::AttributeQuantile(std::string_view attribute,
+                                                                   double q,
+                                                                   const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::optional<int64_t>> {
     if (!(q >= 0.0 && q <= 1.0)) {
       return absl::InvalidArgumentError(absl::StrCat("index: quantile ", q, " is outside [0, 1]"));
     }
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     const uint64_t n = e->column.Count(filter);
     if (n == 0) return std::optional<int64_t>();
     // Nearest rank: ceil(q * n), at least 1.
