@@ -99,9 +99,11 @@ Bitmap Bitmap::ShareCopy(ContainerShares* shares) const {
     // containers 0.2.66 handles incompletely (equals, copy and or assert).
     if (src.typecodes[i] == SHARED_CONTAINER_TYPE_CODE) return Copy();
   }
-  std::memcpy(dst.keys, src.keys, sizeof(uint16_t) * static_cast<size_t>(src.size));
-  std::memcpy(dst.typecodes, src.typecodes, static_cast<size_t>(src.size));
-  std::memcpy(dst.containers, src.containers, sizeof(void*) * static_cast<size_t>(src.size));
+  if (src.size > 0) {
+    std::memcpy(dst.keys, src.keys, sizeof(uint16_t) * static_cast<size_t>(src.size));
+    std::memcpy(dst.typecodes, src.typecodes, static_cast<size_t>(src.size));
+    std::memcpy(dst.containers, src.containers, sizeof(void*) * static_cast<size_t>(src.size));
+  }
   dst.size = src.size;
   for (int32_t i = 0; i < src.size; ++i) ++extra[src.containers[i]];
   shares_ = shares;
