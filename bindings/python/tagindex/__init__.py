@@ -35,13 +35,14 @@ from ._index import (Category, Index, IndexOptions, RecoveryReport, Tag, TagInfo
 from ._batch import WriteBatch
 from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_queries
 from ._attributes import AttributeInfo
-from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
+from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment, Snapshot
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
 from ._tagindex import __version__
 
 __all__ = [
     "AttributeInfo",
+    "Snapshot",
     "Index",
     "IndexOptions",
     "Tag",
