@@ -817,7 +817,8 @@ class Index:
         times, from many threads. Same options and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites, today)
-        return CompiledQuery(self._owner, self._impl.compile(text_arg(text, "query"), opts), opts)
+        return CompiledQuery(self._owner, self._impl.compile(text_arg(text, "query"), opts),
+                             opts)
 
     def all_customers(self) -> Segment:
         """Every live customer, as a :class:`Segment`."""
