@@ -189,6 +189,9 @@ SnapshotClass BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class
     return PySnapshot{self, WithoutGil([&] { return self->GetSnapshot(); })};
   });
   snap.def("sequence", [](const PySnapshot& s) { return s.snapshot.sequence(); });
+  snap.def_property_readonly("key_kind", [](const PySnapshot& s) {
+    return static_cast<int>(s.snapshot.options().key_kind);
+  });
   BindReads<IndexReader>(index_class);
   BindReads<SnapshotReader>(snap);
   return snap;

@@ -45,6 +45,12 @@ def test_snapshot_and_segment_outlive_a_closed_index(tmp_path):
     seg = index.query("高价值客户")
     index.close()
     assert snap.count("高价值客户") == 100
+    # Every read of a snapshot works on after its index is closed.
+    assert snap.key_kind == "int64" and len(snap) == 150
+    assert snap.tag_info("流失风险").count == 100
+    assert snap.profile(snap.query("高价值客户")).set_index("name")["count"].to_dict() == \
+        {"高价值客户": 100, "流失风险": 50}
+    assert snap.rows_with_tag("高价值客户").tolist() == list(range(100))
     assert sorted(seg.keys())[:3] == [0, 1, 2]
 
 

@@ -12,6 +12,7 @@ import types
 from typing import Any, List, Union
 
 from ._analytics import AnalyticsMixin
+from ._convert import KEY_KIND_NAMES
 from ._attributes import AttributeMixin
 from ._index import Index, IndexOptions
 from ._segments import SegmentsMixin
@@ -106,11 +107,12 @@ class Snapshot:
     @property
     def key_kind(self) -> str:
         """``"int64"``, ``"string"`` or ``"identity"`` (fixed at creation)."""
-        return self._index.key_kind
+        return KEY_KIND_NAMES[self._impl.key_kind]
 
     @property
     def options(self) -> IndexOptions:
-        """The options the index was created with."""
+        """The options the index was created with (read from the index:
+        FailedPreconditionError once it is closed)."""
         return self._index.options
 
     def tag_names(self) -> List[tuple]:
