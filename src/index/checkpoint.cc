@@ -51,11 +51,12 @@ absl::Status WriteGeneration(const Version& s, FileSystem& fs, const std::string
 //   2. Without it: write snapshot-<next>.tix.tmp from V and sync it, create
 //      wal-<next>.log with its header and sync it. Writers go on logging to
 //      the old log, which alone still recovers everything.
-//   3. Under the writer lock again: sync the old log, append the captured
-//      records (those logged since V) to the new log and sync it, rename the
-//      snapshot into place (the commit point) and sync the directory; then
-//      writers log to the new log. Writers wait only for this step, whose
-//      cost is the records written during step 2.
+//   3. Under the writer lock again: append the captured records (those
+//      logged since V) to the new log and sync it, rename the snapshot into
+//      place (the commit point) and sync the directory; then writers log to
+//      the new log. Writers wait only for this step: two fsyncs and the
+//      records written during step 2. (The old log is synced after, outside
+//      the lock, for its group-commit waiters.)
 //
 // A crash before the rename recovers from the old generation (its log holds
 // every acknowledged change); after it, from the new one (V plus the
@@ -133,7 +134,8 @@ absl::Status Index::Checkpoint() {
   }
 
   // Step 3: the switch, under the writer lock.
-  internal::WriterLock lock(*state_);
+  std::optional<internal::WriterLock> lock;
+  lock.emplace(*state_);
   std::shared_ptr<storage::WalWriter> wal =
       std::make_shared<storage::WalWriter>(std::move(wal_file), wal_path, storage::kWalHeaderBytes,
                                            d->options.sync, d->options.group_commit_interval_ms);
@@ -141,9 +143,10 @@ absl::Status Index::Checkpoint() {
   s = [&]() -> absl::Status {
     try {
       if (!d->failed.ok()) return d->failed;
-      // Resolves group-commit waiters of the old log before it is retired,
-      // and makes the old generation whole should the rename not happen.
-      TI_RETURN_IF_ERROR(d->wal->SyncNow());
+      // The old log is not synced here: a record in it that is not durable
+      // yet has not been acknowledged either (its writer waits for that
+      // log's sync, which goes on after the switch), and the new log holds
+      // it durably before the commit point.
       for (const std::string& payload : d->captured)
         TI_RETURN_IF_ERROR(wal->Append(payload).status());
       TI_RETURN_IF_ERROR(wal->SyncNow());
@@ -167,6 +170,7 @@ absl::Status Index::Checkpoint() {
     }
     return s;
   }
+  std::shared_ptr<storage::WalWriter> retired = std::move(d->wal);
   d->wal = std::move(wal);
   d->generation = next;
   d->report.generation = next;
@@ -181,6 +185,11 @@ absl::Status Index::Checkpoint() {
     with_keys.keys = with_keys.keys->Rebased(*std::move(rebased));
     state_->Publish(with_keys);
   }
+  lock.reset();
+  // Resolves the old log's group-commit waiters now rather than at its
+  // next interval (its records are in the new generation either way).
+  (void)retired->SyncNow();
+  retired.reset();
   internal::RemoveStale(*d->fs, d->dir, next);
   return absl::OkStatus();
 }
