@@ -17,6 +17,7 @@ Rows = Union[int, Iterable[int], range, npt.NDArray[np.integer[Any]], Any]
 TagLike = Union["Tag", str, int]
 
 class IndexOptions:
+    # <generated: IndexOptions>
     key_kind: str
     create_missing_customers: bool
     max_name_bytes: int
@@ -28,6 +29,7 @@ class IndexOptions:
                  max_name_bytes: int = ..., max_name_code_points: int = ...,
                  max_description_bytes: int = ..., max_string_key_bytes: int = ...,
                  max_tags: int = ...) -> None: ...
+    # </generated: IndexOptions>
 
 class Category:
     name: str
@@ -84,15 +86,17 @@ class Tag:
     def __hash__(self) -> int: ...
 
 class QueryOptions:
+    # <generated: QueryOptions>
     max_query_bytes: int
     max_depth: int
     max_operands: int
     unknown_tags_are_empty: bool
     rewrites: bool
     today: Any
-    def __init__(self, max_query_bytes: int = ..., max_depth: int = ...,
-                 max_operands: int = ..., unknown_tags_are_empty: bool = ...,
-                 rewrites: bool = ..., today: Any = ...) -> None: ...
+    def __init__(self, max_query_bytes: int = ..., max_depth: int = ..., max_operands: int = ...,
+                 unknown_tags_are_empty: bool = ..., rewrites: bool = ...,
+                 today: Any = ...) -> None: ...
+    # </generated: QueryOptions>
 
 class AttributeInfo:
     id: int
@@ -226,10 +230,13 @@ class CompiledQuery:
     def explain(self) -> Explanation: ...
 
 class Index:
+    # <generated: Index.__init__>
     def __init__(self, key_kind: str = ..., *, create_missing_customers: bool = ...,
                  max_name_bytes: int = ..., max_name_code_points: int = ...,
                  max_description_bytes: int = ..., max_string_key_bytes: int = ...,
                  max_tags: int = ...) -> None: ...
+    # </generated: Index.__init__>
+    # <generated: Index.open>
     @classmethod
     def open(cls, path: Union[str, os.PathLike[str]], *, create_if_missing: bool = ...,
              read_only: bool = ..., sync: str = ..., group_commit_interval_ms: int = ...,
@@ -238,6 +245,7 @@ class Index:
              create_missing_customers: bool = ..., max_name_bytes: int = ...,
              max_name_code_points: int = ..., max_description_bytes: int = ...,
              max_string_key_bytes: int = ..., max_tags: int = ...) -> Index: ...
+    # </generated: Index.open>
     def checkpoint(self) -> None: ...
     def save(self, path: Union[str, os.PathLike[str]]) -> None: ...
     @property
@@ -322,18 +330,20 @@ class Index:
     def diff(self, before: Any, after: Any, *, rows: bool = ...) -> SegmentDiff: ...
     def segment_drift(self, name: str, *, rows: bool = ...) -> SegmentDiff: ...
     # queries
-    def query(self, text: str, *, unknown_tags_are_empty: bool = ...,
-              max_query_bytes: int = ..., max_depth: int = ..., max_operands: int = ...,
-              rewrites: bool = ..., today: Any = ...) -> Segment: ...
-    def count(self, text: str, *, unknown_tags_are_empty: bool = ...,
-              max_query_bytes: int = ..., max_depth: int = ..., max_operands: int = ...,
-              rewrites: bool = ..., today: Any = ...) -> int: ...
-    def explain(self, text: str, *, unknown_tags_are_empty: bool = ...,
-                max_query_bytes: int = ..., max_depth: int = ..., max_operands: int = ...,
-                rewrites: bool = ..., today: Any = ...) -> Explanation: ...
-    def compile(self, text: str, *, unknown_tags_are_empty: bool = ...,
-                max_query_bytes: int = ..., max_depth: int = ..., max_operands: int = ...,
-                rewrites: bool = ..., today: Any = ...) -> CompiledQuery: ...
+    # <generated: Index.query>
+    def query(self, text: str, *, max_query_bytes: int = ..., max_depth: int = ...,
+              max_operands: int = ..., unknown_tags_are_empty: bool = ..., rewrites: bool = ...,
+              today: Any = ...) -> Segment: ...
+    def count(self, text: str, *, max_query_bytes: int = ..., max_depth: int = ...,
+              max_operands: int = ..., unknown_tags_are_empty: bool = ..., rewrites: bool = ...,
+              today: Any = ...) -> int: ...
+    def explain(self, text: str, *, max_query_bytes: int = ..., max_depth: int = ...,
+                max_operands: int = ..., unknown_tags_are_empty: bool = ..., rewrites: bool = ...,
+                today: Any = ...) -> Explanation: ...
+    def compile(self, text: str, *, max_query_bytes: int = ..., max_depth: int = ...,
+                max_operands: int = ..., unknown_tags_are_empty: bool = ..., rewrites: bool = ...,
+                today: Any = ...) -> CompiledQuery: ...
+    # </generated: Index.query>
     def all_customers(self) -> Segment: ...
     def segment_from_rows(self, rows: Rows) -> Segment: ...
     def segment_from_portable(self, blob: bytes) -> Segment: ...
