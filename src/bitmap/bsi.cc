@@ -47,10 +47,28 @@ const uint64_t* Words(const void* c, uint8_t type, uint64_t* scratch) {
   return scratch;
 }
 
+// Bsi::SetSparseFiltersForTesting: false restores the evaluation as it was
+// before small filters got their own path (whole chunks, Seek by binary
+// search only), for same-run before/after benchmarks and as a test oracle.
+bool g_sparse_enabled = true;
+bool g_fast_seek = true;
+
 // Finds the container of `key` at or after *pos (keys ascend as chunks are
 // visited in order, so the cursor only moves forward).
 const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t* type) {
   int32_t lo = *pos, hi = ra->size;
+  // The slices of a column usually hold the same chunks: the key is then at
+  // the cursor (or just after it), found without a search.
+  if (g_fast_seek) {
+    for (int32_t k = lo; k < hi && k < lo + 2; ++k) {
+      if (ra->keys[k] >= key) {
+        *pos = k;
+        if (ra->keys[k] != key) return nullptr;
+        *type = ra->typecodes[k];
+        return ra->containers[k];
+      }
+    }
+  }
   while (lo < hi) {
     const int32_t mid = lo + (hi - lo) / 2;
     if (ra->keys[mid] < key) {
@@ -80,8 +98,6 @@ const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t*
 // At most this many nonzero filter words make a chunk sparse (of 1024).
 constexpr int32_t kSparseWords = 256;
 
-bool g_sparse_enabled = true;  // Bsi::SetSparseFiltersForTesting
-
 void Unwrap(const void** c, uint8_t* type) {
   if (*type == SHARED_CONTAINER_TYPE_CODE) {
     const auto* s = static_cast<const shared_container_t*>(*c);
@@ -91,13 +107,15 @@ void Unwrap(const void** c, uint8_t* type) {
 }
 
 // The nonzero words of an array container: their indices and bits. Returns
-// how many (at most kWords).
+// how many, or kSparseWords + 1 as soon as there are more (the chunk is then
+// evaluated whole, and w / bits are not complete).
 int32_t SparseWords(const array_container_t* a, uint16_t* w, uint64_t* bits) {
   int32_t m = 0;
   for (int32_t k = 0; k < a->cardinality; ++k) {
     const uint16_t x = a->array[k];
     const uint16_t word = static_cast<uint16_t>(x >> 6);
     if (m == 0 || w[m - 1] != word) {
+      if (m == kSparseWords) return kSparseWords + 1;
       w[m] = word;
       bits[m] = 0;
       ++m;
@@ -108,15 +126,18 @@ int32_t SparseWords(const array_container_t* a, uint16_t* w, uint64_t* bits) {
 }
 
 // out[j] = word w[j] of container `c` (null: all zero), j < m; w ascending.
+// With kScatter, word j goes to out[w[j]] instead.
+template <bool kScatter = false>
 void Gather(const void* c, uint8_t type, const uint16_t* w, int32_t m, uint64_t* out) {
+  auto put = [&](int32_t j, uint64_t word) { out[kScatter ? w[j] : j] = word; };
   if (c == nullptr) {
-    std::memset(out, 0, sizeof(uint64_t) * static_cast<size_t>(m));
+    for (int32_t j = 0; j < m; ++j) put(j, 0);
     return;
   }
   Unwrap(&c, &type);
   if (type == BITSET_CONTAINER_TYPE_CODE) {
     const uint64_t* words = static_cast<const bitset_container_t*>(c)->array;
-    for (int32_t j = 0; j < m; ++j) out[j] = words[w[j]];
+    for (int32_t j = 0; j < m; ++j) put(j, words[w[j]]);
     return;
   }
   if (type == ARRAY_CONTAINER_TYPE_CODE) {
@@ -128,7 +149,7 @@ void Gather(const void* c, uint8_t type, const uint16_t* w, int32_t m, uint64_t*
       p = std::lower_bound(p, end, first);
       uint64_t word = 0;
       for (; p != end && (uint32_t{*p} >> 6) == w[j]; ++p) word |= uint64_t{1} << (*p & 63);
-      out[j] = word;
+      put(j, word);
     }
     return;
   }
@@ -147,8 +168,20 @@ void Gather(const void* c, uint8_t type, const uint16_t* w, int32_t m, uint64_t*
       const uint32_t b = std::min<uint32_t>(uint32_t{q->value} + q->length, last) - first;
       word |= (b == 63 ? ~uint64_t{0} : (uint64_t{1} << (b + 1)) - 1) & (~uint64_t{0} << a);
     }
-    out[j] = word;
+    put(j, word);
   }
+}
+
+// The chunk's 1024 words of container `c` as far as words w[0..m) go: a
+// bitset's own array, kZero for none, else `out` with words w[j] filled in
+// (the others are not written and must not be read).
+inline const uint64_t* GatherAt(const void* c, uint8_t type, const uint16_t* w, int32_t m,
+                                const uint64_t* zero, uint64_t* out) {
+  if (c == nullptr) return zero;
+  Unwrap(&c, &type);
+  if (type == BITSET_CONTAINER_TYPE_CODE) return static_cast<const bitset_container_t*>(c)->array;
+  Gather<true>(c, type, w, m, out);
+  return out;
 }
 
 // ---- the O'Neil-Quass walk, with runtime dispatch ------------------------------
@@ -171,11 +204,13 @@ struct Level {
 // the low slices' cache lines. Branch-free inside a level, so the compiler
 // vectorises it for each target.
 //
-// `nwords` (a multiple of 8) is 1024 for a whole chunk, or the length of the
-// packed words of a sparse chunk (see SparseWords).
+// `nwords` (a multiple of 8) is 1024 for a whole chunk; for a sparse chunk
+// it is the number of packed words, cand and acc are packed, and slice word
+// j is read at idx[j] of the level's 1024 words (see SparseWords).
+template <bool kIndexed>
 __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, int n,
                                                          const uint64_t* cand, uint64_t* acc,
-                                                         int32_t nwords) {
+                                                         int32_t nwords, const uint16_t* idx) {
   constexpr int kB = 8;
   for (int32_t k0 = 0; k0 < nwords; k0 += kB) {
     uint64_t el[kB], gl[kB], eh[kB], lh[kB];
@@ -191,7 +226,7 @@ __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, in
       const uint64_t* p = lv.s + k0;
       uint64_t live = 0;
       for (int j = 0; j < kB; ++j) {
-        const uint64_t v = p[j] ^ lv.flip;
+        const uint64_t v = (kIndexed ? lv.s[idx[k0 + j]] : p[j]) ^ lv.flip;
         gl[j] |= el[j] & v & ~lv.L;
         el[j] &= ~(v ^ lv.L);
         lh[j] |= eh[j] & ~v & lv.H;
@@ -205,21 +240,30 @@ __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, in
 }
 
 void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc,
-                       int32_t nwords) {
-  EvalChunkImpl(levels, n, cand, acc, nwords);
+                       int32_t nwords, const uint16_t* idx) {
+  if (idx != nullptr) {
+    EvalChunkImpl<true>(levels, n, cand, acc, nwords, idx);
+  } else {
+    EvalChunkImpl<false>(levels, n, cand, acc, nwords, idx);
+  }
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) void EvalChunkAvx2(const Level* levels, int n, const uint64_t* cand,
-                                                   uint64_t* acc, int32_t nwords) {
-  EvalChunkImpl(levels, n, cand, acc, nwords);
+                                                   uint64_t* acc, int32_t nwords,
+                                                   const uint16_t* idx) {
+  if (idx != nullptr) {
+    EvalChunkImpl<true>(levels, n, cand, acc, nwords, idx);
+  } else {
+    EvalChunkImpl<false>(levels, n, cand, acc, nwords, idx);
+  }
 }
 #endif
 
 // The slice walk at the dispatch level in use (simd.h: one choice for the
 // library, capped by TAGINDEX_SIMD); its popcounts go through simd::Ops().
 struct Dispatch {
-  void (*eval)(const Level*, int, const uint64_t*, uint64_t*, int32_t);
+  void (*eval)(const Level*, int, const uint64_t*, uint64_t*, int32_t, const uint16_t*);
   uint64_t popcount(const uint64_t* w, int32_t n = kWords) const {
     return simd::Ops().popcount(w, n);
   }
@@ -308,7 +352,10 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
     alignas(64) uint64_t acc[kWords];
     alignas(64) uint64_t ex[kWords];
     alignas(64) uint64_t filter[kWords];
-    uint16_t w[kWords];  // a sparse chunk's word indices
+    // A sparse chunk: its word indices and the walk's four states per word.
+    uint16_t w[kWords];
+    uint64_t el[kWords], eh[kWords], gl[kWords], lh[kWords];
+    uint16_t live[kWords];  // the packed words with a row still equal to a bound
   };
   auto buf = std::make_unique<Buffers>();
   // One expansion buffer per level, for slices whose chunk is not a bitset.
@@ -326,8 +373,8 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
   std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
   std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
   std::vector<Level> levels(static_cast<size_t>(n_levels));
-  // Evaluates the intervals over `nw` words (cand, words[] set up).
-  auto evaluate = [&](int32_t nw) {
+  // Evaluates the intervals over a whole chunk (cand, words[] set up).
+  auto evaluate = [&](int32_t nw, const uint16_t* idx) {
     std::memset(buf->acc, 0, sizeof(uint64_t) * static_cast<size_t>(nw));
     for (const auto& [lo, hi] : biased) {
       if (lo == 0 && hi == full) {
@@ -340,8 +387,78 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
                                           ((lo >> bit) & 1) ? ~uint64_t{0} : 0,
                                           ((hi >> bit) & 1) ? ~uint64_t{0} : 0};
       }
-      d.eval(levels.data(), n_levels, buf->cand, buf->acc, nw);
+      d.eval(levels.data(), n_levels, buf->cand, buf->acc, nw, idx);
     }
+  };
+  // A chunk whose filter rows lie in m <= kSparseWords words (buf->w, their
+  // bits in buf->filter): the walk runs level by level over those words only,
+  // fetching a level's words when it is reached, and stops at the level
+  // where no row is still equal to a bound (a few levels for a few rows).
+  auto SparseChunk = [&](int32_t i, uint16_t key, int32_t m) {
+    const uint16_t* w = buf->w;
+    Gather(ex->containers[i], ex->typecodes[i], w, m, buf->ex);
+    uint64_t any = 0;
+    for (int32_t j = 0; j < m; ++j) {
+      buf->cand[j] = buf->filter[j] & buf->ex[j];
+      buf->acc[j] = 0;
+      any |= buf->cand[j];
+    }
+    if (any == 0) return;
+    int fetched = 0;
+    auto level = [&](int l) {
+      for (; fetched <= l; ++fetched) {
+        uint8_t t = 0;
+        const void* sc =
+            Seek(ras[static_cast<size_t>(fetched)], &cur[static_cast<size_t>(fetched)], key, &t);
+        words[static_cast<size_t>(fetched)] =
+            GatherAt(sc, t, w, m, kZero, scratch.get() + static_cast<size_t>(fetched) * kWords);
+      }
+      return words[static_cast<size_t>(l)];
+    };
+    for (const auto& [lo, hi] : biased) {
+      if (lo == 0 && hi == full) {
+        for (int32_t j = 0; j < m; ++j) buf->acc[j] |= buf->cand[j];
+        continue;
+      }
+      int32_t n_live = 0;
+      for (int32_t j = 0; j < m; ++j) {
+        buf->el[j] = buf->eh[j] = buf->cand[j];
+        buf->gl[j] = buf->lh[j] = 0;
+        buf->live[n_live] = static_cast<uint16_t>(j);
+        n_live += buf->cand[j] != 0;
+      }
+      // Each level visits only the words that still have a row equal to a
+      // bound, and drops those that have none left.
+      for (int l = 0; l < n_levels && n_live > 0; ++l) {
+        const uint64_t* sw = level(l);
+        const int bit = bits - l;
+        const uint64_t flip = l == 0 ? ~uint64_t{0} : 0;
+        const uint64_t L = ((lo >> bit) & 1) ? ~uint64_t{0} : 0;
+        const uint64_t H = ((hi >> bit) & 1) ? ~uint64_t{0} : 0;
+        int32_t kept = 0;
+        for (int32_t k = 0; k < n_live; ++k) {
+          const uint16_t j = buf->live[k];
+          const uint64_t v = sw[w[j]] ^ flip;
+          buf->gl[j] |= buf->el[j] & v & ~L;
+          buf->el[j] &= ~(v ^ L);
+          buf->lh[j] |= buf->eh[j] & ~v & H;
+          buf->eh[j] &= ~(v ^ H);
+          buf->live[kept] = j;
+          kept += (buf->el[j] | buf->eh[j]) != 0;
+        }
+        n_live = kept;
+        // The next level's words of the rows still undecided, requested all
+        // at once: the walk is bound by these scattered loads, not by ALU.
+        if (l + 1 < n_levels && n_live > 0) {
+          const uint64_t* next = level(l + 1);
+          for (int32_t k = 0; k < n_live; ++k) __builtin_prefetch(next + w[buf->live[k]]);
+        }
+      }
+      for (int32_t j = 0; j < m; ++j) {
+        buf->acc[j] |= (buf->gl[j] | buf->el[j]) & (buf->lh[j] | buf->eh[j]);
+      }
+    }
+    sink.Sparse(key, w, buf->acc, m, d.popcount(buf->acc, m));
   };
   int32_t filter_cur = 0;
   for (int32_t i = 0; i < ex->size; ++i) {
@@ -356,22 +473,7 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
         const int32_t m =
             SparseWords(static_cast<const array_container_t*>(c), buf->w, buf->filter);
         if (m <= kSparseWords) {
-          // Packed words, padded with empty candidates to the kernel's block.
-          const int32_t nw = (m + 7) & ~7;
-          Gather(ex->containers[i], ex->typecodes[i], buf->w, m, buf->ex);
-          for (int32_t j = 0; j < m; ++j) buf->cand[j] = buf->filter[j] & buf->ex[j];
-          for (int32_t j = m; j < nw; ++j) buf->cand[j] = 0;
-          for (int l = 0; l < n_levels; ++l) {
-            uint8_t t = 0;
-            const void* sc =
-                Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &t);
-            uint64_t* out = scratch.get() + static_cast<size_t>(l) * kWords;
-            Gather(sc, t, buf->w, m, out);
-            for (int32_t j = m; j < nw; ++j) out[j] = 0;
-            words[static_cast<size_t>(l)] = out;
-          }
-          evaluate(nw);
-          sink.Sparse(key, buf->w, buf->acc, m, d.popcount(buf->acc, nw));
+          SparseChunk(i, key, m);
           continue;
         }
       }
@@ -389,7 +491,7 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       words[static_cast<size_t>(l)] =
           c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
     }
-    evaluate(kWords);
+    evaluate(kWords, nullptr);
     sink.Dense(key, buf->acc, d.popcount(buf->acc));
   }
 }
@@ -444,7 +546,10 @@ struct CountSink {
 
 }  // namespace
 
-void Bsi::SetSparseFiltersForTesting(bool enabled) { g_sparse_enabled = enabled; }
+void Bsi::SetSparseFiltersForTesting(bool enabled) {
+  g_sparse_enabled = enabled;
+  g_fast_seek = enabled;
+}
 
 Bitmap Bsi::Select(std::span<const Interval> intervals, const Bitmap* filter) const {
   Bitmap out;
@@ -508,7 +613,8 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
   std::optional<uint64_t> best_max, best_min;  // biased
   // The largest (smallest) biased value among the candidate words, or
   // nullopt when it cannot beat `best`.
-  auto extreme = [&](int32_t nw, bool largest,
+  // `idx`: the packed words' positions of a sparse chunk (null: whole chunk).
+  auto extreme = [&](int32_t nw, const uint16_t* idx, bool largest,
                      const std::optional<uint64_t>& best) -> std::optional<uint64_t> {
     uint64_t* c = buf->c0;
     uint64_t* t = buf->c1;
@@ -519,9 +625,16 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
       // Rows whose biased bit is 1 (largest) or 0 (smallest).
       const uint64_t flip = (l == 0) == largest ? ~uint64_t{0} : 0;
       uint64_t any = 0;
-      for (int32_t j = 0; j < nw; ++j) {
-        t[j] = c[j] & (s[j] ^ flip);
-        any |= t[j];
+      if (idx != nullptr) {
+        for (int32_t j = 0; j < nw; ++j) {
+          t[j] = c[j] & (s[idx[j]] ^ flip);
+          any |= t[j];
+        }
+      } else {
+        for (int32_t j = 0; j < nw; ++j) {
+          t[j] = c[j] & (s[j] ^ flip);
+          any |= t[j];
+        }
       }
       const int bit = bits() - l;
       if (any != 0) {
@@ -551,16 +664,17 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
     if (g_sparse_enabled && ft == ARRAY_CONTAINER_TYPE_CODE) {
       m = SparseWords(static_cast<const array_container_t*>(fc), buf->w, buf->filter);
     }
+    const uint16_t* idx = nullptr;
     if (m <= kSparseWords) {
       nw = m;
+      idx = buf->w;
       Gather(ec, et, buf->w, m, buf->ex);
       for (int32_t j = 0; j < m; ++j) buf->cand[j] = buf->filter[j] & buf->ex[j];
       for (int l = 0; l < n_levels; ++l) {
         uint8_t t = 0;
         const void* sc = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &t);
-        uint64_t* o = scratch.get() + static_cast<size_t>(l) * kWords;
-        Gather(sc, t, buf->w, m, o);
-        words[static_cast<size_t>(l)] = o;
+        words[static_cast<size_t>(l)] =
+            GatherAt(sc, t, buf->w, m, kZero, scratch.get() + static_cast<size_t>(l) * kWords);
       }
     } else {
       const uint64_t* fw = Words(fc, ft, buf->filter);
@@ -578,15 +692,21 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
     out.count += n;
     if (want.sum) {
       for (int l = 0; l < n_levels; ++l) {
-        level_counts[static_cast<size_t>(l)] +=
-            ops.and_popcount(words[static_cast<size_t>(l)], buf->cand, nw);
+        const uint64_t* sw = words[static_cast<size_t>(l)];
+        if (idx != nullptr) {
+          // Packed, then one dispatched popcount.
+          for (int32_t j = 0; j < nw; ++j) buf->c0[j] = sw[idx[j]] & buf->cand[j];
+          level_counts[static_cast<size_t>(l)] += d.popcount(buf->c0, nw);
+        } else {
+          level_counts[static_cast<size_t>(l)] += ops.and_popcount(sw, buf->cand, nw);
+        }
       }
     }
     if (want.max) {
-      if (std::optional<uint64_t> u = extreme(nw, true, best_max)) best_max = u;
+      if (std::optional<uint64_t> u = extreme(nw, idx, true, best_max)) best_max = u;
     }
     if (want.min) {
-      if (std::optional<uint64_t> u = extreme(nw, false, best_min)) best_min = u;
+      if (std::optional<uint64_t> u = extreme(nw, idx, false, best_min)) best_min = u;
     }
   }
   if (want.sum) {
