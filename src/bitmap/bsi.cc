@@ -694,7 +694,12 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
       for (int l = 0; l < n_levels; ++l) {
         const uint64_t* sw = words[static_cast<size_t>(l)];
         if (idx != nullptr) {
-          // Packed, then one dispatched popcount.
+          // Packed, then one dispatched popcount; the next level's words
+          // are requested meanwhile (the loads are scattered).
+          if (l + 1 < n_levels) {
+            const uint64_t* next = words[static_cast<size_t>(l + 1)];
+            for (int32_t j = 0; j < nw; ++j) __builtin_prefetch(next + idx[j]);
+          }
           for (int32_t j = 0; j < nw; ++j) buf->c0[j] = sw[idx[j]] & buf->cand[j];
           level_counts[static_cast<size_t>(l)] += d.popcount(buf->c0, nw);
         } else {
