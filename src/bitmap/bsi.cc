@@ -125,6 +125,14 @@ int32_t SparseWords(const array_container_t* a, uint16_t* w, uint64_t* bits) {
   return m;
 }
 
+// Whether a filter container may be sparse (SparseWords decides): an array
+// of at most 2 * kSparseWords ids (more rarely fit in kSparseWords words, and
+// counting their words would be wasted on the whole-chunk path).
+bool MaybeSparse(const void* c, uint8_t type) {
+  return g_sparse_enabled && type == ARRAY_CONTAINER_TYPE_CODE &&
+         static_cast<const array_container_t*>(c)->cardinality <= 2 * kSparseWords;
+}
+
 // out[j] = word w[j] of container `c` (null: all zero), j < m; w ascending.
 // With kScatter, word j goes to out[w[j]] instead.
 template <bool kScatter = false>
@@ -469,7 +477,7 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       const void* c = Seek(fr, &filter_cur, key, &type);
       if (c == nullptr) continue;
       Unwrap(&c, &type);
-      if (g_sparse_enabled && type == ARRAY_CONTAINER_TYPE_CODE) {
+      if (MaybeSparse(c, type)) {
         const int32_t m =
             SparseWords(static_cast<const array_container_t*>(c), buf->w, buf->filter);
         if (m <= kSparseWords) {
@@ -661,7 +669,7 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
     if (ec == nullptr) continue;
     int32_t nw = kWords;
     int32_t m = kWords + 1;
-    if (g_sparse_enabled && ft == ARRAY_CONTAINER_TYPE_CODE) {
+    if (MaybeSparse(fc, ft)) {
       m = SparseWords(static_cast<const array_container_t*>(fc), buf->w, buf->filter);
     }
     const uint16_t* idx = nullptr;
