@@ -9,11 +9,16 @@
 #include <climits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "bitmap/bsi.h"
+#include "tagindex/tagindex.h"
 #include "workload.h"
 
 namespace tagindex::bench {
@@ -286,6 +291,87 @@ void BM_Attr_SmallSum_ScanAll(benchmark::State& s) {
   }
   s.counters["result"] = static_cast<double>(sum);
 }
+
+// ---- the same through the public API: `消费金额 >= lo AND 小标签` counted by
+// Index::Count (the planner passes the tag into the range as its filter),
+// and SummarizeAttribute of the tag's segment, sum only vs everything.
+// Args: value bits, customers, tag ppm.
+
+struct IndexData {
+  std::unique_ptr<Index> index;
+  std::string query;
+  std::optional<Segment> segment;
+};
+
+const IndexData& GetIndex(const Data& d, int64_t ppm) {
+  static std::map<std::tuple<uint32_t, int, int64_t>, std::unique_ptr<IndexData>> cache;
+  auto& slot = cache[{d.n, d.bits, ppm}];
+  if (!slot) {
+    slot = std::make_unique<IndexData>();
+    IndexOptions o;
+    o.key_kind = KeyKind::kIdentity;
+    slot->index = Index::Create(o).value();
+    Index& ix = *slot->index;
+    std::vector<int64_t> keys(d.n);
+    std::vector<uint32_t> rows(d.n);
+    for (uint32_t i = 0; i < d.n; ++i) keys[i] = rows[i] = i;
+    (void)ix.AddCustomers(keys);
+    (void)ix.CreateAttribute({.name = "消费金额"});
+    (void)ix.SetAttributeRows("消费金额", rows, d.values);
+    const TagId tag = ix.CreateTag({.name = "小标签"}).value();
+    (void)ix.TagRows(tag, Small(d, ppm).second);
+    slot->query = absl::StrCat("消费金额 >= ", d.lo, " AND 小标签");
+    slot->segment = ix.Query("小标签").value();
+  }
+  return *slot;
+}
+
+void QueryCount(benchmark::State& s, bool sparse) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const IndexData& x = GetIndex(d, s.range(2));
+  Bsi::SetSparseFiltersForTesting(sparse);
+  uint64_t c = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(c = x.index->Count(x.query).value());
+  Bsi::SetSparseFiltersForTesting(true);
+  s.counters["result"] = static_cast<double>(c);
+}
+void BM_Attr_QueryRangeAndSmallTag_Sparse(benchmark::State& s) { QueryCount(s, true); }
+void BM_Attr_QueryRangeAndSmallTag_Chunk(benchmark::State& s) { QueryCount(s, false); }
+
+void BM_Attr_QueryRangeAndSmallTag_Scan(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& rows = Small(d, s.range(2)).second;
+  uint64_t c = 0;
+  for (auto _ : s) {
+    c = 0;
+    for (uint32_t r : rows) c += d.values[r] >= d.lo;
+    benchmark::DoNotOptimize(c);
+  }
+  s.counters["result"] = static_cast<double>(c);
+}
+
+void Summarize(benchmark::State& s, const AttributeAggregates& which) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const IndexData& x = GetIndex(d, s.range(2));
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(x.index->SummarizeAttribute("消费金额", &*x.segment, which));
+  }
+}
+void BM_Attr_SummarizeSmall_SumOnly(benchmark::State& s) {
+  Summarize(s, {.sum = true, .min = false, .max = false});
+}
+void BM_Attr_SummarizeSmall_All(benchmark::State& s) { Summarize(s, {}); }
+
+void QueryShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t ppm : {100, 1000, 10000}) b->Args({20, 10'000'000, ppm});
+  b->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Sparse)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Chunk)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Scan)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_SummarizeSmall_SumOnly)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_SummarizeSmall_All)->Apply(QueryShapes);
 
 // Args: value bits, customers, tag ppm (100 = 0.01 %: 1,000 rows at 10 M).
 void SmallShapes(benchmark::internal::Benchmark* b) {
