@@ -155,6 +155,7 @@ def test_query_options_take_effect():
     lambda: tagindex.Index().count("a", rewrite=False),
     lambda: tagindex.Index().explain("a", today_=1),
     lambda: tagindex.Index().compile("a", bogus=1),
+    lambda: tagindex.Index().snapshot().count("a", max_dept=3),
     lambda: tagindex.Index.from_dataframe(__import__("pandas").DataFrame({"k": [1]}), key="k",
                                           max_tag=1),
 ])
@@ -184,9 +185,10 @@ def test_signatures_list_every_option_with_its_default():
     assert list(opened) == ["path"] + [f.name for f in OPEN_FIELDS + INDEX_FIELDS]
     for f in OPEN_FIELDS + INDEX_FIELDS:
         assert opened[f.name].default == f.default
-    for method in ("query", "count", "explain", "compile"):
-        params = inspect.signature(getattr(tagindex.Index, method)).parameters
-        assert list(params) == ["self", "text"] + [f.name for f in QUERY_FIELDS]
+    for cls in (tagindex.Index, tagindex.Snapshot):
+        for method in ("query", "count", "explain", "compile"):
+            params = inspect.signature(getattr(cls, method)).parameters
+            assert list(params) == ["self", "text"] + [f.name for f in QUERY_FIELDS]
 
 
 def test_generated_stub_blocks_are_current():

@@ -716,6 +716,13 @@ class Index:
         opts = query_options(options)
         return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
+    def snapshot(self) -> "Snapshot":
+        """A point-in-time read view (:class:`Snapshot`): its counts, queries
+        and lookups answer as of now while writes go on. Never waits for a
+        writer."""
+        from ._query import Snapshot  # noqa: PLC0415 (import cycle)
+        return Snapshot(self, self._impl.snapshot())
+
     @with_options(QUERY_FIELDS)
     def compile(self, text: str, **options: Any) -> CompiledQuery:
         """Parses, binds and normalises ``text`` once; the result runs many

@@ -240,6 +240,7 @@ def stub_blocks() -> Dict[str, str]:
             'open(cls, path: Union[str, os.PathLike[str]], *,',
             _params(OPEN_FIELDS) + _params(INDEX_FIELDS), ") -> Index: ..."),
         "Index.query": "".join(query.values()),
+        "Snapshot.query": "".join(query.values()),
     }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._convert import row_scalar, rows_array, text_arg
 from ._errors import InvalidArgumentError, UnknownCustomerError
-from ._options import QUERY_FIELDS, make_dataclass, query_options
+from ._options import QUERY_FIELDS, make_dataclass, query_options, with_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._index import Index
@@ -399,3 +399,77 @@ def _recompile(index: "Index", text: str, options: Any) -> CompiledQuery:
     return CompiledQuery(index, index._impl.compile(text_arg(text, "query"),
                                                     query_options(options)), options)
 
+
+class Snapshot:
+    """A point-in-time, read-only view of an :class:`Index`
+    (``index.snapshot()``): every call answers as the index stood when the
+    snapshot was taken, while writes (from any thread) go on. Taking one
+    never waits for a writer; holding one keeps the version it sees alive
+    (what writers replaced since: at most one copy of each changed 2^16-row
+    container, attribute column and in-memory key table), so hold snapshots
+    for a request or a report, not for days. Thread-safe. Segments of a
+    snapshot combine with the index's own."""
+
+    def __init__(self, index: "Index", impl: Any) -> None:
+        self._index = index
+        self._impl = impl
+
+    @property
+    def sequence(self) -> int:
+        """Commits applied before the snapshot (since create/open): snapshots
+        of one index are ordered by it."""
+        return self._impl.sequence()
+
+    @property
+    def customer_count(self) -> int:
+        """Number of live customers then."""
+        return self._impl.customer_count()
+
+    @property
+    def tag_count(self) -> int:
+        """Number of live tags then."""
+        return self._impl.tag_count()
+
+    def tag_names(self) -> List[tuple]:
+        """``(category, name)`` of every tag then, ordered like ``list_tags``."""
+        return [tuple(t) for t in self._impl.tag_names()]
+
+    def find_customer(self, key: Union[int, str]) -> int:
+        """The row id the customer had then (NotFound if not live then)."""
+        return self._impl.find_customer(key)
+
+    def key_of(self, row: int) -> Union[int, str]:
+        """The key of a row live then."""
+        return self._impl.key_of(row_scalar(row))
+
+    # The query options are QueryOptions' fields (tagindex/_options.py).
+    @with_options(QUERY_FIELDS)
+    def query(self, text: str, **options: Any) -> Segment:
+        """:meth:`Index.query` as of the snapshot (same options and errors)."""
+        return Segment(self._index, self._impl.query(text_arg(text, "query"),
+                                                     query_options(options)), text)
+
+    @with_options(QUERY_FIELDS)
+    def count(self, text: str, **options: Any) -> int:
+        """:meth:`Index.count` as of the snapshot."""
+        return self._impl.count(text_arg(text, "query"), query_options(options))
+
+    @with_options(QUERY_FIELDS)
+    def explain(self, text: str, **options: Any) -> Explanation:
+        """:meth:`Index.explain` as of the snapshot."""
+        return Explanation._from_dict(self._impl.explain(text_arg(text, "query"),
+                                                         query_options(options)))
+
+    @with_options(QUERY_FIELDS)
+    def compile(self, text: str, **options: Any) -> CompiledQuery:
+        """A compiled query that always runs against this snapshot."""
+        opts = query_options(options)
+        return CompiledQuery(self._index, self._impl.compile(text_arg(text, "query"), opts),
+                             dict(options))
+
+    def all_customers(self) -> Segment:
+        """Every customer live then, as a Segment."""
+        return Segment(self._index, self._impl.all_customers())
+
+    def __repr__(self) -> str:
+        return f"<tagindex.Snapshot sequence={self.sequence} customers={self.customer_count}>"
