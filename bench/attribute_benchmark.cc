@@ -5,13 +5,20 @@
 // GB/s, to set against the ~13 GB/s sequential-read roofline.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <climits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "bitmap/bsi.h"
+#include "tagindex/tagindex.h"
 #include "workload.h"
 
 namespace tagindex::bench {
@@ -25,6 +32,9 @@ struct Data {
   Bitmap tag;  // 5 % uniform
   std::vector<uint64_t> tag_dense;
   int64_t lo = 0, hi = 0;  // the middle quarter of the value range
+  // Small tags (segments) by density in parts per million: the bitmap and
+  // its rows (the gather scan's input).
+  std::map<int64_t, std::pair<Bitmap, std::vector<uint32_t>>> small;
 };
 
 const Data& Get(uint32_t n, int bits) {
@@ -57,6 +67,19 @@ const Data& Get(uint32_t n, int bits) {
 }
 
 uint32_t N(const benchmark::State& s) { return Customers(static_cast<uint32_t>(s.range(1))); }
+
+// A uniform tag of `ppm` parts per million (cached with the column).
+const std::pair<Bitmap, std::vector<uint32_t>>& Small(const Data& d, int64_t ppm) {
+  auto& slot = const_cast<Data&>(d).small[ppm];
+  if (slot.second.empty()) {
+    std::mt19937_64 rng(static_cast<uint64_t>(ppm) * 104729);
+    for (uint32_t r = 0; r < d.n; ++r) {
+      if (rng() % 1'000'000 < static_cast<uint64_t>(ppm)) slot.second.push_back(r);
+    }
+    slot.first = Bitmap::FromIds(slot.second);
+  }
+  return slot;
+}
 
 void SetBytes(benchmark::State& s, const Data& d, uint64_t result) {
   // Existence + sign + every value slice, as dense bitsets would be.
@@ -128,6 +151,248 @@ void BM_Attr_SumSegment_Scan(benchmark::State& s) {
   }
   s.counters["result"] = static_cast<double>(sum);
 }
+
+// ---- small segments (issue #12's leftovers): a range predicate ANDed with a
+// small tag, and aggregates over a small segment, beside a gather scan of the
+// segment's rows in the plain column. Args: value bits, customers, tag
+// density (ppm). "Chunk" is the whole-chunk evaluation (the path before the
+// sparse one; Bsi::SetSparseFiltersForTesting(false)), measured in the same run.
+
+void BM_Attr_SmallRangeAndTag_Sparse(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  const Bsi::Interval iv{d.lo, d.hi};
+  uint64_t c = 0;
+  Bsi::SetSparseFiltersForTesting(true);
+  for (auto _ : s) benchmark::DoNotOptimize(c = d.bsi.SelectCount({&iv, 1}, &tag));
+  s.counters["result"] = static_cast<double>(c);
+  s.counters["tag_rows"] = static_cast<double>(rows.size());
+}
+
+void BM_Attr_SmallRangeAndTag_Chunk(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  const Bsi::Interval iv{d.lo, d.hi};
+  uint64_t c = 0;
+  Bsi::SetSparseFiltersForTesting(false);
+  for (auto _ : s) benchmark::DoNotOptimize(c = d.bsi.SelectCount({&iv, 1}, &tag));
+  Bsi::SetSparseFiltersForTesting(true);
+  s.counters["result"] = static_cast<double>(c);
+}
+
+void BM_Attr_SmallRangeAndTag_Scan(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& rows = Small(d, s.range(2)).second;
+  uint64_t c = 0;
+  for (auto _ : s) {
+    c = 0;
+    for (uint32_t r : rows) {
+      const int64_t v = d.values[r];
+      c += (v >= d.lo) & (v <= d.hi);
+    }
+    benchmark::DoNotOptimize(c);
+  }
+  s.counters["result"] = static_cast<double>(c);
+}
+
+// The range materialised (a query that continues with the result).
+void BM_Attr_SmallRangeAndTagSelect_Sparse(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  const Bsi::Interval iv{d.lo, d.hi};
+  Bsi::SetSparseFiltersForTesting(true);
+  for (auto _ : s) benchmark::DoNotOptimize(d.bsi.Select({&iv, 1}, &tag));
+}
+
+void BM_Attr_SmallRangeAndTagSelect_Chunk(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  const Bsi::Interval iv{d.lo, d.hi};
+  Bsi::SetSparseFiltersForTesting(false);
+  for (auto _ : s) benchmark::DoNotOptimize(d.bsi.Select({&iv, 1}, &tag));
+  Bsi::SetSparseFiltersForTesting(true);
+}
+
+// Sum only, through Summarize (what SummarizeAttribute now does for
+// AttributeAggregates{.sum = true, .min = false, .max = false}).
+void BM_Attr_SmallSum_SumOnly(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  Int128 sum = 0;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(
+        sum = d.bsi.Summarize(&tag, {.sum = true, .min = false, .max = false}).sum);
+  }
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+// Everything (count, sum, min, max) in one pass: SummarizeAttribute's default.
+void BM_Attr_SmallSum_All(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  Int128 sum = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(sum = d.bsi.Summarize(&tag, {}).sum);
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+// Before: SummarizeAttribute as it was (Count, Sum, Min and Max, each on
+// its own; min and max narrow a candidate bitmap slice by slice).
+void BM_Attr_SmallSum_Before(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  Int128 sum = 0;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(d.bsi.Count(&tag));
+    benchmark::DoNotOptimize(sum = d.bsi.Sum(&tag));
+    benchmark::DoNotOptimize(d.bsi.Min(&tag));
+    benchmark::DoNotOptimize(d.bsi.Max(&tag));
+  }
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+// Before, sum alone (Bsi::Sum: one AND-cardinality per slice).
+void BM_Attr_SmallSum_BeforeSumOnly(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, s.range(2)).first;
+  Int128 sum = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(sum = d.bsi.Sum(&tag));
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+void BM_Attr_SmallSum_Scan(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& rows = Small(d, s.range(2)).second;
+  int64_t sum = 0;
+  for (auto _ : s) {
+    sum = 0;
+    for (uint32_t r : rows) sum += d.values[r];
+    benchmark::DoNotOptimize(sum);
+  }
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+// Scan with min and max too (the baseline of "All").
+void BM_Attr_SmallSum_ScanAll(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& rows = Small(d, s.range(2)).second;
+  int64_t sum = 0;
+  for (auto _ : s) {
+    sum = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint32_t r : rows) {
+      const int64_t v = d.values[r];
+      sum += v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    benchmark::DoNotOptimize(sum);
+    benchmark::DoNotOptimize(lo);
+    benchmark::DoNotOptimize(hi);
+  }
+  s.counters["result"] = static_cast<double>(sum);
+}
+
+// ---- the same through the public API: `消费金额 >= lo AND 小标签` counted by
+// Index::Count (the planner passes the tag into the range as its filter),
+// and SummarizeAttribute of the tag's segment, sum only vs everything.
+// Args: value bits, customers, tag ppm.
+
+struct IndexData {
+  std::unique_ptr<Index> index;
+  std::string query;
+  std::optional<Segment> segment;
+};
+
+const IndexData& GetIndex(const Data& d, int64_t ppm) {
+  static std::map<std::tuple<uint32_t, int, int64_t>, std::unique_ptr<IndexData>> cache;
+  auto& slot = cache[{d.n, d.bits, ppm}];
+  if (!slot) {
+    slot = std::make_unique<IndexData>();
+    IndexOptions o;
+    o.key_kind = KeyKind::kIdentity;
+    slot->index = Index::Create(o).value();
+    Index& ix = *slot->index;
+    std::vector<int64_t> keys(d.n);
+    std::vector<uint32_t> rows(d.n);
+    for (uint32_t i = 0; i < d.n; ++i) keys[i] = rows[i] = i;
+    (void)ix.AddCustomers(keys);
+    (void)ix.CreateAttribute({.name = "消费金额"});
+    (void)ix.SetAttributeRows("消费金额", rows, d.values);
+    const TagId tag = ix.CreateTag({.name = "小标签"}).value();
+    (void)ix.TagRows(tag, Small(d, ppm).second);
+    slot->query = absl::StrCat("消费金额 >= ", d.lo, " AND 小标签");
+    slot->segment = ix.Query("小标签").value();
+  }
+  return *slot;
+}
+
+void QueryCount(benchmark::State& s, bool sparse) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const IndexData& x = GetIndex(d, s.range(2));
+  Bsi::SetSparseFiltersForTesting(sparse);
+  uint64_t c = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(c = x.index->Count(x.query).value());
+  Bsi::SetSparseFiltersForTesting(true);
+  s.counters["result"] = static_cast<double>(c);
+}
+void BM_Attr_QueryRangeAndSmallTag_Sparse(benchmark::State& s) { QueryCount(s, true); }
+void BM_Attr_QueryRangeAndSmallTag_Chunk(benchmark::State& s) { QueryCount(s, false); }
+
+void BM_Attr_QueryRangeAndSmallTag_Scan(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& rows = Small(d, s.range(2)).second;
+  uint64_t c = 0;
+  for (auto _ : s) {
+    c = 0;
+    for (uint32_t r : rows) c += d.values[r] >= d.lo;
+    benchmark::DoNotOptimize(c);
+  }
+  s.counters["result"] = static_cast<double>(c);
+}
+
+void Summarize(benchmark::State& s, const AttributeAggregates& which) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const IndexData& x = GetIndex(d, s.range(2));
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(x.index->SummarizeAttribute("消费金额", &*x.segment, which));
+  }
+}
+void BM_Attr_SummarizeSmall_SumOnly(benchmark::State& s) {
+  Summarize(s, {.sum = true, .min = false, .max = false});
+}
+void BM_Attr_SummarizeSmall_All(benchmark::State& s) { Summarize(s, {}); }
+
+void QueryShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t ppm : {100, 1000, 4700, 10000}) b->Args({20, 10'000'000, ppm});
+  b->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Sparse)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Chunk)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_QueryRangeAndSmallTag_Scan)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_SummarizeSmall_SumOnly)->Apply(QueryShapes);
+BENCHMARK(BM_Attr_SummarizeSmall_All)->Apply(QueryShapes);
+
+// Args: value bits, customers, tag ppm (100 = 0.01 %: 1,000 rows at 10 M; 4,700:
+// the "mid tag" of BENCHMARKS.md, ~47,000 rows).
+void SmallShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t bits : {7, 20, 32}) {
+    for (int64_t ppm : {100, 1000, 4700, 10000}) b->Args({bits, 10'000'000, ppm});
+  }
+  b->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_Attr_SmallRangeAndTag_Sparse)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallRangeAndTag_Chunk)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallRangeAndTag_Scan)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallRangeAndTagSelect_Sparse)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallRangeAndTagSelect_Chunk)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_SumOnly)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_BeforeSumOnly)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_All)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_Before)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_Scan)->Apply(SmallShapes);
+BENCHMARK(BM_Attr_SmallSum_ScanAll)->Apply(SmallShapes);
 
 // Args: value bits, customers.
 void Shapes(benchmark::internal::Benchmark* b) {

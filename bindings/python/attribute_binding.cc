@@ -84,13 +84,18 @@ void BindReads(Cls& cls) {
                                        int64_t v) {
     return ValueOrThrow(WithoutGil([&] { return R::Of(self).FormatAttributeValue(name, v); }));
   });
-  cls.def("summarize_attribute",
-          [](const typename R::Self& self, const std::string& name, const py::object& seg) {
-            const Segment* s = SegmentOf(seg);
-            AttributeSummary a =
-                ValueOrThrow(WithoutGil([&] { return R::Of(self).SummarizeAttribute(name, s); }));
-            return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
-          });
+  cls.def(
+      "summarize_attribute",
+      [](const typename R::Self& self, const std::string& name, const py::object& seg, bool sum,
+         bool min, bool max) {
+        const Segment* s = SegmentOf(seg);
+        const AttributeAggregates which{.sum = sum, .min = min, .max = max};
+        AttributeSummary a = ValueOrThrow(
+            WithoutGil([&] { return R::Of(self).SummarizeAttribute(name, s, which); }));
+        return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
+      },
+      py::arg("name"), py::arg("segment"), py::arg("sum") = true, py::arg("min") = true,
+      py::arg("max") = true);
   cls.def("top_attribute", [](const typename R::Self& self, const std::string& name, uint64_t k,
                               bool largest, const py::object& seg) {
     const Segment* s = SegmentOf(seg);

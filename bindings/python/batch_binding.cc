@@ -88,6 +88,14 @@ void BindWriteBatch(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& i
   cls.def("clear_attribute_rows", [](WriteBatch& b, uint32_t attribute, const RowArray& rows) {
     return b.ClearAttributeRows(AttributeId{attribute}, AsSpan(rows));
   });
+  cls.def("clear_attribute_keys_int", [](WriteBatch& b, uint32_t attribute, const KeyArray& keys) {
+    return b.ClearAttribute(AttributeId{attribute}, AsSpan(keys));
+  });
+  cls.def(
+      "clear_attribute_keys_str", [](WriteBatch& b, uint32_t attribute, const py::handle& keys) {
+        StringKeys k = ToStringKeys(keys);
+        return b.ClearAttribute(AttributeId{attribute}, std::span<const std::string_view>(k.views));
+      });
 
   // Returns, per item: the new tag's id (create/import), the rows of the
   // keys (add customers, a uint32 array), or None.

@@ -65,6 +65,8 @@ void BindAttributes(pybind11::module_& m, pybind11::class_<Index, std::shared_pt
 void BindAnalytics(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // The sharded index: `_ShardedIndex`, `_ShardedSegment`.
 void BindSharded(pybind11::module_& m);
+// _IndexOptions, _OpenOptions, _QueryOptions (before the classes that take them).
+void BindOptions(pybind11::module_& m);
 
 // A Segment with the Index it borrows, so Python never outlives the index.
 struct PySegment {

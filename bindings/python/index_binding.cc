@@ -148,38 +148,13 @@ void BindReads(Cls& cls) {
 py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
   py::class_<Index, IndexPtr> cls(m, "_Index",
                                   "Low-level handle of a C++ tagindex::Index (private).");
-  cls.def(py::init([](int key_kind, bool create_missing_customers, size_t max_name_bytes,
-                      size_t max_name_code_points, size_t max_description_bytes,
-                      size_t max_string_key_bytes, uint32_t max_tags) {
-            IndexOptions options;
-            options.key_kind = static_cast<KeyKind>(key_kind);
-            options.create_missing_customers = create_missing_customers;
-            options.max_name_bytes = max_name_bytes;
-            options.max_name_code_points = max_name_code_points;
-            options.max_description_bytes = max_description_bytes;
-            options.max_string_key_bytes = max_string_key_bytes;
-            options.max_tags = max_tags;
-            if (key_kind < 0 || key_kind > static_cast<int>(KeyKind::kIdentity)) {
-              throw StatusError(absl::InvalidArgumentError("index: unknown key kind"));
-            }
-            return IndexPtr(ValueOrThrow(Index::Create(std::move(options))));
+  // Options arrive as a `_IndexOptions` (options_binding.cc), whose fields
+  // are checked as they are set.
+  cls.def(py::init([](const IndexOptions& options) {
+            return IndexPtr(ValueOrThrow(Index::Create(options)));
           }),
-          py::arg("key_kind"), py::arg("create_missing_customers"), py::arg("max_name_bytes"),
-          py::arg("max_name_code_points"), py::arg("max_description_bytes"),
-          py::arg("max_string_key_bytes"), py::arg("max_tags"));
-
-  cls.def("options", [](const Index& index) {
-    const IndexOptions& o = index.options();
-    py::dict d;
-    d["key_kind"] = static_cast<int>(o.key_kind);
-    d["create_missing_customers"] = o.create_missing_customers;
-    d["max_name_bytes"] = o.max_name_bytes;
-    d["max_name_code_points"] = o.max_name_code_points;
-    d["max_description_bytes"] = o.max_description_bytes;
-    d["max_string_key_bytes"] = o.max_string_key_bytes;
-    d["max_tags"] = o.max_tags;
-    return d;
-  });
+          py::arg("options"));
+  cls.def("options", [](const Index& index) { return index.options(); });
   cls.def_property_readonly(
       "key_kind", [](const Index& index) { return static_cast<int>(index.options().key_kind); });
 

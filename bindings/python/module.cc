@@ -10,6 +10,7 @@ PYBIND11_MODULE(_tagindex, m) {
   m.doc() = "Private C++ core of the tagindex package; use `import tagindex` instead.";
   m.attr("__version__") = TAGINDEX_VERSION_STRING;
   tagindex::python::RegisterStatusTranslator(m);
+  tagindex::python::BindOptions(m);
   auto index = tagindex::python::BindIndex(m);
   auto snapshot = tagindex::python::BindQuery(m, index);
   tagindex::python::BindStorage(m, index);

@@ -30,24 +30,11 @@ struct PyCompiledQuery {
   CompiledQuery query;
 };
 
-// QueryOptions from the Python layer's tuple (QueryOptions dataclass fields in
-// order), or the defaults for None.
+// The options of a query: a `_QueryOptions` (options_binding.cc), or the
+// defaults for None.
 QueryOptions ToQueryOptions(const py::object& o) {
-  QueryOptions options;
-  if (o.is_none()) return options;
-  auto t = o.cast<py::tuple>();
-  if (t.size() != 8 && t.size() != 9)
-    throw py::value_error("query options: expected 8 or 9 fields");
-  options.max_query_bytes = t[0].cast<size_t>();
-  options.max_depth = t[1].cast<uint32_t>();
-  options.max_operands = t[2].cast<uint32_t>();
-  options.unknown_tags_are_empty = t[3].cast<bool>();
-  options.rewrites.flatten = t[4].cast<bool>();
-  options.rewrites.remove_double_negation = t[5].cast<bool>();
-  options.rewrites.fold_constants = t[6].cast<bool>();
-  options.rewrites.remove_duplicates = t[7].cast<bool>();
-  if (t.size() == 9 && !t[8].is_none()) options.today = t[8].cast<int64_t>();  // days
-  return options;
+  if (o.is_none()) return QueryOptions();
+  return o.cast<QueryOptions>();
 }
 
 py::dict NodeToDict(const ExplainNode& n) {

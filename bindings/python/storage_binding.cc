@@ -36,39 +36,10 @@ py::dict RecoveryToDict(const RecoveryReport& r) {
 void BindStorage(py::module_& m, py::class_<Index, IndexPtr>& cls) {
   cls.def_static(
       "open",
-      [](const std::string& path, int key_kind, bool create_missing_customers,
-         size_t max_name_bytes, size_t max_name_code_points, size_t max_description_bytes,
-         size_t max_string_key_bytes, uint32_t max_tags, bool create_if_missing, bool read_only,
-         int sync, uint32_t group_commit_interval_ms, bool salvage_log, uint32_t max_tag_id_on_load,
-         uint64_t max_log_record_bytes) {
-        if (key_kind < 0 || key_kind > static_cast<int>(KeyKind::kIdentity)) {
-          throw StatusError(absl::InvalidArgumentError("index: unknown key kind"));
-        }
-        if (sync < 0 || sync > static_cast<int>(SyncPolicy::kNone)) {
-          throw StatusError(absl::InvalidArgumentError("index: unknown sync policy"));
-        }
-        OpenOptions options;
-        options.index.key_kind = static_cast<KeyKind>(key_kind);
-        options.index.create_missing_customers = create_missing_customers;
-        options.index.max_name_bytes = max_name_bytes;
-        options.index.max_name_code_points = max_name_code_points;
-        options.index.max_description_bytes = max_description_bytes;
-        options.index.max_string_key_bytes = max_string_key_bytes;
-        options.index.max_tags = max_tags;
-        options.create_if_missing = create_if_missing;
-        options.read_only = read_only;
-        options.sync = static_cast<SyncPolicy>(sync);
-        options.group_commit_interval_ms = group_commit_interval_ms;
-        options.salvage_log = salvage_log;
-        options.max_tag_id_on_load = max_tag_id_on_load;
-        options.max_log_record_bytes = max_log_record_bytes;
+      [](const std::string& path, const OpenOptions& options) {
         return IndexPtr(ValueOrThrow(WithoutGil([&] { return Index::Open(path, options); })));
       },
-      py::arg("path"), py::arg("key_kind"), py::arg("create_missing_customers"),
-      py::arg("max_name_bytes"), py::arg("max_name_code_points"), py::arg("max_description_bytes"),
-      py::arg("max_string_key_bytes"), py::arg("max_tags"), py::arg("create_if_missing"),
-      py::arg("read_only"), py::arg("sync"), py::arg("group_commit_interval_ms"),
-      py::arg("salvage_log"), py::arg("max_tag_id_on_load"), py::arg("max_log_record_bytes"));
+      py::arg("path"), py::arg("options"));
   // The snapshot format as the one format of a whole index (pickling, save).
   cls.def("save_to", [](const Index& index, const std::string& path) {
     ThrowIfError(WithoutGil([&] { return index.SaveTo(path); }));

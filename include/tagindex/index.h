@@ -265,8 +265,8 @@ class Index {
   //
   // Persistence: every attribute mutation is a log record (docs/wal_format.md)
   // and columns are snapshot sections (docs/file_format.md), like tags.
-  // Attribute mutations are not accepted inside a WriteBatch yet
-  // (Unimplemented).
+  // Setting and clearing values may be items of a WriteBatch; creating,
+  // renaming and dropping a column commit alone.
   //
   // Errors: InvalidArgument (bad name, scale, mismatched batch lengths,
   // a value text of the wrong form), NotFound (unknown attribute, customer
@@ -295,6 +295,14 @@ class Index {
                                 std::span<const int64_t> values);
   // Makes the values NULL (rows without a value are fine).
   absl::Status ClearAttributeRows(std::string_view attribute, std::span<const RowId> rows);
+  // The same by customer key: one commit (one log record) for the whole
+  // batch; customers without a value are fine, an unknown key is NotFound
+  // naming it and its batch position (nothing changes).
+  absl::Status ClearAttribute(std::string_view attribute, int64_t key);
+  absl::Status ClearAttribute(std::string_view attribute, std::string_view key);
+  absl::Status ClearAttributeMany(std::string_view attribute, std::span<const int64_t> keys);
+  absl::Status ClearAttributeMany(std::string_view attribute,
+                                  std::span<const std::string_view> keys);
   // A live row's value, nullopt for NULL. Errors: NotFound.
   absl::StatusOr<std::optional<int64_t>> GetAttributeValue(std::string_view attribute,
                                                            RowId row) const;
@@ -308,8 +316,11 @@ class Index {
   // Aggregates over the customers of `segment` that have a value (every
   // customer when `segment` is null), computed from the bit slices
   // (sum = sum of 2^i * |slice_i AND segment|), never by reading rows.
+  // Only the aggregates of `which` are computed (the others are left at
+  // their defaults: sum 0, min / max nullopt, mean 0); count always is.
   absl::StatusOr<AttributeSummary> SummarizeAttribute(std::string_view attribute,
-                                                      const Segment* segment = nullptr) const;
+                                                      const Segment* segment = nullptr,
+                                                      const AttributeAggregates& which = {}) const;
   // Up to k customers with the largest (or, `largest` false, smallest)
   // values, best first, ties by ascending row id.
   absl::StatusOr<std::vector<AttributeEntryValue>> TopAttribute(

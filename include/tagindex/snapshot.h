@@ -103,7 +103,8 @@ class Snapshot {
                                               std::string_view text) const;
   absl::StatusOr<std::string> FormatAttributeValue(std::string_view attribute, int64_t value) const;
   absl::StatusOr<AttributeSummary> SummarizeAttribute(std::string_view attribute,
-                                                      const Segment* segment = nullptr) const;
+                                                      const Segment* segment = nullptr,
+                                                      const AttributeAggregates& which = {}) const;
   absl::StatusOr<std::vector<AttributeEntryValue>> TopAttribute(
       std::string_view attribute, uint64_t k, bool largest = true,
       const Segment* segment = nullptr) const;

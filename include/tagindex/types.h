@@ -123,6 +123,15 @@ struct AttributeSummary {
   double mean = 0;  // sum / count (0 when count == 0); in storage units
 };
 
+// Which aggregates Index::SummarizeAttribute computes; the count always.
+// Each one costs a walk of the column's slices over the segment, so asking
+// only for what is needed (e.g. just the sum) is cheaper.
+struct AttributeAggregates {
+  bool sum = true;  // and the mean
+  bool min = true;
+  bool max = true;
+};
+
 // One customer of a top-k / bottom-k answer.
 struct AttributeEntryValue {
   RowId row = 0;

@@ -88,7 +88,7 @@ class WriteBatch {
   size_t UntagRows(TagId tag, std::span<const RowId> rows);
   size_t ImportTag(const TagSpec& spec, std::span<const char> portable_roaring);
   // Attribute values, with the semantics of Index::SetAttributeMany,
-  // SetAttributeRows and ClearAttributeRows (values in the column's storage
+  // SetAttributeRows, ClearAttributeMany and ClearAttributeRows (values in the column's storage
   // unit; keys and rows must be live customers when the item is validated,
   // so a batch may add a customer and then set its value; `values` must be
   // as long as `keys` / `rows`). The attribute is given by id
@@ -101,6 +101,8 @@ class WriteBatch {
   size_t SetAttributeRows(AttributeId attribute, std::span<const RowId> rows,
                           std::span<const int64_t> values);
   size_t ClearAttributeRows(AttributeId attribute, std::span<const RowId> rows);
+  size_t ClearAttribute(AttributeId attribute, std::span<const int64_t> keys);
+  size_t ClearAttribute(AttributeId attribute, std::span<const std::string_view> keys);
 
   size_t size() const;
   bool empty() const { return size() == 0; }

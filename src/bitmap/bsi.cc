@@ -47,10 +47,28 @@ const uint64_t* Words(const void* c, uint8_t type, uint64_t* scratch) {
   return scratch;
 }
 
+// Bsi::SetSparseFiltersForTesting: false restores the evaluation as it was
+// before small filters got their own path (whole chunks, Seek by binary
+// search only), for same-run before/after benchmarks and as a test oracle.
+bool g_sparse_enabled = true;
+bool g_fast_seek = true;
+
 // Finds the container of `key` at or after *pos (keys ascend as chunks are
 // visited in order, so the cursor only moves forward).
 const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t* type) {
   int32_t lo = *pos, hi = ra->size;
+  // The slices of a column usually hold the same chunks: the key is then at
+  // the cursor (or just after it), found without a search.
+  if (g_fast_seek) {
+    for (int32_t k = lo; k < hi && k < lo + 2; ++k) {
+      if (ra->keys[k] >= key) {
+        *pos = k;
+        if (ra->keys[k] != key) return nullptr;
+        *type = ra->typecodes[k];
+        return ra->containers[k];
+      }
+    }
+  }
   while (lo < hi) {
     const int32_t mid = lo + (hi - lo) / 2;
     if (ra->keys[mid] < key) {
@@ -65,6 +83,113 @@ const void* Seek(const roaring_array_t* ra, int32_t* pos, uint16_t key, uint8_t*
     return ra->containers[lo];
   }
   return nullptr;
+}
+
+// ---- sparse chunks -----------------------------------------------------------------
+//
+// When the filter's container in a chunk is a small array (a small segment or
+// tag: a few ids per 2^16 rows), the walk over all 1024 words of the chunk
+// costs far more than the rows it can match. Such a chunk is handled as its
+// packed nonzero words only: `w[j]` the word index, the j-th word of every
+// slice gathered from its container (a bitset word read in place, an array's
+// or a run container's word built by a binary search from the word's first
+// id), so the work is proportional to the filter, not to the chunk.
+
+// At most this many nonzero filter words make a chunk sparse (of 1024).
+constexpr int32_t kSparseWords = 256;
+
+void Unwrap(const void** c, uint8_t* type) {
+  if (*type == SHARED_CONTAINER_TYPE_CODE) {
+    const auto* s = static_cast<const shared_container_t*>(*c);
+    *c = s->container;
+    *type = s->typecode;
+  }
+}
+
+// The nonzero words of an array container: their indices and bits. Returns
+// how many, or kSparseWords + 1 as soon as there are more (the chunk is then
+// evaluated whole, and w / bits are not complete).
+int32_t SparseWords(const array_container_t* a, uint16_t* w, uint64_t* bits) {
+  int32_t m = 0;
+  for (int32_t k = 0; k < a->cardinality; ++k) {
+    const uint16_t x = a->array[k];
+    const uint16_t word = static_cast<uint16_t>(x >> 6);
+    if (m == 0 || w[m - 1] != word) {
+      if (m == kSparseWords) return kSparseWords + 1;
+      w[m] = word;
+      bits[m] = 0;
+      ++m;
+    }
+    bits[m - 1] |= uint64_t{1} << (x & 63);
+  }
+  return m;
+}
+
+// Whether a filter container may be sparse (SparseWords decides): an array
+// of at most 2 * kSparseWords ids (more rarely fit in kSparseWords words, and
+// counting their words would be wasted on the whole-chunk path).
+bool MaybeSparse(const void* c, uint8_t type) {
+  return g_sparse_enabled && type == ARRAY_CONTAINER_TYPE_CODE &&
+         static_cast<const array_container_t*>(c)->cardinality <= 2 * kSparseWords;
+}
+
+// out[j] = word w[j] of container `c` (null: all zero), j < m; w ascending.
+// With kScatter, word j goes to out[w[j]] instead.
+template <bool kScatter = false>
+void Gather(const void* c, uint8_t type, const uint16_t* w, int32_t m, uint64_t* out) {
+  auto put = [&](int32_t j, uint64_t word) { out[kScatter ? w[j] : j] = word; };
+  if (c == nullptr) {
+    for (int32_t j = 0; j < m; ++j) put(j, 0);
+    return;
+  }
+  Unwrap(&c, &type);
+  if (type == BITSET_CONTAINER_TYPE_CODE) {
+    const uint64_t* words = static_cast<const bitset_container_t*>(c)->array;
+    for (int32_t j = 0; j < m; ++j) put(j, words[w[j]]);
+    return;
+  }
+  if (type == ARRAY_CONTAINER_TYPE_CODE) {
+    const auto* a = static_cast<const array_container_t*>(c);
+    const uint16_t* p = a->array;
+    const uint16_t* end = a->array + a->cardinality;
+    for (int32_t j = 0; j < m; ++j) {
+      const uint32_t first = uint32_t{w[j]} << 6;
+      p = std::lower_bound(p, end, first);
+      uint64_t word = 0;
+      for (; p != end && (uint32_t{*p} >> 6) == w[j]; ++p) word |= uint64_t{1} << (*p & 63);
+      put(j, word);
+    }
+    return;
+  }
+  const auto* r = static_cast<const run_container_t*>(c);
+  const rle16_t* p = r->runs;
+  const rle16_t* end = r->runs + r->n_runs;
+  for (int32_t j = 0; j < m; ++j) {
+    const uint32_t first = uint32_t{w[j]} << 6, last = first + 63;
+    // The first run ending at or after the word's first id.
+    p = std::lower_bound(p, end, first, [](const rle16_t& run, uint32_t id) {
+      return uint32_t{run.value} + run.length < id;
+    });
+    uint64_t word = 0;
+    for (const rle16_t* q = p; q != end && q->value <= last; ++q) {
+      const uint32_t a = std::max<uint32_t>(q->value, first) - first;
+      const uint32_t b = std::min<uint32_t>(uint32_t{q->value} + q->length, last) - first;
+      word |= (b == 63 ? ~uint64_t{0} : (uint64_t{1} << (b + 1)) - 1) & (~uint64_t{0} << a);
+    }
+    put(j, word);
+  }
+}
+
+// The chunk's 1024 words of container `c` as far as words w[0..m) go: a
+// bitset's own array, kZero for none, else `out` with words w[j] filled in
+// (the others are not written and must not be read).
+inline const uint64_t* GatherAt(const void* c, uint8_t type, const uint16_t* w, int32_t m,
+                                const uint64_t* zero, uint64_t* out) {
+  if (c == nullptr) return zero;
+  Unwrap(&c, &type);
+  if (type == BITSET_CONTAINER_TYPE_CODE) return static_cast<const bitset_container_t*>(c)->array;
+  Gather<true>(c, type, w, m, out);
+  return out;
 }
 
 // ---- the O'Neil-Quass walk, with runtime dispatch ------------------------------
@@ -86,10 +211,16 @@ struct Level {
 // either bound (after about log2(512) levels on uniform data), which skips
 // the low slices' cache lines. Branch-free inside a level, so the compiler
 // vectorises it for each target.
+//
+// `nwords` (a multiple of 8) is 1024 for a whole chunk; for a sparse chunk
+// it is the number of packed words, cand and acc are packed, and slice word
+// j is read at idx[j] of the level's 1024 words (see SparseWords).
+template <bool kIndexed>
 __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, int n,
-                                                         const uint64_t* cand, uint64_t* acc) {
+                                                         const uint64_t* cand, uint64_t* acc,
+                                                         int32_t nwords, const uint16_t* idx) {
   constexpr int kB = 8;
-  for (int32_t k0 = 0; k0 < kWords; k0 += kB) {
+  for (int32_t k0 = 0; k0 < nwords; k0 += kB) {
     uint64_t el[kB], gl[kB], eh[kB], lh[kB];
     uint64_t any = 0;
     for (int j = 0; j < kB; ++j) {
@@ -103,7 +234,7 @@ __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, in
       const uint64_t* p = lv.s + k0;
       uint64_t live = 0;
       for (int j = 0; j < kB; ++j) {
-        const uint64_t v = p[j] ^ lv.flip;
+        const uint64_t v = (kIndexed ? lv.s[idx[k0 + j]] : p[j]) ^ lv.flip;
         gl[j] |= el[j] & v & ~lv.L;
         el[j] &= ~(v ^ lv.L);
         lh[j] |= eh[j] & ~v & lv.H;
@@ -116,22 +247,34 @@ __attribute__((always_inline)) inline void EvalChunkImpl(const Level* levels, in
   }
 }
 
-void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc) {
-  EvalChunkImpl(levels, n, cand, acc);
+void EvalChunkBaseline(const Level* levels, int n, const uint64_t* cand, uint64_t* acc,
+                       int32_t nwords, const uint16_t* idx) {
+  if (idx != nullptr) {
+    EvalChunkImpl<true>(levels, n, cand, acc, nwords, idx);
+  } else {
+    EvalChunkImpl<false>(levels, n, cand, acc, nwords, idx);
+  }
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) void EvalChunkAvx2(const Level* levels, int n, const uint64_t* cand,
-                                                   uint64_t* acc) {
-  EvalChunkImpl(levels, n, cand, acc);
+                                                   uint64_t* acc, int32_t nwords,
+                                                   const uint16_t* idx) {
+  if (idx != nullptr) {
+    EvalChunkImpl<true>(levels, n, cand, acc, nwords, idx);
+  } else {
+    EvalChunkImpl<false>(levels, n, cand, acc, nwords, idx);
+  }
 }
 #endif
 
 // The slice walk at the dispatch level in use (simd.h: one choice for the
 // library, capped by TAGINDEX_SIMD); its popcounts go through simd::Ops().
 struct Dispatch {
-  void (*eval)(const Level*, int, const uint64_t*, uint64_t*);
-  uint64_t popcount(const uint64_t* w) const { return simd::Ops().popcount(w, kWords); }
+  void (*eval)(const Level*, int, const uint64_t*, uint64_t*, int32_t, const uint16_t*);
+  uint64_t popcount(const uint64_t* w, int32_t n = kWords) const {
+    return simd::Ops().popcount(w, n);
+  }
 };
 
 Dispatch Active() {
@@ -164,6 +307,22 @@ void AppendChunk(roaring_array_t* ra, uint16_t key, const uint64_t* words, uint6
   ra_append(ra, key, c, ARRAY_CONTAINER_TYPE_CODE);
 }
 
+// Appends a sparse chunk (words[j] is word w[j]) as an array container.
+void AppendSparse(roaring_array_t* ra, uint16_t key, const uint16_t* w, const uint64_t* words,
+                  int32_t m, uint64_t card) {
+  if (card == 0) return;
+  array_container_t* c = array_container_create_given_capacity(static_cast<int32_t>(card));
+  if (c == nullptr) throw std::bad_alloc();
+  int32_t n = 0;
+  for (int32_t j = 0; j < m; ++j) {
+    for (uint64_t word = words[j]; word != 0; word &= word - 1) {
+      c->array[n++] = static_cast<uint16_t>(w[j] * 64 + __builtin_ctzll(word));
+    }
+  }
+  c->cardinality = n;
+  ra_append(ra, key, c, ARRAY_CONTAINER_TYPE_CODE);
+}
+
 int64_t Low(int bits) { return bits >= 63 ? INT64_MIN : -(int64_t{1} << bits); }
 int64_t High(int bits) { return bits >= 63 ? INT64_MAX : (int64_t{1} << bits) - 1; }
 uint64_t Bias(int64_t v, int bits) { return static_cast<uint64_t>(v) + (uint64_t{1} << bits); }
@@ -185,11 +344,13 @@ uint64_t GetU64(const char* p) {
 namespace {
 
 // Walks the chunks of `existence` (and `filter`), evaluating the intervals
-// (biased, clamped, non-empty) per chunk. `sink(key, words, count)`.
+// (biased, clamped, non-empty) per chunk: `sink.Dense(key, words, count)` for
+// a chunk evaluated on all its words, `sink.Sparse(key, w, words, m, count)`
+// for one evaluated on the m words w[] of a small filter container.
 template <typename Sink>
 void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<Bitmap>& slices,
                  std::span<const std::pair<uint64_t, uint64_t>> biased, const Bitmap* filter,
-                 Sink&& sink) {
+                 Sink& sink) {
   const Dispatch d = Active();
   const int bits = static_cast<int>(slices.size());
   const int n_levels = bits + 1;
@@ -199,6 +360,10 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
     alignas(64) uint64_t acc[kWords];
     alignas(64) uint64_t ex[kWords];
     alignas(64) uint64_t filter[kWords];
+    // A sparse chunk: its word indices and the walk's four states per word.
+    uint16_t w[kWords];
+    uint64_t el[kWords], eh[kWords], gl[kWords], lh[kWords];
+    uint16_t live[kWords];  // the packed words with a row still equal to a bound
   };
   auto buf = std::make_unique<Buffers>();
   // One expansion buffer per level, for slices whose chunk is not a bitset.
@@ -216,6 +381,93 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
   std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
   std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
   std::vector<Level> levels(static_cast<size_t>(n_levels));
+  // Evaluates the intervals over a whole chunk (cand, words[] set up).
+  auto evaluate = [&](int32_t nw, const uint16_t* idx) {
+    std::memset(buf->acc, 0, sizeof(uint64_t) * static_cast<size_t>(nw));
+    for (const auto& [lo, hi] : biased) {
+      if (lo == 0 && hi == full) {
+        for (int32_t k = 0; k < nw; ++k) buf->acc[k] |= buf->cand[k];
+        continue;
+      }
+      for (int l = 0; l < n_levels; ++l) {
+        const int bit = bits - l;
+        levels[static_cast<size_t>(l)] = {words[static_cast<size_t>(l)], l == 0 ? ~uint64_t{0} : 0,
+                                          ((lo >> bit) & 1) ? ~uint64_t{0} : 0,
+                                          ((hi >> bit) & 1) ? ~uint64_t{0} : 0};
+      }
+      d.eval(levels.data(), n_levels, buf->cand, buf->acc, nw, idx);
+    }
+  };
+  // A chunk whose filter rows lie in m <= kSparseWords words (buf->w, their
+  // bits in buf->filter): the walk runs level by level over those words only,
+  // fetching a level's words when it is reached, and stops at the level
+  // where no row is still equal to a bound (a few levels for a few rows).
+  auto SparseChunk = [&](int32_t i, uint16_t key, int32_t m) {
+    const uint16_t* w = buf->w;
+    Gather(ex->containers[i], ex->typecodes[i], w, m, buf->ex);
+    uint64_t any = 0;
+    for (int32_t j = 0; j < m; ++j) {
+      buf->cand[j] = buf->filter[j] & buf->ex[j];
+      buf->acc[j] = 0;
+      any |= buf->cand[j];
+    }
+    if (any == 0) return;
+    int fetched = 0;
+    auto level = [&](int l) {
+      for (; fetched <= l; ++fetched) {
+        uint8_t t = 0;
+        const void* sc =
+            Seek(ras[static_cast<size_t>(fetched)], &cur[static_cast<size_t>(fetched)], key, &t);
+        words[static_cast<size_t>(fetched)] =
+            GatherAt(sc, t, w, m, kZero, scratch.get() + static_cast<size_t>(fetched) * kWords);
+      }
+      return words[static_cast<size_t>(l)];
+    };
+    for (const auto& [lo, hi] : biased) {
+      if (lo == 0 && hi == full) {
+        for (int32_t j = 0; j < m; ++j) buf->acc[j] |= buf->cand[j];
+        continue;
+      }
+      int32_t n_live = 0;
+      for (int32_t j = 0; j < m; ++j) {
+        buf->el[j] = buf->eh[j] = buf->cand[j];
+        buf->gl[j] = buf->lh[j] = 0;
+        buf->live[n_live] = static_cast<uint16_t>(j);
+        n_live += buf->cand[j] != 0;
+      }
+      // Each level visits only the words that still have a row equal to a
+      // bound, and drops those that have none left.
+      for (int l = 0; l < n_levels && n_live > 0; ++l) {
+        const uint64_t* sw = level(l);
+        const int bit = bits - l;
+        const uint64_t flip = l == 0 ? ~uint64_t{0} : 0;
+        const uint64_t L = ((lo >> bit) & 1) ? ~uint64_t{0} : 0;
+        const uint64_t H = ((hi >> bit) & 1) ? ~uint64_t{0} : 0;
+        int32_t kept = 0;
+        for (int32_t k = 0; k < n_live; ++k) {
+          const uint16_t j = buf->live[k];
+          const uint64_t v = sw[w[j]] ^ flip;
+          buf->gl[j] |= buf->el[j] & v & ~L;
+          buf->el[j] &= ~(v ^ L);
+          buf->lh[j] |= buf->eh[j] & ~v & H;
+          buf->eh[j] &= ~(v ^ H);
+          buf->live[kept] = j;
+          kept += (buf->el[j] | buf->eh[j]) != 0;
+        }
+        n_live = kept;
+        // The next level's words of the rows still undecided, requested all
+        // at once: the walk is bound by these scattered loads, not by ALU.
+        if (l + 1 < n_levels && n_live > 0) {
+          const uint64_t* next = level(l + 1);
+          for (int32_t k = 0; k < n_live; ++k) __builtin_prefetch(next + w[buf->live[k]]);
+        }
+      }
+      for (int32_t j = 0; j < m; ++j) {
+        buf->acc[j] |= (buf->gl[j] | buf->el[j]) & (buf->lh[j] | buf->eh[j]);
+      }
+    }
+    sink.Sparse(key, w, buf->acc, m, d.popcount(buf->acc, m));
+  };
   int32_t filter_cur = 0;
   for (int32_t i = 0; i < ex->size; ++i) {
     const uint16_t key = ex->keys[i];
@@ -224,6 +476,15 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       uint8_t type = 0;
       const void* c = Seek(fr, &filter_cur, key, &type);
       if (c == nullptr) continue;
+      Unwrap(&c, &type);
+      if (MaybeSparse(c, type)) {
+        const int32_t m =
+            SparseWords(static_cast<const array_container_t*>(c), buf->w, buf->filter);
+        if (m <= kSparseWords) {
+          SparseChunk(i, key, m);
+          continue;
+        }
+      }
       fw = Words(c, type, buf->filter);
     }
     const uint64_t* ew = Words(ex->containers[i], ex->typecodes[i], buf->ex);
@@ -238,21 +499,8 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       words[static_cast<size_t>(l)] =
           c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
     }
-    std::memset(buf->acc, 0, sizeof(buf->acc));
-    for (const auto& [lo, hi] : biased) {
-      if (lo == 0 && hi == full) {
-        for (int32_t k = 0; k < kWords; ++k) buf->acc[k] |= buf->cand[k];
-        continue;
-      }
-      for (int l = 0; l < n_levels; ++l) {
-        const int bit = bits - l;
-        levels[static_cast<size_t>(l)] = {words[static_cast<size_t>(l)], l == 0 ? ~uint64_t{0} : 0,
-                                          ((lo >> bit) & 1) ? ~uint64_t{0} : 0,
-                                          ((hi >> bit) & 1) ? ~uint64_t{0} : 0};
-      }
-      d.eval(levels.data(), n_levels, buf->cand, buf->acc);
-    }
-    sink(key, buf->acc, d.popcount(buf->acc));
+    evaluate(kWords, nullptr);
+    sink.Dense(key, buf->acc, d.popcount(buf->acc));
   }
 }
 
@@ -286,25 +534,206 @@ std::vector<std::pair<uint64_t, uint64_t>> BiasIntervals(std::span<const Bsi::In
 
 }  // namespace
 
+namespace {
+
+struct AppendSink {
+  roaring_array_t* ra;
+  void Dense(uint16_t key, const uint64_t* words, uint64_t card) {
+    AppendChunk(ra, key, words, card);
+  }
+  void Sparse(uint16_t key, const uint16_t* w, const uint64_t* words, int32_t m, uint64_t card) {
+    AppendSparse(ra, key, w, words, m, card);
+  }
+};
+
+struct CountSink {
+  uint64_t total = 0;
+  void Dense(uint16_t, const uint64_t*, uint64_t card) { total += card; }
+  void Sparse(uint16_t, const uint16_t*, const uint64_t*, int32_t, uint64_t card) { total += card; }
+};
+
+}  // namespace
+
+void Bsi::SetSparseFiltersForTesting(bool enabled) {
+  g_sparse_enabled = enabled;
+  g_fast_seek = enabled;
+}
+
 Bitmap Bsi::Select(std::span<const Interval> intervals, const Bitmap* filter) const {
   Bitmap out;
   const auto biased = BiasIntervals(intervals, bits());
   if (biased.empty()) return out;
-  roaring_array_t* ra = &out.raw()->high_low_container;
-  DriveSelect(existence_, sign_, slices_, biased, filter,
-              [&](uint16_t key, const uint64_t* words, uint64_t card) {
-                AppendChunk(ra, key, words, card);
-              });
+  AppendSink sink{&out.raw()->high_low_container};
+  DriveSelect(existence_, sign_, slices_, biased, filter, sink);
   return out;
 }
 
 uint64_t Bsi::SelectCount(std::span<const Interval> intervals, const Bitmap* filter) const {
   const auto biased = BiasIntervals(intervals, bits());
   if (biased.empty()) return 0;
-  uint64_t total = 0;
-  DriveSelect(existence_, sign_, slices_, biased, filter,
-              [&](uint16_t, const uint64_t*, uint64_t card) { total += card; });
-  return total;
+  CountSink sink;
+  DriveSelect(existence_, sign_, slices_, biased, filter, sink);
+  return sink.total;
+}
+
+// ---- aggregates in one pass ------------------------------------------------------
+
+Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
+  Summary out;
+  if (filter == nullptr) {
+    out.count = existence_.Cardinality();
+    if (want.sum) out.sum = Sum(nullptr);
+    if (out.count > 0 && want.min) out.min = Min(nullptr);
+    if (out.count > 0 && want.max) out.max = Max(nullptr);
+    return out;
+  }
+  if (!want.sum && !want.min && !want.max) {
+    out.count = Count(filter);
+    return out;
+  }
+  const Dispatch d = Active();
+  const simd::OpTable& ops = simd::Ops();
+  const int n_levels = bits() + 1;
+  struct Buffers {
+    alignas(64) uint64_t cand[kWords];
+    alignas(64) uint64_t ex[kWords];
+    alignas(64) uint64_t filter[kWords];
+    alignas(64) uint64_t c0[kWords];
+    alignas(64) uint64_t c1[kWords];
+    uint16_t w[kWords];
+  };
+  auto buf = std::make_unique<Buffers>();
+  std::unique_ptr<uint64_t[]> scratch(new uint64_t[static_cast<size_t>(n_levels) * kWords]);
+  static const uint64_t kZero[kWords] = {};
+  const roaring_array_t* ex = &existence_.raw()->high_low_container;
+  const roaring_array_t* fr = &filter->raw()->high_low_container;
+  // Level 0 is the top: the sign slice (its bit of the biased value is NOT
+  // sign); level l is slice bits - l.
+  std::vector<const roaring_array_t*> ras(static_cast<size_t>(n_levels));
+  ras[0] = &sign_.raw()->high_low_container;
+  for (int l = 1; l < n_levels; ++l) {
+    ras[static_cast<size_t>(l)] =
+        &slices_[static_cast<size_t>(bits() - l)].raw()->high_low_container;
+  }
+  std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
+  std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
+  std::vector<uint64_t> level_counts(static_cast<size_t>(n_levels), 0);
+  std::optional<uint64_t> best_max, best_min;  // biased
+  // The largest (smallest) biased value among the candidate words, or
+  // nullopt when it cannot beat `best`.
+  // `idx`: the packed words' positions of a sparse chunk (null: whole chunk).
+  auto extreme = [&](int32_t nw, const uint16_t* idx, bool largest,
+                     const std::optional<uint64_t>& best) -> std::optional<uint64_t> {
+    uint64_t* c = buf->c0;
+    uint64_t* t = buf->c1;
+    std::memcpy(c, buf->cand, sizeof(uint64_t) * static_cast<size_t>(nw));
+    uint64_t u = 0;
+    for (int l = 0; l < n_levels; ++l) {
+      const uint64_t* s = words[static_cast<size_t>(l)];
+      // Rows whose biased bit is 1 (largest) or 0 (smallest).
+      const uint64_t flip = (l == 0) == largest ? ~uint64_t{0} : 0;
+      uint64_t any = 0;
+      if (idx != nullptr) {
+        for (int32_t j = 0; j < nw; ++j) {
+          t[j] = c[j] & (s[idx[j]] ^ flip);
+          any |= t[j];
+        }
+      } else {
+        for (int32_t j = 0; j < nw; ++j) {
+          t[j] = c[j] & (s[j] ^ flip);
+          any |= t[j];
+        }
+      }
+      const int bit = bits() - l;
+      if (any != 0) {
+        std::swap(c, t);
+        if (largest) u |= uint64_t{1} << bit;
+      } else if (!largest) {
+        u |= uint64_t{1} << bit;
+      }
+      if (best.has_value()) {
+        const uint64_t mine = u >> bit, theirs = *best >> bit;
+        if (largest ? mine < theirs : mine > theirs) return std::nullopt;
+      }
+    }
+    return u;
+  };
+  int32_t ex_cur = 0;
+  for (int32_t i = 0; i < fr->size; ++i) {
+    const uint16_t key = fr->keys[i];
+    const void* fc = fr->containers[i];
+    uint8_t ft = fr->typecodes[i];
+    Unwrap(&fc, &ft);
+    uint8_t et = 0;
+    const void* ec = Seek(ex, &ex_cur, key, &et);
+    if (ec == nullptr) continue;
+    int32_t nw = kWords;
+    int32_t m = kWords + 1;
+    if (MaybeSparse(fc, ft)) {
+      m = SparseWords(static_cast<const array_container_t*>(fc), buf->w, buf->filter);
+    }
+    const uint16_t* idx = nullptr;
+    if (m <= kSparseWords) {
+      nw = m;
+      idx = buf->w;
+      Gather(ec, et, buf->w, m, buf->ex);
+      for (int32_t j = 0; j < m; ++j) buf->cand[j] = buf->filter[j] & buf->ex[j];
+      for (int l = 0; l < n_levels; ++l) {
+        uint8_t t = 0;
+        const void* sc = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &t);
+        words[static_cast<size_t>(l)] =
+            GatherAt(sc, t, buf->w, m, kZero, scratch.get() + static_cast<size_t>(l) * kWords);
+      }
+    } else {
+      const uint64_t* fw = Words(fc, ft, buf->filter);
+      const uint64_t* ew = Words(ec, et, buf->ex);
+      ops.and_words(fw, ew, buf->cand, kWords);
+      for (int l = 0; l < n_levels; ++l) {
+        uint8_t t = 0;
+        const void* sc = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &t);
+        words[static_cast<size_t>(l)] =
+            sc != nullptr ? Words(sc, t, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
+      }
+    }
+    const uint64_t n = d.popcount(buf->cand, nw);
+    if (n == 0) continue;
+    out.count += n;
+    if (want.sum) {
+      for (int l = 0; l < n_levels; ++l) {
+        const uint64_t* sw = words[static_cast<size_t>(l)];
+        if (idx != nullptr) {
+          // Packed, then one dispatched popcount; the next level's words
+          // are requested meanwhile (the loads are scattered).
+          if (l + 1 < n_levels) {
+            const uint64_t* next = words[static_cast<size_t>(l + 1)];
+            for (int32_t j = 0; j < nw; ++j) __builtin_prefetch(next + idx[j]);
+          }
+          for (int32_t j = 0; j < nw; ++j) buf->c0[j] = sw[idx[j]] & buf->cand[j];
+          level_counts[static_cast<size_t>(l)] += d.popcount(buf->c0, nw);
+        } else {
+          level_counts[static_cast<size_t>(l)] += ops.and_popcount(sw, buf->cand, nw);
+        }
+      }
+    }
+    if (want.max) {
+      if (std::optional<uint64_t> u = extreme(nw, idx, true, best_max)) best_max = u;
+    }
+    if (want.min) {
+      if (std::optional<uint64_t> u = extreme(nw, idx, false, best_min)) best_min = u;
+    }
+  }
+  if (want.sum) {
+    Int128 sum = 0;
+    for (int l = 1; l < n_levels; ++l) {
+      sum += static_cast<Int128>(level_counts[static_cast<size_t>(l)]) << (bits() - l);
+    }
+    sum -= static_cast<Int128>(level_counts[0]) << bits();
+    out.sum = sum;
+  }
+  const uint64_t bias = uint64_t{1} << bits();
+  if (best_max) out.max = static_cast<int64_t>(*best_max - bias);
+  if (best_min) out.min = static_cast<int64_t>(*best_min - bias);
+  return out;
 }
 
 // ---- construction and mutation -----------------------------------------------------

@@ -94,8 +94,34 @@ class Bsi {
   Bitmap Select(std::span<const Interval> intervals, const Bitmap* filter = nullptr) const;
   uint64_t SelectCount(std::span<const Interval> intervals, const Bitmap* filter = nullptr) const;
 
+  // Chunks where the filter is a small array container (at most 256 of the
+  // chunk's 1024 words hold a filter row) are evaluated on those words only,
+  // gathered from the slices' containers, instead of on the whole chunk.
+  // Tests and benchmarks turn that off to compare both paths; not thread
+  // safe (call before any query runs).
+  static void SetSparseFiltersForTesting(bool enabled);
+
   // --- aggregates over the rows of `filter` that have a value (all rows with
   // a value when filter is null) -------------------------------------------
+  // Which aggregates Summarize computes (the count always).
+  struct Want {
+    bool sum = true;
+    bool min = true;
+    bool max = true;
+  };
+  struct Summary {
+    uint64_t count = 0;
+    Int128 sum = 0;              // when asked for
+    std::optional<int64_t> min;  // when asked for and count > 0
+    std::optional<int64_t> max;
+  };
+  // The count and the aggregates asked for, in one pass over the chunks of
+  // `filter`: per chunk the candidate words (existence AND filter) once,
+  // sum from per-slice AND-popcounts, min and max by a top-down walk of the
+  // slices' words that stops as soon as the chunk cannot beat the best so
+  // far. A small filter's chunks are handled on their words only (as in
+  // Select). Without a filter: Sum, Min and Max below.
+  Summary Summarize(const Bitmap* filter, const Want& want) const;
   // The exact sum.
   Int128 Sum(const Bitmap* filter = nullptr) const;
   std::optional<int64_t> Min(const Bitmap* filter = nullptr) const;

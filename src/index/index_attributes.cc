@@ -186,6 +186,24 @@ absl::Status Index::ClearAttributeRows(std::string_view attribute, std::span<con
   return CommitOne(*state_, internal::SetAttributeRowsMutation{id, rows, {}, true});
 }
 
+absl::Status Index::ClearAttribute(std::string_view attribute, int64_t key) {
+  return ClearAttributeMany(attribute, std::span<const int64_t>(&key, 1));
+}
+absl::Status Index::ClearAttribute(std::string_view attribute, std::string_view key) {
+  return ClearAttributeMany(attribute, std::span<const std::string_view>(&key, 1));
+}
+absl::Status Index::ClearAttributeMany(std::string_view attribute, std::span<const int64_t> keys) {
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_,
+                   internal::SetAttributeKeysMutation{id, internal::KeyList::Of(keys), {}, true});
+}
+absl::Status Index::ClearAttributeMany(std::string_view attribute,
+                                       std::span<const std::string_view> keys) {
+  TI_ASSIGN_OR_RETURN(AttributeId id, IdOf(*state_, attribute));
+  return CommitOne(*state_,
+                   internal::SetAttributeKeysMutation{id, internal::KeyList::Of(keys), {}, true});
+}
+
 absl::StatusOr<std::optional<int64_t>> Snapshot::GetAttributeValue(std::string_view attribute,
                                                                    RowId row) const {
   TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
@@ -210,21 +228,23 @@ absl::StatusOr<std::string> Snapshot::FormatAttributeValue(std::string_view attr
   return query::FormatAttribute(e->type, e->scale, value);
 }
 
-absl::StatusOr<AttributeSummary> Snapshot::SummarizeAttribute(std::string_view attribute,
-                                                              const Segment* segment) const {
+absl::StatusOr<AttributeSummary> Snapshot::SummarizeAttribute(
+    std::string_view attribute, const Segment* segment, const AttributeAggregates& which) const {
   return Guarded([&]() -> absl::StatusOr<AttributeSummary> {
     TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
     TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
+    // One pass over the segment's chunks for everything asked for.
+    const Bsi::Summary s =
+        e->column.Summarize(filter, {.sum = which.sum, .min = which.min, .max = which.max});
     AttributeSummary out;
-    out.count = e->column.Count(filter);
-    const Int128 sum = e->column.Sum(filter);
-    out.sum = absl::MakeInt128(static_cast<int64_t>(sum >> 64),
-                               static_cast<uint64_t>(sum & ~uint64_t{0}));
-    if (out.count > 0) {
-      out.min = e->column.Min(filter);
-      out.max = e->column.Max(filter);
-      out.mean =
-          static_cast<double>(static_cast<long double>(sum) / static_cast<long double>(out.count));
+    out.count = s.count;
+    out.sum = absl::MakeInt128(static_cast<int64_t>(s.sum >> 64),
+                               static_cast<uint64_t>(s.sum & ~uint64_t{0}));
+    out.min = s.min;
+    out.max = s.max;
+    if (out.count > 0 && which.sum) {
+      out.mean = static_cast<double>(static_cast<long double>(s.sum) /
+                                     static_cast<long double>(out.count));
     }
     return out;
   });

@@ -150,6 +150,7 @@ struct SetAttributeKeysMutation {
   AttributeId attribute;
   KeyList keys;
   std::span<const int64_t> values;
+  bool clear = false;
 };
 struct SetAttributeRowsMutation {
   AttributeId attribute;

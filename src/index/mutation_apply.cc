@@ -712,7 +712,7 @@ struct Validator {
   // rows are checked against the view like the tag kinds'.
   absl::Status operator()(SetAttributeKeysMutation& m) {
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
-    TI_RETURN_IF_ERROR(Lengths(m.keys.size(), m.values.size()));
+    if (!m.clear) TI_RETURN_IF_ERROR(Lengths(m.keys.size(), m.values.size()));
     return PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys);
   }
   absl::Status operator()(SetAttributeRowsMutation& m) {
@@ -925,7 +925,12 @@ struct Applier {
   void operator()(SetAttributeKeysMutation& m) {
     std::vector<RowId> unused;
     std::vector<RowId> rows = prep.keys->Commit(s, &unused);
-    s.attributes.Mutable(m.attribute)->column.SetMany(rows, m.values);
+    Bsi& column = s.attributes.Mutable(m.attribute)->column;
+    if (m.clear) {
+      column.ClearMany(rows);
+    } else {
+      column.SetMany(rows, m.values);
+    }
   }
   void operator()(SetAttributeRowsMutation& m) {
     Bsi& column = s.attributes.Mutable(m.attribute)->column;

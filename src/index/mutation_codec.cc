@@ -34,12 +34,13 @@
 //     19  set attribute keys     u32 id, keys, u32 n, n x i64 values
 //     20  set attribute rows     u32 id, rows, u32 n, n x i64 values
 //     21  clear attribute rows   u32 id, rows
+//     22  clear attribute keys   u32 id, keys  (WAL v5)
 //     40  save segment           u32 id, bytes name, u8 dynamic, bytes query,
 //                                u64 created (Unix µs), bytes portable
 //                                (static: the members; dynamic: empty)
 //     41  rename segment         u32 id, bytes new name
 //     42  drop segment           u32 id
-//   (22..39 belong to other kinds; 40..59 to saved segments and rule tags)
+//   (23..39 belong to other kinds; 40..59 to saved segments and rule tags)
 //
 // Values are never changed or reused. A new kind takes the next value.
 #include <cstring>
@@ -80,6 +81,7 @@ enum RecordType : uint8_t {
   kSetAttributeKeys = 19,
   kSetAttributeRows = 20,
   kClearAttributeRows = 21,
+  kClearAttributeKeys = 22,
   kSaveSegment = 40,
   kRenameSegment = 41,
   kDropSegment = 42,
@@ -257,10 +259,10 @@ void Encode(const DropAttributeMutation& m, std::string* out) {
   PutU32(out, m.attribute.value);
 }
 void Encode(const SetAttributeKeysMutation& m, std::string* out) {
-  PutU8(out, kSetAttributeKeys);
+  PutU8(out, m.clear ? kClearAttributeKeys : kSetAttributeKeys);
   PutU32(out, m.attribute.value);
   PutKeys(out, m.keys);
-  PutValues(out, m.values);
+  if (!m.clear) PutValues(out, m.values);
 }
 void Encode(const SetAttributeRowsMutation& m, std::string* out) {
   PutU8(out, m.clear ? kClearAttributeRows : kSetAttributeRows);
@@ -420,11 +422,15 @@ bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
       *out = m;
       return true;
     }
-    case kSetAttributeKeys: {
+    case kSetAttributeKeys:
+    case kClearAttributeKeys: {
       SetAttributeKeysMutation m;
+      m.clear = type == kClearAttributeKeys;
       m.attribute = AttributeId{d.U32()};
-      if (!GetKeys(d, arena, &m.keys) || !GetValues(d, arena, &m.values)) return false;
-      if (m.values.size() != m.keys.size()) return false;
+      if (!GetKeys(d, arena, &m.keys)) return false;
+      if (!m.clear && (!GetValues(d, arena, &m.values) || m.values.size() != m.keys.size())) {
+        return false;
+      }
       *out = m;
       return true;
     }
@@ -546,7 +552,9 @@ const char* KindName(const Mutation& m) {
     const char* operator()(const CreateAttributeMutation&) { return "create attribute"; }
     const char* operator()(const RenameAttributeMutation&) { return "rename attribute"; }
     const char* operator()(const DropAttributeMutation&) { return "drop attribute"; }
-    const char* operator()(const SetAttributeKeysMutation&) { return "set attribute keys"; }
+    const char* operator()(const SetAttributeKeysMutation& x) {
+      return x.clear ? "clear attribute keys" : "set attribute keys";
+    }
     const char* operator()(const SetAttributeRowsMutation& x) {
       return x.clear ? "clear attribute rows" : "set attribute rows";
     }

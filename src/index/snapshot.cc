@@ -145,9 +145,10 @@ absl::StatusOr<std::string> Index::FormatAttributeValue(std::string_view attribu
 }
 
 absl::StatusOr<AttributeSummary> Index::SummarizeAttribute(std::string_view attribute,
-                                                           const Segment* segment) const {
+                                                           const Segment* segment,
+                                                           const AttributeAggregates& which) const {
   TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
-  return GetSnapshot().SummarizeAttribute(attribute, segment);
+  return GetSnapshot().SummarizeAttribute(attribute, segment, which);
 }
 
 absl::StatusOr<std::vector<AttributeEntryValue>> Index::TopAttribute(std::string_view attribute,

@@ -125,6 +125,12 @@ size_t WriteBatch::SetAttributeRows(AttributeId attribute, std::span<const RowId
   return rep_->Add(
       internal::SetAttributeRowsMutation{attribute, rep_->Rows(rows), rep_->Ints(values), false});
 }
+size_t WriteBatch::ClearAttribute(AttributeId attribute, std::span<const int64_t> keys) {
+  return rep_->Add(internal::SetAttributeKeysMutation{attribute, rep_->Keys(keys), {}, true});
+}
+size_t WriteBatch::ClearAttribute(AttributeId attribute, std::span<const std::string_view> keys) {
+  return rep_->Add(internal::SetAttributeKeysMutation{attribute, rep_->Keys(keys), {}, true});
+}
 size_t WriteBatch::ClearAttributeRows(AttributeId attribute, std::span<const RowId> rows) {
   return rep_->Add(internal::SetAttributeRowsMutation{attribute, rep_->Rows(rows), {}, true});
 }

@@ -127,11 +127,20 @@ struct Fixture {
     return v;
   }
 
+  // Each chunk's density drawn apart: a few ids (a small array container:
+  // the sparse path of Select and Summarize), up to ~260 ids (around its
+  // 256-word threshold), or 1 %..100 % (the whole-chunk path).
   Bitmap RandomFilter() {
     std::vector<uint32_t> ids;
-    const double p = 0.01 + (rng() % 100) / 100.0;
     std::uniform_real_distribution<double> unit(0, 1);
+    double p = 0;
     for (uint32_t x = 0; x < rows; ++x) {
+      if (x % 65536 == 0) {
+        const uint64_t kind = rng() % 4;
+        p = kind == 0   ? 0.00005 + (rng() % 10) / 10000.0
+            : kind == 1 ? 0.003 + (rng() % 10) / 10000.0
+                        : 0.01 + (rng() % 100) / 100.0;
+      }
       if (x >= 2 * 65536 && x < 3 * 65536) continue;  // a chunk absent from the filter
       if (unit(rng) < p) ids.push_back(x);
     }
@@ -164,7 +173,7 @@ std::vector<int64_t> ModelValues(const Column& m, const Bitmap* filter) {
   return out;
 }
 
-void CheckAll(Fixture& f, uint64_t seed) {
+void CheckOnce(Fixture& f, uint64_t seed) {
   INFO("seed " << seed << " bits " << f.bsi.bits());
   for (uint32_t r = 0; r < f.rows; r += 97) REQUIRE(f.bsi.Get(r) == f.model[r]);
   const Bitmap filter = f.RandomFilter();
@@ -216,6 +225,20 @@ void CheckAll(Fixture& f, uint64_t seed) {
       }
     }
     REQUIRE(!f.bsi.KthSmallest(vals.size(), flt).has_value());
+    // Summarize computes exactly the aggregates asked for.
+    for (int w = 0; w < 8; ++w) {
+      const Bsi::Want want{.sum = (w & 1) != 0, .min = (w & 2) != 0, .max = (w & 4) != 0};
+      INFO("want sum " << want.sum << " min " << want.min << " max " << want.max);
+      const Bsi::Summary got = f.bsi.Summarize(flt, want);
+      REQUIRE(got.count == vals.size());
+      REQUIRE(got.sum == (want.sum ? sum : 0));
+      const std::optional<int64_t> lo =
+          vals.empty() ? std::nullopt : std::optional<int64_t>(vals.front());
+      const std::optional<int64_t> hi =
+          vals.empty() ? std::nullopt : std::optional<int64_t>(vals.back());
+      REQUIRE(got.min == (want.min ? lo : std::nullopt));
+      REQUIRE(got.max == (want.max ? hi : std::nullopt));
+    }
     // Top-k / bottom-k: by value, ties by ascending row.
     for (bool largest : {true, false}) {
       const uint64_t k = f.rng() % 50;
@@ -242,6 +265,17 @@ void CheckAll(Fixture& f, uint64_t seed) {
       REQUIRE(hist[j] == c);
     }
   }
+}
+
+// Both evaluation paths of small filters (their words only, and the whole
+// chunk) against the model.
+void CheckAll(Fixture& f, uint64_t seed) {
+  for (bool sparse : {true, false}) {
+    INFO("sparse filter path " << sparse);
+    Bsi::SetSparseFiltersForTesting(sparse);
+    CheckOnce(f, seed);
+  }
+  Bsi::SetSparseFiltersForTesting(true);
 }
 
 }  // namespace

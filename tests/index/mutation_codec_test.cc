@@ -83,7 +83,8 @@ struct Describe {
     return absl::StrCat("dropattr ", m.attribute.value);
   }
   std::string operator()(const ti::SetAttributeKeysMutation& m) {
-    return absl::StrCat("setk ", m.attribute.value, " ", Keys(m.keys), " ", Values(m.values));
+    return absl::StrCat("setk ", m.attribute.value, " ", m.clear, " ", Keys(m.keys), " ",
+                        Values(m.values));
   }
   std::string operator()(const ti::SetAttributeRowsMutation& m) {
     return absl::StrCat("setr ", m.attribute.value, " ", m.clear, " ", Rows(m.rows), " ",
@@ -187,7 +188,9 @@ ti::Mutation RandomMutation(std::mt19937_64& rng, Pool& pool, int kind) {
       return ti::DropAttributeMutation{attr};
     case 14: {
       ti::KeyList k = keys();
-      return ti::SetAttributeKeysMutation{attr, k, values(k.size())};
+      const bool clear = pick(2) == 0;
+      return ti::SetAttributeKeysMutation{
+          attr, k, clear ? std::span<const int64_t>() : values(k.size()), clear};
     }
     case 16: {
       ti::SaveSegmentMutation m;

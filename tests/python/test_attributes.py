@@ -82,6 +82,28 @@ def test_aggregates_match_pandas():
     assert abs(rank - 0.5 * (len(ordered) - 1)) <= ordered.count(median) + 1
 
 
+def test_summarize_computes_only_what_is_asked_for():
+    index, keys, vip, orders, cents, days = build()
+    seg = index.query("高价值客户")
+    in_seg = [o for k, o in zip(keys, orders) if k in vip and o is not None]
+    small = index.segment_from_rows(list(range(0, N, 97)))   # a few rows per chunk
+    in_small = [orders[r] for r in range(0, N, 97) if orders[r] is not None]
+    for segment, vals in ((seg, in_seg), (small, in_small), (None, [o for o in orders
+                                                                    if o is not None])):
+        assert index.summarize("订单数", segment, aggregates=["sum"]) == {
+            "count": len(vals), "sum": sum(vals)}
+        assert index.summarize("订单数", segment, aggregates=["min", "max"]) == {
+            "count": len(vals), "min": min(vals), "max": max(vals)}
+        assert index.summarize("订单数", segment, aggregates=["mean"]) == {
+            "count": len(vals), "mean": sum(vals) / len(vals)}
+        assert index.summarize("订单数", segment, aggregates=[]) == {"count": len(vals)}
+        assert index.summarize("订单数", segment) == {
+            "count": len(vals), "sum": sum(vals), "min": min(vals), "max": max(vals),
+            "mean": sum(vals) / len(vals)}
+    with pytest.raises(tagindex.InvalidArgumentError, match="median"):
+        index.summarize("订单数", aggregates=["median"])
+
+
 def test_to_frame_and_errors():
     index, keys, vip, orders, cents, days = build()
     frame = index.query("订单数 IS NOT NULL AND 高价值客户").to_frame(attributes=["订单数"])

@@ -199,4 +199,69 @@ def test_batch_attribute_values_against_a_dict_and_all_or_nothing():
     with pytest.raises(tagindex.UnknownAttributeError):
         index.batch().set_attribute("无此属性", [100], [1])
     with pytest.raises(tagindex.InvalidArgumentError):
-        index.batch().set_attribute("消费金额", [100], [None])   # NULL by key: use rows
+        index.batch().set_attribute("消费金额", [100, 101], [1.0])   # lengths differ
+
+
+@pytest.mark.parametrize("key_kind", ["int64", "string"])
+def test_null_by_key_and_clear_by_key_against_a_dict(key_kind, tmp_path):
+    """set_attribute(..., None) by key and clear_attribute by key, in batches
+    and as Index calls: each call is one atomic commit (one log record),
+    checked against a dict; a batch failing at its last item changes
+    nothing."""
+    seed = 20261202
+    rng = random.Random(seed)
+    keyof = (lambda k: k) if key_kind == "int64" else (lambda k: f"C{k}")
+    index = tagindex.Index.open(tmp_path / "idx", key_kind=key_kind)
+    index.create_attribute("订单数")
+    index.add_customers([keyof(k) for k in range(40)])
+    oracle = {keyof(k): None for k in range(40)}
+    for step in range(40):
+        keys = [keyof(rng.randrange(40)) for _ in range(rng.randrange(1, 7))]
+        values = [None if rng.random() < 0.4 else rng.randrange(-10**6, 10**6) for _ in keys]
+        how = rng.randrange(4)
+        if how == 0:
+            index.set_attribute("订单数", keys, values)
+        elif how == 1:
+            index.clear_attribute("订单数", keys)
+            values = [None] * len(keys)
+        elif how == 2:
+            b = index.batch()
+            b.set_attribute("订单数", keys, values)
+            b.clear_attribute("订单数", keys[:1])
+            index.write(b)
+            values = values + [None]
+            keys = keys + keys[:1]
+        else:
+            before = dict(oracle)
+            b = index.batch()
+            b.set_attribute("订单数", keys, values)
+            b.clear_attribute("订单数", keys)
+            b.clear_attribute("订单数", [keys[0], keyof(4242)])   # not a customer
+            with pytest.raises(tagindex.UnknownCustomerError) as e:
+                index.write(b)
+            assert e.value.item == len(b) - 1, (seed, step)
+            keys, values = [], []
+            assert oracle == before
+        for k, v in zip(keys, values):
+            oracle[k] = v   # the later value of a key wins, NULL included
+        got = {keyof(k): index.attribute_value("订单数", row=index.row_of(keyof(k)))
+               for k in range(40)}
+        assert got == oracle, (seed, step, keys, values)
+    # A set_attribute with NULLs whose set part fails changes nothing (it used
+    # to clear first, in a commit of its own).
+    snapshot = dict(oracle)
+    with pytest.raises(tagindex.UnknownCustomerError):
+        index.set_attribute("订单数", [keyof(1), keyof(2), keyof(4242)], [None, 5, 6])
+    assert {keyof(k): index.attribute_value("订单数", row=index.row_of(keyof(k)))
+            for k in range(40)} == snapshot
+    # One log record per call, and the log replays to the same values.
+    index.checkpoint()
+    index.set_attribute("订单数", [keyof(1), keyof(2), keyof(3)], [None, 7, None])
+    index.clear_attribute("订单数", [keyof(4)])
+    index.close()
+    reopened = tagindex.Index.open(tmp_path / "idx")
+    assert reopened.last_recovery.log_records_replayed == 2
+    snapshot.update({keyof(1): None, keyof(2): 7, keyof(3): None, keyof(4): None})
+    assert {keyof(k): reopened.attribute_value("订单数", row=reopened.row_of(keyof(k)))
+            for k in range(40)} == snapshot
+    reopened.close()

@@ -375,7 +375,7 @@ inline absl::Status RandomOp(std::mt19937_64& rng, Index& index, bool allow_chec
   }
   if (kind < 92 && allow_checkpoint && index.persistent()) return index.Checkpoint();
   if (kind < 92) return absl::OkStatus();
-  // Attribute columns (kinds 16-21 of the log): create, drop, set, clear.
+  // Attribute columns (kinds 16-22 of the log): create, drop, set, clear.
   const std::string attribute = absl::StrCat("属性", pick(3));
   if (kind < 93) {
     AttributeSpec spec;
@@ -394,7 +394,8 @@ inline absl::Status RandomOp(std::mt19937_64& rng, Index& index, bool allow_chec
     values.push_back(static_cast<int64_t>(pick(2000)) - 1000);
   }
   if (kind < 97) return index.SetAttribute(attribute, key, values[0]);
-  if (kind < 99) return index.SetAttributeRows(attribute, rows, values);
+  if (kind < 98) return index.SetAttributeRows(attribute, rows, values);
+  if (kind < 99) return index.ClearAttribute(attribute, key);
   return index.ClearAttributeRows(attribute, rows);
 }
 
@@ -500,12 +501,19 @@ inline RandomBatchOps RandomBatch(std::mt19937_64& rng, int max_items) {
           if (!a.ok()) return a.status();
           return x.SetAttributeRows(*a, rows, values);
         });
-      } else {
+      } else if (kind < 94) {
         b.ClearAttributeRows(attribute, rows);
         calls.push_back([=](Index& x) -> absl::Status {
           absl::StatusOr<std::string> a = AttributeNameOf(x, attribute);
           if (!a.ok()) return a.status();
           return x.ClearAttributeRows(*a, rows);
+        });
+      } else {
+        b.ClearAttribute(attribute, keys);
+        calls.push_back([=](Index& x) -> absl::Status {
+          absl::StatusOr<std::string> a = AttributeNameOf(x, attribute);
+          if (!a.ok()) return a.status();
+          return x.ClearAttributeMany(*a, keys);
         });
       }
     } else {

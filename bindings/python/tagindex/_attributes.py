@@ -12,7 +12,7 @@ import dataclasses
 import datetime
 import decimal
 import re
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -202,47 +202,46 @@ class AttributeMixin:
         """Sets values of live customers, by ``keys`` or by ``rows``:
         ints, floats (must fit the scale exactly), ``Decimal``, ``datetime64``,
         ``datetime.date``, ISO strings, pandas ``Int64``. ``None``, ``NaN``,
-        ``NaT`` and ``pd.NA`` clear the value (NULL). Bulk: one sorted slice
-        build per call.
-        """
-        info = self._impl.get_attribute(name)
-        code, scale = info[2], info[3]
-        vals, present = to_storage(values, code, scale, f"set_attribute {name!r}")
-        if (keys is None) == (rows is None):
-            raise TypeError("set_attribute: give exactly one of keys or rows")
-        if rows is None:
-            kind, batch = keys_batch(keys)
-            if kind in ("int", "str"):
-                batch = [batch] if kind == "str" else np.asarray([batch], dtype=np.int64)
-                kind += "s"
-            if len(batch) != len(vals):
-                raise InvalidArgumentError(
-                    f"set_attribute: {len(batch)} keys but {len(vals)} values")
-            if kind == "ints":
-                keys_arr = np.asarray(batch, dtype=np.int64)
-                if not present.all():
-                    rows = np.array([self._impl.find_customer_int(int(k))
-                                     for k in keys_arr[~present]], dtype=np.uint32)
-                    self._impl.clear_attribute_rows(name, rows)
-                self._impl.set_attribute_keys_int(name, keys_arr[present], vals[present])
-            else:
-                if not present.all():
-                    rows = np.array([self._impl.find_customer_str(k)
-                                     for k, p in zip(batch, present) if not p], dtype=np.uint32)
-                    self._impl.clear_attribute_rows(name, rows)
-                self._impl.set_attribute_keys_str(
-                    name, [k for k, p in zip(batch, present) if p], vals[present])
-            return
-        r = rows_array(rows)
-        if len(r) != len(vals):
-            raise InvalidArgumentError(f"set_attribute: {len(r)} rows but {len(vals)} values")
-        if not present.all():
-            self._impl.clear_attribute_rows(name, r[~present])
-        self._impl.set_attribute_rows(name, r[present], vals[present])
+        ``NaT`` and ``pd.NA`` clear the value (NULL). One atomic commit (one
+        log record) whatever the mix of values and NULLs; for a customer
+        given twice the later value wins. Bulk: one sorted slice build per
+        call.
 
-    def clear_attribute(self, name: str, *, rows: Any) -> None:
-        """Makes the values of ``rows`` NULL."""
-        self._impl.clear_attribute_rows(name, rows_array(rows))
+        Raises:
+            UnknownAttributeError: no column of that name.
+            UnknownCustomerError: a key or row that is not a live customer
+                (nothing changes).
+            InvalidArgumentError: values that do not fit the column, or keys
+                and values of different lengths.
+        """
+        from ._batch import WriteBatch, plan_values
+        ops = plan_values(self._impl, name, keys, values, rows)
+        if len(ops) == 1 and ops[0][0] == "set":  # no NULLs: one direct call
+            _, kind, batch, vals = ops[0]
+            if kind == "rows":
+                self._impl.set_attribute_rows(name, batch, vals)
+            elif kind == "ints":
+                self._impl.set_attribute_keys_int(name, batch, vals)
+            else:
+                self._impl.set_attribute_keys_str(name, batch, vals)
+            return
+        b = WriteBatch(self)  # NULLs too: one atomic commit of a clear and a set
+        b._add_plan(name, ops)
+        self._impl.write(b._impl, b._results)
+
+    def clear_attribute(self, name: str, keys: Any = None, *, rows: Any = None) -> None:
+        """Makes the values of the customers ``keys`` (or of ``rows``) NULL,
+        in one commit; customers without a value are fine.
+
+        Raises:
+            UnknownAttributeError: no column of that name.
+            UnknownCustomerError: a key or row that is not a live customer
+                (nothing changes).
+        """
+        from ._batch import WriteBatch
+        b = WriteBatch(self)
+        b.clear_attribute(name, keys, rows=rows)
+        self._impl.write(b._impl, b._results)
 
     def attribute_value(self, name: str, *, row: int) -> Any:
         """One live row's value (int, Decimal or date), ``None`` for NULL."""
@@ -253,16 +252,35 @@ class AttributeMixin:
     def _seg(self, segment: Any) -> Any:
         return None if segment is None else segment._impl
 
-    def summarize(self, name: str, segment: Any = None) -> dict:
+    def summarize(self, name: str, segment: Any = None, *,
+                  aggregates: Optional[Iterable[str]] = None) -> dict:
         """count, sum, min, max, mean over the segment's customers with a value
         (every customer when ``segment`` is None), from the bit slices. sum,
         min, max are int / ``Decimal`` (dates: min and max as ``date``, no
-        sum); mean is a float (``Decimal`` for decimals)."""
+        sum); mean is a float (``Decimal`` for decimals).
+
+        ``aggregates`` names the ones to compute (``"sum"``, ``"mean"``,
+        ``"min"``, ``"max"``; default all): each costs a walk of the slices,
+        so ``aggregates=["sum"]`` is cheaper than everything. The count is
+        always there; the dict holds only what was asked for.
+        """
         info = self._impl.get_attribute(name)
         code, scale = info[2], info[3]
-        count, total, lo, hi, mean = self._impl.summarize_attribute(name, self._seg(segment))
+        wanted = {"sum", "mean", "min", "max"} if aggregates is None else set(aggregates)
+        unknown = wanted - {"sum", "mean", "min", "max"}
+        if unknown:
+            raise InvalidArgumentError(f"summarize: unknown aggregates {sorted(unknown)}; use "
+                                       "sum, mean, min, max")
+        count, total, lo, hi, mean = self._impl.summarize_attribute(
+            name, self._seg(segment), bool(wanted & {"sum", "mean"}), "min" in wanted,
+            "max" in wanted)
         out = {"count": count, "min": from_storage(lo, code, scale),
                "max": from_storage(hi, code, scale)}
+        out = self._summary(code, scale, count, total, out)
+        return {k: v for k, v in out.items() if k == "count" or k in wanted}
+
+    @staticmethod
+    def _summary(code: int, scale: int, count: int, total: Any, out: dict) -> dict:
         if code == 2:
             out["mean"] = (None if count == 0 else
                            _EPOCH + datetime.timedelta(days=total / count))

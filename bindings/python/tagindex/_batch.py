@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -166,53 +166,105 @@ class WriteBatch:
     def set_attribute(self, name: str, keys: Any = None, values: Any = None, *,
                       rows: Any = None) -> int:
         """Sets values of an attribute column (:meth:`Index.set_attribute`),
-        by ``keys`` or by ``rows``, as one item (two when some values by
-        ``rows`` are NULL: a clear, then a set; the set's index is
-        returned). The column is resolved now,
-        by name; the keys and rows must be live when the batch is written
-        (an earlier item may add them). A ``None`` / ``NaN`` value clears
-        the customer's value when given by ``rows``; clearing by key is not
-        a batch item (give rows).
+        by ``keys`` or by ``rows``, as one item; a ``None`` / ``NaN`` / ``NaT``
+        value clears the customer's value, so values with NULLs are two items
+        (a clear and a set; the index of the last one is returned). For a
+        customer given twice the later value wins, NULL included. The column
+        is resolved now, by name; the keys and rows must be live when the
+        batch is written (an earlier item may add them).
 
         Raises:
             UnknownAttributeError: no column of that name.
-            InvalidArgumentError: values that do not fit the column, a NULL
-                value by key, or keys and values of different lengths.
+            InvalidArgumentError: values that do not fit the column, or keys
+                and values of different lengths.
         """
-        from ._attributes import to_storage
-        info = self._index._impl.get_attribute(text_arg(name, "attribute name"))
-        attribute, code, scale = info[0], info[2], info[3]
-        vals, present = to_storage(values, code, scale, f"batch set_attribute {name!r}")
-        if (keys is None) == (rows is None):
-            raise TypeError("set_attribute: give exactly one of keys or rows")
-        if rows is None:
-            kind, batch = keys_batch(keys)
-            if kind in ("int", "str"):
-                batch = [batch] if kind == "str" else np.asarray([batch], dtype=np.int64)
-                kind += "s"
-            if len(batch) != len(vals):
-                raise InvalidArgumentError(
-                    f"set_attribute: {len(batch)} keys but {len(vals)} values")
-            if not present.all():
-                raise InvalidArgumentError(
-                    "batch set_attribute: a NULL value by key; clear values by rows")
-            if kind == "ints":
-                return self._added(self._impl.set_attribute_keys_int(
-                    attribute, np.asarray(batch, dtype=np.int64), vals))
-            return self._added(self._impl.set_attribute_keys_str(attribute, list(batch), vals))
-        r = rows_array(rows)
-        if len(r) != len(vals):
-            raise InvalidArgumentError(f"set_attribute: {len(r)} rows but {len(vals)} values")
-        if present.all():
-            return self._added(self._impl.set_attribute_rows(attribute, r, vals))
-        # NULLs by row: one clear item and one set item.
-        self._added(self._impl.clear_attribute_rows(attribute, r[~present]))
-        return self._added(self._impl.set_attribute_rows(attribute, r[present], vals[present]))
+        return self._add_plan(name, plan_values(self._index._impl, name, keys, values, rows))
 
-    def clear_attribute(self, name: str, *, rows: Any) -> int:
-        """Makes the values of ``rows`` NULL (:meth:`Index.clear_attribute`)."""
-        info = self._index._impl.get_attribute(text_arg(name, "attribute name"))
-        return self._added(self._impl.clear_attribute_rows(info[0], rows_array(rows)))
+    def _add_plan(self, name: str, ops: List[tuple]) -> int:
+        attribute = info_id(self._index._impl, name)
+        last = -1
+        for op, kind, batch, vals in ops:
+            last = self._add_values(op, attribute, kind, batch, vals)
+        return last
+
+    def _add_values(self, op: str, attribute: int, kind: str, batch: Any, vals: Any) -> int:
+        impl = self._impl
+        if op == "clear":
+            if kind == "rows":
+                return self._added(impl.clear_attribute_rows(attribute, batch))
+            if kind == "ints":
+                return self._added(impl.clear_attribute_keys_int(attribute, batch))
+            return self._added(impl.clear_attribute_keys_str(attribute, batch))
+        if kind == "rows":
+            return self._added(impl.set_attribute_rows(attribute, batch, vals))
+        if kind == "ints":
+            return self._added(impl.set_attribute_keys_int(attribute, batch, vals))
+        return self._added(impl.set_attribute_keys_str(attribute, batch, vals))
+
+    def clear_attribute(self, name: str, keys: Any = None, *, rows: Any = None) -> int:
+        """Makes the values of the customers ``keys`` (or of ``rows``) NULL
+        (:meth:`Index.clear_attribute`), as one item."""
+        kind, batch = value_targets(keys, rows, "clear_attribute")
+        return self._add_values("clear", info_id(self._index._impl, name), kind, batch, None)
+
+
+def info_id(impl: Any, name: str) -> int:
+    return impl.get_attribute(text_arg(name, "attribute name"))[0]
+
+
+def value_targets(keys: Any, rows: Any, what: str) -> Tuple[str, Any]:
+    """("ints" | "strs" | "rows", the int64 array, str list or uint32 rows)."""
+    if (keys is None) == (rows is None):
+        raise TypeError(f"{what}: give exactly one of keys or rows")
+    if rows is not None:
+        return "rows", rows_array(rows)
+    kind, batch = keys_batch(keys)
+    if kind in ("int", "str"):
+        batch = [batch] if kind == "str" else np.asarray([batch], dtype=np.int64)
+        kind += "s"
+    if kind == "ints":
+        return kind, np.asarray(batch, dtype=np.int64)
+    return kind, list(batch)
+
+
+def plan_values(impl: Any, name: str, keys: Any, values: Any, rows: Any) -> List[tuple]:
+    """The items that set ``values`` of ``keys`` / ``rows``: [("set" | "clear",
+    kind, targets, storage values or None)]. One set item without NULLs;
+    with NULLs a clear item and (when some values are present) a set item,
+    over disjoint customers: the last value of each customer decides."""
+    from ._attributes import to_storage
+    info = impl.get_attribute(text_arg(name, "attribute name"))
+    code, scale = info[2], info[3]
+    vals, present = to_storage(values, code, scale, f"set_attribute {name!r}")
+    kind, batch = value_targets(keys, rows, "set_attribute")
+    if len(batch) != len(vals):
+        what = "rows" if kind == "rows" else "keys"
+        raise InvalidArgumentError(
+            f"set_attribute: {len(batch)} {what} but {len(vals)} values")
+    if present.all():
+        return [("set", kind, batch, vals)]
+    keep = _last_of_each(batch)
+    vals, present = vals[keep], present[keep]
+    if kind == "strs":
+        nulls = [batch[i] for i, p in zip(keep.tolist(), present.tolist()) if not p]
+        batch = [batch[i] for i, p in zip(keep.tolist(), present.tolist()) if p]
+    else:
+        picked = batch[keep]
+        nulls, batch = picked[~present], picked[present]
+    ops = [("clear", kind, nulls, None)]
+    if len(batch):
+        ops.append(("set", kind, batch, vals[present]))
+    return ops
+
+
+def _last_of_each(batch: Any) -> np.ndarray:
+    """Ascending positions of the last occurrence of each distinct element."""
+    if isinstance(batch, list):
+        last = {k: i for i, k in enumerate(batch)}
+        return np.fromiter(sorted(last.values()), dtype=np.int64, count=len(last))
+    arr = np.asarray(batch)
+    _, first_in_reversed = np.unique(arr[::-1], return_index=True)
+    return np.sort(len(arr) - 1 - first_in_reversed)
 
 
 def write(index: "Index", batch: WriteBatch) -> List[Optional[Any]]:

@@ -16,36 +16,19 @@ from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundErr
 from ._analytics import AnalyticsMixin
 from ._attributes import AttributeMixin
 from ._segments import SegmentsMixin
-from ._query import CompiledQuery, Explanation, Segment, query_options
+from ._options import (INDEX_FIELDS, OPEN_FIELDS, QUERY_FIELDS, SYNC_POLICIES, from_cpp,
+                       index_options, make_dataclass, open_options, query_options,
+                       with_options)
+from ._query import CompiledQuery, Explanation, Segment
 
 _TAG_KINDS = {"manual": 0, "rule": 1}
 _TAG_KIND_NAMES = {v: k for k, v in _TAG_KINDS.items()}
 
 
-@dataclasses.dataclass(frozen=True)
-class IndexOptions:
-    """Options fixed when an index is created (mirrors ``tagindex::IndexOptions``).
-
-    Attributes:
-        key_kind: how customers are identified: ``"int64"`` (integer keys mapped
-            to dense row ids), ``"string"`` (UTF-8 keys such as phone numbers)
-            or ``"identity"`` (the integer key *is* the row id).
-        create_missing_customers: tagging an unknown key registers the customer
-            (else :class:`UnknownCustomerError`).
-        max_name_bytes: longest tag or category name, in UTF-8 bytes.
-        max_name_code_points: longest tag or category name, in code points.
-        max_description_bytes: longest description, in bytes.
-        max_string_key_bytes: longest string customer key, in bytes.
-        max_tags: the most live tags an index may hold.
-    """
-
-    key_kind: str = "int64"
-    create_missing_customers: bool = True
-    max_name_bytes: int = 256
-    max_name_code_points: int = 64
-    max_description_bytes: int = 4096
-    max_string_key_bytes: int = 1024
-    max_tags: int = 1 << 20
+IndexOptions = make_dataclass(
+    "IndexOptions", INDEX_FIELDS,
+    "Options fixed when an index is created (``tagindex::IndexOptions``; fields and\n"
+    "defaults are the C++ struct's).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,18 +89,7 @@ class RecoveryReport:
     salvage_message: str = ""
 
 
-_SYNC_POLICIES = {"every_write": 0, "group_commit": 1, "none": 2}
-
-
-def _check_limits(**limits: Any) -> None:
-    """Option limits are non-negative ints that fit the C++ field."""
-    for name, value in limits.items():
-        top = 2**32 - 1 if name in ("max_tags", "max_tag_id_on_load",
-                                    "group_commit_interval_ms") else 2**63 - 1
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                or not 0 <= value <= top:
-            raise InvalidArgumentError(f"index: {name} must be an int in [0, {top}], got "
-                                       f"{value!r}")
+_SYNC_POLICIES = SYNC_POLICIES  # (also used by the sharded index)
 
 
 class _ClosedIndex:
@@ -309,10 +281,8 @@ class Index:
 
     __slots__ = ("_impl", "__weakref__", "last_import")
 
-    def __init__(self, key_kind: str = "int64", *, create_missing_customers: bool = True,
-                 max_name_bytes: int = 256, max_name_code_points: int = 64,
-                 max_description_bytes: int = 4096, max_string_key_bytes: int = 1024,
-                 max_tags: int = 1 << 20) -> None:
+    @with_options(INDEX_FIELDS, skip=("key_kind",))
+    def __init__(self, key_kind: str = "int64", **options: Any) -> None:
         """Creates an empty in-memory index.
 
         Args:
@@ -323,27 +293,13 @@ class Index:
         Raises:
             InvalidArgumentError: an unknown key kind or a zero limit.
         """
-        if key_kind not in KEY_KINDS:
-            raise InvalidArgumentError(
-                f"index: unknown key kind {key_kind!r}; use one of {sorted(KEY_KINDS)}")
-        _check_limits(max_name_bytes=max_name_bytes, max_name_code_points=max_name_code_points,
-                      max_description_bytes=max_description_bytes,
-                      max_string_key_bytes=max_string_key_bytes, max_tags=max_tags)
-        self._impl = _tagindex._Index(KEY_KINDS[key_kind], bool(create_missing_customers),
-                                      max_name_bytes, max_name_code_points,
-                                      max_description_bytes, max_string_key_bytes, max_tags)
+        self._impl = _tagindex._Index(index_options(dict(options, key_kind=key_kind)))
         #: The :class:`ImportReport` of :meth:`from_dataframe`, else None.
         self.last_import = None
 
     @classmethod
-    def open(cls, path: Union[str, "os.PathLike[str]"], *, create_if_missing: bool = True,
-             read_only: bool = False, sync: str = "every_write",
-             group_commit_interval_ms: int = 2, salvage_log: bool = False,
-             max_tag_id_on_load: int = 1 << 24, max_log_record_bytes: int = 1 << 30,
-             key_kind: str = "int64", create_missing_customers: bool = True,
-             max_name_bytes: int = 256, max_name_code_points: int = 64,
-             max_description_bytes: int = 4096, max_string_key_bytes: int = 1024,
-             max_tags: int = 1 << 20) -> "Index":
+    @with_options(OPEN_FIELDS, INDEX_FIELDS)
+    def open(cls, path: Union[str, "os.PathLike[str]"], **options: Any) -> "Index":
         """Opens (or creates) a persistent index in directory ``path``.
 
         Loads the last snapshot and replays the write-ahead log after it.
@@ -379,30 +335,14 @@ class Index:
             NotFoundError: no index there and ``create_if_missing=False``.
             StorageError: the file system failed.
         """
-        if key_kind not in KEY_KINDS:
-            raise InvalidArgumentError(
-                f"index: unknown key kind {key_kind!r}; use one of {sorted(KEY_KINDS)}")
-        if sync not in _SYNC_POLICIES:
-            raise InvalidArgumentError(
-                f"index: unknown sync policy {sync!r}; use one of {sorted(_SYNC_POLICIES)}")
-        _check_limits(max_name_bytes=max_name_bytes, max_name_code_points=max_name_code_points,
-                      max_description_bytes=max_description_bytes,
-                      max_string_key_bytes=max_string_key_bytes, max_tags=max_tags,
-                      group_commit_interval_ms=group_commit_interval_ms,
-                      max_tag_id_on_load=max_tag_id_on_load,
-                      max_log_record_bytes=max_log_record_bytes)
+        cpp_options = open_options(options)
         encoded = os.fsencode(path)
         nul = encoded.find(b"\0")
         if nul >= 0:
             raise InvalidArgumentError(
                 f"storage: index path {path!r} contains a NUL byte at position {nul}; "
                 "a path cannot hold one")
-        impl = _tagindex._Index.open(
-            encoded, KEY_KINDS[key_kind], bool(create_missing_customers),
-            max_name_bytes, max_name_code_points, max_description_bytes, max_string_key_bytes,
-            max_tags, bool(create_if_missing), bool(read_only), _SYNC_POLICIES[sync],
-            group_commit_interval_ms, bool(salvage_log), max_tag_id_on_load,
-            max_log_record_bytes)
+        impl = _tagindex._Index.open(encoded, cpp_options)
         return cls._from_impl(impl)
 
     def checkpoint(self) -> None:
@@ -507,9 +447,7 @@ class Index:
     @property
     def options(self) -> IndexOptions:
         """The options the index was created with."""
-        o = self._impl.options()
-        o["key_kind"] = KEY_KIND_NAMES[o["key_kind"]]
-        return IndexOptions(**o)
+        return IndexOptions(**from_cpp(self._impl.options(), INDEX_FIELDS))
 
     @property
     def customer_count(self) -> int:
@@ -759,9 +697,8 @@ class Index:
 
     # ---- queries -----------------------------------------------------------------
 
-    def query(self, text: str, *, unknown_tags_are_empty: bool = False,
-              max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-              rewrites: bool = True, today: Any = None) -> Segment:
+    @with_options(QUERY_FIELDS)
+    def query(self, text: str, **options: Any) -> Segment:
         """The customers matching a segment query, as a :class:`Segment`.
 
         The language (docs/query_language.md)::
@@ -778,28 +715,23 @@ class Index:
             AmbiguousTagError: a bare name in several categories.
             ResourceExhaustedError: a limit of the options.
         """
-        opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites, today)
+        opts = query_options(options)
         return Segment(self._owner, self._impl.query(text_arg(text, "query"), opts), text)
 
-    def count(self, text: str, *, unknown_tags_are_empty: bool = False,
-              max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-              rewrites: bool = True, today: Any = None) -> int:
+    @with_options(QUERY_FIELDS)
+    def count(self, text: str, **options: Any) -> int:
         """The number of customers matching ``text``, without materialising
         the result where the plan allows. Same options and errors as
         :meth:`query`."""
-        opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites, today)
+        opts = query_options(options)
         return self._impl.count(text_arg(text, "query"), opts)
 
-    def explain(self, text: str, *, unknown_tags_are_empty: bool = False,
-                max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-                rewrites: bool = True, today: Any = None) -> Explanation:
+    @with_options(QUERY_FIELDS)
+    def explain(self, text: str, **options: Any) -> Explanation:
         """Runs ``text`` and returns its plan with estimated and actual
         cardinalities and times (``print(index.explain(q))``). Same options
         and errors as :meth:`query`."""
-        opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites, today)
+        opts = query_options(options)
         return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
     def snapshot(self) -> "Snapshot":
@@ -810,15 +742,13 @@ class Index:
         from ._snapshot import Snapshot  # noqa: PLC0415 (import cycle)
         return Snapshot(self, self._impl.snapshot())
 
-    def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
-                max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
-                rewrites: bool = True, today: Any = None) -> CompiledQuery:
+    @with_options(QUERY_FIELDS)
+    def compile(self, text: str, **options: Any) -> CompiledQuery:
         """Parses, binds and normalises ``text`` once; the result runs many
         times, from many threads. Same options and errors as :meth:`query`."""
-        opts = query_options(max_query_bytes, max_depth, max_operands,
-                             unknown_tags_are_empty, rewrites, today)
+        opts = query_options(options)
         return CompiledQuery(self._owner, self._impl.compile(text_arg(text, "query"), opts),
-                             opts)
+                             options)
 
     def all_customers(self) -> Segment:
         """Every live customer, as a :class:`Segment`."""

@@ -26,6 +26,9 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from ._convert import KEY_KIND_NAMES, KEY_KINDS
+from ._options import INDEX_FIELDS, from_cpp, index_options
+
 FORMAT_VERSION = 2  # 2: attribute columns (version 1 pickles, without them, still load)
 
 
@@ -55,7 +58,8 @@ def index_state(index: Any) -> Dict[str, Any]:
     """The picklable state of an index (see module docstring)."""
     from . import _tagindex
     impl = index._impl
-    options = impl.options()
+    options = from_cpp(impl.options(), INDEX_FIELDS)
+    options["key_kind"] = KEY_KINDS[options["key_kind"]]  # stored as its number
     live_rows = impl.live_rows()
     keys = impl.keys_of_rows(live_rows)
     tags = []
@@ -93,16 +97,19 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
 
     if state.get("version") not in (1, FORMAT_VERSION):
         raise CorruptionError(f"pickle: unknown tagindex pickle version {state.get('version')!r}")
-    o = state["options"]
-    impl = _tagindex._Index(o["key_kind"], o["create_missing_customers"], o["max_name_bytes"],
-                            o["max_name_code_points"], o["max_description_bytes"],
-                            o["max_string_key_bytes"], o["max_tags"])
+    # The option fields this version knows (tagindex/_options.py), each at
+    # its C++ default when the pickle predates it.
+    o = dict(state["options"])
+    if isinstance(o.get("key_kind"), int):
+        o["key_kind"] = KEY_KIND_NAMES.get(o["key_kind"], o["key_kind"])
+    impl = _tagindex._Index(index_options({f.name: o[f.name] for f in INDEX_FIELDS
+                                           if f.name in o}))
     keys = state["keys"]
     limit = int(state["row_id_limit"])
     live_rows = _tagindex.parse_portable_rows(state["live_rows"], max(limit, 1))
     if len(keys) != len(live_rows) or (len(live_rows) and int(live_rows[-1]) >= limit):
         raise CorruptionError("pickle: customer keys do not match the live rows")
-    identity = o["key_kind"] == 2
+    identity = o["key_kind"] == "identity"
     if identity:
         all_keys = np.asarray(keys, dtype=np.int64)
         dead: Any = []
@@ -115,7 +122,7 @@ def restore_index(cls: Any, state: Dict[str, Any]) -> Any:
             impl.remove_customer_int(key)
     else:
         dead_rows = np.setdiff1d(np.arange(limit, dtype=np.uint32), live_rows)
-        if o["key_kind"] == 1:
+        if o["key_kind"] == "string":
             placeholders = _placeholder_str_keys(list(keys), len(dead_rows))
             ordered: List[Any] = [None] * limit
             for row, key in zip(live_rows.tolist(), keys):

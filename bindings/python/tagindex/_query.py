@@ -9,6 +9,7 @@ import numpy as np
 
 from ._convert import row_scalar, rows_array, text_arg
 from ._errors import InvalidArgumentError, UnknownCustomerError
+from ._options import QUERY_FIELDS, make_dataclass, query_options, with_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._index import Index
@@ -17,36 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
 _ITER_PAGE = 1 << 16
 
 
-@dataclasses.dataclass(frozen=True)
-class QueryOptions:
-    """Options of one query (mirrors ``tagindex::QueryOptions``).
-
-    Attributes:
-        max_query_bytes: longest accepted query text, in bytes.
-        max_depth: deepest nesting of parentheses and NOT.
-        max_operands: most operands (names and literals) in one query.
-        unknown_tags_are_empty: an unknown tag name is the empty set instead
-            of :class:`UnknownTagError` (dashboards over tags that may not
-            exist yet).
-        today: the date ``today`` means in attribute predicates
-            (``最近购买 < today - 90d``): a ``datetime.date``, an ISO string, or
-            days since 1970-01-01; ``None`` (default) is the current UTC date.
-        rewrites: the normaliser's rewrite rules (flatten, remove double
-            negation, fold constants, remove duplicates): ``True`` (default)
-            for all, ``False`` for none. Turning them off is for testing.
-    """
-
-    max_query_bytes: int = 64 * 1024
-    max_depth: int = 64
-    max_operands: int = 4096
-    unknown_tags_are_empty: bool = False
-    rewrites: bool = True
-    today: Any = None
-
-    def _as_tuple(self) -> tuple:
-        r = bool(self.rewrites)
-        return (self.max_query_bytes, self.max_depth, self.max_operands,
-                bool(self.unknown_tags_are_empty), r, r, r, r, _today_days(self.today))
+QueryOptions = make_dataclass(
+    "QueryOptions", QUERY_FIELDS,
+    "Options of one query (``tagindex::QueryOptions``; fields and defaults are the\n"
+    "C++ struct's). The query methods take them as keyword arguments.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,7 +349,7 @@ class CompiledQuery:
 
     __slots__ = ("_index", "_impl", "_options")
 
-    def __init__(self, index: "Index", impl: Any, options: Optional[tuple] = None) -> None:
+    def __init__(self, index: "Index", impl: Any, options: Optional[dict] = None) -> None:
         self._index = index
         self._impl = impl
         self._options = options
@@ -415,34 +390,11 @@ class CompiledQuery:
         return f"<tagindex.CompiledQuery {self.text!r}>"
 
 
-def _recompile(index: "Index", text: str, options: Optional[tuple]) -> CompiledQuery:
-    return CompiledQuery(index, index._impl.compile(text_arg(text, "query"), options), options)
-
-
-def _today_days(today: Any) -> Optional[int]:
-    import datetime
-    if today is None:
-        return None
-    if isinstance(today, str):
-        today = datetime.date.fromisoformat(today)
-    if isinstance(today, datetime.datetime):
-        today = today.date()
-    if isinstance(today, datetime.date):
-        return (today - datetime.date(1970, 1, 1)).days
-    if isinstance(today, (int, np.integer)) and not isinstance(today, bool):
-        return int(today)
-    raise InvalidArgumentError(f"query: today must be a date, an ISO string or days, got "
-                               f"{today!r}")
-
-
-def query_options(max_query_bytes: int, max_depth: int, max_operands: int,
-                  unknown_tags_are_empty: bool, rewrites: bool, today: Any = None) -> tuple:
-    for name, value, top in [("max_query_bytes", max_query_bytes, 2**63 - 1),
-                             ("max_depth", max_depth, 2**32 - 1),
-                             ("max_operands", max_operands, 2**32 - 1)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                or not 0 <= value <= top:
-            raise InvalidArgumentError(f"query: {name} must be an int in [0, {top}], got "
-                                       f"{value!r}")
-    return QueryOptions(max_query_bytes, max_depth, max_operands, unknown_tags_are_empty,
-                        rewrites, today)._as_tuple()
+def _recompile(index: "Index", text: str, options: Any) -> CompiledQuery:
+    if isinstance(options, tuple):  # pickled before the options were bound once
+        options = {"max_query_bytes": options[0], "max_depth": options[1],
+                   "max_operands": options[2], "unknown_tags_are_empty": options[3],
+                   "rewrites": options[4], "today": options[8] if len(options) > 8 else None}
+    options = dict(options or {})
+    return CompiledQuery(index, index._impl.compile(text_arg(text, "query"),
+                                                    query_options(options)), options)

@@ -25,7 +25,8 @@ _READS = {
             "_tag_id", "_tag_handle", "has_tag", "tags_of", "rows_with_tag",
             "keys_with_tag", "query", "count", "explain", "compile", "all_customers",
             "segment_from_rows", "segment_from_portable"),
-    AttributeMixin: ("attribute", "attributes", "attribute_value", "_seg", "summarize",
+    AttributeMixin: ("attribute", "attributes", "attribute_value", "_seg", "_summary",
+                     "summarize",
                      "top_k", "histogram", "quantile"),
     AnalyticsMixin: ("_population", "_attribute_columns", "_profile_frame", "profile",
                      "top_tags", "count_of", "cooccurrence", "crosstab", "coverage",
@@ -50,6 +51,11 @@ def _copy(fn: Any) -> Any:
     out.__annotations__ = dict(fn.__annotations__)
     out.__qualname__ = f"Snapshot.{fn.__name__}"
     out.__doc__ = _as_of(fn.__doc__)
+    # A keyword-options wrapper (_options.with_options) states its real
+    # signature here.
+    for attr in ("__signature__", "__wrapped__"):
+        if hasattr(fn, attr):
+            setattr(out, attr, getattr(fn, attr))
     return out
 
 
@@ -59,6 +65,8 @@ def _share(cls: type) -> None:
             member = vars(owner)[name]
             if isinstance(member, property):
                 member = property(_copy(member.fget), doc=_as_of(member.__doc__))
+            elif isinstance(member, staticmethod):
+                pass  # no self: shared as it is
             else:
                 member = _copy(member)
             setattr(cls, name, member)
