@@ -169,6 +169,13 @@ struct ImportOptions {
   // the batch validator's maps of new keys in cache; larger ones mean fewer
   // log records.
   size_t batch_rows = 1 << 14;
+  // Threads: with 2, one thread reads, checks and stages rows while a
+  // second commits the previous batch (at most one batch in flight; batches
+  // commit in file order, so the index, the report and the rejects are the
+  // same whatever the count). 1: everything on the calling thread. 0: 2 if
+  // the machine has at least two hardware threads, else 1. The callbacks
+  // below always run on the calling thread.
+  unsigned threads = 0;
   // How many rejected rows the report keeps (all are passed to on_reject).
   size_t max_rejects_kept = 100;
   // Called for every rejected row, in file order.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -83,17 +84,99 @@ struct CategoryState {
 };
 
 class Importer {
+  static constexpr uint32_t kNoTag = 0xFFFFFFFFu;
+
+  struct BoolCol {
+    size_t index = 0;
+    TagId tag;
+  };
+  struct MultiCol {
+    size_t index = 0;
+    std::string separator;
+    std::string category;
+    bool qualified_names = false;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;  // replace only
+  };
+  struct CategoryCol {
+    size_t index = 0;
+    std::string category;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;
+  };
+  struct AttrCol {
+    size_t index = 0;
+    std::string name;
+    AttributeId id;
+  };
+  struct StagedTag {
+    bool has_removes = false;
+    std::vector<TagOp> ops;
+  };
+  // The rows staged for one WriteBatch.
+  struct Batch {
+    uint32_t rows = 0;
+    std::vector<int64_t> int_keys;
+    std::string string_keys;
+    std::vector<size_t> string_key_bounds;
+    absl::flat_hash_map<uint32_t, StagedTag> staged;
+    std::vector<std::vector<uint32_t>> multi_clears;  // per multi column: batch rows (replace)
+    std::vector<std::vector<TagId>> multi_tags;       // per multi column: its tags (replace)
+    // Per category column: (batch row, tag value), and the category's tags.
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> cat_values;
+    std::vector<std::vector<TagId>> cat_tags;
+    // Per attribute column: (batch row, value).
+    std::vector<std::vector<std::pair<uint32_t, std::optional<int64_t>>>> attr_values;
+    // Commit scratch.
+    std::vector<uint32_t> customer;  // batch row -> customer of the batch
+    std::vector<int64_t> int_distinct;
+    std::vector<std::string_view> string_distinct;
+
+    void Clear() {
+      rows = 0;
+      int_keys.clear();
+      string_keys.clear();
+      string_key_bounds.clear();
+      staged.clear();
+      for (auto& v : multi_clears) v.clear();
+      for (auto& v : cat_values) v.clear();
+      for (auto& v : attr_values) v.clear();
+    }
+  };
+  // What the committed batches did (written by the committer only).
+  struct Committed {
+    uint64_t rows_imported = 0;
+    uint64_t customers_added = 0;
+    uint64_t tag_assignments = 0;
+    uint64_t tag_removals = 0;
+    uint64_t attribute_values = 0;
+    uint64_t attribute_clears = 0;
+  };
+
  public:
   Importer(Index& index, CsvReader& reader, const ImportMapping& mapping,
            const ImportOptions& options)
       : index_(index), reader_(reader), mapping_(mapping), options_(options) {}
 
+  ~Importer() {
+    if (inflight_.joinable()) inflight_.join();
+  }
+
   absl::StatusOr<ImportReport> Run() {
     start_ = Clock::now();
+    threads_ = options_.threads != 0 ? options_.threads
+                                     : (std::thread::hardware_concurrency() >= 2 ? 2u : 1u);
     report_.file = reader_.name();
     report_.bytes = reader_.total_bytes();
     TI_RETURN_IF_ERROR(ReadHeader());
     TI_RETURN_IF_ERROR(PrepareColumns());
+    for (Batch& b : batches_) {
+      b.multi_clears.resize(multi_cols_.size());
+      b.multi_tags.resize(multi_cols_.size());
+      b.cat_values.resize(category_cols_.size());
+      b.cat_tags.resize(category_cols_.size());
+      b.attr_values.resize(attr_cols_.size());
+    }
     CsvRecord record;
     uint64_t next_progress = options_.progress_every_rows;
     while (true) {
@@ -107,13 +190,20 @@ class Importer {
       if (!*more) break;
       ++report_.rows_read;
       TI_RETURN_IF_ERROR(Row(record));
-      if (batch_rows_ >= options_.batch_rows) TI_RETURN_IF_ERROR(Commit());
+      if (cur_->rows >= options_.batch_rows) TI_RETURN_IF_ERROR(Commit());
       if (options_.on_progress && report_.rows_read >= next_progress) {
         next_progress = report_.rows_read + options_.progress_every_rows;
         Progress();
       }
     }
     TI_RETURN_IF_ERROR(Commit());
+    TI_RETURN_IF_ERROR(Flush());
+    report_.rows_imported = committed_.rows_imported;
+    report_.customers_added = committed_.customers_added;
+    report_.tag_assignments = committed_.tag_assignments;
+    report_.tag_removals = committed_.tag_removals;
+    report_.attribute_values = committed_.attribute_values;
+    report_.attribute_clears = committed_.attribute_clears;
     report_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     if (options_.on_progress) Progress();
     return std::move(report_);
@@ -357,6 +447,7 @@ class Importer {
     if (options_.on_reject) options_.on_reject(r);
     if (options_.strict) {
       TI_RETURN_IF_ERROR(Commit());
+      TI_RETURN_IF_ERROR(Flush());
       return absl::InvalidArgumentError(absl::StrCat("import: ", r.ToString(), " (strict)"));
     }
     if (report_.rejects.size() < options_.max_rejects_kept) report_.rejects.push_back(std::move(r));
@@ -496,12 +587,13 @@ class Importer {
       cats_.push_back(*tag);
     }
     // The row is good: stage it.
-    const uint32_t r = batch_rows_++;
+    Batch& b = *cur_;
+    const uint32_t r = b.rows++;
     if (mapping_.key_kind == KeyKind::kString) {
-      string_key_bounds_.push_back(string_keys_.size());
-      string_keys_.append(key);
+      b.string_key_bounds.push_back(b.string_keys.size());
+      b.string_keys.append(key);
     } else {
-      int_keys_.push_back(int_key);
+      b.int_keys.push_back(int_key);
     }
     const bool replace = options_.replace;
     for (size_t c = 0; c < bool_cols_.size(); ++c) {
@@ -512,18 +604,18 @@ class Importer {
       }
     }
     if (replace) {
-      for (MultiCol& col : multi_cols_) col.clears.push_back(r);
+      for (std::vector<uint32_t>& clears : b.multi_clears) clears.push_back(r);
     }
     for (const auto& [c, tag] : names_) Stage(tag, SeqOf(r, false), true);
     for (size_t c = 0; c < category_cols_.size(); ++c) {
       if (cats_[c].has_value()) {
-        category_cols_[c].values.push_back({r, cats_[c]->value});
+        b.cat_values[c].push_back({r, cats_[c]->value});
       } else if (replace) {
-        category_cols_[c].values.push_back({r, kNoTag});
+        b.cat_values[c].push_back({r, kNoTag});
       }
     }
     for (size_t c = 0; c < attr_cols_.size(); ++c) {
-      if (attrs_[c].has_value() || replace) attr_cols_[c].values.push_back({r, attrs_[c]});
+      if (attrs_[c].has_value() || replace) b.attr_values[c].push_back({r, attrs_[c]});
     }
     return absl::OkStatus();
   }
@@ -531,14 +623,18 @@ class Importer {
   // Attribute values of the batch: the last row of a customer wins; NULL
   // (replace) clears the value of a customer that exists already (a new
   // customer has none).
-  absl::Status StageAttributes(WriteBatch& batch, uint64_t* set, uint64_t* cleared) {
-    for (AttrCol& col : attr_cols_) {
-      if (col.values.empty()) continue;
+  absl::Status StageAttributes(Batch& b, WriteBatch& batch, uint64_t* set, uint64_t* cleared) {
+    for (size_t a = 0; a < attr_cols_.size(); ++a) {
+      const AttrCol& col = attr_cols_[a];
+      auto& values_of_rows = b.attr_values[a];
+      if (values_of_rows.empty()) continue;
       std::vector<std::pair<uint32_t, std::optional<int64_t>>> last;  // (customer, value)
-      last.reserve(col.values.size());
-      for (const auto& [r, v] : col.values) last.push_back({customer_[r], v});
-      std::stable_sort(last.begin(), last.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      last.reserve(values_of_rows.size());
+      for (const auto& [r, v] : values_of_rows) last.push_back({b.customer[r], v});
+      auto by_customer = [](const auto& x, const auto& y) { return x.first < y.first; };
+      if (!std::is_sorted(last.begin(), last.end(), by_customer)) {
+        std::stable_sort(last.begin(), last.end(), by_customer);
+      }
       std::vector<int64_t> int_keys;
       std::vector<std::string_view> string_keys;
       std::vector<int64_t> values;
@@ -548,8 +644,8 @@ class Importer {
         const uint32_t c = last[i].first;
         const bool strings = mapping_.key_kind == KeyKind::kString;
         if (!last[i].second.has_value()) {
-          absl::StatusOr<RowId> row = strings ? index_.FindCustomer(string_distinct_[c])
-                                              : index_.FindCustomer(int_distinct_[c]);
+          absl::StatusOr<RowId> row = strings ? index_.FindCustomer(b.string_distinct[c])
+                                              : index_.FindCustomer(b.int_distinct[c]);
           if (row.ok()) {
             clears.push_back(*row);
           } else if (!absl::IsNotFound(row.status())) {
@@ -558,9 +654,9 @@ class Importer {
           continue;
         }
         if (strings) {
-          string_keys.push_back(string_distinct_[c]);
+          string_keys.push_back(b.string_distinct[c]);
         } else {
-          int_keys.push_back(int_distinct_[c]);
+          int_keys.push_back(b.int_distinct[c]);
         }
         values.push_back(*last[i].second);
       }
@@ -574,55 +670,97 @@ class Importer {
       }
       *set += values.size();
       *cleared += clears.size();
-      col.values.clear();
+      values_of_rows.clear();
     }
     return absl::OkStatus();
   }
 
   void Stage(TagId tag, uint64_t seq, bool add) {
-    StagedTag& s = staged_[tag.value];
+    StagedTag& s = cur_->staged[tag.value];
     if (!add) s.has_removes = true;
     s.ops.push_back({seq, add});
   }
 
-  // Commits the staged rows.
+  // Hands the staged rows to the committer: with two threads the batch
+  // commits on a worker while this thread parses the next one (at most one
+  // batch in flight, committed in file order, so the index is the same
+  // whatever the thread count). Tags, categories and rejects stay on this
+  // thread; the worker only builds and writes the WriteBatch.
   absl::Status Commit() {
-    if (batch_rows_ == 0) return absl::OkStatus();
+    Batch& b = *cur_;
+    if (b.rows == 0) return absl::OkStatus();
+    // The tags a replace clears, as known now (tags created later belong to
+    // later batches).
+    for (size_t c = 0; c < multi_cols_.size(); ++c) {
+      if (multi_cols_[c].state != nullptr) b.multi_tags[c] = multi_cols_[c].state->tags;
+    }
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      b.cat_tags[c] = category_cols_[c].state->tags;
+    }
+    TI_RETURN_IF_ERROR(Flush());
+    if (threads_ < 2) return CommitBatch(b);
+    cur_ = cur_ == &batches_[0] ? &batches_[1] : &batches_[0];
+    Batch* job = &b;
+    inflight_status_ = absl::OkStatus();
+    // (std::thread reports a failure to start by throwing; then this
+    // thread commits.)
+    try {
+      inflight_ = std::thread([this, job] { inflight_status_ = CommitBatch(*job); });
+    } catch (...) {
+      threads_ = 1;
+      return CommitBatch(*job);
+    }
+    return absl::OkStatus();
+  }
+
+  // Waits for the batch in flight; its error, if it failed.
+  absl::Status Flush() {
+    if (!inflight_.joinable()) return absl::OkStatus();
+    inflight_.join();
+    absl::Status s = std::move(inflight_status_);
+    inflight_status_ = absl::OkStatus();
+    return s;
+  }
+
+  // Builds one WriteBatch of a staged batch and writes it (on the worker
+  // thread when there is one: it reads the batch, the immutable column
+  // setup and the index, and writes only the batch and committed_).
+  absl::Status CommitBatch(Batch& b) {
     // Each distinct key of the batch gets a dense id ("customer of the
     // batch"), so that the last row of a key wins without knowing row ids,
     // which the index assigns only when the batch is written.
-    customer_.clear();
-    customer_.reserve(batch_rows_);
-    int_distinct_.clear();
-    string_distinct_.clear();
+    b.customer.clear();
+    b.customer.reserve(b.rows);
+    b.int_distinct.clear();
+    b.string_distinct.clear();
     if (mapping_.key_kind == KeyKind::kString) {
-      string_key_bounds_.push_back(string_keys_.size());
+      b.string_key_bounds.push_back(b.string_keys.size());
       absl::flat_hash_map<absl::string_view, uint32_t> ids;
-      ids.reserve(batch_rows_);
-      for (size_t i = 0; i + 1 < string_key_bounds_.size(); ++i) {
-        std::string_view key =
-            std::string_view(string_keys_)
-                .substr(string_key_bounds_[i], string_key_bounds_[i + 1] - string_key_bounds_[i]);
+      ids.reserve(b.rows);
+      for (size_t i = 0; i + 1 < b.string_key_bounds.size(); ++i) {
+        std::string_view key = std::string_view(b.string_keys)
+                                   .substr(b.string_key_bounds[i],
+                                           b.string_key_bounds[i + 1] - b.string_key_bounds[i]);
         auto [it, inserted] =
-            ids.try_emplace(A(key), static_cast<uint32_t>(string_distinct_.size()));
-        if (inserted) string_distinct_.push_back(key);
-        customer_.push_back(it->second);
+            ids.try_emplace(A(key), static_cast<uint32_t>(b.string_distinct.size()));
+        if (inserted) b.string_distinct.push_back(key);
+        b.customer.push_back(it->second);
       }
     } else {
       absl::flat_hash_map<int64_t, uint32_t> ids;
-      ids.reserve(batch_rows_);
-      for (int64_t key : int_keys_) {
-        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(int_distinct_.size()));
-        if (inserted) int_distinct_.push_back(key);
-        customer_.push_back(it->second);
+      ids.reserve(b.rows);
+      for (int64_t key : b.int_keys) {
+        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(b.int_distinct.size()));
+        if (inserted) b.int_distinct.push_back(key);
+        b.customer.push_back(it->second);
       }
     }
     WriteBatch batch;
     // Every good row's customer exists afterwards, tagged or not.
     if (mapping_.key_kind == KeyKind::kString) {
-      batch.AddCustomers(string_distinct_);
+      batch.AddCustomers(b.string_distinct);
     } else {
-      batch.AddCustomers(int_distinct_);
+      batch.AddCustomers(b.int_distinct);
     }
     uint64_t assignments = 0;
     uint64_t removals = 0;
@@ -631,12 +769,12 @@ class Importer {
       if (mapping_.key_kind == KeyKind::kString) {
         std::vector<std::string_view> keys;
         keys.reserve(customers.size());
-        for (uint32_t c : customers) keys.push_back(string_distinct_[c]);
+        for (uint32_t c : customers) keys.push_back(b.string_distinct[c]);
         add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
       } else {
         std::vector<int64_t> keys;
         keys.reserve(customers.size());
-        for (uint32_t c : customers) keys.push_back(int_distinct_[c]);
+        for (uint32_t c : customers) keys.push_back(b.int_distinct[c]);
         add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
       }
       (add ? assignments : removals) += customers.size();
@@ -644,28 +782,28 @@ class Importer {
 
     // Multi-tag clears (replace): every tag of the column's category gets a
     // remove at the start of each row.
-    for (MultiCol& col : multi_cols_) {
-      if (col.clears.empty()) continue;
-      for (TagId t : col.state->tags) {
-        StagedTag& s = staged_[t.value];
+    for (size_t c = 0; c < multi_cols_.size(); ++c) {
+      if (b.multi_clears[c].empty()) continue;
+      for (TagId t : b.multi_tags[c]) {
+        StagedTag& s = b.staged[t.value];
         s.has_removes = true;
-        for (uint32_t r : col.clears) s.ops.push_back({SeqOf(r, true), false});
+        for (uint32_t r : b.multi_clears[c]) s.ops.push_back({SeqOf(r, true), false});
       }
     }
     std::vector<uint32_t> adds;
     std::vector<uint32_t> removes;
-    for (auto& [tag_value, staged] : staged_) {
+    for (auto& [tag_value, staged] : b.staged) {
       adds.clear();
       removes.clear();
       if (!staged.has_removes) {
         adds.reserve(staged.ops.size());
-        for (const TagOp& op : staged.ops) adds.push_back(customer_[op.seq >> 1]);
+        for (const TagOp& op : staged.ops) adds.push_back(b.customer[op.seq >> 1]);
       } else {
         // Last operation per customer wins.
         std::vector<std::pair<uint32_t, uint64_t>> order;  // (customer, index into ops)
         order.reserve(staged.ops.size());
         for (size_t i = 0; i < staged.ops.size(); ++i) {
-          order.push_back({customer_[staged.ops[i].seq >> 1], i});
+          order.push_back({b.customer[staged.ops[i].seq >> 1], i});
         }
         // (clang 14 cannot capture a structured binding in a lambda.)
         const auto& ops = staged.ops;
@@ -682,13 +820,18 @@ class Importer {
       item(TagId{tag_value}, adds, true);
     }
     // Category values: last value per customer wins; kNoTag (replace) clears.
-    for (CategoryCol& col : category_cols_) {
-      if (col.values.empty()) continue;
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      auto& values = b.cat_values[c];
+      if (values.empty()) continue;
       std::vector<std::pair<uint32_t, uint32_t>> last;  // (customer, tag value)
-      last.reserve(col.values.size());
-      for (const auto& [r, t] : col.values) last.push_back({customer_[r], t});
-      std::stable_sort(last.begin(), last.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      last.reserve(values.size());
+      for (const auto& [r, t] : values) last.push_back({b.customer[r], t});
+      // (Already in order when the batch's keys are distinct: the common
+      // import of new customers.)
+      auto by_customer = [](const auto& x, const auto& y) { return x.first < y.first; };
+      if (!std::is_sorted(last.begin(), last.end(), by_customer)) {
+        std::stable_sort(last.begin(), last.end(), by_customer);
+      }
       absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_tag;
       std::vector<uint32_t> clears;
       for (size_t i = 0; i < last.size(); ++i) {
@@ -701,65 +844,27 @@ class Importer {
       }
       if (!clears.empty()) {
         const uint64_t before = removals;
-        for (TagId t : col.state->tags) item(t, clears, false);
+        for (TagId t : b.cat_tags[c]) item(t, clears, false);
         removals = before + clears.size();
       }
       for (auto& [t, customers] : by_tag) item(TagId{t}, customers, true);
-      col.values.clear();
+      values.clear();
     }
     uint64_t attr_set = 0;
     uint64_t attr_cleared = 0;
-    TI_RETURN_IF_ERROR(StageAttributes(batch, &attr_set, &attr_cleared));
+    TI_RETURN_IF_ERROR(StageAttributes(b, batch, &attr_set, &attr_cleared));
     // One atomic commit: one log record, one sync.
     const uint64_t before = index_.CustomerCount();
     TI_RETURN_IF_ERROR(index_.Write(batch));
-    report_.attribute_values += attr_set;
-    report_.attribute_clears += attr_cleared;
-    report_.customers_added += index_.CustomerCount() - before;
-    report_.tag_assignments += assignments;
-    report_.tag_removals += removals;
-    report_.rows_imported += batch_rows_;
-    batch_rows_ = 0;
-    int_keys_.clear();
-    string_keys_.clear();
-    string_key_bounds_.clear();
-    staged_.clear();
-    for (MultiCol& col : multi_cols_) col.clears.clear();
+    committed_.attribute_values += attr_set;
+    committed_.attribute_clears += attr_cleared;
+    committed_.customers_added += index_.CustomerCount() - before;
+    committed_.tag_assignments += assignments;
+    committed_.tag_removals += removals;
+    committed_.rows_imported += b.rows;
+    b.Clear();
     return absl::OkStatus();
   }
-
-  static constexpr uint32_t kNoTag = 0xFFFFFFFFu;
-
-  struct BoolCol {
-    size_t index = 0;
-    TagId tag;
-  };
-  struct MultiCol {
-    size_t index = 0;
-    std::string separator;
-    std::string category;
-    bool qualified_names = false;
-    absl::flat_hash_map<std::string, TagId> cache;
-    CategoryState* state = nullptr;  // replace only
-    std::vector<uint32_t> clears;    // batch rows (replace)
-  };
-  struct CategoryCol {
-    size_t index = 0;
-    std::string category;
-    absl::flat_hash_map<std::string, TagId> cache;
-    CategoryState* state = nullptr;
-    std::vector<std::pair<uint32_t, uint32_t>> values;  // (batch row, tag value)
-  };
-  struct AttrCol {
-    size_t index = 0;
-    std::string name;
-    AttributeId id;
-    std::vector<std::pair<uint32_t, std::optional<int64_t>>> values;  // (batch row, value)
-  };
-  struct StagedTag {
-    bool has_removes = false;
-    std::vector<TagOp> ops;
-  };
 
   Index& index_;
   CsvReader& reader_;
@@ -783,15 +888,13 @@ class Importer {
   std::vector<std::optional<TagId>> cats_;
   std::vector<std::optional<int64_t>> attrs_;
 
-  // The staged batch.
-  uint32_t batch_rows_ = 0;
-  std::vector<int64_t> int_keys_;
-  std::string string_keys_;
-  std::vector<size_t> string_key_bounds_;
-  std::vector<uint32_t> customer_;  // batch row -> customer of the batch
-  std::vector<int64_t> int_distinct_;
-  std::vector<std::string_view> string_distinct_;
-  absl::flat_hash_map<uint32_t, StagedTag> staged_;
+  // The batch being staged and the one committing (two threads).
+  Batch batches_[2];
+  Batch* cur_ = &batches_[0];
+  unsigned threads_ = 1;
+  std::thread inflight_;
+  absl::Status inflight_status_;
+  Committed committed_;
 };
 
 }  // namespace

@@ -167,8 +167,11 @@ void KeyMap::SetBase(FrozenKeys base) {
   // In-memory rows now covered by the new base: forget their entries.
   const uint64_t covered =
       std::min<uint64_t>(new_rows - std::min(new_rows, old_rows), memory_rows());
+  // Every in-memory row covered (a checkpoint after a bulk load): every
+  // entry of the tables maps to one of those rows, so all of them go.
+  const bool all = covered == memory_rows();
   if (kind_ == KeyKind::kInt64) {
-    for (uint64_t i = 0; i < covered; ++i) {
+    for (uint64_t i = 0; i < covered && !all; ++i) {
       EraseIfRow(int_rows_, int_keys_[i], static_cast<RowId>(old_rows + i));
     }
     int_keys_.erase(int_keys_.begin(), int_keys_.begin() + static_cast<ptrdiff_t>(covered));
@@ -177,7 +180,7 @@ void KeyMap::SetBase(FrozenKeys base) {
       int_keys_.shrink_to_fit();
     }
   } else if (kind_ == KeyKind::kString) {
-    for (uint64_t i = 0; i < covered; ++i) {
+    for (uint64_t i = 0; i < covered && !all; ++i) {
       EraseIfRow(string_rows_, std::string_view(string_keys_[i]), static_cast<RowId>(old_rows + i));
     }
     string_keys_.erase(string_keys_.begin(),
