@@ -60,9 +60,14 @@
 // on a persistent index, all or nothing across a crash. Tags and categories
 // named for the first time are created just before (CreateTag /
 // CreateCategory), so a crash can leave a new tag empty, never half a
-// batch. `tagindex import` opens the index with SyncPolicy::kNone and ends
-// with Index::Checkpoint(), which makes the whole import durable in one
-// snapshot.
+// batch. With ImportOptions::threads 2 a worker thread commits each batch
+// while the calling thread reads the next; batches still commit one at a
+// time, in file order. `tagindex import` into an existing index opens it
+// with SyncPolicy::kNone and ends with Index::Checkpoint(), which makes the
+// whole import durable in one snapshot; into a new index (no directory or
+// an empty one) it imports into an in-memory index and writes it once with
+// Index::SaveTo (no log records: the rows are written once, not to the log
+// and again by a checkpoint).
 //
 // Example:
 //

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -238,6 +239,16 @@ absl::Status ApplyMappingFile(ImportArgs& a) {
   return absl::OkStatus();
 }
 
+// Whether `dir` is missing or an empty directory (an import there builds a
+// new index).
+bool IsNewIndexDir(const std::string& dir) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(dir, ec);
+  if (ec) return ec == std::errc::no_such_file_or_directory;
+  if (!std::filesystem::is_directory(st)) return false;
+  return std::filesystem::is_empty(dir, ec) && !ec;
+}
+
 int RunImport(ImportArgs a) {
   if (!a.mapping.empty()) {
     absl::Status s = ApplyMappingFile(a);
@@ -291,7 +302,26 @@ int RunImport(ImportArgs a) {
   // The import is made durable by the checkpoint at its end; the log records
   // of its batches need not be synced one by one.
   open_options.sync = SyncPolicy::kNone;
-  absl::StatusOr<std::unique_ptr<Index>> index = Index::Open(a.dir, open_options);
+  // Into a new index (no directory, or an empty one) the import builds the
+  // index in memory and writes it once, as a snapshot (Index::SaveTo: temp
+  // file, fsync, rename, fsync of the directory): the batches are not
+  // written to a log first and then again by a checkpoint. A crash before
+  // the rename leaves no index (run the import again, as after any crash
+  // mid-import); once the command returns 0 the whole import is durable, as
+  // on the logged path. Into an existing index the batches go through its
+  // log (other writers may follow it) and a checkpoint ends the import.
+  const bool fresh = IsNewIndexDir(a.dir);
+  if (fresh) {
+    // Made now, so that a directory that cannot be made fails before the work.
+    std::error_code ec;
+    std::filesystem::create_directories(a.dir, ec);
+    if (ec) {
+      return ReportError(absl::UnavailableError(
+          absl::StrCat("import: cannot create directory ", a.dir, ": ", ec.message())));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Index>> index =
+      fresh ? Index::Create(open_options.index) : Index::Open(a.dir, open_options);
   if (!index.ok()) return ReportError(index.status());
 
   ProgressBar bar("import", !a.no_progress);
@@ -319,7 +349,7 @@ int RunImport(ImportArgs a) {
   // Whatever was committed becomes one durable snapshot, also after a
   // strict stop.
   const auto checkpoint_start = Clock::now();
-  absl::Status checkpoint = (*index)->Checkpoint();
+  absl::Status checkpoint = fresh ? (*index)->SaveTo(a.dir) : (*index)->Checkpoint();
   const double checkpoint_seconds = Since(checkpoint_start);
   if (rejects.is_open()) {
     rejects.flush();
