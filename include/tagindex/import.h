@@ -86,7 +86,15 @@
 // (unknown column, key kind different from the index's, a column mapped
 // twice), a missing or malformed header, or the first bad row under strict;
 // the reader's and the index's errors otherwise (e.g. the log refusing a
-// write). Rows committed before an error stay committed.
+// write). Rows committed before an error stay committed. Each carries an
+// ErrorInfo (tagindex/errors.h; GetErrorInfo): a bad mapping or header is
+// kind bad_value with the column, category, attribute or option as subject
+// ("key_kind", "key_column", "ImportOptions::batch_rows"), or the index's
+// own kind when an index call refused it (bad_name for a tag column's
+// name); an empty file or a bad header is bad_value with the file as
+// subject and path; the strict stop has the row's RejectedRow::kind and
+// subject, the file as path and "line N" as detail; a file that cannot be
+// read is not_found / io (tagindex/csv.h).
 //
 // Thread safety: an import is a sequence of ordinary Index writes; other
 // threads may query the index meanwhile and see the batches arrive.
@@ -100,6 +108,7 @@
 
 #include "absl/status/statusor.h"
 #include "tagindex/csv.h"
+#include "tagindex/errors.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -154,6 +163,15 @@ struct RejectedRow {
   uint64_t record = 0;  // 0-based ordinal of the data row (header excluded)
   std::string column;   // the column at fault, if one
   std::string reason;
+  // What is wrong, as an ErrorInfo kind (tagindex/errors.h): kBadKey for the
+  // key cell (empty, not an integer, out of range, a bad string key),
+  // kBadName for a tag name the index refuses (too long, control
+  // characters), kBadValue for the rest (field count, CSV syntax, invalid
+  // UTF-8, a bad boolean or attribute value). `subject` is the key, the
+  // name or the cell; the column's name for invalid UTF-8; "line N" when no
+  // column is at fault.
+  ErrorKind kind = ErrorKind::kBadValue;
+  std::string subject;
   std::string raw;  // the row's bytes as in the file (without the line end)
   // "FILE:LINE: reason" (and the column), for messages.
   std::string ToString() const;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -143,7 +144,8 @@ std::string ReportJson(const ImportReport& r, bool include_rejects) {
       const RejectedRow& j = r.rejects[i];
       absl::StrAppend(&out, i ? "," : "", "{\"line\":", j.line, ",\"record\":", j.record,
                       ",\"column\":", JsonString(j.column), ",\"reason\":", JsonString(j.reason),
-                      "}");
+                      ",\"kind\":", JsonString(ErrorKindName(j.kind)),
+                      ",\"subject\":", JsonString(j.subject), "}");
     }
     out += "]";
   }
@@ -954,6 +956,13 @@ info->add_flag("--json", json, "JSON report");
 info->footer("Example:\n  tagindex shard info ./idx8\n");
 info->callback([&]() { result = RunShardInfo(shard_dir, json); });
 
+// --json asks for errors as JSON too (every subcommand's flag has that
+// name; the callbacks report errors while CLI11 parses).
+for (int i = 1; i < argc; ++i) {
+  const std::string_view arg(argv[i]);
+  if (arg == "--") break;
+  if (arg == "--json") SetJsonErrors(true);
+}
 try {
   app.parse(argc, argv);
 } catch (const CLI::CallForHelp& e) {

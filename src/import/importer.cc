@@ -17,6 +17,7 @@
 #include "tagindex/import.h"
 #include "tagindex/index.h"
 #include "tagindex/write_batch.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 
@@ -229,19 +230,41 @@ class Importer {
     options_.on_progress(p);
   }
 
+  // A mapping or header error: InvalidArgument, kind bad_value, `subject`
+  // the column, category, attribute or option at fault.
+  static absl::Status Bad(std::string_view subject, std::string_view message) {
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, subject, message);
+  }
+  // The same about the file itself (its path in `path`).
+  absl::Status BadFile(std::string_view message) const {
+    ErrorInfo info = util::Info(ErrorKind::kBadValue, reader_.name());
+    info.path = reader_.name();
+    return util::Error(absl::StatusCode::kInvalidArgument, message, info);
+  }
+  // A mapping error caused by an index call: the call's own ErrorInfo (a bad
+  // name, a limit) when it has one, else bad_value about `subject`.
+  static absl::Status BadWith(const absl::Status& cause, std::string_view subject,
+                              std::string_view message) {
+    absl::Status out = Bad(subject, message);
+    if (std::optional<ErrorInfo> info = GetErrorInfo(cause)) {
+      out = util::Error(absl::StatusCode::kInvalidArgument, message, *info);
+    }
+    return out;
+  }
+
   absl::Status ReadHeader() {
     CsvRecord header;
     absl::StatusOr<bool> more = reader_.Next(&header);
     if (!more.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: malformed header: ", more.status().message()));
+      return util::WithMessage(more.status(),
+                               absl::StrCat("import: malformed header: ", more.status().message()));
     }
     if (!*more) {
-      return absl::InvalidArgumentError(
+      return BadFile(
           absl::StrCat("import: ", reader_.name(), ": empty file (a header line is required)"));
     }
     if (auto bad = util::FindInvalidUtf8(header.raw)) {
-      return absl::InvalidArgumentError(
+      return BadFile(
           absl::StrCat("import: ", reader_.name(), ": header: invalid UTF-8 at byte ", *bad));
     }
     for (std::string_view f : header.fields) header_.emplace_back(f);
@@ -253,9 +276,9 @@ class Importer {
     for (size_t i = 0; i < header_.size(); ++i) {
       if (header_[i] == name) {
         if (found != header_.size()) {
-          return absl::InvalidArgumentError(absl::StrCat("import: ", reader_.name(), ": column ",
-                                                         internal::Quote(name),
-                                                         " appears more than once in the header"));
+          return Bad(name,
+                     absl::StrCat("import: ", reader_.name(), ": column ", internal::Quote(name),
+                                  " appears more than once in the header"));
         }
         found = i;
       }
@@ -265,13 +288,13 @@ class Importer {
       for (size_t i = 0; i < header_.size() && i < 30; ++i) {
         quoted.push_back(internal::Quote(header_[i]));
       }
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: ", reader_.name(), ": ", role, " column ", internal::Quote(name),
-                       " is not in the header (columns: ", absl::StrJoin(quoted, ", "), ")"));
+      return Bad(name, absl::StrCat("import: ", reader_.name(), ": ", role, " column ",
+                                    internal::Quote(name), " is not in the header (columns: ",
+                                    absl::StrJoin(quoted, ", "), ")"));
     }
     if (!used_.insert(found).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: column ", internal::Quote(name), " is mapped more than once"));
+      return Bad(name, absl::StrCat("import: column ", internal::Quote(name),
+                                    " is mapped more than once"));
     }
     return found;
   }
@@ -297,14 +320,13 @@ class Importer {
       auto name = [](KeyKind k) {
         return k == KeyKind::kInt64 ? "int64" : k == KeyKind::kString ? "string" : "identity";
       };
-      return absl::InvalidArgumentError(absl::StrCat("import: the mapping declares ",
-                                                     name(mapping_.key_kind),
-                                                     " keys but the index "
-                                                     "has ",
-                                                     name(kind), " keys"));
+      return Bad("key_kind", absl::StrCat("import: the mapping declares ", name(mapping_.key_kind),
+                                          " keys but the index "
+                                          "has ",
+                                          name(kind), " keys"));
     }
     if (mapping_.key_column.empty()) {
-      return absl::InvalidArgumentError("import: the mapping names no key column");
+      return Bad("key_column", "import: the mapping names no key column");
     }
     TI_ASSIGN_OR_RETURN(key_column_, Column(mapping_.key_column, "key"));
     // Categories known to the index, with their tags (for replace clears).
@@ -324,16 +346,16 @@ class Importer {
         TI_RETURN_IF_ERROR(index_.CreateCategory(col.category, {.exclusive = true}));
         exclusive[col.category] = true;
       } else if (!it->second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("import: category column ", internal::Quote(c.column),
-                         " maps to category ", internal::Quote(col.category),
-                         ", which exists and is not exclusive (a category column needs an "
-                         "exclusive category)"));
+        return Bad(c.column,
+                   absl::StrCat("import: category column ", internal::Quote(c.column),
+                                " maps to category ", internal::Quote(col.category),
+                                ", which exists and is not exclusive (a category column needs an "
+                                "exclusive category)"));
       }
       for (const CategoryCol& other : category_cols_) {
         if (other.category == col.category) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: two category columns map to category ", internal::Quote(col.category)));
+          return Bad(col.category, absl::StrCat("import: two category columns map to category ",
+                                                internal::Quote(col.category)));
         }
       }
       categories_.try_emplace(col.category, CategoryState{col.category, {}});
@@ -343,9 +365,10 @@ class Importer {
                                    const std::string& column) -> absl::Status {
       auto it = exclusive.find(category);
       if (it != exclusive.end() && it->second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: column ", internal::Quote(column), " puts tags in the exclusive category ",
-            internal::Quote(category), "; map it as a category column instead"));
+        return Bad(column,
+                   absl::StrCat("import: column ", internal::Quote(column),
+                                " puts tags in the exclusive category ", internal::Quote(category),
+                                "; map it as a category column instead"));
       }
       return absl::OkStatus();
     };
@@ -355,8 +378,9 @@ class Importer {
       TI_RETURN_IF_ERROR(check_not_exclusive(t.category, t.column));
       absl::StatusOr<TagId> tag = FindOrCreateTag(t.category, t.tag.empty() ? t.column : t.tag);
       if (!tag.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: tag column ", internal::Quote(t.column), ": ", tag.status().message()));
+        return BadWith(tag.status(), t.column,
+                       absl::StrCat("import: tag column ", internal::Quote(t.column), ": ",
+                                    tag.status().message()));
       }
       col.tag = *tag;
       bool_cols_.push_back(col);
@@ -365,14 +389,14 @@ class Importer {
       MultiCol col;
       TI_ASSIGN_OR_RETURN(col.index, Column(m.column, "multi-tag"));
       if (m.separator.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: multi-tag column ", internal::Quote(m.column), " has an empty separator"));
+        return Bad(m.column, absl::StrCat("import: multi-tag column ", internal::Quote(m.column),
+                                          " has an empty separator"));
       }
       TI_RETURN_IF_ERROR(check_not_exclusive(m.category, m.column));
       if (options_.replace && m.category.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("import: replace needs a category for multi-tag column ",
-                         internal::Quote(m.column), " (its tags must be a closed set)"));
+        return Bad(m.column,
+                   absl::StrCat("import: replace needs a category for multi-tag column ",
+                                internal::Quote(m.column), " (its tags must be a closed set)"));
       }
       col.separator = m.separator;
       col.category = m.category;
@@ -398,25 +422,27 @@ class Importer {
         spec.scale = a.type == AttributeType::kDecimal ? a.scale : 0;
         absl::StatusOr<AttributeId> id = index_.CreateAttribute(spec);
         if (!id.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: attribute column ", internal::Quote(a.column), ": ", id.status().message()));
+          return BadWith(id.status(), a.column,
+                         absl::StrCat("import: attribute column ", internal::Quote(a.column), ": ",
+                                      id.status().message()));
         }
         info = index_.GetAttribute(col.name);
       }
       if (!info.ok()) return info.status();
       if (a.declared &&
           (info->type != a.type || (a.type == AttributeType::kDecimal && info->scale != a.scale))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: attribute column ", internal::Quote(a.column), " is declared ",
-            AttributeTypeName(a.type, a.scale), " but attribute ", internal::Quote(col.name),
-            " exists as ", AttributeTypeName(info->type, info->scale)));
+        return Bad(a.column,
+                   absl::StrCat("import: attribute column ", internal::Quote(a.column),
+                                " is declared ", AttributeTypeName(a.type, a.scale),
+                                " but attribute ", internal::Quote(col.name), " exists as ",
+                                AttributeTypeName(info->type, info->scale)));
       }
       col.name = info->name;
       col.id = info->id;
       for (const AttrCol& other : attr_cols_) {
         if (other.id == col.id) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: two attribute columns map to attribute ", internal::Quote(col.name)));
+          return Bad(col.name, absl::StrCat("import: two attribute columns map to attribute ",
+                                            internal::Quote(col.name)));
         }
       }
       attr_cols_.push_back(std::move(col));
@@ -435,7 +461,12 @@ class Importer {
     return absl::OkStatus();
   }
 
-  absl::Status Reject(const CsvRecord& record, std::string column, std::string reason) {
+  // `kind` and `subject` as in tagindex/errors.h: bad_key and the key,
+  // bad_name and the name, bad_value and the cell (the column's name when
+  // the cell is not valid UTF-8; "line N" when no column is at fault).
+  absl::Status Reject(const CsvRecord& record, std::string column, std::string reason,
+                      ErrorKind kind = ErrorKind::kBadValue,
+                      std::optional<std::string_view> subject = std::nullopt) {
     ++report_.rows_rejected;
     RejectedRow r;
     r.file = reader_.name();
@@ -443,15 +474,30 @@ class Importer {
     r.record = report_.rows_read - 1;
     r.column = std::move(column);
     r.reason = std::move(reason);
+    r.kind = kind;
+    r.subject = subject.has_value() ? std::string(*subject)
+                : !r.column.empty() ? r.column
+                                    : absl::StrCat("line ", r.line);
     r.raw = std::string(record.raw);
     if (options_.on_reject) options_.on_reject(r);
     if (options_.strict) {
       TI_RETURN_IF_ERROR(Commit());
       TI_RETURN_IF_ERROR(Flush());
-      return absl::InvalidArgumentError(absl::StrCat("import: ", r.ToString(), " (strict)"));
+      ErrorInfo info = util::Info(r.kind, r.subject);
+      info.path = r.file;
+      info.detail = absl::StrCat("line ", r.line);
+      return util::Error(absl::StatusCode::kInvalidArgument,
+                         absl::StrCat("import: ", r.ToString(), " (strict)"), info);
     }
     if (report_.rejects.size() < options_.max_rejects_kept) report_.rejects.push_back(std::move(r));
     return absl::OkStatus();
+  }
+
+  // The kind of a rejected tag name: the index's own (bad_name for a name
+  // too long or with control characters), else bad_name.
+  static ErrorKind NameFault(const absl::Status& status) {
+    std::optional<ErrorInfo> info = GetErrorInfo(status);
+    return info.has_value() && info->kind != ErrorKind::kOther ? info->kind : ErrorKind::kBadName;
   }
 
   // Resolves a tag name of a cell; an error the index reports about the
@@ -464,7 +510,8 @@ class Importer {
     if (!category.empty() && text != name) {  // a qualified name names its category
       absl::StatusOr<CategoryInfo> info = index_.GetCategory(category);
       if (info.ok() && info->exclusive) {
-        return absl::InvalidArgumentError(
+        return util::Error(
+            absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, text,
             absl::StrCat("tag ", internal::Quote(text), " is in the exclusive category ",
                          internal::Quote(category), " (map a category column for it)"));
       }
@@ -494,22 +541,31 @@ class Importer {
     std::string_view key = record.fields[key_column_];
     int64_t int_key = 0;
     if (mapping_.key_kind == KeyKind::kString) {
-      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      if (key.empty()) {
+        return Reject(record, header_[key_column_], "empty key", ErrorKind::kBadKey, "");
+      }
       absl::Status s = internal::ValidateStringKey(key, index_.options());
-      if (!s.ok()) return Reject(record, header_[key_column_], std::string(s.message()));
+      if (!s.ok()) {
+        return Reject(record, header_[key_column_], std::string(s.message()), ErrorKind::kBadKey,
+                      key);
+      }
     } else {
-      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      if (key.empty()) {
+        return Reject(record, header_[key_column_], "empty key", ErrorKind::kBadKey, "");
+      }
       auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), int_key);
       if (ec != std::errc() || ptr != key.data() + key.size()) {
         return Reject(
             record, header_[key_column_],
             absl::StrCat("key ", internal::Quote(key), " is not an integer",
-                         ec == std::errc::result_out_of_range ? " in the int64 range" : ""));
+                         ec == std::errc::result_out_of_range ? " in the int64 range" : ""),
+            ErrorKind::kBadKey, key);
       }
       if (mapping_.key_kind == KeyKind::kIdentity &&
           (int_key < 0 || int_key > static_cast<int64_t>(kMaxRowId))) {
         return Reject(record, header_[key_column_],
-                      absl::StrCat("identity key ", int_key, " is outside [0, ", kMaxRowId, "]"));
+                      absl::StrCat("identity key ", int_key, " is outside [0, ", kMaxRowId, "]"),
+                      ErrorKind::kBadKey, key);
       }
     }
     // Cells, checked before any tag is created for the row.
@@ -518,10 +574,10 @@ class Importer {
       bool ok = true;
       bool value = ParseImportBool(record.fields[col.index], &ok);
       if (!ok) {
-        return Reject(
-            record, header_[col.index],
-            absl::StrCat("not a boolean: ", internal::Quote(record.fields[col.index]),
-                         " (true: 1 true yes y t 是; false: 0 false no n f 否 or empty)"));
+        return Reject(record, header_[col.index],
+                      absl::StrCat("not a boolean: ", internal::Quote(record.fields[col.index]),
+                                   " (true: 1 true yes y t 是; false: 0 false no n f 否 or empty)"),
+                      ErrorKind::kBadValue, record.fields[col.index]);
       }
       bools_.push_back(value);
     }
@@ -537,7 +593,8 @@ class Importer {
         if (!absl::IsInvalidArgument(v.status()) && !absl::IsOutOfRange(v.status())) {
           return v.status();
         }
-        return Reject(record, header_[col.index], std::string(v.status().message()));
+        return Reject(record, header_[col.index], std::string(v.status().message()),
+                      ErrorKind::kBadValue, cell);
       }
       attrs_.push_back(*v);
     }
@@ -564,7 +621,8 @@ class Importer {
           absl::StatusOr<TagId> tag = Resolve(col.cache, name, category, bare);
           if (!tag.ok()) {
             if (!absl::IsInvalidArgument(tag.status())) return tag.status();
-            return Reject(record, header_[col.index], std::string(tag.status().message()));
+            return Reject(record, header_[col.index], std::string(tag.status().message()),
+                          NameFault(tag.status()), name);
           }
           names_.push_back({c, *tag});
         }
@@ -582,7 +640,8 @@ class Importer {
       absl::StatusOr<TagId> tag = Resolve(col.cache, value, col.category, value);
       if (!tag.ok()) {
         if (!absl::IsInvalidArgument(tag.status())) return tag.status();
-        return Reject(record, header_[col.index], std::string(tag.status().message()));
+        return Reject(record, header_[col.index], std::string(tag.status().message()),
+                      NameFault(tag.status()), value);
       }
       cats_.push_back(*tag);
     }
@@ -902,7 +961,8 @@ class Importer {
 absl::StatusOr<ImportReport> ImportCsv(Index& index, CsvReader& reader,
                                        const ImportMapping& mapping, const ImportOptions& options) {
   if (options.batch_rows == 0) {
-    return absl::InvalidArgumentError("import: batch_rows must be positive");
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue,
+                       "ImportOptions::batch_rows", "import: batch_rows must be positive");
   }
   Importer importer(index, reader, mapping, options);
   return importer.Run();

@@ -374,6 +374,41 @@ def test_errors_exit_codes_and_caret(demo_dir, tmp_path):
     assert p.returncode == 2, p.stderr
 
 
+def test_json_errors_carry_the_kind(tmp_path, shop):
+    """With --json an error is also a JSON object on stdout, with the
+    ErrorInfo kind and subject; the exit code follows the kind."""
+    def error(*args, rc):
+        p = run(*args, "--json", check_rc=rc)
+        assert "tagindex: error:" in p.stderr
+        return json.loads(p.stdout.splitlines()[-1])["error"]
+
+    e = error("import", tmp_path / "a", shop, *MAPPING, "--strict", rc=1)
+    assert (e["kind"], e["subject"], e["code"], e["exit_code"]) == \
+        ("bad_key", "abc", "INVALID_ARGUMENT", 1)
+    assert e["path"].endswith("shop.csv") and e["detail"] == "line 6"
+    e = error("import", tmp_path / "b", shop, "--key", "没有", "--key-kind", "int64", rc=1)
+    assert (e["kind"], e["subject"]) == ("bad_value", "没有")
+    e = error("import", tmp_path / "c", tmp_path / "missing.csv", *MAPPING, rc=1)
+    assert e["kind"] == "not_found" and e["path"].endswith("missing.csv")
+    run("import", tmp_path / "d", shop, *MAPPING, check_rc=0)
+    e = error("count", tmp_path / "d", "高价值客护", rc=1)
+    assert e["kind"] == "unknown_tag" and "高价值客户" in e["suggestions"]
+    # A corrupt index: corrupt_file, exit 2.
+    snap = sorted((tmp_path / "d").glob("snapshot-*"))[-1]
+    data = bytearray(snap.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    snap.write_bytes(bytes(data))
+    e = error("count", tmp_path / "d", "ALL", rc=2)
+    assert e["kind"] == "corrupt_file" and e["exit_code"] == 2
+    # Without --json nothing is printed on stdout.
+    p = run("count", tmp_path / "d", "ALL", check_rc=2)
+    assert p.stdout == ""
+    # The JSON reject list names kind and subject too.
+    out = json.loads(run("import", tmp_path / "e", shop, *MAPPING, "--json", check_rc=0).stdout)
+    assert [(r["line"], r["kind"]) for r in out["rejects"]][:3] == [
+        (6, "bad_key"), (7, "bad_key"), (8, "bad_value")]
+
+
 def test_check_reports_a_healthy_index(demo_dir):
     d, _ = demo_dir
     data = json.loads(run("check", d, "--json", check_rc=0).stdout)

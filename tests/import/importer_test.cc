@@ -102,6 +102,18 @@ TEST_CASE("import: Chinese headers, BOM, CRLF, quoted fields and every kind of b
   CHECK(got[6].second.find("is not an integer in the int64 range") != std::string::npos);
   CHECK(rejected[0].raw == "abc,1,0,运动,上海,bad key");
   CHECK(rejected[0].record == 3);
+  // Each reject's ErrorInfo kind and subject (tagindex/errors.h).
+  std::vector<std::pair<ErrorKind, std::string>> kinds;
+  for (const RejectedRow& r : rejected) kinds.push_back({r.kind, r.subject});
+  const std::vector<std::pair<ErrorKind, std::string>> want_kinds = {
+      {ErrorKind::kBadKey, "abc"},
+      {ErrorKind::kBadKey, ""},
+      {ErrorKind::kBadValue, "maybe"},
+      {ErrorKind::kBadValue, "line 9"},
+      {ErrorKind::kBadValue, "line 10"},
+      {ErrorKind::kBadValue, "城市"},  // the column: the cell is not UTF-8
+      {ErrorKind::kBadKey, "99999999999999999999"}};
+  CHECK(kinds == want_kinds);
 
   std::map<std::string, std::set<std::string>> expected = {
       {"1001", {":高价值客户", "兴趣爱好类:电子产品", "兴趣爱好类:运动", "城市:上海"}},
@@ -134,6 +146,12 @@ TEST_CASE("import: strict stops at the first bad row, naming it", "[import]") {
     CHECK(absl::IsInvalidArgument(r.status()));
     CHECK(std::string(r.status().message()) ==
           "import: shop.csv:6: column \"客户ID\": key \"abc\" is not an integer (strict)");
+    std::optional<ErrorInfo> info = GetErrorInfo(r.status());
+    REQUIRE(info.has_value());
+    CHECK(info->kind == ErrorKind::kBadKey);
+    CHECK(info->subject == "abc");
+    CHECK(info->path == "shop.csv");
+    CHECK(info->detail == "line 6");
     // The rows before it are committed.
     CHECK(index->CustomerCount() == 3);
   }
@@ -148,6 +166,13 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   CHECK(std::string(r.status().message()).find("tag column \"没有这列\" is not in the header") !=
         std::string::npos);
   CHECK(index->CustomerCount() == 0);
+  // Every mapping error is bad_value about what is at fault.
+  auto kind_of = [](const absl::Status& st) {
+    std::optional<ErrorInfo> info = GetErrorInfo(st);
+    return info.has_value() ? std::make_pair(info->kind, info->subject)
+                            : std::make_pair(ErrorKind::kOther, std::string("(no ErrorInfo)"));
+  };
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("没有这列")));
 
   ImportMapping strings = ShopMapping();
   strings.key_kind = KeyKind::kString;
@@ -155,16 +180,30 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()) ==
         "import: the mapping declares string keys but the index has int64 keys");
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("key_kind")));
 
   ImportMapping twice = ShopMapping();
   twice.multi_tags.push_back({.column = "城市"});
   r = ImportCsvString(*index, kShopCsv, twice);
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("mapped more than once") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("城市")));
 
   r = ImportCsvString(*index, "", ShopMapping());
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("empty file") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("<string>")));
+  CHECK(GetErrorInfo(r.status())->path == "<string>");
+  // A malformed header keeps the reader's ErrorInfo (the byte offset).
+  r = ImportCsvString(*index, "a,\"b\"x\n1,2\n", ShopMapping(), {}, "h.csv");
+  REQUIRE(!r.ok());
+  CHECK(kind_of(r.status()).first == ErrorKind::kBadValue);
+  CHECK(GetErrorInfo(r.status())->offset == std::optional<uint64_t>(5));
+  ImportOptions zero;
+  zero.batch_rows = 0;
+  r = ImportCsvString(*index, kShopCsv, ShopMapping(), zero);
+  CHECK(kind_of(r.status()) ==
+        std::make_pair(ErrorKind::kBadValue, std::string("ImportOptions::batch_rows")));
 
   ImportOptions replace;
   replace.replace = true;
@@ -173,6 +212,7 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   r = ImportCsvString(*index, kShopCsv, no_category, replace);
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("replace needs a category") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("兴趣")));
 }
 
 TEST_CASE("import: string keys are taken as they are; a tag name over the limit rejects the row",
@@ -196,6 +236,8 @@ TEST_CASE("import: string keys are taken as they are; a tag name over the limit 
   CHECK(rejected[0].line == 4);
   CHECK(rejected[0].column == "标签");
   CHECK(rejected[0].reason.find("64") != std::string::npos);  // the code point limit
+  CHECK(rejected[0].kind == ErrorKind::kBadName);
+  CHECK(rejected[0].subject == long_name);
   std::map<std::string, std::set<std::string>> expected = {
       {"13800000000", {":高价值客户", ":电子产品"}}, {" C1004 ", {":运动"}}};
   CHECK(Contents(*index) == expected);
