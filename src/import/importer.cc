@@ -1,7 +1,10 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -160,7 +163,13 @@ class Importer {
       : index_(index), reader_(reader), mapping_(mapping), options_(options) {}
 
   ~Importer() {
-    if (inflight_.joinable()) inflight_.join();
+    if (!worker_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;  // the worker commits what is queued, then ends
+    }
+    work_cv_.notify_all();
+    worker_.join();
   }
 
   absl::StatusOr<ImportReport> Run() {
@@ -177,6 +186,16 @@ class Importer {
       b.cat_values.resize(category_cols_.size());
       b.cat_tags.resize(category_cols_.size());
       b.attr_values.resize(attr_cols_.size());
+    }
+    for (size_t i = 1; i < kBatches; ++i) free_.push_back(&batches_[i]);
+    if (threads_ >= 2) {
+      // (std::thread reports a failure to start by throwing; then this
+      // thread commits.)
+      try {
+        worker_ = std::thread([this] { WorkerLoop(); });
+      } catch (...) {
+        threads_ = 1;
+      }
     }
     CsvRecord record;
     uint64_t next_progress = options_.progress_every_rows;
@@ -740,11 +759,13 @@ class Importer {
     s.ops.push_back({seq, add});
   }
 
-  // Hands the staged rows to the committer: with two threads the batch
-  // commits on a worker while this thread parses the next one (at most one
-  // batch in flight, committed in file order, so the index is the same
-  // whatever the thread count). Tags, categories and rejects stay on this
-  // thread; the worker only builds and writes the WriteBatch.
+  // Hands the staged rows to the committer: with two threads the batch is
+  // queued for a worker that commits batches one at a time, in file order,
+  // while this thread parses the next ones (up to kBatches - 1 ahead, so
+  // that neither thread waits for the other to be scheduled at every
+  // batch); the index is the same whatever the thread count. Tags,
+  // categories and rejects stay on this thread; the worker only builds and
+  // writes the WriteBatch.
   absl::Status Commit() {
     Batch& b = *cur_;
     if (b.rows == 0) return absl::OkStatus();
@@ -756,29 +777,50 @@ class Importer {
     for (size_t c = 0; c < category_cols_.size(); ++c) {
       b.cat_tags[c] = category_cols_[c].state->tags;
     }
-    TI_RETURN_IF_ERROR(Flush());
-    if (threads_ < 2) return CommitBatch(b);
-    cur_ = cur_ == &batches_[0] ? &batches_[1] : &batches_[0];
-    Batch* job = &b;
-    inflight_status_ = absl::OkStatus();
-    // (std::thread reports a failure to start by throwing; then this
-    // thread commits.)
-    try {
-      inflight_ = std::thread([this, job] { inflight_status_ = CommitBatch(*job); });
-    } catch (...) {
-      threads_ = 1;
-      return CommitBatch(*job);
-    }
+    if (!worker_.joinable()) return CommitBatch(b);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!worker_status_.ok()) return worker_status_;
+    queue_.push_back(&b);
+    work_cv_.notify_one();
+    done_cv_.wait(lock, [&] { return !free_.empty() || !worker_status_.ok(); });
+    if (!worker_status_.ok()) return worker_status_;
+    cur_ = free_.back();
+    free_.pop_back();
     return absl::OkStatus();
   }
 
-  // Waits for the batch in flight; its error, if it failed.
+  // Waits until every queued batch is committed; the first error of one.
   absl::Status Flush() {
-    if (!inflight_.joinable()) return absl::OkStatus();
-    inflight_.join();
-    absl::Status s = std::move(inflight_status_);
-    inflight_status_ = absl::OkStatus();
-    return s;
+    if (!worker_.joinable()) return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    return worker_status_;
+  }
+
+  // The committer: batches in queue order; after a failure the rest are
+  // dropped (the import returns that error).
+  void WorkerLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_
+      Batch* b = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      absl::Status s = worker_status_.ok() ? absl::OkStatus() : worker_status_;
+      if (s.ok()) {
+        lock.unlock();
+        s = CommitBatch(*b);
+        lock.lock();
+      }
+      busy_ = false;
+      if (!s.ok()) {
+        b->Clear();
+        if (worker_status_.ok()) worker_status_ = s;
+      }
+      free_.push_back(b);
+      done_cv_.notify_all();
+    }
   }
 
   // Builds one WriteBatch of a staged batch and writes it (on the worker
@@ -948,11 +990,20 @@ class Importer {
   std::vector<std::optional<int64_t>> attrs_;
 
   // The batch being staged and the one committing (two threads).
-  Batch batches_[2];
+  static constexpr size_t kBatches = 4;
+  Batch batches_[kBatches];
   Batch* cur_ = &batches_[0];
   unsigned threads_ = 1;
-  std::thread inflight_;
-  absl::Status inflight_status_;
+  // The committer thread (threads 2) and its queue, under mu_.
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // a batch is queued, or stop_
+  std::condition_variable done_cv_;  // a batch is committed (or failed)
+  std::deque<Batch*> queue_;
+  std::vector<Batch*> free_;
+  bool busy_ = false;
+  bool stop_ = false;
+  absl::Status worker_status_;
   Committed committed_;
 };
 
