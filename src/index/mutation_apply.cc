@@ -875,7 +875,7 @@ void RemoveRowsLocked(Version& s, const std::vector<RowId>& rows, Delta* delta, 
   for (TagId id : touched) s.catalog.Mutable(id)->bitmap.AndNotInPlace(gone);
   s.MutableUniverse().AndNotInPlace(gone);
   s.attributes.ClearRows(gone);  // a removed customer has no values
-  s.segments.ClearRows(gone);  // nor a place in a static saved segment
+  s.segments.ClearRows(gone);    // nor a place in a static saved segment
   // The KeyMap keeps the removed rows' entries: versions are bounded by
   // their universe (and older versions still need them).
   delta->customers_removed = rows;
@@ -1035,9 +1035,9 @@ absl::Status CheckKey(const IndexOptions& o, int64_t key) {
 
 absl::Status CheckKey(const IndexOptions& o, std::string_view key) {
   if (o.key_kind != KeyKind::kString) {
-    return BadKey(key,
-                  absl::StrCat("index: customer key ", Quote(key), " is a string but this index has ",
-                               KeyKindName(o.key_kind), " keys"));
+    return BadKey(
+        key, absl::StrCat("index: customer key ", Quote(key), " is a string but this index has ",
+                          KeyKindName(o.key_kind), " keys"));
   }
   return ValidateStringKey(key, o);
 }
