@@ -88,86 +88,73 @@ py::tuple DiffTuple(const std::shared_ptr<Index>& index, const SegmentDiff& d) {
   return py::make_tuple(d.before, d.after, d.entered, d.left, d.stayed, entered, left);
 }
 
-void BindSavedSegments(py::class_<Index, IndexPtr>& cls) {
-  cls.def("save_segment", [](Index& index, const std::string& name, const std::string& query,
-                             bool dynamic) {
-    ThrowIfError(WithoutGil([&] {
-      return index.SaveSegment(name, query, dynamic ? SegmentKind::kDynamic : SegmentKind::kStatic);
-    }));
+// The read calls, on `_Index` and `_Snapshot` (see IndexReader): saved
+// segments and analytics.
+template <typename R, typename Cls>
+void BindReads(Cls& cls) {
+  cls.def("get_saved_segment", [](const typename R::Self& self, const std::string& name) {
+    return SavedInfo(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetSavedSegment(name); })));
   });
-  cls.def("get_saved_segment", [](const Index& index, const std::string& name) {
-    return SavedInfo(ValueOrThrow(WithoutGil([&] { return index.GetSavedSegment(name); })));
-  });
-  cls.def("list_saved_segments", [](const Index& index) {
+  cls.def("list_saved_segments", [](const typename R::Self& self) {
     py::list out;
-    for (const SavedSegmentInfo& i : WithoutGil([&] { return index.ListSavedSegments(); })) {
+    for (const SavedSegmentInfo& i : WithoutGil([&] { return R::Of(self).ListSavedSegments(); })) {
       out.append(SavedInfo(i));
     }
     return out;
   });
-  cls.def("rename_saved_segment",
-          [](Index& index, const std::string& name, const std::string& new_name) {
-            ThrowIfError(WithoutGil([&] { return index.RenameSavedSegment(name, new_name); }));
+  cls.def("load_saved_segment", [](const typename R::Self& self, const std::string& name) {
+    return PySegment{R::Owner(self),
+                     ValueOrThrow(WithoutGil([&] { return R::Of(self).LoadSavedSegment(name); }))};
+  });
+  cls.def("diff_segments", [](const typename R::Self& self, const PySegment& before,
+                              const PySegment& after, bool rows) {
+    return DiffTuple(R::Owner(self), ValueOrThrow(WithoutGil([&] {
+                       return R::Of(self).DiffSegments(before.segment, after.segment, rows);
+                     })));
+  });
+  cls.def("diff_saved_segment",
+          [](const typename R::Self& self, const std::string& name, bool rows) {
+            return DiffTuple(
+                R::Owner(self),
+                ValueOrThrow(WithoutGil([&] { return R::Of(self).DiffSavedSegment(name, rows); })));
           });
-  cls.def("drop_saved_segment", [](Index& index, const std::string& name) {
-    ThrowIfError(WithoutGil([&] { return index.DropSavedSegment(name); }));
-  });
-  cls.def("load_saved_segment", [](const IndexPtr& index, const std::string& name) {
-    return PySegment{index,
-                     ValueOrThrow(WithoutGil([&] { return index->LoadSavedSegment(name); }))};
-  });
-  cls.def("diff_segments",
-          [](const IndexPtr& index, const PySegment& before, const PySegment& after, bool rows) {
-            return DiffTuple(index, ValueOrThrow(WithoutGil([&] {
-                               return index->DiffSegments(before.segment, after.segment, rows);
-                             })));
-          });
-  cls.def("diff_saved_segment", [](const IndexPtr& index, const std::string& name, bool rows) {
-    return DiffTuple(index,
-                     ValueOrThrow(WithoutGil([&] { return index->DiffSavedSegment(name, rows); })));
-  });
-}
-
-void BindAnalytics(py::module_& m, py::class_<Index, IndexPtr>& cls) {
-  (void)m;
-  BindSavedSegments(cls);
-  cls.def("profile", [](const Index& index, const py::object& seg, const py::object& category,
-                        const std::string& attribute) {
+  cls.def("profile", [](const typename R::Self& self, const py::object& seg,
+                        const py::object& category, const std::string& attribute) {
     Segment all;
     const Segment* s = SegmentArg(seg);
-    if (s == nullptr) s = &(all = index.AllCustomers());
+    if (s == nullptr) s = &(all = R::Of(self).AllCustomers());
     ProfileOptions o{CategoryArg(category), attribute};
-    SegmentProfile p = ValueOrThrow(WithoutGil([&] { return index.Profile(*s, o); }));
+    SegmentProfile p = ValueOrThrow(WithoutGil([&] { return R::Of(self).Profile(*s, o); }));
     return py::make_tuple(p.segment_count, p.universe_count, RowsDict(p.rows));
   });
-  cls.def("top_tags", [](const Index& index, const py::object& seg, uint64_t n, int by,
+  cls.def("top_tags", [](const typename R::Self& self, const py::object& seg, uint64_t n, int by,
                          uint64_t min_count, const py::object& category) {
     Segment all;
     const Segment* s = SegmentArg(seg);
-    if (s == nullptr) s = &(all = index.AllCustomers());
+    if (s == nullptr) s = &(all = R::Of(self).AllCustomers());
     if (by != 0 && by != 1) throw py::value_error("by must be 0 (count) or 1 (tgi)");
     TopTagsOptions o{n, static_cast<TopTagsBy>(by), min_count, CategoryArg(category)};
-    auto rows = ValueOrThrow(WithoutGil([&] { return index.TopTags(*s, o); }));
+    auto rows = ValueOrThrow(WithoutGil([&] { return R::Of(self).TopTags(*s, o); }));
     return RowsDict(rows);
   });
-  cls.def("cooccurrence", [](const Index& index, const std::vector<uint32_t>& ids,
+  cls.def("cooccurrence", [](const typename R::Self& self, const std::vector<uint32_t>& ids,
                              const py::object& seg) {
     std::vector<TagId> tags;
     for (uint32_t id : ids) tags.push_back(TagId{id});
     const Segment* s = SegmentArg(seg);
-    CoOccurrence c = ValueOrThrow(WithoutGil([&] { return index.CoOccurrenceOf(tags, s); }));
+    CoOccurrence c = ValueOrThrow(WithoutGil([&] { return R::Of(self).CoOccurrenceOf(tags, s); }));
     return py::make_tuple(c.names, c.population, c.counts, c.jaccard, c.lift);
   });
-  cls.def("crosstab", [](const Index& index, const std::string& rows, const std::string& cols,
-                         const py::object& seg) {
+  cls.def("crosstab", [](const typename R::Self& self, const std::string& rows,
+                         const std::string& cols, const py::object& seg) {
     const Segment* s = SegmentArg(seg);
-    Crosstab x = ValueOrThrow(WithoutGil([&] { return index.CrosstabOf(rows, cols, s); }));
+    Crosstab x = ValueOrThrow(WithoutGil([&] { return R::Of(self).CrosstabOf(rows, cols, s); }));
     return py::make_tuple(x.row_category, x.col_category, x.row_names, x.col_names, x.counts,
                           x.row_none_by_col, x.col_none_by_row, x.none_none, x.total);
   });
-  cls.def("coverage", [](const Index& index, const py::object& seg) {
+  cls.def("coverage", [](const typename R::Self& self, const py::object& seg) {
     const Segment* s = SegmentArg(seg);
-    CoverageReport c = ValueOrThrow(WithoutGil([&] { return index.Coverage(s); }));
+    CoverageReport c = ValueOrThrow(WithoutGil([&] { return R::Of(self).Coverage(s); }));
     py::list tags, cats;
     for (const TagCoverage& t : c.tags) {
       tags.append(py::make_tuple(t.tag.value, t.name, t.category, t.count, t.share));
@@ -177,13 +164,37 @@ void BindAnalytics(py::module_& m, py::class_<Index, IndexPtr>& cls) {
     }
     return py::make_tuple(c.population, tags, cats);
   });
-  cls.def("customers_without_category", [](const IndexPtr& index, const std::string& category,
-                                           const py::object& seg) {
+  cls.def("customers_without_category", [](const typename R::Self& self,
+                                           const std::string& category, const py::object& seg) {
     const Segment* s = SegmentArg(seg);
     Segment out =
-        ValueOrThrow(WithoutGil([&] { return index->CustomersWithoutCategory(category, s); }));
-    return PySegment{index, std::move(out)};
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).CustomersWithoutCategory(category, s); }));
+    return PySegment{R::Owner(self), std::move(out)};
   });
 }
+
+void BindSavedSegments(py::class_<Index, IndexPtr>& cls) {
+  cls.def("save_segment", [](Index& index, const std::string& name, const std::string& query,
+                             bool dynamic) {
+    ThrowIfError(WithoutGil([&] {
+      return index.SaveSegment(name, query, dynamic ? SegmentKind::kDynamic : SegmentKind::kStatic);
+    }));
+  });
+  cls.def("rename_saved_segment",
+          [](Index& index, const std::string& name, const std::string& new_name) {
+            ThrowIfError(WithoutGil([&] { return index.RenameSavedSegment(name, new_name); }));
+          });
+  cls.def("drop_saved_segment", [](Index& index, const std::string& name) {
+    ThrowIfError(WithoutGil([&] { return index.DropSavedSegment(name); }));
+  });
+}
+
+void BindAnalytics(py::module_& m, py::class_<Index, IndexPtr>& cls) {
+  (void)m;
+  BindSavedSegments(cls);
+  BindReads<IndexReader>(cls);
+}
+
+void BindAnalyticsReads(SnapshotClass& snapshot) { BindReads<SnapshotReader>(snapshot); }
 
 }  // namespace tagindex::python

@@ -45,6 +45,78 @@ py::object Int128ToPy(absl::int128 v) {
   return py::int_(py::str(text));
 }
 
+// The read calls, on `_Index` and `_Snapshot` (see IndexReader).
+template <typename R, typename Cls>
+void BindReads(Cls& cls) {
+  cls.def("get_attribute", [](const typename R::Self& self, const std::string& name) {
+    return InfoTuple(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetAttribute(name); })));
+  });
+  cls.def("list_attributes", [](const typename R::Self& self) {
+    py::list out;
+    for (const AttributeInfo& a : WithoutGil([&] { return R::Of(self).ListAttributes(); })) {
+      out.append(InfoTuple(a));
+    }
+    return out;
+  });
+  cls.def("attribute_values", [](const typename R::Self& self, const std::string& name,
+                                 const RowArray& rows) {
+    // One value per row (rows of a segment page or frame), NULL as a mask.
+    std::vector<int64_t> values(static_cast<size_t>(rows.size()));
+    std::vector<uint8_t> present(values.size());
+    const std::span<const uint32_t> span = AsSpan(rows);
+    absl::Status st = WithoutGil([&]() -> absl::Status {
+      for (size_t i = 0; i < span.size(); ++i) {
+        absl::StatusOr<std::optional<int64_t>> v = R::Of(self).GetAttributeValue(name, span[i]);
+        if (!v.ok()) return v.status();
+        present[i] = v->has_value();
+        values[i] = v->value_or(0);
+      }
+      return absl::OkStatus();
+    });
+    ThrowIfError(st);
+    return py::make_tuple(ToNumpy(std::move(values)), ToNumpy(std::move(present)));
+  });
+  cls.def("parse_attribute_value", [](const typename R::Self& self, const std::string& name,
+                                      const std::string& text) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).ParseAttributeValue(name, text); }));
+  });
+  cls.def("format_attribute_value", [](const typename R::Self& self, const std::string& name,
+                                       int64_t v) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).FormatAttributeValue(name, v); }));
+  });
+  cls.def("summarize_attribute",
+          [](const typename R::Self& self, const std::string& name, const py::object& seg) {
+            const Segment* s = SegmentOf(seg);
+            AttributeSummary a =
+                ValueOrThrow(WithoutGil([&] { return R::Of(self).SummarizeAttribute(name, s); }));
+            return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
+          });
+  cls.def("top_attribute", [](const typename R::Self& self, const std::string& name, uint64_t k,
+                              bool largest, const py::object& seg) {
+    const Segment* s = SegmentOf(seg);
+    auto top =
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).TopAttribute(name, k, largest, s); }));
+    std::vector<uint32_t> rows;
+    std::vector<int64_t> values;
+    for (const AttributeEntryValue& e : top) {
+      rows.push_back(e.row);
+      values.push_back(e.value);
+    }
+    return py::make_tuple(ToNumpy(std::move(rows)), ToNumpy(std::move(values)));
+  });
+  cls.def("attribute_histogram", [](const typename R::Self& self, const std::string& name,
+                                    const KeyArray& bounds, const py::object& seg) {
+    const Segment* s = SegmentOf(seg);
+    return ToNumpy(ValueOrThrow(
+        WithoutGil([&] { return R::Of(self).AttributeHistogram(name, AsSpan(bounds), s); })));
+  });
+  cls.def("attribute_quantile", [](const typename R::Self& self, const std::string& name, double q,
+                                   const py::object& seg) {
+    const Segment* s = SegmentOf(seg);
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).AttributeQuantile(name, q, s); }));
+  });
+}
+
 }  // namespace
 
 void BindAttributes(py::module_& m, py::class_<Index, IndexPtr>& cls) {
@@ -53,16 +125,6 @@ void BindAttributes(py::module_& m, py::class_<Index, IndexPtr>& cls) {
     if (type < 0 || type > 2) throw py::value_error("attribute type must be 0, 1 or 2");
     AttributeSpec spec{name, static_cast<AttributeType>(type), scale, description};
     return ValueOrThrow(WithoutGil([&] { return index.CreateAttribute(spec); })).value;
-  });
-  cls.def("get_attribute", [](const Index& index, const std::string& name) {
-    return InfoTuple(ValueOrThrow(WithoutGil([&] { return index.GetAttribute(name); })));
-  });
-  cls.def("list_attributes", [](const Index& index) {
-    py::list out;
-    for (const AttributeInfo& a : WithoutGil([&] { return index.ListAttributes(); })) {
-      out.append(InfoTuple(a));
-    }
-    return out;
   });
   cls.def("rename_attribute", [](Index& index, const std::string& name, const std::string& to) {
     ThrowIfError(WithoutGil([&] { return index.RenameAttribute(name, to); }));
@@ -91,62 +153,10 @@ void BindAttributes(py::module_& m, py::class_<Index, IndexPtr>& cls) {
   cls.def("clear_attribute_rows", [](Index& index, const std::string& name, const RowArray& rows) {
     ThrowIfError(WithoutGil([&] { return index.ClearAttributeRows(name, AsSpan(rows)); }));
   });
-  cls.def("attribute_values",
-          [](const Index& index, const std::string& name, const RowArray& rows) {
-            // One value per row (rows of a segment page or frame), NULL as a mask.
-            std::vector<int64_t> values(static_cast<size_t>(rows.size()));
-            std::vector<uint8_t> present(values.size());
-            const std::span<const uint32_t> span = AsSpan(rows);
-            absl::Status st = WithoutGil([&]() -> absl::Status {
-              for (size_t i = 0; i < span.size(); ++i) {
-                absl::StatusOr<std::optional<int64_t>> v = index.GetAttributeValue(name, span[i]);
-                if (!v.ok()) return v.status();
-                present[i] = v->has_value();
-                values[i] = v->value_or(0);
-              }
-              return absl::OkStatus();
-            });
-            ThrowIfError(st);
-            return py::make_tuple(ToNumpy(std::move(values)), ToNumpy(std::move(present)));
-          });
-  cls.def("parse_attribute_value",
-          [](const Index& index, const std::string& name, const std::string& text) {
-            return ValueOrThrow(WithoutGil([&] { return index.ParseAttributeValue(name, text); }));
-          });
-  cls.def("format_attribute_value", [](const Index& index, const std::string& name, int64_t v) {
-    return ValueOrThrow(WithoutGil([&] { return index.FormatAttributeValue(name, v); }));
-  });
-  cls.def("summarize_attribute",
-          [](const Index& index, const std::string& name, const py::object& seg) {
-            const Segment* s = SegmentOf(seg);
-            AttributeSummary a =
-                ValueOrThrow(WithoutGil([&] { return index.SummarizeAttribute(name, s); }));
-            return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
-          });
-  cls.def("top_attribute", [](const Index& index, const std::string& name, uint64_t k, bool largest,
-                              const py::object& seg) {
-    const Segment* s = SegmentOf(seg);
-    auto top = ValueOrThrow(WithoutGil([&] { return index.TopAttribute(name, k, largest, s); }));
-    std::vector<uint32_t> rows;
-    std::vector<int64_t> values;
-    for (const AttributeEntryValue& e : top) {
-      rows.push_back(e.row);
-      values.push_back(e.value);
-    }
-    return py::make_tuple(ToNumpy(std::move(rows)), ToNumpy(std::move(values)));
-  });
-  cls.def("attribute_histogram", [](const Index& index, const std::string& name,
-                                    const KeyArray& bounds, const py::object& seg) {
-    const Segment* s = SegmentOf(seg);
-    return ToNumpy(ValueOrThrow(
-        WithoutGil([&] { return index.AttributeHistogram(name, AsSpan(bounds), s); })));
-  });
-  cls.def("attribute_quantile",
-          [](const Index& index, const std::string& name, double q, const py::object& seg) {
-            const Segment* s = SegmentOf(seg);
-            return ValueOrThrow(WithoutGil([&] { return index.AttributeQuantile(name, q, s); }));
-          });
+  BindReads<IndexReader>(cls);
   (void)m;
 }
+
+void BindAttributeReads(SnapshotClass& snapshot) { BindReads<SnapshotReader>(snapshot); }
 
 }  // namespace tagindex::python

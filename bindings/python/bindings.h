@@ -9,14 +9,47 @@
 
 #include "tagindex/index.h"
 #include "tagindex/segment.h"
+#include "tagindex/snapshot.h"
 
 namespace tagindex::python {
+
+// A snapshot with the Index it came from: its segments are PySegments of
+// that index (so they combine with the index's own); the C++ snapshot alone
+// would outlive the index.
+struct PySnapshot {
+  std::shared_ptr<Index> index;
+  Snapshot snapshot;
+};
+
+using IndexClass = pybind11::class_<Index, std::shared_ptr<Index>>;
+using SnapshotClass = pybind11::class_<PySnapshot>;
+
+// The read bindings are written once, as templates over one of these two
+// adapters, and defined on both `_Index` and `_Snapshot`: `Of(self)` is what
+// answers (the Index, whose reads take a snapshot per call, or the pinned
+// Snapshot), `Owner(self)` the Index its segments belong to.
+struct IndexReader {
+  using Self = std::shared_ptr<Index>;
+  static const Index& Of(const Self& self) { return *self; }
+  static const std::shared_ptr<Index>& Owner(const Self& self) { return self; }
+};
+struct SnapshotReader {
+  using Self = PySnapshot;
+  static const Snapshot& Of(const Self& self) { return self.snapshot; }
+  static const std::shared_ptr<Index>& Owner(const Self& self) { return self.index; }
+};
 
 // Binds `_Index` (the foundation API) and returns the class so that the
 // other parts can add their methods to it.
 pybind11::class_<Index, std::shared_ptr<Index>> BindIndex(pybind11::module_& m);
-// Queries and segments: `_Segment`, `_CompiledQuery`, `_Index.query` etc.
-void BindQuery(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// Queries and segments: `_Segment`, `_CompiledQuery`, `_Index.query` etc.,
+// and `_Snapshot` (returned, for the other parts' read calls).
+SnapshotClass BindQuery(pybind11::module_& m,
+                        pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// The read calls of each part on `_Snapshot` (the same templates as `_Index`'s).
+void BindIndexReads(SnapshotClass& snapshot);
+void BindAttributeReads(SnapshotClass& snapshot);
+void BindAnalyticsReads(SnapshotClass& snapshot);
 // Storage: `_Index.open`, checkpoint, export/import of portable Roaring blobs.
 void BindStorage(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // The CSV importer and the demo shop: `_Index.import_csv`, `build_demo_shop`.

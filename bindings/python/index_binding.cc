@@ -36,22 +36,112 @@ py::array_t<uint32_t> TagIdsToNumpy(std::vector<TagId>&& ids) {
   return ToNumpy(std::move(raw));
 }
 
-py::object KeysOfRows(const Index& index, const RowArray& rows) {
+template <typename Reader>
+py::object KeysOfRows(const Reader& reader, const RowArray& rows) {
   const std::span<const uint32_t> span = AsSpan(rows);
   auto keys = WithoutGil([&]() -> absl::StatusOr<std::vector<CustomerKey>> {
     std::vector<CustomerKey> out;
     out.reserve(span.size());
     for (RowId row : span) {
-      absl::StatusOr<CustomerKey> key = index.KeyOf(row);
+      absl::StatusOr<CustomerKey> key = reader.KeyOf(row);
       if (!key.ok()) return key.status();
       out.push_back(*std::move(key));
     }
     return out;
   });
-  return KeysToPy(ValueOrThrow(std::move(keys)), index.options().key_kind);
+  return KeysToPy(ValueOrThrow(std::move(keys)), reader.options().key_kind);
 }
 
 TagId Id(uint32_t v) { return TagId{v}; }
+
+// The read calls, on `_Index` (R = IndexReader) and `_Snapshot`
+// (R = SnapshotReader): customers, categories, tags and memberships.
+template <typename R, typename Cls>
+void BindReads(Cls& cls) {
+  cls.def("find_customer_int", [](const typename R::Self& self, int64_t key) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).FindCustomer(key); }));
+  });
+  cls.def("find_customer_str", [](const typename R::Self& self, const std::string& key) {
+    return ValueOrThrow(
+        WithoutGil([&] { return R::Of(self).FindCustomer(std::string_view(key)); }));
+  });
+  cls.def("key_of", [](const typename R::Self& self, RowId row) {
+    return ToPy(ValueOrThrow(WithoutGil([&] { return R::Of(self).KeyOf(row); })));
+  });
+  cls.def("keys_of_rows", [](const typename R::Self& self, const RowArray& rows) {
+    return KeysOfRows(R::Of(self), rows);
+  });
+  cls.def("customer_count", [](const typename R::Self& self) {
+    return WithoutGil([&] { return R::Of(self).CustomerCount(); });
+  });
+  cls.def("row_id_limit", [](const typename R::Self& self) {
+    return WithoutGil([&] { return R::Of(self).RowIdLimit(); });
+  });
+  cls.def("live_rows", [](const typename R::Self& self) {
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return R::Of(self).LiveRows(); })));
+  });
+
+  cls.def("get_category", [](const typename R::Self& self, const std::string& name) {
+    return CategoryTuple(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetCategory(name); })));
+  });
+  cls.def("list_categories", [](const typename R::Self& self) {
+    std::vector<CategoryInfo> all = WithoutGil([&] { return R::Of(self).ListCategories(); });
+    py::list out;
+    for (const CategoryInfo& c : all) out.append(CategoryTuple(c));
+    return out;
+  });
+
+  cls.def("find_tag", [](const typename R::Self& self, const std::string& name) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).FindTag(name); })).value;
+  });
+  cls.def("find_tag_in", [](const typename R::Self& self, const std::string& category,
+                            const std::string& name) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).FindTag(category, name); })).value;
+  });
+  cls.def("get_tag", [](const typename R::Self& self, uint32_t tag) {
+    return TagTuple(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetTag(Id(tag)); })));
+  });
+  cls.def("list_tags", [](const typename R::Self& self) {
+    std::vector<TagInfo> all = WithoutGil([&] { return R::Of(self).ListTags(); });
+    py::list out;
+    for (const TagInfo& t : all) out.append(TagTuple(t));
+    return out;
+  });
+  cls.def("tag_count", [](const typename R::Self& self) {
+    return WithoutGil([&] { return R::Of(self).TagCount(); });
+  });
+
+  cls.def("tag_cardinality", [](const typename R::Self& self, uint32_t tag) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).TagCardinality(Id(tag)); }));
+  });
+  cls.def("has_tag_int", [](const typename R::Self& self, uint32_t tag, int64_t key) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).HasTag(Id(tag), key); }));
+  });
+  cls.def("has_tag_str", [](const typename R::Self& self, uint32_t tag, const std::string& key) {
+    return ValueOrThrow(
+        WithoutGil([&] { return R::Of(self).HasTag(Id(tag), std::string_view(key)); }));
+  });
+  cls.def("has_tag_row", [](const typename R::Self& self, uint32_t tag, RowId row) {
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).HasTagRow(Id(tag), row); }));
+  });
+  cls.def("tags_of_int", [](const typename R::Self& self, int64_t key) {
+    return TagIdsToNumpy(ValueOrThrow(WithoutGil([&] { return R::Of(self).TagsOf(key); })));
+  });
+  cls.def("tags_of_str", [](const typename R::Self& self, const std::string& key) {
+    return TagIdsToNumpy(
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).TagsOf(std::string_view(key)); })));
+  });
+  cls.def("tags_of_row", [](const typename R::Self& self, RowId row) {
+    return TagIdsToNumpy(ValueOrThrow(WithoutGil([&] { return R::Of(self).TagsOfRow(row); })));
+  });
+  cls.def("rows_with_tag", [](const typename R::Self& self, uint32_t tag) {
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return R::Of(self).RowsWithTag(Id(tag)); })));
+  });
+  cls.def("keys_with_tag", [](const typename R::Self& self, uint32_t tag) {
+    return KeysToPy(ValueOrThrow(WithoutGil([&] { return R::Of(self).KeysWithTag(Id(tag)); })),
+                    R::Of(self).options().key_kind);
+  });
+}
 
 }  // namespace
 
@@ -112,16 +202,6 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
         [&] { return index.AddCustomers(std::span<const std::string_view>(k.views), &rows); }));
     return ToNumpy(std::move(rows));
   });
-  cls.def("find_customer_int", [](const Index& index, int64_t key) {
-    return ValueOrThrow(WithoutGil([&] { return index.FindCustomer(key); }));
-  });
-  cls.def("find_customer_str", [](const Index& index, const std::string& key) {
-    return ValueOrThrow(WithoutGil([&] { return index.FindCustomer(std::string_view(key)); }));
-  });
-  cls.def("key_of", [](const Index& index, RowId row) {
-    return ToPy(ValueOrThrow(WithoutGil([&] { return index.KeyOf(row); })));
-  });
-  cls.def("keys_of_rows", &KeysOfRows);
   cls.def("remove_customer_int", [](Index& index, int64_t key) {
     ThrowIfError(WithoutGil([&] { return index.RemoveCustomer(key); }));
   });
@@ -131,14 +211,6 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
   cls.def("remove_row", [](Index& index, RowId row) {
     ThrowIfError(WithoutGil([&] { return index.RemoveRow(row); }));
   });
-  cls.def("customer_count",
-          [](const Index& index) { return WithoutGil([&] { return index.CustomerCount(); }); });
-  cls.def("row_id_limit",
-          [](const Index& index) { return WithoutGil([&] { return index.RowIdLimit(); }); });
-  cls.def("live_rows", [](const Index& index) {
-    return ToNumpy(ValueOrThrow(WithoutGil([&] { return index.LiveRows(); })));
-  });
-
   // ---- categories ----
   cls.def("create_category", [](Index& index, const std::string& name, bool exclusive,
                                 const std::string& description) {
@@ -147,16 +219,6 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
     options.description = description;
     ThrowIfError(WithoutGil([&] { return index.CreateCategory(name, options); }));
   });
-  cls.def("get_category", [](const Index& index, const std::string& name) {
-    return CategoryTuple(ValueOrThrow(WithoutGil([&] { return index.GetCategory(name); })));
-  });
-  cls.def("list_categories", [](const Index& index) {
-    std::vector<CategoryInfo> all = WithoutGil([&] { return index.ListCategories(); });
-    py::list out;
-    for (const CategoryInfo& c : all) out.append(CategoryTuple(c));
-    return out;
-  });
-
   // ---- tags ----
   cls.def("create_tag", [](Index& index, const std::string& name, const std::string& category,
                            const std::string& description, int kind) {
@@ -169,13 +231,6 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
                  .kind = static_cast<TagKind>(kind)};
     return ValueOrThrow(WithoutGil([&] { return index.CreateTag(spec); })).value;
   });
-  cls.def("find_tag", [](const Index& index, const std::string& name) {
-    return ValueOrThrow(WithoutGil([&] { return index.FindTag(name); })).value;
-  });
-  cls.def("find_tag_in",
-          [](const Index& index, const std::string& category, const std::string& name) {
-            return ValueOrThrow(WithoutGil([&] { return index.FindTag(category, name); })).value;
-          });
   cls.def("rename_tag", [](Index& index, uint32_t tag, const std::string& name) {
     ThrowIfError(WithoutGil([&] { return index.RenameTag(Id(tag), name); }));
   });
@@ -185,18 +240,6 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
   cls.def("delete_tag", [](Index& index, uint32_t tag) {
     ThrowIfError(WithoutGil([&] { return index.DeleteTag(Id(tag)); }));
   });
-  cls.def("get_tag", [](const Index& index, uint32_t tag) {
-    return TagTuple(ValueOrThrow(WithoutGil([&] { return index.GetTag(Id(tag)); })));
-  });
-  cls.def("list_tags", [](const Index& index) {
-    std::vector<TagInfo> all = WithoutGil([&] { return index.ListTags(); });
-    py::list out;
-    for (const TagInfo& t : all) out.append(TagTuple(t));
-    return out;
-  });
-  cls.def("tag_count",
-          [](const Index& index) { return WithoutGil([&] { return index.TagCount(); }); });
-
   // ---- memberships ----
   cls.def("tag_int", [](Index& index, uint32_t tag, int64_t key) {
     ThrowIfError(WithoutGil([&] { return index.Tag(Id(tag), key); }));
@@ -233,37 +276,10 @@ py::class_<Index, std::shared_ptr<Index>> BindIndex(py::module_& m) {
     ThrowIfError(WithoutGil([&] { return index.UntagRows(Id(tag), AsSpan(rows)); }));
   });
 
-  // ---- reads ----
-  cls.def("tag_cardinality", [](const Index& index, uint32_t tag) {
-    return ValueOrThrow(WithoutGil([&] { return index.TagCardinality(Id(tag)); }));
-  });
-  cls.def("has_tag_int", [](const Index& index, uint32_t tag, int64_t key) {
-    return ValueOrThrow(WithoutGil([&] { return index.HasTag(Id(tag), key); }));
-  });
-  cls.def("has_tag_str", [](const Index& index, uint32_t tag, const std::string& key) {
-    return ValueOrThrow(WithoutGil([&] { return index.HasTag(Id(tag), std::string_view(key)); }));
-  });
-  cls.def("has_tag_row", [](const Index& index, uint32_t tag, RowId row) {
-    return ValueOrThrow(WithoutGil([&] { return index.HasTagRow(Id(tag), row); }));
-  });
-  cls.def("tags_of_int", [](const Index& index, int64_t key) {
-    return TagIdsToNumpy(ValueOrThrow(WithoutGil([&] { return index.TagsOf(key); })));
-  });
-  cls.def("tags_of_str", [](const Index& index, const std::string& key) {
-    return TagIdsToNumpy(
-        ValueOrThrow(WithoutGil([&] { return index.TagsOf(std::string_view(key)); })));
-  });
-  cls.def("tags_of_row", [](const Index& index, RowId row) {
-    return TagIdsToNumpy(ValueOrThrow(WithoutGil([&] { return index.TagsOfRow(row); })));
-  });
-  cls.def("rows_with_tag", [](const Index& index, uint32_t tag) {
-    return ToNumpy(ValueOrThrow(WithoutGil([&] { return index.RowsWithTag(Id(tag)); })));
-  });
-  cls.def("keys_with_tag", [](const Index& index, uint32_t tag) {
-    return KeysToPy(ValueOrThrow(WithoutGil([&] { return index.KeysWithTag(Id(tag)); })),
-                    index.options().key_kind);
-  });
+  BindReads<IndexReader>(cls);
   return cls;
 }
+
+void BindIndexReads(SnapshotClass& snapshot) { BindReads<SnapshotReader>(snapshot); }
 
 }  // namespace tagindex::python

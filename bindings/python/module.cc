@@ -11,11 +11,15 @@ PYBIND11_MODULE(_tagindex, m) {
   m.attr("__version__") = TAGINDEX_VERSION_STRING;
   tagindex::python::RegisterStatusTranslator(m);
   auto index = tagindex::python::BindIndex(m);
-  tagindex::python::BindQuery(m, index);
+  auto snapshot = tagindex::python::BindQuery(m, index);
   tagindex::python::BindStorage(m, index);
   tagindex::python::BindWriteBatch(m, index);
   tagindex::python::BindImport(m, index);
   tagindex::python::BindAttributes(m, index);
   tagindex::python::BindAnalytics(m, index);
   tagindex::python::BindSharded(m);
+  // `_Snapshot` answers the same read calls (written once over both).
+  tagindex::python::BindIndexReads(snapshot);
+  tagindex::python::BindAttributeReads(snapshot);
+  tagindex::python::BindAnalyticsReads(snapshot);
 }

@@ -30,11 +30,6 @@ struct PyCompiledQuery {
   CompiledQuery query;
 };
 
-struct PySnapshot {
-  IndexPtr index;
-  Snapshot snapshot;
-};
-
 // QueryOptions from the Python layer's tuple (QueryOptions dataclass fields in
 // order), or the defaults for None.
 QueryOptions ToQueryOptions(const py::object& o) {
@@ -88,9 +83,53 @@ PySegment Combine(const PySegment& a, const PySegment& b,
   return PySegment{a.index, ValueOrThrow(WithoutGil([&] { return (a.segment.*op)(b.segment); }))};
 }
 
+// The query calls, on `_Index` and `_Snapshot` (see IndexReader).
+template <typename R, typename Cls>
+void BindReads(Cls& cls) {
+  cls.def("query", [](const typename R::Self& self, const std::string& text,
+                      const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    return PySegment{R::Owner(self),
+                     ValueOrThrow(WithoutGil([&] { return R::Of(self).Query(text, options); }))};
+  });
+  cls.def("count",
+          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
+            QueryOptions options = ToQueryOptions(opts);
+            return ValueOrThrow(WithoutGil([&] { return R::Of(self).Count(text, options); }));
+          });
+  cls.def("explain",
+          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
+            QueryOptions options = ToQueryOptions(opts);
+            return ExplanationToDict(
+                ValueOrThrow(WithoutGil([&] { return R::Of(self).Explain(text, options); })));
+          });
+  cls.def("compile",
+          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
+            QueryOptions options = ToQueryOptions(opts);
+            return PyCompiledQuery{
+                R::Owner(self),
+                ValueOrThrow(WithoutGil([&] { return R::Of(self).Compile(text, options); }))};
+          });
+  cls.def("all_customers", [](const typename R::Self& self) {
+    return PySegment{R::Owner(self), WithoutGil([&] { return R::Of(self).AllCustomers(); })};
+  });
+  cls.def("segment_from_rows", [](const typename R::Self& self, const RowArray& rows) {
+    return PySegment{
+        R::Owner(self),
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).SegmentOfRows(AsSpan(rows)); }))};
+  });
+  cls.def("segment_from_portable", [](const typename R::Self& self, const py::bytes& blob) {
+    std::span<const char> span = BytesSpan(blob);
+    return PySegment{
+        R::Owner(self), ValueOrThrow(WithoutGil([&] {
+          return R::Of(self).SegmentFromPortable(std::string_view(span.data(), span.size()));
+        }))};
+  });
+}
+
 }  // namespace
 
-void BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class) {
+SnapshotClass BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class) {
   py::class_<PySegment> seg(m, "_Segment", "Low-level query result (private).");
   seg.def("count", [](const PySegment& s) { return s.segment.Count(); });
   seg.def("contains", [](const PySegment& s, RowId row) { return s.segment.Contains(row); });
@@ -142,93 +181,20 @@ void BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class) {
   compiled.def("text", [](const PyCompiledQuery& q) { return q.query.text(); });
   compiled.def("debug_string", [](const PyCompiledQuery& q) { return q.query.DebugString(); });
 
-  index_class.def("query", [](const IndexPtr& self, const std::string& text,
-                              const py::object& opts) {
-    QueryOptions options = ToQueryOptions(opts);
-    return PySegment{self, ValueOrThrow(WithoutGil([&] { return self->Query(text, options); }))};
-  });
-  index_class.def("count",
-                  [](const IndexPtr& self, const std::string& text, const py::object& opts) {
-                    QueryOptions options = ToQueryOptions(opts);
-                    return ValueOrThrow(WithoutGil([&] { return self->Count(text, options); }));
-                  });
-  index_class.def("explain",
-                  [](const IndexPtr& self, const std::string& text, const py::object& opts) {
-                    QueryOptions options = ToQueryOptions(opts);
-                    return ExplanationToDict(
-                        ValueOrThrow(WithoutGil([&] { return self->Explain(text, options); })));
-                  });
-  index_class.def(
-      "compile", [](const IndexPtr& self, const std::string& text, const py::object& opts) {
-        QueryOptions options = ToQueryOptions(opts);
-        return PyCompiledQuery{
-            self, ValueOrThrow(WithoutGil([&] { return self->Compile(text, options); }))};
-      });
-  index_class.def("all_customers", [](const IndexPtr& self) {
-    return PySegment{self, WithoutGil([&] { return self->AllCustomers(); })};
-  });
-  index_class.def("segment_from_rows", [](const IndexPtr& self, const RowArray& rows) {
-    return PySegment{self,
-                     ValueOrThrow(WithoutGil([&] { return self->SegmentOfRows(AsSpan(rows)); }))};
-  });
-  index_class.def("segment_from_portable", [](const IndexPtr& self, const py::bytes& blob) {
-    std::span<const char> span = BytesSpan(blob);
-    return PySegment{self, ValueOrThrow(WithoutGil([&] {
-                       return self->SegmentFromPortable(std::string_view(span.data(), span.size()));
-                     }))};
-  });
-
-  // Snapshots: a point-in-time view (tagindex/snapshot.h). The wrapper holds
-  // the Index like a segment does (so its segments combine with the
-  // index's); the C++ snapshot alone would outlive it.
+  // Snapshots: a point-in-time view (tagindex/snapshot.h), PySnapshot in
+  // bindings.h. Their read calls are the same templates as _Index's (here
+  // and in the other parts, bound from module.cc).
   py::class_<PySnapshot> snap(m, "_Snapshot", "Low-level point-in-time view (private).");
   index_class.def("snapshot", [](const IndexPtr& self) {
     return PySnapshot{self, WithoutGil([&] { return self->GetSnapshot(); })};
   });
   snap.def("sequence", [](const PySnapshot& s) { return s.snapshot.sequence(); });
-  snap.def("customer_count", [](const PySnapshot& s) { return s.snapshot.CustomerCount(); });
-  snap.def("row_id_limit", [](const PySnapshot& s) { return s.snapshot.RowIdLimit(); });
-  snap.def("tag_count", [](const PySnapshot& s) { return s.snapshot.TagCount(); });
-  snap.def("tag_names", [](const PySnapshot& s) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const TagInfo& t : s.snapshot.ListTags()) out.emplace_back(t.category, t.name);
-    return out;
+  snap.def_property_readonly("key_kind", [](const PySnapshot& s) {
+    return static_cast<int>(s.snapshot.options().key_kind);
   });
-  snap.def("tag_cardinality", [](const PySnapshot& s, uint32_t tag) {
-    return ValueOrThrow(s.snapshot.TagCardinality(TagId{tag}));
-  });
-  snap.def("find_customer", [](const PySnapshot& s, const py::object& key) -> RowId {
-    if (py::isinstance<py::str>(key)) {
-      const std::string k = key.cast<std::string>();
-      return ValueOrThrow(s.snapshot.FindCustomer(std::string_view(k)));
-    }
-    return ValueOrThrow(s.snapshot.FindCustomer(key.cast<int64_t>()));
-  });
-  snap.def("key_of", [](const PySnapshot& s, RowId row) {
-    return ToPy(ValueOrThrow(s.snapshot.KeyOf(row)));
-  });
-  snap.def("query", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
-    QueryOptions options = ToQueryOptions(opts);
-    return PySegment{s.index,
-                     ValueOrThrow(WithoutGil([&] { return s.snapshot.Query(text, options); }))};
-  });
-  snap.def("count", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
-    QueryOptions options = ToQueryOptions(opts);
-    return ValueOrThrow(WithoutGil([&] { return s.snapshot.Count(text, options); }));
-  });
-  snap.def("explain", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
-    QueryOptions options = ToQueryOptions(opts);
-    return ExplanationToDict(
-        ValueOrThrow(WithoutGil([&] { return s.snapshot.Explain(text, options); })));
-  });
-  snap.def("compile", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
-    QueryOptions options = ToQueryOptions(opts);
-    return PyCompiledQuery{
-        s.index, ValueOrThrow(WithoutGil([&] { return s.snapshot.Compile(text, options); }))};
-  });
-  snap.def("all_customers", [](const PySnapshot& s) {
-    return PySegment{s.index, WithoutGil([&] { return s.snapshot.AllCustomers(); })};
-  });
+  BindReads<IndexReader>(index_class);
+  BindReads<SnapshotReader>(snap);
+  return snap;
 }
 
 }  // namespace tagindex::python

@@ -38,7 +38,8 @@ from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_querie
 from ._attributes import AttributeInfo
 from ._analytics import CoOccurrence, Coverage
 from ._segments import SavedSegmentInfo, SegmentDiff
-from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment, Snapshot
+from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
+from ._snapshot import Snapshot
 from ._sharded import ShardedIndex, ShardedSegment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).

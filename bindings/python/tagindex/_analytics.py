@@ -122,7 +122,7 @@ class AnalyticsMixin:
         if impl is None or getattr(segment, "_index", None) is None:
             raise InvalidArgumentError(
                 f"analytics: expected a Segment or a query text, not {type(segment).__name__}")
-        if segment._index is not self:
+        if segment._index is not self._owner:
             raise InvalidArgumentError("analytics: the segment belongs to another index")
         return impl
 
@@ -256,7 +256,7 @@ class AnalyticsMixin:
         from ._query import Segment
 
         impl = self._impl.customers_without_category(category, self._population(segment))
-        return Segment(self, impl, None)
+        return Segment(self._owner, impl, None)
 
 
 # ---- charts -------------------------------------------------------------------

@@ -494,6 +494,12 @@ class Index:
     # ---- properties ---------------------------------------------------------
 
     @property
+    def _owner(self) -> "Index":
+        # The index that Tag handles and Segments belong to (a Snapshot,
+        # which shares the read methods, has its index here).
+        return self
+
+    @property
     def key_kind(self) -> str:
         """``"int64"``, ``"string"`` or ``"identity"``."""
         return KEY_KIND_NAMES[self._impl.key_kind]
@@ -681,18 +687,20 @@ class Index:
                 (``.candidates`` lists the qualified names).
         """
         if category is not None:
-            return Tag(self, self._impl.find_tag_in(text_arg(category, "category name"),
-                                                     text_arg(name, "tag name")))
+            return Tag(self._owner,
+                       self._impl.find_tag_in(text_arg(category, "category name"),
+                                              text_arg(name, "tag name")))
         try:
-            return Tag(self, self._impl.find_tag(text_arg(name, "tag name")))
+            return Tag(self._owner, self._impl.find_tag(text_arg(name, "tag name")))
         except UnknownTagError as not_found:
             # "category:name" (the category itself may contain ':').
             start = 0
             while (colon := name.find(":", start)) >= 0:
                 start = colon + 1
                 try:
-                    return Tag(self, self._impl.find_tag_in(text_arg(name[:colon], "category"),
-                                                             text_arg(name[colon + 1:], "tag")))
+                    return Tag(self._owner,
+                               self._impl.find_tag_in(text_arg(name[:colon], "category"),
+                                                      text_arg(name[colon + 1:], "tag")))
                 except (NotFoundError, InvalidArgumentError):
                     continue
             raise not_found
@@ -706,7 +714,7 @@ class Index:
     @property
     def tags(self) -> List[Tag]:
         """All live tags, ordered by (category, name)."""
-        return [Tag(self, t[0]) for t in self._impl.list_tags()]
+        return [Tag(self._owner, t[0]) for t in self._impl.list_tags()]
 
     def tag_infos(self) -> List[TagInfo]:
         """Snapshots of all live tags (with counts), ordered by (category, name)."""
@@ -714,7 +722,7 @@ class Index:
 
     def _tag_id(self, tag: TagLike) -> int:
         if isinstance(tag, Tag):
-            if tag._index is not self:
+            if tag._index is not self._owner:
                 raise InvalidArgumentError(
                     f"index: tag {tag.id} belongs to a different index")
             return tag._id
@@ -728,7 +736,7 @@ class Index:
         raise TypeError(f"expected a Tag, a tag name or a tag id, got {type(tag).__name__}")
 
     def _tag_handle(self, tag: TagLike) -> Tag:
-        return Tag(self, self._tag_id(tag))
+        return Tag(self._owner, self._tag_id(tag))
 
     def import_tag(self, name: str, blob: bytes, category: str = "", *,
                    description: str = "", kind: str = "manual") -> Tag:
@@ -772,7 +780,7 @@ class Index:
         """
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites, today)
-        return Segment(self, self._impl.query(text_arg(text, "query"), opts), text)
+        return Segment(self._owner, self._impl.query(text_arg(text, "query"), opts), text)
 
     def count(self, text: str, *, unknown_tags_are_empty: bool = False,
               max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
@@ -795,10 +803,11 @@ class Index:
         return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
     def snapshot(self) -> "Snapshot":
-        """A point-in-time read view (:class:`Snapshot`): its counts, queries
-        and lookups answer as of now while writes go on. Never waits for a
-        writer."""
-        from ._query import Snapshot  # noqa: PLC0415 (import cycle)
+        """A point-in-time read view (:class:`Snapshot`): every read method
+        of the index (lookups, tags, memberships, queries, attributes, saved
+        segments, analytics) answers on it as of now while writes go on.
+        Never waits for a writer."""
+        from ._snapshot import Snapshot  # noqa: PLC0415 (import cycle)
         return Snapshot(self, self._impl.snapshot())
 
     def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
@@ -808,11 +817,12 @@ class Index:
         times, from many threads. Same options and errors as :meth:`query`."""
         opts = query_options(max_query_bytes, max_depth, max_operands,
                              unknown_tags_are_empty, rewrites, today)
-        return CompiledQuery(self, self._impl.compile(text_arg(text, "query"), opts), opts)
+        return CompiledQuery(self._owner, self._impl.compile(text_arg(text, "query"), opts),
+                             opts)
 
     def all_customers(self) -> Segment:
         """Every live customer, as a :class:`Segment`."""
-        return Segment(self, self._impl.all_customers(), "ALL")
+        return Segment(self._owner, self._impl.all_customers(), "ALL")
 
     def segment_from_rows(self, rows: Any) -> Segment:
         """A :class:`Segment` of this index holding exactly ``rows`` (list,
@@ -821,7 +831,7 @@ class Index:
         Raises:
             UnknownCustomerError: a row that is not a live customer.
         """
-        return Segment(self, self._impl.segment_from_rows(rows_array(rows)))
+        return Segment(self._owner, self._impl.segment_from_rows(rows_array(rows)))
 
     def segment_from_portable(self, blob: bytes) -> Segment:
         """A :class:`Segment` from a portable Roaring blob (what
@@ -831,7 +841,7 @@ class Index:
             CorruptionError: a damaged blob.
             UnknownCustomerError: a row that is not a live customer.
         """
-        return Segment(self, self._impl.segment_from_portable(bytes(blob)))
+        return Segment(self._owner, self._impl.segment_from_portable(bytes(blob)))
 
     # ---- batches -------------------------------------------------------------------
 
@@ -941,7 +951,24 @@ class Index:
                 ids = self._impl.tags_of_str(value)
             else:
                 raise TypeError("tags_of: expected one customer key")
-        return [Tag(self, int(i)) for i in ids]
+        return [Tag(self._owner, int(i)) for i in ids]
+
+    def tag_info(self, tag: TagLike) -> TagInfo:
+        """All fields of one tag (with its count) in one consistent read.
+
+        Raises:
+            UnknownTagError: no such tag.
+        """
+        return _tag_info(self._impl.get_tag(self._tag_id(tag)))
+
+    def rows_with_tag(self, tag: TagLike) -> np.ndarray:
+        """Row ids of the customers holding ``tag``: ascending ``uint32`` array
+        (:meth:`Tag.rows`)."""
+        return self._impl.rows_with_tag(self._tag_id(tag))
+
+    def keys_with_tag(self, tag: TagLike) -> np.ndarray:
+        """Keys of the customers holding ``tag``, in row order (:meth:`Tag.keys`)."""
+        return self._keys_array(self._impl.keys_with_tag(self._tag_id(tag)))
 
     # ---- pandas ---------------------------------------------------------------------
 

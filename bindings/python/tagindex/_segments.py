@@ -53,7 +53,7 @@ class SegmentsMixin:
     def _wrap_segment(self, impl: Any, query: Optional[str]) -> Any:
         from ._query import Segment
 
-        return Segment(self, impl, query)
+        return Segment(self._owner, impl, query)
 
     def _diff(self, t: tuple) -> SegmentDiff:
         entered = None if t[5] is None else self._wrap_segment(t[5], None)
@@ -102,7 +102,7 @@ class SegmentsMixin:
             return self.query(x) if isinstance(x, str) else x
         b, a = seg(before), seg(after)
         for x in (b, a):
-            if getattr(x, "_index", None) is not self:
+            if getattr(x, "_index", None) is not self._owner:
                 from ._errors import InvalidArgumentError
                 raise InvalidArgumentError("index: the segment belongs to another index")
         return self._diff(self._impl.diff_segments(b._impl, a._impl, bool(rows)))
