@@ -14,7 +14,13 @@ embedded commas. Timed, interleaved per repetition:
   pandas+str  pandas.read_csv with the tag columns as str (closer to the work
               the importer does, which must look at every cell)
   tagindex    `tagindex import DIR FILE ...` into a fresh directory, process
-              start to exit: parse, validate, build, checkpoint (fsync'd)
+              start to exit: parse, validate, build, save (fsync'd); a new
+              index is built in memory and written once as a snapshot
+  tagindex (existing index)
+              the same into a directory that already holds an (empty) index:
+              every batch goes through its log, then a checkpoint
+  tagindex (1 thread)
+              the fresh import with --threads 1 (no committer thread)
   python      tagindex.Index.import_csv into an in-memory index (if the
               package is importable)
   duckdb      DuckDB read_csv via node @duckdb/node-api (with --duckdb-node DIR
@@ -92,12 +98,20 @@ def time_pandas(path: str, as_str: bool) -> float:
     return elapsed
 
 
-def time_cli(cli: str, path: str, workdir: str) -> tuple[float, dict]:
+def time_cli(cli: str, path: str, workdir: str, existing: bool = False,
+             extra: tuple = ()) -> tuple[float, dict]:
     target = os.path.join(workdir, "idx")
     shutil.rmtree(target, ignore_errors=True)
+    if existing:
+        # An empty index (the header alone), not timed.
+        header = os.path.join(workdir, "header.csv")
+        with open(path, encoding="utf-8") as src, open(header, "w", encoding="utf-8") as dst:
+            dst.write(src.readline())
+        subprocess.run([cli, "import", target, header, *MAPPING, "--no-progress"], check=True,
+                       capture_output=True)
     start = time.perf_counter()
-    out = subprocess.run([cli, "import", target, path, *MAPPING, "--json", "--no-progress"],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run([cli, "import", target, path, *MAPPING, "--json", "--no-progress",
+                          *extra], check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     return elapsed, json.loads(out.stdout)
 
@@ -152,6 +166,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--duckdb-node", default="", help="dir with node_modules/@duckdb/node-api")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the fresh-directory import beside pandas (no logged or "
+                             "one-thread variants)")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="tagindex_bench_import_")
     try:
@@ -163,14 +180,23 @@ def main() -> int:
               f"assignments in {time.perf_counter() - t0:.1f} s (seed {args.seed})",
               file=sys.stderr)
         times = {"pandas.read_csv": [], "pandas.read_csv(dtype=str)": [],
-                 "tagindex import (CLI, durable)": [], "Index.import_csv (Python, memory)": [],
+                 "tagindex import (CLI, durable)": [],
+                 "tagindex import (CLI, durable, existing index: logged)": [],
+                 "tagindex import (CLI, durable, --threads 1)": [],
+                 "Index.import_csv (Python, memory)": [],
                  "duckdb read_csv": []}
         report = None
+        load_before = os.getloadavg()
         for r in range(args.repeat):
             times["pandas.read_csv"].append(time_pandas(path, False))
             times["pandas.read_csv(dtype=str)"].append(time_pandas(path, True))
             elapsed, report = time_cli(args.cli, path, workdir)
             times["tagindex import (CLI, durable)"].append(elapsed)
+            if not args.quick:
+                times["tagindex import (CLI, durable, existing index: logged)"].append(
+                    time_cli(args.cli, path, workdir, existing=True)[0])
+                times["tagindex import (CLI, durable, --threads 1)"].append(
+                    time_cli(args.cli, path, workdir, extra=("--threads", "1"))[0])
             py = time_python(path)
             if py is not None:
                 times["Index.import_csv (Python, memory)"].append(py)
@@ -178,8 +204,11 @@ def main() -> int:
                 times["duckdb read_csv"].append(time_duckdb(args.duckdb_node, path))
             print(f"repetition {r + 1}/{args.repeat} done", file=sys.stderr)
         base = statistics.median(times["pandas.read_csv"])
+        load_after = os.getloadavg()
         print(f"\n{args.rows:,} rows, {size / 1e6:.1f} MB, medians of {args.repeat} "
-              f"interleaved runs")
+              f"interleaved runs; load average (1/5/15 min) before "
+              f"{'/'.join(f'{x:.2f}' for x in load_before)}, after "
+              f"{'/'.join(f'{x:.2f}' for x in load_after)}; {os.cpu_count()} CPUs")
         print(f"| what | median | ÷ pandas.read_csv | rows/s | tag assignments/s |")
         print(f"| --- | ---: | ---: | ---: | ---: |")
         for name, values in times.items():

@@ -36,7 +36,7 @@ struct Args {
 Args MakeArgs(const Index& index, const std::string& key, int key_kind, const TagSpecs& tags,
               const MultiSpecs& multi, const CategorySpecs& categories, const AttrSpecs& attrs,
               const std::string& delimiter, bool strict, bool replace, size_t batch_rows,
-              size_t max_rejects) {
+              size_t max_rejects, unsigned threads) {
   Args a;
   a.mapping.key_column = key;
   if (key_kind < 0) {
@@ -75,6 +75,7 @@ Args MakeArgs(const Index& index, const std::string& key, int key_kind, const Ta
   a.options.strict = strict;
   a.options.replace = replace;
   a.options.batch_rows = batch_rows;
+  a.options.threads = threads;
   a.options.max_rejects_kept = 0;  // collected through on_reject below
   a.max_rejects = max_rejects;
   return a;
@@ -103,6 +104,10 @@ py::dict ReportToDict(const ImportReport& r, const std::vector<RejectedRow>& rej
     x["column"] = j.column;
     x["reason"] = j.reason;
     x["raw"] = py::bytes(j.raw);  // may hold invalid UTF-8: that can be why it was rejected
+    x["kind"] = std::string(ErrorKindName(j.kind));
+    // The subject is a cell: bytes that need not be UTF-8 (replaced if not).
+    x["subject"] = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+        j.subject.data(), static_cast<Py_ssize_t>(j.subject.size()), "replace"));
     list.append(x);
   }
   d["rejects"] = list;
@@ -127,30 +132,31 @@ void BindImport(py::module_& m, py::class_<Index, IndexPtr>& cls) {
       [](Index& index, const std::string& path, const std::string& key, int key_kind,
          const TagSpecs& tags, const MultiSpecs& multi, const CategorySpecs& categories,
          const AttrSpecs& attrs, const std::string& delimiter, bool strict, bool replace,
-         size_t batch_rows, size_t max_rejects) {
+         size_t batch_rows, size_t max_rejects, unsigned threads) {
         Args a = MakeArgs(index, key, key_kind, tags, multi, categories, attrs, delimiter, strict,
-                          replace, batch_rows, max_rejects);
+                          replace, batch_rows, max_rejects, threads);
         return RunImport(
             a, [&](Args& args) { return ImportCsvFile(index, path, args.mapping, args.options); });
       },
       py::arg("path"), py::arg("key"), py::arg("key_kind"), py::arg("tags"), py::arg("multi"),
       py::arg("categories"), py::arg("attributes"), py::arg("delimiter"), py::arg("strict"),
-      py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"));
+      py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"), py::arg("threads") = 0);
   cls.def(
       "import_csv_text",
       [](Index& index, std::string text, const std::string& name, const std::string& key,
          int key_kind, const TagSpecs& tags, const MultiSpecs& multi,
          const CategorySpecs& categories, const AttrSpecs& attrs, const std::string& delimiter,
-         bool strict, bool replace, size_t batch_rows, size_t max_rejects) {
+         bool strict, bool replace, size_t batch_rows, size_t max_rejects, unsigned threads) {
         Args a = MakeArgs(index, key, key_kind, tags, multi, categories, attrs, delimiter, strict,
-                          replace, batch_rows, max_rejects);
+                          replace, batch_rows, max_rejects, threads);
         return RunImport(a, [&](Args& args) {
           return ImportCsvString(index, std::move(text), args.mapping, args.options, name);
         });
       },
       py::arg("text"), py::arg("name"), py::arg("key"), py::arg("key_kind"), py::arg("tags"),
       py::arg("multi"), py::arg("categories"), py::arg("attributes"), py::arg("delimiter"),
-      py::arg("strict"), py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"));
+      py::arg("strict"), py::arg("replace"), py::arg("batch_rows"), py::arg("max_rejects"),
+      py::arg("threads") = 0);
   cls.def(
       "build_demo_shop",
       [](Index& index, uint64_t customers, uint64_t seed) {

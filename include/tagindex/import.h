@@ -60,9 +60,14 @@
 // on a persistent index, all or nothing across a crash. Tags and categories
 // named for the first time are created just before (CreateTag /
 // CreateCategory), so a crash can leave a new tag empty, never half a
-// batch. `tagindex import` opens the index with SyncPolicy::kNone and ends
-// with Index::Checkpoint(), which makes the whole import durable in one
-// snapshot.
+// batch. With ImportOptions::threads 2 a worker thread commits each batch
+// while the calling thread reads the next; batches still commit one at a
+// time, in file order. `tagindex import` into an existing index opens it
+// with SyncPolicy::kNone and ends with Index::Checkpoint(), which makes the
+// whole import durable in one snapshot; into a new index (no directory or
+// an empty one) it imports into an in-memory index and writes it once with
+// Index::SaveTo (no log records: the rows are written once, not to the log
+// and again by a checkpoint).
 //
 // Example:
 //
@@ -81,7 +86,15 @@
 // (unknown column, key kind different from the index's, a column mapped
 // twice), a missing or malformed header, or the first bad row under strict;
 // the reader's and the index's errors otherwise (e.g. the log refusing a
-// write). Rows committed before an error stay committed.
+// write). Rows committed before an error stay committed. Each carries an
+// ErrorInfo (tagindex/errors.h; GetErrorInfo): a bad mapping or header is
+// kind bad_value with the column, category, attribute or option as subject
+// ("key_kind", "key_column", "ImportOptions::batch_rows"), or the index's
+// own kind when an index call refused it (bad_name for a tag column's
+// name); an empty file or a bad header is bad_value with the file as
+// subject and path; the strict stop has the row's RejectedRow::kind and
+// subject, the file as path and "line N" as detail; a file that cannot be
+// read is not_found / io (tagindex/csv.h).
 //
 // Thread safety: an import is a sequence of ordinary Index writes; other
 // threads may query the index meanwhile and see the batches arrive.
@@ -95,6 +108,7 @@
 
 #include "absl/status/statusor.h"
 #include "tagindex/csv.h"
+#include "tagindex/errors.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -149,6 +163,15 @@ struct RejectedRow {
   uint64_t record = 0;  // 0-based ordinal of the data row (header excluded)
   std::string column;   // the column at fault, if one
   std::string reason;
+  // What is wrong, as an ErrorInfo kind (tagindex/errors.h): kBadKey for the
+  // key cell (empty, not an integer, out of range, a bad string key),
+  // kBadName for a tag name the index refuses (too long, control
+  // characters), kBadValue for the rest (field count, CSV syntax, invalid
+  // UTF-8, a bad boolean or attribute value). `subject` is the key, the
+  // name or the cell; the column's name for invalid UTF-8; "line N" when no
+  // column is at fault.
+  ErrorKind kind = ErrorKind::kBadValue;
+  std::string subject;
   std::string raw;  // the row's bytes as in the file (without the line end)
   // "FILE:LINE: reason" (and the column), for messages.
   std::string ToString() const;
@@ -169,6 +192,13 @@ struct ImportOptions {
   // the batch validator's maps of new keys in cache; larger ones mean fewer
   // log records.
   size_t batch_rows = 1 << 14;
+  // Threads: with 2, one thread reads, checks and stages rows while a
+  // second commits the previous batch (at most one batch in flight; batches
+  // commit in file order, so the index, the report and the rejects are the
+  // same whatever the count). 1: everything on the calling thread. 0: 2 if
+  // the machine has at least two hardware threads, else 1. The callbacks
+  // below always run on the calling thread.
+  unsigned threads = 0;
   // How many rejected rows the report keeps (all are passed to on_reject).
   size_t max_rejects_kept = 100;
   // Called for every rejected row, in file order.

@@ -3,14 +3,32 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tagindex/errors.h"
 #include "tagindex/query.h"
 
 namespace tagindex::cli {
 
 int ExitCodeFor(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
+  // The error's kind decides when it has one (never the message text): a
+  // permission or disk-full I/O error is the machine's, whatever its code.
+  if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
+    switch (info->kind) {
+      case ErrorKind::kIo:
+      case ErrorKind::kCorruptFile:
+      case ErrorKind::kOutOfMemory:
+      case ErrorKind::kInternal:
+        return kExitInternal;
+      case ErrorKind::kOther:
+        break;  // a kind this version does not know: the code decides
+      default:
+        return kExitUser;  // unknown_*, not_found, bad_*, limit, busy, ...
+    }
+  }
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kExitOk;
@@ -27,8 +45,40 @@ int ExitCodeFor(const absl::Status& status) {
   }
 }
 
+namespace {
+bool json_errors = false;
+}  // namespace
+
+void SetJsonErrors(bool on) { json_errors = on; }
+
+std::string ErrorJson(const absl::Status& status) {
+  std::string out = absl::StrCat(
+      "{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
+      ",\"exit_code\":", ExitCodeFor(status), ",\"message\":", JsonString(std::string(status.message())));
+  if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
+    absl::StrAppend(&out, ",\"kind\":", JsonString(info->kind_name),
+                    ",\"subject\":", JsonString(info->subject));
+    if (!info->path.empty()) absl::StrAppend(&out, ",\"path\":", JsonString(info->path));
+    if (info->offset) absl::StrAppend(&out, ",\"offset\":", *info->offset);
+    if (!info->limit.empty()) absl::StrAppend(&out, ",\"limit\":", JsonString(info->limit));
+    if (!info->detail.empty()) absl::StrAppend(&out, ",\"detail\":", JsonString(info->detail));
+    if (!info->suggestions.empty()) {
+      out += ",\"suggestions\":[";
+      for (size_t i = 0; i < info->suggestions.size(); ++i) {
+        absl::StrAppend(&out, i ? "," : "", JsonString(info->suggestions[i]));
+      }
+      out += "]";
+    }
+  } else {
+    out += ",\"kind\":null";
+  }
+  out += "}}";
+  return out;
+}
+
 int ReportError(const absl::Status& status) {
   std::string message(status.message());
+  if (json_errors) std::printf("%s\n", ErrorJson(status).c_str());
   std::fprintf(stderr, "tagindex: error: %s\n", message.c_str());
   if (auto location = GetQueryErrorLocation(status)) {
     if (!location->snippet.empty() && message.find(location->snippet) == std::string::npos) {

@@ -21,11 +21,23 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitUser = 1;
 inline constexpr int kExitInternal = 2;
 
+// The exit code of an error: from its ErrorInfo kind (tagindex/errors.h)
+// when it has one — io, corrupt_file, out_of_memory and internal are 2,
+// every other known kind (unknown_*, not_found, bad_*, limit, busy,
+// precondition, ...) is 1 — else from its status code.
 int ExitCodeFor(const absl::Status& status);
 
+// With --json, errors are also printed on stdout as one JSON object:
+// {"error":{"code":"INVALID_ARGUMENT","exit_code":1,"message":...,
+//  "kind":"bad_value" (null without an ErrorInfo),"subject":...,
+//  and "path", "offset", "limit", "detail", "suggestions" when present}}.
+void SetJsonErrors(bool on);
+std::string ErrorJson(const absl::Status& status);
+
 // Prints "tagindex: error: MESSAGE" on stderr, with the caret snippet of a
-// query error when the message does not already hold it, and returns the
-// exit code for `status`.
+// query error when the message does not already hold it (and the JSON
+// object on stdout under SetJsonErrors), and returns the exit code for
+// `status`.
 int ReportError(const absl::Status& status);
 
 // Terminal cells of a UTF-8 string (East Asian wide characters are two).

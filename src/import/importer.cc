@@ -1,8 +1,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,6 +20,7 @@
 #include "tagindex/import.h"
 #include "tagindex/index.h"
 #include "tagindex/write_batch.h"
+#include "util/error_info.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 
@@ -83,17 +88,115 @@ struct CategoryState {
 };
 
 class Importer {
+  static constexpr uint32_t kNoTag = 0xFFFFFFFFu;
+
+  struct BoolCol {
+    size_t index = 0;
+    TagId tag;
+  };
+  struct MultiCol {
+    size_t index = 0;
+    std::string separator;
+    std::string category;
+    bool qualified_names = false;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;  // replace only
+  };
+  struct CategoryCol {
+    size_t index = 0;
+    std::string category;
+    absl::flat_hash_map<std::string, TagId> cache;
+    CategoryState* state = nullptr;
+  };
+  struct AttrCol {
+    size_t index = 0;
+    std::string name;
+    AttributeId id;
+  };
+  struct StagedTag {
+    bool has_removes = false;
+    std::vector<TagOp> ops;
+  };
+  // The rows staged for one WriteBatch.
+  struct Batch {
+    uint32_t rows = 0;
+    std::vector<int64_t> int_keys;
+    std::string string_keys;
+    std::vector<size_t> string_key_bounds;
+    absl::flat_hash_map<uint32_t, StagedTag> staged;
+    std::vector<std::vector<uint32_t>> multi_clears;  // per multi column: batch rows (replace)
+    std::vector<std::vector<TagId>> multi_tags;       // per multi column: its tags (replace)
+    // Per category column: (batch row, tag value), and the category's tags.
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> cat_values;
+    std::vector<std::vector<TagId>> cat_tags;
+    // Per attribute column: (batch row, value).
+    std::vector<std::vector<std::pair<uint32_t, std::optional<int64_t>>>> attr_values;
+    // Commit scratch.
+    std::vector<uint32_t> customer;  // batch row -> customer of the batch
+    std::vector<int64_t> int_distinct;
+    std::vector<std::string_view> string_distinct;
+
+    void Clear() {
+      rows = 0;
+      int_keys.clear();
+      string_keys.clear();
+      string_key_bounds.clear();
+      staged.clear();
+      for (auto& v : multi_clears) v.clear();
+      for (auto& v : cat_values) v.clear();
+      for (auto& v : attr_values) v.clear();
+    }
+  };
+  // What the committed batches did (written by the committer only).
+  struct Committed {
+    uint64_t rows_imported = 0;
+    uint64_t customers_added = 0;
+    uint64_t tag_assignments = 0;
+    uint64_t tag_removals = 0;
+    uint64_t attribute_values = 0;
+    uint64_t attribute_clears = 0;
+  };
+
  public:
   Importer(Index& index, CsvReader& reader, const ImportMapping& mapping,
            const ImportOptions& options)
       : index_(index), reader_(reader), mapping_(mapping), options_(options) {}
 
+  ~Importer() {
+    if (!worker_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;  // the worker commits what is queued, then ends
+    }
+    work_cv_.notify_all();
+    worker_.join();
+  }
+
   absl::StatusOr<ImportReport> Run() {
     start_ = Clock::now();
+    threads_ = options_.threads != 0 ? options_.threads
+                                     : (std::thread::hardware_concurrency() >= 2 ? 2u : 1u);
     report_.file = reader_.name();
     report_.bytes = reader_.total_bytes();
     TI_RETURN_IF_ERROR(ReadHeader());
     TI_RETURN_IF_ERROR(PrepareColumns());
+    for (Batch& b : batches_) {
+      b.multi_clears.resize(multi_cols_.size());
+      b.multi_tags.resize(multi_cols_.size());
+      b.cat_values.resize(category_cols_.size());
+      b.cat_tags.resize(category_cols_.size());
+      b.attr_values.resize(attr_cols_.size());
+    }
+    for (size_t i = 1; i < kBatches; ++i) free_.push_back(&batches_[i]);
+    if (threads_ >= 2) {
+      // (std::thread reports a failure to start by throwing; then this
+      // thread commits.)
+      try {
+        worker_ = std::thread([this] { WorkerLoop(); });
+      } catch (...) {
+        threads_ = 1;
+      }
+    }
     CsvRecord record;
     uint64_t next_progress = options_.progress_every_rows;
     while (true) {
@@ -107,13 +210,20 @@ class Importer {
       if (!*more) break;
       ++report_.rows_read;
       TI_RETURN_IF_ERROR(Row(record));
-      if (batch_rows_ >= options_.batch_rows) TI_RETURN_IF_ERROR(Commit());
+      if (cur_->rows >= options_.batch_rows) TI_RETURN_IF_ERROR(Commit());
       if (options_.on_progress && report_.rows_read >= next_progress) {
         next_progress = report_.rows_read + options_.progress_every_rows;
         Progress();
       }
     }
     TI_RETURN_IF_ERROR(Commit());
+    TI_RETURN_IF_ERROR(Flush());
+    report_.rows_imported = committed_.rows_imported;
+    report_.customers_added = committed_.customers_added;
+    report_.tag_assignments = committed_.tag_assignments;
+    report_.tag_removals = committed_.tag_removals;
+    report_.attribute_values = committed_.attribute_values;
+    report_.attribute_clears = committed_.attribute_clears;
     report_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     if (options_.on_progress) Progress();
     return std::move(report_);
@@ -139,19 +249,41 @@ class Importer {
     options_.on_progress(p);
   }
 
+  // A mapping or header error: InvalidArgument, kind bad_value, `subject`
+  // the column, category, attribute or option at fault.
+  static absl::Status Bad(std::string_view subject, std::string_view message) {
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, subject, message);
+  }
+  // The same about the file itself (its path in `path`).
+  absl::Status BadFile(std::string_view message) const {
+    ErrorInfo info = util::Info(ErrorKind::kBadValue, reader_.name());
+    info.path = reader_.name();
+    return util::Error(absl::StatusCode::kInvalidArgument, message, info);
+  }
+  // A mapping error caused by an index call: the call's own ErrorInfo (a bad
+  // name, a limit) when it has one, else bad_value about `subject`.
+  static absl::Status BadWith(const absl::Status& cause, std::string_view subject,
+                              std::string_view message) {
+    absl::Status out = Bad(subject, message);
+    if (std::optional<ErrorInfo> info = GetErrorInfo(cause)) {
+      out = util::Error(absl::StatusCode::kInvalidArgument, message, *info);
+    }
+    return out;
+  }
+
   absl::Status ReadHeader() {
     CsvRecord header;
     absl::StatusOr<bool> more = reader_.Next(&header);
     if (!more.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: malformed header: ", more.status().message()));
+      return util::WithMessage(more.status(),
+                               absl::StrCat("import: malformed header: ", more.status().message()));
     }
     if (!*more) {
-      return absl::InvalidArgumentError(
+      return BadFile(
           absl::StrCat("import: ", reader_.name(), ": empty file (a header line is required)"));
     }
     if (auto bad = util::FindInvalidUtf8(header.raw)) {
-      return absl::InvalidArgumentError(
+      return BadFile(
           absl::StrCat("import: ", reader_.name(), ": header: invalid UTF-8 at byte ", *bad));
     }
     for (std::string_view f : header.fields) header_.emplace_back(f);
@@ -163,9 +295,9 @@ class Importer {
     for (size_t i = 0; i < header_.size(); ++i) {
       if (header_[i] == name) {
         if (found != header_.size()) {
-          return absl::InvalidArgumentError(absl::StrCat("import: ", reader_.name(), ": column ",
-                                                         internal::Quote(name),
-                                                         " appears more than once in the header"));
+          return Bad(name,
+                     absl::StrCat("import: ", reader_.name(), ": column ", internal::Quote(name),
+                                  " appears more than once in the header"));
         }
         found = i;
       }
@@ -175,13 +307,13 @@ class Importer {
       for (size_t i = 0; i < header_.size() && i < 30; ++i) {
         quoted.push_back(internal::Quote(header_[i]));
       }
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: ", reader_.name(), ": ", role, " column ", internal::Quote(name),
-                       " is not in the header (columns: ", absl::StrJoin(quoted, ", "), ")"));
+      return Bad(name, absl::StrCat("import: ", reader_.name(), ": ", role, " column ",
+                                    internal::Quote(name), " is not in the header (columns: ",
+                                    absl::StrJoin(quoted, ", "), ")"));
     }
     if (!used_.insert(found).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("import: column ", internal::Quote(name), " is mapped more than once"));
+      return Bad(name, absl::StrCat("import: column ", internal::Quote(name),
+                                    " is mapped more than once"));
     }
     return found;
   }
@@ -207,14 +339,13 @@ class Importer {
       auto name = [](KeyKind k) {
         return k == KeyKind::kInt64 ? "int64" : k == KeyKind::kString ? "string" : "identity";
       };
-      return absl::InvalidArgumentError(absl::StrCat("import: the mapping declares ",
-                                                     name(mapping_.key_kind),
-                                                     " keys but the index "
-                                                     "has ",
-                                                     name(kind), " keys"));
+      return Bad("key_kind", absl::StrCat("import: the mapping declares ", name(mapping_.key_kind),
+                                          " keys but the index "
+                                          "has ",
+                                          name(kind), " keys"));
     }
     if (mapping_.key_column.empty()) {
-      return absl::InvalidArgumentError("import: the mapping names no key column");
+      return Bad("key_column", "import: the mapping names no key column");
     }
     TI_ASSIGN_OR_RETURN(key_column_, Column(mapping_.key_column, "key"));
     // Categories known to the index, with their tags (for replace clears).
@@ -234,16 +365,16 @@ class Importer {
         TI_RETURN_IF_ERROR(index_.CreateCategory(col.category, {.exclusive = true}));
         exclusive[col.category] = true;
       } else if (!it->second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("import: category column ", internal::Quote(c.column),
-                         " maps to category ", internal::Quote(col.category),
-                         ", which exists and is not exclusive (a category column needs an "
-                         "exclusive category)"));
+        return Bad(c.column,
+                   absl::StrCat("import: category column ", internal::Quote(c.column),
+                                " maps to category ", internal::Quote(col.category),
+                                ", which exists and is not exclusive (a category column needs an "
+                                "exclusive category)"));
       }
       for (const CategoryCol& other : category_cols_) {
         if (other.category == col.category) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: two category columns map to category ", internal::Quote(col.category)));
+          return Bad(col.category, absl::StrCat("import: two category columns map to category ",
+                                                internal::Quote(col.category)));
         }
       }
       categories_.try_emplace(col.category, CategoryState{col.category, {}});
@@ -253,9 +384,10 @@ class Importer {
                                    const std::string& column) -> absl::Status {
       auto it = exclusive.find(category);
       if (it != exclusive.end() && it->second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: column ", internal::Quote(column), " puts tags in the exclusive category ",
-            internal::Quote(category), "; map it as a category column instead"));
+        return Bad(column,
+                   absl::StrCat("import: column ", internal::Quote(column),
+                                " puts tags in the exclusive category ", internal::Quote(category),
+                                "; map it as a category column instead"));
       }
       return absl::OkStatus();
     };
@@ -265,8 +397,9 @@ class Importer {
       TI_RETURN_IF_ERROR(check_not_exclusive(t.category, t.column));
       absl::StatusOr<TagId> tag = FindOrCreateTag(t.category, t.tag.empty() ? t.column : t.tag);
       if (!tag.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: tag column ", internal::Quote(t.column), ": ", tag.status().message()));
+        return BadWith(tag.status(), t.column,
+                       absl::StrCat("import: tag column ", internal::Quote(t.column), ": ",
+                                    tag.status().message()));
       }
       col.tag = *tag;
       bool_cols_.push_back(col);
@@ -275,14 +408,14 @@ class Importer {
       MultiCol col;
       TI_ASSIGN_OR_RETURN(col.index, Column(m.column, "multi-tag"));
       if (m.separator.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: multi-tag column ", internal::Quote(m.column), " has an empty separator"));
+        return Bad(m.column, absl::StrCat("import: multi-tag column ", internal::Quote(m.column),
+                                          " has an empty separator"));
       }
       TI_RETURN_IF_ERROR(check_not_exclusive(m.category, m.column));
       if (options_.replace && m.category.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("import: replace needs a category for multi-tag column ",
-                         internal::Quote(m.column), " (its tags must be a closed set)"));
+        return Bad(m.column,
+                   absl::StrCat("import: replace needs a category for multi-tag column ",
+                                internal::Quote(m.column), " (its tags must be a closed set)"));
       }
       col.separator = m.separator;
       col.category = m.category;
@@ -308,25 +441,27 @@ class Importer {
         spec.scale = a.type == AttributeType::kDecimal ? a.scale : 0;
         absl::StatusOr<AttributeId> id = index_.CreateAttribute(spec);
         if (!id.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: attribute column ", internal::Quote(a.column), ": ", id.status().message()));
+          return BadWith(id.status(), a.column,
+                         absl::StrCat("import: attribute column ", internal::Quote(a.column), ": ",
+                                      id.status().message()));
         }
         info = index_.GetAttribute(col.name);
       }
       if (!info.ok()) return info.status();
       if (a.declared &&
           (info->type != a.type || (a.type == AttributeType::kDecimal && info->scale != a.scale))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "import: attribute column ", internal::Quote(a.column), " is declared ",
-            AttributeTypeName(a.type, a.scale), " but attribute ", internal::Quote(col.name),
-            " exists as ", AttributeTypeName(info->type, info->scale)));
+        return Bad(a.column,
+                   absl::StrCat("import: attribute column ", internal::Quote(a.column),
+                                " is declared ", AttributeTypeName(a.type, a.scale),
+                                " but attribute ", internal::Quote(col.name), " exists as ",
+                                AttributeTypeName(info->type, info->scale)));
       }
       col.name = info->name;
       col.id = info->id;
       for (const AttrCol& other : attr_cols_) {
         if (other.id == col.id) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "import: two attribute columns map to attribute ", internal::Quote(col.name)));
+          return Bad(col.name, absl::StrCat("import: two attribute columns map to attribute ",
+                                            internal::Quote(col.name)));
         }
       }
       attr_cols_.push_back(std::move(col));
@@ -345,7 +480,12 @@ class Importer {
     return absl::OkStatus();
   }
 
-  absl::Status Reject(const CsvRecord& record, std::string column, std::string reason) {
+  // `kind` and `subject` as in tagindex/errors.h: bad_key and the key,
+  // bad_name and the name, bad_value and the cell (the column's name when
+  // the cell is not valid UTF-8; "line N" when no column is at fault).
+  absl::Status Reject(const CsvRecord& record, std::string column, std::string reason,
+                      ErrorKind kind = ErrorKind::kBadValue,
+                      std::optional<std::string_view> subject = std::nullopt) {
     ++report_.rows_rejected;
     RejectedRow r;
     r.file = reader_.name();
@@ -353,14 +493,30 @@ class Importer {
     r.record = report_.rows_read - 1;
     r.column = std::move(column);
     r.reason = std::move(reason);
+    r.kind = kind;
+    r.subject = subject.has_value() ? std::string(*subject)
+                : !r.column.empty() ? r.column
+                                    : absl::StrCat("line ", r.line);
     r.raw = std::string(record.raw);
     if (options_.on_reject) options_.on_reject(r);
     if (options_.strict) {
       TI_RETURN_IF_ERROR(Commit());
-      return absl::InvalidArgumentError(absl::StrCat("import: ", r.ToString(), " (strict)"));
+      TI_RETURN_IF_ERROR(Flush());
+      ErrorInfo info = util::Info(r.kind, r.subject);
+      info.path = r.file;
+      info.detail = absl::StrCat("line ", r.line);
+      return util::Error(absl::StatusCode::kInvalidArgument,
+                         absl::StrCat("import: ", r.ToString(), " (strict)"), info);
     }
     if (report_.rejects.size() < options_.max_rejects_kept) report_.rejects.push_back(std::move(r));
     return absl::OkStatus();
+  }
+
+  // The kind of a rejected tag name: the index's own (bad_name for a name
+  // too long or with control characters), else bad_name.
+  static ErrorKind NameFault(const absl::Status& status) {
+    std::optional<ErrorInfo> info = GetErrorInfo(status);
+    return info.has_value() && info->kind != ErrorKind::kOther ? info->kind : ErrorKind::kBadName;
   }
 
   // Resolves a tag name of a cell; an error the index reports about the
@@ -373,7 +529,8 @@ class Importer {
     if (!category.empty() && text != name) {  // a qualified name names its category
       absl::StatusOr<CategoryInfo> info = index_.GetCategory(category);
       if (info.ok() && info->exclusive) {
-        return absl::InvalidArgumentError(
+        return util::Error(
+            absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, text,
             absl::StrCat("tag ", internal::Quote(text), " is in the exclusive category ",
                          internal::Quote(category), " (map a category column for it)"));
       }
@@ -403,22 +560,31 @@ class Importer {
     std::string_view key = record.fields[key_column_];
     int64_t int_key = 0;
     if (mapping_.key_kind == KeyKind::kString) {
-      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      if (key.empty()) {
+        return Reject(record, header_[key_column_], "empty key", ErrorKind::kBadKey, "");
+      }
       absl::Status s = internal::ValidateStringKey(key, index_.options());
-      if (!s.ok()) return Reject(record, header_[key_column_], std::string(s.message()));
+      if (!s.ok()) {
+        return Reject(record, header_[key_column_], std::string(s.message()), ErrorKind::kBadKey,
+                      key);
+      }
     } else {
-      if (key.empty()) return Reject(record, header_[key_column_], "empty key");
+      if (key.empty()) {
+        return Reject(record, header_[key_column_], "empty key", ErrorKind::kBadKey, "");
+      }
       auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), int_key);
       if (ec != std::errc() || ptr != key.data() + key.size()) {
         return Reject(
             record, header_[key_column_],
             absl::StrCat("key ", internal::Quote(key), " is not an integer",
-                         ec == std::errc::result_out_of_range ? " in the int64 range" : ""));
+                         ec == std::errc::result_out_of_range ? " in the int64 range" : ""),
+            ErrorKind::kBadKey, key);
       }
       if (mapping_.key_kind == KeyKind::kIdentity &&
           (int_key < 0 || int_key > static_cast<int64_t>(kMaxRowId))) {
         return Reject(record, header_[key_column_],
-                      absl::StrCat("identity key ", int_key, " is outside [0, ", kMaxRowId, "]"));
+                      absl::StrCat("identity key ", int_key, " is outside [0, ", kMaxRowId, "]"),
+                      ErrorKind::kBadKey, key);
       }
     }
     // Cells, checked before any tag is created for the row.
@@ -427,10 +593,10 @@ class Importer {
       bool ok = true;
       bool value = ParseImportBool(record.fields[col.index], &ok);
       if (!ok) {
-        return Reject(
-            record, header_[col.index],
-            absl::StrCat("not a boolean: ", internal::Quote(record.fields[col.index]),
-                         " (true: 1 true yes y t 是; false: 0 false no n f 否 or empty)"));
+        return Reject(record, header_[col.index],
+                      absl::StrCat("not a boolean: ", internal::Quote(record.fields[col.index]),
+                                   " (true: 1 true yes y t 是; false: 0 false no n f 否 or empty)"),
+                      ErrorKind::kBadValue, record.fields[col.index]);
       }
       bools_.push_back(value);
     }
@@ -446,7 +612,8 @@ class Importer {
         if (!absl::IsInvalidArgument(v.status()) && !absl::IsOutOfRange(v.status())) {
           return v.status();
         }
-        return Reject(record, header_[col.index], std::string(v.status().message()));
+        return Reject(record, header_[col.index], std::string(v.status().message()),
+                      ErrorKind::kBadValue, cell);
       }
       attrs_.push_back(*v);
     }
@@ -473,7 +640,8 @@ class Importer {
           absl::StatusOr<TagId> tag = Resolve(col.cache, name, category, bare);
           if (!tag.ok()) {
             if (!absl::IsInvalidArgument(tag.status())) return tag.status();
-            return Reject(record, header_[col.index], std::string(tag.status().message()));
+            return Reject(record, header_[col.index], std::string(tag.status().message()),
+                          NameFault(tag.status()), name);
           }
           names_.push_back({c, *tag});
         }
@@ -491,17 +659,19 @@ class Importer {
       absl::StatusOr<TagId> tag = Resolve(col.cache, value, col.category, value);
       if (!tag.ok()) {
         if (!absl::IsInvalidArgument(tag.status())) return tag.status();
-        return Reject(record, header_[col.index], std::string(tag.status().message()));
+        return Reject(record, header_[col.index], std::string(tag.status().message()),
+                      NameFault(tag.status()), value);
       }
       cats_.push_back(*tag);
     }
     // The row is good: stage it.
-    const uint32_t r = batch_rows_++;
+    Batch& b = *cur_;
+    const uint32_t r = b.rows++;
     if (mapping_.key_kind == KeyKind::kString) {
-      string_key_bounds_.push_back(string_keys_.size());
-      string_keys_.append(key);
+      b.string_key_bounds.push_back(b.string_keys.size());
+      b.string_keys.append(key);
     } else {
-      int_keys_.push_back(int_key);
+      b.int_keys.push_back(int_key);
     }
     const bool replace = options_.replace;
     for (size_t c = 0; c < bool_cols_.size(); ++c) {
@@ -512,18 +682,18 @@ class Importer {
       }
     }
     if (replace) {
-      for (MultiCol& col : multi_cols_) col.clears.push_back(r);
+      for (std::vector<uint32_t>& clears : b.multi_clears) clears.push_back(r);
     }
     for (const auto& [c, tag] : names_) Stage(tag, SeqOf(r, false), true);
     for (size_t c = 0; c < category_cols_.size(); ++c) {
       if (cats_[c].has_value()) {
-        category_cols_[c].values.push_back({r, cats_[c]->value});
+        b.cat_values[c].push_back({r, cats_[c]->value});
       } else if (replace) {
-        category_cols_[c].values.push_back({r, kNoTag});
+        b.cat_values[c].push_back({r, kNoTag});
       }
     }
     for (size_t c = 0; c < attr_cols_.size(); ++c) {
-      if (attrs_[c].has_value() || replace) attr_cols_[c].values.push_back({r, attrs_[c]});
+      if (attrs_[c].has_value() || replace) b.attr_values[c].push_back({r, attrs_[c]});
     }
     return absl::OkStatus();
   }
@@ -531,14 +701,18 @@ class Importer {
   // Attribute values of the batch: the last row of a customer wins; NULL
   // (replace) clears the value of a customer that exists already (a new
   // customer has none).
-  absl::Status StageAttributes(WriteBatch& batch, uint64_t* set, uint64_t* cleared) {
-    for (AttrCol& col : attr_cols_) {
-      if (col.values.empty()) continue;
+  absl::Status StageAttributes(Batch& b, WriteBatch& batch, uint64_t* set, uint64_t* cleared) {
+    for (size_t a = 0; a < attr_cols_.size(); ++a) {
+      const AttrCol& col = attr_cols_[a];
+      auto& values_of_rows = b.attr_values[a];
+      if (values_of_rows.empty()) continue;
       std::vector<std::pair<uint32_t, std::optional<int64_t>>> last;  // (customer, value)
-      last.reserve(col.values.size());
-      for (const auto& [r, v] : col.values) last.push_back({customer_[r], v});
-      std::stable_sort(last.begin(), last.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      last.reserve(values_of_rows.size());
+      for (const auto& [r, v] : values_of_rows) last.push_back({b.customer[r], v});
+      auto by_customer = [](const auto& x, const auto& y) { return x.first < y.first; };
+      if (!std::is_sorted(last.begin(), last.end(), by_customer)) {
+        std::stable_sort(last.begin(), last.end(), by_customer);
+      }
       std::vector<int64_t> int_keys;
       std::vector<std::string_view> string_keys;
       std::vector<int64_t> values;
@@ -548,8 +722,8 @@ class Importer {
         const uint32_t c = last[i].first;
         const bool strings = mapping_.key_kind == KeyKind::kString;
         if (!last[i].second.has_value()) {
-          absl::StatusOr<RowId> row = strings ? index_.FindCustomer(string_distinct_[c])
-                                              : index_.FindCustomer(int_distinct_[c]);
+          absl::StatusOr<RowId> row = strings ? index_.FindCustomer(b.string_distinct[c])
+                                              : index_.FindCustomer(b.int_distinct[c]);
           if (row.ok()) {
             clears.push_back(*row);
           } else if (!absl::IsNotFound(row.status())) {
@@ -558,9 +732,9 @@ class Importer {
           continue;
         }
         if (strings) {
-          string_keys.push_back(string_distinct_[c]);
+          string_keys.push_back(b.string_distinct[c]);
         } else {
-          int_keys.push_back(int_distinct_[c]);
+          int_keys.push_back(b.int_distinct[c]);
         }
         values.push_back(*last[i].second);
       }
@@ -574,55 +748,120 @@ class Importer {
       }
       *set += values.size();
       *cleared += clears.size();
-      col.values.clear();
+      values_of_rows.clear();
     }
     return absl::OkStatus();
   }
 
   void Stage(TagId tag, uint64_t seq, bool add) {
-    StagedTag& s = staged_[tag.value];
+    StagedTag& s = cur_->staged[tag.value];
     if (!add) s.has_removes = true;
     s.ops.push_back({seq, add});
   }
 
-  // Commits the staged rows.
+  // Hands the staged rows to the committer: with two threads the batch is
+  // queued for a worker that commits batches one at a time, in file order,
+  // while this thread parses the next ones (up to kBatches - 1 ahead, so
+  // that neither thread waits for the other to be scheduled at every
+  // batch); the index is the same whatever the thread count. Tags,
+  // categories and rejects stay on this thread; the worker only builds and
+  // writes the WriteBatch.
   absl::Status Commit() {
-    if (batch_rows_ == 0) return absl::OkStatus();
+    Batch& b = *cur_;
+    if (b.rows == 0) return absl::OkStatus();
+    // The tags a replace clears, as known now (tags created later belong to
+    // later batches).
+    for (size_t c = 0; c < multi_cols_.size(); ++c) {
+      if (multi_cols_[c].state != nullptr) b.multi_tags[c] = multi_cols_[c].state->tags;
+    }
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      b.cat_tags[c] = category_cols_[c].state->tags;
+    }
+    if (!worker_.joinable()) return CommitBatch(b);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!worker_status_.ok()) return worker_status_;
+    queue_.push_back(&b);
+    work_cv_.notify_one();
+    done_cv_.wait(lock, [&] { return !free_.empty() || !worker_status_.ok(); });
+    if (!worker_status_.ok()) return worker_status_;
+    cur_ = free_.back();
+    free_.pop_back();
+    return absl::OkStatus();
+  }
+
+  // Waits until every queued batch is committed; the first error of one.
+  absl::Status Flush() {
+    if (!worker_.joinable()) return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    return worker_status_;
+  }
+
+  // The committer: batches in queue order; after a failure the rest are
+  // dropped (the import returns that error).
+  void WorkerLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_
+      Batch* b = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      absl::Status s = worker_status_.ok() ? absl::OkStatus() : worker_status_;
+      if (s.ok()) {
+        lock.unlock();
+        s = CommitBatch(*b);
+        lock.lock();
+      }
+      busy_ = false;
+      if (!s.ok()) {
+        b->Clear();
+        if (worker_status_.ok()) worker_status_ = s;
+      }
+      free_.push_back(b);
+      done_cv_.notify_all();
+    }
+  }
+
+  // Builds one WriteBatch of a staged batch and writes it (on the worker
+  // thread when there is one: it reads the batch, the immutable column
+  // setup and the index, and writes only the batch and committed_).
+  absl::Status CommitBatch(Batch& b) {
     // Each distinct key of the batch gets a dense id ("customer of the
     // batch"), so that the last row of a key wins without knowing row ids,
     // which the index assigns only when the batch is written.
-    customer_.clear();
-    customer_.reserve(batch_rows_);
-    int_distinct_.clear();
-    string_distinct_.clear();
+    b.customer.clear();
+    b.customer.reserve(b.rows);
+    b.int_distinct.clear();
+    b.string_distinct.clear();
     if (mapping_.key_kind == KeyKind::kString) {
-      string_key_bounds_.push_back(string_keys_.size());
+      b.string_key_bounds.push_back(b.string_keys.size());
       absl::flat_hash_map<absl::string_view, uint32_t> ids;
-      ids.reserve(batch_rows_);
-      for (size_t i = 0; i + 1 < string_key_bounds_.size(); ++i) {
-        std::string_view key =
-            std::string_view(string_keys_)
-                .substr(string_key_bounds_[i], string_key_bounds_[i + 1] - string_key_bounds_[i]);
+      ids.reserve(b.rows);
+      for (size_t i = 0; i + 1 < b.string_key_bounds.size(); ++i) {
+        std::string_view key = std::string_view(b.string_keys)
+                                   .substr(b.string_key_bounds[i],
+                                           b.string_key_bounds[i + 1] - b.string_key_bounds[i]);
         auto [it, inserted] =
-            ids.try_emplace(A(key), static_cast<uint32_t>(string_distinct_.size()));
-        if (inserted) string_distinct_.push_back(key);
-        customer_.push_back(it->second);
+            ids.try_emplace(A(key), static_cast<uint32_t>(b.string_distinct.size()));
+        if (inserted) b.string_distinct.push_back(key);
+        b.customer.push_back(it->second);
       }
     } else {
       absl::flat_hash_map<int64_t, uint32_t> ids;
-      ids.reserve(batch_rows_);
-      for (int64_t key : int_keys_) {
-        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(int_distinct_.size()));
-        if (inserted) int_distinct_.push_back(key);
-        customer_.push_back(it->second);
+      ids.reserve(b.rows);
+      for (int64_t key : b.int_keys) {
+        auto [it, inserted] = ids.try_emplace(key, static_cast<uint32_t>(b.int_distinct.size()));
+        if (inserted) b.int_distinct.push_back(key);
+        b.customer.push_back(it->second);
       }
     }
     WriteBatch batch;
     // Every good row's customer exists afterwards, tagged or not.
     if (mapping_.key_kind == KeyKind::kString) {
-      batch.AddCustomers(string_distinct_);
+      batch.AddCustomers(b.string_distinct);
     } else {
-      batch.AddCustomers(int_distinct_);
+      batch.AddCustomers(b.int_distinct);
     }
     uint64_t assignments = 0;
     uint64_t removals = 0;
@@ -631,12 +870,12 @@ class Importer {
       if (mapping_.key_kind == KeyKind::kString) {
         std::vector<std::string_view> keys;
         keys.reserve(customers.size());
-        for (uint32_t c : customers) keys.push_back(string_distinct_[c]);
+        for (uint32_t c : customers) keys.push_back(b.string_distinct[c]);
         add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
       } else {
         std::vector<int64_t> keys;
         keys.reserve(customers.size());
-        for (uint32_t c : customers) keys.push_back(int_distinct_[c]);
+        for (uint32_t c : customers) keys.push_back(b.int_distinct[c]);
         add ? batch.Tag(tag, keys) : batch.Untag(tag, keys);
       }
       (add ? assignments : removals) += customers.size();
@@ -644,28 +883,28 @@ class Importer {
 
     // Multi-tag clears (replace): every tag of the column's category gets a
     // remove at the start of each row.
-    for (MultiCol& col : multi_cols_) {
-      if (col.clears.empty()) continue;
-      for (TagId t : col.state->tags) {
-        StagedTag& s = staged_[t.value];
+    for (size_t c = 0; c < multi_cols_.size(); ++c) {
+      if (b.multi_clears[c].empty()) continue;
+      for (TagId t : b.multi_tags[c]) {
+        StagedTag& s = b.staged[t.value];
         s.has_removes = true;
-        for (uint32_t r : col.clears) s.ops.push_back({SeqOf(r, true), false});
+        for (uint32_t r : b.multi_clears[c]) s.ops.push_back({SeqOf(r, true), false});
       }
     }
     std::vector<uint32_t> adds;
     std::vector<uint32_t> removes;
-    for (auto& [tag_value, staged] : staged_) {
+    for (auto& [tag_value, staged] : b.staged) {
       adds.clear();
       removes.clear();
       if (!staged.has_removes) {
         adds.reserve(staged.ops.size());
-        for (const TagOp& op : staged.ops) adds.push_back(customer_[op.seq >> 1]);
+        for (const TagOp& op : staged.ops) adds.push_back(b.customer[op.seq >> 1]);
       } else {
         // Last operation per customer wins.
         std::vector<std::pair<uint32_t, uint64_t>> order;  // (customer, index into ops)
         order.reserve(staged.ops.size());
         for (size_t i = 0; i < staged.ops.size(); ++i) {
-          order.push_back({customer_[staged.ops[i].seq >> 1], i});
+          order.push_back({b.customer[staged.ops[i].seq >> 1], i});
         }
         // (clang 14 cannot capture a structured binding in a lambda.)
         const auto& ops = staged.ops;
@@ -682,13 +921,18 @@ class Importer {
       item(TagId{tag_value}, adds, true);
     }
     // Category values: last value per customer wins; kNoTag (replace) clears.
-    for (CategoryCol& col : category_cols_) {
-      if (col.values.empty()) continue;
+    for (size_t c = 0; c < category_cols_.size(); ++c) {
+      auto& values = b.cat_values[c];
+      if (values.empty()) continue;
       std::vector<std::pair<uint32_t, uint32_t>> last;  // (customer, tag value)
-      last.reserve(col.values.size());
-      for (const auto& [r, t] : col.values) last.push_back({customer_[r], t});
-      std::stable_sort(last.begin(), last.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      last.reserve(values.size());
+      for (const auto& [r, t] : values) last.push_back({b.customer[r], t});
+      // (Already in order when the batch's keys are distinct: the common
+      // import of new customers.)
+      auto by_customer = [](const auto& x, const auto& y) { return x.first < y.first; };
+      if (!std::is_sorted(last.begin(), last.end(), by_customer)) {
+        std::stable_sort(last.begin(), last.end(), by_customer);
+      }
       absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_tag;
       std::vector<uint32_t> clears;
       for (size_t i = 0; i < last.size(); ++i) {
@@ -701,65 +945,27 @@ class Importer {
       }
       if (!clears.empty()) {
         const uint64_t before = removals;
-        for (TagId t : col.state->tags) item(t, clears, false);
+        for (TagId t : b.cat_tags[c]) item(t, clears, false);
         removals = before + clears.size();
       }
       for (auto& [t, customers] : by_tag) item(TagId{t}, customers, true);
-      col.values.clear();
+      values.clear();
     }
     uint64_t attr_set = 0;
     uint64_t attr_cleared = 0;
-    TI_RETURN_IF_ERROR(StageAttributes(batch, &attr_set, &attr_cleared));
+    TI_RETURN_IF_ERROR(StageAttributes(b, batch, &attr_set, &attr_cleared));
     // One atomic commit: one log record, one sync.
     const uint64_t before = index_.CustomerCount();
     TI_RETURN_IF_ERROR(index_.Write(batch));
-    report_.attribute_values += attr_set;
-    report_.attribute_clears += attr_cleared;
-    report_.customers_added += index_.CustomerCount() - before;
-    report_.tag_assignments += assignments;
-    report_.tag_removals += removals;
-    report_.rows_imported += batch_rows_;
-    batch_rows_ = 0;
-    int_keys_.clear();
-    string_keys_.clear();
-    string_key_bounds_.clear();
-    staged_.clear();
-    for (MultiCol& col : multi_cols_) col.clears.clear();
+    committed_.attribute_values += attr_set;
+    committed_.attribute_clears += attr_cleared;
+    committed_.customers_added += index_.CustomerCount() - before;
+    committed_.tag_assignments += assignments;
+    committed_.tag_removals += removals;
+    committed_.rows_imported += b.rows;
+    b.Clear();
     return absl::OkStatus();
   }
-
-  static constexpr uint32_t kNoTag = 0xFFFFFFFFu;
-
-  struct BoolCol {
-    size_t index = 0;
-    TagId tag;
-  };
-  struct MultiCol {
-    size_t index = 0;
-    std::string separator;
-    std::string category;
-    bool qualified_names = false;
-    absl::flat_hash_map<std::string, TagId> cache;
-    CategoryState* state = nullptr;  // replace only
-    std::vector<uint32_t> clears;    // batch rows (replace)
-  };
-  struct CategoryCol {
-    size_t index = 0;
-    std::string category;
-    absl::flat_hash_map<std::string, TagId> cache;
-    CategoryState* state = nullptr;
-    std::vector<std::pair<uint32_t, uint32_t>> values;  // (batch row, tag value)
-  };
-  struct AttrCol {
-    size_t index = 0;
-    std::string name;
-    AttributeId id;
-    std::vector<std::pair<uint32_t, std::optional<int64_t>>> values;  // (batch row, value)
-  };
-  struct StagedTag {
-    bool has_removes = false;
-    std::vector<TagOp> ops;
-  };
 
   Index& index_;
   CsvReader& reader_;
@@ -783,15 +989,22 @@ class Importer {
   std::vector<std::optional<TagId>> cats_;
   std::vector<std::optional<int64_t>> attrs_;
 
-  // The staged batch.
-  uint32_t batch_rows_ = 0;
-  std::vector<int64_t> int_keys_;
-  std::string string_keys_;
-  std::vector<size_t> string_key_bounds_;
-  std::vector<uint32_t> customer_;  // batch row -> customer of the batch
-  std::vector<int64_t> int_distinct_;
-  std::vector<std::string_view> string_distinct_;
-  absl::flat_hash_map<uint32_t, StagedTag> staged_;
+  // The batch being staged and the one committing (two threads).
+  static constexpr size_t kBatches = 4;
+  Batch batches_[kBatches];
+  Batch* cur_ = &batches_[0];
+  unsigned threads_ = 1;
+  // The committer thread (threads 2) and its queue, under mu_.
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // a batch is queued, or stop_
+  std::condition_variable done_cv_;  // a batch is committed (or failed)
+  std::deque<Batch*> queue_;
+  std::vector<Batch*> free_;
+  bool busy_ = false;
+  bool stop_ = false;
+  absl::Status worker_status_;
+  Committed committed_;
 };
 
 }  // namespace
@@ -799,7 +1012,8 @@ class Importer {
 absl::StatusOr<ImportReport> ImportCsv(Index& index, CsvReader& reader,
                                        const ImportMapping& mapping, const ImportOptions& options) {
   if (options.batch_rows == 0) {
-    return absl::InvalidArgumentError("import: batch_rows must be positive");
+    return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue,
+                       "ImportOptions::batch_rows", "import: batch_rows must be positive");
   }
   Importer importer(index, reader, mapping, options);
   return importer.Run();

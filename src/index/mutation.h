@@ -214,6 +214,10 @@ struct Delta {
 
   // Appends `other` (a later item's delta) and merges it.
   void Merge(Delta other);
+
+ private:
+  void MergeCustomers(const Delta& other);
+  void MergeRows(Delta& other);
 };
 
 // ---- the codec (mutation_codec.cc; format: docs/wal_format.md) ---------------------

@@ -52,12 +52,22 @@ void Delta::Merge(Delta other) {
   std::set_union(tags.begin(), tags.end(), other.tags.begin(), other.tags.end(),
                  std::back_inserter(tags_union));
   tags = std::move(tags_union);
+  // Most items of a batch (tag changes) add and remove no customers: the
+  // customer lists stay as they are (a batch-sized copy per item otherwise).
+  if (!other.customers_added.empty() || !other.customers_removed.empty()) MergeCustomers(other);
+  MergeRows(other);
+}
+
+void Delta::MergeCustomers(const Delta& other) {
   std::vector<RowId> added = Union(Minus(customers_added, other.customers_removed),
                                    Minus(other.customers_added, customers_removed));
   std::vector<RowId> removed = Union(Minus(customers_removed, other.customers_added),
                                      Minus(other.customers_removed, customers_added));
   customers_added = std::move(added);
   customers_removed = std::move(removed);
+}
+
+void Delta::MergeRows(Delta& other) {
   for (TagRowsDelta& d : other.rows) {
     auto it = std::lower_bound(rows.begin(), rows.end(), d.tag,
                                [](const TagRowsDelta& x, TagId t) { return x.tag < t; });
@@ -268,18 +278,37 @@ class KeyBatch final : public KeyPlan {
       }
     }
     // One batch lookup (its cache misses overlap), then liveness per key.
-    s.keys->FindMany(keys, &rows_);
+    // A key added by an earlier item of the batch (the importer's tags of
+    // its new customers) is answered by the batch's own small table; only
+    // the others are looked up in the index's.
+    const bool pending = view.has_pending_keys();
+    if (pending) {
+      rows_.assign(keys.size(), kPending);
+      std::vector<K> rest;
+      std::vector<size_t> rest_at;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (std::optional<RowId> p = view.PendingKey(keys[i])) {
+          rows_[i] = *p;
+        } else {
+          rest.push_back(keys[i]);
+          rest_at.push_back(i);
+        }
+      }
+      if (!rest.empty()) {
+        std::vector<RowId> found;
+        s.keys->FindMany(std::span<const K>(rest), &found);
+        for (size_t j = 0; j < rest.size(); ++j) rows_[rest_at[j]] = found[j];
+      }
+    } else {
+      s.keys->FindMany(keys, &rows_);
+    }
     // Sized once for a batch of new customers (temporary, batch-sized).
     if (create && keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
       fresh_index_.reserve(keys.size());
     }
-    const bool pending = view.has_pending_keys();
     const bool overlay = view.rows_changed();
     for (size_t i = 0; i < keys.size(); ++i) {
       RowId found = rows_[i];
-      if (pending) {
-        if (std::optional<RowId> p = view.PendingKey(keys[i])) found = *p;
-      }
       if (found != kPending && (overlay ? view.RowLive(found) : s.universe().Contains(found))) {
         rows_[i] = found;
         continue;

@@ -8,7 +8,7 @@ namespace {
 
 // Length of a valid sequence starting at s[i], or 0 if invalid. Follows the
 // well-formed byte sequence table of the Unicode standard (Table 3-7).
-size_t ValidSequenceLength(std::string_view s, size_t i) {
+inline __attribute__((always_inline)) size_t ValidSequenceLength(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const size_t left = s.size() - i;
   const unsigned char c = b(0);
@@ -117,6 +117,21 @@ void AppendUtf8(char32_t c, std::string* out) {
 }
 
 std::string_view TrimUnicodeSpace(std::string_view s) {
+  if (s.empty()) return s;
+  // Nothing to trim (the common cell): the first and the last code point
+  // are not spaces. The last one starts at its lead byte: a valid sequence
+  // decoded from the front ends exactly there too, because no sequence
+  // swallows a lead byte.
+  {
+    size_t first = 0;
+    if (!IsUnicodeSpace(DecodeUtf8(s, first))) {
+      size_t p = s.size() - 1;
+      while (p > 0 && s.size() - p < 4 && (static_cast<unsigned char>(s[p]) & 0xC0) == 0x80) --p;
+      size_t q = p;
+      const char32_t last = DecodeUtf8(s, q);
+      if (q == s.size() && !IsUnicodeSpace(last)) return s;
+    }
+  }
   size_t begin = 0;
   while (begin < s.size()) {
     size_t next = begin;

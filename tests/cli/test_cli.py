@@ -232,6 +232,52 @@ def test_random_files_agree_with_a_python_model(tmp_path):
             assert data["count"] == index.count(q) and data["query"] == q
 
 
+def test_new_index_snapshot_path_equals_the_logged_path(tmp_path):
+    """A new index is built in memory and saved once (no log records); an
+    existing one takes the batches through its log. Both, with one thread or
+    two, hold the same customers, row ids and tags."""
+    seed = 1516
+    rng = random.Random(seed)
+    path = tmp_path / "r.csv"
+    model, bad_lines = random_csv(path, rng, 3000)
+    header_only = tmp_path / "h.csv"
+    header_only.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                           encoding="utf-8")
+
+    def contents(idx):
+        with open_ro(idx) as index:
+            return {(info.qualified_name, tuple(info.rows().tolist())) for info in index.tags}, \
+                {key: index.row_of(key) for key in model}
+
+    results = []
+    for threads in ("1", "2"):
+        fresh = tmp_path / f"fresh{threads}"
+        out = json.loads(run("import", fresh, path, *MAPPING, "--json", "--batch-rows", "101",
+                             "--threads", threads, check_rc=0).stdout)
+        assert out["rows_rejected"] == len(bad_lines), seed
+        # Saved as generation 0 with an empty log: nothing was logged.
+        assert sorted(p.name for p in fresh.glob("wal-*")) == ["wal-00000000000000000000.log"]
+        assert (fresh / "wal-00000000000000000000.log").stat().st_size <= 64
+        results.append(contents(fresh))
+        logged = tmp_path / f"logged{threads}"
+        run("import", logged, header_only, *MAPPING, check_rc=0)   # an (empty) index exists
+        out2 = json.loads(run("import", logged, path, *MAPPING, "--json", "--batch-rows", "101",
+                              "--threads", threads, check_rc=0).stdout)
+        # (The header-only import created the tag columns' tags already.)
+        same = [k for k in out if "seconds" not in k and k != "tags_created"]
+        assert {k: out2[k] for k in same} == {k: out[k] for k in same}, seed
+        results.append(contents(logged))
+    assert all(r == results[0] for r in results), seed
+    # An empty directory is a new index too; a file is not a directory.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run("import", empty, path, *MAPPING, check_rc=0)
+    assert contents(empty) == results[0]
+    not_dir = tmp_path / "file"
+    not_dir.write_text("x")
+    assert run("import", not_dir, path, *MAPPING).returncode != 0
+
+
 @pytest.fixture
 def demo_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo") / "shop"
@@ -326,6 +372,41 @@ def test_errors_exit_codes_and_caret(demo_dir, tmp_path):
     snap.write_bytes(bytes(data))
     p = run("check", broken)
     assert p.returncode == 2, p.stderr
+
+
+def test_json_errors_carry_the_kind(tmp_path, shop):
+    """With --json an error is also a JSON object on stdout, with the
+    ErrorInfo kind and subject; the exit code follows the kind."""
+    def error(*args, rc):
+        p = run(*args, "--json", check_rc=rc)
+        assert "tagindex: error:" in p.stderr
+        return json.loads(p.stdout.splitlines()[-1])["error"]
+
+    e = error("import", tmp_path / "a", shop, *MAPPING, "--strict", rc=1)
+    assert (e["kind"], e["subject"], e["code"], e["exit_code"]) == \
+        ("bad_key", "abc", "INVALID_ARGUMENT", 1)
+    assert e["path"].endswith("shop.csv") and e["detail"] == "line 6"
+    e = error("import", tmp_path / "b", shop, "--key", "没有", "--key-kind", "int64", rc=1)
+    assert (e["kind"], e["subject"]) == ("bad_value", "没有")
+    e = error("import", tmp_path / "c", tmp_path / "missing.csv", *MAPPING, rc=1)
+    assert e["kind"] == "not_found" and e["path"].endswith("missing.csv")
+    run("import", tmp_path / "d", shop, *MAPPING, check_rc=0)
+    e = error("count", tmp_path / "d", "高价值客护", rc=1)
+    assert e["kind"] == "unknown_tag" and "高价值客户" in e["suggestions"]
+    # A corrupt index: corrupt_file, exit 2.
+    snap = sorted((tmp_path / "d").glob("snapshot-*"))[-1]
+    data = bytearray(snap.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    snap.write_bytes(bytes(data))
+    e = error("count", tmp_path / "d", "ALL", rc=2)
+    assert e["kind"] == "corrupt_file" and e["exit_code"] == 2
+    # Without --json nothing is printed on stdout.
+    p = run("count", tmp_path / "d", "ALL", check_rc=2)
+    assert p.stdout == ""
+    # The JSON reject list names kind and subject too.
+    out = json.loads(run("import", tmp_path / "e", shop, *MAPPING, "--json", check_rc=0).stdout)
+    assert [(r["line"], r["kind"]) for r in out["rejects"]][:3] == [
+        (6, "bad_key"), (7, "bad_key"), (8, "bad_value")]
 
 
 def test_check_reports_a_healthy_index(demo_dir):

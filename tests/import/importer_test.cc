@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -101,6 +102,18 @@ TEST_CASE("import: Chinese headers, BOM, CRLF, quoted fields and every kind of b
   CHECK(got[6].second.find("is not an integer in the int64 range") != std::string::npos);
   CHECK(rejected[0].raw == "abc,1,0,运动,上海,bad key");
   CHECK(rejected[0].record == 3);
+  // Each reject's ErrorInfo kind and subject (tagindex/errors.h).
+  std::vector<std::pair<ErrorKind, std::string>> kinds;
+  for (const RejectedRow& r : rejected) kinds.push_back({r.kind, r.subject});
+  const std::vector<std::pair<ErrorKind, std::string>> want_kinds = {
+      {ErrorKind::kBadKey, "abc"},
+      {ErrorKind::kBadKey, ""},
+      {ErrorKind::kBadValue, "maybe"},
+      {ErrorKind::kBadValue, "line 9"},
+      {ErrorKind::kBadValue, "line 10"},
+      {ErrorKind::kBadValue, "城市"},  // the column: the cell is not UTF-8
+      {ErrorKind::kBadKey, "99999999999999999999"}};
+  CHECK(kinds == want_kinds);
 
   std::map<std::string, std::set<std::string>> expected = {
       {"1001", {":高价值客户", "兴趣爱好类:电子产品", "兴趣爱好类:运动", "城市:上海"}},
@@ -118,17 +131,30 @@ TEST_CASE("import: Chinese headers, BOM, CRLF, quoted fields and every kind of b
 }
 
 TEST_CASE("import: strict stops at the first bad row, naming it", "[import]") {
-  auto index = Index::Create().value();
-  ImportOptions options;
-  options.strict = true;
-  absl::StatusOr<ImportReport> r =
-      ImportCsvString(*index, kShopCsv, ShopMapping(), options, "shop.csv");
-  REQUIRE(!r.ok());
-  CHECK(absl::IsInvalidArgument(r.status()));
-  CHECK(std::string(r.status().message()) ==
-        "import: shop.csv:6: column \"客户ID\": key \"abc\" is not an integer (strict)");
-  // The rows before it are committed.
-  CHECK(index->CustomerCount() == 3);
+  // Batches of 1 row with a worker thread: the batches before the bad row
+  // are committed (none still in flight) when the error returns.
+  for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 1 << 14}, {2, 1}, {2, 2}}) {
+    INFO("threads " << threads << " batch " << batch);
+    auto index = Index::Create().value();
+    ImportOptions options;
+    options.strict = true;
+    options.threads = threads;
+    options.batch_rows = batch;
+    absl::StatusOr<ImportReport> r =
+        ImportCsvString(*index, kShopCsv, ShopMapping(), options, "shop.csv");
+    REQUIRE(!r.ok());
+    CHECK(absl::IsInvalidArgument(r.status()));
+    CHECK(std::string(r.status().message()) ==
+          "import: shop.csv:6: column \"客户ID\": key \"abc\" is not an integer (strict)");
+    std::optional<ErrorInfo> info = GetErrorInfo(r.status());
+    REQUIRE(info.has_value());
+    CHECK(info->kind == ErrorKind::kBadKey);
+    CHECK(info->subject == "abc");
+    CHECK(info->path == "shop.csv");
+    CHECK(info->detail == "line 6");
+    // The rows before it are committed.
+    CHECK(index->CustomerCount() == 3);
+  }
 }
 
 TEST_CASE("import: mapping errors are reported before anything is imported", "[import]") {
@@ -140,6 +166,13 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   CHECK(std::string(r.status().message()).find("tag column \"没有这列\" is not in the header") !=
         std::string::npos);
   CHECK(index->CustomerCount() == 0);
+  // Every mapping error is bad_value about what is at fault.
+  auto kind_of = [](const absl::Status& st) {
+    std::optional<ErrorInfo> info = GetErrorInfo(st);
+    return info.has_value() ? std::make_pair(info->kind, info->subject)
+                            : std::make_pair(ErrorKind::kOther, std::string("(no ErrorInfo)"));
+  };
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("没有这列")));
 
   ImportMapping strings = ShopMapping();
   strings.key_kind = KeyKind::kString;
@@ -147,16 +180,30 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()) ==
         "import: the mapping declares string keys but the index has int64 keys");
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("key_kind")));
 
   ImportMapping twice = ShopMapping();
   twice.multi_tags.push_back({.column = "城市"});
   r = ImportCsvString(*index, kShopCsv, twice);
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("mapped more than once") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("城市")));
 
   r = ImportCsvString(*index, "", ShopMapping());
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("empty file") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("<string>")));
+  CHECK(GetErrorInfo(r.status())->path == "<string>");
+  // A malformed header keeps the reader's ErrorInfo (the byte offset).
+  r = ImportCsvString(*index, "a,\"b\"x\n1,2\n", ShopMapping(), {}, "h.csv");
+  REQUIRE(!r.ok());
+  CHECK(kind_of(r.status()).first == ErrorKind::kBadValue);
+  CHECK(GetErrorInfo(r.status())->offset == std::optional<uint64_t>(5));
+  ImportOptions zero;
+  zero.batch_rows = 0;
+  r = ImportCsvString(*index, kShopCsv, ShopMapping(), zero);
+  CHECK(kind_of(r.status()) ==
+        std::make_pair(ErrorKind::kBadValue, std::string("ImportOptions::batch_rows")));
 
   ImportOptions replace;
   replace.replace = true;
@@ -165,6 +212,7 @@ TEST_CASE("import: mapping errors are reported before anything is imported", "[i
   r = ImportCsvString(*index, kShopCsv, no_category, replace);
   REQUIRE(!r.ok());
   CHECK(std::string(r.status().message()).find("replace needs a category") != std::string::npos);
+  CHECK(kind_of(r.status()) == std::make_pair(ErrorKind::kBadValue, std::string("兴趣")));
 }
 
 TEST_CASE("import: string keys are taken as they are; a tag name over the limit rejects the row",
@@ -188,6 +236,8 @@ TEST_CASE("import: string keys are taken as they are; a tag name over the limit 
   CHECK(rejected[0].line == 4);
   CHECK(rejected[0].column == "标签");
   CHECK(rejected[0].reason.find("64") != std::string::npos);  // the code point limit
+  CHECK(rejected[0].kind == ErrorKind::kBadName);
+  CHECK(rejected[0].subject == long_name);
   std::map<std::string, std::set<std::string>> expected = {
       {"13800000000", {":高价值客户", ":电子产品"}}, {" C1004 ", {":运动"}}};
   CHECK(Contents(*index) == expected);
@@ -195,84 +245,115 @@ TEST_CASE("import: string keys are taken as they are; a tag name over the limit 
 
 // Random files with duplicate keys and random bad rows against a naive
 // model, in merge and replace mode, over several batch sizes.
+// Row id -> (key, tags): the whole index as the importer left it, row ids
+// included (what must not depend on the thread count).
+std::map<RowId, std::pair<std::string, std::set<std::string>>> RowContents(const Index& index) {
+  std::map<RowId, std::pair<std::string, std::set<std::string>>> out;
+  const std::vector<RowId> live_rows = index.LiveRows().value();
+  for (RowId row : live_rows) {
+    CustomerKey key = index.KeyOf(row).value();
+    auto& [k, tags] = out[row];
+    k = std::holds_alternative<int64_t>(key) ? std::to_string(std::get<int64_t>(key))
+                                             : std::get<std::string>(key);
+    const std::vector<TagId> held = index.TagsOfRow(row).value();
+    for (TagId t : held) {
+      TagInfo info = index.GetTag(t).value();
+      tags.insert(info.category + ":" + info.name + "#" + std::to_string(t.value));
+    }
+  }
+  return out;
+}
+
 TEST_CASE("import: random files agree with a naive model", "[import]") {
   for (bool replace : {false, true}) {
     for (size_t batch : {size_t{1}, size_t{7}, size_t{1000}}) {
-      const uint64_t seed = 1500 + batch + (replace ? 1 : 0);
-      INFO("seed " << seed << " replace " << replace << " batch " << batch);
-      std::mt19937_64 rng(seed);
-      auto index = Index::Create().value();
-      ImportMapping m;
-      m.key_column = "id";
-      m.key_kind = KeyKind::kInt64;
-      m.tags = {{.column = "a"}, {.column = "b", .category = "B"}};
-      m.multi_tags = {{.column = "m", .separator = ";", .category = "兴趣"}};
-      m.categories = {{.column = "c", .category = "等级"}};
-      const std::vector<std::string> interests = {"运动", "电子", "图书", "美妆"};
-      const std::vector<std::string> levels = {"金", "银", "铜"};
-      std::map<std::string, std::set<std::string>> model;
-      std::string csv = "id,a,b,m,c,extra\n";
-      uint64_t good = 0, bad = 0;
-      std::set<uint64_t> bad_lines;
-      for (int line = 2; line < 400; ++line) {
-        int64_t key = static_cast<int64_t>(rng() % 60);
-        bool a = rng() % 2, b = rng() % 3 == 0;
-        std::vector<std::string> listed;
-        std::string mcell;
-        for (const std::string& i : interests) {
-          if (rng() % 3 == 0) {
-            listed.push_back(i);
-            mcell += (mcell.empty() ? "" : ";") + i;
+      // One thread, then two (a worker commits while the next batch is
+      // read): the same index, row ids and tag ids included.
+      std::optional<std::map<RowId, std::pair<std::string, std::set<std::string>>>> first_rows;
+      for (unsigned threads : {1u, 2u}) {
+        const uint64_t seed = 1500 + batch + (replace ? 1 : 0);
+        INFO("seed " << seed << " replace " << replace << " batch " << batch << " threads "
+                     << threads);
+        std::mt19937_64 rng(seed);
+        auto index = Index::Create().value();
+        ImportMapping m;
+        m.key_column = "id";
+        m.key_kind = KeyKind::kInt64;
+        m.tags = {{.column = "a"}, {.column = "b", .category = "B"}};
+        m.multi_tags = {{.column = "m", .separator = ";", .category = "兴趣"}};
+        m.categories = {{.column = "c", .category = "等级"}};
+        const std::vector<std::string> interests = {"运动", "电子", "图书", "美妆"};
+        const std::vector<std::string> levels = {"金", "银", "铜"};
+        std::map<std::string, std::set<std::string>> model;
+        std::string csv = "id,a,b,m,c,extra\n";
+        uint64_t good = 0, bad = 0;
+        std::set<uint64_t> bad_lines;
+        for (int line = 2; line < 400; ++line) {
+          int64_t key = static_cast<int64_t>(rng() % 60);
+          bool a = rng() % 2, b = rng() % 3 == 0;
+          std::vector<std::string> listed;
+          std::string mcell;
+          for (const std::string& i : interests) {
+            if (rng() % 3 == 0) {
+              listed.push_back(i);
+              mcell += (mcell.empty() ? "" : ";") + i;
+            }
+          }
+          std::string level = rng() % 4 == 0 ? "" : levels[rng() % levels.size()];
+          int fault = rng() % 10 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
+          std::string keycell = std::to_string(key);
+          std::string acell = a ? "1" : "0";
+          if (fault == 1) keycell = "k" + keycell;
+          if (fault == 2) acell = "2";
+          std::string row =
+              keycell + "," + acell + "," + (b ? "yes" : "") + ",\"" + mcell + "\"," + level + ",x";
+          if (fault == 3) row += ",too many";
+          csv += row + "\n";
+          if (fault) {
+            ++bad;
+            bad_lines.insert(line);
+            continue;
+          }
+          ++good;
+          auto& tags = model[std::to_string(key)];
+          if (replace) {
+            std::erase_if(tags, [](const std::string& t) {
+              return t == ":a" || t == "B:b" || t.rfind("兴趣:", 0) == 0 ||
+                     (t.rfind("等级:", 0) == 0);
+            });
+            // An empty category cell clears under replace; re-add what the row says.
+          }
+          if (a) tags.insert(":a");
+          if (b) tags.insert("B:b");
+          for (const std::string& i : listed) tags.insert("兴趣:" + i);
+          if (!level.empty()) {
+            std::erase_if(tags, [](const std::string& t) { return t.rfind("等级:", 0) == 0; });
+            tags.insert("等级:" + level);
           }
         }
-        std::string level = rng() % 4 == 0 ? "" : levels[rng() % levels.size()];
-        int fault = rng() % 10 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
-        std::string keycell = std::to_string(key);
-        std::string acell = a ? "1" : "0";
-        if (fault == 1) keycell = "k" + keycell;
-        if (fault == 2) acell = "2";
-        std::string row =
-            keycell + "," + acell + "," + (b ? "yes" : "") + ",\"" + mcell + "\"," + level + ",x";
-        if (fault == 3) row += ",too many";
-        csv += row + "\n";
-        if (fault) {
-          ++bad;
-          bad_lines.insert(line);
-          continue;
+        ImportOptions options;
+        options.replace = replace;
+        options.batch_rows = batch;
+        options.threads = threads;
+        std::set<uint64_t> rejected_lines;
+        options.on_reject = [&](const RejectedRow& r) { rejected_lines.insert(r.line); };
+        ImportReport report = ImportCsvString(*index, csv, m, options).value();
+        CHECK(report.rows_imported == good);
+        CHECK(report.rows_rejected == bad);
+        CHECK(rejected_lines == bad_lines);
+        // Customers with no tags are still customers: compare those too.
+        auto contents = Contents(*index);
+        CHECK(contents == model);
+        if (!first_rows) {
+          first_rows = RowContents(*index);
+        } else {
+          CHECK(RowContents(*index) == *first_rows);
         }
-        ++good;
-        auto& tags = model[std::to_string(key)];
-        if (replace) {
-          std::erase_if(tags, [](const std::string& t) {
-            return t == ":a" || t == "B:b" || t.rfind("兴趣:", 0) == 0 ||
-                   (t.rfind("等级:", 0) == 0);
-          });
-          // An empty category cell clears under replace; re-add what the row says.
-        }
-        if (a) tags.insert(":a");
-        if (b) tags.insert("B:b");
-        for (const std::string& i : listed) tags.insert("兴趣:" + i);
-        if (!level.empty()) {
-          std::erase_if(tags, [](const std::string& t) { return t.rfind("等级:", 0) == 0; });
-          tags.insert("等级:" + level);
-        }
+        // Idempotent: the same file again gives the same index.
+        ImportReport again = ImportCsvString(*index, csv, m, options).value();
+        CHECK(again.customers_added == 0);
+        CHECK(Contents(*index) == model);
       }
-      ImportOptions options;
-      options.replace = replace;
-      options.batch_rows = batch;
-      std::set<uint64_t> rejected_lines;
-      options.on_reject = [&](const RejectedRow& r) { rejected_lines.insert(r.line); };
-      ImportReport report = ImportCsvString(*index, csv, m, options).value();
-      CHECK(report.rows_imported == good);
-      CHECK(report.rows_rejected == bad);
-      CHECK(rejected_lines == bad_lines);
-      // Customers with no tags are still customers: compare those too.
-      auto contents = Contents(*index);
-      CHECK(contents == model);
-      // Idempotent: the same file again gives the same index.
-      ImportReport again = ImportCsvString(*index, csv, m, options).value();
-      CHECK(again.customers_added == 0);
-      CHECK(Contents(*index) == model);
     }
   }
 }
@@ -284,94 +365,101 @@ TEST_CASE("import: random files agree with a naive model", "[import]") {
 TEST_CASE("import: attribute columns agree with a naive model", "[import]") {
   for (bool replace : {false, true}) {
     for (size_t batch : {size_t{1}, size_t{5}, size_t{1000}}) {
-      const uint64_t seed = 2600 + batch + (replace ? 1 : 0);
-      INFO("seed " << seed << " replace " << replace << " batch " << batch);
-      std::mt19937_64 rng(seed);
-      auto index = Index::Create().value();
-      // 订单数 exists already; 消费金额 and 最近购买 are created by the import.
-      REQUIRE(index->CreateAttribute({.name = "订单数"}).ok());
-      ImportMapping m;
-      m.key_column = "id";
-      m.key_kind = KeyKind::kInt64;
-      m.tags = {{.column = "vip"}};
-      m.attributes = {
-          {.column = "spend", .attribute = "消费金额", .type = AttributeType::kDecimal, .scale = 2},
-          {.column = "last", .attribute = "最近购买", .type = AttributeType::kDate},
-          {.column = "订单数", .declared = false}};
-      // model[key][column] = storage value (cents, days, count); absent = NULL.
-      std::map<int64_t, std::map<int, int64_t>> model;
-      std::set<int64_t> customers;
-      std::string csv = "id,vip,spend,last,订单数\n";
-      std::set<uint64_t> bad_lines;
-      for (int line = 2; line < 300; ++line) {
-        const int64_t key = static_cast<int64_t>(rng() % 40);
-        const int64_t cents = static_cast<int64_t>(rng() % 200000) - 1000;
-        const int64_t day = 20000 + static_cast<int64_t>(rng() % 400);
-        const int64_t orders = static_cast<int64_t>(rng() % 9);
-        const bool has[3] = {rng() % 4 != 0, rng() % 4 != 0, rng() % 4 != 0};
-        const int fault = rng() % 12 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
-        auto money = [](int64_t c) {
-          const int64_t a = c < 0 ? -c : c;
-          std::string frac = std::to_string(a % 100);
-          if (frac.size() < 2) frac = "0" + frac;
-          return (c < 0 ? "-" : "") + std::to_string(a / 100) + "." + frac;
+      for (unsigned threads : {1u, 2u}) {
+        const uint64_t seed = 2600 + batch + (replace ? 1 : 0);
+        INFO("seed " << seed << " replace " << replace << " batch " << batch << " threads "
+                     << threads);
+        std::mt19937_64 rng(seed);
+        auto index = Index::Create().value();
+        // 订单数 exists already; 消费金额 and 最近购买 are created by the import.
+        REQUIRE(index->CreateAttribute({.name = "订单数"}).ok());
+        ImportMapping m;
+        m.key_column = "id";
+        m.key_kind = KeyKind::kInt64;
+        m.tags = {{.column = "vip"}};
+        m.attributes = {{.column = "spend",
+                         .attribute = "消费金额",
+                         .type = AttributeType::kDecimal,
+                         .scale = 2},
+                        {.column = "last", .attribute = "最近购买", .type = AttributeType::kDate},
+                        {.column = "订单数", .declared = false}};
+        // model[key][column] = storage value (cents, days, count); absent = NULL.
+        std::map<int64_t, std::map<int, int64_t>> model;
+        std::set<int64_t> customers;
+        std::string csv = "id,vip,spend,last,订单数\n";
+        std::set<uint64_t> bad_lines;
+        for (int line = 2; line < 300; ++line) {
+          const int64_t key = static_cast<int64_t>(rng() % 40);
+          const int64_t cents = static_cast<int64_t>(rng() % 200000) - 1000;
+          const int64_t day = 20000 + static_cast<int64_t>(rng() % 400);
+          const int64_t orders = static_cast<int64_t>(rng() % 9);
+          const bool has[3] = {rng() % 4 != 0, rng() % 4 != 0, rng() % 4 != 0};
+          const int fault = rng() % 12 == 0 ? static_cast<int>(rng() % 3) + 1 : 0;
+          auto money = [](int64_t c) {
+            const int64_t a = c < 0 ? -c : c;
+            std::string frac = std::to_string(a % 100);
+            if (frac.size() < 2) frac = "0" + frac;
+            return (c < 0 ? "-" : "") + std::to_string(a / 100) + "." + frac;
+          };
+          std::string cells[3] = {has[0] ? money(cents) : "",
+                                  has[1] ? FormatIsoDateForTest(day) : "",
+                                  has[2] ? std::to_string(orders) : ""};
+          if (fault == 1) cells[0] = "12.345";
+          if (fault == 2) cells[1] = "2026-13-01";
+          if (fault == 3) cells[2] = "七";
+          csv += std::to_string(key) + ",1," + cells[0] + "," + cells[1] + "," + cells[2] + "\n";
+          if (fault) {
+            bad_lines.insert(line);
+            continue;
+          }
+          customers.insert(key);
+          auto& values = model[key];
+          const int64_t stored[3] = {cents, day, orders};
+          for (int c = 0; c < 3; ++c) {
+            if (has[c]) {
+              values[c] = stored[c];
+            } else if (replace) {
+              values.erase(c);
+            }
+          }
+        }
+        ImportOptions options;
+        options.replace = replace;
+        options.batch_rows = batch;
+        options.threads = threads;
+        std::set<uint64_t> rejected_lines;
+        std::vector<std::string> columns;
+        options.on_reject = [&](const RejectedRow& r) {
+          rejected_lines.insert(r.line);
+          columns.push_back(r.column);
         };
-        std::string cells[3] = {has[0] ? money(cents) : "", has[1] ? FormatIsoDateForTest(day) : "",
-                                has[2] ? std::to_string(orders) : ""};
-        if (fault == 1) cells[0] = "12.345";
-        if (fault == 2) cells[1] = "2026-13-01";
-        if (fault == 3) cells[2] = "七";
-        csv += std::to_string(key) + ",1," + cells[0] + "," + cells[1] + "," + cells[2] + "\n";
-        if (fault) {
-          bad_lines.insert(line);
-          continue;
-        }
-        customers.insert(key);
-        auto& values = model[key];
-        const int64_t stored[3] = {cents, day, orders};
-        for (int c = 0; c < 3; ++c) {
-          if (has[c]) {
-            values[c] = stored[c];
-          } else if (replace) {
-            values.erase(c);
+        ImportReport report = ImportCsvString(*index, csv, m, options).value();
+        CHECK(rejected_lines == bad_lines);
+        for (const std::string& c : columns) CHECK((c == "spend" || c == "last" || c == "订单数"));
+        const char* names[3] = {"消费金额", "最近购买", "订单数"};
+        CHECK(index->GetAttribute("消费金额")->type == AttributeType::kDecimal);
+        CHECK(index->GetAttribute("最近购买")->type == AttributeType::kDate);
+        for (int64_t key : customers) {
+          const RowId row = index->FindCustomer(key).value();
+          for (int c = 0; c < 3; ++c) {
+            INFO("key " << key << " column " << names[c]);
+            std::optional<int64_t> got = index->GetAttributeValue(names[c], row).value();
+            auto it = model[key].find(c);
+            if (it == model[key].end()) {
+              CHECK_FALSE(got.has_value());
+            } else {
+              CHECK(got == std::optional<int64_t>(it->second));
+            }
           }
         }
-      }
-      ImportOptions options;
-      options.replace = replace;
-      options.batch_rows = batch;
-      std::set<uint64_t> rejected_lines;
-      std::vector<std::string> columns;
-      options.on_reject = [&](const RejectedRow& r) {
-        rejected_lines.insert(r.line);
-        columns.push_back(r.column);
-      };
-      ImportReport report = ImportCsvString(*index, csv, m, options).value();
-      CHECK(rejected_lines == bad_lines);
-      for (const std::string& c : columns) CHECK((c == "spend" || c == "last" || c == "订单数"));
-      const char* names[3] = {"消费金额", "最近购买", "订单数"};
-      CHECK(index->GetAttribute("消费金额")->type == AttributeType::kDecimal);
-      CHECK(index->GetAttribute("最近购买")->type == AttributeType::kDate);
-      for (int64_t key : customers) {
-        const RowId row = index->FindCustomer(key).value();
-        for (int c = 0; c < 3; ++c) {
-          INFO("key " << key << " column " << names[c]);
-          std::optional<int64_t> got = index->GetAttributeValue(names[c], row).value();
-          auto it = model[key].find(c);
-          if (it == model[key].end()) {
-            CHECK_FALSE(got.has_value());
-          } else {
-            CHECK(got == std::optional<int64_t>(it->second));
-          }
+        // Idempotent.
+        REQUIRE(ImportCsvString(*index, csv, m, options).ok());
+        for (int64_t key : customers) {
+          const RowId row = index->FindCustomer(key).value();
+          auto it = model[key].find(0);
+          CHECK(index->GetAttributeValue("消费金额", row).value() ==
+                (it == model[key].end() ? std::nullopt : std::optional<int64_t>(it->second)));
         }
-      }
-      // Idempotent.
-      REQUIRE(ImportCsvString(*index, csv, m, options).ok());
-      for (int64_t key : customers) {
-        const RowId row = index->FindCustomer(key).value();
-        auto it = model[key].find(0);
-        CHECK(index->GetAttributeValue("消费金额", row).value() ==
-              (it == model[key].end() ? std::nullopt : std::optional<int64_t>(it->second)));
       }
     }
   }

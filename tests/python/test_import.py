@@ -34,6 +34,8 @@ def test_import_csv_reports_rejects_and_imports_good_rows(tmp_path):
     assert str(report.rejects[0]).endswith('shop.csv:4: column \'客户ID\': key "C1004" is not '
                                            'an integer')
     assert report.rejects[0].raw == "C1004,1,运动,上海".encode()
+    assert [(r.kind, r.subject) for r in report.rejects] == [("bad_key", "C1004"),
+                                                            ("bad_value", "maybe")]
     assert sorted(index.tag("高价值客户").keys().tolist()) == [1001, 1002]
     assert index.tag("兴趣爱好类:运动").keys().tolist() == [1001, 1002]
     assert index.tag("城市:广州").keys().tolist() == [1002]
@@ -50,15 +52,22 @@ def test_import_csv_errors(tmp_path):
     path = tmp_path / "shop.csv"
     path.write_text(SHOP, encoding="utf-8")
     index = tagindex.Index()
-    with pytest.raises(tagindex.InvalidArgumentError, match="strict"):
-        index.import_csv(path, key="客户ID", tags=["高价值客户"], strict=True)
-    assert len(index) == 2   # the rows before the bad one
-    with pytest.raises(tagindex.InvalidArgumentError, match="declares string keys"):
+    for threads in (1, 2):
+        index = tagindex.Index()
+        with pytest.raises(tagindex.InvalidArgumentError, match="strict") as e:
+            index.import_csv(path, key="客户ID", tags=["高价值客户"], strict=True,
+                             batch_rows=1, threads=threads)
+        assert (e.value.kind, e.value.subject) == ("bad_key", "C1004")
+        assert len(index) == 2   # the rows before the bad one
+    with pytest.raises(tagindex.InvalidArgumentError, match="declares string keys") as e:
         index.import_csv(path, key="客户ID", key_kind="string")
-    with pytest.raises(tagindex.InvalidArgumentError, match="not in the header"):
+    assert (e.value.kind, e.value.subject) == ("bad_value", "key_kind")
+    with pytest.raises(tagindex.InvalidArgumentError, match="not in the header") as e:
         index.import_csv(path, key="nope")
-    with pytest.raises(tagindex.NotFoundError, match="missing.csv"):
+    assert (e.value.kind, e.value.subject) == ("bad_value", "nope")
+    with pytest.raises(tagindex.NotFoundError, match="missing.csv") as e:
         index.import_csv(tmp_path / "missing.csv", key="客户ID")
+    assert e.value.kind == "not_found"
     with pytest.raises(tagindex.InvalidArgumentError, match="attribute column .消费金额. is not"):
         index.import_csv(path, key="客户ID", attributes=["消费金额"])
 

@@ -1,6 +1,8 @@
 #include "util/utf8.h"
 
 #include <catch2/catch.hpp>
+#include <iterator>
+#include <random>
 #include <string>
 
 using tagindex::util::CountCodePoints;
@@ -48,6 +50,39 @@ TEST_CASE("utf8: trimming removes ASCII and ideographic white space", "[util]") 
   CHECK(TrimUnicodeSpace("\xE3\x80\x80VIP\xE3\x80\x80") == "VIP");  // U+3000 both sides
   CHECK(TrimUnicodeSpace("a b") == "a b");
   CHECK(TrimUnicodeSpace(" \t\n").empty());
+}
+
+TEST_CASE("utf8: trimming's fast path agrees with a code-point-by-code-point trim", "[util]") {
+  // Oracle: decode every code point from the front, keep [first non-space,
+  // end of the last non-space). Random strings of spaces (ASCII, U+3000,
+  // U+00A0), CJK, ASCII letters, stray continuation bytes and truncated
+  // sequences.
+  const std::string pieces[] = {
+      " ",    "\t",   "\xE3\x80\x80", "\xC2\xA0",         "高",          "价", "a", "Z",
+      "\x80", "\xBF", "\xE4\xB8",     "\xF0\x9F\x99\x82", "\xE2\x80\xA8"};
+  const uint32_t seed = 20261201;
+  std::mt19937 rng(seed);
+  auto oracle = [](std::string_view s) {
+    size_t pos = 0;
+    size_t begin = std::string_view::npos;
+    size_t end = 0;
+    while (pos < s.size()) {
+      const size_t at = pos;
+      const char32_t c = tagindex::util::DecodeUtf8(s, pos);
+      if (!tagindex::util::IsUnicodeSpace(c)) {
+        if (begin == std::string_view::npos) begin = at;
+        end = pos;
+      }
+    }
+    return begin == std::string_view::npos ? std::string_view() : s.substr(begin, end - begin);
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 6);
+    for (int k = 0; k < n; ++k) s += pieces[rng() % std::size(pieces)];
+    INFO("seed " << seed << " case " << i);
+    CHECK(TrimUnicodeSpace(s) == oracle(s));
+  }
 }
 
 TEST_CASE("utf8: the ASCII fast path finds the same offsets as a byte-wise check", "[util]") {

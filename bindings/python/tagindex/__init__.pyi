@@ -475,7 +475,7 @@ class Index:
                    categories: Union[Sequence[str], Mapping[str, str], None] = ...,
                    attributes: Any = ..., delimiter: str = ..., strict: bool = ...,
                    replace: bool = ..., rejects: Optional[str] = ..., batch_rows: int = ...,
-                   max_rejects: int = ...) -> ImportReport: ...
+                   max_rejects: int = ..., threads: int = ...) -> ImportReport: ...
     def import_dataframe(self, df: Any, key: Optional[str] = ..., *,
                          key_kind: Optional[str] = ...,
                          tags: Union[Sequence[str], Mapping[str, str], None] = ...,
@@ -569,8 +569,10 @@ class RejectedRow:
     column: str
     reason: str
     raw: bytes
+    kind: str
+    subject: str
     def __init__(self, file: str, line: int, record: int, column: str, reason: str,
-                 raw: bytes) -> None: ...
+                 raw: bytes, kind: str = ..., subject: str = ...) -> None: ...
 
 class ImportReport:
     file: str

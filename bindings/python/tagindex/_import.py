@@ -36,6 +36,11 @@ class RejectedRow:
         column: the column at fault, or ``""``.
         reason: why the row was rejected.
         raw: the row's bytes as in the file.
+        kind: what is wrong, as an error kind (:attr:`TagindexError.kind`):
+            ``"bad_key"`` (the key cell), ``"bad_name"`` (a tag name the
+            index refuses) or ``"bad_value"`` (anything else).
+        subject: the key, name or cell at fault (the column's name for
+            invalid UTF-8, ``"line N"`` when no column is at fault).
     """
 
     file: str
@@ -44,6 +49,8 @@ class RejectedRow:
     column: str
     reason: str
     raw: bytes
+    kind: str = "bad_value"
+    subject: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}: "
@@ -148,11 +155,12 @@ def import_csv(index: Any, path: Any, *, key: str, key_kind: Optional[str] = Non
                separator: str = ",", qualified_names: bool = False, categories: Any = None,
                attributes: Any = None, delimiter: str = ",", strict: bool = False,
                replace: bool = False, rejects: Optional[str] = None,
-               batch_rows: int = 1 << 14, max_rejects: int = 1000) -> ImportReport:
+               batch_rows: int = 1 << 14, max_rejects: int = 1000,
+               threads: int = 0) -> ImportReport:
     args = mapping_args(index, key, key_kind, tags, tag_category, multi, separator,
                         qualified_names, categories, attributes)
     report = _report(index._impl.import_csv(str(path), *args, delimiter, strict, replace,
-                                            batch_rows, max_rejects))
+                                            batch_rows, max_rejects, threads))
     if rejects is not None:
         report.write_rejects(rejects)
     return report
