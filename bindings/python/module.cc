@@ -17,5 +17,6 @@ PYBIND11_MODULE(_tagindex, m) {
   tagindex::python::BindImport(m, index);
   tagindex::python::BindAttributes(m, index);
   tagindex::python::BindAnalytics(m, index);
+  tagindex::python::BindRules(m, index);
   tagindex::python::BindSharded(m);
 }

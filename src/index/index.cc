@@ -318,14 +318,19 @@ absl::Status Index::DeleteTag(TagId tag) {
 absl::StatusOr<TagInfo> Index::GetTag(TagId tag) const {
   ReadLock lock(state_->mu);
   TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
-  return MakeInfo(*entry);
+  TagInfo info = MakeInfo(*entry);
+  if (const internal::RuleEntry* r = state_->rules.Find(tag)) info.rule = r->query;
+  return info;
 }
 
 std::vector<TagInfo> Index::ListTags() const {
   ReadLock lock(state_->mu);
   std::vector<TagInfo> out;
   out.reserve(state_->catalog.live_tag_count());
-  state_->catalog.ForEachTag([&](const TagEntry& t) { out.push_back(MakeInfo(t)); });
+  state_->catalog.ForEachTag([&](const TagEntry& t) {
+    out.push_back(MakeInfo(t));
+    if (const internal::RuleEntry* r = state_->rules.Find(t.id)) out.back().rule = r->query;
+  });
   std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
     return std::tie(a.category, a.name) < std::tie(b.category, b.name);
   });

@@ -15,6 +15,7 @@
 #include "index/catalog.h"
 #include "index/durability.h"
 #include "index/key_map.h"
+#include "index/rules.h"
 #include "index/saved_segments.h"
 #include "tagindex/options.h"
 #include "util/error_info.h"
@@ -33,6 +34,7 @@ struct IndexState {
   Catalog catalog;
   AttributeTable attributes;   // in memory only for now (not in snapshots or the log)
   SavedSegmentTable segments;  // saved segments (人群包)
+  RuleTable rules;             // rule tags' rules (their members are catalog tags)
   Bitmap universe;             // live customers
   uint64_t row_limit = 0;      // one past the largest row id ever assigned
 

@@ -26,7 +26,7 @@ inline constexpr char kWalMagic[8] = {'T', 'A', 'G', 'I', 'X', 'L', 'O', 'G'};
 // The version new logs are written with; logs of versions
 // kWalOldestVersion..kWalVersion are read (docs/wal_format.md says what
 // changed).
-inline constexpr uint32_t kWalVersion = 4;
+inline constexpr uint32_t kWalVersion = 5;
 inline constexpr uint32_t kWalOldestVersion = 1;
 inline constexpr size_t kWalHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
