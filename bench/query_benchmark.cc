@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "bitmap/kernels.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/query_bridge.h"
 #include "query/binder.h"
@@ -45,7 +46,8 @@ std::string Name(uint32_t rank) { return absl::StrCat("标签", rank); }
 struct Fixture {
   WorkloadOptions w;
   std::unique_ptr<Index> index;
-  std::map<uint32_t, const Bitmap*> stored;  // rank -> the index's own bitmap
+  std::map<uint32_t, const Bitmap*> stored;         // rank -> the index's own bitmap
+  std::shared_ptr<const internal::Version> pinned;  // keeps `stored` alive
 
   const Bitmap& Tag(uint32_t rank) const { return *stored.at(rank); }
 };
@@ -79,8 +81,8 @@ const Fixture& GetFixture(uint32_t customers) {
     TagId t = f->index->CreateTag({.name = Name(rank)}).value();
     if (!f->index->TagRows(t, TagRows(f->w, rank)).ok()) std::abort();
   }
-  const internal::IndexState& s = f->index->state_for_internal_use();
-  s.catalog.ForEachTag([&](const internal::TagEntry& t) {
+  f->pinned = internal::Access::State(*f->index).Pin();
+  f->pinned->catalog.ForEachTag([&](const internal::TagEntry& t) {
     f->stored[static_cast<uint32_t>(std::stoul(t.name.substr(std::string("标签").size())))] =
         &t.bitmap;
   });
@@ -363,10 +365,10 @@ void BM_Compile_ParseBindPlan(benchmark::State& state) {
   const Fixture& f = GetFixture(1'000'000);
   const std::string text = TextTerms(static_cast<int>(state.range(0)));
   const QueryOptions options;
-  const internal::IndexState& s = f.index->state_for_internal_use();
   for (auto _ : state) {
     auto ast = query::ParseQuery(text, options);
-    std::shared_lock lock(s.mu);
+    std::shared_ptr<const internal::Version> pinned = internal::Access::State(*f.index).Pin();
+    const internal::Version& s = *pinned;
     internal::CatalogResolver resolver(s.catalog);
     auto bound = query::Bind(text, **ast, resolver, options);
     query::Expr normal = query::Normalize(*std::move(bound), options.rewrites);

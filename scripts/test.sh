@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole tagindex test suite on a fresh machine: installs the Debian
 # packages, then builds and tests the default (RelWithDebInfo) and asan
-# (ASan + UBSan) presets, checks that the Python package installs with pip
+# (ASan + UBSan) presets and the concurrency tests under the tsan preset, checks that the Python package installs with pip
 # offline, and smoke-runs every benchmark briefly.
 #
 #   bash scripts/test.sh           # quick suite (what CI runs)
@@ -26,6 +26,9 @@ bash scripts/python_install_check.sh
 
 echo "== asan preset (ASan + UBSan): configure, build, test"
 cmake --workflow --preset asan
+
+echo "== tsan preset (ThreadSanitizer): the concurrency tests only"
+cmake --workflow --preset tsan
 
 echo "== benchmark smoke run (correctness of the harness, not timing)"
 bash scripts/bench_smoke.sh build/default

@@ -30,6 +30,11 @@ struct PyCompiledQuery {
   CompiledQuery query;
 };
 
+struct PySnapshot {
+  IndexPtr index;
+  Snapshot snapshot;
+};
+
 // QueryOptions from the Python layer's tuple (QueryOptions dataclass fields in
 // order), or the defaults for None.
 QueryOptions ToQueryOptions(const py::object& o) {
@@ -171,6 +176,58 @@ void BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class) {
     return PySegment{self, ValueOrThrow(WithoutGil([&] {
                        return self->SegmentFromPortable(std::string_view(span.data(), span.size()));
                      }))};
+  });
+
+  // Snapshots: a point-in-time view (tagindex/snapshot.h). The wrapper holds
+  // the Index like a segment does (so its segments combine with the
+  // index's); the C++ snapshot alone would outlive it.
+  py::class_<PySnapshot> snap(m, "_Snapshot", "Low-level point-in-time view (private).");
+  index_class.def("snapshot", [](const IndexPtr& self) {
+    return PySnapshot{self, WithoutGil([&] { return self->GetSnapshot(); })};
+  });
+  snap.def("sequence", [](const PySnapshot& s) { return s.snapshot.sequence(); });
+  snap.def("customer_count", [](const PySnapshot& s) { return s.snapshot.CustomerCount(); });
+  snap.def("row_id_limit", [](const PySnapshot& s) { return s.snapshot.RowIdLimit(); });
+  snap.def("tag_count", [](const PySnapshot& s) { return s.snapshot.TagCount(); });
+  snap.def("tag_names", [](const PySnapshot& s) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const TagInfo& t : s.snapshot.ListTags()) out.emplace_back(t.category, t.name);
+    return out;
+  });
+  snap.def("tag_cardinality", [](const PySnapshot& s, uint32_t tag) {
+    return ValueOrThrow(s.snapshot.TagCardinality(TagId{tag}));
+  });
+  snap.def("find_customer", [](const PySnapshot& s, const py::object& key) -> RowId {
+    if (py::isinstance<py::str>(key)) {
+      const std::string k = key.cast<std::string>();
+      return ValueOrThrow(s.snapshot.FindCustomer(std::string_view(k)));
+    }
+    return ValueOrThrow(s.snapshot.FindCustomer(key.cast<int64_t>()));
+  });
+  snap.def("key_of", [](const PySnapshot& s, RowId row) {
+    return ToPy(ValueOrThrow(s.snapshot.KeyOf(row)));
+  });
+  snap.def("query", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    return PySegment{s.index,
+                     ValueOrThrow(WithoutGil([&] { return s.snapshot.Query(text, options); }))};
+  });
+  snap.def("count", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    return ValueOrThrow(WithoutGil([&] { return s.snapshot.Count(text, options); }));
+  });
+  snap.def("explain", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    return ExplanationToDict(
+        ValueOrThrow(WithoutGil([&] { return s.snapshot.Explain(text, options); })));
+  });
+  snap.def("compile", [](const PySnapshot& s, const std::string& text, const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    return PyCompiledQuery{
+        s.index, ValueOrThrow(WithoutGil([&] { return s.snapshot.Compile(text, options); }))};
+  });
+  snap.def("all_customers", [](const PySnapshot& s) {
+    return PySegment{s.index, WithoutGil([&] { return s.snapshot.AllCustomers(); })};
   });
 }
 

@@ -40,10 +40,18 @@
 // Batches are all-or-nothing: every key and row of a batch is validated
 // before anything changes, so a failed batch changes nothing.
 //
-// Thread safety: an Index is safe to use from many threads. Reads run
-// concurrently; writes are serialised and exclude readers for their duration
-// (a reader/writer lock). Values returned are copies, never references into
-// the index.
+// Thread safety: an Index is safe to use from many threads. Readers never
+// wait for writers: every read call (and every query, Segment, Snapshot and
+// CompiledQuery run) works on one immutable version of the index, pinned
+// for the call with a pointer copy, while writers build the next version
+// copy-on-write (copying only the 2^16-row containers, attribute columns
+// and names they change) and publish it when their commit is done. Writers
+// are serialised among themselves. A reader sees a commit (a WriteBatch
+// included) wholly or not at all, and never a state older than one it saw
+// before. GetSnapshot() keeps one version for many calls. Values returned
+// are copies, never references into the index. Fork: an Index inherited by
+// a child process (fork()) refuses every call there with FailedPrecondition
+// (the log, lock and threads are the parent's); open it again in the child.
 #ifndef TAGINDEX_INDEX_H_
 #define TAGINDEX_INDEX_H_
 
@@ -63,6 +71,7 @@
 #include "tagindex/rule_tags.h"
 #include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
+#include "tagindex/snapshot.h"
 #include "tagindex/storage.h"
 #include "tagindex/types.h"
 #include "tagindex/write_batch.h"
@@ -70,6 +79,7 @@
 namespace tagindex {
 
 namespace internal {
+struct Access;
 struct IndexState;
 }  // namespace internal
 
@@ -84,6 +94,12 @@ class Index {
   Index& operator=(const Index&) = delete;
 
   const IndexOptions& options() const;
+
+  // A point-in-time read view: answers every read call and query as of this
+  // moment while writes go on (see tagindex/snapshot.h, also for what
+  // holding one costs). Never waits for a writer; stays valid after the
+  // Index is gone.
+  Snapshot GetSnapshot() const;
 
   // ---- Customers ------------------------------------------------------------
   //
@@ -315,8 +331,8 @@ class Index {
   //
   // Segment queries in the language of docs/query_language.md (see query.h
   // for options, errors and Explain). Each call parses, binds and normalises
-  // `text`, then plans against the current cardinalities and evaluates under
-  // the read lock (concurrently with other readers; writers wait).
+  // `text`, then plans against the current cardinalities and evaluates, all
+  // on one pinned version (concurrently with other readers and writers).
   //
   //   Segment s = index->Query("高价值客户 AND 电子产品 AND NOT 流失风险").value();
   //   uint64_t n = index->Count("购买频率 IN (高频, 中频)").value();
@@ -326,8 +342,8 @@ class Index {
   // or attribute), ResourceExhausted (a QueryOptions limit, or memory); all
   // with a QueryErrorLocation payload when they concern a place in the text.
 
-  // The customers matching `text`, as a Segment (a snapshot; this Index must
-  // outlive the Segment's KeysOf calls).
+  // The customers matching `text`, as a Segment (it pins the version it ran
+  // on, keys included, and may outlive this Index).
   absl::StatusOr<Segment> Query(std::string_view text, const QueryOptions& options = {}) const;
   // The number of matching customers, without materialising the result
   // where the plan allows (the last step uses *_cardinality).
@@ -337,8 +353,7 @@ class Index {
   absl::StatusOr<Explanation> Explain(std::string_view text,
                                       const QueryOptions& options = {}) const;
   // Parses, binds and normalises once; the result runs many times, from many
-  // threads (see CompiledQuery for what is bound when). This Index must
-  // outlive it.
+  // threads (see CompiledQuery for what is bound when).
   absl::StatusOr<CompiledQuery> Compile(std::string_view text,
                                         const QueryOptions& options = {}) const;
   // Every live customer, as a Segment.
@@ -406,9 +421,11 @@ class Index {
   absl::StatusOr<RuleTagInfo> GetRuleTag(TagId tag) const;
   // Every rule tag, by tag id.
   std::vector<RuleTagInfo> ListRuleTags() const;
-  // Refreshes the rules of `options` in dependency order, one commit each;
-  // one result per rule, in that order. A failure (a rule whose query no
-  // longer binds) stops there: the rules before it stay refreshed.
+  // Refreshes the rules of `options` in dependency order, one commit (and
+  // one log record) each; one result per rule, in that order. A failure (a
+  // rule whose query no longer binds) stops there: the rules before it stay
+  // refreshed; likewise a crash during the call leaves a prefix of the
+  // order refreshed, each rule's refresh all-or-nothing.
   absl::StatusOr<std::vector<RuleRefreshResult>> RefreshRules(const RefreshOptions& options = {});
 
   // ---- Analytics (tagindex/analytics.h: definitions, example) ------------------
@@ -464,9 +481,12 @@ class Index {
   //   ...mutations...
   //   absl::Status s = index->Checkpoint();   // e.g. hourly, or at shutdown
   //
-  // Concurrency: Checkpoint holds the index lock shared, so queries continue
-  // while it writes and writers wait until it is done. The destructor
-  // releases the directory lock; destroy the Index before reopening it.
+  // Concurrency: Checkpoint writes the version current when it starts;
+  // readers never wait for it. It holds the writer lock while it writes, so
+  // writers wait until it is done (writes continuing into the next log
+  // during a checkpoint are not implemented yet). The destructor releases
+  // the directory lock; destroy the Index before reopening it. Segments,
+  // Snapshots and CompiledQueries never hold the lock and may outlive it.
 
   // Opens the index in directory `path`, creating it if missing (and
   // options.create_if_missing). Loads the last snapshot (memory-mapped
@@ -548,12 +568,8 @@ class Index {
                                                              const OpenOptions& options = {});
   // ---- end Storage -------------------------------------------------------------
 
-  // ---- Internal ------------------------------------------------------------------
-  // For the library's own layers (query, storage); not part of the API.
-  internal::IndexState& state_for_internal_use() { return *state_; }
-  const internal::IndexState& state_for_internal_use() const { return *state_; }
-
  private:
+  friend struct internal::Access;  // the library's own layers (src/index/access.h)
   explicit Index(std::unique_ptr<internal::IndexState> state);
   std::unique_ptr<internal::IndexState> state_;
 };

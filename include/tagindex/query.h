@@ -133,6 +133,7 @@ struct Explanation {
 };
 
 namespace internal {
+struct Access;
 struct CompiledQueryData;
 }  // namespace internal
 
@@ -144,9 +145,12 @@ struct CompiledQueryData;
 // run sees the index's current memberships and plans with current
 // cardinalities.
 //
-// Lifetime: borrows the Index it was compiled against, which must outlive
-// it. Thread safety: immutable; Run/Count/Explain may be called from many
-// threads at once. Copying is cheap (shared).
+// Each run pins the index's current version (Snapshot::Compile: the
+// snapshot's) and works on it from start to end, never waiting for a
+// writer. Lifetime: it may outlive the Index; runs after the Index is
+// destroyed fail with FailedPrecondition (a snapshot's query keeps working).
+// Thread safety: immutable; Run/Count/Explain may be called from many
+// threads at once, concurrently with writes. Copying is cheap (shared).
 class CompiledQuery {
  public:
   ~CompiledQuery();
@@ -166,10 +170,9 @@ class CompiledQuery {
   // The normal form, e.g. "(AND 高价值客户 电子产品 (NOT 流失风险))".
   std::string DebugString() const;
 
-  // For the library itself.
-  explicit CompiledQuery(std::shared_ptr<const internal::CompiledQueryData> data);
-
  private:
+  friend struct internal::Access;  // the library itself (src/index/access.h)
+  explicit CompiledQuery(std::shared_ptr<const internal::CompiledQueryData> data);
   std::shared_ptr<const internal::CompiledQueryData> data_;
 };
 

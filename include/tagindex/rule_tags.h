@@ -64,9 +64,10 @@
 // a restart or a crash the pending rows are exactly what they were (the
 // snapshot's, plus the changes replayed from the log).
 //
-// Thread safety: as Index. A refresh evaluates under the write lock (one
-// commit per rule), so readers see a rule before or after its refresh,
-// never in between.
+// Thread safety: as Index. A refresh evaluates inside its commit (writers
+// are serialised; one commit per rule), so no write can slip in between the
+// evaluation and its result; readers never wait and see the version before
+// or after a rule's refresh, never in between.
 #ifndef TAGINDEX_RULE_TAGS_H_
 #define TAGINDEX_RULE_TAGS_H_
 

@@ -14,12 +14,17 @@
 // A Segment is a snapshot: it holds its own copy of the row ids, taken when
 // the query ran, and does not change when the index changes afterwards.
 //
-// Lifetime: a Segment remembers (borrows) the Index it came from, which must
-// outlive every call of KeysOf(). Every other method only reads the
-// segment's own rows and works even after the index is gone.
+// Lifetime: a Segment keeps the index version it came from alive (see
+// tagindex/snapshot.h), so every method, KeysOf included, works after the
+// Index is closed or destroyed, and a leftover Segment never holds the
+// directory lock. KeysOf answers with the keys as of the query: a customer
+// removed since still reports the key it had. Memory: while a Segment
+// lives, so does its version's key table (and whatever writers replaced
+// since in that version).
 //
 // Copying a Segment is cheap (the rows are shared, immutable). Thread safety:
-// all methods are const and safe to call from many threads at once.
+// all methods are const and safe to call from many threads at once, and
+// concurrently with writes to the index.
 #ifndef TAGINDEX_SEGMENT_H_
 #define TAGINDEX_SEGMENT_H_
 
@@ -38,6 +43,7 @@ namespace tagindex {
 
 class Index;
 namespace internal {
+struct Access;
 struct SegmentData;
 }  // namespace internal
 
@@ -121,14 +127,14 @@ class Segment {
   // Index::SegmentFromPortable reads it back.
   std::string ToPortable() const;
 
-  // The index the segment came from (nullptr for a default Segment).
+  // The index the segment came from (nullptr for a default Segment), for
+  // identity comparisons only: after the Index is destroyed the pointer
+  // dangles and must not be used to call it.
   const Index* index() const;
 
-  // For the library itself.
-  explicit Segment(std::shared_ptr<const internal::SegmentData> data);
-  const internal::SegmentData& data_for_internal_use() const { return *data_; }
-
  private:
+  friend struct internal::Access;  // the library itself (src/index/access.h)
+  explicit Segment(std::shared_ptr<const internal::SegmentData> data);
   std::shared_ptr<const internal::SegmentData> data_;
 };
 

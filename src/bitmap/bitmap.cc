@@ -1,11 +1,16 @@
 #include "bitmap/bitmap.h"
 
 #include <roaring/roaring.h>
+#if TAGINDEX_CROARING_LAYOUT
+#include <roaring/containers/containers.h>
+#include <roaring/roaring_array.h>
+#endif
 
 #include <algorithm>
 #include <new>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bitmap/kernels.h"
@@ -25,25 +30,152 @@ roaring_bitmap_t* Check(roaring_bitmap_t* r) {
 
 }  // namespace
 
+// ---- container sharing ----------------------------------------------------------
+
+// extra[c] = number of bitmaps holding container c, minus one.
+struct ContainerShares::Table {
+  absl::flat_hash_map<const void*, uint32_t> extra;
+};
+ContainerShares::ContainerShares() : table_(std::make_unique<Table>()) {}
+ContainerShares::~ContainerShares() = default;
+size_t ContainerShares::shared_containers() const { return table_->extra.size(); }
+
 Bitmap::Bitmap() : r_(Check(roaring_bitmap_create())) {}
 Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
-Bitmap::~Bitmap() {
-  if (r_ != nullptr) roaring_bitmap_free(r_);
+Bitmap::~Bitmap() { Free(); }
+
+void Bitmap::Free() {
+  if (r_ == nullptr) return;
+#if TAGINDEX_CROARING_LAYOUT
+  if (shares_ != nullptr) {
+    auto& extra = shares_->table_->extra;
+    roaring_array_t* ra = &r_->high_low_container;
+    for (int32_t i = 0; i < ra->size; ++i) {
+      auto it = extra.find(ra->containers[i]);
+      if (it == extra.end()) {
+        container_free(ra->containers[i], ra->typecodes[i]);
+      } else if (--it->second == 0) {
+        extra.erase(it);
+      }
+    }
+    ra_clear_without_containers(ra);
+    free(r_);
+    r_ = nullptr;
+    return;
+  }
+#endif
+  roaring_bitmap_free(r_);
+  r_ = nullptr;
 }
+
 Bitmap::Bitmap(Bitmap&& other) noexcept
     : r_(other.r_), card_(other.card_.load(std::memory_order_relaxed)) {
+  shares_ = other.shares_;
   other.r_ = nullptr;
+  other.shares_ = nullptr;
   other.Changed();
 }
 Bitmap& Bitmap::operator=(Bitmap&& other) noexcept {
   if (this != &other) {
-    if (r_ != nullptr) roaring_bitmap_free(r_);
+    Free();
     r_ = other.r_;
+    shares_ = other.shares_;
     card_.store(other.card_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     other.r_ = nullptr;
+    other.shares_ = nullptr;
     other.Changed();
   }
   return *this;
+}
+
+Bitmap Bitmap::ShareCopy(ContainerShares* shares) const {
+#if TAGINDEX_CROARING_LAYOUT
+  const roaring_array_t& src = r_->high_low_container;
+  Bitmap b(roaring_bitmap_create_with_capacity(static_cast<uint32_t>(src.size)));
+  roaring_array_t& dst = b.r_->high_low_container;
+  auto& extra = shares->table_->extra;
+  extra.reserve(extra.size() + static_cast<size_t>(src.size));
+  for (int32_t i = 0; i < src.size; ++i) {
+    // tagindex never sets CRoaring's own copy-on-write flag, whose shared
+    // containers 0.2.66 handles incompletely (equals, copy and or assert).
+    if (src.typecodes[i] == SHARED_CONTAINER_TYPE_CODE) return Copy();
+  }
+  if (src.size > 0) {
+    std::memcpy(dst.keys, src.keys, sizeof(uint16_t) * static_cast<size_t>(src.size));
+    std::memcpy(dst.typecodes, src.typecodes, static_cast<size_t>(src.size));
+    std::memcpy(dst.containers, src.containers, sizeof(void*) * static_cast<size_t>(src.size));
+  }
+  dst.size = src.size;
+  for (int32_t i = 0; i < src.size; ++i) ++extra[src.containers[i]];
+  shares_ = shares;
+  b.shares_ = shares;
+  b.card_.store(card_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  return b;
+#else
+  (void)shares;
+  return Copy();
+#endif
+}
+
+void Bitmap::UnshareKey(uint16_t key) {
+#if TAGINDEX_CROARING_LAYOUT
+  roaring_array_t* ra = &r_->high_low_container;
+  const int32_t i = ra_get_index(ra, key);
+  if (i < 0) return;
+  auto& extra = shares_->table_->extra;
+  auto it = extra.find(ra->containers[i]);
+  if (it == extra.end()) return;
+  void* clone = container_clone(ra->containers[i], ra->typecodes[i]);
+  if (clone == nullptr) throw std::bad_alloc();
+  if (--it->second == 0) extra.erase(it);
+  ra->containers[i] = clone;
+#else
+  (void)key;
+#endif
+}
+
+void Bitmap::UnshareAll() {
+#if TAGINDEX_CROARING_LAYOUT
+  if (shares_ == nullptr) return;
+  roaring_array_t* ra = &r_->high_low_container;
+  for (int32_t i = 0; i < ra->size; ++i) UnshareKey(ra->keys[i]);
+#endif
+}
+
+void Bitmap::UnshareKeysOf(const Bitmap& other) {
+#if TAGINDEX_CROARING_LAYOUT
+  if (shares_ == nullptr) return;
+  const roaring_array_t& o = other.r_->high_low_container;
+  for (int32_t i = 0; i < o.size; ++i) UnshareKey(o.keys[i]);
+#else
+  (void)other;
+#endif
+}
+
+void Bitmap::UnshareRange(uint64_t lo, uint64_t hi) {
+#if TAGINDEX_CROARING_LAYOUT
+  if (shares_ == nullptr || lo >= hi) return;
+  const uint16_t lo_key = static_cast<uint16_t>(lo >> 16);
+  const uint16_t hi_key = static_cast<uint16_t>((hi - 1) >> 16);
+  roaring_array_t* ra = &r_->high_low_container;
+  for (int32_t i = 0; i < ra->size; ++i) {
+    if (ra->keys[i] >= lo_key && ra->keys[i] <= hi_key) UnshareKey(ra->keys[i]);
+  }
+#else
+  (void)lo;
+  (void)hi;
+#endif
+}
+
+void Bitmap::UnshareIds(std::span<const uint32_t> ids) {
+  if (shares_ == nullptr) return;
+  int64_t last = -1;
+  for (uint32_t id : ids) {
+    const int64_t key = id >> 16;
+    if (key == last) continue;
+    UnshareKey(static_cast<uint16_t>(key));
+    last = key;
+  }
 }
 // A moved-from Bitmap has r_ == nullptr; it may only be destroyed or assigned
 // to. Every other method expects a live bitmap.
@@ -78,15 +210,18 @@ Bitmap Bitmap::Copy() const {
 
 void Bitmap::Add(uint32_t id) {
   Changed();
+  if (shares_ != nullptr) UnshareKey(static_cast<uint16_t>(id >> 16));
   roaring_bitmap_add(r_, id);
 }
 bool Bitmap::AddChecked(uint32_t id) {
   Changed();
+  if (shares_ != nullptr) UnshareKey(static_cast<uint16_t>(id >> 16));
   return roaring_bitmap_add_checked(r_, id);
 }
 void Bitmap::AddMany(std::span<const uint32_t> ids) {
   if (ids.empty()) return;
   Changed();
+  UnshareIds(ids);
   if (ids.size() < kBulkBatch) {
     roaring_bitmap_add_many(r_, ids.size(), ids.data());
     return;
@@ -96,32 +231,43 @@ void Bitmap::AddMany(std::span<const uint32_t> ids) {
 void Bitmap::AddRange(uint64_t lo, uint64_t hi) {
   Changed();
   hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
+  UnshareRange(lo, hi);
   if (lo < hi) {
     roaring_bitmap_add_range_closed(r_, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi - 1));
   }
 }
 void Bitmap::Remove(uint32_t id) {
   Changed();
+  if (shares_ != nullptr) UnshareKey(static_cast<uint16_t>(id >> 16));
   roaring_bitmap_remove(r_, id);
 }
 bool Bitmap::RemoveChecked(uint32_t id) {
   Changed();
+  if (shares_ != nullptr) UnshareKey(static_cast<uint16_t>(id >> 16));
   return roaring_bitmap_remove_checked(r_, id);
 }
 void Bitmap::RemoveMany(std::span<const uint32_t> ids) {
   if (ids.empty()) return;
   Changed();
+  UnshareIds(ids);
   if (ids.size() < kBulkBatch) {
     roaring_bitmap_remove_many(r_, ids.size(), ids.data());
     return;
   }
   kernels::ApplyBatch(*this, FromIds(ids), /*remove=*/true);
 }
-void Bitmap::AddAll(const Bitmap& batch) { kernels::ApplyBatch(*this, batch, /*remove=*/false); }
-void Bitmap::RemoveAll(const Bitmap& batch) { kernels::ApplyBatch(*this, batch, /*remove=*/true); }
+void Bitmap::AddAll(const Bitmap& batch) {
+  UnshareKeysOf(batch);
+  kernels::ApplyBatch(*this, batch, /*remove=*/false);
+}
+void Bitmap::RemoveAll(const Bitmap& batch) {
+  UnshareKeysOf(batch);
+  kernels::ApplyBatch(*this, batch, /*remove=*/true);
+}
 void Bitmap::RemoveRange(uint64_t lo, uint64_t hi) {
   Changed();
   hi = std::min<uint64_t>(hi, uint64_t{1} << 32);
+  UnshareRange(lo, hi);
   if (lo < hi) {
     roaring_bitmap_remove_range_closed(r_, static_cast<uint32_t>(lo),
                                        static_cast<uint32_t>(hi - 1));
@@ -129,28 +275,45 @@ void Bitmap::RemoveRange(uint64_t lo, uint64_t hi) {
 }
 void Bitmap::Clear() {
   Changed();
+  if (shares_ != nullptr) {
+    Free();
+    r_ = Check(roaring_bitmap_create());
+    shares_ = nullptr;
+    return;
+  }
   roaring_bitmap_clear(r_);
 }
-bool Bitmap::RunOptimize() { return roaring_bitmap_run_optimize(r_); }
+bool Bitmap::RunOptimize() {
+  UnshareAll();
+  return roaring_bitmap_run_optimize(r_);
+}
 void Bitmap::RunOptimizeRange(uint32_t lo, uint32_t hi) {
+  if (lo <= hi) UnshareRange(lo, uint64_t{hi} + 1);
   kernels::RunOptimizeRange(*this, lo, hi);
 }
-void Bitmap::ShrinkToFit() { roaring_bitmap_shrink_to_fit(r_); }
+void Bitmap::ShrinkToFit() {
+  UnshareAll();
+  roaring_bitmap_shrink_to_fit(r_);
+}
 
 void Bitmap::AndInPlace(const Bitmap& o) {
   Changed();
+  UnshareAll();
   roaring_bitmap_and_inplace(r_, o.r_);
 }
 void Bitmap::OrInPlace(const Bitmap& o) {
   Changed();
+  UnshareKeysOf(o);
   roaring_bitmap_or_inplace(r_, o.r_);
 }
 void Bitmap::AndNotInPlace(const Bitmap& o) {
   Changed();
+  UnshareKeysOf(o);
   roaring_bitmap_andnot_inplace(r_, o.r_);
 }
 void Bitmap::XorInPlace(const Bitmap& o) {
   Changed();
+  UnshareAll();
   roaring_bitmap_xor_inplace(r_, o.r_);
 }
 

@@ -11,6 +11,19 @@
 //
 // Thread safety: const methods may be called concurrently; a non-const call
 // requires exclusive access.
+//
+// Container sharing (copy-on-write between index versions): ShareCopy()
+// returns a bitmap whose containers are the same memory as this one's,
+// counted in a ContainerShares table. Either bitmap may then be changed: a
+// mutation first gives the bitmap its own copy of each shared container it
+// touches (one 2^16-id chunk: at most 8 KB), so a Tag into a 10 M-row tag
+// copies one container and the container directory, not the tag. The table
+// is not thread-safe: every ShareCopy, every mutation and the destruction
+// of a bitmap that has ever been shared must be serialised by the owner of
+// the table (the index's writer lock; index/version.h). Const reads of a
+// sharing bitmap need nothing and may run concurrently with the writer
+// changing another bitmap that shares its containers. Copy() is always a
+// deep copy that shares nothing.
 #ifndef TAGINDEX_BITMAP_BITMAP_H_
 #define TAGINDEX_BITMAP_BITMAP_H_
 
@@ -18,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +41,23 @@
 struct roaring_bitmap_s;
 
 namespace tagindex {
+
+// Reference counts of containers shared between bitmaps (see ShareCopy).
+// A container absent from the table belongs to exactly one bitmap.
+class ContainerShares {
+ public:
+  ContainerShares();
+  ~ContainerShares();
+  ContainerShares(const ContainerShares&) = delete;
+  ContainerShares& operator=(const ContainerShares&) = delete;
+  // Number of containers currently shared by two or more bitmaps.
+  size_t shared_containers() const;
+
+ private:
+  friend class Bitmap;
+  struct Table;
+  std::unique_ptr<Table> table_;
+};
 
 class Bitmap {
  public:
@@ -46,6 +77,11 @@ class Bitmap {
   static Bitmap FromRange(uint64_t lo, uint64_t hi);
 
   Bitmap Copy() const;
+  // A copy sharing every container with this bitmap (both are counted in
+  // `shares` from now on; see the class comment for the rules). O(number of
+  // containers), no container is copied. Without the known CRoaring layout
+  // (kernels_fallback) it is a deep Copy().
+  Bitmap ShareCopy(ContainerShares* shares) const;
 
   // --- mutation -----------------------------------------------------------
   void Add(uint32_t id);
@@ -190,16 +226,37 @@ class Bitmap {
   // Escape hatch for code inside src/bitmap/ (kernels) only. The non-const
   // one forgets the cached cardinality.
   const roaring_bitmap_s* raw() const { return r_; }
+  // Gives the bitmap its own copy of every shared container first.
   roaring_bitmap_s* raw() {
+    Changed();
+    UnshareAll();
+    return r_;
+  }
+  // For kernels that change only the containers whose keys the caller has
+  // already unshared (UnshareKeysOf / UnshareRange).
+  roaring_bitmap_s* raw_unshared_by_caller() {
     Changed();
     return r_;
   }
+  // Gives the bitmap its own copy of the shared containers holding any id of
+  // `other` / of [lo, hi) / of `ids`. No-ops for a bitmap never shared.
+  void UnshareKeysOf(const Bitmap& other);
+  void UnshareRange(uint64_t lo, uint64_t hi);
+  void UnshareIds(std::span<const uint32_t> ids);
+  void UnshareAll();
 
  private:
   static constexpr uint64_t kUnknown = ~uint64_t{0};
   explicit Bitmap(roaring_bitmap_s* r);
   void Changed() { card_.store(kUnknown, std::memory_order_relaxed); }
+  void UnshareKey(uint16_t key);
+  // Frees r_ (containers shared with other bitmaps only lose a count).
+  void Free();
   roaring_bitmap_s* r_;
+  // Set once this bitmap has shared containers (by ShareCopy, on both
+  // sides). Read and written only under the table owner's serialisation
+  // (mutable: ShareCopy of a const bitmap marks the source too).
+  mutable ContainerShares* shares_ = nullptr;
   mutable std::atomic<uint64_t> card_{kUnknown};
 };
 

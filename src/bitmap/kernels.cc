@@ -500,7 +500,8 @@ bool BuildFromUnsorted(std::span<const uint32_t> ids, Bitmap* out) {
 }
 
 void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove) {
-  roaring_bitmap_t* d = dst.raw();
+  // The caller (Bitmap) has unshared the containers the batch touches.
+  roaring_bitmap_t* d = dst.raw_unshared_by_caller();
   const roaring_bitmap_t* b = batch.raw();
   if (remove) {
     roaring_bitmap_andnot_inplace(d, b);
@@ -529,7 +530,7 @@ void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove) {
 
 void RunOptimizeRange(Bitmap& b, uint32_t lo, uint32_t hi) {
   if (lo > hi) return;
-  adapter::RunOptimizeKeys(b.raw(), static_cast<uint16_t>(lo >> 16),
+  adapter::RunOptimizeKeys(b.raw_unshared_by_caller(), static_cast<uint16_t>(lo >> 16),
                            static_cast<uint16_t>(hi >> 16), simd::Ops());
 }
 

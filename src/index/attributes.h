@@ -23,21 +23,35 @@ struct AttributeEntry {
   Bsi column;
 };
 
+// Copy-on-write like Catalog: a copy shares the columns and the name table;
+// Mutable / AddWithId / Rename / Drop / ClearRows give the copy its own. A
+// changed column is copied whole (Bsi::Copy: every slice) once per commit
+// that touches it; attribute writes are batch operations (SetAttributeMany),
+// so the copy is amortised over the batch. Published versions are only read.
 class AttributeTable {
  public:
   const AttributeEntry* Find(std::string_view name) const {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : Get(it->second);
-  }
-  AttributeEntry* Find(std::string_view name) {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : Get(it->second);
+    auto it = by_name_->find(name);
+    return it == by_name_->end() ? nullptr : Get(it->second);
   }
   const AttributeEntry* Get(AttributeId id) const {
     return id.value < entries_.size() ? entries_[id.value].get() : nullptr;
   }
-  AttributeEntry* Get(AttributeId id) {
-    return id.value < entries_.size() ? entries_[id.value].get() : nullptr;
+  // The column, private to this copy (cloned if shared); nullptr if absent.
+  AttributeEntry* Mutable(AttributeId id) {
+    if (id.value >= entries_.size() || entries_[id.value] == nullptr) return nullptr;
+    std::shared_ptr<AttributeEntry>& p = entries_[id.value];
+    if (p.use_count() > 1) {
+      auto clone = std::make_shared<AttributeEntry>();
+      clone->id = p->id;
+      clone->name = p->name;
+      clone->type = p->type;
+      clone->scale = p->scale;
+      clone->description = p->description;
+      clone->column = p->column.Copy();
+      p = std::move(clone);
+    }
+    return p.get();
   }
   // One past the largest id ever assigned.
   uint32_t next_id() const { return static_cast<uint32_t>(entries_.size()); }
@@ -50,49 +64,59 @@ class AttributeTable {
   AttributeEntry& AddWithId(AttributeId id, std::string name, AttributeType type, int scale,
                             std::string description) {
     ReserveIds(id.value + 1);
-    auto e = std::make_unique<AttributeEntry>();
+    auto e = std::make_shared<AttributeEntry>();
     e->id = id;
     e->name = std::move(name);
     e->type = type;
     e->scale = scale;
     e->description = std::move(description);
-    by_name_[e->name] = e->id;
+    MutableNames()[e->name] = e->id;
     entries_[id.value] = std::move(e);
     return *entries_[id.value];
   }
-  void Rename(AttributeEntry& e, std::string new_name) {
-    by_name_.erase(e.name);
-    e.name = std::move(new_name);
-    by_name_[e.name] = e.id;
+  void Rename(AttributeId id, std::string new_name) {
+    AttributeEntry* e = Mutable(id);
+    if (e == nullptr) return;
+    auto& names = MutableNames();
+    names.erase(e->name);
+    e->name = std::move(new_name);
+    names[e->name] = e->id;
   }
   void Drop(AttributeId id) {
-    AttributeEntry* e = Get(id);
+    const AttributeEntry* e = Get(id);
     if (e == nullptr) return;
-    by_name_.erase(e->name);
+    MutableNames().erase(e->name);
     entries_[id.value].reset();
   }
   // Live columns ordered by name (bytewise).
   std::vector<const AttributeEntry*> List() const {
     std::vector<const AttributeEntry*> out;
-    for (const auto& [name, id] : by_name_) out.push_back(Get(id));
+    for (const auto& [name, id] : *by_name_) out.push_back(Get(id));
     return out;
   }
   std::vector<std::string> Names() const {
     std::vector<std::string> out;
-    for (const auto& [name, id] : by_name_) out.push_back(name);
+    for (const auto& [name, id] : *by_name_) out.push_back(name);
     return out;
   }
-  bool empty() const { return by_name_.empty(); }
-  // Clears removed customers' values.
+  bool empty() const { return by_name_->empty(); }
+  // Clears removed customers' values (copies only the columns holding one).
   void ClearRows(const Bitmap& rows) {
-    for (auto& e : entries_) {
-      if (e) e->column.ClearBitmap(rows);
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      const AttributeEntry* e = entries_[i].get();
+      if (e == nullptr || !Bitmap::Intersects(e->column.existence(), rows)) continue;
+      Mutable(AttributeId{static_cast<uint32_t>(i)})->column.ClearBitmap(rows);
     }
   }
 
  private:
-  std::vector<std::unique_ptr<AttributeEntry>> entries_;  // index = AttributeId.value
-  std::map<std::string, AttributeId, std::less<>> by_name_;
+  using NameMap = std::map<std::string, AttributeId, std::less<>>;
+  NameMap& MutableNames() {
+    if (by_name_.use_count() > 1) by_name_ = std::make_shared<NameMap>(*by_name_);
+    return *by_name_;
+  }
+  std::vector<std::shared_ptr<AttributeEntry>> entries_;  // index = AttributeId.value
+  std::shared_ptr<NameMap> by_name_ = std::make_shared<NameMap>();
 };
 
 }  // namespace tagindex::internal

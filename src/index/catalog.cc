@@ -17,42 +17,55 @@ std::string Catalog::QualifiedKey(std::string_view category, std::string_view na
   return key;
 }
 
-TagEntry* Catalog::Get(TagId id) {
-  return id.value < tags_.size() ? tags_[id.value].get() : nullptr;
+Catalog::Names& Catalog::MutableNames() {
+  if (names_.use_count() > 1) names_ = std::make_shared<Names>(*names_);
+  return *names_;
 }
-const TagEntry* Catalog::Get(TagId id) const {
-  return id.value < tags_.size() ? tags_[id.value].get() : nullptr;
+
+TagEntry* Catalog::Mutable(TagId id) {
+  if (id.value >= tags_.size() || tags_[id.value] == nullptr) return nullptr;
+  std::shared_ptr<TagEntry>& p = tags_[id.value];
+  if (p.use_count() > 1) {
+    // Shared with a published version: this copy gets its own entry, whose
+    // bitmap shares every container until one is changed.
+    auto clone = std::make_shared<TagEntry>();
+    clone->id = p->id;
+    clone->name = p->name;
+    clone->category = p->category;
+    clone->description = p->description;
+    clone->kind = p->kind;
+    clone->bitmap = shares_ != nullptr ? p->bitmap.ShareCopy(shares_) : p->bitmap.Copy();
+    p = std::move(clone);
+  }
+  return p.get();
 }
 
 const TagEntry* Catalog::Find(std::string_view category, std::string_view name) const {
-  auto it = by_qualified_.find(QualifiedKey(category, name));
-  return it == by_qualified_.end() ? nullptr : Get(it->second);
+  auto it = names_->by_qualified.find(QualifiedKey(category, name));
+  return it == names_->by_qualified.end() ? nullptr : Get(it->second);
 }
 
 std::vector<const TagEntry*> Catalog::FindByName(std::string_view name) const {
   std::vector<const TagEntry*> out;
-  auto it = by_name_.find(name);
-  if (it != by_name_.end()) {
+  auto it = names_->by_name.find(name);
+  if (it != names_->by_name.end()) {
     for (TagId id : it->second) out.push_back(Get(id));
   }
   return out;
 }
 
 const CategoryEntry* Catalog::FindCategory(std::string_view name) const {
-  auto it = categories_.find(name);
-  return it == categories_.end() ? nullptr : &it->second;
-}
-CategoryEntry* Catalog::FindCategory(std::string_view name) {
-  auto it = categories_.find(name);
-  return it == categories_.end() ? nullptr : &it->second;
+  auto it = names_->categories.find(name);
+  return it == names_->categories.end() ? nullptr : &it->second;
 }
 
-CategoryEntry& Catalog::AddCategory(std::string name, std::string description, bool exclusive) {
+const CategoryEntry& Catalog::AddCategory(std::string name, std::string description,
+                                          bool exclusive) {
   CategoryEntry entry;
   entry.name = name;
   entry.description = std::move(description);
   entry.exclusive = exclusive;
-  return categories_.emplace(std::move(name), std::move(entry)).first->second;
+  return MutableNames().categories.emplace(std::move(name), std::move(entry)).first->second;
 }
 
 TagEntry& Catalog::AddTag(std::string name, std::string category, std::string description,
@@ -63,59 +76,65 @@ TagEntry& Catalog::AddTag(std::string name, std::string category, std::string de
 
 TagEntry& Catalog::AddTagWithId(TagId id, std::string name, std::string category,
                                 std::string description, TagKind kind) {
+  Names& n = MutableNames();
   if (!category.empty() && FindCategory(category) == nullptr) {
     AddCategory(category, "", false);
   }
-  auto entry = std::make_unique<TagEntry>();
+  auto entry = std::make_shared<TagEntry>();
   entry->id = id;
   entry->name = std::move(name);
   entry->category = std::move(category);
   entry->description = std::move(description);
   entry->kind = kind;
-  by_qualified_[QualifiedKey(entry->category, entry->name)] = id;
-  by_name_[entry->name].push_back(id);
+  n.by_qualified[QualifiedKey(entry->category, entry->name)] = id;
+  n.by_name[entry->name].push_back(id);
   if (!entry->category.empty()) {
-    auto& tags = FindCategory(entry->category)->tags;
+    auto& tags = n.categories.find(entry->category)->second.tags;
     tags.insert(std::upper_bound(tags.begin(), tags.end(), id), id);
   }
   if (tags_.size() <= id.value) tags_.resize(size_t{id.value} + 1);
   tags_[id.value] = std::move(entry);
-  ++live_tags_;
+  ++n.live_tags;
   return *tags_[id.value];
 }
 
-void Catalog::Rename(TagEntry& tag, std::string new_name) {
-  by_qualified_.erase(QualifiedKey(tag.category, tag.name));
-  auto& old_ids = by_name_[tag.name];
-  old_ids.erase(std::remove(old_ids.begin(), old_ids.end(), tag.id), old_ids.end());
-  if (old_ids.empty()) by_name_.erase(tag.name);
-  tag.name = std::move(new_name);
-  by_qualified_[QualifiedKey(tag.category, tag.name)] = tag.id;
-  by_name_[tag.name].push_back(tag.id);
+void Catalog::Rename(TagId id, std::string new_name) {
+  TagEntry* tag = Mutable(id);
+  if (tag == nullptr) return;
+  Names& n = MutableNames();
+  n.by_qualified.erase(QualifiedKey(tag->category, tag->name));
+  auto& old_ids = n.by_name[tag->name];
+  old_ids.erase(std::remove(old_ids.begin(), old_ids.end(), tag->id), old_ids.end());
+  if (old_ids.empty()) n.by_name.erase(tag->name);
+  tag->name = std::move(new_name);
+  n.by_qualified[QualifiedKey(tag->category, tag->name)] = tag->id;
+  n.by_name[tag->name].push_back(tag->id);
 }
 
 void Catalog::Delete(TagId id) {
-  TagEntry* tag = Get(id);
+  const TagEntry* tag = Get(id);
   if (tag == nullptr) return;
-  by_qualified_.erase(QualifiedKey(tag->category, tag->name));
-  auto& ids = by_name_[tag->name];
+  Names& n = MutableNames();
+  n.by_qualified.erase(QualifiedKey(tag->category, tag->name));
+  auto& ids = n.by_name[tag->name];
   ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-  if (ids.empty()) by_name_.erase(tag->name);
-  if (CategoryEntry* cat = FindCategory(tag->category)) {
-    cat->tags.erase(std::remove(cat->tags.begin(), cat->tags.end(), id), cat->tags.end());
+  if (ids.empty()) n.by_name.erase(tag->name);
+  if (auto cat = n.categories.find(tag->category); cat != n.categories.end()) {
+    auto& tags = cat->second.tags;
+    tags.erase(std::remove(tags.begin(), tags.end(), id), tags.end());
   }
   tags_[id.value].reset();
-  --live_tags_;
+  --n.live_tags;
 }
 
 std::vector<std::string> Catalog::Suggest(std::string_view name) const {
   std::vector<std::string> names;
-  names.reserve(by_name_.size());
-  for (const auto& [n, ids] : by_name_) names.push_back(n);
+  names.reserve(names_->by_name.size());
+  for (const auto& [n, ids] : names_->by_name) names.push_back(n);
   std::sort(names.begin(), names.end());  // deterministic tie order
   std::vector<std::string> out;
   for (const std::string& n : util::ClosestMatches(name, names)) {
-    const auto& ids = by_name_.find(n)->second;
+    const auto& ids = names_->by_name.find(n)->second;
     if (ids.size() == 1) {
       out.push_back(n);
     } else {

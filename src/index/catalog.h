@@ -33,13 +33,28 @@ struct CategoryEntry {
   std::vector<TagId> tags;  // live tags of the category, ascending
 };
 
-// Names passed in are already normalised (see names.h). Not thread-safe;
-// IndexState's lock guards it.
+// Names passed in are already normalised (see names.h).
+//
+// Copy-on-write: copying a Catalog is cheap (the tag entries and the name
+// tables are shared, O(tag count) pointer copies) and the copy is a new
+// version: Mutable(id) and every call that changes names give this copy its
+// own entry / name tables first, so a version already published never
+// changes. A cloned entry's bitmap shares its containers with the original
+// (Bitmap::ShareCopy through the ContainerShares table given by
+// set_shares), so a Tag copies one container, not the tag.
+//
+// Not thread-safe as an object: a published version's Catalog is only read
+// (any number of threads); a writer changes only its private copy, under the
+// index's writer lock (which also serialises the ContainerShares table).
 class Catalog {
  public:
   // Live tag or nullptr.
-  TagEntry* Get(TagId id);
-  const TagEntry* Get(TagId id) const;
+  const TagEntry* Get(TagId id) const {
+    return id.value < tags_.size() ? tags_[id.value].get() : nullptr;
+  }
+  // The same tag, private to this copy (cloned if shared); nullptr if not
+  // live. Writer only.
+  TagEntry* Mutable(TagId id);
 
   // Exact lookups; nullptr if absent.
   const TagEntry* Find(std::string_view category, std::string_view name) const;
@@ -47,10 +62,9 @@ class Catalog {
   std::vector<const TagEntry*> FindByName(std::string_view name) const;
 
   const CategoryEntry* FindCategory(std::string_view name) const;
-  CategoryEntry* FindCategory(std::string_view name);
 
   // Adds a category (caller checked it is new).
-  CategoryEntry& AddCategory(std::string name, std::string description, bool exclusive);
+  const CategoryEntry& AddCategory(std::string name, std::string description, bool exclusive);
 
   // Adds a tag with a fresh id; creates its category (non-exclusive) if new.
   // The caller checked that (category, name) is free.
@@ -64,10 +78,10 @@ class Catalog {
     if (tags_.size() < next) tags_.resize(next);
   }
 
-  void Rename(TagEntry& tag, std::string new_name);
+  void Rename(TagId id, std::string new_name);
   void Delete(TagId id);
 
-  uint32_t live_tag_count() const { return live_tags_; }
+  uint32_t live_tag_count() const { return names_->live_tags; }
   // One past the largest tag id ever assigned.
   uint32_t next_tag_id() const { return static_cast<uint32_t>(tags_.size()); }
 
@@ -78,31 +92,34 @@ class Catalog {
       if (t) fn(*t);
     }
   }
-  template <typename Fn>
-  void ForEachTagMutable(Fn&& fn) {
-    for (auto& t : tags_) {
-      if (t) fn(*t);
-    }
-  }
 
   const std::map<std::string, CategoryEntry, std::less<>>& categories() const {
-    return categories_;
+    return names_->categories;
   }
 
   // Up to three names ("name" or "category:name" when ambiguous) close to
   // `name`, for "did you mean" messages.
   std::vector<std::string> Suggest(std::string_view name) const;
 
- private:
-  static std::string QualifiedKey(std::string_view category, std::string_view name);
+  // The table cloned entries' bitmaps share containers through (null: deep
+  // copies). Set once by the index, before any copy is made.
+  void set_shares(ContainerShares* shares) { shares_ = shares; }
 
-  std::vector<std::unique_ptr<TagEntry>> tags_;  // index = TagId.value
-  uint32_t live_tags_ = 0;
-  // "category\0name" -> id
-  absl::flat_hash_map<std::string, TagId, util::StringHash, util::StringEq> by_qualified_;
-  // name -> ids in any category
-  absl::flat_hash_map<std::string, std::vector<TagId>, util::StringHash, util::StringEq> by_name_;
-  std::map<std::string, CategoryEntry, std::less<>> categories_;
+ private:
+  struct Names {
+    uint32_t live_tags = 0;
+    // "category\0name" -> id
+    absl::flat_hash_map<std::string, TagId, util::StringHash, util::StringEq> by_qualified;
+    // name -> ids in any category
+    absl::flat_hash_map<std::string, std::vector<TagId>, util::StringHash, util::StringEq> by_name;
+    std::map<std::string, CategoryEntry, std::less<>> categories;
+  };
+  static std::string QualifiedKey(std::string_view category, std::string_view name);
+  Names& MutableNames();
+
+  std::vector<std::shared_ptr<TagEntry>> tags_;  // index = TagId.value
+  std::shared_ptr<Names> names_ = std::make_shared<Names>();
+  ContainerShares* shares_ = nullptr;
 };
 
 }  // namespace tagindex::internal

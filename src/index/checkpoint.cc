@@ -2,7 +2,6 @@
 // atomically, then the keys re-read from the new snapshot's mapping.
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "index/durability.h"
@@ -21,9 +20,9 @@ namespace internal {
 // the directory. The snapshot's appearance is the commit point; a stale
 // log of a generation without a snapshot is removed by the next Open.
 // `renamed` tells the caller whether the commit point may have been passed.
-absl::Status WriteGeneration(const IndexState& s, FileSystem& fs, const std::string& dir,
-                             uint64_t gen, std::unique_ptr<WritableFile>* wal,
-                             uint64_t* snapshot_bytes, bool* renamed) {
+absl::Status WriteGeneration(const Version& s, FileSystem& fs, const std::string& dir, uint64_t gen,
+                             std::unique_ptr<WritableFile>* wal, uint64_t* snapshot_bytes,
+                             bool* renamed) {
   *renamed = false;
   const std::string tmp = Join(dir, SnapshotName(gen) + ".tmp");
   {
@@ -57,10 +56,12 @@ absl::Status Index::Checkpoint() {
     return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, d->dir,
                        absl::StrCat("storage: index ", d->dir, " is open read-only"));
   }
+  TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
   std::lock_guard<std::mutex> checkpoint(d->checkpoint_mu);
-  // Shared: queries go on; writers (exclusive) wait, so the snapshot is
-  // exactly the state the current log leads to.
-  std::shared_lock<std::shared_mutex> lock(state_->mu);
+  // The writer lock: the snapshot is exactly the state the current log
+  // leads to. Readers go on (they never take it); writers wait.
+  internal::WriterLock lock(*state_);
+  const std::shared_ptr<const internal::Version> version = state_->Current();
   if (!d->failed.ok()) return d->failed;
   TI_RETURN_IF_ERROR(d->wal->status());
   // Resolves group-commit waiters of the old log before it is retired.
@@ -71,7 +72,7 @@ absl::Status Index::Checkpoint() {
   uint64_t bytes = 0;
   absl::Status s = [&] {
     try {
-      return internal::WriteGeneration(*state_, *d->fs, d->dir, next, &wal_file, &bytes, &renamed);
+      return internal::WriteGeneration(*version, *d->fs, d->dir, next, &wal_file, &bytes, &renamed);
     } catch (const std::bad_alloc&) {
       return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
                          "checkpoint", "storage: out of memory writing a checkpoint");
@@ -96,18 +97,18 @@ absl::Status Index::Checkpoint() {
   d->report.generation = next;
   d->report.snapshot_bytes = bytes;
   // The keys now read from the new snapshot's mapping, so memory holds only
-  // rows added after it (and the old file can go). Checked like on Open,
-  // against the universe it was written from; on any failure the old base
-  // and memory rows stay, which is equally correct.
-  std::optional<internal::FrozenKeys> rebased;
+  // rows added after it (and the old file can go once no version uses it).
+  // Checked like on Open, against the universe it was written from; on any
+  // failure the old KeyMap stays, which is equally correct. Versions pinned
+  // before keep the old KeyMap (and its mapping) until they are let go.
   if (state_->options.key_kind != KeyKind::kIdentity) {
-    rebased = internal::MapSnapshotKeys(*state_, *d->fs,
-                                        internal::Join(d->dir, internal::SnapshotName(next)));
-  }
-  lock.unlock();
-  if (rebased) {
-    std::unique_lock<std::shared_mutex> exclusive(state_->mu);
-    state_->keys.SetBase(*std::move(rebased));
+    std::optional<internal::FrozenKeys> rebased = internal::MapSnapshotKeys(
+        *version, *d->fs, internal::Join(d->dir, internal::SnapshotName(next)));
+    if (rebased) {
+      internal::Version with_keys(*version);
+      with_keys.keys = version->keys->Rebased(*std::move(rebased));
+      state_->Publish(with_keys);
+    }
   }
   internal::RemoveStale(*d->fs, d->dir, next);
   return absl::OkStatus();

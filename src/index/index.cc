@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "index/names.h"
@@ -25,19 +26,19 @@ using internal::CategoryEntry;
 using internal::IndexState;
 using internal::Quote;
 using internal::TagEntry;
-
-using ReadLock = std::shared_lock<std::shared_mutex>;
-using WriteLock = std::unique_lock<std::shared_mutex>;
+using internal::Version;
 
 using internal::Guarded;
 
 std::string KeyText(int64_t key) { return absl::StrCat(key); }
 std::string KeyText(std::string_view key) { return Quote(key); }
 
+// The customer's row in version `s`: the newest row below its row limit
+// (rows at or above it did not exist yet), if live there.
 template <typename K>
-std::optional<RowId> LiveRow(const IndexState& s, const K& key) {
-  std::optional<RowId> row = s.keys.Find(key);
-  if (row && !s.universe.Contains(*row)) return std::nullopt;
+std::optional<RowId> LiveRow(const Version& s, const K& key) {
+  std::optional<RowId> row = s.keys->Find(key, s.row_limit);
+  if (row && !s.universe().Contains(*row)) return std::nullopt;
   return row;
 }
 
@@ -56,12 +57,12 @@ absl::Status RowNotLive(RowId row) {
                      absl::StrCat("index: row ", row, " is not a live customer"));
 }
 
-absl::Status CheckLiveRow(const IndexState& s, RowId row) {
-  if (s.universe.Contains(row)) return absl::OkStatus();
+absl::Status CheckLiveRow(const Version& s, RowId row) {
+  if (s.universe().Contains(row)) return absl::OkStatus();
   return RowNotLive(row);
 }
 
-absl::StatusOr<const TagEntry*> GetTagEntry(const IndexState& s, TagId tag) {
+absl::StatusOr<const TagEntry*> GetTagEntry(const Version& s, TagId tag) {
   const TagEntry* entry = s.catalog.Get(tag);
   if (entry == nullptr) {
     return util::Error(
@@ -99,11 +100,11 @@ CategoryInfo MakeCategoryInfo(const CategoryEntry& c) {
   return info;
 }
 
-absl::StatusOr<std::vector<CustomerKey>> RowsToKeys(const IndexState& s,
+absl::StatusOr<std::vector<CustomerKey>> RowsToKeys(const Version& s,
                                                     const std::vector<RowId>& rows) {
   std::vector<CustomerKey> keys;
   keys.reserve(rows.size());
-  for (RowId r : rows) keys.push_back(s.keys.KeyOf(r));
+  for (RowId r : rows) keys.push_back(s.keys->KeyOf(r));
   return keys;
 }
 
@@ -112,7 +113,11 @@ absl::StatusOr<std::vector<CustomerKey>> RowsToKeys(const IndexState& s,
 // ---- construction ---------------------------------------------------------------
 
 Index::Index(std::unique_ptr<internal::IndexState> state) : state_(std::move(state)) {}
-Index::~Index() = default;
+Index::~Index() {
+  // A fork child must not sync or unlock the parent's files: it leaks its
+  // copy of the state instead (the parent's stays intact).
+  if (!internal::CheckOwner(*state_).ok()) (void)state_.release();
+}
 
 absl::StatusOr<std::unique_ptr<Index>> Index::Create(IndexOptions options) {
   if (options.max_name_bytes == 0 || options.max_name_code_points == 0 ||
@@ -132,6 +137,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Create(IndexOptions options) {
 }
 
 const IndexOptions& Index::options() const { return state_->options; }
+
+Snapshot Index::GetSnapshot() const { return internal::Access::MakeSnapshot(state_->Pin(), this); }
 
 // ---- customers --------------------------------------------------------------------
 
@@ -153,9 +160,8 @@ absl::StatusOr<RowId> AddOne(IndexState& s, const K& key) {
 }
 
 template <typename K>
-absl::StatusOr<RowId> FindOne(const IndexState& s, const K& key) {
-  ReadLock lock(s.mu);
-  TI_RETURN_IF_ERROR(internal::CheckKey(s, key));
+absl::StatusOr<RowId> FindOne(const Version& s, const K& key) {
+  TI_RETURN_IF_ERROR(internal::CheckKey(s.options, key));
   if (std::optional<RowId> row = LiveRow(s, key)) return *row;
   return KeyNotFound(key);
 }
@@ -177,17 +183,16 @@ absl::Status Index::AddCustomers(std::span<const std::string_view> keys, std::ve
   return AddKeys(*state_, keys, rows);
 }
 
-absl::StatusOr<RowId> Index::FindCustomer(int64_t key) const { return FindOne(*state_, key); }
-absl::StatusOr<RowId> Index::FindCustomer(std::string_view key) const {
-  return FindOne(*state_, key);
+absl::StatusOr<RowId> Snapshot::FindCustomer(int64_t key) const { return FindOne(*v_, key); }
+absl::StatusOr<RowId> Snapshot::FindCustomer(std::string_view key) const {
+  return FindOne(*v_, key);
 }
 
-absl::StatusOr<CustomerKey> Index::KeyOf(RowId row) const {
-  ReadLock lock(state_->mu);
-  if (!state_->universe.Contains(row)) {
+absl::StatusOr<CustomerKey> Snapshot::KeyOf(RowId row) const {
+  if (!v_->universe().Contains(row)) {
     return RowNotLive(row);
   }
-  return state_->keys.KeyOf(row);
+  return v_->keys->KeyOf(row);
 }
 
 absl::Status Index::RemoveCustomer(int64_t key) { return RemoveOne(*state_, key); }
@@ -196,21 +201,12 @@ absl::Status Index::RemoveRow(RowId row) {
   return CommitOne(*state_, internal::RemoveRowsMutation{std::span<const RowId>(&row, 1)});
 }
 
-uint64_t Index::CustomerCount() const {
-  ReadLock lock(state_->mu);
-  return state_->universe.Cardinality();
-}
+uint64_t Snapshot::CustomerCount() const { return v_->universe().Cardinality(); }
 
-uint64_t Index::RowIdLimit() const {
-  ReadLock lock(state_->mu);
-  return state_->row_limit;
-}
+uint64_t Snapshot::RowIdLimit() const { return v_->row_limit; }
 
-absl::StatusOr<std::vector<RowId>> Index::LiveRows() const {
-  return Guarded([&]() -> absl::StatusOr<std::vector<RowId>> {
-    ReadLock lock(state_->mu);
-    return state_->universe.ToVector();
-  });
+absl::StatusOr<std::vector<RowId>> Snapshot::LiveRows() const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<RowId>> { return v_->universe().ToVector(); });
 }
 
 // ---- categories ---------------------------------------------------------------------
@@ -220,11 +216,10 @@ absl::Status Index::CreateCategory(std::string_view name, const CategoryOptions&
                    internal::CreateCategoryMutation{name, options.description, options.exclusive});
 }
 
-absl::StatusOr<CategoryInfo> Index::GetCategory(std::string_view name) const {
+absl::StatusOr<CategoryInfo> Snapshot::GetCategory(std::string_view name) const {
   TI_ASSIGN_OR_RETURN(std::string normalized,
-                      internal::NormalizeName(name, "category name", state_->options));
-  ReadLock lock(state_->mu);
-  const CategoryEntry* c = state_->catalog.FindCategory(normalized);
+                      internal::NormalizeName(name, "category name", v_->options));
+  const CategoryEntry* c = v_->catalog.FindCategory(normalized);
   if (c == nullptr) {
     return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCategory, normalized,
                        absl::StrCat("index: category ", Quote(normalized), " not found"));
@@ -232,10 +227,9 @@ absl::StatusOr<CategoryInfo> Index::GetCategory(std::string_view name) const {
   return MakeCategoryInfo(*c);
 }
 
-std::vector<CategoryInfo> Index::ListCategories() const {
-  ReadLock lock(state_->mu);
+std::vector<CategoryInfo> Snapshot::ListCategories() const {
   std::vector<CategoryInfo> out;
-  for (const auto& [name, c] : state_->catalog.categories()) out.push_back(MakeCategoryInfo(c));
+  for (const auto& [name, c] : v_->catalog.categories()) out.push_back(MakeCategoryInfo(c));
   return out;
 }
 
@@ -258,14 +252,13 @@ absl::StatusOr<TagId> Index::CreateTag(const TagSpec& spec) {
   return result.items[0].tag;
 }
 
-absl::StatusOr<TagId> Index::FindTag(std::string_view name) const {
+absl::StatusOr<TagId> Snapshot::FindTag(std::string_view name) const {
   TI_ASSIGN_OR_RETURN(std::string normalized,
-                      internal::NormalizeName(name, "tag name", state_->options));
-  ReadLock lock(state_->mu);
-  std::vector<const TagEntry*> found = state_->catalog.FindByName(normalized);
+                      internal::NormalizeName(name, "tag name", v_->options));
+  std::vector<const TagEntry*> found = v_->catalog.FindByName(normalized);
   if (found.size() == 1) return found[0]->id;
   if (found.empty()) {
-    std::vector<std::string> suggestions = state_->catalog.Suggest(normalized);
+    std::vector<std::string> suggestions = v_->catalog.Suggest(normalized);
     std::string hint;
     if (!suggestions.empty()) {
       std::vector<std::string> quoted;
@@ -291,12 +284,11 @@ absl::StatusOr<TagId> Index::FindTag(std::string_view name) const {
                      info);
 }
 
-absl::StatusOr<TagId> Index::FindTag(std::string_view category, std::string_view name) const {
-  TI_ASSIGN_OR_RETURN(std::string n, internal::NormalizeName(name, "tag name", state_->options));
+absl::StatusOr<TagId> Snapshot::FindTag(std::string_view category, std::string_view name) const {
+  TI_ASSIGN_OR_RETURN(std::string n, internal::NormalizeName(name, "tag name", v_->options));
   TI_ASSIGN_OR_RETURN(std::string c,
-                      internal::NormalizeName(category, "category name", state_->options, true));
-  ReadLock lock(state_->mu);
-  if (const TagEntry* t = state_->catalog.Find(c, n)) return t->id;
+                      internal::NormalizeName(category, "category name", v_->options, true));
+  if (const TagEntry* t = v_->catalog.Find(c, n)) return t->id;
   return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownTag, n,
                      absl::StrCat("index: unknown tag ", Quote(n),
                                   c.empty() ? std::string(" without a category")
@@ -315,21 +307,19 @@ absl::Status Index::DeleteTag(TagId tag) {
   return CommitOne(*state_, internal::DeleteTagMutation{tag});
 }
 
-absl::StatusOr<TagInfo> Index::GetTag(TagId tag) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
+absl::StatusOr<TagInfo> Snapshot::GetTag(TagId tag) const {
+  TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
   TagInfo info = MakeInfo(*entry);
-  if (const internal::RuleEntry* r = state_->rules.Find(tag)) info.rule = r->query;
+  if (const internal::RuleEntry* r = v_->rules.Find(tag)) info.rule = r->query;
   return info;
 }
 
-std::vector<TagInfo> Index::ListTags() const {
-  ReadLock lock(state_->mu);
+std::vector<TagInfo> Snapshot::ListTags() const {
   std::vector<TagInfo> out;
-  out.reserve(state_->catalog.live_tag_count());
-  state_->catalog.ForEachTag([&](const TagEntry& t) {
+  out.reserve(v_->catalog.live_tag_count());
+  v_->catalog.ForEachTag([&](const TagEntry& t) {
     out.push_back(MakeInfo(t));
-    if (const internal::RuleEntry* r = state_->rules.Find(t.id)) out.back().rule = r->query;
+    if (const internal::RuleEntry* r = v_->rules.Find(t.id)) out.back().rule = r->query;
   });
   std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
     return std::tie(a.category, a.name) < std::tie(b.category, b.name);
@@ -337,10 +327,7 @@ std::vector<TagInfo> Index::ListTags() const {
   return out;
 }
 
-uint32_t Index::TagCount() const {
-  ReadLock lock(state_->mu);
-  return state_->catalog.live_tag_count();
-}
+uint32_t Snapshot::TagCount() const { return v_->catalog.live_tag_count(); }
 
 // ---- memberships -----------------------------------------------------------------------
 
@@ -397,26 +384,25 @@ absl::Status Index::UntagRows(TagId tag, std::span<const RowId> rows) {
 
 // ---- reads -------------------------------------------------------------------------------
 
-absl::StatusOr<uint64_t> Index::TagCardinality(TagId tag) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
+absl::StatusOr<uint64_t> Snapshot::TagCardinality(TagId tag) const {
+  TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
   return entry->bitmap.Cardinality();
 }
 
 namespace {
 template <typename K>
-absl::StatusOr<RowId> LiveRowOrError(const IndexState& s, const K& key) {
-  TI_RETURN_IF_ERROR(internal::CheckKey(s, key));
+absl::StatusOr<RowId> LiveRowOrError(const Version& s, const K& key) {
+  TI_RETURN_IF_ERROR(internal::CheckKey(s.options, key));
   if (std::optional<RowId> row = LiveRow(s, key)) return *row;
   return KeyNotFound(key);
 }
 
-absl::StatusOr<bool> HasTagLocked(const IndexState& s, TagId tag, RowId row) {
+absl::StatusOr<bool> HasTagLocked(const Version& s, TagId tag, RowId row) {
   TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(s, tag));
   return entry->bitmap.Contains(row);
 }
 
-std::vector<TagId> TagsOfLocked(const IndexState& s, RowId row) {
+std::vector<TagId> TagsOfLocked(const Version& s, RowId row) {
   std::vector<TagId> out;
   s.catalog.ForEachTag([&](const TagEntry& t) {
     if (t.bitmap.Contains(row)) out.push_back(t.id);
@@ -425,66 +411,57 @@ std::vector<TagId> TagsOfLocked(const IndexState& s, RowId row) {
 }
 }  // namespace
 
-absl::StatusOr<bool> Index::HasTag(TagId tag, int64_t key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return HasTagLocked(*state_, tag, row);
+absl::StatusOr<bool> Snapshot::HasTag(TagId tag, int64_t key) const {
+  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*v_, key));
+  return HasTagLocked(*v_, tag, row);
 }
-absl::StatusOr<bool> Index::HasTag(TagId tag, std::string_view key) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-  return HasTagLocked(*state_, tag, row);
+absl::StatusOr<bool> Snapshot::HasTag(TagId tag, std::string_view key) const {
+  TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*v_, key));
+  return HasTagLocked(*v_, tag, row);
 }
-absl::StatusOr<bool> Index::HasTagRow(TagId tag, RowId row) const {
-  ReadLock lock(state_->mu);
-  TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
-  return HasTagLocked(*state_, tag, row);
+absl::StatusOr<bool> Snapshot::HasTagRow(TagId tag, RowId row) const {
+  TI_RETURN_IF_ERROR(CheckLiveRow(*v_, row));
+  return HasTagLocked(*v_, tag, row);
 }
 
-absl::StatusOr<std::vector<TagId>> Index::TagsOf(int64_t key) const {
+absl::StatusOr<std::vector<TagId>> Snapshot::TagsOf(int64_t key) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-    return TagsOfLocked(*state_, row);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*v_, key));
+    return TagsOfLocked(*v_, row);
   });
 }
-absl::StatusOr<std::vector<TagId>> Index::TagsOf(std::string_view key) const {
+absl::StatusOr<std::vector<TagId>> Snapshot::TagsOf(std::string_view key) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*state_, key));
-    return TagsOfLocked(*state_, row);
+    TI_ASSIGN_OR_RETURN(RowId row, LiveRowOrError(*v_, key));
+    return TagsOfLocked(*v_, row);
   });
 }
-absl::StatusOr<std::vector<TagId>> Index::TagsOfRow(RowId row) const {
+absl::StatusOr<std::vector<TagId>> Snapshot::TagsOfRow(RowId row) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<TagId>> {
-    ReadLock lock(state_->mu);
-    TI_RETURN_IF_ERROR(CheckLiveRow(*state_, row));
-    return TagsOfLocked(*state_, row);
+    TI_RETURN_IF_ERROR(CheckLiveRow(*v_, row));
+    return TagsOfLocked(*v_, row);
   });
 }
 
-absl::StatusOr<std::vector<RowId>> Index::RowsWithTag(TagId tag) const {
+absl::StatusOr<std::vector<RowId>> Snapshot::RowsWithTag(TagId tag) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<RowId>> {
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
+    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
     return entry->bitmap.ToVector();
   });
 }
 
-absl::StatusOr<std::vector<CustomerKey>> Index::KeysWithTag(TagId tag) const {
+absl::StatusOr<std::vector<CustomerKey>> Snapshot::KeysWithTag(TagId tag) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<CustomerKey>> {
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
-    return RowsToKeys(*state_, entry->bitmap.ToVector());
+    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
+    return RowsToKeys(*v_, entry->bitmap.ToVector());
   });
 }
 
 // ---- export / import (Open is in open.cc, Checkpoint in checkpoint.cc) ---------------
 
-absl::StatusOr<std::string> Index::ExportTag(TagId tag) const {
+absl::StatusOr<std::string> Snapshot::ExportTag(TagId tag) const {
   return Guarded([&]() -> absl::StatusOr<std::string> {
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*state_, tag));
+    TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
     std::string out;
     entry->bitmap.PortableSerialize(&out);
     return out;

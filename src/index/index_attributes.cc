@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "index/names.h"
@@ -25,8 +26,7 @@ namespace {
 using internal::AttributeEntry;
 using internal::IndexState;
 using internal::Quote;
-using ReadLock = std::shared_lock<std::shared_mutex>;
-using WriteLock = std::unique_lock<std::shared_mutex>;
+using internal::Version;
 
 template <typename Fn>
 auto Guarded(Fn&& fn) -> decltype(fn()) {
@@ -38,7 +38,7 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   }
 }
 
-absl::Status UnknownAttribute(const IndexState& s, std::string_view name) {
+absl::Status UnknownAttribute(const Version& s, std::string_view name) {
   std::vector<std::string> suggestions =
       util::ClosestMatches(std::string(name), s.attributes.Names());
   std::string hint;
@@ -77,9 +77,9 @@ AttributeInfo InfoOf(const AttributeEntry& e) {
   return info;
 }
 
-absl::Status CheckLive(const IndexState& s, std::span<const RowId> rows) {
+absl::Status CheckLive(const Version& s, std::span<const RowId> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (!s.universe.Contains(rows[i])) {
+    if (!s.universe().Contains(rows[i])) {
       return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
                          absl::StrCat("row ", rows[i]),
                          absl::StrCat("index: row ", rows[i], " is not a live customer",
@@ -97,9 +97,12 @@ absl::Status CommitOne(IndexState& s, internal::Mutation m,
   return internal::Commit(s, std::span<internal::Mutation>(&m, 1), {}, result);
 }
 
+// (The id is checked again when the mutation is validated: a column dropped
+// in between is NotFound then.)
 absl::StatusOr<AttributeId> IdOf(const IndexState& s, std::string_view name) {
-  ReadLock lock(s.mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(s, name));
+  TI_RETURN_IF_ERROR(internal::CheckOwner(s));
+  std::shared_ptr<const Version> v = s.Pin();
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v, name));
   return e->id;
 }
 
@@ -111,7 +114,7 @@ absl::StatusOr<const Bitmap*> FilterOf(const Index* index, const Segment* segmen
     return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "segment",
                        "index: the segment belongs to another index");
   }
-  return &segment->data_for_internal_use().rows;
+  return &internal::Access::Data(*segment).rows;
 }
 
 }  // namespace
@@ -127,16 +130,14 @@ absl::StatusOr<AttributeId> Index::CreateAttribute(const AttributeSpec& spec) {
   return result.items[0].attribute;
 }
 
-absl::StatusOr<AttributeInfo> Index::GetAttribute(std::string_view name) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, name));
+absl::StatusOr<AttributeInfo> Snapshot::GetAttribute(std::string_view name) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, name));
   return InfoOf(*e);
 }
 
-std::vector<AttributeInfo> Index::ListAttributes() const {
-  ReadLock lock(state_->mu);
+std::vector<AttributeInfo> Snapshot::ListAttributes() const {
   std::vector<AttributeInfo> out;
-  for (const AttributeEntry* e : state_->attributes.List()) out.push_back(InfoOf(*e));
+  for (const AttributeEntry* e : v_->attributes.List()) out.push_back(InfoOf(*e));
   return out;
 }
 
@@ -185,18 +186,16 @@ absl::Status Index::ClearAttributeRows(std::string_view attribute, std::span<con
   return CommitOne(*state_, internal::SetAttributeRowsMutation{id, rows, {}, true});
 }
 
-absl::StatusOr<std::optional<int64_t>> Index::GetAttributeValue(std::string_view attribute,
-                                                                RowId row) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
-  TI_RETURN_IF_ERROR(CheckLive(*state_, std::span<const RowId>(&row, 1)));
+absl::StatusOr<std::optional<int64_t>> Snapshot::GetAttributeValue(std::string_view attribute,
+                                                                   RowId row) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
+  TI_RETURN_IF_ERROR(CheckLive(*v_, std::span<const RowId>(&row, 1)));
   return e->column.Get(row);
 }
 
-absl::StatusOr<int64_t> Index::ParseAttributeValue(std::string_view attribute,
-                                                   std::string_view text) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+absl::StatusOr<int64_t> Snapshot::ParseAttributeValue(std::string_view attribute,
+                                                      std::string_view text) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
   absl::StatusOr<int64_t> v = query::ParseAttribute(e->type, e->scale, text);
   if (!v.ok()) {
     return util::WithMessage(
@@ -205,19 +204,17 @@ absl::StatusOr<int64_t> Index::ParseAttributeValue(std::string_view attribute,
   return v;
 }
 
-absl::StatusOr<std::string> Index::FormatAttributeValue(std::string_view attribute,
-                                                        int64_t value) const {
-  ReadLock lock(state_->mu);
-  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+absl::StatusOr<std::string> Snapshot::FormatAttributeValue(std::string_view attribute,
+                                                           int64_t value) const {
+  TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
   return query::FormatAttribute(e->type, e->scale, value);
 }
 
-absl::StatusOr<AttributeSummary> Index::SummarizeAttribute(std::string_view attribute,
-                                                           const Segment* segment) const {
+absl::StatusOr<AttributeSummary> Snapshot::SummarizeAttribute(std::string_view attribute,
+                                                              const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<AttributeSummary> {
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     AttributeSummary out;
     out.count = e->column.Count(filter);
     const Int128 sum = e->column.Sum(filter);
@@ -233,13 +230,11 @@ absl::StatusOr<AttributeSummary> Index::SummarizeAttribute(std::string_view attr
   });
 }
 
-absl::StatusOr<std::vector<AttributeEntryValue>> Index::TopAttribute(std::string_view attribute,
-                                                                     uint64_t k, bool largest,
-                                                                     const Segment* segment) const {
+absl::StatusOr<std::vector<AttributeEntryValue>> Snapshot::TopAttribute(
+    std::string_view attribute, uint64_t k, bool largest, const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<AttributeEntryValue>> {
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     std::vector<AttributeEntryValue> out;
     for (const auto& [row, value] : e->column.TopK(k, largest, filter)) {
       out.push_back({row, value});
@@ -248,9 +243,9 @@ absl::StatusOr<std::vector<AttributeEntryValue>> Index::TopAttribute(std::string
   });
 }
 
-absl::StatusOr<std::vector<uint64_t>> Index::AttributeHistogram(std::string_view attribute,
-                                                                std::span<const int64_t> bounds,
-                                                                const Segment* segment) const {
+absl::StatusOr<std::vector<uint64_t>> Snapshot::AttributeHistogram(std::string_view attribute,
+                                                                   std::span<const int64_t> bounds,
+                                                                   const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::vector<uint64_t>> {
     if (bounds.size() < 2) {
       return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, "bounds",
@@ -264,24 +259,22 @@ absl::StatusOr<std::vector<uint64_t>> Index::AttributeHistogram(std::string_view
                          bounds[i + 1], ") is not above bound ", i, " (", bounds[i], ")"));
       }
     }
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     return e->column.Histogram(bounds, filter);
   });
 }
 
-absl::StatusOr<std::optional<int64_t>> Index::AttributeQuantile(std::string_view attribute,
-                                                                double q,
-                                                                const Segment* segment) const {
+absl::StatusOr<std::optional<int64_t>> Snapshot::AttributeQuantile(std::string_view attribute,
+                                                                   double q,
+                                                                   const Segment* segment) const {
   return Guarded([&]() -> absl::StatusOr<std::optional<int64_t>> {
     if (!(q >= 0.0 && q <= 1.0)) {
       return util::Error(absl::StatusCode::kInvalidArgument, ErrorKind::kBadValue, absl::StrCat(q),
                          absl::StrCat("index: quantile ", q, " is outside [0, 1]"));
     }
-    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(this, segment));
-    ReadLock lock(state_->mu);
-    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*state_, attribute));
+    TI_ASSIGN_OR_RETURN(const Bitmap* filter, FilterOf(index_, segment));
+    TI_ASSIGN_OR_RETURN(const AttributeEntry* e, FindColumn(*v_, attribute));
     const uint64_t n = e->column.Count(filter);
     if (n == 0) return std::optional<int64_t>();
     // Nearest rank: ceil(q * n), at least 1.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/query_bridge.h"
 #include "index/segment_data.h"
@@ -23,12 +24,12 @@ namespace tagindex {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using ReadLock = std::shared_lock<std::shared_mutex>;
 using internal::CatalogResolver;
 using internal::CompiledQueryData;
 using internal::IndexState;
 using internal::StateSource;
 using internal::TagEntry;
+using internal::Version;
 
 int64_t NanosSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
@@ -46,20 +47,18 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   }
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledQueryData>> CompileData(const Index& index,
-                                                                     std::string_view text,
-                                                                     const QueryOptions& options) {
+// Parses, binds against `v` and normalises.
+absl::StatusOr<std::shared_ptr<CompiledQueryData>> CompileData(const Version& v,
+                                                               std::string_view text,
+                                                               const QueryOptions& options) {
   const Clock::time_point start = Clock::now();
   TI_ASSIGN_OR_RETURN(std::unique_ptr<query::AstNode> ast, query::ParseQuery(text, options));
-  const IndexState& state = index.state_for_internal_use();
   query::Expr bound;
   {
-    ReadLock lock(state.mu);
-    CatalogResolver resolver(state.catalog, state.attributes, &state.segments);
+    CatalogResolver resolver(v.catalog, v.attributes, &v.segments);
     TI_ASSIGN_OR_RETURN(bound, query::Bind(text, *ast, resolver, options));
   }
   auto data = std::make_shared<CompiledQueryData>();
-  data->index = &index;
   data->text = std::string(text);
   data->options = options;
   data->normal_form = query::Normalize(std::move(bound), options.rewrites);
@@ -67,41 +66,45 @@ absl::StatusOr<std::shared_ptr<const CompiledQueryData>> CompileData(const Index
   return data;
 }
 
-absl::StatusOr<Segment> RunData(const CompiledQueryData& d) {
-  const IndexState& state = d.index->state_for_internal_use();
+// The version a run of `d` works on.
+absl::StatusOr<std::shared_ptr<const Version>> VersionFor(const CompiledQueryData& d) {
+  if (d.pinned != nullptr) return d.pinned;
+  std::shared_ptr<const Version> v = d.domain->Current();
+  if (v == nullptr) {
+    return absl::FailedPreconditionError(
+        "query: the index this query was compiled for has been closed");
+  }
+  return v;
+}
+
+absl::StatusOr<Segment> RunOn(const CompiledQueryData& d, std::shared_ptr<const Version> v) {
   auto segment = std::make_shared<internal::SegmentData>();
   segment->index = d.index;
-  {
-    ReadLock lock(state.mu);
-    StateSource source(state);
-    TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
-    segment->rows = query::Execute(plan, state.universe);
-  }
-  return Segment(std::move(segment));
-}
-
-absl::StatusOr<uint64_t> CountData(const CompiledQueryData& d) {
-  const IndexState& state = d.index->state_for_internal_use();
-  ReadLock lock(state.mu);
-  StateSource source(state);
+  StateSource source(*v);
   TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
-  return query::ExecuteCount(plan, state.universe);
+  segment->rows = query::Execute(plan, v->universe());
+  segment->version = std::move(v);
+  return internal::Access::MakeSegment(std::move(segment));
 }
 
-absl::StatusOr<Explanation> ExplainData(const CompiledQueryData& d) {
-  const IndexState& state = d.index->state_for_internal_use();
+absl::StatusOr<uint64_t> CountOn(const CompiledQueryData& d, const Version& v) {
+  StateSource source(v);
+  TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
+  return query::ExecuteCount(plan, v.universe());
+}
+
+absl::StatusOr<Explanation> ExplainOn(const CompiledQueryData& d, const Version& v) {
   Explanation x;
   x.query = d.text;
   x.normal_form = d.normal_form.DebugString();
   x.compile_nanos = d.compile_nanos;
-  ReadLock lock(state.mu);
-  StateSource source(state);
+  StateSource source(v);
   Clock::time_point start = Clock::now();
   TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
   x.plan_nanos = NanosSince(start);
   x.root = query::ExplainSkeleton(plan);
   start = Clock::now();
-  Bitmap result = query::Execute(plan, state.universe, &x.root);
+  Bitmap result = query::Execute(plan, v.universe(), &x.root);
   x.execute_nanos = NanosSince(start);
   x.count = result.Cardinality();
   return x;
@@ -145,86 +148,110 @@ CompiledQuery::CompiledQuery(CompiledQuery&&) noexcept = default;
 CompiledQuery& CompiledQuery::operator=(CompiledQuery&&) noexcept = default;
 
 absl::StatusOr<Segment> CompiledQuery::Run() const {
-  return Guarded([&] { return RunData(*data_); });
+  return Guarded([&]() -> absl::StatusOr<Segment> {
+    TI_ASSIGN_OR_RETURN(std::shared_ptr<const Version> v, VersionFor(*data_));
+    return RunOn(*data_, std::move(v));
+  });
 }
 absl::StatusOr<uint64_t> CompiledQuery::Count() const {
-  return Guarded([&] { return CountData(*data_); });
+  return Guarded([&]() -> absl::StatusOr<uint64_t> {
+    TI_ASSIGN_OR_RETURN(std::shared_ptr<const Version> v, VersionFor(*data_));
+    return CountOn(*data_, *v);
+  });
 }
 absl::StatusOr<Explanation> CompiledQuery::Explain() const {
-  return Guarded([&] { return ExplainData(*data_); });
+  return Guarded([&]() -> absl::StatusOr<Explanation> {
+    TI_ASSIGN_OR_RETURN(std::shared_ptr<const Version> v, VersionFor(*data_));
+    return ExplainOn(*data_, *v);
+  });
 }
 const std::string& CompiledQuery::text() const { return data_->text; }
 std::string CompiledQuery::DebugString() const { return data_->normal_form.DebugString(); }
 
-// ---- Index ---------------------------------------------------------------------
+// ---- Index and Snapshot ------------------------------------------------------------
 
 absl::StatusOr<CompiledQuery> Index::Compile(std::string_view text,
                                              const QueryOptions& options) const {
+  TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
   return Guarded([&]() -> absl::StatusOr<CompiledQuery> {
-    TI_ASSIGN_OR_RETURN(auto data, CompileData(*this, text, options));
-    return CompiledQuery(std::move(data));
+    TI_ASSIGN_OR_RETURN(auto data, CompileData(*state_->Pin(), text, options));
+    data->index = this;
+    data->domain = state_->domain;
+    return internal::Access::MakeCompiledQuery(std::move(data));
   });
 }
 
-absl::StatusOr<Segment> Index::Query(std::string_view text, const QueryOptions& options) const {
+absl::StatusOr<CompiledQuery> Snapshot::Compile(std::string_view text,
+                                                const QueryOptions& options) const {
+  return Guarded([&]() -> absl::StatusOr<CompiledQuery> {
+    TI_ASSIGN_OR_RETURN(auto data, CompileData(*v_, text, options));
+    data->index = index_;
+    data->pinned = v_;
+    return internal::Access::MakeCompiledQuery(std::move(data));
+  });
+}
+
+absl::StatusOr<Segment> Snapshot::Query(std::string_view text, const QueryOptions& options) const {
   return Guarded([&]() -> absl::StatusOr<Segment> {
-    TI_ASSIGN_OR_RETURN(auto data, CompileData(*this, text, options));
-    return RunData(*data);
+    TI_ASSIGN_OR_RETURN(auto data, CompileData(*v_, text, options));
+    data->index = index_;
+    return RunOn(*data, v_);
   });
 }
 
-absl::StatusOr<uint64_t> Index::Count(std::string_view text, const QueryOptions& options) const {
+absl::StatusOr<uint64_t> Snapshot::Count(std::string_view text, const QueryOptions& options) const {
   return Guarded([&]() -> absl::StatusOr<uint64_t> {
-    TI_ASSIGN_OR_RETURN(auto data, CompileData(*this, text, options));
-    return CountData(*data);
+    TI_ASSIGN_OR_RETURN(auto data, CompileData(*v_, text, options));
+    return CountOn(*data, *v_);
   });
 }
 
-absl::StatusOr<Explanation> Index::Explain(std::string_view text,
-                                           const QueryOptions& options) const {
+absl::StatusOr<Explanation> Snapshot::Explain(std::string_view text,
+                                              const QueryOptions& options) const {
   return Guarded([&]() -> absl::StatusOr<Explanation> {
-    TI_ASSIGN_OR_RETURN(auto data, CompileData(*this, text, options));
-    return ExplainData(*data);
+    TI_ASSIGN_OR_RETURN(auto data, CompileData(*v_, text, options));
+    return ExplainOn(*data, *v_);
   });
 }
 
-Segment Index::AllCustomers() const {
+Segment Snapshot::AllCustomers() const {
   auto data = std::make_shared<internal::SegmentData>();
-  data->index = this;
-  ReadLock lock(state_->mu);
-  data->rows = state_->universe.Copy();
-  return Segment(std::move(data));
+  data->index = index_;
+  data->version = v_;
+  data->rows = v_->universe().Copy();
+  return internal::Access::MakeSegment(std::move(data));
 }
 
 namespace {
 
-absl::StatusOr<Segment> CheckedSegment(const Index* index, const IndexState& state, Bitmap rows) {
-  ReadLock lock(state.mu);
-  if (!rows.IsSubsetOf(state.universe)) {
-    Bitmap outside = Bitmap::AndNot(rows, state.universe);
+absl::StatusOr<Segment> CheckedSegment(const Index* index, std::shared_ptr<const Version> v,
+                                       Bitmap rows) {
+  if (!rows.IsSubsetOf(v->universe())) {
+    Bitmap outside = Bitmap::AndNot(rows, v->universe());
     return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
                        absl::StrCat("row ", outside.Minimum()),
                        absl::StrCat("segment: row ", outside.Minimum(), " is not a live customer"));
   }
   auto data = std::make_shared<internal::SegmentData>();
   data->index = index;
+  data->version = std::move(v);
   data->rows = std::move(rows);
-  return Segment(std::move(data));
+  return internal::Access::MakeSegment(std::move(data));
 }
 
 }  // namespace
 
-absl::StatusOr<Segment> Index::SegmentOfRows(std::span<const RowId> rows) const {
+absl::StatusOr<Segment> Snapshot::SegmentOfRows(std::span<const RowId> rows) const {
   return Guarded([&]() -> absl::StatusOr<Segment> {
-    return CheckedSegment(this, *state_, Bitmap::FromIds(rows));
+    return CheckedSegment(index_, v_, Bitmap::FromIds(rows));
   });
 }
 
-absl::StatusOr<Segment> Index::SegmentFromPortable(std::string_view blob) const {
+absl::StatusOr<Segment> Snapshot::SegmentFromPortable(std::string_view blob) const {
   return Guarded([&]() -> absl::StatusOr<Segment> {
     TI_ASSIGN_OR_RETURN(
         Bitmap rows, Bitmap::PortableDeserialize(std::span<const char>(blob.data(), blob.size())));
-    return CheckedSegment(this, *state_, std::move(rows));
+    return CheckedSegment(index_, v_, std::move(rows));
   });
 }
 

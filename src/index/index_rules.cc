@@ -1,8 +1,7 @@
 // Index's rule tags (tagindex/rule_tags.h): define / redefine / drop / list
 // / refresh. Every change is one commit of the mutation pipeline; the rule
 // core is index/rules.h.
-#include <mutex>
-#include <shared_mutex>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "index/index_state.h"
@@ -20,13 +19,13 @@ namespace {
 using internal::IndexState;
 using internal::Quote;
 using internal::RuleEntry;
-using ReadLock = std::shared_lock<std::shared_mutex>;
+using internal::Version;
 
 absl::Status CommitOne(IndexState& s, internal::Mutation m, internal::CommitResult* result) {
   return internal::Commit(s, std::span<internal::Mutation>(&m, 1), {}, result);
 }
 
-RuleTagInfo MakeRuleInfo(const IndexState& s, const RuleEntry& e) {
+RuleTagInfo MakeRuleInfo(const Version& s, const RuleEntry& e) {
   RuleTagInfo info;
   info.tag = e.tag;
   const internal::TagEntry* t = s.catalog.Get(e.tag);
@@ -36,7 +35,7 @@ RuleTagInfo MakeRuleInfo(const IndexState& s, const RuleEntry& e) {
   info.policy = e.policy;
   info.as_of = e.as_of;
   info.count = t->bitmap.Cardinality();
-  info.pending = Bitmap::AndCardinality(e.pending, s.universe);
+  info.pending = Bitmap::AndCardinality(e.pending, s.universe());
   info.full_needed = e.full_needed;
   info.full_reason = e.full_reason;
   info.uses_today = e.deps.uses_today;
@@ -44,7 +43,7 @@ RuleTagInfo MakeRuleInfo(const IndexState& s, const RuleEntry& e) {
   return info;
 }
 
-absl::Status NotARule(const IndexState& s, TagId tag) {
+absl::Status NotARule(const Version& s, TagId tag) {
   const internal::TagEntry* t = s.catalog.Get(tag);
   if (t == nullptr) {
     return util::Error(absl::StatusCode::kNotFound,
@@ -95,24 +94,24 @@ absl::Status Index::RedefineRuleTag(TagId tag, std::string_view query,
 
 absl::Status Index::DropRuleTag(TagId tag) {
   {
-    ReadLock lock(state_->mu);
-    if (state_->rules.Find(tag) == nullptr) return NotARule(*state_, tag);
+    std::shared_ptr<const Version> v = state_->Pin();
+    if (v->rules.Find(tag) == nullptr) return NotARule(*v, tag);
   }
   // The pipeline checks again (and that no other rule uses it).
   return CommitOne(*state_, internal::DeleteTagMutation{tag}, nullptr);
 }
 
 absl::StatusOr<RuleTagInfo> Index::GetRuleTag(TagId tag) const {
-  ReadLock lock(state_->mu);
-  const RuleEntry* e = state_->rules.Find(tag);
-  if (e == nullptr) return NotARule(*state_, tag);
-  return MakeRuleInfo(*state_, *e);
+  std::shared_ptr<const Version> v = state_->Pin();
+  const RuleEntry* e = v->rules.Find(tag);
+  if (e == nullptr) return NotARule(*v, tag);
+  return MakeRuleInfo(*v, *e);
 }
 
 std::vector<RuleTagInfo> Index::ListRuleTags() const {
-  ReadLock lock(state_->mu);
+  std::shared_ptr<const Version> v = state_->Pin();
   std::vector<RuleTagInfo> out;
-  state_->rules.ForEach([&](const RuleEntry& e) { out.push_back(MakeRuleInfo(*state_, e)); });
+  v->rules.ForEach([&](const RuleEntry& e) { out.push_back(MakeRuleInfo(*v, e)); });
   return out;
 }
 
@@ -133,12 +132,12 @@ absl::StatusOr<std::vector<RuleRefreshResult>> Index::RefreshRules(const Refresh
     }
     std::vector<TagId> order;
     {
-      ReadLock lock(state_->mu);
+      std::shared_ptr<const Version> v = state_->Pin();
       for (TagId t : tags) {
-        if (state_->rules.Find(t) == nullptr) return NotARule(*state_, t);
+        if (v->rules.Find(t) == nullptr) return NotARule(*v, t);
       }
-      if (tags.empty() && state_->rules.empty()) return std::vector<RuleRefreshResult>();
-      order = internal::DependencyOrder(state_->rules, tags);
+      if (tags.empty() && v->rules.empty()) return std::vector<RuleRefreshResult>();
+      order = internal::DependencyOrder(v->rules, tags);
     }
     const int64_t as_of = options.as_of.value_or(query::TodayUtc());
     std::vector<RuleRefreshResult> out;

@@ -1,45 +1,79 @@
 // IndexState: everything an Index holds, shared with the library's own
 // layers (query binding, storage). Not part of the public API.
+//
+// Reading: `std::shared_ptr<const Version> v = state.Pin();` and read *v
+// (index/version.h): an immutable, point-in-time state that no writer
+// changes and that stays valid for as long as it is held, even after the
+// Index is gone. Pin() takes a mutex only for the pointer copy, never one a
+// writer holds while it works. Read code should pin once per call and use
+// that one version from start to end (so one call sees one state).
+//
+// Writing goes through Commit (mutation_apply.cc) or, for the few writers
+// outside it (checkpoint, open), WriterLock + Current() + Publish().
 #ifndef TAGINDEX_INDEX_INDEX_STATE_H_
 #define TAGINDEX_INDEX_INDEX_STATE_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <shared_mutex>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "bitmap/bitmap.h"
-#include "index/attributes.h"
-#include "index/catalog.h"
 #include "index/durability.h"
-#include "index/key_map.h"
-#include "index/rules.h"
-#include "index/saved_segments.h"
+#include "index/version.h"
 #include "tagindex/options.h"
 #include "util/error_info.h"
 
 namespace tagindex::internal {
 
 struct IndexState {
-  explicit IndexState(IndexOptions opts) : options(std::move(opts)), keys(options.key_kind) {}
+  explicit IndexState(IndexOptions opts);
+  ~IndexState();
+  IndexState(const IndexState&) = delete;
+  IndexState& operator=(const IndexState&) = delete;
 
-  const IndexOptions options;
+  std::shared_ptr<const IndexOptions> options_holder;
+  const IndexOptions& options;
 
-  // Readers take it shared, writers exclusive. Everything below is guarded.
-  mutable std::shared_mutex mu;
+  // The writer mutex, container table and publication cell; shared with
+  // every version.
+  std::shared_ptr<WriteDomain> domain;
 
-  KeyMap keys;
-  Catalog catalog;
-  AttributeTable attributes;   // in memory only for now (not in snapshots or the log)
-  SavedSegmentTable segments;  // saved segments (人群包)
-  RuleTable rules;             // rule tags' rules (their members are catalog tags)
-  Bitmap universe;             // live customers
-  uint64_t row_limit = 0;      // one past the largest row id ever assigned
+  // The current version, for reading (see the file comment).
+  std::shared_ptr<const Version> Pin() const { return domain->Current(); }
+
+  // Writer side (caller holds a WriterLock):
+  // The current version (the base of the next one).
+  std::shared_ptr<const Version> Current() const { return domain->Current(); }
+  // Makes `next` the current version.
+  void Publish(const Version& next);
+  ContainerShares* shares() { return &domain->shares; }
+
+  // Before the index is shared (Create, Open's load and replay run on one
+  // thread): the current version, changed in place.
+  Version& Unpublished();
 
   // Set for an index opened with Index::Open; null for an in-memory one.
   std::unique_ptr<Durability> durability;
+
+  // The process that created or opened the index (fork safety: a child
+  // that inherited it must not use it).
+  pid_t owner_pid;
+};
+
+// Serialises writers (RAII). Readers never take it.
+class WriterLock {
+ public:
+  explicit WriterLock(IndexState& s) : d_(*s.domain) { d_.Lock(); }
+  ~WriterLock() { d_.Unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  WriteDomain& d_;
 };
 
 // CRoaring reports allocation failure as NULL, which Bitmap turns into
@@ -57,8 +91,13 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
 }
 
 // Whether `key` fits the index's KeyKind (and, for strings, the key rules).
-absl::Status CheckKey(const IndexState& s, int64_t key);
-absl::Status CheckKey(const IndexState& s, std::string_view key);
+absl::Status CheckKey(const IndexOptions& o, int64_t key);
+absl::Status CheckKey(const IndexOptions& o, std::string_view key);
+
+// FailedPrecondition when called in a process other than the one that
+// opened the index (a fork child): its log, lock and threads are the
+// parent's.
+absl::Status CheckOwner(const IndexState& s);
 
 }  // namespace tagindex::internal
 

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,21 +37,44 @@ namespace tagindex::internal {
 //
 // For KeyKind::kIdentity no table is kept: key k is row k.
 //
-// Not thread-safe; IndexState's lock guards it.
+// Versions: one KeyMap is shared by every index version (index/version.h)
+// from one checkpoint to the next and only grows: rows are appended, a
+// removed customer's entries stay (the universe of a version says which rows
+// are live), and a key added again keeps its older rows in a history. A
+// version reads it bounded by its own row limit (`limit`: rows at or above
+// it did not exist yet), so it sees exactly the mapping of its moment. A
+// checkpoint makes a new KeyMap (Rebased) for the versions after it; older
+// versions keep theirs.
+//
+// Thread safety: any number of readers and one writer (the index's writer
+// lock serialises writers). An internal reader/writer lock guards the
+// in-memory layer: lookups take it shared for one lookup or batch; the
+// writer takes it exclusively only to append, at most kInsertChunk keys at a
+// time, so a reader waits at most for one chunk. Queries (Count, Query,
+// Explain) never touch the KeyMap.
 class KeyMap {
  public:
   explicit KeyMap(KeyKind kind);
+  KeyMap(const KeyMap&) = delete;
+  KeyMap& operator=(const KeyMap&) = delete;
 
   KeyKind kind() const { return kind_; }
 
-  std::optional<RowId> Find(int64_t key) const;
-  std::optional<RowId> Find(std::string_view key) const;
+  static constexpr uint64_t kNoLimit = ~uint64_t{0};
+  // The newest row below `limit` assigned for `key`, if any.
+  std::optional<RowId> Find(int64_t key, uint64_t limit = kNoLimit) const;
+  std::optional<RowId> Find(std::string_view key, uint64_t limit = kNoLimit) const;
 
-  // Batch Find: (*rows)[i] is Find(keys[i]) or FrozenKeys::kNoRow. Faster
-  // than a loop of Find for large batches (the snapshot layer's lookups
-  // overlap their cache misses).
-  void FindMany(std::span<const int64_t> keys, std::vector<RowId>* rows) const;
-  void FindMany(std::span<const std::string_view> keys, std::vector<RowId>* rows) const;
+  // Batch Find: (*rows)[i] is Find(keys[i], limit) or FrozenKeys::kNoRow.
+  // Faster than a loop of Find for large batches (the snapshot layer's
+  // lookups overlap their cache misses).
+  void FindMany(std::span<const int64_t> keys, std::vector<RowId>* rows,
+                uint64_t limit = kNoLimit) const;
+  void FindMany(std::span<const std::string_view> keys, std::vector<RowId>* rows,
+                uint64_t limit = kNoLimit) const;
+
+  // Appends of a batch take the exclusive lock this many keys at a time.
+  static constexpr size_t kInsertChunk = 1024;
 
   // Records that `key` now lives at `row`, a fresh row id: at least
   // base().rows() and above every row inserted before.
@@ -59,19 +84,16 @@ class KeyMap {
   void InsertMany(std::span<const int64_t> keys, RowId first_row);
   void InsertMany(std::span<const std::string_view> keys, RowId first_row);
 
-  // Forgets the forward entry of `row`'s key (the customer was removed).
-  // Rows of the snapshot layer keep theirs (it is read-only); Find may
-  // return them, and the universe says they are dead.
-  void EraseRow(RowId row);
-
   // The key `row` was assigned for. `row` must have been assigned.
   CustomerKey KeyOf(RowId row) const;
 
-  // Makes `base` the snapshot layer and drops the in-memory rows it covers
-  // (every row below base.rows()). Used on Open (with no in-memory rows)
-  // and after a checkpoint (the new snapshot holds what memory held; rows
-  // added after it stay in memory).
+  // Makes `base` the snapshot layer of a map with no in-memory rows (Open,
+  // before the map is shared).
   void SetBase(FrozenKeys base);
+  // A new map whose snapshot layer is `base` (a checkpoint just written)
+  // holding this map's in-memory rows that `base` does not cover (rows
+  // added while the checkpoint was written). Writer only.
+  std::shared_ptr<KeyMap> Rebased(FrozenKeys base) const;
   const FrozenKeys& base() const { return base_; }
 
   // Seed of the lookup table the next snapshot writes (the base's, or one
@@ -98,7 +120,12 @@ class KeyMap {
 
  private:
   template <typename K>
-  void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows) const;
+  void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows, uint64_t limit) const;
+  // The memory layer's row for `key` below `limit` (caller holds mu_).
+  std::optional<RowId> FindMemory(int64_t key, uint64_t limit) const;
+  std::optional<RowId> FindMemory(std::string_view key, uint64_t limit) const;
+  void InsertLocked(int64_t key, RowId row);
+  void InsertLocked(std::string_view key, RowId row);
   bool memory_empty() const {
     return kind_ == KeyKind::kString ? string_rows_.empty() : int_rows_.empty();
   }
@@ -116,6 +143,13 @@ class KeyMap {
   absl::flat_hash_map<std::string_view, RowId, util::StringHash, util::StringEq> string_rows_;
   std::vector<int64_t> int_keys_;        // row - base rows -> key (kInt64)
   std::deque<std::string> string_keys_;  // row - base rows -> key (kString)
+  // Older in-memory rows of keys added again (ascending), for versions
+  // from before the newer row.
+  absl::flat_hash_map<int64_t, std::vector<RowId>> int_history_;
+  absl::flat_hash_map<std::string_view, std::vector<RowId>, util::StringHash, util::StringEq>
+      string_history_;
+  // Guards the memory layer (see the class comment).
+  mutable std::shared_mutex mu_;
 };
 
 }  // namespace tagindex::internal

@@ -87,8 +87,6 @@ void Delta::Merge(Delta other) {
 
 namespace {
 
-using WriteLock = std::unique_lock<std::shared_mutex>;
-
 // ---- messages -----------------------------------------------------------------------
 
 std::string KeyText(int64_t key) { return absl::StrCat(key); }
@@ -135,14 +133,14 @@ std::string TagSubject(TagId tag) { return absl::StrCat("tag id ", tag.value); }
 // item nothing is recorded (`recording` false): the view is the state.
 class BatchView {
  public:
-  BatchView(const IndexState& s, bool recording)
+  BatchView(const Version& s, bool recording)
       : s_(s),
         recording_(recording),
         next_tag_(s.catalog.next_tag_id()),
         live_tags_(s.catalog.live_tag_count()),
         row_limit_(s.row_limit) {}
 
-  const IndexState& state() const { return s_; }
+  const Version& state() const { return s_; }
   bool recording() const { return recording_; }
 
   // Tags.
@@ -202,7 +200,7 @@ class BatchView {
     if (recording_ && !rows_.empty()) {
       if (auto it = rows_.find(row); it != rows_.end()) return it->second;
     }
-    return s_.universe.Contains(row);
+    return s_.universe().Contains(row);
   }
   bool rows_changed() const { return !rows_.empty(); }
   const absl::flat_hash_map<RowId, bool>& row_changes() const { return rows_; }
@@ -238,7 +236,7 @@ class BatchView {
     return q;
   }
 
-  const IndexState& s_;
+  const Version& s_;
   const bool recording_;
   uint32_t next_tag_;
   uint32_t live_tags_;
@@ -264,16 +262,16 @@ class BatchView {
 class KeyPlan {
  public:
   virtual ~KeyPlan() = default;
-  virtual std::vector<RowId> Commit(IndexState& s, std::vector<RowId>* fresh_sorted) = 0;
+  virtual std::vector<RowId> Commit(Version& s, std::vector<RowId>* fresh_sorted) = 0;
 };
 
 template <typename K>
 class KeyBatch final : public KeyPlan {
  public:
   absl::Status Plan(BatchView& view, std::span<const K> keys, bool create, Failure* failure) {
-    const IndexState& s = view.state();
+    const Version& s = view.state();
     for (size_t i = 0; i < keys.size(); ++i) {
-      absl::Status st = CheckKey(s, keys[i]);
+      absl::Status st = CheckKey(s.options, keys[i]);
       if (!st.ok()) {
         return Fail(
             failure, KeyText(keys[i]),
@@ -281,9 +279,9 @@ class KeyBatch final : public KeyPlan {
       }
     }
     // One batch lookup (its cache misses overlap), then liveness per key.
-    s.keys.FindMany(keys, &rows_);
+    s.keys->FindMany(keys, &rows_);
     // Sized once for a batch of new customers (temporary, batch-sized).
-    if (create && keys.size() >= 4096 && s.keys.kind() != KeyKind::kIdentity) {
+    if (create && keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
       fresh_index_.reserve(keys.size());
     }
     const bool pending = view.has_pending_keys();
@@ -293,7 +291,7 @@ class KeyBatch final : public KeyPlan {
       if (pending) {
         if (std::optional<RowId> p = view.PendingKey(keys[i])) found = *p;
       }
-      if (found != kPending && (overlay ? view.RowLive(found) : s.universe.Contains(found))) {
+      if (found != kPending && (overlay ? view.RowLive(found) : s.universe().Contains(found))) {
         rows_[i] = found;
         continue;
       }
@@ -341,7 +339,7 @@ class KeyBatch final : public KeyPlan {
     return absl::OkStatus();
   }
 
-  std::vector<RowId> Commit(IndexState& s, std::vector<RowId>* fresh_sorted) override {
+  std::vector<RowId> Commit(Version& s, std::vector<RowId>* fresh_sorted) override {
     if (fresh_.empty()) return std::move(rows_);
     std::vector<RowId> fresh_rows(fresh_.size());
     if (s.options.key_kind == KeyKind::kIdentity) {
@@ -356,12 +354,12 @@ class KeyBatch final : public KeyPlan {
     } else {
       const RowId first = static_cast<RowId>(s.row_limit);
       for (size_t j = 0; j < fresh_.size(); ++j) fresh_rows[j] = static_cast<RowId>(first + j);
-      s.keys.InsertMany(std::span<const K>(fresh_), first);
+      s.keys->InsertMany(std::span<const K>(fresh_), first);
       s.row_limit += fresh_.size();
     }
     for (size_t i : pending_) rows_[i] = fresh_rows[rows_[i]];
     std::sort(fresh_rows.begin(), fresh_rows.end());
-    s.universe.AddMany(fresh_rows);
+    s.MutableUniverse().AddMany(fresh_rows);
     *fresh_sorted = std::move(fresh_rows);
     return std::move(rows_);
   }
@@ -546,9 +544,9 @@ struct Validator {
   Prepared& prep;
   Failure* failure;
 
-  const IndexState& s() const { return view.state(); }
+  const Version& s() const { return view.state(); }
   RuleInputs rule_inputs() const {
-    return {s().catalog, s().attributes, s().segments, s().universe};
+    return {s().catalog, s().attributes, s().segments, s().universe()};
   }
 
   // Rule tags: no manual writes; nothing a rule reads is deleted or renamed.
@@ -584,7 +582,7 @@ struct Validator {
     TI_RETURN_IF_ERROR(PlanKeys(view, m.keys, /*create=*/false, failure, &prep.keys));
     std::vector<RowId> unused;
     // No new customers in the plan, so Commit only returns the rows.
-    std::vector<RowId> rows = prep.keys->Commit(const_cast<IndexState&>(s()), &unused);
+    std::vector<RowId> rows = prep.keys->Commit(const_cast<Version&>(s()), &unused);
     prep.keys.reset();
     return RemoveRows(rows);
   }
@@ -650,7 +648,7 @@ struct Validator {
     }
     prep.imported = *std::move(parsed);
     TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "import", failure));
-    Bitmap missing = Bitmap::AndNot(prep.imported, s().universe);
+    Bitmap missing = Bitmap::AndNot(prep.imported, s().universe());
     if (view.rows_changed()) {
       for (const auto& [row, live] : view.row_changes()) {
         if (!prep.imported.Contains(row)) continue;
@@ -888,29 +886,29 @@ struct Validator {
 // The exclusive-category rule, the only place it is enforced: a customer
 // holds at most one tag of an exclusive category, so the rows that join
 // `tag` leave its siblings.
-void LeaveSiblings(IndexState& s, const TagEntry& tag, const Bitmap& joining, Delta* delta,
+void LeaveSiblings(Version& s, const TagEntry& tag, const Bitmap& joining, Delta* delta,
                    bool deltas) {
   const CategoryEntry* category = s.catalog.FindCategory(tag.category);
   if (category == nullptr || !category->exclusive || category->tags.size() < 2) return;
   for (TagId sibling_id : category->tags) {
     if (sibling_id == tag.id) continue;
-    TagEntry* sibling = s.catalog.Get(sibling_id);
+    const TagEntry* sibling = s.catalog.Get(sibling_id);
     if (!Bitmap::Intersects(sibling->bitmap, joining)) continue;
     if (deltas) {
       delta->rows.push_back({sibling_id, Bitmap(), Bitmap::And(sibling->bitmap, joining)});
     }
     delta->tags.push_back(sibling_id);
-    sibling->bitmap.AndNotInPlace(joining);
+    s.catalog.Mutable(sibling_id)->bitmap.AndNotInPlace(joining);
   }
 }
 
-bool IsExclusive(const IndexState& s, const TagEntry& tag) {
+bool IsExclusive(const Version& s, const TagEntry& tag) {
   const CategoryEntry* c = s.catalog.FindCategory(tag.category);
   return c != nullptr && c->exclusive && c->tags.size() > 1;
 }
 
 // Adds or removes sorted, unique, live `rows` of `tag`.
-void ChangeMembers(IndexState& s, TagEntry& tag, const std::vector<RowId>& rows, bool add,
+void ChangeMembers(Version& s, TagEntry& tag, const std::vector<RowId>& rows, bool add,
                    Delta* delta, bool deltas) {
   if (rows.empty()) return;
   delta->tags.push_back(tag.id);
@@ -931,24 +929,28 @@ void ChangeMembers(IndexState& s, TagEntry& tag, const std::vector<RowId>& rows,
   }
 }
 
-void RemoveRowsLocked(IndexState& s, const std::vector<RowId>& rows, Delta* delta, bool deltas) {
+void RemoveRowsLocked(Version& s, const std::vector<RowId>& rows, Delta* delta, bool deltas) {
   if (rows.empty()) return;
   const Bitmap gone = Bitmap::FromIds(rows);
-  s.catalog.ForEachTagMutable([&](TagEntry& t) {
+  std::vector<TagId> touched;
+  s.catalog.ForEachTag([&](const TagEntry& t) {
     if (!Bitmap::Intersects(t.bitmap, gone)) return;
     delta->tags.push_back(t.id);
     if (deltas) delta->rows.push_back({t.id, Bitmap(), Bitmap::And(t.bitmap, gone)});
-    t.bitmap.AndNotInPlace(gone);
+    touched.push_back(t.id);
   });
-  s.universe.AndNotInPlace(gone);
+  // Only the tags that held a removed row are copied (copy-on-write).
+  for (TagId id : touched) s.catalog.Mutable(id)->bitmap.AndNotInPlace(gone);
+  s.MutableUniverse().AndNotInPlace(gone);
   s.attributes.ClearRows(gone);  // a removed customer has no values
   s.segments.ClearRows(gone);    // nor a place in a static saved segment
-  for (RowId r : rows) s.keys.EraseRow(r);
+  // The KeyMap keeps the removed rows' entries: versions are bounded by
+  // their universe (and older versions still need them).
   delta->customers_removed = rows;
 }
 
 struct Applier {
-  IndexState& s;
+  Version& s;
   Prepared& prep;
   ItemResult& result;
   Delta& delta;
@@ -972,16 +974,16 @@ struct Applier {
   }
   void operator()(CreateTagMutation& m) { AddTag(m.id, m.name, m.category, m.description, m.kind); }
   void operator()(RenameTagMutation& m) {
-    TagEntry* t = s.catalog.Get(m.tag);
+    const TagEntry* t = s.catalog.Get(m.tag);
     delta.tags.push_back(m.tag);
-    if (t->name != m.name) s.catalog.Rename(*t, std::string(m.name));
+    if (t->name != m.name) s.catalog.Rename(m.tag, std::string(m.name));
   }
   void operator()(SetTagDescriptionMutation& m) {
-    s.catalog.Get(m.tag)->description = std::string(m.description);
+    s.catalog.Mutable(m.tag)->description = std::string(m.description);
     delta.tags.push_back(m.tag);
   }
   void operator()(DeleteTagMutation& m) {
-    TagEntry* t = s.catalog.Get(m.tag);
+    const TagEntry* t = s.catalog.Get(m.tag);
     delta.tags.push_back(m.tag);
     if (deltas && !t->bitmap.IsEmpty()) delta.rows.push_back({m.tag, Bitmap(), t->bitmap.Copy()});
     s.catalog.Delete(m.tag);
@@ -993,10 +995,10 @@ struct Applier {
     if (!unused.empty()) delta.customers_added = std::move(unused);
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-    ChangeMembers(s, *s.catalog.Get(m.tag), rows, m.add, &delta, deltas);
+    ChangeMembers(s, *s.catalog.Mutable(m.tag), rows, m.add, &delta, deltas);
   }
   void operator()(TagRowsMutation& m) {
-    ChangeMembers(s, *s.catalog.Get(m.tag), SortedUnique(m.rows), m.add, &delta, deltas);
+    ChangeMembers(s, *s.catalog.Mutable(m.tag), SortedUnique(m.rows), m.add, &delta, deltas);
   }
   void operator()(ImportTagMutation& m) {
     TagEntry& entry = AddTag(m.id, m.name, m.category, m.description, m.kind);
@@ -1014,19 +1016,19 @@ struct Applier {
                            .id;
   }
   void operator()(RenameAttributeMutation& m) {
-    AttributeEntry* e = s.attributes.Get(m.attribute);
-    if (e->name != m.name) s.attributes.Rename(*e, std::string(m.name));
+    const AttributeEntry* e = s.attributes.Get(m.attribute);
+    if (e->name != m.name) s.attributes.Rename(m.attribute, std::string(m.name));
   }
   void operator()(DropAttributeMutation& m) { s.attributes.Drop(m.attribute); }
   void operator()(SetAttributeKeysMutation& m) {
     std::vector<RowId> unused;
     std::vector<RowId> rows = prep.keys->Commit(s, &unused);
-    s.attributes.Get(m.attribute)->column.SetMany(rows, m.values);
+    s.attributes.Mutable(m.attribute)->column.SetMany(rows, m.values);
     if (deltas) delta.attributes.push_back({m.attribute, Bitmap::FromIds(rows)});
   }
   void operator()(SetAttributeRowsMutation& m) {
     if (deltas) delta.attributes.push_back({m.attribute, Bitmap::FromIds(m.rows)});
-    Bsi& column = s.attributes.Get(m.attribute)->column;
+    Bsi& column = s.attributes.Mutable(m.attribute)->column;
     if (m.clear) {
       column.ClearMany(m.rows);
     } else {
@@ -1043,7 +1045,7 @@ struct Applier {
     if (!m.dynamic) {
       // Only live customers: one removed between the query and this commit
       // (or, on replay, before it) is not a member.
-      e->members = Bitmap::And(m.members != nullptr ? *m.members : prep.imported, s.universe);
+      e->members = Bitmap::And(m.members != nullptr ? *m.members : prep.imported, s.universe());
     }
     result.segment = s.segments.Add(std::move(e)).id;
   }
@@ -1059,13 +1061,13 @@ struct Applier {
       result.tag = TagId{m.id};
       delta.tags.push_back(TagId{m.id});
     }
-    ApplyDefineRule(s.rules, *s.catalog.Get(TagId{m.id}), m, std::move(*prep.rule),
-                    std::move(prep.imported), s.universe, &delta, deltas);
+    ApplyDefineRule(s.rules, *s.catalog.Mutable(TagId{m.id}), m, std::move(*prep.rule),
+                    std::move(prep.imported), s.universe(), &delta, deltas);
   }
   void operator()(RefreshRuleMutation& m) {
     result.tag = m.tag;
     delta.tags.push_back(m.tag);
-    ApplyRefreshRule(s.rules, *s.catalog.Get(m.tag), m, std::move(*prep.rule), prep.imported,
+    ApplyRefreshRule(s.rules, *s.catalog.Mutable(m.tag), m, std::move(*prep.rule), prep.imported,
                      prep.left, &delta, deltas);
   }
 };
@@ -1118,13 +1120,12 @@ absl::Status WithBatchItem(absl::Status st, size_t item, size_t n, const Mutatio
 
 }  // namespace
 
-absl::Status CheckKey(const IndexState& s, int64_t key) {
-  if (s.options.key_kind == KeyKind::kString) {
+absl::Status CheckKey(const IndexOptions& o, int64_t key) {
+  if (o.key_kind == KeyKind::kString) {
     return BadKey(absl::StrCat(key), absl::StrCat("index: customer key ", key,
                                                   " is an integer but this index has string keys"));
   }
-  if (s.options.key_kind == KeyKind::kIdentity &&
-      (key < 0 || key > static_cast<int64_t>(kMaxRowId))) {
+  if (o.key_kind == KeyKind::kIdentity && (key < 0 || key > static_cast<int64_t>(kMaxRowId))) {
     return BadKey(absl::StrCat(key),
                   absl::StrCat("index: customer key ", key, " is outside [0, ", kMaxRowId,
                                "], the range of an identity-keyed index"));
@@ -1132,13 +1133,13 @@ absl::Status CheckKey(const IndexState& s, int64_t key) {
   return absl::OkStatus();
 }
 
-absl::Status CheckKey(const IndexState& s, std::string_view key) {
-  if (s.options.key_kind != KeyKind::kString) {
+absl::Status CheckKey(const IndexOptions& o, std::string_view key) {
+  if (o.key_kind != KeyKind::kString) {
     return BadKey(
         key, absl::StrCat("index: customer key ", Quote(key), " is a string but this index has ",
-                          KeyKindName(s.options.key_kind), " keys"));
+                          KeyKindName(o.key_kind), " keys"));
   }
-  return ValidateStringKey(key, s.options);
+  return ValidateStringKey(key, o);
 }
 
 absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOptions& options,
@@ -1157,14 +1158,20 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
       absl::Status e = std::visit(normalize, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
     }
+    TI_RETURN_IF_ERROR(CheckOwner(s));
     // One item (every single-call mutator) needs no heap for its plan.
     Prepared one;
     std::vector<Prepared> many;
     if (items.size() > 1) many.resize(items.size());
     std::span<Prepared> prepared =
         items.size() == 1 ? std::span<Prepared>(&one, 1) : std::span<Prepared>(many);
-    WriteLock lock(s.mu);
-    BatchView view(s, /*recording=*/items.size() > 1);
+    WriterLock lock(s);
+    // The next version: a copy sharing everything with the current one;
+    // Apply copies what it changes. Readers keep the current version until
+    // Publish, so a failure anywhere below leaves them (and the index)
+    // exactly as they were.
+    Version next(*s.Current());
+    BatchView view(next, /*recording=*/items.size() > 1);
     for (size_t i = 0; i < items.size(); ++i) {
       absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
@@ -1177,11 +1184,11 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     ItemResult unused_result;
     if (result != nullptr) out.items.resize(items.size());
     // Rule tags note changed rows from exact deltas.
-    const bool deltas = options.deltas || !s.rules.empty();
+    const bool deltas = options.deltas || !next.rules.empty();
     for (size_t i = 0; i < items.size(); ++i) {
       Delta d;
       std::visit(
-          Applier{s, prepared[i], result != nullptr ? out.items[i] : unused_result, d, deltas},
+          Applier{next, prepared[i], result != nullptr ? out.items[i] : unused_result, d, deltas},
           items[i]);
       Tidy(d);
       if (i == 0) {
@@ -1191,9 +1198,12 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
       }
     }
     // Rule tags: note the changed rows; refresh the on-commit rules.
-    if (!s.rules.empty()) {
-      RunRuleHooks(s.catalog, s.attributes, s.segments, s.universe, s.rules, &out.delta);
+    if (!next.rules.empty()) {
+      RunRuleHooks(next.catalog, next.attributes, next.segments, next.universe(), next.rules,
+                   &out.delta);
     }
+    ++next.sequence;
+    s.Publish(next);
     return absl::OkStatus();
   });
   TI_RETURN_IF_ERROR(st);

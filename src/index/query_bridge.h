@@ -17,7 +17,7 @@
 
 namespace tagindex::internal {
 
-// The binder's view of the catalog. Caller holds the read lock.
+// The binder's view of the catalog of one pinned version (held by the caller).
 class CatalogResolver : public query::TagResolver {
  public:
   explicit CatalogResolver(const internal::Catalog& catalog) : catalog_(catalog) {}
@@ -90,10 +90,10 @@ class CatalogResolver : public query::TagResolver {
       : catalog_(catalog), attributes_(&attributes), segments_(segments) {}
 };
 
-// The planner's view of the data. Caller holds the read lock.
+// The planner's view of the data: one pinned version, held by the caller.
 class StateSource : public query::BitmapSource {
  public:
-  explicit StateSource(const IndexState& state) : state_(state) {}
+  explicit StateSource(const Version& state) : state_(state) {}
   const Bitmap* TagBitmap(TagId tag) const override {
     if (tag.value >= kSegmentTagBase) {  // a static saved segment (binder: 人群:name)
       const SavedSegmentEntry* e = state_.segments.Get(tag.value - kSegmentTagBase);
@@ -102,14 +102,14 @@ class StateSource : public query::BitmapSource {
     const TagEntry* t = state_.catalog.Get(tag);
     return t == nullptr ? nullptr : &t->bitmap;
   }
-  const Bitmap& Universe() const override { return state_.universe; }
+  const Bitmap& Universe() const override { return state_.universe(); }
   const Bsi* AttributeColumn(AttributeId attribute) const override {
     const AttributeEntry* a = state_.attributes.Get(attribute);
     return a == nullptr ? nullptr : &a->column;
   }
 
  private:
-  const IndexState& state_;
+  const Version& state_;
 };
 
 }  // namespace tagindex::internal

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "index/mutation.h"
@@ -112,19 +113,74 @@ bool PairPredicates(const query::Expr& a, const query::Expr& b,
   return true;
 }
 
+// The values in exactly one of two sorted, disjoint lists of inclusive
+// intervals. Each list's indicator toggles at its interval starts and one
+// past its ends; the XOR toggles where an odd number of those points meet.
+std::vector<Bsi::Interval> SymmetricDifference(const std::vector<Bsi::Interval>& x,
+                                               const std::vector<Bsi::Interval>& y) {
+  std::vector<absl::int128> points;
+  for (const auto* list : {&x, &y}) {
+    for (const Bsi::Interval& i : *list) {
+      points.push_back(i.lo);
+      points.push_back(absl::int128(i.hi) + 1);
+    }
+  }
+  std::sort(points.begin(), points.end());
+  std::vector<absl::int128> toggles;
+  for (size_t i = 0; i < points.size();) {
+    size_t j = i;
+    while (j < points.size() && points[j] == points[i]) ++j;
+    if ((j - i) % 2 == 1) toggles.push_back(points[i]);
+    i = j;
+  }
+  std::vector<Bsi::Interval> out;
+  for (size_t i = 0; i + 1 < toggles.size(); i += 2) {
+    out.push_back({static_cast<int64_t>(toggles[i]), static_cast<int64_t>(toggles[i + 1] - 1)});
+  }
+  return out;
+}
+
 }  // namespace
+
+RuleEntry* RuleTable::Mutable(TagId tag) {
+  auto it = rules_.find(tag.value);
+  if (it == rules_.end()) return nullptr;
+  if (it->second.use_count() > 1) {
+    const RuleEntry& old = *it->second;
+    auto e = std::make_shared<RuleEntry>();
+    e->tag = old.tag;
+    e->query = old.query;
+    e->policy = old.policy;
+    e->as_of = old.as_of;
+    e->key = old.key;
+    e->deps = old.deps;
+    e->pending = old.pending.Copy();
+    e->full_needed = old.full_needed;
+    e->full_reason = old.full_reason;
+    it->second = std::move(e);
+  }
+  return it->second.get();
+}
+
+RuleEntry& RuleTable::Put(RuleEntry e) {
+  const uint32_t id = e.tag.value;
+  auto entry = std::make_shared<RuleEntry>(std::move(e));
+  RuleEntry& ref = *entry;
+  rules_[id] = std::move(entry);
+  return ref;
+}
 
 const RuleEntry* RuleTable::UserOfTag(TagId tag) const {
   for (const auto& [id, e] : rules_) {
-    if (std::binary_search(e.deps.tags.begin(), e.deps.tags.end(), tag)) return &e;
+    if (std::binary_search(e->deps.tags.begin(), e->deps.tags.end(), tag)) return e.get();
   }
   return nullptr;
 }
 
 const RuleEntry* RuleTable::UserOfAttribute(AttributeId attribute) const {
   for (const auto& [id, e] : rules_) {
-    for (AttributeId a : e.deps.attributes) {
-      if (a == attribute) return &e;
+    for (AttributeId a : e->deps.attributes) {
+      if (a == attribute) return e.get();
     }
   }
   return nullptr;
@@ -132,8 +188,8 @@ const RuleEntry* RuleTable::UserOfAttribute(AttributeId attribute) const {
 
 const RuleEntry* RuleTable::UserOfSegment(std::string_view name) const {
   for (const auto& [id, e] : rules_) {
-    for (const std::string& n : e.deps.segments) {
-      if (n == name) return &e;
+    for (const std::string& n : e->deps.segments) {
+      if (n == name) return e.get();
     }
   }
   return nullptr;
@@ -164,9 +220,15 @@ Bitmap EvaluateRule(const RuleInputs& in, const BoundRule& rule, const Bitmap* r
   // AND(rows, rule) over the universe `rows`: the planner starts from the
   // smallest operand and restricts predicates to the running intersection,
   // so the cost follows |rows|, and NOT x is rows − x.
+  // One flat AND (the rule's own AND operands beside `rows`), so every
+  // predicate operand is walked only within the running intersection.
   std::vector<query::Expr> both;
   both.push_back(query::Expr::Tag(TagId{kChangedRowsTag}, "changed rows"));
-  both.push_back(rule.normalized);
+  if (rule.normalized.kind == query::Expr::Kind::kAnd) {
+    for (const query::Expr& c : rule.normalized.children) both.push_back(c);
+  } else {
+    both.push_back(rule.normalized);
+  }
   return Run(in, query::Expr::Nary(query::Expr::Kind::kAnd, std::move(both)), rows);
 }
 
@@ -174,11 +236,15 @@ std::optional<Bitmap> DateShiftRows(const RuleInputs& in, const BoundRule& old_r
                                     const BoundRule& new_rule) {
   std::vector<std::pair<const query::Expr*, const query::Expr*>> pairs;
   if (!PairPredicates(old_rule.bound, new_rule.bound, &pairs)) return std::nullopt;
+  // Per moved predicate, the rows whose result differs: those whose value
+  // lies in the symmetric difference of the two interval lists (one walk
+  // of the slices, not two).
   Bitmap out;
   for (const auto& [a, b] : pairs) {
-    Bitmap x = Run(in, *a, nullptr);
-    x.XorInPlace(Run(in, *b, nullptr));
-    out.OrInPlace(x);
+    std::vector<Bsi::Interval> moved = SymmetricDifference(a->intervals, b->intervals);
+    if (moved.empty()) continue;
+    out.OrInPlace(
+        Run(in, query::Expr::Predicate(a->attribute, std::move(moved), "moved dates"), nullptr));
   }
   return out;
 }
@@ -258,22 +324,29 @@ void NoteRuleChanges(RuleTable& rules, const Delta& delta) {
   Bitmap added, removed;
   if (!delta.customers_added.empty()) added = Bitmap::FromIds(delta.customers_added);
   if (!delta.customers_removed.empty()) removed = Bitmap::FromIds(delta.customers_removed);
-  rules.ForEachMutable([&](RuleEntry& e) {
-    if (!added.IsEmpty()) e.pending.OrInPlace(added);
-    // A removed customer left every tag already; nothing to re-evaluate.
-    if (!removed.IsEmpty()) e.pending.AndNotInPlace(removed);
+  for (TagId id : rules.Tags()) {
+    const RuleEntry& e = *rules.Find(id);
+    // What changed for this rule (a copy-on-write clone only if anything).
+    std::vector<const Bitmap*> more;
+    if (!added.IsEmpty()) more.push_back(&added);
     for (const TagRowsDelta& d : delta.rows) {
       if (d.tag == e.tag) continue;  // its own refresh
       if (!std::binary_search(e.deps.tags.begin(), e.deps.tags.end(), d.tag)) continue;
-      e.pending.OrInPlace(d.added);
-      e.pending.OrInPlace(d.removed);
+      more.push_back(&d.added);
+      more.push_back(&d.removed);
     }
     for (const AttributeRowsDelta& d : delta.attributes) {
       for (AttributeId a : e.deps.attributes) {
-        if (a == d.attribute) e.pending.OrInPlace(d.rows);
+        if (a == d.attribute) more.push_back(&d.rows);
       }
     }
-  });
+    // A removed customer left every tag already; nothing to re-evaluate.
+    const bool drop = !removed.IsEmpty() && Bitmap::Intersects(e.pending, removed);
+    if (more.empty() && !drop) continue;
+    RuleEntry& m = *rules.Mutable(id);
+    for (const Bitmap* b : more) m.pending.OrInPlace(*b);
+    if (drop) m.pending.AndNotInPlace(removed);
+  }
 }
 
 namespace {
@@ -482,7 +555,7 @@ void ApplyDefineRule(RuleTable& rules, TagEntry& tag, const DefineRuleMutation& 
 void ApplyRefreshRule(RuleTable& rules, TagEntry& tag, const RefreshRuleMutation& m, BoundRule rule,
                       const Bitmap& entered, const Bitmap& left, Delta* delta, bool deltas) {
   ChangeTag(tag, entered, left, delta, deltas);
-  UpdateEntry(*rules.Find(tag.id), std::move(rule), m.as_of);
+  UpdateEntry(*rules.Mutable(tag.id), std::move(rule), m.as_of);
 }
 
 void RunRuleHooks(Catalog& catalog, const AttributeTable& attributes,
@@ -496,8 +569,8 @@ void RunRuleHooks(Catalog& catalog, const AttributeTable& attributes,
   if (on_commit.empty()) return;
   const RuleInputs in{catalog, attributes, segments, universe};
   for (TagId id : DependencyOrder(rules, on_commit)) {
-    RuleEntry& e = *rules.Find(id);
-    if (e.pending.IsEmpty() && !e.full_needed) continue;
+    if (rules.Find(id)->pending.IsEmpty() && !rules.Find(id)->full_needed) continue;
+    RuleEntry& e = *rules.Mutable(id);
     absl::StatusOr<BoundRule> bound = BindRule(in, e.query, e.as_of);
     if (!bound.ok()) {
       // Left for RefreshRules, which reports why.
@@ -511,7 +584,7 @@ void RunRuleHooks(Catalog& catalog, const AttributeTable& attributes,
       plan.incremental = true;
       plan.rows = Bitmap::And(e.pending, universe);
     }
-    TagEntry& tag = *catalog.Get(id);
+    TagEntry& tag = *catalog.Mutable(id);
     Bitmap entered, left;
     Evaluate(in, *bound, tag.bitmap, plan, &entered, &left);
     Delta d;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,41 +53,39 @@ struct RuleEntry {
   std::string full_reason;
 };
 
+// Copyable in O(rules) (index versions, version.h): entries are shared
+// between copies and cloned by Mutable before a change, so a reader's
+// version keeps the entry it saw.
 class RuleTable {
  public:
   bool empty() const { return rules_.empty(); }
   size_t size() const { return rules_.size(); }
-  RuleEntry* Find(TagId tag) {
-    auto it = rules_.find(tag.value);
-    return it == rules_.end() ? nullptr : &it->second;
-  }
   const RuleEntry* Find(TagId tag) const {
     auto it = rules_.find(tag.value);
-    return it == rules_.end() ? nullptr : &it->second;
+    return it == rules_.end() ? nullptr : it->second.get();
   }
-  RuleEntry& Put(RuleEntry e) {
-    const uint32_t id = e.tag.value;
-    rules_.erase(id);
-    return rules_.emplace(id, std::move(e)).first->second;
-  }
+  // The entry, private to this copy (cloned if shared); nullptr if absent.
+  RuleEntry* Mutable(TagId tag);
+  RuleEntry& Put(RuleEntry e);
   void Erase(TagId tag) { rules_.erase(tag.value); }
   // Ascending by tag id.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (const auto& [id, e] : rules_) fn(e);
+    for (const auto& [id, e] : rules_) fn(static_cast<const RuleEntry&>(*e));
   }
-  template <typename Fn>
-  void ForEachMutable(Fn&& fn) {
-    for (auto& [id, e] : rules_) fn(e);
+  std::vector<TagId> Tags() const {
+    std::vector<TagId> out;
+    for (const auto& [id, e] : rules_) out.push_back(TagId{id});
+    return out;
   }
-  // The first rule (by tag id) that reads `tag` / `attribute` / any saved
-  // segment, other than `except`.
+  // The first rule (by tag id) that reads `tag` / `attribute` / the saved
+  // segment `name`.
   const RuleEntry* UserOfTag(TagId tag) const;
   const RuleEntry* UserOfAttribute(AttributeId attribute) const;
   const RuleEntry* UserOfSegment(std::string_view name) const;
 
  private:
-  std::map<uint32_t, RuleEntry> rules_;
+  std::map<uint32_t, std::shared_ptr<RuleEntry>> rules_;
 };
 
 // The plain data a rule reads.

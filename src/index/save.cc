@@ -2,7 +2,6 @@
 // (docs/file_format.md) as the one format of a whole index, for saving an
 // in-memory index to a directory and for pickling.
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -51,11 +50,14 @@ class BorrowedRegion : public ReadableRegion {
 
 absl::StatusOr<std::string> Index::SerializeSnapshot() const {
   return internal::Guarded([&]() -> absl::StatusOr<std::string> {
-    std::shared_lock<std::shared_mutex> lock(state_->mu);
+    TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
+    // Under the writer lock, as a checkpoint: the shared KeyMap then holds
+    // exactly the current version's rows.
+    internal::WriterLock lock(*state_);
     std::string out;
     StringFile file(&out);
     uint64_t bytes = 0;
-    TI_RETURN_IF_ERROR(internal::WriteSnapshot(*state_, &file, 0, &bytes));
+    TI_RETURN_IF_ERROR(internal::WriteSnapshot(*state_->Current(), &file, 0, &bytes));
     return out;
   });
 }
@@ -94,8 +96,9 @@ absl::Status Index::SaveTo(const std::string& dir, const OpenOptions& options) c
   uint64_t bytes = 0;
   bool renamed = false;
   absl::Status s = internal::Guarded([&]() -> absl::Status {
-    std::shared_lock<std::shared_mutex> read(state_->mu);
-    return internal::WriteGeneration(*state_, *fs, dir, 0, &wal, &bytes, &renamed);
+    TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
+    internal::WriterLock lock(*state_);
+    return internal::WriteGeneration(*state_->Current(), *fs, dir, 0, &wal, &bytes, &renamed);
   });
   if (!s.ok() && !renamed) {
     (void)fs->Remove(internal::Join(dir, internal::SnapshotName(0) + ".tmp"));

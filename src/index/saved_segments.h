@@ -33,13 +33,12 @@ struct SavedSegmentEntry {
   Bitmap members;              // static only: live members (removed customers leave)
 };
 
+// Copyable in O(segments): entries are immutable and shared between the
+// copies (index versions, version.h); a change replaces the entry it
+// touches instead of editing it, so a reader's version keeps the old one.
 class SavedSegmentTable {
  public:
   const SavedSegmentEntry* Find(std::string_view name) const {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : it->second.get();
-  }
-  SavedSegmentEntry* Find(std::string_view name) {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : it->second.get();
   }
@@ -51,18 +50,20 @@ class SavedSegmentTable {
   }
   uint32_t next_id() const { return next_id_; }
   void ReserveIds(uint32_t next) { next_id_ = std::max(next_id_, next); }
-  SavedSegmentEntry& Add(std::unique_ptr<SavedSegmentEntry> e) {
+  const SavedSegmentEntry& Add(std::unique_ptr<SavedSegmentEntry> e) {
     ReserveIds(e->id + 1);
-    SavedSegmentEntry& ref = *e;
-    by_name_[e->name] = std::move(e);
+    const SavedSegmentEntry& ref = *e;
+    std::string name = e->name;
+    by_name_[std::move(name)] = std::move(e);
     return ref;
   }
   void Rename(std::string_view name, std::string new_name) {
     auto it = by_name_.find(name);
-    std::unique_ptr<SavedSegmentEntry> e = std::move(it->second);
+    std::unique_ptr<SavedSegmentEntry> e = Clone(*it->second);
     by_name_.erase(it);
     e->name = std::move(new_name);
-    by_name_[e->name] = std::move(e);
+    std::string key = e->name;
+    by_name_[std::move(key)] = std::move(e);
   }
   void Drop(std::string_view name) {
     auto it = by_name_.find(name);
@@ -79,15 +80,30 @@ class SavedSegmentTable {
     for (const auto& [name, e] : by_name_) out.push_back(name);
     return out;
   }
-  // Removed customers leave every static segment.
+  // Removed customers leave every static segment (only the segments that
+  // held one of them are replaced).
   void ClearRows(const Bitmap& rows) {
     for (auto& [name, e] : by_name_) {
-      if (!e->dynamic) e->members.AndNotInPlace(rows);
+      if (e->dynamic || !Bitmap::Intersects(e->members, rows)) continue;
+      std::unique_ptr<SavedSegmentEntry> next = Clone(*e);
+      next->members.AndNotInPlace(rows);
+      e = std::move(next);
     }
   }
 
  private:
-  std::map<std::string, std::unique_ptr<SavedSegmentEntry>, std::less<>> by_name_;
+  static std::unique_ptr<SavedSegmentEntry> Clone(const SavedSegmentEntry& e) {
+    auto c = std::make_unique<SavedSegmentEntry>();
+    c->id = e.id;
+    c->name = e.name;
+    c->dynamic = e.dynamic;
+    c->query = e.query;
+    c->created_micros = e.created_micros;
+    c->members = e.members.Copy();
+    return c;
+  }
+
+  std::map<std::string, std::shared_ptr<const SavedSegmentEntry>, std::less<>> by_name_;
   uint32_t next_id_ = 0;
 };
 

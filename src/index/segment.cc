@@ -1,8 +1,7 @@
 #include "tagindex/segment.h"
 
-#include <shared_mutex>
-
 #include "absl/strings/str_cat.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/segment_data.h"
 #include "tagindex/index.h"
@@ -79,12 +78,13 @@ std::vector<RowId> Segment::PageAfter(std::optional<RowId> after, uint64_t limit
 }
 
 absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> rows) const {
-  if (data_->index == nullptr) {
+  if (data_->version == nullptr) {
     return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, "segment",
                        "segment: this segment belongs to no index");
   }
-  const internal::IndexState& s = data_->index->state_for_internal_use();
-  std::shared_lock lock(s.mu);
+  // The segment's own version (alive as long as the segment): its keys are
+  // those of the moment the query ran, even after the Index is gone.
+  const internal::Version& s = *data_->version;
   std::vector<CustomerKey> keys;
   keys.reserve(rows.size());
   for (RowId r : rows) {
@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> 
                          absl::StrCat("row ", r),
                          absl::StrCat("segment: row ", r, " was never assigned by the index"));
     }
-    keys.push_back(s.keys.KeyOf(r));
+    keys.push_back(s.keys->KeyOf(r));
   }
   return keys;
 }
@@ -107,14 +107,22 @@ absl::StatusOr<Segment> Combine(const Segment& a, const Segment& b, const char* 
                        absl::StrCat("segment: cannot ", op, " segments of different indexes"));
   }
   auto data = std::make_shared<internal::SegmentData>();
+  const internal::SegmentData& da = internal::Access::Data(a);
+  const internal::SegmentData& db = internal::Access::Data(b);
   data->index = a.index();
+  // The newer version (by commit count) of the two: KeysOf can name every
+  // row of either (rows are never reused, and keys are never forgotten).
+  data->version = da.version == nullptr ||
+                          (db.version != nullptr && db.version->sequence > da.version->sequence)
+                      ? db.version
+                      : da.version;
   try {
-    data->rows = fn(a.data_for_internal_use().rows, b.data_for_internal_use().rows);
+    data->rows = fn(da.rows, db.rows);
   } catch (const std::bad_alloc&) {
     return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "segment",
                        "segment: out of memory");
   }
-  return Segment(std::move(data));
+  return internal::Access::MakeSegment(std::move(data));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ Segment Segment::Slice(uint64_t offset, uint64_t limit) const {
   const std::vector<RowId> rows = Page(offset, limit);
   auto data = std::make_shared<internal::SegmentData>();
   data->index = data_->index;
+  data->version = data_->version;
   data->rows = Bitmap::FromIds(rows);
   return Segment(std::move(data));
 }

@@ -162,7 +162,7 @@ std::shared_ptr<const ReadableRegion> CopyKeySections(std::span<const char>* key
 // ---- kind 1: options, row limit, tag id counter ---------------------------------------
 // Read first, on its own (ReadSnapshotOptions): the state is built from it.
 
-absl::Status WriteOptions(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteOptions(const Version& s, SnapshotWriter& w) {
   const IndexOptions& o = s.options;
   std::string buf;
   PutU8(&buf, static_cast<uint8_t>(o.key_kind));
@@ -217,7 +217,7 @@ absl::StatusOr<StoredOptions> ReadOptions(const Loader& l, const Section& sec) {
 
 // ---- kind 2: categories ------------------------------------------------------------------
 
-absl::Status WriteCategories(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteCategories(const Version& s, SnapshotWriter& w) {
   std::string buf;
   PutU32(&buf, static_cast<uint32_t>(s.catalog.categories().size()));
   for (const auto& [name, c] : s.catalog.categories()) {
@@ -228,7 +228,7 @@ absl::Status WriteCategories(const IndexState& s, SnapshotWriter& w) {
   return w.AddSection(SectionKind::kCategories, storage::kSectionRequired, {buf});
 }
 
-absl::Status ReadCategories(Loader& l, Sections secs, IndexState& s) {
+absl::Status ReadCategories(Loader& l, Sections secs, Version& s) {
   const Section& sec = *secs[0];
   Decoder d(sec.payload);
   const uint32_t n = d.U32();
@@ -254,7 +254,7 @@ absl::Status ReadCategories(Loader& l, Sections secs, IndexState& s) {
 
 // ---- kind 3: tag catalog -------------------------------------------------------------------
 
-absl::Status WriteTags(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteTags(const Version& s, SnapshotWriter& w) {
   std::string buf;
   PutU32(&buf, s.catalog.live_tag_count());
   s.catalog.ForEachTag([&](const TagEntry& t) {
@@ -267,7 +267,7 @@ absl::Status WriteTags(const IndexState& s, SnapshotWriter& w) {
   return w.AddSection(SectionKind::kTags, storage::kSectionRequired, {buf});
 }
 
-absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
+absl::Status ReadTags(Loader& l, Sections secs, Version& s) {
   const Section& sec = *secs[0];
   Decoder d(sec.payload);
   const uint32_t n = d.U32();
@@ -308,23 +308,23 @@ absl::Status ReadTags(Loader& l, Sections secs, IndexState& s) {
 
 // ---- kind 5: universe (live customers) ------------------------------------------------------
 
-absl::Status WriteUniverse(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteUniverse(const Version& s, SnapshotWriter& w) {
   std::string buf;
-  s.universe.PortableSerialize(&buf);
+  s.universe().PortableSerialize(&buf);
   return w.AddSection(SectionKind::kUniverse, storage::kSectionRequired, {buf});
 }
 
-absl::Status ReadUniverse(Loader& l, Sections secs, IndexState& s) {
+absl::Status ReadUniverse(Loader& l, Sections secs, Version& s) {
   const Section& sec = *secs[0];
   absl::StatusOr<Bitmap> b = Bitmap::PortableDeserialize(sec.payload);
   if (!b.ok()) return l.Bad(sec, 0, std::string(b.status().message()));
   if (!b->IsEmpty() && uint64_t{b->Maximum()} >= s.row_limit) {
     return l.Bad(sec, 0, "a live customer is beyond the row limit");
   }
-  s.universe = std::move(b).value();
-  l.universe_size = s.universe.Cardinality();
+  s.MutableUniverse() = std::move(b).value();
+  l.universe_size = s.universe().Cardinality();
   l.universe_is_prefix =
-      l.universe_size == 0 || uint64_t{s.universe.Maximum()} + 1 == l.universe_size;
+      l.universe_size == 0 || uint64_t{s.universe().Maximum()} + 1 == l.universe_size;
   return absl::OkStatus();
 }
 
@@ -332,25 +332,25 @@ absl::Status ReadUniverse(Loader& l, Sections secs, IndexState& s) {
 // The bytes are KeyMap's (KeyListParts, LookupEntryParts) and FrozenKeys's
 // (Load), side by side in frozen_keys.cc; here they are framed as sections.
 
-absl::Status WriteKeyList(const IndexState& s, SnapshotWriter& w) {
-  if (s.row_limit != s.keys.rows() && s.options.key_kind != KeyKind::kIdentity) {
+absl::Status WriteKeyList(const Version& s, SnapshotWriter& w) {
+  if (s.row_limit != s.keys->rows() && s.options.key_kind != KeyKind::kIdentity) {
     return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
                        "index: key table size mismatch");
   }
   // Written from the base mapping and memory without assembling one buffer.
   std::string scratch;
-  const std::vector<std::string_view> parts = s.keys.KeyListParts(&scratch);
+  const std::vector<std::string_view> parts = s.keys->KeyListParts(&scratch);
   return w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts);
 }
 
-absl::Status WriteKeyTable(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteKeyTable(const Version& s, SnapshotWriter& w) {
   if (s.options.key_kind == KeyKind::kIdentity) return absl::OkStatus();  // no table
   std::vector<uint64_t> scratch;
-  std::vector<std::string_view> parts = s.keys.LookupEntryParts(s.universe, &scratch);
+  std::vector<std::string_view> parts = s.keys->LookupEntryParts(s.universe(), &scratch);
   uint64_t count = 0;
   for (std::string_view p : parts) count += p.size() / 8;
   std::string buf;
-  PutU64(&buf, s.keys.table_seed());
+  PutU64(&buf, s.keys->table_seed());
   PutU64(&buf, count);
   parts.insert(parts.begin(), buf);
   return w.AddSection(SectionKind::kKeyTable, storage::kSectionRequired, parts);
@@ -358,7 +358,7 @@ absl::Status WriteKeyTable(const IndexState& s, SnapshotWriter& w) {
 
 // Reads both sections (after the universe, which they are checked against):
 // they stay in the mapped file (FrozenKeys), checked in place.
-absl::Status ReadKeys(Loader& l, Sections secs, IndexState& s) {
+absl::Status ReadKeys(Loader& l, Sections secs, Version& s) {
   const Section& sec = *secs[0];
   const Section* table = l.One(SectionKind::kKeyTable);
   const bool keyed = s.options.key_kind != KeyKind::kIdentity;
@@ -384,13 +384,13 @@ absl::Status ReadKeys(Loader& l, Sections secs, IndexState& s) {
   if (!FrozenKeys::Load(in, &frozen, &error)) {
     return l.Bad(error.in_table ? *table : sec, error.at, error.what);
   }
-  s.keys.SetBase(std::move(frozen));
+  s.keys->SetBase(std::move(frozen));
   return absl::OkStatus();
 }
 
 // ---- kind 6: tag bitmaps, one section per live tag ---------------------------------------------
 
-absl::Status WriteTagBitmaps(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteTagBitmaps(const Version& s, SnapshotWriter& w) {
   absl::Status status;
   std::string id, buf;
   s.catalog.ForEachTag([&](const TagEntry& t) {
@@ -404,16 +404,15 @@ absl::Status WriteTagBitmaps(const IndexState& s, SnapshotWriter& w) {
   return status;
 }
 
-// Thread-safe: reads `s.universe` and writes only `tag.bitmap`.
-absl::Status DecodeTagBitmap(const Loader& l, const Section& sec, const IndexState& s,
-                             TagEntry& tag) {
+// Thread-safe: reads `s.universe()` and writes only `tag.bitmap`.
+absl::Status DecodeTagBitmap(const Loader& l, const Section& sec, const Version& s, TagEntry& tag) {
   absl::StatusOr<Bitmap> b = Bitmap::PortableDeserialize(sec.payload.subspan(4));
   if (!b.ok()) return l.Bad(sec, 4, std::string(b.status().message()));
   // When the universe is the full range [0, k) (the usual dense-id case),
   // containment is a bound check; otherwise a real subset test.
   const bool contained = l.universe_is_prefix
                              ? (b->IsEmpty() || uint64_t{b->Maximum()} < l.universe_size)
-                             : b->IsSubsetOf(s.universe);
+                             : b->IsSubsetOf(s.universe());
   if (!contained) {
     return l.Bad(sec, 4,
                  absl::StrCat("tag id ", tag.id.value, " holds customers that are not live"));
@@ -424,7 +423,7 @@ absl::Status DecodeTagBitmap(const Loader& l, const Section& sec, const IndexSta
 
 // Tag bitmaps are most of a snapshot: they are validated and decoded on up
 // to four threads (each blob is independent), the rest is sequential.
-absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
+absl::Status ReadTagBitmaps(Loader& l, Sections sections, Version& s) {
   std::vector<TagEntry*> targets(sections.size());
   std::vector<bool> seen;
   uint64_t total_bytes = 0;
@@ -432,7 +431,7 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
     const Section& sec = *sections[i];
     if (sec.payload.size() < 4) return l.Bad(sec, 0, "tag bitmap section too short");
     const uint32_t id = storage::LoadU32(sec.payload.data());
-    TagEntry* tag = s.catalog.Get(TagId{id});
+    TagEntry* tag = s.catalog.Mutable(TagId{id});
     if (tag == nullptr) return l.Bad(sec, 0, absl::StrCat("bitmap of unknown tag id ", id));
     if (seen.size() <= id) seen.resize(size_t{id} + 1);
     if (seen[id]) return l.Bad(sec, 0, absl::StrCat("second bitmap of tag id ", id));
@@ -492,7 +491,7 @@ absl::Status ReadTagBitmaps(Loader& l, Sections sections, IndexState& s) {
 // ------------------------------------------------ Written after the tag bitmaps; read after the
 // universe (values only for live rows).
 
-absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteAttributes(const Version& s, SnapshotWriter& w) {
   std::string buf;
   for (const internal::AttributeEntry* a : s.attributes.List()) {
     buf.clear();
@@ -508,7 +507,7 @@ absl::Status WriteAttributes(const IndexState& s, SnapshotWriter& w) {
   return absl::OkStatus();
 }
 
-absl::Status ReadAttribute(Loader& l, const Section& sec, IndexState& s) {
+absl::Status ReadAttribute(Loader& l, const Section& sec, Version& s) {
   Decoder d(sec.payload);
   const uint32_t id = d.U32();
   const uint32_t next = d.U32();
@@ -551,7 +550,7 @@ absl::Status ReadAttribute(Loader& l, const Section& sec, IndexState& s) {
   }
   absl::StatusOr<Bsi> column = Bsi::Deserialize(sec.payload.subspan(d.position()));
   if (!column.ok()) return l.Bad(sec, d.position(), std::string(column.status().message()));
-  if (!column->existence().IsSubsetOf(s.universe)) {
+  if (!column->existence().IsSubsetOf(s.universe())) {
     return l.Bad(sec, d.position(),
                  absl::StrCat("attribute ", internal::Quote(name),
                               " has values for rows that are not live"));
@@ -563,7 +562,7 @@ absl::Status ReadAttribute(Loader& l, const Section& sec, IndexState& s) {
   return absl::OkStatus();
 }
 
-absl::Status ReadAttributes(Loader& l, Sections sections, IndexState& s) {
+absl::Status ReadAttributes(Loader& l, Sections sections, Version& s) {
   for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadAttribute(l, *sec, s));
   return absl::OkStatus();
 }
@@ -571,7 +570,7 @@ absl::Status ReadAttributes(Loader& l, Sections sections, IndexState& s) {
 // ---- kind 20: saved segments, one section each -------------------------------------------------
 // Read after the universe: a static segment's members must be live rows.
 
-absl::Status WriteSavedSegments(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteSavedSegments(const Version& s, SnapshotWriter& w) {
   std::string buf;
   for (const internal::SavedSegmentEntry* e : s.segments.List()) {
     buf.clear();
@@ -587,7 +586,7 @@ absl::Status WriteSavedSegments(const IndexState& s, SnapshotWriter& w) {
   return absl::OkStatus();
 }
 
-absl::Status ReadSavedSegment(const Loader& l, const Section& sec, IndexState& s) {
+absl::Status ReadSavedSegment(const Loader& l, const Section& sec, Version& s) {
   Decoder d(sec.payload);
   auto e = std::make_unique<internal::SavedSegmentEntry>();
   e->id = d.U32();
@@ -619,7 +618,7 @@ absl::Status ReadSavedSegment(const Loader& l, const Section& sec, IndexState& s
   } else {
     absl::StatusOr<Bitmap> members = Bitmap::PortableDeserialize(rest);
     if (!members.ok()) return l.Bad(sec, d.position(), std::string(members.status().message()));
-    if (!members->IsSubsetOf(s.universe)) {
+    if (!members->IsSubsetOf(s.universe())) {
       return l.Bad(sec, d.position(),
                    absl::StrCat("saved segment ", internal::Quote(e->name),
                                 " holds rows that are not live"));
@@ -631,7 +630,7 @@ absl::Status ReadSavedSegment(const Loader& l, const Section& sec, IndexState& s
   return absl::OkStatus();
 }
 
-absl::Status ReadSavedSegments(Loader& l, Sections sections, IndexState& s) {
+absl::Status ReadSavedSegments(Loader& l, Sections sections, Version& s) {
   for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadSavedSegment(l, *sec, s));
   return absl::OkStatus();
 }
@@ -644,7 +643,7 @@ absl::Status ReadSavedSegments(Loader& l, Sections sections, IndexState& s) {
 //   u32 n, n x u32 tag ids read, u32 n, n x u32 attribute ids read,
 //   u32 n, n x bytes saved-segment names, then the pending rows (portable).
 
-absl::Status WriteRules(const IndexState& s, SnapshotWriter& w) {
+absl::Status WriteRules(const Version& s, SnapshotWriter& w) {
   std::string buf;
   absl::Status st;
   s.rules.ForEach([&](const internal::RuleEntry& e) {
@@ -669,7 +668,7 @@ absl::Status WriteRules(const IndexState& s, SnapshotWriter& w) {
   return st;
 }
 
-absl::Status ReadRule(const Loader& l, const Section& sec, IndexState& s) {
+absl::Status ReadRule(const Loader& l, const Section& sec, Version& s) {
   Decoder d(sec.payload);
   internal::RuleEntry e;
   e.tag = TagId{d.U32()};
@@ -712,7 +711,7 @@ absl::Status ReadRule(const Loader& l, const Section& sec, IndexState& s) {
   return absl::OkStatus();
 }
 
-absl::Status ReadRules(Loader& l, Sections sections, IndexState& s) {
+absl::Status ReadRules(Loader& l, Sections sections, Version& s) {
   for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadRule(l, *sec, s));
   return absl::OkStatus();
 }
@@ -727,10 +726,10 @@ struct SectionCodec {
   bool required;
   // Several sections of this kind (else a second one is DataLoss).
   bool repeated;
-  absl::Status (*write)(const IndexState&, SnapshotWriter&);
+  absl::Status (*write)(const Version&, SnapshotWriter&);
   // Null: read elsewhere (options before the state exists; the key table
   // with the key list).
-  absl::Status (*read)(Loader&, Sections, IndexState&);
+  absl::Status (*read)(Loader&, Sections, Version&);
 };
 
 // In write and read order: a reader sees what the rows above it loaded.
@@ -758,20 +757,20 @@ const SectionCodec* CodecOf(uint32_t kind) {
 
 }  // namespace
 
-FrozenKeys::Input FrozenKeysInput(const IndexState& s, std::shared_ptr<const ReadableRegion> region,
+FrozenKeys::Input FrozenKeysInput(const Version& s, std::shared_ptr<const ReadableRegion> region,
                                   std::span<const char> key_list, std::span<const char> table) {
   FrozenKeys::Input in;
   in.kind = s.options.key_kind;
   in.region = std::move(region);
   in.key_list = key_list;
   in.table = table;
-  in.universe = &s.universe;
+  in.universe = &s.universe();
   in.row_limit = s.row_limit;
   in.options = &s.options;
   return in;
 }
 
-absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen, uint64_t* bytes) {
+absl::Status WriteSnapshot(const Version& s, WritableFile* file, uint64_t gen, uint64_t* bytes) {
   SnapshotWriter w(file, gen);
   TI_RETURN_IF_ERROR(w.Begin());
   for (const SectionCodec& c : kSections) TI_RETURN_IF_ERROR(c.write(s, w));
@@ -813,25 +812,27 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
     }
   }
   TI_ASSIGN_OR_RETURN(StoredOptions stored, ReadOptions(l, *l.One(SectionKind::kOptions)));
-  auto s = std::make_unique<IndexState>(stored.options);
-  s->row_limit = stored.row_limit;
-  s->catalog.ReserveTagIds(stored.next_tag);
+  auto state = std::make_unique<IndexState>(stored.options);
+  // Not shared yet: the sections are read into the first version in place.
+  Version& s = state->Unpublished();
+  s.row_limit = stored.row_limit;
+  s.catalog.ReserveTagIds(stored.next_tag);
   l.next_tag = stored.next_tag;
   try {
     for (const SectionCodec& c : kSections) {
       if (c.read == nullptr) continue;
       auto it = l.by_kind.find(static_cast<uint32_t>(c.kind));
       static const std::vector<const Section*> kNone;
-      TI_RETURN_IF_ERROR(c.read(l, it == l.by_kind.end() ? kNone : it->second, *s));
+      TI_RETURN_IF_ERROR(c.read(l, it == l.by_kind.end() ? kNone : it->second, s));
     }
   } catch (const std::bad_alloc&) {
     return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "snapshot",
                        absl::StrCat("storage: out of memory loading ", path));
   }
-  return s;
+  return state;
 }
 
-std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
+std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
                                           const std::string& path) {
   absl::StatusOr<std::unique_ptr<ReadableRegion>> read = fs.ReadFile(path);
   if (!read.ok()) return std::nullopt;

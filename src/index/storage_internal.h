@@ -26,6 +26,7 @@
 namespace tagindex::internal {
 
 struct IndexState;
+struct Version;
 
 // ---- generation_files.cc ----
 // "snapshot-<20 digits>.tix" and "wal-<20 digits>.log".
@@ -40,7 +41,7 @@ void RemoveStale(FileSystem& fs, const std::string& dir, uint64_t keep);
 
 // ---- snapshot_sections.cc ----
 // Writes every section of `s` as snapshot generation `gen`.
-absl::Status WriteSnapshot(const IndexState& s, WritableFile* file, uint64_t gen, uint64_t* bytes);
+absl::Status WriteSnapshot(const Version& s, WritableFile* file, uint64_t gen, uint64_t* bytes);
 // Builds an index state from a parsed (checksummed) snapshot, validating
 // every section; keys stay in `region`. Errors: DataLoss naming `path` and
 // the byte; FailedPrecondition for an unknown required section.
@@ -48,20 +49,20 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
     const storage::ParsedSnapshot& parsed, std::shared_ptr<const ReadableRegion> region,
     const std::string& path, const OpenOptions& options);
 // What FrozenKeys::Load needs to check key sections against `s`.
-FrozenKeys::Input FrozenKeysInput(const IndexState& s, std::shared_ptr<const ReadableRegion> region,
+FrozenKeys::Input FrozenKeysInput(const Version& s, std::shared_ptr<const ReadableRegion> region,
                                   std::span<const char> key_list, std::span<const char> table);
 // Maps the key sections of the snapshot at `path` just written from `s`
 // (see Index::Checkpoint); nullopt if anything fails.
-std::optional<FrozenKeys> MapSnapshotKeys(const IndexState& s, FileSystem& fs,
+std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
                                           const std::string& path);
 
 // ---- checkpoint.cc ----
 // Writes generation `gen` (snapshot under a temporary name, synced; a
 // fresh log, synced; rename; directory sync). `renamed` says whether the
 // commit point may have been passed.
-absl::Status WriteGeneration(const IndexState& s, FileSystem& fs, const std::string& dir,
-                             uint64_t gen, std::unique_ptr<WritableFile>* wal,
-                             uint64_t* snapshot_bytes, bool* renamed);
+absl::Status WriteGeneration(const Version& s, FileSystem& fs, const std::string& dir, uint64_t gen,
+                             std::unique_ptr<WritableFile>* wal, uint64_t* snapshot_bytes,
+                             bool* renamed);
 
 }  // namespace tagindex::internal
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "index/access.h"
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "tagindex/tagindex.h"
@@ -317,7 +318,7 @@ TEST_CASE("mutation pipeline: Delta is exactly what changed", "[mutation][delta]
     INFO("seed " << seed);
     std::mt19937_64 rng(seed);
     auto index = Index::Create().value();
-    ti::IndexState& s = index->state_for_internal_use();
+    ti::IndexState& s = ti::Access::State(*index);
     REQUIRE(index->CreateCategory("excl", {.exclusive = true}).ok());
     std::vector<TagId> tags;
     for (int i = 0; i < 5; ++i) {

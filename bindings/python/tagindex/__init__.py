@@ -39,7 +39,7 @@ from ._attributes import AttributeInfo
 from ._analytics import CoOccurrence, Coverage
 from ._segments import SavedSegmentInfo, SegmentDiff
 from ._rules import RuleRefreshResult, RuleTagInfo
-from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
+from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment, Snapshot
 from ._sharded import ShardedIndex, ShardedSegment
 
 # The C++ library's TAGINDEX_VERSION_STRING (include/tagindex/version.h).
@@ -53,6 +53,7 @@ __all__ = [
     "RuleTagInfo",
     "RuleRefreshResult",
     "SegmentDiff",
+    "Snapshot",
     "Index",
     "IndexOptions",
     "Tag",

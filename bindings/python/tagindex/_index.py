@@ -787,6 +787,13 @@ class Index:
                              unknown_tags_are_empty, rewrites, today)
         return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
 
+    def snapshot(self) -> "Snapshot":
+        """A point-in-time read view (:class:`Snapshot`): its counts, queries
+        and lookups answer as of now while writes go on. Never waits for a
+        writer."""
+        from ._query import Snapshot  # noqa: PLC0415 (import cycle)
+        return Snapshot(self, self._impl.snapshot())
+
     def compile(self, text: str, *, unknown_tags_are_empty: bool = False,
                 max_query_bytes: int = 65536, max_depth: int = 64, max_operands: int = 4096,
                 rewrites: bool = True, today: Any = None) -> CompiledQuery:

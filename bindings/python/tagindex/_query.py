@@ -446,3 +446,83 @@ def query_options(max_query_bytes: int, max_depth: int, max_operands: int,
                                        f"{value!r}")
     return QueryOptions(max_query_bytes, max_depth, max_operands, unknown_tags_are_empty,
                         rewrites, today)._as_tuple()
+
+
+class Snapshot:
+    """A point-in-time, read-only view of an :class:`Index`
+    (``index.snapshot()``): every call answers as the index stood when the
+    snapshot was taken, while writes (from any thread) go on. Taking one
+    never waits for a writer; holding one keeps the version it sees alive
+    (what writers replaced since: at most one copy of each changed 2^16-row
+    container, attribute column and in-memory key table), so hold snapshots
+    for a request or a report, not for days. Thread-safe. Segments of a
+    snapshot combine with the index's own."""
+
+    def __init__(self, index: "Index", impl: Any) -> None:
+        self._index = index
+        self._impl = impl
+
+    @property
+    def sequence(self) -> int:
+        """Commits applied before the snapshot (since create/open): snapshots
+        of one index are ordered by it."""
+        return self._impl.sequence()
+
+    @property
+    def customer_count(self) -> int:
+        """Number of live customers then."""
+        return self._impl.customer_count()
+
+    @property
+    def tag_count(self) -> int:
+        """Number of live tags then."""
+        return self._impl.tag_count()
+
+    def tag_names(self) -> List[tuple]:
+        """``(category, name)`` of every tag then, ordered like ``list_tags``."""
+        return [tuple(t) for t in self._impl.tag_names()]
+
+    def find_customer(self, key: Union[int, str]) -> int:
+        """The row id the customer had then (NotFound if not live then)."""
+        return self._impl.find_customer(key)
+
+    def key_of(self, row: int) -> Union[int, str]:
+        """The key of a row live then."""
+        return self._impl.key_of(row_scalar(row))
+
+    def query(self, text: str, **options: Any) -> Segment:
+        """:meth:`Index.query` as of the snapshot (same options and errors)."""
+        return Segment(self._index, self._impl.query(text_arg(text, "query"),
+                                                     _options(options)), text)
+
+    def count(self, text: str, **options: Any) -> int:
+        """:meth:`Index.count` as of the snapshot."""
+        return self._impl.count(text_arg(text, "query"), _options(options))
+
+    def explain(self, text: str, **options: Any) -> Explanation:
+        """:meth:`Index.explain` as of the snapshot."""
+        return Explanation._from_dict(self._impl.explain(text_arg(text, "query"),
+                                                         _options(options)))
+
+    def compile(self, text: str, **options: Any) -> CompiledQuery:
+        """A compiled query that always runs against this snapshot."""
+        opts = _options(options)
+        return CompiledQuery(self._index, self._impl.compile(text_arg(text, "query"), opts), opts)
+
+    def all_customers(self) -> Segment:
+        """Every customer live then, as a Segment."""
+        return Segment(self._index, self._impl.all_customers())
+
+    def __repr__(self) -> str:
+        return f"<tagindex.Snapshot sequence={self.sequence} customers={self.customer_count}>"
+
+
+def _options(options: dict) -> tuple:
+    allowed = {"unknown_tags_are_empty": False, "max_query_bytes": 65536, "max_depth": 64,
+               "max_operands": 4096, "rewrites": True, "today": None}
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise InvalidArgumentError(f"query: unknown option(s) {sorted(unknown)}")
+    merged = {**allowed, **options}
+    return query_options(merged["max_query_bytes"], merged["max_depth"], merged["max_operands"],
+                         merged["unknown_tags_are_empty"], merged["rewrites"], merged["today"])
