@@ -10,7 +10,8 @@
 //                           a 50 %-dense tag (in memory), items/s
 //   BM_Uncontended_TagMany  TagMany of 100,000 random keys into a 5 % tag
 //
-// Contended (BM_Contended_*, one iteration each, manual time): R reader
+// Contended (BM_Contended, one iteration each, manual time; modes below at
+// BM_Contended): R reader
 // threads run the same Count back to back while one writer either tags one
 // random customer every millisecond (mode 0) or runs TagMany of 100,000 keys
 // followed by Checkpoint in a loop (mode 1, a persistent index under /tmp,
@@ -166,13 +167,17 @@ void Report(benchmark::State& state, const char* who, const std::vector<double>&
   state.counters[std::string(who) + "_ops"] = static_cast<double>(us.size());
 }
 
-// range(0): reader threads; range(1): writer mode (0 Tag every ms, 1
-// TagMany + Checkpoint).
+// range(0): reader threads; range(1): writer mode:
+//   0  in memory: Tag every ms
+//   1  persistent: TagMany 100k + Checkpoint in a loop (one thread)
+//   2  persistent: Tag every ms while another thread checkpoints back to
+//      back (counters "checkpoint_*": each checkpoint's duration)
+//   3  persistent: Tag every ms, no checkpoints (mode 2's baseline)
 void BM_Contended(benchmark::State& state) {
   const int readers = static_cast<int>(state.range(0));
   const int mode = static_cast<int>(state.range(1));
   static Fixture* persistent = nullptr;
-  if (mode == 1 && persistent == nullptr) persistent = new Fixture(10'000'000, true);
+  if (mode != 0 && persistent == nullptr) persistent = new Fixture(10'000'000, true);
   Fixture& f = mode == 0 ? Memory() : *persistent;
   for (auto _ : state) {
     std::atomic<bool> stop{false};
@@ -195,7 +200,7 @@ void BM_Contended(benchmark::State& state) {
       std::vector<int64_t> keys(100'000);
       Clock::time_point next = Clock::now();
       while (!stop.load(std::memory_order_relaxed)) {
-        if (mode == 0) {
+        if (mode != 1) {
           next += std::chrono::milliseconds(1);
           std::this_thread::sleep_until(next);
           const Clock::time_point t = Clock::now();
@@ -212,24 +217,38 @@ void BM_Contended(benchmark::State& state) {
         }
       }
     });
+    Latencies checkpoints;
+    std::thread checkpointer([&] {
+      while (mode == 2 && !stop.load(std::memory_order_relaxed)) {
+        const Clock::time_point t = Clock::now();
+        if (!f.index->Checkpoint().ok()) std::abort();
+        checkpoints.Add(t);
+      }
+    });
     std::this_thread::sleep_for(std::chrono::duration<double>(WindowSeconds()));
     stop.store(true);
     writer.join();
+    checkpointer.join();
     for (std::thread& t : pool) t.join();
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - begin).count());
     std::vector<double> all;
     for (const Latencies& l : reads) all.insert(all.end(), l.us.begin(), l.us.end());
     Report(state, "read", all);
     Report(state, "write", writes.us);
+    if (mode == 2) Report(state, "checkpoint", checkpoints.us);
   }
-  state.SetLabel(mode == 0 ? "writer: Tag every 1 ms" : "writer: TagMany 100k + Checkpoint");
+  static const char* const kLabels[] = {
+      "writer: Tag every 1 ms", "writer: TagMany 100k + Checkpoint",
+      "persistent; writer: Tag every 1 ms; another thread: Checkpoint back to back",
+      "persistent; writer: Tag every 1 ms; no checkpoint"};
+  state.SetLabel(kLabels[mode]);
 }
 
 BENCHMARK(BM_Uncontended_Count)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Uncontended_Tag);
 BENCHMARK(BM_Uncontended_TagMany)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Contended)
-    ->ArgsProduct({{1, 2, 4}, {0, 1}})
+    ->ArgsProduct({{1, 2, 4}, {0, 1, 2, 3}})
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);

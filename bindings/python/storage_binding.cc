@@ -73,6 +73,9 @@ void BindStorage(py::module_& m, py::class_<Index, IndexPtr>& cls) {
   cls.def("save_to", [](const Index& index, const std::string& path) {
     ThrowIfError(WithoutGil([&] { return index.SaveTo(path); }));
   });
+  cls.def("backup", [](const Index& index, const std::string& path) {
+    ThrowIfError(WithoutGil([&] { return index.Backup(path); }));
+  });
   cls.def("serialize_snapshot", [](const Index& index) {
     std::string bytes = ValueOrThrow(WithoutGil([&] { return index.SerializeSnapshot(); }));
     return py::bytes(bytes);

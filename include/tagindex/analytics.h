@@ -33,7 +33,9 @@
 // is not exclusive, or of one category with itself; TopTags with n == 0);
 // ResourceExhausted (memory).
 //
-// Thread safety: as every Index read (a consistent view under the read lock).
+// Thread safety: as every Index read: one call works on one version (see
+// tagindex/snapshot.h; Snapshot has the same calls) and never waits for a
+// writer.
 #ifndef TAGINDEX_ANALYTICS_H_
 #define TAGINDEX_ANALYTICS_H_
 

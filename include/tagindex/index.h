@@ -482,9 +482,10 @@ class Index {
   //   absl::Status s = index->Checkpoint();   // e.g. hourly, or at shutdown
   //
   // Concurrency: Checkpoint writes the version current when it starts;
-  // readers never wait for it. It holds the writer lock while it writes, so
-  // writers wait until it is done (writes continuing into the next log
-  // during a checkpoint are not implemented yet). The destructor releases
+  // readers never wait for it, and writers go on while it writes: their
+  // changes go to the current log and are carried into the next one when
+  // the checkpoint switches logs, the only moment writers wait (for as long
+  // as it takes to append what they wrote meanwhile). The destructor releases
   // the directory lock; destroy the Index before reopening it. Segments,
   // Snapshots and CompiledQueries never hold the lock and may outlive it.
 
@@ -511,7 +512,8 @@ class Index {
                                                      const OpenOptions& options = {});
 
   // Writes a new snapshot atomically (temp file, fsync, rename, fsync of
-  // the directory) and retires the log it covers. Errors: FailedPrecondition
+  // the directory) and retires the log it covers (changes made while it
+  // writes start the next log). Errors: FailedPrecondition
   // for an in-memory or read-only index; the file system's errors. A
   // failure before the rename leaves the index as it was (the old snapshot
   // and log stay in use); a failure after it leaves the index refusing
@@ -555,11 +557,23 @@ class Index {
   // directory that Index::Open opens: generation 0, an empty log. `dir` is
   // created if missing and must not hold an index already (AlreadyExists).
   // `options.file_system` chooses the file system (the default otherwise);
-  // other fields are ignored. Readers continue meanwhile; writers wait.
+  // other fields are ignored. It writes one version of the index (the one
+  // current when it starts, pinned like a Snapshot): readers and writers go
+  // on meanwhile, and changes committed during the save are not in the copy.
+  // The copy is synced (files and directory) before SaveTo returns.
   // Errors: AlreadyExists, InvalidArgument (a NUL in `dir`), those of the
   // file system; ResourceExhausted when out of memory.
   absl::Status SaveTo(const std::string& dir, const OpenOptions& options = {}) const;
-  // The whole index as the bytes of one snapshot file.
+  // Online backup of a live index: SaveTo under the name hosts look for (as
+  // SQLite's backup API and RocksDB checkpoints): a consistent, openable
+  // copy as of one committed state, written while writes go on. The copy is
+  // a fresh directory (generation 0, empty log), independent of this one.
+  // Unlike `cp -r` of a live directory, which may copy a log mid-append or
+  // a snapshot from before a checkpoint's rename together with the next
+  // generation's log (docs/file_format.md "Copying a live directory").
+  absl::Status Backup(const std::string& dir, const OpenOptions& options = {}) const;
+  // The whole index as the bytes of one snapshot file (one version, pinned;
+  // writers go on meanwhile).
   absl::StatusOr<std::string> SerializeSnapshot() const;
   // An in-memory index from SerializeSnapshot's bytes (or a snapshot file's),
   // checked exactly as Open checks a file (DataLoss naming the byte offset;

@@ -61,6 +61,37 @@ void PrintTags(const Index& index) {
 
 // ---- check -------------------------------------------------------------------------
 
+int RunBackup(const std::string& dir, const std::string& dest, bool json) {
+  const auto start = Clock::now();
+  // Read-only: no lock is taken, so a writer in another process goes on;
+  // the opener recovers one committed state (following a checkpoint that
+  // races it), and Backup writes exactly that state.
+  auto opened = OpenForReading(dir);
+  if (!opened.ok()) return ReportError(opened.status());
+  const Index& index = **opened;
+  absl::Status s = index.Backup(dest);
+  if (!s.ok()) return ReportError(s);
+  const double seconds = Since(start);
+  const RecoveryReport recovery = index.LastRecovery();
+  if (json) {
+    std::printf(
+        "%s\n",
+        absl::StrCat("{\"source\":", JsonString(dir), ",\"backup\":", JsonString(dest),
+                     ",\"customers\":", index.CustomerCount(), ",\"tags\":", index.TagCount(),
+                     ",\"source_generation\":", recovery.generation, ",\"log_records_replayed\":",
+                     recovery.log_records_replayed, absl::StrFormat(",\"seconds\":%.6f}", seconds))
+            .c_str());
+    return kExitOk;
+  }
+  std::printf(
+      "backup of %s written to %s: %s customers, %s tags (generation %llu + %llu log "
+      "records), %s\n",
+      dir.c_str(), dest.c_str(), Thousands(index.CustomerCount()).c_str(),
+      Thousands(index.TagCount()).c_str(), static_cast<unsigned long long>(recovery.generation),
+      static_cast<unsigned long long>(recovery.log_records_replayed), Duration(seconds).c_str());
+  return kExitOk;
+}
+
 int RunCheck(const std::string& dir, bool json) {
   const auto start = Clock::now();
   auto opened = OpenForReading(dir);

@@ -13,6 +13,9 @@ class App;
 namespace tagindex::cli {
 
 int RunCheck(const std::string& dir, bool json);
+// Opens `dir` read-only (it may be in use by a writer in another process)
+// and writes a consistent copy of what it holds to the new directory `dest`.
+int RunBackup(const std::string& dir, const std::string& dest, bool json);
 
 struct DemoArgs {
   uint64_t customers = 1000000;

@@ -864,6 +864,19 @@ check->footer(
     "\n");
 check->callback([&]() { result = RunCheck(dir, json); });
 
+std::string backup_dest;
+CLI::App* backup = app.add_subcommand("backup", "Write a consistent copy of an index, even in use");
+backup->add_option("dir", dir, "index directory (opened read-only; a writer may be using it)")
+    ->required();
+backup->add_option("dest", backup_dest, "new directory for the copy (must not hold an index)")
+    ->required();
+backup->add_flag("--json", json, "JSON report");
+backup->footer(
+    "Example:\n  tagindex backup /var/lib/crm/tags /backup/tags-$(date +%F) && "
+    "tagindex check /backup/tags-$(date +%F)"
+    "\n");
+backup->callback([&]() { result = RunBackup(dir, backup_dest, json); });
+
 DemoArgs da;
 CLI::App* demo = app.add_subcommand("demo", "Build a synthetic shop and run segment queries");
 demo->add_option("--customers", da.customers, "number of customers")->capture_default_str();

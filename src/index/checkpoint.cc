@@ -44,6 +44,23 @@ absl::Status WriteGeneration(const Version& s, FileSystem& fs, const std::string
 
 }  // namespace internal
 
+// A checkpoint never holds the writer lock while it writes the snapshot:
+//
+//   1. Under the writer lock (a moment): pin the current version V and start
+//      capturing what writers log from now on (Durability::captured).
+//   2. Without it: write snapshot-<next>.tix.tmp from V and sync it, create
+//      wal-<next>.log with its header and sync it. Writers go on logging to
+//      the old log, which alone still recovers everything.
+//   3. Under the writer lock again: append the captured records (those
+//      logged since V) to the new log and sync it, rename the snapshot into
+//      place (the commit point) and sync the directory; then writers log to
+//      the new log. Writers wait only for this step: two fsyncs and the
+//      records written during step 2. (The old log is synced after, outside
+//      the lock, for its group-commit waiters.)
+//
+// A crash before the rename recovers from the old generation (its log holds
+// every acknowledged change); after it, from the new one (V plus the
+// captured records, which are exactly the changes after V, in order).
 absl::Status Index::Checkpoint() {
   internal::Durability* d = state_->durability.get();
   if (d == nullptr) {
@@ -58,26 +75,89 @@ absl::Status Index::Checkpoint() {
   }
   TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
   std::lock_guard<std::mutex> checkpoint(d->checkpoint_mu);
-  // The writer lock: the snapshot is exactly the state the current log
-  // leads to. Readers go on (they never take it); writers wait.
-  internal::WriterLock lock(*state_);
-  const std::shared_ptr<const internal::Version> version = state_->Current();
-  if (!d->failed.ok()) return d->failed;
-  TI_RETURN_IF_ERROR(d->wal->status());
-  // Resolves group-commit waiters of the old log before it is retired.
-  TI_RETURN_IF_ERROR(d->wal->SyncNow());
-  const uint64_t next = d->generation + 1;
-  std::unique_ptr<WritableFile> wal_file;
-  bool renamed = false;
+  std::shared_ptr<const internal::Version> version;
+  {
+    internal::WriterLock lock(*state_);
+    if (!d->failed.ok()) return d->failed;
+    TI_RETURN_IF_ERROR(d->wal->status());
+    version = state_->Current();
+    d->capturing = true;
+    d->captured.clear();
+  }
+  const uint64_t next = d->generation + 1;  // changes only under checkpoint_mu
+  const std::string tmp = internal::Join(d->dir, internal::SnapshotName(next) + ".tmp");
+  const std::string snapshot = internal::Join(d->dir, internal::SnapshotName(next));
+  const std::string wal_path = internal::Join(d->dir, internal::WalName(next));
+  auto stop_capturing = [&] {
+    d->capturing = false;
+    std::vector<std::string>().swap(d->captured);
+  };
+  auto discard = [&] {
+    (void)d->fs->Remove(tmp);
+    (void)d->fs->Remove(wal_path);
+  };
+  auto out_of_memory = [] {
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "checkpoint",
+                       "storage: out of memory writing a checkpoint");
+  };
+
+  // Step 2: the files, from the pinned version, while writers go on.
   uint64_t bytes = 0;
-  absl::Status s = [&] {
+  std::unique_ptr<WritableFile> wal_file;
+  absl::Status s = [&]() -> absl::Status {
     try {
-      return internal::WriteGeneration(*version, *d->fs, d->dir, next, &wal_file, &bytes, &renamed);
+      {
+        TI_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, d->fs->OpenWritable(tmp, true));
+        TI_RETURN_IF_ERROR(internal::WriteSnapshot(*version, f.get(), next, &bytes));
+        TI_RETURN_IF_ERROR(f->Sync());
+        TI_RETURN_IF_ERROR(f->Close());
+      }
+      TI_ASSIGN_OR_RETURN(wal_file, d->fs->OpenWritable(wal_path, true));
+      TI_RETURN_IF_ERROR(wal_file->Append(storage::EncodeWalHeader(next)));
+      return wal_file->Sync();
     } catch (const std::bad_alloc&) {
-      return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
-                         "checkpoint", "storage: out of memory writing a checkpoint");
+      return out_of_memory();
     }
   }();
+  // The keys of the new snapshot, read back and checked like on Open (the
+  // loader copies the sections it keeps, so the rename below is harmless).
+  std::optional<internal::FrozenKeys> rebased;
+  if (s.ok() && state_->options.key_kind != KeyKind::kIdentity) {
+    rebased = internal::MapSnapshotKeys(*version, *d->fs, tmp);
+  }
+  if (!s.ok()) {
+    internal::WriterLock lock(*state_);
+    stop_capturing();
+    wal_file.reset();
+    discard();
+    return s;
+  }
+
+  // Step 3: the switch, under the writer lock.
+  std::optional<internal::WriterLock> lock;
+  lock.emplace(*state_);
+  std::shared_ptr<storage::WalWriter> wal =
+      std::make_shared<storage::WalWriter>(std::move(wal_file), wal_path, storage::kWalHeaderBytes,
+                                           d->options.sync, d->options.group_commit_interval_ms);
+  bool renamed = false;
+  s = [&]() -> absl::Status {
+    try {
+      if (!d->failed.ok()) return d->failed;
+      // The old log is not synced here: a record in it that is not durable
+      // yet has not been acknowledged either (its writer waits for that
+      // log's sync, which goes on after the switch), and the new log holds
+      // it durably before the commit point.
+      for (const std::string& payload : d->captured)
+        TI_RETURN_IF_ERROR(wal->Append(payload).status());
+      TI_RETURN_IF_ERROR(wal->SyncNow());
+      TI_RETURN_IF_ERROR(d->fs->Rename(tmp, snapshot));
+      renamed = true;
+      return d->fs->SyncDir(d->dir);
+    } catch (const std::bad_alloc&) {
+      return out_of_memory();
+    }
+  }();
+  stop_capturing();
   if (!s.ok()) {
     if (renamed) {
       // The new snapshot may or may not be durable: appending to either log
@@ -85,31 +165,31 @@ absl::Status Index::Checkpoint() {
       d->failed = util::WithMessage(
           s, absl::StrCat(s.message(), " (checkpoint incomplete; reopen the index)"));
     } else {
-      (void)d->fs->Remove(internal::Join(d->dir, internal::SnapshotName(next) + ".tmp"));
-      (void)d->fs->Remove(internal::Join(d->dir, internal::WalName(next)));
+      wal.reset();
+      discard();
     }
     return s;
   }
-  d->wal = std::make_shared<storage::WalWriter>(
-      std::move(wal_file), internal::Join(d->dir, internal::WalName(next)),
-      storage::kWalHeaderBytes, d->options.sync, d->options.group_commit_interval_ms);
+  std::shared_ptr<storage::WalWriter> retired = std::move(d->wal);
+  d->wal = std::move(wal);
   d->generation = next;
   d->report.generation = next;
   d->report.snapshot_bytes = bytes;
-  // The keys now read from the new snapshot's mapping, so memory holds only
-  // rows added after it (and the old file can go once no version uses it).
-  // Checked like on Open, against the universe it was written from; on any
+  // The keys now read from the new snapshot, so memory holds only rows
+  // added after it (and the old file can go once no version uses it); rows
+  // added while it was written stay in memory (KeyMap::Rebased). On any
   // failure the old KeyMap stays, which is equally correct. Versions pinned
-  // before keep the old KeyMap (and its mapping) until they are let go.
-  if (state_->options.key_kind != KeyKind::kIdentity) {
-    std::optional<internal::FrozenKeys> rebased = internal::MapSnapshotKeys(
-        *version, *d->fs, internal::Join(d->dir, internal::SnapshotName(next)));
-    if (rebased) {
-      internal::Version with_keys(*version);
-      with_keys.keys = version->keys->Rebased(*std::move(rebased));
-      state_->Publish(with_keys);
-    }
+  // before keep the old KeyMap until they are let go.
+  if (rebased) {
+    internal::Version with_keys(*state_->Current());
+    with_keys.keys = with_keys.keys->Rebased(*std::move(rebased));
+    state_->Publish(with_keys);
   }
+  lock.reset();
+  // Resolves the old log's group-commit waiters now rather than at its
+  // next interval (its records are in the new generation either way).
+  (void)retired->SyncNow();
+  retired.reset();
   internal::RemoveStale(*d->fs, d->dir, next);
   return absl::OkStatus();
 }

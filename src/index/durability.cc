@@ -27,6 +27,7 @@ absl::Status LogMutation(IndexState& s, const std::string& payload, LogTicket* t
                        util::LimitInfo("OpenOptions::max_log_record_bytes"));
   }
   TI_ASSIGN_OR_RETURN(uint64_t end, d->wal->Append(payload));
+  if (d->capturing) d->captured.push_back(payload);
   ticket->wal = d->wal;
   ticket->offset = end;
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "storage/wal.h"
@@ -29,13 +30,18 @@ struct Durability {
   OpenOptions options;
   std::unique_ptr<FileLock> lock;  // null when read-only
   uint64_t generation = 0;
-  // The current log; null when read-only. Replaced by Checkpoint while it
-  // holds the index lock shared (so no writer is appending).
+  // The current log; null when read-only. Replaced by Checkpoint under the
+  // writer lock (so no writer is appending).
   std::shared_ptr<storage::WalWriter> wal;
   // Set when a checkpoint failed half-way; every later write returns it.
   absl::Status failed;
-  // Serialises Checkpoint calls (they hold the index lock only shared).
+  // Serialises Checkpoint calls.
   std::mutex checkpoint_mu;
+  // While a checkpoint writes its snapshot outside the writer lock, the
+  // payloads logged meanwhile (to the old log) are kept here too: they are
+  // the start of the new log (checkpoint.cc). Guarded by the writer lock.
+  bool capturing = false;
+  std::vector<std::string> captured;
   RecoveryReport report;
 };
 

@@ -415,27 +415,38 @@ void FrozenKeys::FindMany(std::span<const std::string_view> keys, RowId* rows) c
 // KeyMap writes the key list (kind 4) and the lookup table (kind 10) that
 // FrozenKeys::Load above reads; snapshot_sections.cc frames them.
 
-std::vector<std::string_view> KeyMap::KeyListParts(std::string* scratch) const {
+std::vector<std::string_view> KeyMap::KeyListParts(uint64_t limit, std::string* scratch,
+                                                   uint64_t* written) const {
   scratch->clear();
+  const uint64_t base_rows = base_.rows();
+  std::shared_lock lock(mu_);
+  const uint64_t rows = std::min<uint64_t>(limit, base_rows + memory_rows());
+  // Memory rows below the limit (a limit inside the base is a caller bug:
+  // versions never lose rows the base has).
+  const uint64_t mem = rows > base_rows ? rows - base_rows : 0;
+  *written = base_rows + mem;
   storage::PutU8(scratch, static_cast<uint8_t>(kind_));
-  storage::PutU64(scratch, kind_ == KeyKind::kIdentity ? 0 : rows());
+  storage::PutU64(scratch, kind_ == KeyKind::kIdentity ? 0 : base_rows + mem);
   const size_t header = scratch->size();
   if (kind_ == KeyKind::kIdentity) return {*scratch};
   if (kind_ == KeyKind::kInt64) {
-    std::string_view mem(reinterpret_cast<const char*>(int_keys_.data()), int_keys_.size() * 8);
-    return {std::string_view(*scratch), base_.IntKeyBytes(), mem};
+    // Copied: the writer's appends may move the vector once the lock is
+    // released.
+    scratch->append(reinterpret_cast<const char*>(int_keys_.data()), mem * 8);
+    const std::string_view all(*scratch);
+    return {all.substr(0, header), base_.IntKeyBytes(), all.substr(header)};
   }
   // Strings: offsets of the base rows as they are, then those of the
   // memory rows shifted past the base bytes (and the final one), then the
   // base bytes and the memory bytes.
   uint64_t offset = base_.StringBlob().size();
-  for (const std::string& k : string_keys_) {
+  for (uint64_t i = 0; i < mem; ++i) {
     storage::PutU64(scratch, offset);
-    offset += k.size();
+    offset += string_keys_[i].size();
   }
   storage::PutU64(scratch, offset);
   const size_t blob_start = scratch->size();
-  for (const std::string& k : string_keys_) scratch->append(k);
+  for (uint64_t i = 0; i < mem; ++i) scratch->append(string_keys_[i]);
   const std::string_view all(*scratch);
   return {all.substr(0, header), base_.StringOffsetBytes(), all.substr(header, blob_start - header),
           base_.StringBlob(), all.substr(blob_start)};
@@ -461,6 +472,7 @@ std::vector<uint64_t> KeyMap::LookupEntries(const Bitmap& live) const {
   // base's entries with one probe each), memory rows into fresh entries.
   std::vector<uint64_t> live_bits((base_rows + 63) / 64, 0);
   std::vector<uint64_t> fresh;
+  std::shared_lock lock(mu_);  // the writer may append meanwhile
   ForEachLiveRow(live, [&](RowId r) {
     if (r < base_rows) {
       live_bits[r >> 6] |= uint64_t{1} << (r & 63);

@@ -42,8 +42,8 @@ absl::StatusOr<SegmentProfile> Snapshot::Profile(const Segment& segment,
     ProfileOptions o;
     TI_ASSIGN_OR_RETURN(o.category, CategoryName(options.category, v_->options));
     if (!options.attribute.empty()) {
-      TI_ASSIGN_OR_RETURN(o.attribute,
-                          internal::NormalizeName(options.attribute, "attribute name", v_->options));
+      TI_ASSIGN_OR_RETURN(
+          o.attribute, internal::NormalizeName(options.attribute, "attribute name", v_->options));
     }
     return internal::ProfileOf(DataOf(*v_), *rows, o);
   });

@@ -105,12 +105,21 @@ class KeyMap {
 
   // Snapshot writers, defined in frozen_keys.cc beside the reader of the
   // same bytes (FrozenKeys::Load).
-  // The next snapshot's key list (section kind 4) as byte ranges to write
-  // in order; `scratch` owns the bytes that are not in the base mapping.
-  std::vector<std::string_view> KeyListParts(std::string* scratch) const;
+  // Both may run while the writer appends (a checkpoint or backup writes a
+  // pinned version): they read the memory layer under the shared lock and
+  // never past the version's rows.
+  //
+  // The next snapshot's key list (section kind 4) for the rows below
+  // `limit` (a version's row limit; at most rows()) as byte ranges to write
+  // in order; `scratch` owns the bytes that are not in the base mapping;
+  // `*rows` is the number of rows written (less than `limit` only if the map
+  // has fewer).
+  std::vector<std::string_view> KeyListParts(uint64_t limit, std::string* scratch,
+                                             uint64_t* rows) const;
   // The next snapshot's lookup-table entries for the live rows `live`
-  // (section kind 10 after its header): the base's entries that are still
-  // live merged with those of the in-memory rows.
+  // (section kind 10 after its header; every row of `live` has a key): the
+  // base's entries that are still live merged with those of the in-memory
+  // rows.
   std::vector<uint64_t> LookupEntries(const Bitmap& live) const;
   // The same as byte ranges to write: the base's entries straight from the
   // mapping when no row was added or removed since it was written (the

@@ -51,13 +51,12 @@ class BorrowedRegion : public ReadableRegion {
 absl::StatusOr<std::string> Index::SerializeSnapshot() const {
   return internal::Guarded([&]() -> absl::StatusOr<std::string> {
     TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
-    // Under the writer lock, as a checkpoint: the shared KeyMap then holds
-    // exactly the current version's rows.
-    internal::WriterLock lock(*state_);
+    // From a pinned version: writers go on meanwhile.
+    const std::shared_ptr<const internal::Version> v = state_->Pin();
     std::string out;
     StringFile file(&out);
     uint64_t bytes = 0;
-    TI_RETURN_IF_ERROR(internal::WriteSnapshot(*state_->Current(), &file, 0, &bytes));
+    TI_RETURN_IF_ERROR(internal::WriteSnapshot(*v, &file, 0, &bytes));
     return out;
   });
 }
@@ -97,8 +96,9 @@ absl::Status Index::SaveTo(const std::string& dir, const OpenOptions& options) c
   bool renamed = false;
   absl::Status s = internal::Guarded([&]() -> absl::Status {
     TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
-    internal::WriterLock lock(*state_);
-    return internal::WriteGeneration(*state_->Current(), *fs, dir, 0, &wal, &bytes, &renamed);
+    // From a pinned version: writers go on meanwhile (an online backup).
+    const std::shared_ptr<const internal::Version> v = state_->Pin();
+    return internal::WriteGeneration(*v, *fs, dir, 0, &wal, &bytes, &renamed);
   });
   if (!s.ok() && !renamed) {
     (void)fs->Remove(internal::Join(dir, internal::SnapshotName(0) + ".tmp"));
@@ -106,6 +106,10 @@ absl::Status Index::SaveTo(const std::string& dir, const OpenOptions& options) c
   }
   if (wal != nullptr) TI_RETURN_IF_ERROR(wal->Close());
   return s;
+}
+
+absl::Status Index::Backup(const std::string& dir, const OpenOptions& options) const {
+  return SaveTo(dir, options);
 }
 
 }  // namespace tagindex

@@ -333,13 +333,17 @@ absl::Status ReadUniverse(Loader& l, Sections secs, Version& s) {
 // (Load), side by side in frozen_keys.cc; here they are framed as sections.
 
 absl::Status WriteKeyList(const Version& s, SnapshotWriter& w) {
-  if (s.row_limit != s.keys->rows() && s.options.key_kind != KeyKind::kIdentity) {
+  // The KeyMap is shared with later versions and may have grown past this
+  // one (a checkpoint or backup writing a pinned version): the version's
+  // rows are those below its row limit. Written from the base mapping and
+  // memory without assembling one buffer.
+  std::string scratch;
+  uint64_t rows = 0;
+  const std::vector<std::string_view> parts = s.keys->KeyListParts(s.row_limit, &scratch, &rows);
+  if (rows != s.row_limit && s.options.key_kind != KeyKind::kIdentity) {
     return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
                        "index: key table size mismatch");
   }
-  // Written from the base mapping and memory without assembling one buffer.
-  std::string scratch;
-  const std::vector<std::string_view> parts = s.keys->KeyListParts(&scratch);
   return w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts);
 }
 

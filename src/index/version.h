@@ -68,7 +68,7 @@ struct Version {
   AttributeTable attributes;
   SavedSegmentTable segments;  // saved segments (人群包)
   RuleTable rules;             // rule tags' rules (their members are catalog tags)
-  uint64_t row_limit = 0;  // one past the largest row id ever assigned
+  uint64_t row_limit = 0;      // one past the largest row id ever assigned
   // Number of commits applied (0 for a new or just-opened index); tests
   // and diagnostics use it to order versions.
   uint64_t sequence = 0;

@@ -336,6 +336,19 @@ def test_check_reports_a_healthy_index(demo_dir):
     assert run("check", d, check_rc=0).stdout.strip().splitlines()[-1].startswith("ok")
 
 
+def test_backup_copies_an_index_that_check_and_queries_agree_on(demo_dir, tmp_path):
+    d, _ = demo_dir
+    dest = str(tmp_path / "copy")
+    data = json.loads(run("backup", d, dest, "--json", check_rc=0).stdout)
+    assert data["customers"] == 20000 and data["backup"] == dest
+    assert json.loads(run("check", dest, "--json", check_rc=0).stdout)["ok"]
+    for q in ("高价值客户 AND NOT 流失风险", "ALL"):
+        assert run("count", dest, q, check_rc=0).stdout == run("count", d, q, check_rc=0).stdout
+    # A second backup into the same place is refused (exit 1, nothing printed on stdout).
+    again = run("backup", d, dest, check_rc=1)
+    assert again.stdout == "" and "already holds an index" in again.stderr
+
+
 def test_import_attribute_columns_and_the_attributes_command(tmp_path):
     """--attribute columns land as typed attributes (checked against Python's
     own parse of the file); bad cells reject their row naming the column;

@@ -41,7 +41,9 @@ struct Sections {
 Sections Write(const KeyMap& m, const Bitmap& live) {
   Sections out;
   std::string scratch;
-  for (std::string_view part : m.KeyListParts(&scratch)) out.key_list.append(part);
+  uint64_t rows = 0;
+  for (std::string_view part : m.KeyListParts(KeyMap::kNoLimit, &scratch, &rows))
+    out.key_list.append(part);
   const std::vector<uint64_t> entries = m.LookupEntries(live);
   // The byte ranges a checkpoint writes (straight from the base mapping
   // when nothing changed) hold the same entries.

@@ -117,3 +117,46 @@ def test_fork_child_cannot_use_the_parents_index(tmp_path):
     with tagindex.Index.open(path) as again:
         assert again.count("高价值客户 AND NOT 流失风险") == 50
         assert again.tag("after") is not None
+
+
+def test_backup_while_a_thread_writes_is_one_committed_prefix(tmp_path):
+    index = tagindex.Index.open(tmp_path / "live", sync="none")
+    t = index.create_tag("t")
+    n = 20000
+    done = threading.Event()
+    errors = []
+
+    def writer():
+        try:
+            for i in range(n):
+                t.add([i])  # customer i is created and tagged in one commit
+                if i % 5000 == 4999:
+                    index.checkpoint()  # writes go on through checkpoints too
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    th = threading.Thread(target=writer)
+    th.start()
+    seen = []
+    j = 0
+    while not done.is_set() or j < 2:
+        path = tmp_path / f"backup-{j}"
+        index.backup(path)
+        copy = tagindex.Index.open(path)
+        keys = sorted(copy.query("t").keys())
+        # The oracle: customers 0..k-1, all tagged, for some k.
+        assert keys == list(range(len(keys))), f"backup {j} is not a prefix"
+        assert copy.customer_count == len(keys)
+        seen.append(len(keys))
+        copy.close()
+        j += 1
+    th.join()
+    assert not errors
+    assert seen == sorted(seen)  # backups never go back in time
+    with pytest.raises(tagindex.AlreadyExistsError):
+        index.backup(tmp_path / "backup-0")
+    final = tmp_path / "final"
+    index.backup(final)
+    assert tagindex.Index.open(final).count("t") == n

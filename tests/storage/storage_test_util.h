@@ -58,6 +58,14 @@ class MemFileSystem : public FileSystem {
     return it == counts_.end() ? 0 : it->second;
   }
 
+  // Called (outside the file system's lock) at the start of every file
+  // Sync with the file's path, from the syncing thread: a test's way to act
+  // in the middle of an operation (a write during a checkpoint).
+  void SetBeforeSync(std::function<void(const std::string& path)> hook) {
+    std::lock_guard<std::mutex> l(mu_);
+    before_sync_ = std::move(hook);
+  }
+
   // Power loss: unsynced data and directory changes vanish, every handle
   // opened before becomes dead, locks are released.
   void Crash() {
@@ -165,6 +173,7 @@ class MemFileSystem : public FileSystem {
   int fail_at_ = 0;
   int fired_ = 0;
   int epoch_ = 0;
+  std::function<void(const std::string& path)> before_sync_;
 };
 
 class MemWritable : public WritableFile {
@@ -183,6 +192,12 @@ class MemWritable : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Sync() override {
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard<std::mutex> l(fs_->mu_);
+      hook = fs_->before_sync_;
+    }
+    if (hook) hook(path_);
     std::lock_guard<std::mutex> l(fs_->mu_);
     if (epoch_ != fs_->epoch_) return absl::InternalError("mem: dead handle");
     if (fs_->Fire(MemFileSystem::Op::kSync)) return MemFileSystem::Injected("sync", path_);

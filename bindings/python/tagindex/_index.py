@@ -410,7 +410,8 @@ class Index:
 
     def checkpoint(self) -> None:
         """Writes a new snapshot atomically and retires the log it covers.
-        Queries continue meanwhile; writers wait.
+        Queries and writes continue meanwhile (changes made during it start
+        the next log).
 
         Raises:
             FailedPreconditionError: an in-memory or read-only index.
@@ -469,20 +470,29 @@ class Index:
         """Saves the index (in memory, e.g. built by :meth:`from_dataframe`,
         or opened) to directory ``path`` as a new index that
         :meth:`Index.open` opens. ``path`` is created if missing and must not
-        hold an index already. Readers continue meanwhile; writers wait.
+        hold an index already. It writes the index as it stood when the call
+        began; queries and writes continue meanwhile.
 
         Raises:
             AlreadyExistsError: ``path`` holds an index.
             InvalidArgumentError: ``path`` contains a NUL byte.
             StorageError: the file system failed.
         """
-        encoded = os.fsencode(path)
-        nul = encoded.find(b"\0")
-        if nul >= 0:
-            raise InvalidArgumentError(
-                f"storage: save path {path!r} contains a NUL byte at position {nul}; "
-                "a path cannot hold one")
-        self._impl.save_to(encoded)
+        self._impl.save_to(_checked_path(path, "save"))
+
+    def backup(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Online backup: writes a consistent copy of this (live) index, as
+        of one committed state, to the new directory ``path`` while other
+        threads go on writing; :meth:`Index.open` opens the copy. Prefer it to
+        copying a live directory with ``cp -r``, which can catch a log
+        mid-append or files of two generations.
+
+        Raises:
+            AlreadyExistsError: ``path`` holds an index.
+            InvalidArgumentError: ``path`` contains a NUL byte.
+            StorageError: the file system failed.
+        """
+        self._impl.backup(_checked_path(path, "backup"))
 
     # ---- properties ---------------------------------------------------------
 
@@ -1098,6 +1108,16 @@ class Index:
         index = cls("int64")
         index._impl.build_demo_shop(int(customers), int(seed))
         return index
+
+
+def _checked_path(path: Union[str, "os.PathLike[str]"], what: str) -> bytes:
+    encoded = os.fsencode(path)
+    nul = encoded.find(b"\0")
+    if nul >= 0:
+        raise InvalidArgumentError(
+            f"storage: {what} path {path!r} contains a NUL byte at position {nul}; "
+            "a path cannot hold one")
+    return encoded
 
 
 def _restore_snapshot(snapshot: bytes) -> Index:
