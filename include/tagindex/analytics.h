@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/numeric/int128.h"
+#include "absl/status/statusor.h"
 #include "tagindex/types.h"
 
 namespace tagindex {
@@ -139,6 +140,28 @@ struct CoverageReport {
   std::vector<TagCoverage> tags;             // ordered by (category, name)
   std::vector<CategoryCoverage> categories;  // ordered by name
 };
+
+// ---- Combining results of several indexes ------------------------------
+// Every statistic above follows from counts, and the counts of disjoint
+// customer sets add up: the profile, co-occurrence matrix, crosstab and
+// coverage of an index split into parts (ShardedIndex, or tagindex.dask
+// across machines) are the sums of the parts' counts with the derived
+// fields computed again. These are the functions Index itself uses to
+// derive them, so a combined result equals the unsplit index's exactly.
+
+// Sets share_in_segment, share_overall, tgi and attribute_mean of every row
+// from its counts and the profile's segment_count / universe_count.
+void FinishProfile(SegmentProfile& profile);
+// The first options.n rows by options.by among those with at least
+// options.min_count (and, by TGI, a defined TGI), best first; ties by the
+// other measure, then (category, name). Errors: InvalidArgument for n == 0.
+absl::StatusOr<std::vector<ProfileRow>> RankTopTags(std::vector<ProfileRow> rows,
+                                                    const TopTagsOptions& options);
+// Sets jaccard and lift from counts and population.
+void FinishCoOccurrence(CoOccurrence& m);
+// Sets every share and each category's uncovered from the counts and the
+// population.
+void FinishCoverage(CoverageReport& report);
 
 }  // namespace tagindex
 

@@ -360,6 +360,22 @@ class ShardedIndex {
   absl::StatusOr<std::optional<int64_t>> AttributeQuantile(
       std::string_view attribute, double q, const ShardedSegment* segment = nullptr) const;
 
+  // ---- Analytics (tagindex/analytics.h), merged exactly ---------------------
+  // Each shard answers on the pool; the counts are summed (the shards hold
+  // disjoint customers and the same catalog) and the derived fields
+  // computed again (FinishProfile, RankTopTags, ...), so every result equals
+  // the unsharded index's. Contracts and errors as Index's; a segment of
+  // another sharded index is InvalidArgument.
+  absl::StatusOr<SegmentProfile> Profile(const ShardedSegment& segment,
+                                         const ProfileOptions& options = {}) const;
+  absl::StatusOr<std::vector<ProfileRow>> TopTags(const ShardedSegment& segment,
+                                                  const TopTagsOptions& options = {}) const;
+  absl::StatusOr<CoOccurrence> CoOccurrenceOf(std::span<const TagId> tags,
+                                              const ShardedSegment* segment = nullptr) const;
+  absl::StatusOr<Crosstab> CrosstabOf(std::string_view row_category, std::string_view col_category,
+                                      const ShardedSegment* segment = nullptr) const;
+  absl::StatusOr<CoverageReport> Coverage(const ShardedSegment* segment = nullptr) const;
+
   // ---- Storage --------------------------------------------------------------
   // Checkpoints every shard (on the pool). Errors: the first shard's error.
   absl::Status Checkpoint();

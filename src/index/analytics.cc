@@ -84,7 +84,6 @@ absl::StatusOr<std::vector<ProfileRow>> Rows(const AnalyticsData& d, const Bitma
   // Tags hold live rows only, so |segment ∩ tag| needs no universe; the
   // segment's own size does.
   *segment_count = Bitmap::AndCardinality(segment, d.universe);
-  const uint64_t n = d.universe.Cardinality();
   std::vector<uint64_t> counts(tags.size());
   const std::vector<const Bitmap*> bitmaps = BitmapsOf(tags);
   CountInSegment(segment, bitmaps, counts.data(), method);
@@ -96,19 +95,12 @@ absl::StatusOr<std::vector<ProfileRow>> Rows(const AnalyticsData& d, const Bitma
     r.category = tags[i]->category;
     r.count = counts[i];
     r.overall = tags[i]->bitmap.Cardinality();
-    r.share_in_segment = Ratio(r.count, *segment_count);
-    r.share_overall = Ratio(r.overall, n);
-    r.tgi = r.overall == 0 ? kNaN : 100.0 * r.share_in_segment / r.share_overall;
     if (attr != nullptr && r.count > 0) {
       const Bitmap both = Bitmap::And(segment, tags[i]->bitmap);
       r.attribute_count = attr->column.Count(&both);
       const Int128 sum = attr->column.Sum(&both);
       r.attribute_sum = absl::MakeInt128(static_cast<int64_t>(sum >> 64),
                                          static_cast<uint64_t>(sum & ~uint64_t{0}));
-      if (r.attribute_count > 0) {
-        r.attribute_mean = static_cast<double>(static_cast<long double>(sum) /
-                                               static_cast<long double>(r.attribute_count));
-      }
     }
   }
   return rows;
@@ -142,6 +134,7 @@ absl::StatusOr<SegmentProfile> ProfileOf(const AnalyticsData& d, const Bitmap& s
   p.universe_count = d.universe.Cardinality();
   p.attribute = options.attribute;
   p.rows = *std::move(rows);
+  FinishProfile(p);
   return p;
 }
 
@@ -149,33 +142,13 @@ absl::StatusOr<std::vector<ProfileRow>> TopTagsOf(const AnalyticsData& d, const 
                                                   const TopTagsOptions& options,
                                                   CountMethod method) {
   if (options.n == 0) return absl::InvalidArgumentError("analytics: top-N needs n >= 1");
-  uint64_t segment_count = 0;
-  auto rows = Rows(d, segment, options.category, "", method, &segment_count);
+  SegmentProfile p;
+  auto rows = Rows(d, segment, options.category, "", method, &p.segment_count);
   if (!rows.ok()) return rows.status();
-  std::vector<ProfileRow> kept;
-  for (ProfileRow& r : *rows) {
-    if (r.count < options.min_count) continue;
-    if (options.by == TopTagsBy::kTgi && std::isnan(r.tgi)) continue;
-    kept.push_back(std::move(r));
-  }
-  // Best first; ties by the other measure, then (category, name): the order
-  // is total, so the answer is deterministic.
-  auto better = [&](const ProfileRow& a, const ProfileRow& b) {
-    if (options.by == TopTagsBy::kTgi) {
-      if (a.tgi != b.tgi) return a.tgi > b.tgi;
-      if (a.count != b.count) return a.count > b.count;
-    } else {
-      if (a.count != b.count) return a.count > b.count;
-      const double ta = std::isnan(a.tgi) ? -1 : a.tgi, tb = std::isnan(b.tgi) ? -1 : b.tgi;
-      if (ta != tb) return ta > tb;
-    }
-    return std::tie(a.category, a.name) < std::tie(b.category, b.name);
-  };
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(options.n, kept.size()));
-  std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(n), kept.end(),
-                    better);
-  kept.resize(n);
-  return kept;
+  p.universe_count = d.universe.Cardinality();
+  p.rows = *std::move(rows);
+  FinishProfile(p);
+  return RankTopTags(std::move(p.rows), options);
 }
 
 absl::StatusOr<CoOccurrence> CoOccurrenceOf(const AnalyticsData& d, std::span<const TagId> tags,
@@ -197,8 +170,6 @@ absl::StatusOr<CoOccurrence> CoOccurrenceOf(const AnalyticsData& d, std::span<co
   for (const TagEntry* t : entries) m.names.push_back(DisplayName(d.catalog, *t));
   m.population = pop.Cardinality();
   m.counts.assign(n * n, 0);
-  m.jaccard.assign(n * n, kNaN);
-  m.lift.assign(n * n, kNaN);
   // Row i: the tag restricted to the population, counted against every
   // later tag in one fused pass; the matrix is symmetric.
   std::vector<const Bitmap*> bitmaps = BitmapsOf(entries);
@@ -215,17 +186,7 @@ absl::StatusOr<CoOccurrence> CoOccurrenceOf(const AnalyticsData& d, std::span<co
       }
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < n; ++j) {
-      const uint64_t ab = m.counts[i * n + j], a = m.counts[i * n + i], b = m.counts[j * n + j];
-      const uint64_t either = a + b - ab;
-      if (either > 0) m.jaccard[i * n + j] = static_cast<double>(ab) / static_cast<double>(either);
-      if (a > 0 && b > 0 && m.population > 0) {
-        m.lift[i * n + j] = static_cast<double>(ab) * static_cast<double>(m.population) /
-                            (static_cast<double>(a) * static_cast<double>(b));
-      }
-    }
-  }
+  FinishCoOccurrence(m);
   return m;
 }
 
@@ -314,7 +275,7 @@ absl::StatusOr<CoverageReport> CoverageOf(const AnalyticsData& d, const Bitmap* 
   }
   for (size_t i = 0; i < all->size(); ++i) {
     const TagEntry& t = *(*all)[i];
-    out.tags.push_back({t.id, t.name, t.category, counts[i], Ratio(counts[i], out.population)});
+    out.tags.push_back({t.id, t.name, t.category, counts[i], 0});
   }
   for (const auto& [name, c] : d.catalog.categories()) {
     std::vector<const Bitmap*> members;
@@ -326,10 +287,9 @@ absl::StatusOr<CoverageReport> CoverageOf(const AnalyticsData& d, const Bitmap* 
       const Bitmap any = Bitmap::OrMany(members);
       cov.covered = segment == nullptr ? any.Cardinality() : Bitmap::AndCardinality(any, pop);
     }
-    cov.uncovered = out.population - cov.covered;
-    cov.share = Ratio(cov.covered, out.population);
     out.categories.push_back(std::move(cov));
   }
+  FinishCoverage(out);
   return out;
 }
 
@@ -347,3 +307,75 @@ absl::StatusOr<Bitmap> WithoutCategoryOf(const AnalyticsData& d, std::string_vie
 }
 
 }  // namespace tagindex::internal
+
+namespace tagindex {
+
+void FinishProfile(SegmentProfile& profile) {
+  using internal::kNaN;
+  using internal::Ratio;
+  for (ProfileRow& r : profile.rows) {
+    r.share_in_segment = Ratio(r.count, profile.segment_count);
+    r.share_overall = Ratio(r.overall, profile.universe_count);
+    r.tgi = r.overall == 0 ? kNaN : 100.0 * r.share_in_segment / r.share_overall;
+    r.attribute_mean = r.attribute_count == 0
+                           ? 0.0
+                           : static_cast<double>(static_cast<long double>(r.attribute_sum) /
+                                                 static_cast<long double>(r.attribute_count));
+  }
+}
+
+absl::StatusOr<std::vector<ProfileRow>> RankTopTags(std::vector<ProfileRow> rows,
+                                                    const TopTagsOptions& options) {
+  if (options.n == 0) return absl::InvalidArgumentError("analytics: top-N needs n >= 1");
+  std::vector<ProfileRow> kept;
+  for (ProfileRow& r : rows) {
+    if (r.count < options.min_count) continue;
+    if (options.by == TopTagsBy::kTgi && std::isnan(r.tgi)) continue;
+    kept.push_back(std::move(r));
+  }
+  // Best first; ties by the other measure, then (category, name): the order
+  // is total, so the answer is deterministic.
+  auto better = [&](const ProfileRow& a, const ProfileRow& b) {
+    if (options.by == TopTagsBy::kTgi) {
+      if (a.tgi != b.tgi) return a.tgi > b.tgi;
+      if (a.count != b.count) return a.count > b.count;
+    } else {
+      if (a.count != b.count) return a.count > b.count;
+      const double ta = std::isnan(a.tgi) ? -1 : a.tgi, tb = std::isnan(b.tgi) ? -1 : b.tgi;
+      if (ta != tb) return ta > tb;
+    }
+    return std::tie(a.category, a.name) < std::tie(b.category, b.name);
+  };
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(options.n, kept.size()));
+  std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(n), kept.end(),
+                    better);
+  kept.resize(n);
+  return kept;
+}
+
+void FinishCoOccurrence(CoOccurrence& m) {
+  const size_t n = m.tags.size();
+  m.jaccard.assign(n * n, internal::kNaN);
+  m.lift.assign(n * n, internal::kNaN);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      const uint64_t ab = m.counts[i * n + j], a = m.counts[i * n + i], b = m.counts[j * n + j];
+      const uint64_t either = a + b - ab;
+      if (either > 0) m.jaccard[i * n + j] = static_cast<double>(ab) / static_cast<double>(either);
+      if (a > 0 && b > 0 && m.population > 0) {
+        m.lift[i * n + j] = static_cast<double>(ab) * static_cast<double>(m.population) /
+                            (static_cast<double>(a) * static_cast<double>(b));
+      }
+    }
+  }
+}
+
+void FinishCoverage(CoverageReport& report) {
+  for (TagCoverage& t : report.tags) t.share = internal::Ratio(t.count, report.population);
+  for (CategoryCoverage& c : report.categories) {
+    c.uncovered = report.population - c.covered;
+    c.share = internal::Ratio(c.covered, report.population);
+  }
+}
+
+}  // namespace tagindex

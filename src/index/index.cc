@@ -30,7 +30,6 @@ using internal::Version;
 
 using internal::Guarded;
 
-std::string KeyText(int64_t key) { return absl::StrCat(key); }
 std::string KeyText(std::string_view key) { return Quote(key); }
 
 // The customer's row in version `s`: the newest row below its row limit

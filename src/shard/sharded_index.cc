@@ -1080,6 +1080,152 @@ absl::StatusOr<std::vector<uint64_t>> ShardedIndex::AttributeHistogram(
   return out;
 }
 
+// ---- analytics: per-shard counts summed, derived fields computed again ----
+
+namespace {
+
+// The shards answer with the same rows in the same order (same catalog);
+// anything else means the catalog changed between them, which the catalog
+// lock excludes: Internal.
+absl::Status Misaligned(const char* what) {
+  return absl::InternalError(
+      absl::StrCat("sharded index: the shards' ", what, " do not line up (catalog mismatch)"));
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> OnShards(const ShardedIndex::Rep& rep,
+                                        const std::function<absl::StatusOr<T>(uint32_t)>& fn) {
+  std::vector<T> parts(rep.shards.size());
+  TI_RETURN_IF_ERROR(ForEachShard(
+      rep,
+      [&](uint32_t i) -> absl::Status {
+        TI_ASSIGN_OR_RETURN(parts[i], fn(i));
+        return absl::OkStatus();
+      },
+      false));
+  return parts;
+}
+
+absl::StatusOr<SegmentProfile> MergeProfiles(std::vector<SegmentProfile> parts) {
+  SegmentProfile out = std::move(parts[0]);
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const SegmentProfile& in = parts[p];
+    if (in.rows.size() != out.rows.size()) return Misaligned("profiles");
+    out.segment_count += in.segment_count;
+    out.universe_count += in.universe_count;
+    for (size_t i = 0; i < out.rows.size(); ++i) {
+      ProfileRow& r = out.rows[i];
+      if (in.rows[i].tag != r.tag) return Misaligned("profiles");
+      r.count += in.rows[i].count;
+      r.overall += in.rows[i].overall;
+      r.attribute_count += in.rows[i].attribute_count;
+      r.attribute_sum += in.rows[i].attribute_sum;
+    }
+  }
+  FinishProfile(out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<SegmentProfile> ShardedIndex::Profile(const ShardedSegment& segment,
+                                                     const ProfileOptions& options) const {
+  TI_RETURN_IF_ERROR(CheckSegment(this, &segment));
+  std::shared_lock l(rep_->catalog_mu);
+  TI_ASSIGN_OR_RETURN(std::vector<SegmentProfile> parts,
+                      OnShards<SegmentProfile>(*rep_, [&](uint32_t i) {
+                        return rep_->shards[i]->Profile(segment.shard(i), options);
+                      }));
+  return MergeProfiles(std::move(parts));
+}
+
+absl::StatusOr<std::vector<ProfileRow>> ShardedIndex::TopTags(const ShardedSegment& segment,
+                                                              const TopTagsOptions& options) const {
+  if (options.n == 0) return absl::InvalidArgumentError("analytics: top-N needs n >= 1");
+  // Exact: the global best need not be any shard's best, so every tag's
+  // merged counts are ranked (one profile per shard, no attribute).
+  ProfileOptions po;
+  po.category = options.category;
+  TI_ASSIGN_OR_RETURN(SegmentProfile merged, Profile(segment, po));
+  return RankTopTags(std::move(merged.rows), options);
+}
+
+absl::StatusOr<CoOccurrence> ShardedIndex::CoOccurrenceOf(std::span<const TagId> tags,
+                                                          const ShardedSegment* segment) const {
+  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+  std::shared_lock l(rep_->catalog_mu);
+  TI_ASSIGN_OR_RETURN(std::vector<CoOccurrence> parts,
+                      OnShards<CoOccurrence>(*rep_, [&](uint32_t i) {
+                        return rep_->shards[i]->CoOccurrenceOf(tags, Part(segment, i));
+                      }));
+  CoOccurrence out = std::move(parts[0]);
+  for (size_t p = 1; p < parts.size(); ++p) {
+    if (parts[p].counts.size() != out.counts.size()) return Misaligned("co-occurrence matrices");
+    out.population += parts[p].population;
+    for (size_t i = 0; i < out.counts.size(); ++i) out.counts[i] += parts[p].counts[i];
+  }
+  FinishCoOccurrence(out);
+  return out;
+}
+
+absl::StatusOr<Crosstab> ShardedIndex::CrosstabOf(std::string_view row_category,
+                                                  std::string_view col_category,
+                                                  const ShardedSegment* segment) const {
+  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+  std::shared_lock l(rep_->catalog_mu);
+  TI_ASSIGN_OR_RETURN(std::vector<Crosstab> parts, OnShards<Crosstab>(*rep_, [&](uint32_t i) {
+                        return rep_->shards[i]->CrosstabOf(row_category, col_category,
+                                                           Part(segment, i));
+                      }));
+  Crosstab out = std::move(parts[0]);
+  auto add = [](std::vector<uint64_t>& to, const std::vector<uint64_t>& from) {
+    if (to.size() != from.size()) return false;
+    for (size_t i = 0; i < to.size(); ++i) to[i] += from[i];
+    return true;
+  };
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const Crosstab& in = parts[p];
+    if (in.rows != out.rows || in.cols != out.cols || !add(out.counts, in.counts) ||
+        !add(out.row_totals, in.row_totals) || !add(out.col_totals, in.col_totals) ||
+        !add(out.row_none_by_col, in.row_none_by_col) ||
+        !add(out.col_none_by_row, in.col_none_by_row)) {
+      return Misaligned("crosstabs");
+    }
+    out.none_none += in.none_none;
+    out.total += in.total;
+  }
+  return out;
+}
+
+absl::StatusOr<CoverageReport> ShardedIndex::Coverage(const ShardedSegment* segment) const {
+  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+  std::shared_lock l(rep_->catalog_mu);
+  TI_ASSIGN_OR_RETURN(std::vector<CoverageReport> parts,
+                      OnShards<CoverageReport>(*rep_, [&](uint32_t i) {
+                        return rep_->shards[i]->Coverage(Part(segment, i));
+                      }));
+  CoverageReport out = std::move(parts[0]);
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const CoverageReport& in = parts[p];
+    if (in.tags.size() != out.tags.size() || in.categories.size() != out.categories.size()) {
+      return Misaligned("coverage reports");
+    }
+    out.population += in.population;
+    for (size_t i = 0; i < out.tags.size(); ++i) {
+      if (in.tags[i].tag != out.tags[i].tag) return Misaligned("coverage reports");
+      out.tags[i].count += in.tags[i].count;
+    }
+    for (size_t i = 0; i < out.categories.size(); ++i) {
+      if (in.categories[i].category != out.categories[i].category) {
+        return Misaligned("coverage reports");
+      }
+      out.categories[i].covered += in.categories[i].covered;
+    }
+  }
+  FinishCoverage(out);
+  return out;
+}
+
 absl::StatusOr<std::optional<int64_t>> ShardedIndex::AttributeQuantile(
     std::string_view attribute, double q, const ShardedSegment* segment) const {
   TI_RETURN_IF_ERROR(CheckSegment(this, segment));

@@ -459,3 +459,169 @@ TEST_CASE("sharded: catalog changes racing queries are seen on all shards or non
   CHECK(wrong == 0);
   CHECK(ok_queries + not_found > 0);
 }
+
+namespace {
+
+bool SameDouble(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+void CheckSameRows(const std::vector<tagindex::ProfileRow>& got,
+                   const std::vector<tagindex::ProfileRow>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("row " << i << ": " << want[i].category << ":" << want[i].name);
+    CHECK(got[i].name == want[i].name);
+    CHECK(got[i].category == want[i].category);
+    CHECK(got[i].count == want[i].count);
+    CHECK(got[i].overall == want[i].overall);
+    CHECK(SameDouble(got[i].share_in_segment, want[i].share_in_segment));
+    CHECK(SameDouble(got[i].share_overall, want[i].share_overall));
+    CHECK(SameDouble(got[i].tgi, want[i].tgi));
+    CHECK(got[i].attribute_count == want[i].attribute_count);
+    CHECK(got[i].attribute_sum == want[i].attribute_sum);
+    CHECK(SameDouble(got[i].attribute_mean, want[i].attribute_mean));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sharded analytics: every result equals the unsharded index's", "[shard][analytics]") {
+  const uint64_t world_seed = GENERATE(20261201ull, 5ull);
+  World w = MakeWorld(world_seed);
+  // A second exclusive category, for crosstabs: each row one city or none.
+  REQUIRE(w.index->CreateCategory("城市", {.exclusive = true}).ok());
+  std::mt19937_64 rng(world_seed + 1);
+  std::vector<std::vector<int64_t>> city_rows(3);
+  for (RowId r = 0; r < w.index->RowIdLimit(); ++r) {
+    const uint64_t c = rng() % 4;
+    if (c < 3) city_rows[c].push_back(r);
+  }
+  const char* const kCities[] = {"杭州", "上海", "北京"};
+  for (int c = 0; c < 3; ++c) {
+    TagId t = w.index->CreateTag({.name = kCities[c], .category = "城市"}).value();
+    REQUIRE(w.index->TagMany(t, city_rows[c]).ok());
+  }
+  struct Config {
+    uint32_t shards;
+    KeyKind kind;
+    uint64_t rows_per_shard;
+  };
+  const Config configs[] = {{1, KeyKind::kIdentity, 0},
+                            {2, KeyKind::kIdentity, 300},
+                            {7, KeyKind::kIdentity, 90},
+                            {5, KeyKind::kInt64, 0}};
+  for (const Config& c : configs) {
+    INFO("world seed " << world_seed << ", " << c.shards << " shards, key kind "
+                       << static_cast<int>(c.kind));
+    std::unique_ptr<ShardedIndex> s;
+    if (c.kind == KeyKind::kIdentity) {
+      ShardedOpenOptions o;
+      o.create.shards = c.shards;
+      o.create.index.key_kind = c.kind;
+      o.create.rows_per_shard = c.rows_per_shard;
+      o.threads = 2;
+      s = ShardedIndex::CreateInMemory(o).value();
+      REQUIRE(s->LoadFrom(*w.index).ok());
+    } else {
+      s = ShardedCopy(w, c.shards, c.kind, c.rows_per_shard, 2);  // hash-routed int64 keys
+      REQUIRE(s->CreateCategory("城市", {.exclusive = true}).ok());
+      for (int k = 0; k < 3; ++k) {
+        TagId t = s->CreateTag({.name = kCities[k], .category = "城市"}).value();
+        REQUIRE(s->TagMany(t, city_rows[k]).ok());
+      }
+    }
+    // Tag ids by name on each side (they need not be equal).
+    auto ids = [](auto& index, const std::vector<std::pair<std::string, std::string>>& names) {
+      std::vector<TagId> out;
+      for (const auto& [cat, name] : names) out.push_back(index.FindTag(cat, name).value());
+      return out;
+    };
+    std::vector<std::pair<std::string, std::string>> some;
+    for (const tagindex::TagInfo& t : w.index->ListTags()) {
+      if (some.size() < 6) some.push_back({t.category, t.name});
+    }
+    QueryOptions qo;
+    qo.today = kToday;
+    Generator gen(w, world_seed * 13 + c.shards);
+    for (int q = 0; q < 12; ++q) {
+      Set unused;
+      const std::string text = q == 0 ? "ALL" : gen.Gen(0, 1 + q % 4, &unused);
+      INFO("segment query " << q << ": " << text);
+      const ShardedSegment ss = s->Query(text, qo).value();
+      const tagindex::Segment us = w.index->Query(text, qo).value();
+      for (const std::optional<std::string>& category :
+           {std::optional<std::string>(), std::optional<std::string>("购买频率")}) {
+        tagindex::ProfileOptions po;
+        po.category = category;
+        po.attribute = w.attrs.empty() ? "" : w.attrs[0].name;
+        auto got = s->Profile(ss, po);
+        auto want = w.index->Profile(us, po);
+        REQUIRE(got.ok());
+        REQUIRE(want.ok());
+        CHECK(got->segment_count == want->segment_count);
+        CHECK(got->universe_count == want->universe_count);
+        CheckSameRows(got->rows, want->rows);
+      }
+      for (auto by : {tagindex::TopTagsBy::kCount, tagindex::TopTagsBy::kTgi}) {
+        tagindex::TopTagsOptions to{.n = 5, .by = by, .min_count = uint64_t(q % 3)};
+        auto got = s->TopTags(ss, to);
+        auto want = w.index->TopTags(us, to);
+        REQUIRE(got.ok());
+        REQUIRE(want.ok());
+        CheckSameRows(*got, *want);
+      }
+      for (bool whole : {true, false}) {
+        const std::vector<TagId> sid = ids(*s, some), uid = ids(*w.index, some);
+        auto got = s->CoOccurrenceOf(sid, whole ? nullptr : &ss);
+        auto want = w.index->CoOccurrenceOf(uid, whole ? nullptr : &us);
+        REQUIRE(got.ok());
+        REQUIRE(want.ok());
+        CHECK(got->population == want->population);
+        CHECK(got->counts == want->counts);
+        CHECK(got->names == want->names);
+        for (size_t i = 0; i < got->jaccard.size(); ++i) {
+          CHECK(SameDouble(got->jaccard[i], want->jaccard[i]));
+          CHECK(SameDouble(got->lift[i], want->lift[i]));
+        }
+        auto gx = s->CrosstabOf("购买频率", "城市", whole ? nullptr : &ss);
+        auto wx = w.index->CrosstabOf("购买频率", "城市", whole ? nullptr : &us);
+        REQUIRE(gx.ok());
+        REQUIRE(wx.ok());
+        CHECK(gx->row_names == wx->row_names);
+        CHECK(gx->col_names == wx->col_names);
+        CHECK(gx->counts == wx->counts);
+        CHECK(gx->row_totals == wx->row_totals);
+        CHECK(gx->col_totals == wx->col_totals);
+        CHECK(gx->row_none_by_col == wx->row_none_by_col);
+        CHECK(gx->col_none_by_row == wx->col_none_by_row);
+        CHECK(gx->none_none == wx->none_none);
+        CHECK(gx->total == wx->total);
+        auto gc = s->Coverage(whole ? nullptr : &ss);
+        auto wc = w.index->Coverage(whole ? nullptr : &us);
+        REQUIRE(gc.ok());
+        REQUIRE(wc.ok());
+        CHECK(gc->population == wc->population);
+        REQUIRE(gc->tags.size() == wc->tags.size());
+        for (size_t i = 0; i < gc->tags.size(); ++i) {
+          CHECK(gc->tags[i].name == wc->tags[i].name);
+          CHECK(gc->tags[i].count == wc->tags[i].count);
+          CHECK(gc->tags[i].share == wc->tags[i].share);
+        }
+        REQUIRE(gc->categories.size() == wc->categories.size());
+        for (size_t i = 0; i < gc->categories.size(); ++i) {
+          CHECK(gc->categories[i].category == wc->categories[i].category);
+          CHECK(gc->categories[i].covered == wc->categories[i].covered);
+          CHECK(gc->categories[i].uncovered == wc->categories[i].uncovered);
+          CHECK(gc->categories[i].share == wc->categories[i].share);
+        }
+      }
+    }
+    // Errors as the Index's: a segment of another sharded index, n == 0,
+    // an unknown category.
+    auto other = ShardedIndex::CreateInMemory({}).value();
+    CHECK(s->Profile(other->AllCustomers()).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+    CHECK(s->TopTags(s->AllCustomers(), {.n = 0}).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+    CHECK(s->CrosstabOf("购买频率", "没有").status().code() == absl::StatusCode::kNotFound);
+  }
+}
