@@ -63,6 +63,8 @@ void BindAttributes(pybind11::module_& m, pybind11::class_<Index, std::shared_pt
 
 // Segment analytics: `_Index.profile`, top_tags, cooccurrence, crosstab, coverage.
 void BindAnalytics(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
+// Rule tags: `_Index.define_rule_tag`, refresh_rules, list_rule_tags.
+void BindRules(pybind11::module_& m, pybind11::class_<Index, std::shared_ptr<Index>>& index);
 // The sharded index: `_ShardedIndex`, `_ShardedSegment`.
 void BindSharded(pybind11::module_& m);
 // _IndexOptions, _OpenOptions, _QueryOptions (before the classes that take them).

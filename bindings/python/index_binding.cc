@@ -23,7 +23,7 @@ using IndexPtr = std::shared_ptr<Index>;
 
 py::tuple TagTuple(const TagInfo& t) {
   return py::make_tuple(t.id.value, t.name, t.category, t.description, static_cast<int>(t.kind),
-                        t.count);
+                        t.count, t.rule);
 }
 
 py::tuple CategoryTuple(const CategoryInfo& c) {

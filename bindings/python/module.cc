@@ -18,6 +18,7 @@ PYBIND11_MODULE(_tagindex, m) {
   tagindex::python::BindImport(m, index);
   tagindex::python::BindAttributes(m, index);
   tagindex::python::BindAnalytics(m, index);
+  tagindex::python::BindRules(m, index);
   tagindex::python::BindSharded(m);
   // `_Snapshot` answers the same read calls (written once over both).
   tagindex::python::BindIndexReads(snapshot);

@@ -68,6 +68,7 @@
 #include "tagindex/errors.h"
 #include "tagindex/options.h"
 #include "tagindex/query.h"
+#include "tagindex/rule_tags.h"
 #include "tagindex/saved_segments.h"
 #include "tagindex/segment.h"
 #include "tagindex/snapshot.h"
@@ -408,6 +409,35 @@ class Index {
   // would leave if it were saved again. Errors: InvalidArgument for a
   // dynamic segment (it is its query).
   absl::StatusOr<SegmentDiff> DiffSavedSegment(std::string_view name, bool with_rows = false) const;
+
+  // ---- Rule tags (tagindex/rule_tags.h: semantics, refresh, policy) -------------
+  //
+  // Rule tags are named like tags ("name" or "category:name" in
+  // RefreshOptions::rules). Errors: InvalidArgument (bad name, the query's
+  // own errors with their location, an exclusive category, a cycle named
+  // "a -> b -> a"), AlreadyExists, NotFound, FailedPrecondition (not a
+  // rule tag), Unimplemented inside a WriteBatch, and the log's errors.
+
+  // Creates a tag of kind kRule whose members are `query`'s result at
+  // options.as_of (evaluated now, logged as one record).
+  absl::StatusOr<TagId> DefineRuleTag(std::string_view name, std::string_view query,
+                                      const RuleTagOptions& options = {});
+  // Replaces the query (and policy and evaluation date; the category and
+  // description of `options` are ignored) of a rule tag and re-evaluates it.
+  absl::Status RedefineRuleTag(TagId tag, std::string_view query,
+                               const RuleTagOptions& options = {});
+  // Drops a rule tag (as DeleteTag). FailedPrecondition if it is not a
+  // rule tag or another rule uses it.
+  absl::Status DropRuleTag(TagId tag);
+  absl::StatusOr<RuleTagInfo> GetRuleTag(TagId tag) const;
+  // Every rule tag, by tag id.
+  std::vector<RuleTagInfo> ListRuleTags() const;
+  // Refreshes the rules of `options` in dependency order, one commit (and
+  // one log record) each; one result per rule, in that order. A failure (a
+  // rule whose query no longer binds) stops there: the rules before it stay
+  // refreshed; likewise a crash during the call leaves a prefix of the
+  // order refreshed, each rule's refresh all-or-nothing.
+  absl::StatusOr<std::vector<RuleRefreshResult>> RefreshRules(const RefreshOptions& options = {});
 
   // ---- Analytics (tagindex/analytics.h: definitions, example) ------------------
   //

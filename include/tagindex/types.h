@@ -62,6 +62,7 @@ struct TagInfo {
   std::string description;
   TagKind kind = TagKind::kManual;
   uint64_t count = 0;  // number of customers holding the tag
+  std::string rule;    // kRule: the rule's query as written (tagindex/rule_tags.h)
 };
 
 // Description of a category, as returned by Index::GetCategory.

@@ -38,6 +38,8 @@ int RunShell(const ShellArgs& args);
 void AddAnalyticsCommands(CLI::App& app, int& result);
 // segment save | list | rename | drop | diff | export (analytics_commands.cc).
 void AddSegmentCommands(CLI::App& app, int& result);
+// rule define | list | refresh | drop (rule_commands.cc).
+void AddRuleCommands(CLI::App& app, int& result);
 // ---- sharded indexes (shard_commands.cc) ----
 // Whether `dir` holds a sharded index (a MANIFEST file): query, count,
 // explain and tags then use the sharded forms.

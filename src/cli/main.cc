@@ -654,16 +654,18 @@ int RunTags(const std::string& dir, bool json) {
                       ",\"category\":", JsonString(t.category),
                       ",\"exclusive\":", exclusive(t.category) ? "true" : "false",
                       ",\"kind\":", t.kind == TagKind::kRule ? "\"rule\"" : "\"manual\"",
-                      ",\"count\":", t.count, ",\"description\":", JsonString(t.description), "}");
+                      ",\"count\":", t.count, ",\"description\":", JsonString(t.description),
+                      ",\"rule\":", t.kind == TagKind::kRule ? JsonString(t.rule) : "null", "}");
     }
     std::printf("%s]\n", out.c_str());
     return kExitOk;
   }
-  Table table({"id", "category", "tag", "exclusive", "customers", "description"},
-              {true, false, false, false, true, false});
+  Table table({"id", "category", "tag", "kind", "exclusive", "customers", "description", "rule"},
+              {true, false, false, false, false, true, false, false});
   for (const TagInfo& t : tags) {
-    table.Add({absl::StrCat(t.id.value), t.category, t.name, exclusive(t.category) ? "yes" : "",
-               Thousands(t.count), t.description});
+    table.Add({absl::StrCat(t.id.value), t.category, t.name,
+               t.kind == TagKind::kRule ? "rule" : "manual", exclusive(t.category) ? "yes" : "",
+               Thousands(t.count), t.description, t.rule});
   }
   table.Print(stdout);
   return kExitOk;
@@ -943,6 +945,7 @@ shell->callback([&]() { result = RunShell(sa); });
 
 AddAnalyticsCommands(app, result);
 AddSegmentCommands(app, result);
+AddRuleCommands(app, result);
 // shard: sharded indexes (include/tagindex/sharded_index.h, docs/sharding.md).
 // query / count / explain / tags accept a sharded directory as it is.
 CLI::App* shard = app.add_subcommand("shard", "Sharded indexes: split an index, show shards");

@@ -308,13 +308,18 @@ absl::Status Index::DeleteTag(TagId tag) {
 
 absl::StatusOr<TagInfo> Snapshot::GetTag(TagId tag) const {
   TI_ASSIGN_OR_RETURN(const TagEntry* entry, GetTagEntry(*v_, tag));
-  return MakeInfo(*entry);
+  TagInfo info = MakeInfo(*entry);
+  if (const internal::RuleEntry* r = v_->rules.Find(tag)) info.rule = r->query;
+  return info;
 }
 
 std::vector<TagInfo> Snapshot::ListTags() const {
   std::vector<TagInfo> out;
   out.reserve(v_->catalog.live_tag_count());
-  v_->catalog.ForEachTag([&](const TagEntry& t) { out.push_back(MakeInfo(t)); });
+  v_->catalog.ForEachTag([&](const TagEntry& t) {
+    out.push_back(MakeInfo(t));
+    if (const internal::RuleEntry* r = v_->rules.Find(t.id)) out.back().rule = r->query;
+  });
   std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
     return std::tie(a.category, a.name) < std::tie(b.category, b.name);
   });

@@ -46,6 +46,7 @@
 
 #include "absl/status/status.h"
 #include "bitmap/bitmap.h"
+#include "tagindex/rule_tags.h"
 #include "tagindex/types.h"
 #include "tagindex/write_batch.h"
 
@@ -181,13 +182,46 @@ struct DropSegmentMutation {
   uint32_t id = 0;
 };
 
+// Rule tags (tagindex/rule_tags.h, index/rules.h), one item per commit.
+// Define creates a tag of kind kRule holding the query's result (or, with
+// `redefine`, replaces the rule of the existing rule tag `id`). A live
+// write leaves `members` null: Validate binds and evaluates the rule and
+// points it at the result (serialised for the log); replay passes the
+// logged `portable` and never evaluates. Dropping a rule is DeleteTag.
+struct DefineRuleMutation {
+  uint32_t id = kUnassignedTagId;
+  bool redefine = false;
+  std::string_view name;  // define only
+  std::string_view category;
+  std::string_view description;
+  std::string_view query;
+  RefreshPolicy policy = RefreshPolicy::kOnDemand;
+  int64_t as_of = 0;
+  const Bitmap* members = nullptr;
+  std::string_view portable;
+};
+// Refreshes one rule at `as_of`. A live write: Validate evaluates (full
+// when `full`, else incremental where exact), points `entered` / `left` at
+// the result and fills `report`; replay passes the logged rows.
+struct RefreshRuleMutation {
+  TagId tag;
+  int64_t as_of = 0;
+  bool full = false;
+  RuleRefreshResult* report = nullptr;
+  bool incremental = false;
+  const Bitmap* entered = nullptr;
+  const Bitmap* left = nullptr;
+  std::string_view entered_portable, left_portable;
+};
+
 using Mutation =
     std::variant<AddCustomersMutation, RemoveCustomersMutation, RemoveRowsMutation,
                  CreateCategoryMutation, CreateTagMutation, RenameTagMutation,
                  SetTagDescriptionMutation, DeleteTagMutation, TagKeysMutation, TagRowsMutation,
                  ImportTagMutation, CreateAttributeMutation, RenameAttributeMutation,
                  DropAttributeMutation, SetAttributeKeysMutation, SetAttributeRowsMutation,
-                 SaveSegmentMutation, RenameSegmentMutation, DropSegmentMutation>;
+                 SaveSegmentMutation, RenameSegmentMutation, DropSegmentMutation,
+                 DefineRuleMutation, RefreshRuleMutation>;
 
 // ---- what a mutation changed ------------------------------------------------------
 
@@ -200,16 +234,26 @@ struct TagRowsDelta {
   Bitmap removed;
 };
 
+// Rows of one attribute whose value was set or cleared (not necessarily
+// changed: setting the same value again lists the row).
+struct AttributeRowsDelta {
+  AttributeId attribute;
+  Bitmap rows;
+};
+
 // What Apply changed: the input of rule refresh, caches and copy-on-write
 // readers. `tags` lists every tag whose definition or membership changed
 // (created, renamed, re-described, deleted, tagged, untagged, or losing
 // rows to the exclusive rule or to a removed customer), ascending, once.
 // `rows` is filled only when the commit asks for it (CommitOptions::deltas):
-// computing exact row changes costs a bitmap difference per batch.
+// computing exact row changes costs a bitmap difference per batch. Commit
+// asks for them itself while the index has rule tags (their change notes).
+// `attributes` is filled under the same condition.
 struct Delta {
   std::vector<TagId> tags;
-  std::vector<TagRowsDelta> rows;      // by tag, ascending (when asked for)
-  std::vector<RowId> customers_added;  // ascending
+  std::vector<TagRowsDelta> rows;              // by tag, ascending (when asked for)
+  std::vector<AttributeRowsDelta> attributes;  // by attribute id, ascending (when asked for)
+  std::vector<RowId> customers_added;          // ascending
   std::vector<RowId> customers_removed;
 
   // Appends `other` (a later item's delta) and merges it.

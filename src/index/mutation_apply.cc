@@ -20,6 +20,7 @@
 #include "index/index_state.h"
 #include "index/mutation.h"
 #include "index/names.h"
+#include "index/rules.h"
 #include "tagindex/write_batch.h"
 #include "util/error_info.h"
 #include "util/hash.h"
@@ -81,6 +82,16 @@ void Delta::MergeRows(Delta& other) {
     net_removed.OrInPlace(Bitmap::AndNot(d.removed, it->added));
     it->added = std::move(net_added);
     it->removed = std::move(net_removed);
+  }
+  for (AttributeRowsDelta& d : other.attributes) {
+    auto it = std::lower_bound(
+        attributes.begin(), attributes.end(), d.attribute,
+        [](const AttributeRowsDelta& x, AttributeId a) { return x.attribute.value < a.value; });
+    if (it == attributes.end() || it->attribute != d.attribute) {
+      attributes.insert(it, std::move(d));
+    } else {
+      it->rows.OrInPlace(d.rows);
+    }
   }
 }
 
@@ -440,9 +451,12 @@ std::vector<RowId> SortedUnique(std::span<const RowId> in) {
 // ---- what Validate hands to Apply ------------------------------------------------------
 
 struct Prepared {
-  std::unique_ptr<KeyPlan> keys;  // key-based kinds
-  std::vector<RowId> rows;        // removals: sorted, unique
-  Bitmap imported;                // ImportTag / SaveSegment (replay): the parsed blob
+  std::unique_ptr<KeyPlan> keys;    // key-based kinds
+  std::vector<RowId> rows;          // removals: sorted, unique
+  Bitmap imported;                  // ImportTag / SaveSegment (replay): the parsed blob;
+                                    // DefineRule: the members; RefreshRule: entered
+  Bitmap left;                      // RefreshRule: left
+  std::unique_ptr<BoundRule> rule;  // DefineRule / RefreshRule: the bound rule
 };
 
 // Whether a tag (category, name) can be added now: not present, under
@@ -540,6 +554,14 @@ struct Normalizer {
   absl::Status operator()(RenameAttributeMutation& m) { return Name(&m.name, "attribute name"); }
   absl::Status operator()(SaveSegmentMutation& m) { return Name(&m.name, "segment name"); }
   absl::Status operator()(RenameSegmentMutation& m) { return Name(&m.name, "segment name"); }
+  absl::Status operator()(DefineRuleMutation& m) {
+    if (!m.redefine) {
+      TI_RETURN_IF_ERROR(Name(&m.name, "tag name"));
+      TI_RETURN_IF_ERROR(Name(&m.category, "category name", /*allow_empty=*/true));
+      TI_RETURN_IF_ERROR(Description(m.description));
+    }
+    return absl::OkStatus();
+  }
   // Keys are the host's bytes (checked in Validate); nothing else to do.
   absl::Status operator()(auto&) { return absl::OkStatus(); }
 };
@@ -552,6 +574,30 @@ struct Validator {
   Failure* failure;
 
   const Version& s() const { return view.state(); }
+  RuleInputs rule_inputs() const {
+    return {s().catalog, s().attributes, s().segments, s().universe()};
+  }
+
+  // Rule tags: no manual writes; nothing a rule reads is deleted or renamed.
+  absl::Status NotRuleTag(TagId tag) {
+    absl::Status st = RefuseManualWrite(s().rules, s().catalog, tag);
+    if (!st.ok()) return Fail(failure, TagSubject(tag), st);
+    return absl::OkStatus();
+  }
+  absl::Status NotUsedByRule(const RuleEntry* user, std::string what) {
+    if (user == nullptr) return absl::OkStatus();
+    const TagEntry* t = s().catalog.Get(user->tag);
+    return Fail(failure, what,
+                util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kUnsupported, what,
+                            absl::StrCat("index: ", what, " is used by rule tag ",
+                                         Quote(t != nullptr ? RuleName(*t) : "?"),
+                                         "; redefine or drop that rule first")));
+  }
+  absl::Status TagNotUsed(TagId tag) {
+    const TagEntry* t = s().catalog.Get(tag);
+    if (t == nullptr) return absl::OkStatus();
+    return NotUsedByRule(s().rules.UserOfTag(tag), absl::StrCat("tag ", Quote(RuleName(*t))));
+  }
 
   absl::Status operator()(AddCustomersMutation& m) {
     return PlanKeys(view, m.keys, /*create=*/true, failure, &prep.keys);
@@ -592,6 +638,7 @@ struct Validator {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
     auto [name, category] = view.TagNames(m.tag);
     if (name == m.name) return absl::OkStatus();
+    TI_RETURN_IF_ERROR(TagNotUsed(m.tag));
     if (view.NameTaken(category, m.name)) {
       return Fail(failure, std::string(m.name),
                   util::Error(absl::StatusCode::kAlreadyExists, ErrorKind::kAlreadyExists, m.name,
@@ -604,16 +651,19 @@ struct Validator {
   absl::Status operator()(SetTagDescriptionMutation& m) { return CheckTag(view, m.tag, failure); }
   absl::Status operator()(DeleteTagMutation& m) {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    TI_RETURN_IF_ERROR(TagNotUsed(m.tag));
     view.DeleteTag(m.tag);
     return absl::OkStatus();
   }
   absl::Status operator()(TagKeysMutation& m) {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    TI_RETURN_IF_ERROR(NotRuleTag(m.tag));
     const bool create = m.add && s().options.create_missing_customers;
     return PlanKeys(view, m.keys, create, failure, &prep.keys);
   }
   absl::Status operator()(TagRowsMutation& m) {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    TI_RETURN_IF_ERROR(NotRuleTag(m.tag));
     return CheckLiveRows(view, m.rows, failure);
   }
   absl::Status operator()(ImportTagMutation& m) {
@@ -723,11 +773,17 @@ struct Validator {
     TI_RETURN_IF_ERROR(OneItem());
     TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
     if (s().attributes.Get(m.attribute)->name == m.name) return absl::OkStatus();
+    TI_RETURN_IF_ERROR(AttributeNotUsed(m.attribute));
     return NameFree(m.name);
+  }
+  absl::Status AttributeNotUsed(AttributeId a) {
+    return NotUsedByRule(s().rules.UserOfAttribute(a),
+                         absl::StrCat("attribute ", Quote(s().attributes.Get(a)->name)));
   }
   absl::Status operator()(DropAttributeMutation& m) {
     TI_RETURN_IF_ERROR(OneItem());
-    return CheckAttribute(m.attribute);
+    TI_RETURN_IF_ERROR(CheckAttribute(m.attribute));
+    return AttributeNotUsed(m.attribute);
   }
   absl::Status Lengths(size_t n, size_t values) {
     if (n == values) return absl::OkStatus();
@@ -805,11 +861,52 @@ struct Validator {
     TI_RETURN_IF_ERROR(SegmentsOneItem());
     TI_RETURN_IF_ERROR(CheckSegment(m.id));
     if (s().segments.Get(m.id)->name == m.name) return absl::OkStatus();
+    TI_RETURN_IF_ERROR(SegmentNotUsed(m.id));
     return SegmentNameFree(m.name);
+  }
+  absl::Status SegmentNotUsed(uint32_t id) {
+    const std::string& name = s().segments.Get(id)->name;
+    return NotUsedByRule(s().rules.UserOfSegment(name),
+                         absl::StrCat("saved segment ", Quote(name)));
   }
   absl::Status operator()(DropSegmentMutation& m) {
     TI_RETURN_IF_ERROR(SegmentsOneItem());
-    return CheckSegment(m.id);
+    TI_RETURN_IF_ERROR(CheckSegment(m.id));
+    return SegmentNotUsed(m.id);
+  }
+
+  // ---- rule tags (one item per commit) ----
+  absl::Status RulesOneItem() {
+    if (!view.recording()) return absl::OkStatus();
+    return Fail(failure, "rule",
+                util::Error(absl::StatusCode::kUnimplemented, ErrorKind::kUnsupported, "rule",
+                            "index: defining or refreshing a rule tag cannot be part of a "
+                            "WriteBatch; call the Index method"));
+  }
+  absl::Status operator()(DefineRuleMutation& m) {
+    TI_RETURN_IF_ERROR(RulesOneItem());
+    if (!m.redefine) {
+      TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "define", failure));
+      TI_RETURN_IF_ERROR(TakeTagId(view, &m.id, failure));
+    } else {
+      TI_RETURN_IF_ERROR(CheckTag(view, TagId{m.id}, failure));
+    }
+    prep.rule = std::make_unique<BoundRule>();
+    absl::Status st =
+        ValidateDefineRule(rule_inputs(), s().rules, m, prep.rule.get(), &prep.imported);
+    if (!st.ok())
+      return Fail(failure, m.redefine ? TagSubject(TagId{m.id}) : std::string(m.name), st);
+    if (!m.redefine) view.CreateTag(m.id, m.name, m.category);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(RefreshRuleMutation& m) {
+    TI_RETURN_IF_ERROR(RulesOneItem());
+    TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
+    prep.rule = std::make_unique<BoundRule>();
+    absl::Status st = ValidateRefreshRule(rule_inputs(), s().rules, m, prep.rule.get(),
+                                          &prep.imported, &prep.left);
+    if (!st.ok()) return Fail(failure, TagSubject(m.tag), st);
+    return absl::OkStatus();
   }
 };
 
@@ -919,6 +1016,7 @@ struct Applier {
     delta.tags.push_back(m.tag);
     if (deltas && !t->bitmap.IsEmpty()) delta.rows.push_back({m.tag, Bitmap(), t->bitmap.Copy()});
     s.catalog.Delete(m.tag);
+    s.rules.Erase(m.tag);  // dropping a rule tag drops its rule
   }
   void operator()(TagKeysMutation& m) {
     std::vector<RowId> unused;
@@ -960,8 +1058,10 @@ struct Applier {
     } else {
       column.SetMany(rows, m.values);
     }
+    if (deltas) delta.attributes.push_back({m.attribute, Bitmap::FromIds(rows)});
   }
   void operator()(SetAttributeRowsMutation& m) {
+    if (deltas) delta.attributes.push_back({m.attribute, Bitmap::FromIds(m.rows)});
     Bsi& column = s.attributes.Mutable(m.attribute)->column;
     if (m.clear) {
       column.ClearMany(m.rows);
@@ -988,6 +1088,22 @@ struct Applier {
     if (e->name != m.name) s.segments.Rename(e->name, std::string(m.name));
   }
   void operator()(DropSegmentMutation& m) { s.segments.Drop(s.segments.Get(m.id)->name); }
+  void operator()(DefineRuleMutation& m) {
+    if (!m.redefine) {
+      AddTag(m.id, m.name, m.category, m.description, TagKind::kRule);
+    } else {
+      result.tag = TagId{m.id};
+      delta.tags.push_back(TagId{m.id});
+    }
+    ApplyDefineRule(s.rules, *s.catalog.Mutable(TagId{m.id}), m, std::move(*prep.rule),
+                    std::move(prep.imported), s.universe(), &delta, deltas);
+  }
+  void operator()(RefreshRuleMutation& m) {
+    result.tag = m.tag;
+    delta.tags.push_back(m.tag);
+    ApplyRefreshRule(s.rules, *s.catalog.Mutable(m.tag), m, std::move(*prep.rule), prep.imported,
+                     prep.left, &delta, deltas);
+  }
 };
 
 // Sorts a delta built by one item into Delta's documented order.
@@ -1007,6 +1123,19 @@ void Tidy(Delta& d) {
     }
   }
   d.rows = std::move(merged);
+  std::stable_sort(d.attributes.begin(), d.attributes.end(),
+                   [](const AttributeRowsDelta& a, const AttributeRowsDelta& b) {
+                     return a.attribute.value < b.attribute.value;
+                   });
+  std::vector<AttributeRowsDelta> columns;
+  for (AttributeRowsDelta& a : d.attributes) {
+    if (!columns.empty() && columns.back().attribute == a.attribute) {
+      columns.back().rows.OrInPlace(a.rows);
+    } else {
+      columns.push_back(std::move(a));
+    }
+  }
+  d.attributes = std::move(columns);
 }
 
 // The BatchError payload (tagindex/write_batch.h): fields separated by
@@ -1088,17 +1217,24 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     // Per-item results only for a caller that reads them.
     ItemResult unused_result;
     if (result != nullptr) out.items.resize(items.size());
+    // Rule tags note changed rows from exact deltas.
+    const bool deltas = options.deltas || !next.rules.empty();
     for (size_t i = 0; i < items.size(); ++i) {
       Delta d;
-      std::visit(Applier{next, prepared[i], result != nullptr ? out.items[i] : unused_result, d,
-                         options.deltas},
-                 items[i]);
+      std::visit(
+          Applier{next, prepared[i], result != nullptr ? out.items[i] : unused_result, d, deltas},
+          items[i]);
       Tidy(d);
       if (i == 0) {
         out.delta = std::move(d);
       } else {
         out.delta.Merge(std::move(d));
       }
+    }
+    // Rule tags: note the changed rows; refresh the on-commit rules.
+    if (!next.rules.empty()) {
+      RunRuleHooks(next.catalog, next.attributes, next.segments, next.universe(), next.rules,
+                   &out.delta);
     }
     ++next.sequence;
     s.Publish(next);

@@ -40,6 +40,13 @@
 //                                (static: the members; dynamic: empty)
 //     41  rename segment         u32 id, bytes new name
 //     42  drop segment           u32 id
+//     43  define rule tag        u32 id, bytes name, bytes category,
+//                                bytes description, bytes query, u8 policy,
+//                                i64 as_of (days), bytes portable members
+//     44  redefine rule tag      u32 id, bytes query, u8 policy, i64 as_of,
+//                                bytes portable members
+//     45  refresh rule tag       u32 id, i64 as_of, u8 incremental,
+//                                bytes portable entered, bytes portable left
 //   (23..39 belong to other kinds; 40..59 to saved segments and rule tags)
 //
 // Values are never changed or reused. A new kind takes the next value.
@@ -85,6 +92,9 @@ enum RecordType : uint8_t {
   kSaveSegment = 40,
   kRenameSegment = 41,
   kDropSegment = 42,
+  kDefineRule = 43,
+  kRedefineRule = 44,
+  kRefreshRule = 45,
 };
 
 constexpr uint8_t kIntKeys = 0;     // never change
@@ -296,6 +306,37 @@ void Encode(const DropSegmentMutation& m, std::string* out) {
   PutU32(out, m.id);
 }
 
+void PutBitmap(std::string* out, const Bitmap* live, std::string_view logged) {
+  if (live == nullptr) {
+    PutBytes(out, logged);
+    return;
+  }
+  std::string blob;
+  live->PortableSerialize(&blob);
+  PutBytes(out, blob);
+}
+void Encode(const DefineRuleMutation& m, std::string* out) {
+  PutU8(out, m.redefine ? kRedefineRule : kDefineRule);
+  PutU32(out, m.id);
+  if (!m.redefine) {
+    PutBytes(out, m.name);
+    PutBytes(out, m.category);
+    PutBytes(out, m.description);
+  }
+  PutBytes(out, m.query);
+  PutU8(out, static_cast<uint8_t>(m.policy));
+  storage::PutU64(out, static_cast<uint64_t>(m.as_of));
+  PutBitmap(out, m.members, m.portable);
+}
+void Encode(const RefreshRuleMutation& m, std::string* out) {
+  PutU8(out, kRefreshRule);
+  PutU32(out, m.tag.value);
+  storage::PutU64(out, static_cast<uint64_t>(m.as_of));
+  PutU8(out, m.incremental ? 1 : 0);
+  PutBitmap(out, m.entered, m.entered_portable);
+  PutBitmap(out, m.left, m.left_portable);
+}
+
 // Decodes the body of a record of `type` (the type byte already read).
 // Returns false on malformed bytes.
 bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
@@ -473,6 +514,39 @@ bool DecodeBody(uint8_t type, Decoder& d, DecodeArena* arena, Mutation* out) {
       *out = m;
       return true;
     }
+    case kDefineRule:
+    case kRedefineRule: {
+      DefineRuleMutation m;
+      m.redefine = type == kRedefineRule;
+      m.id = d.U32();
+      if (!m.redefine) {
+        m.name = d.Bytes();
+        m.category = d.Bytes();
+        m.description = d.Bytes();
+      }
+      m.query = d.Bytes();
+      const uint8_t policy = d.U8();
+      m.as_of = static_cast<int64_t>(d.U64());
+      m.portable = d.Bytes();
+      if (policy > static_cast<uint8_t>(RefreshPolicy::kOnCommit) || m.id == kUnassignedTagId) {
+        return false;
+      }
+      m.policy = static_cast<RefreshPolicy>(policy);
+      *out = m;
+      return true;
+    }
+    case kRefreshRule: {
+      RefreshRuleMutation m;
+      m.tag = TagId{d.U32()};
+      m.as_of = static_cast<int64_t>(d.U64());
+      const uint8_t incremental = d.U8();
+      m.entered_portable = d.Bytes();
+      m.left_portable = d.Bytes();
+      if (incremental > 1) return false;
+      m.incremental = incremental == 1;
+      *out = m;
+      return true;
+    }
     default:
       return false;
   }
@@ -561,6 +635,10 @@ const char* KindName(const Mutation& m) {
     const char* operator()(const SaveSegmentMutation&) { return "save segment"; }
     const char* operator()(const RenameSegmentMutation&) { return "rename segment"; }
     const char* operator()(const DropSegmentMutation&) { return "drop segment"; }
+    const char* operator()(const DefineRuleMutation& x) {
+      return x.redefine ? "redefine rule tag" : "define rule tag";
+    }
+    const char* operator()(const RefreshRuleMutation&) { return "refresh rule tag"; }
   };
   return std::visit(Names{}, m);
 }

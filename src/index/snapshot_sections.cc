@@ -639,6 +639,87 @@ absl::Status ReadSavedSegments(Loader& l, Sections sections, Version& s) {
   return absl::OkStatus();
 }
 
+// ---- kind 8: rule tags, one section each
+// ---------------------------------------------------------- Read after the tag bitmaps (the rule's
+// tag must exist, of kind kRule).
+//   u32 tag id, bytes query, u8 policy, i64 as_of, bytes key, u8 flags
+//   (bit 0 full refresh needed, bit 1 uses today), bytes full reason,
+//   u32 n, n x u32 tag ids read, u32 n, n x u32 attribute ids read,
+//   u32 n, n x bytes saved-segment names, then the pending rows (portable).
+
+absl::Status WriteRules(const Version& s, SnapshotWriter& w) {
+  std::string buf;
+  absl::Status st;
+  s.rules.ForEach([&](const internal::RuleEntry& e) {
+    if (!st.ok()) return;
+    buf.clear();
+    PutU32(&buf, e.tag.value);
+    PutBytes(&buf, e.query);
+    PutU8(&buf, static_cast<uint8_t>(e.policy));
+    PutU64(&buf, static_cast<uint64_t>(e.as_of));
+    PutBytes(&buf, e.key);
+    PutU8(&buf, (e.full_needed ? 1 : 0) | (e.deps.uses_today ? 2 : 0));
+    PutBytes(&buf, e.full_reason);
+    PutU32(&buf, static_cast<uint32_t>(e.deps.tags.size()));
+    for (TagId t : e.deps.tags) PutU32(&buf, t.value);
+    PutU32(&buf, static_cast<uint32_t>(e.deps.attributes.size()));
+    for (AttributeId a : e.deps.attributes) PutU32(&buf, a.value);
+    PutU32(&buf, static_cast<uint32_t>(e.deps.segments.size()));
+    for (const std::string& n : e.deps.segments) PutBytes(&buf, n);
+    e.pending.PortableSerialize(&buf);
+    st = w.AddSection(SectionKind::kRuleDefinition, storage::kSectionRequired, {buf});
+  });
+  return st;
+}
+
+absl::Status ReadRule(const Loader& l, const Section& sec, Version& s) {
+  Decoder d(sec.payload);
+  internal::RuleEntry e;
+  e.tag = TagId{d.U32()};
+  e.query = std::string(d.Bytes());
+  const uint8_t policy = d.U8();
+  e.as_of = static_cast<int64_t>(d.U64());
+  e.key = std::string(d.Bytes());
+  const uint8_t flags = d.U8();
+  e.full_reason = std::string(d.Bytes());
+  uint32_t n = d.U32();
+  if (!d.CanHold(n, 4)) return l.Bad(sec, d.position(), "rule: tag count exceeds the section");
+  for (uint32_t i = 0; i < n; ++i) e.deps.tags.push_back(TagId{d.U32()});
+  n = d.U32();
+  if (!d.CanHold(n, 4))
+    return l.Bad(sec, d.position(), "rule: attribute count exceeds the section");
+  for (uint32_t i = 0; i < n; ++i) e.deps.attributes.push_back(AttributeId{d.U32()});
+  n = d.U32();
+  if (!d.CanHold(n, 4)) return l.Bad(sec, d.position(), "rule: segment count exceeds the section");
+  for (uint32_t i = 0; i < n; ++i) e.deps.segments.emplace_back(d.Bytes());
+  if (!d.ok()) return l.Bad(sec, d.position(), "truncated rule section");
+  if (policy > static_cast<uint8_t>(RefreshPolicy::kOnCommit) || flags > 3 || e.query.empty()) {
+    return l.Bad(sec, 4, "rule: bad policy, flags or empty query");
+  }
+  e.policy = static_cast<RefreshPolicy>(policy);
+  e.full_needed = (flags & 1) != 0;
+  e.deps.uses_today = (flags & 2) != 0;
+  if (!std::is_sorted(e.deps.tags.begin(), e.deps.tags.end())) {
+    return l.Bad(sec, 4, "rule: tag ids out of order");
+  }
+  const TagEntry* t = s.catalog.Get(e.tag);
+  if (t == nullptr || t->kind != TagKind::kRule || s.rules.Find(e.tag) != nullptr) {
+    return l.Bad(sec, 0,
+                 absl::StrCat("rule for tag id ", e.tag.value,
+                              ": no such rule tag, or a second rule for it"));
+  }
+  absl::StatusOr<Bitmap> pending = Bitmap::PortableDeserialize(sec.payload.subspan(d.position()));
+  if (!pending.ok()) return l.Bad(sec, d.position(), std::string(pending.status().message()));
+  e.pending = *std::move(pending);
+  s.rules.Put(std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status ReadRules(Loader& l, Sections sections, Version& s) {
+  for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadRule(l, *sec, s));
+  return absl::OkStatus();
+}
+
 // ---- the table ----------------------------------------------------------------------------------
 
 struct SectionCodec {
@@ -668,6 +749,7 @@ constexpr SectionCodec kSections[] = {
     {SectionKind::kAttribute, "attribute column", false, true, WriteAttributes, ReadAttributes},
     {SectionKind::kSavedSegment, "saved segment", false, true, WriteSavedSegments,
      ReadSavedSegments},
+    {SectionKind::kRuleDefinition, "rule tag", false, true, WriteRules, ReadRules},
 };
 
 const SectionCodec* CodecOf(uint32_t kind) {

@@ -44,6 +44,7 @@
 #include "index/attributes.h"
 #include "index/catalog.h"
 #include "index/key_map.h"
+#include "index/rules.h"
 #include "index/saved_segments.h"
 #include "tagindex/options.h"
 
@@ -66,6 +67,7 @@ struct Version {
   Catalog catalog;
   AttributeTable attributes;
   SavedSegmentTable segments;  // saved segments (人群包)
+  RuleTable rules;             // rule tags' rules (their members are catalog tags)
   uint64_t row_limit = 0;      // one past the largest row id ever assigned
   // Number of commits applied (0 for a new or just-opened index); tests
   // and diagnostics use it to order versions.

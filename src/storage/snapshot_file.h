@@ -37,7 +37,7 @@ enum class SectionKind : uint32_t {
   kUniverse = 5,           // live customers, portable Roaring
   kTagBitmap = 6,          // one tag's members: tag id + portable Roaring
   kAttributeSlice = 7,     // reserved: one bit slice of a numeric attribute
-  kRuleDefinition = 8,     // reserved: a rule tag's query
+  kRuleDefinition = 8,     // one rule tag's rule and refresh state
   kSegmentDefinition = 9,  // reserved: a saved segment
   kKeyTable = 10,          // customer key -> row lookup table (int64/string keys)
   kAttribute = 11,         // one attribute column: metadata + its bit-sliced index

@@ -101,6 +101,16 @@ struct Describe {
   std::string operator()(const ti::DropSegmentMutation& m) {
     return absl::StrCat("dropseg ", m.id);
   }
+  // Rule tags: round trips in tests/index/rules_test.cc.
+  std::string operator()(const ti::DefineRuleMutation& m) {
+    return absl::StrCat("rule ", m.id, "|", m.redefine, "|", std::string(m.name), "|",
+                        std::string(m.query), "|", static_cast<int>(m.policy), "|", m.as_of, "|",
+                        std::string(m.portable));
+  }
+  std::string operator()(const ti::RefreshRuleMutation& m) {
+    return absl::StrCat("refresh ", m.tag.value, "|", m.as_of, "|", m.incremental, "|",
+                        std::string(m.entered_portable), "|", std::string(m.left_portable));
+  }
 };
 
 std::string Text(const ti::Mutation& m) { return std::visit(Describe{}, m); }

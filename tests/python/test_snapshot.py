@@ -379,8 +379,13 @@ def test_snapshot_has_every_read_method_of_the_index():
                  "write", "add_tag", "remove_tag", "from_dataframe", "import_csv",
                  "import_dataframe", "demo", "create_attribute", "rename_attribute",
                  "drop_attribute", "set_attribute", "clear_attribute", "save_segment",
-                 "rename_segment", "drop_segment", "last_import", "to_dataframe"}
-    index_reads = {n for n in vars(tagindex.Index) if not n.startswith("_")} - not_reads
+                 "rename_segment", "drop_segment", "last_import", "to_dataframe",
+                 "define_rule_tag", "redefine_rule_tag", "drop_rule_tag", "refresh_rules"}
+    # Known gap, stated in issue #14's note: rule definitions are not yet
+    # readable from a snapshot (the C++ Snapshot has no rule calls yet).
+    not_yet = {"rule_tag_info", "rule_tags"}
+    index_reads = ({n for n in vars(tagindex.Index) if not n.startswith("_")} - not_reads
+                   - not_yet)
     missing = sorted(n for n in index_reads if n not in vars(tagindex.Snapshot))
     assert not missing, f"Snapshot lacks {missing}"
     for n in index_reads:

@@ -38,6 +38,7 @@ from ._import import ImportReport, RejectedRow, RejectedRowsWarning, demo_querie
 from ._attributes import AttributeInfo
 from ._analytics import CoOccurrence, Coverage
 from ._segments import SavedSegmentInfo, SegmentDiff
+from ._rules import RuleRefreshResult, RuleTagInfo
 from ._query import CompiledQuery, Explanation, ExplainNode, QueryOptions, Segment
 from ._snapshot import Snapshot
 from ._sharded import ShardedIndex, ShardedSegment
@@ -50,6 +51,8 @@ __all__ = [
     "CoOccurrence",
     "Coverage",
     "SavedSegmentInfo",
+    "RuleTagInfo",
+    "RuleRefreshResult",
     "SegmentDiff",
     "Snapshot",
     "Index",

@@ -45,8 +45,9 @@ class TagInfo:
     description: str
     kind: str
     count: int
+    rule: str
     def __init__(self, id: int, name: str, category: str, description: str, kind: str,
-                 count: int) -> None: ...
+                 count: int, rule: str = ...) -> None: ...
     @property
     def qualified_name(self) -> str: ...
 
@@ -123,6 +124,38 @@ class Coverage:
     tags: Any
     categories: Any
     def __init__(self, population: int, tags: Any, categories: Any) -> None: ...
+
+class RuleTagInfo:
+    tag: int
+    name: str
+    category: str
+    query: str
+    policy: str
+    as_of: Any
+    count: int
+    pending: int
+    full_needed: bool
+    full_reason: str
+    uses_today: bool
+    depends_on: List[int]
+    def __init__(self, tag: int, name: str, category: str, query: str, policy: str, as_of: Any,
+                 count: int, pending: int, full_needed: bool, full_reason: str,
+                 uses_today: bool, depends_on: List[int]) -> None: ...
+    @property
+    def qualified_name(self) -> str: ...
+
+class RuleRefreshResult:
+    tag: int
+    name: str
+    entered: int
+    left: int
+    count: int
+    as_of: Any
+    incremental: bool
+    reason: str
+    evaluated_rows: int
+    def __init__(self, tag: int, name: str, entered: int, left: int, count: int, as_of: Any,
+                 incremental: bool, reason: str, evaluated_rows: int) -> None: ...
 
 class SavedSegmentInfo:
     name: str
@@ -414,6 +447,15 @@ class Index:
     def save_segment(self, name: str, query: str, *, dynamic: bool = ...) -> SavedSegmentInfo: ...
     def saved_segment_info(self, name: str) -> SavedSegmentInfo: ...
     def saved_segments(self) -> List[SavedSegmentInfo]: ...
+    def define_rule_tag(self, name: str, query: str, *, category: str = ...,
+                        description: str = ..., policy: str = ..., as_of: Any = ...) -> Tag: ...
+    def redefine_rule_tag(self, tag: Any, query: str, *, policy: str = ...,
+                          as_of: Any = ...) -> None: ...
+    def drop_rule_tag(self, tag: Any) -> None: ...
+    def rule_tag_info(self, tag: Any) -> RuleTagInfo: ...
+    def rule_tags(self) -> List[RuleTagInfo]: ...
+    def refresh_rules(self, rules: Optional[Sequence[Any]] = ..., *, as_of: Any = ...,
+                      full: bool = ..., as_frame: bool = ...) -> Any: ...
     def saved_segment(self, name: str) -> Segment: ...
     def rename_segment(self, name: str, new_name: str) -> None: ...
     def drop_segment(self, name: str) -> None: ...

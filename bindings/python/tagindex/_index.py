@@ -15,6 +15,7 @@ from ._errors import (FailedPreconditionError, InvalidArgumentError, NotFoundErr
                       UnknownCustomerError, UnknownTagError)
 from ._analytics import AnalyticsMixin
 from ._attributes import AttributeMixin
+from ._rules import RulesMixin
 from ._segments import SegmentsMixin
 from ._options import (INDEX_FIELDS, OPEN_FIELDS, QUERY_FIELDS, SYNC_POLICIES, from_cpp,
                        index_options, make_dataclass, open_options, query_options,
@@ -59,6 +60,7 @@ class TagInfo:
     description: str
     kind: str
     count: int
+    rule: str = ""  # a rule tag's query ("" for a manual tag)
 
     @property
     def qualified_name(self) -> str:
@@ -101,7 +103,8 @@ class _ClosedIndex:
 
 def _tag_info(t: tuple) -> TagInfo:
     return TagInfo(id=t[0], name=t[1], category=t[2], description=t[3],
-                   kind=_TAG_KIND_NAMES.get(t[4], str(t[4])), count=t[5])
+                   kind=_TAG_KIND_NAMES.get(t[4], str(t[4])), count=t[5],
+                   rule=t[6] if len(t) > 6 else "")
 
 
 TagLike = Union["Tag", str, int]
@@ -1112,7 +1115,7 @@ def parse_portable_rows(blob: bytes, max_ids: int = 1 << 26) -> np.ndarray:
 
 # The attribute methods live in _attributes.py; they are Index's own methods.
 # So do the analytics methods of _analytics.py.
-for _mixin in (AttributeMixin, AnalyticsMixin, SegmentsMixin):
+for _mixin in (AttributeMixin, AnalyticsMixin, SegmentsMixin, RulesMixin):
     for _name, _member in vars(_mixin).items():
         if not _name.startswith("__"):
             setattr(Index, _name, _member)

@@ -63,7 +63,7 @@ def index_state(index: Any) -> Dict[str, Any]:
     live_rows = impl.live_rows()
     keys = impl.keys_of_rows(live_rows)
     tags = []
-    for tag_id, name, category, description, kind, _ in impl.list_tags():
+    for tag_id, name, category, description, kind, *_ in impl.list_tags():
         tags.append((tag_id, name, category, description, kind,
                      impl.export_tag(tag_id)))
     return {
