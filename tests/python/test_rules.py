@@ -161,3 +161,20 @@ def test_rules_survive_reopen(tmp_path):
     assert all(r.incremental for r in results)
     for name, _, fn in RULES:
         assert keys_of(reopened, name) == fn(m, TODAY)
+
+
+def test_clearing_values_by_key_reaches_an_incremental_refresh():
+    # The oracle: Python's own evaluation of "x >= 5" over the values left.
+    import tagindex
+    ix = tagindex.Index()
+    ix.add_customers([1, 2, 3])
+    ix.create_attribute("x", "int64")
+    ix.set_attribute("x", [1, 2, 3], [10, 10, 1])
+    ix.define_rule_tag("big", "x >= 5")
+    values = {1: 10, 2: 10, 3: 1}
+    assert set(ix.query("big").keys().tolist()) == {k for k, v in values.items() if v >= 5}
+    ix.clear_attribute("x", [1])
+    del values[1]
+    (r,) = ix.refresh_rules()
+    assert r.incremental and r.left == 1 and r.entered == 0
+    assert set(ix.query("big").keys().tolist()) == {k for k, v in values.items() if v >= 5}
