@@ -24,20 +24,6 @@ const Segment* SegmentArg(const py::object& seg) {
   return &seg.cast<const PySegment&>().segment;
 }
 
-// Exact through text (sums of many int64 values exceed 64 bits).
-py::object Int128ToPy(absl::int128 v) {
-  std::string text;
-  const bool negative = v < 0;
-  absl::uint128 mag = negative ? -static_cast<absl::uint128>(v) : static_cast<absl::uint128>(v);
-  if (mag == 0) text = "0";
-  while (mag > 0) {
-    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
-    mag /= 10;
-  }
-  if (negative) text.insert(text.begin(), '-');
-  return py::int_(py::str(text));
-}
-
 // Columns of profile rows: a dict of lists.
 py::dict RowsDict(const std::vector<ProfileRow>& rows) {
   py::list tag, name, category, count, overall, sis, so, tgi, acount, asum, amean;

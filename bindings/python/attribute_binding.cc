@@ -31,20 +31,6 @@ const Segment* SegmentOf(const py::object& seg) {
   return &seg.cast<const PySegment&>().segment;
 }
 
-py::object Int128ToPy(absl::int128 v) {
-  // Through text: exact for every 128-bit value.
-  std::string text;
-  const bool negative = v < 0;
-  absl::uint128 mag = negative ? -static_cast<absl::uint128>(v) : static_cast<absl::uint128>(v);
-  if (mag == 0) text = "0";
-  while (mag > 0) {
-    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
-    mag /= 10;
-  }
-  if (negative) text.insert(text.begin(), '-');
-  return py::int_(py::str(text));
-}
-
 // The read calls, on `_Index` and `_Snapshot` (see IndexReader).
 template <typename R, typename Cls>
 void BindReads(Cls& cls) {

@@ -74,4 +74,17 @@ py::object ToPy(const CustomerKey& key) {
       PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
 }
 
+py::object Int128ToPy(absl::int128 v) {
+  std::string text;
+  const bool negative = v < 0;
+  absl::uint128 mag = negative ? -static_cast<absl::uint128>(v) : static_cast<absl::uint128>(v);
+  if (mag == 0) text = "0";
+  while (mag > 0) {
+    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
+    mag /= 10;
+  }
+  if (negative) text.insert(text.begin(), '-');
+  return py::int_(py::str(text));
+}
+
 }  // namespace tagindex::python

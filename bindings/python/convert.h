@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "tagindex/types.h"
 
 namespace tagindex::python {
@@ -62,6 +63,9 @@ py::object KeysToPy(std::vector<CustomerKey>&& keys, KeyKind kind);
 
 // A CustomerKey as a Python int or str.
 py::object ToPy(const CustomerKey& key);
+
+// A 128-bit sum (attribute aggregates) as a Python int, exact (through text).
+py::object Int128ToPy(absl::int128 v);
 
 }  // namespace tagindex::python
 

@@ -52,9 +52,10 @@ bool json_errors = false;
 void SetJsonErrors(bool on) { json_errors = on; }
 
 std::string ErrorJson(const absl::Status& status) {
-  std::string out = absl::StrCat(
-      "{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
-      ",\"exit_code\":", ExitCodeFor(status), ",\"message\":", JsonString(std::string(status.message())));
+  std::string out =
+      absl::StrCat("{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
+                   ",\"exit_code\":", ExitCodeFor(status),
+                   ",\"message\":", JsonString(std::string(status.message())));
   if (std::optional<ErrorInfo> info = GetErrorInfo(status)) {
     absl::StrAppend(&out, ",\"kind\":", JsonString(info->kind_name),
                     ",\"subject\":", JsonString(info->subject));

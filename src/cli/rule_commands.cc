@@ -85,8 +85,7 @@ std::string InfoJson(const RuleTagInfo& r) {
   return absl::StrCat("{\"id\":", r.tag.value, ",\"name\":", JsonString(r.name),
                       ",\"category\":", JsonString(r.category), ",\"query\":", JsonString(r.query),
                       ",\"policy\":\"", PolicyText(r.policy), "\",\"as_of\":\"",
-                      FormatDate(r.as_of), "\",\"count\":", r.count,
-                      ",\"pending\":", r.pending,
+                      FormatDate(r.as_of), "\",\"count\":", r.count, ",\"pending\":", r.pending,
                       ",\"full_needed\":", r.full_needed ? "true" : "false", "}");
 }
 

@@ -169,8 +169,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
     TI_ASSIGN_OR_RETURN(index, Create(options.index));
     bool renamed = false;
     uint64_t bytes = 0;
-    TI_RETURN_IF_ERROR(internal::WriteGeneration(*index->state_->Pin(), fs, path, 0,
-                                                 &wal_file, &bytes, &renamed));
+    TI_RETURN_IF_ERROR(
+        internal::WriteGeneration(*index->state_->Pin(), fs, path, 0, &wal_file, &bytes, &renamed));
     d->report.snapshot_bytes = bytes;
   } else {
     absl::Status loaded = load(gen);

@@ -618,8 +618,7 @@ TEST_CASE("sharded analytics: every result equals the unsharded index's", "[shar
     // Errors as the Index's: a segment of another sharded index, n == 0,
     // an unknown category.
     auto other = ShardedIndex::CreateInMemory({}).value();
-    CHECK(s->Profile(other->AllCustomers()).status().code() ==
-          absl::StatusCode::kInvalidArgument);
+    CHECK(s->Profile(other->AllCustomers()).status().code() == absl::StatusCode::kInvalidArgument);
     CHECK(s->TopTags(s->AllCustomers(), {.n = 0}).status().code() ==
           absl::StatusCode::kInvalidArgument);
     CHECK(s->CrosstabOf("购买频率", "没有").status().code() == absl::StatusCode::kNotFound);

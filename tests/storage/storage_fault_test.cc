@@ -17,7 +17,22 @@ using tagindex::testing::MemOptions;
 using tagindex::testing::RandomOp;
 using Code = absl::StatusCode;
 
-namespace {}  // namespace
+namespace {
+
+// Reopens "db" twice and compares with `want`: once as after a process crash
+// (the files as written), once as after a power loss (only what was synced).
+void CheckReopens(const std::shared_ptr<MemFileSystem>& fs, const std::string& want) {
+  fs->ClearFault();
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) fs->Crash();
+    auto reopened = Index::Open("db", MemOptions(fs));
+    INFO((pass == 0 ? "process crash: " : "power loss: ") << reopened.status());
+    REQUIRE(reopened.ok());
+    CHECK(Dump(**reopened) == want);
+  }
+}
+
+}  // namespace
 
 // The oracle must apply only acknowledged ops, so it replays the script and
 // stops applying where the persistent index stopped acknowledging.
@@ -63,22 +78,8 @@ TEST_CASE("storage faults: fail the Nth write, sync or rename, then lose power",
       }
       const bool fired = fs->faults_fired() > 0;
       const std::string want = Dump(*oracle);
-      // Reopen twice: once as after a process crash (the files as written),
-      // once as after a power loss (only what was synced).
       index.reset();
-      fs->ClearFault();
-      {
-        auto reopened = Index::Open("db", MemOptions(fs));
-        REQUIRE(reopened.ok());
-        CHECK(Dump(**reopened) == want);
-      }
-      fs->Crash();
-      {
-        auto reopened = Index::Open("db", MemOptions(fs));
-        INFO(reopened.status());
-        REQUIRE(reopened.ok());
-        CHECK(Dump(**reopened) == want);
-      }
+      CheckReopens(fs, want);
       if (!fired) {
         // The script finished without reaching op n: every op was tried.
         CHECK(n > (kind == MemFileSystem::Op::kRename ? 2 : 50));
@@ -160,20 +161,7 @@ TEST_CASE("storage faults: changes made while a checkpoint writes survive every 
       const bool fired = fs->faults_fired() > 0;
       const std::string want = Dump(*oracle);
       index.reset();
-      fs->ClearFault();
-      {
-        auto reopened = Index::Open("db", MemOptions(fs));
-        INFO(reopened.status());
-        REQUIRE(reopened.ok());
-        CHECK(Dump(**reopened) == want);
-      }
-      fs->Crash();
-      {
-        auto reopened = Index::Open("db", MemOptions(fs));
-        INFO(reopened.status());
-        REQUIRE(reopened.ok());
-        CHECK(Dump(**reopened) == want);
-      }
+      CheckReopens(fs, want);
       if (!fired) {
         CHECK(during > 0);  // the script did change the index mid-checkpoint
         CHECK(n > (kind == MemFileSystem::Op::kRename ? 2 : 20));
