@@ -52,11 +52,16 @@ struct OpenOptions {
   // Options of a new index; ignored when the directory already holds one
   // (the stored options win, so key kind and limits never change under data).
   IndexOptions index;
-  // Create the directory and an empty index if there is none. Kept `true`
-  // by default (every existing caller relies on it); pass false when an
-  // empty or missing path must be an error (a mount that failed, a removed
-  // directory): Open is then NotFound instead of starting afresh.
-  bool create_if_missing = true;
+  // Create the directory and an empty index if there is none (the path is
+  // missing, or an empty directory). False by default, as in leveldb: a path
+  // that was removed (`rm -rf`), a mount that failed or a typo is NotFound
+  // instead of silently starting afresh with an empty index; creating is
+  // something the caller asks for. Independently of this flag, Open never
+  // creates an index in a directory that held one whose generation files are
+  // gone (a log with records, a LOCK alone: DataLoss) or that holds files
+  // not of an index (FailedPrecondition); what an interrupted creation
+  // leaves (the first snapshot's temporary, an empty log) is created over.
+  bool create_if_missing = false;
   // Open without writing anything: no lock is taken, the log is replayed in
   // memory only, and every mutation and Checkpoint is FailedPrecondition.
   // A writer may checkpoint meanwhile: when the generation being read
@@ -79,7 +84,11 @@ struct OpenOptions {
   bool salvage_log = false;
   // Safety limits applied while loading (a crafted file cannot make the
   // library allocate more than the file justifies, and no more than these).
-  // Largest tag id counter accepted from a snapshot.
+  // Most live tags, and most attribute columns, accepted from a snapshot
+  // (the name is historical). Tag and attribute ids are never reused (a
+  // host's stale TagId never names another tag) and size nothing — the
+  // catalog holds only live entries — so the id counters are not limited:
+  // an index whose counter passed 2^24 reopens with the defaults.
   uint32_t max_tag_id_on_load = 1u << 24;
   // Largest single log record accepted, in bytes.
   uint64_t max_log_record_bytes = uint64_t{1} << 30;

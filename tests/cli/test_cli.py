@@ -614,3 +614,23 @@ def test_segment_commands_agree_with_python_sets(tmp_path):
     err = run("segment", "drop", d, "促销", check_rc=1)
     assert "unknown saved segment" in err.stderr
     assert run("segment", "save", d, "老客", "大促敏感", check_rc=1).returncode == 1
+
+
+def test_commands_never_create_an_index_unasked_or_over_a_former_one(tmp_path, shop):
+    # Read commands on a missing path: an error, and nothing is made.
+    missing = tmp_path / "missing"
+    run("count", missing, "ALL", check_rc=1)
+    run("tags", missing, check_rc=1)
+    assert not missing.exists()
+    # An index whose snapshot was removed: import (which creates new
+    # indexes) and the read commands refuse it as a former index.
+    d = tmp_path / "idx"
+    run("import", d, shop, *MAPPING, check_rc=0)
+    for snapshot in d.glob("snapshot-*"):
+        snapshot.unlink()
+    p = run("import", d, shop, *MAPPING)
+    assert p.returncode == 2, p.stderr
+    assert "held a tagindex index" in p.stderr
+    p = run("count", d, "ALL")
+    assert p.returncode == 2 and "held a tagindex index" in p.stderr
+    assert not list(d.glob("snapshot-*"))   # nothing was created over it

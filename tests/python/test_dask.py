@@ -24,7 +24,7 @@ QUERY = "高价值客户 AND 电子产品 AND NOT 流失风险"
 def data(tmp_path_factory):
     path = tmp_path_factory.mktemp("dask") / "crm"
     plain = tagindex.Index()
-    with tagindex.ShardedIndex.open(path, shards=4, sync="none") as sharded:
+    with tagindex.ShardedIndex.open(path, shards=4, sync="none", create_if_missing=True) as sharded:
         keys = list(range(0, 100000, 7))
         for i, name in enumerate(["高价值客户", "电子产品", "流失风险"]):
             sharded.create_tag(name)

@@ -91,6 +91,7 @@ std::string Dump(const ShardedIndex& s) {
 [[noreturn]] void RunChild(const std::string& dir, uint64_t seed, tagindex::SyncPolicy policy,
                            int fd) {
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = kShards;
   o.threads = 2;
   o.shard.sync = policy;
@@ -155,6 +156,7 @@ TEST_CASE("sharded crash: SIGKILL between shards is repaired from the manifest o
     if (WIFEXITED(status)) REQUIRE(WEXITSTATUS(status) == 0);
 
     ShardedOpenOptions mem;
+    mem.shard.create_if_missing = true;
     mem.create.shards = kShards;
     mem.threads = 1;
     auto oracle = ShardedIndex::CreateInMemory(mem).value();
@@ -165,6 +167,7 @@ TEST_CASE("sharded crash: SIGKILL between shards is repaired from the manifest o
     const std::string after_in_flight = Dump(*oracle);
 
     ShardedOpenOptions o;
+    o.shard.create_if_missing = true;
     o.create.shards = kShards;
     auto reopened = ShardedIndex::Open(dir, o);
     INFO("acked " << acked << ": " << reopened.status());
@@ -211,6 +214,7 @@ TEST_CASE("sharded crash: a fault at every step of a catalog change is repaired"
       INFO("op " << static_cast<int>(op) << " fault at " << k);
       auto fs = std::make_shared<MemFileSystem>();
       ShardedOpenOptions o;
+      o.shard.create_if_missing = true;
       o.create.shards = kShards;
       o.threads = 1;
       o.shard.file_system = fs;
