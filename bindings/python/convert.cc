@@ -33,10 +33,6 @@ py::object EncodePass(PyObject* str) {
 
 QueryText::QueryText(const py::handle& text, size_t max_bytes) {
   PyObject* obj = text.ptr();
-  if (PyBytes_Check(obj)) {
-    view_ = ViewOf(text);
-    return;
-  }
   if (!PyUnicode_Check(obj)) {
     throw py::type_error(std::string("query: expected a str, got ") + Py_TYPE(obj)->tp_name);
   }

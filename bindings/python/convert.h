@@ -37,8 +37,8 @@ inline std::span<const int64_t> AsSpan(const KeyArray& a) {
 // the GIL released.
 std::span<const char> BytesSpan(const py::bytes& b);
 
-// The text of a query argument (a str, or bytes for text with lone
-// surrogates), with an oversized text refused before it is copied: a str of
+// The text of a query argument (a str; anything else is TypeError), with
+// an oversized text refused before it is copied: a str of
 // n code points is at least n UTF-8 bytes, so when n exceeds `max_bytes`
 // only a bounded prefix (`max_bytes` plus 256 code points, enough for the
 // error's position and snippet) is encoded, and the library refuses that

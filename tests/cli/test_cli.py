@@ -580,7 +580,7 @@ def test_analytics_commands_agree_with_python_sets(demo_dir):
 def test_segment_commands_agree_with_python_sets(tmp_path):
     d = tmp_path / "idx"
     rng = random.Random(5)
-    with tagindex.Index.open(str(d)) as index:
+    with tagindex.Index.open(str(d), create_if_missing=True) as index:
         keys = list(range(1, 3001))
         index.add_customers(keys)
         members = {}
@@ -597,7 +597,7 @@ def test_segment_commands_agree_with_python_sets(tmp_path):
     assert [(x["name"], x["kind"]) for x in listed] == [("促销", "dynamic"), ("双十一老客", "static")]
     # Change the index through Python, then diff the frozen segment with its query now.
     left = sorted(want)[:40]
-    with tagindex.Index.open(str(d)) as index:
+    with tagindex.Index.open(str(d), create_if_missing=True) as index:
         index.remove_tag("复购客户", left)
     diff = json.loads(run("segment", "diff", d, "双十一老客", "--json", check_rc=0).stdout)
     assert (diff["left"], diff["entered"], diff["stayed"]) == (40, 0, len(want) - 40)

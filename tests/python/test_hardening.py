@@ -147,10 +147,10 @@ def test_save_writes_a_directory_that_open_opens(tmp_path):
 
 def test_an_oversized_query_is_refused_at_its_position(index):
     index.create_tag("VIP")
-    # Three lines; the limit (20 bytes) falls on the third, in a non-ASCII word.
+    # Three lines; the limit (20 bytes) falls on the third, at 值 (column 6 in code points).
     text = "VIP\nOR VIP\nOR 高价值客户" + " OR VIP" * 10_000
     with pytest.raises(tagindex.ResourceExhaustedError,
-                       match=r"line 3, column 7: query is longer than the limit of 20 bytes") as e:
+                       match=r"line 3, column 6: query is longer than the limit of 20 bytes") as e:
         index.count(text, max_query_bytes=20)
     assert (e.value.kind, e.value.limit) == ("limit", "QueryOptions::max_query_bytes")
     # A str of fewer code points than the limit but more UTF-8 bytes.
