@@ -38,9 +38,10 @@ enum class SyncPolicy : uint8_t {
   // sync that covers it before returning. Same guarantee as kEveryWrite;
   // concurrent writers share one fsync. The change is visible to readers as
   // soon as it is applied, slightly before it is acknowledged; if that sync
-  // fails, the waiting calls return its error although their changes are
-  // visible (and may or may not survive a crash), and the log refuses
-  // further writes until the index is reopened.
+  // fails, the waiting calls return its error, the index goes back to its
+  // last acknowledged state (reads no longer see the changes that were not
+  // synced; the log is cut back to what was), and every later write fails
+  // with the first error until the index is reopened.
   kGroupCommit,
   // Records are written (write(2)) before the call returns but never synced
   // by the index: an acknowledged change survives a crash of the process,
