@@ -16,11 +16,6 @@ namespace {
 
 namespace py = pybind11;
 
-struct PyShardedSegment {
-  std::shared_ptr<ShardedIndex> index;
-  ShardedSegment segment;
-};
-
 py::object Int128(absl::int128 v) {
   std::string text;
   const bool negative = v < 0;
@@ -134,6 +129,12 @@ void BindSharded(py::module_& m) {
         return std::shared_ptr<ShardedIndex>(ValueOrThrow(ShardedIndex::CreateInMemory(o)));
       });
   cls.def_static("shard_path", &ShardedIndex::ShardPath);
+  cls.def_static("reshard", [](const std::string& source, const std::string& dest, uint32_t shards,
+                               uint64_t rows_per_shard, uint32_t threads) {
+    ThrowIfError(WithoutGil(
+        [&] { return ShardedIndex::Reshard(source, dest, shards, rows_per_shard, threads); }));
+  });
+  BindShardedAnalytics(cls);
   cls.def_static("read_manifest", [](const std::string& path) {
     ShardedManifestInfo m =
         ValueOrThrow(WithoutGil([&] { return ShardedIndex::ReadManifest(path); }));
