@@ -271,22 +271,29 @@ void BindMergeHelpers(py::module_& m) {
     TopTagsOptions o{n, static_cast<TopTagsBy>(by), min_count, std::nullopt};
     return RowsDict(ValueOrThrow(RankTopTags(RowsFromDict(rows), o)));
   });
-  m.def("merge_cooccurrences", [](const py::list& parts, const std::vector<uint32_t>& ids) {
+  // parts: (tag ids, cooccurrence tuple) of each index, so parts of other
+  // tag lists are refused.
+  m.def("merge_cooccurrences", [](const py::list& parts) {
     std::vector<CoOccurrence> in;
     for (const py::handle& h : parts) {
-      auto t = h.cast<py::tuple>();
-      if (t.size() != 5)
+      auto pair = h.cast<py::tuple>();
+      if (pair.size() != 2) {
+        throw py::value_error("merge_cooccurrences: expected (tag ids, cooccurrence tuple)");
+      }
+      auto t = pair[1].cast<py::tuple>();
+      if (t.size() != 5) {
         throw py::value_error("merge_cooccurrences: expected a cooccurrence tuple");
+      }
       CoOccurrence c;
-      for (uint32_t id : ids) c.tags.push_back(TagId{id});
+      for (uint32_t id : pair[0].cast<std::vector<uint32_t>>()) c.tags.push_back(TagId{id});
       c.names = t[0].cast<std::vector<std::string>>();
       c.population = t[1].cast<uint64_t>();
       c.counts = t[2].cast<std::vector<uint64_t>>();
+      if (c.counts.size() != c.tags.size() * c.tags.size()) {
+        throw py::value_error("merge_cooccurrences: a matrix is not of its tag list's size");
+      }
       c.jaccard.assign(c.counts.size(), 0.0);
       c.lift.assign(c.counts.size(), 0.0);
-      if (c.counts.size() != ids.size() * ids.size()) {
-        throw py::value_error("merge_cooccurrences: a matrix is not of the tag list's size");
-      }
       in.push_back(std::move(c));
     }
     CoOccurrence c = ValueOrThrow(MergeCoOccurrences(std::move(in)));

@@ -194,3 +194,46 @@ def test_reshard_keeps_everything(tmp_path, key_kind, shards, new):
     with pytest.raises(tagindex.InvalidArgumentError):
         tagindex.ShardedIndex.reshard(src, tmp_path / "none", 0)
     assert not (tmp_path / "none").exists() and not (tmp_path / "none.reshard-tmp").exists()
+
+
+def test_merge_helpers_equal_the_whole_index_and_refuse_other_catalogs():
+    """_tagindex.merge_profiles / rank_top_tags / merge_cooccurrences (the
+    Dask reducer's helpers) over two indexes holding disjoint halves of the
+    customers equal the whole index's answers."""
+    from tagindex import _tagindex
+    rng = random.Random(808)
+    keys = rng.sample(range(1, 10 ** 9), 1200)
+    whole, halves = tagindex.Index(), [tagindex.Index(), tagindex.Index()]
+    for idx in [whole] + halves:
+        for i in range(4):
+            idx.create_tag(f"兴趣{i}", "兴趣爱好类")
+        idx.create_attribute("消费金额", "int64")
+    for k in keys:
+        part = halves[k % 2]
+        tags = [f"兴趣{i}" for i in range(4) if rng.random() < 0.5 / (i + 1)]
+        value = rng.randrange(-4 * 10 ** 18, 4 * 10 ** 18)  # sums overflow int64
+        for idx in (whole, part):
+            idx.add_customers([k])
+            for t in tags:
+                idx.tag(t).add([k])
+            idx.set_attribute("消费金额", [k], [value])
+    raw = [h._impl.profile(None, None, "消费金额") for h in halves]
+    segment_count, universe_count, rows = _tagindex.merge_profiles(raw, "消费金额")
+    want = whole._impl.profile(None, None, "消费金额")
+    assert (segment_count, universe_count, rows) == want
+    plain_rows = _tagindex.merge_profiles([h._impl.profile(None, None, "") for h in halves], "")[2]
+    for by in (0, 1):
+        assert _tagindex.rank_top_tags(plain_rows, 2, by, 0) == \
+            whole._impl.top_tags(None, 2, by, 0, None)
+    ids = [whole._tag_id(f"兴趣{i}") for i in range(3)]
+    parts = [(ids, h._impl.cooccurrence(ids, None)) for h in halves]
+    assert _tagindex.merge_cooccurrences(parts) == whole._impl.cooccurrence(ids, None)
+    with pytest.raises(tagindex.InvalidArgumentError):
+        _tagindex.merge_cooccurrences([parts[0], (ids[:2], halves[1]._impl.cooccurrence(
+            ids[:2], None))])
+    other = tagindex.Index()
+    other.create_tag("别的")
+    with pytest.raises(tagindex.InvalidArgumentError):
+        _tagindex.merge_profiles([raw[0], other._impl.profile(None, None, "")], "")
+    with pytest.raises(tagindex.InvalidArgumentError):
+        _tagindex.merge_profiles([], "")

@@ -230,8 +230,7 @@ class DaskShardedIndex:
         (MergeCoOccurrences), Jaccard and lift computed from the sums."""
         t = _today(today)
         parts = self._map("cooccurrence", lambda i: (list(tags), text, t))
-        ids = parts[0][0]
-        return cooccurrence_of(_tagindex.merge_cooccurrences([p[1] for p in parts], ids))
+        return cooccurrence_of(_tagindex.merge_cooccurrences([tuple(p) for p in parts]))
 
     # ---- attribute aggregates ----
     def histogram(self, attribute: str, bounds: List[Any], text: Optional[str] = None, *,
