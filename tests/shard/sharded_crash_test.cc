@@ -278,6 +278,7 @@ TEST_CASE("sharded crash: a reshard killed at any moment leaves no partial desti
   const std::string src = root + "/src";
   {
     ShardedOpenOptions o;
+    o.shard.create_if_missing = true;
     o.create.shards = kShards;
     o.shard.sync = tagindex::SyncPolicy::kNone;
     auto s = ShardedIndex::Open(src, o).value();
@@ -292,6 +293,7 @@ TEST_CASE("sharded crash: a reshard killed at any moment leaves no partial desti
     REQUIRE(s->Checkpoint().ok());
   }
   ShardedOpenOptions ro;
+  ro.shard.create_if_missing = true;
   ro.shard.read_only = true;
   ro.shard.create_if_missing = false;
   const std::string want = tagindex::testing::DeepDump(*ShardedIndex::Open(src, ro).value());

@@ -679,6 +679,7 @@ TEST_CASE("sharded reshard: the new index holds the source's data and answers as
       std::unique_ptr<ShardedIndex> s;
       if (c.kind == KeyKind::kIdentity) {
         ShardedOpenOptions o;
+        o.shard.create_if_missing = true;
         o.create.shards = c.from;
         o.create.index.key_kind = c.kind;
         o.create.rows_per_shard = c.rows_per_shard;
@@ -698,6 +699,7 @@ TEST_CASE("sharded reshard: the new index holds the source's data and answers as
     CHECK(Listing(src) == before);  // never written
     CHECK(!std::filesystem::exists(dest + ".reshard-tmp"));
     ShardedOpenOptions ro;
+    ro.shard.create_if_missing = true;
     ro.shard.read_only = true;
     ro.shard.create_if_missing = false;
     ro.threads = 2;
