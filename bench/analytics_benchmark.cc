@@ -218,6 +218,7 @@ SaveData& Saves() {
     char tmpl[] = "/tmp/tagindex-savebench-XXXXXX";
     d->dir = ::mkdtemp(tmpl);
     OpenOptions o;
+    o.create_if_missing = true;
     o.sync = SyncPolicy::kNone;
     IndexOptions io;
     io.key_kind = KeyKind::kIdentity;

@@ -71,6 +71,7 @@ struct Fixture {
       char tmpl[] = "/tmp/tagindex-concbench-XXXXXX";
       dir = ::mkdtemp(tmpl);
       OpenOptions o;
+      o.create_if_missing = true;
       o.index = io;
       o.sync = SyncPolicy::kNone;
       o.max_log_record_bytes = uint64_t{1} << 30;

@@ -61,6 +61,7 @@ struct Fixture {
       char tmpl[] = "/tmp/tagindex-mutbench-XXXXXX";
       dir = ::mkdtemp(tmpl);
       OpenOptions o;
+      o.create_if_missing = true;
       o.index = io;
       o.sync = static_cast<SyncPolicy>(policy);
       o.group_commit_interval_ms = 1;

@@ -72,6 +72,7 @@ const Data& GetData() {
       if (!d->unsharded->TagRows(t, rows).ok()) std::abort();
     }
     tagindex::ShardedOpenOptions o;
+    o.shard.create_if_missing = true;
     o.create.shards = EnvU32("TAGINDEX_SCALE_SHARDS", 8);
     o.create.index.key_kind = tagindex::KeyKind::kIdentity;
     o.create.rows_per_shard = (uint64_t{n} + o.create.shards - 1) / o.create.shards;

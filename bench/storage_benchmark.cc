@@ -62,6 +62,7 @@ Saved& Get(uint32_t customers, KeyKind kind = KeyKind::kIdentity) {
   Saved& s = *slot;
   s.dir = MakeTempDir();
   OpenOptions o;
+  o.create_if_missing = true;
   o.index.key_kind = kind;
   o.sync = SyncPolicy::kNone;
   s.index = Index::Open(s.dir, o).value();
@@ -167,6 +168,7 @@ void BM_Storage_Open(benchmark::State& state) {
                                             : "identity keys");
   const std::string path = SnapshotPath(s.dir);
   OpenOptions o;
+  o.create_if_missing = true;
   o.read_only = true;
   std::vector<double> fresh, warm;
   uint64_t bytes = 0;
@@ -203,6 +205,7 @@ void BM_Storage_FindCustomer(benchmark::State& state) {
   std::unique_ptr<Index> local;
   if (opened) {
     OpenOptions o;
+    o.create_if_missing = true;
     o.read_only = true;
     local = Index::Open(s.dir, o).value();
   } else {
@@ -263,6 +266,7 @@ void BM_Storage_Mutate(benchmark::State& state) {
     if (slot.second == nullptr) {
       slot.first = MakeTempDir();
       OpenOptions o;
+      o.create_if_missing = true;
       // Policy 4: group commit with no pause between syncs.
       o.sync = policy == 4 ? SyncPolicy::kGroupCommit
                            : static_cast<SyncPolicy>(std::min<int64_t>(policy, 2));

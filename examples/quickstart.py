@@ -19,7 +19,7 @@ with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "customers.csv")
     with open(path, "w", encoding="utf-8") as f:
         f.write(CSV)
-    with tagindex.Index.open(os.path.join(tmp, "idx")) as index:    # persistent
+    with tagindex.Index.open(os.path.join(tmp, "idx"), create_if_missing=True) as index:    # persistent
         report = index.import_csv(path, key="客户ID", key_kind="int64", tags=["高价值客户"],
                                   multi={"兴趣": "兴趣爱好类"}, categories=["城市"])
         print(f"imported {report.rows_imported} of {report.rows_read} rows")

@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);  // a fresh index every run
   {
     tagindex::OpenOptions open;
+    open.create_if_missing = true;
     open.index = options;
     open.sync = tagindex::SyncPolicy::kNone;
     persist_s = compare::Seconds([&] {

@@ -19,7 +19,7 @@ def main():
     rng = np.random.default_rng(17)
     n = 1_000_000
     keys = rng.choice(10**12, size=n, replace=False).astype(np.int64)
-    with tagindex.ShardedIndex.open(path, shards=8, sync="none") as s:
+    with tagindex.ShardedIndex.open(path, shards=8, sync="none", create_if_missing=True) as s:
         s.add_customers(keys)
         for i in range(20):
             s.create_tag(f"t{i}", "兴趣")

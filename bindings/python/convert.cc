@@ -14,6 +14,51 @@ std::span<const char> BytesSpan(const py::bytes& b) {
   return {data, static_cast<size_t>(size)};
 }
 
+namespace {
+
+std::string_view ViewOf(const py::handle& b) {
+  std::span<const char> span = BytesSpan(py::reinterpret_borrow<py::bytes>(b));
+  return {span.data(), span.size()};
+}
+
+// UTF-8 of a str, lone surrogates included ("surrogatepass", so the library
+// reports where the text is invalid).
+py::object EncodePass(PyObject* str) {
+  PyObject* b = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+  if (b == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(b);
+}
+
+}  // namespace
+
+QueryText::QueryText(const py::handle& text, size_t max_bytes) {
+  PyObject* obj = text.ptr();
+  if (!PyUnicode_Check(obj)) {
+    throw py::type_error(std::string("query: expected a str, got ") + Py_TYPE(obj)->tp_name);
+  }
+  const Py_ssize_t n = PyUnicode_GET_LENGTH(obj);
+  if (static_cast<size_t>(n) > max_bytes) {
+    // Oversized whatever its encoding: encode a bounded prefix only.
+    const size_t keep =
+        static_cast<size_t>(n) - max_bytes > 256 ? max_bytes + 256 : static_cast<size_t>(n);
+    PyObject* prefix = PyUnicode_Substring(obj, 0, static_cast<Py_ssize_t>(keep));
+    if (prefix == nullptr) throw py::error_already_set();
+    py::object owned = py::reinterpret_steal<py::object>(prefix);
+    holder_ = EncodePass(owned.ptr());
+    view_ = ViewOf(holder_);
+    return;
+  }
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(obj, &size);
+  if (utf8 != nullptr) {
+    view_ = std::string_view(utf8, static_cast<size_t>(size));
+    return;
+  }
+  PyErr_Clear();  // lone surrogates: at most 3 * max_bytes bytes here
+  holder_ = EncodePass(obj);
+  view_ = ViewOf(holder_);
+}
+
 StringKeys ToStringKeys(const py::handle& seq) {
   StringKeys out;
   // PySequence_List copies the references, so our list owns every item.

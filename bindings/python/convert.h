@@ -37,6 +37,26 @@ inline std::span<const int64_t> AsSpan(const KeyArray& a) {
 // the GIL released.
 std::span<const char> BytesSpan(const py::bytes& b);
 
+// The text of a query argument (a str; anything else is TypeError), with
+// an oversized text refused before it is copied: a str of
+// n code points is at least n UTF-8 bytes, so when n exceeds `max_bytes`
+// only a bounded prefix (`max_bytes` plus 256 code points, enough for the
+// error's position and snippet) is encoded, and the library refuses that
+// prefix with the same error as the whole text. Otherwise the view is the
+// str's own UTF-8 (no copy for ASCII; Python's cached UTF-8 form else).
+// The argument object must outlive the view (it does for a call).
+class QueryText {
+ public:
+  QueryText(const py::handle& text, size_t max_bytes);
+  QueryText(const QueryText&) = delete;
+  QueryText& operator=(const QueryText&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  py::object holder_;  // an encoded prefix or the bytes form, when made here
+  std::string_view view_;
+};
+
 // Hands a vector to numpy without copying: the array owns the vector.
 template <typename T>
 py::array_t<T> ToNumpy(std::vector<T>&& v) {

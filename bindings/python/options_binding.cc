@@ -119,7 +119,8 @@ void BindOptions(py::module_& m) {
                                 "tagindex::OpenOptions without the file system (private).");
   open.cls().def_readwrite("index", &OpenOptions::index);
   open.Field("create_if_missing", &OpenOptions::create_if_missing,
-             "create the directory and an empty index.")
+             "create the directory and an empty index if there is none (default False: a "
+             "missing path is NotFoundError; never over a former index or foreign files).")
       .Field("read_only", &OpenOptions::read_only,
              "write nothing (no lock; the log is replayed in memory); mutations and "
              "checkpoint raise FailedPreconditionError.")
@@ -134,7 +135,9 @@ void BindOptions(py::module_& m) {
              "keep the records before a corrupt spot in the log instead of failing (reported "
              "in last_recovery).")
       .Field("max_tag_id_on_load", &OpenOptions::max_tag_id_on_load,
-             "safety limit on load: largest tag id counter accepted from a snapshot.")
+             "safety limit on load: most live tags (and attribute columns) accepted from a "
+             "snapshot; ids are never reused and size nothing, so the id counter is not "
+             "limited.")
       .Field("max_log_record_bytes", &OpenOptions::max_log_record_bytes,
              "safety limit on load: largest single log record accepted, in bytes.")
       .Finish();

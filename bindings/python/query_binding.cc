@@ -73,30 +73,33 @@ PySegment Combine(const PySegment& a, const PySegment& b,
 // The query calls, on `_Index` and `_Snapshot` (see IndexReader).
 template <typename R, typename Cls>
 void BindReads(Cls& cls) {
-  cls.def("query", [](const typename R::Self& self, const std::string& text,
-                      const py::object& opts) {
+  cls.def("query", [](const typename R::Self& self, const py::object& arg, const py::object& opts) {
     QueryOptions options = ToQueryOptions(opts);
-    return PySegment{R::Owner(self),
-                     ValueOrThrow(WithoutGil([&] { return R::Of(self).Query(text, options); }))};
+    QueryText text(arg, options.max_query_bytes);
+    return PySegment{
+        R::Owner(self),
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).Query(text.view(), options); }))};
   });
-  cls.def("count",
-          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
-            QueryOptions options = ToQueryOptions(opts);
-            return ValueOrThrow(WithoutGil([&] { return R::Of(self).Count(text, options); }));
-          });
-  cls.def("explain",
-          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
-            QueryOptions options = ToQueryOptions(opts);
-            return ExplanationToDict(
-                ValueOrThrow(WithoutGil([&] { return R::Of(self).Explain(text, options); })));
-          });
-  cls.def("compile",
-          [](const typename R::Self& self, const std::string& text, const py::object& opts) {
-            QueryOptions options = ToQueryOptions(opts);
-            return PyCompiledQuery{
-                R::Owner(self),
-                ValueOrThrow(WithoutGil([&] { return R::Of(self).Compile(text, options); }))};
-          });
+  cls.def("count", [](const typename R::Self& self, const py::object& arg, const py::object& opts) {
+    QueryOptions options = ToQueryOptions(opts);
+    QueryText text(arg, options.max_query_bytes);
+    return ValueOrThrow(WithoutGil([&] { return R::Of(self).Count(text.view(), options); }));
+  });
+  cls.def(
+      "explain", [](const typename R::Self& self, const py::object& arg, const py::object& opts) {
+        QueryOptions options = ToQueryOptions(opts);
+        QueryText text(arg, options.max_query_bytes);
+        return ExplanationToDict(
+            ValueOrThrow(WithoutGil([&] { return R::Of(self).Explain(text.view(), options); })));
+      });
+  cls.def(
+      "compile", [](const typename R::Self& self, const py::object& arg, const py::object& opts) {
+        QueryOptions options = ToQueryOptions(opts);
+        QueryText text(arg, options.max_query_bytes);
+        return PyCompiledQuery{
+            R::Owner(self),
+            ValueOrThrow(WithoutGil([&] { return R::Of(self).Compile(text.view(), options); }))};
+      });
   cls.def("all_customers", [](const typename R::Self& self) {
     return PySegment{R::Owner(self), WithoutGil([&] { return R::Of(self).AllCustomers(); })};
   });

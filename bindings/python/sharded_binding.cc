@@ -238,28 +238,32 @@ void BindSharded(py::module_& m) {
           [](ShardedIndex& s) { ThrowIfError(WithoutGil([&] { return s.Checkpoint(); })); });
 
   // ---- queries ----
-  cls.def("count", [](const ShardedIndex& s, const std::string& text, const py::object& today,
+  cls.def("count", [](const ShardedIndex& s, const py::object& arg, const py::object& today,
                       bool unknown_empty) {
     QueryOptions o = Options(today, unknown_empty);
-    return ValueOrThrow(WithoutGil([&] { return s.Count(text, o); }));
+    QueryText text(arg, o.max_query_bytes);
+    return ValueOrThrow(WithoutGil([&] { return s.Count(text.view(), o); }));
   });
-  cls.def("shard_counts", [](const ShardedIndex& s, const std::string& text,
-                             const py::object& today, bool unknown_empty) {
+  cls.def("shard_counts", [](const ShardedIndex& s, const py::object& arg, const py::object& today,
+                             bool unknown_empty) {
     QueryOptions o = Options(today, unknown_empty);
-    return ValueOrThrow(WithoutGil([&] { return s.ShardCounts(text, o); }));
+    QueryText text(arg, o.max_query_bytes);
+    return ValueOrThrow(WithoutGil([&] { return s.ShardCounts(text.view(), o); }));
   });
-  cls.def("query", [](const std::shared_ptr<ShardedIndex>& s, const std::string& text,
+  cls.def("query", [](const std::shared_ptr<ShardedIndex>& s, const py::object& arg,
                       const py::object& today, bool unknown_empty) {
     QueryOptions o = Options(today, unknown_empty);
-    return PyShardedSegment{s, ValueOrThrow(WithoutGil([&] { return s->Query(text, o); }))};
+    QueryText text(arg, o.max_query_bytes);
+    return PyShardedSegment{s, ValueOrThrow(WithoutGil([&] { return s->Query(text.view(), o); }))};
   });
   cls.def("all_customers", [](const std::shared_ptr<ShardedIndex>& s) {
     return PyShardedSegment{s, s->AllCustomers()};
   });
-  cls.def("explain", [](const ShardedIndex& s, const std::string& text, const py::object& today,
+  cls.def("explain", [](const ShardedIndex& s, const py::object& arg, const py::object& today,
                         bool unknown_empty) {
     QueryOptions o = Options(today, unknown_empty);
-    ShardedExplanation e = ValueOrThrow(WithoutGil([&] { return s.Explain(text, o); }));
+    QueryText text(arg, o.max_query_bytes);
+    ShardedExplanation e = ValueOrThrow(WithoutGil([&] { return s.Explain(text.view(), o); }));
     py::dict d;
     d["text"] = e.ToString();
     d["count"] = e.count;

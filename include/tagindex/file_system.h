@@ -94,9 +94,11 @@ class FileSystem {
   virtual absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFile(const std::string& path) = 0;
   // Reads the whole file into memory the caller owns (a copy, not a
   // mapping), for a file another process may truncate meanwhile: the log,
-  // which a writer cuts back after a failed append. Reading a mapping past
-  // a truncation would raise SIGBUS; a copy just sees the shorter file.
-  // Defaults to ReadFile (right for implementations that copy anyway).
+  // which a writer cuts back after a failed append, and the snapshot Open
+  // loads (a host may truncate or rewrite it while Open validates it).
+  // Reading a mapping past a truncation would raise SIGBUS; a copy just
+  // sees the shorter file. Defaults to ReadFile (right for implementations
+  // that copy anyway; one that maps must override it).
   virtual absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFileCopy(const std::string& path) {
     return ReadFile(path);
   }

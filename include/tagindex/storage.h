@@ -38,9 +38,10 @@ enum class SyncPolicy : uint8_t {
   // sync that covers it before returning. Same guarantee as kEveryWrite;
   // concurrent writers share one fsync. The change is visible to readers as
   // soon as it is applied, slightly before it is acknowledged; if that sync
-  // fails, the waiting calls return its error although their changes are
-  // visible (and may or may not survive a crash), and the log refuses
-  // further writes until the index is reopened.
+  // fails, the waiting calls return its error, the index goes back to its
+  // last acknowledged state (reads no longer see the changes that were not
+  // synced; the log is cut back to what was), and every later write fails
+  // with the first error until the index is reopened.
   kGroupCommit,
   // Records are written (write(2)) before the call returns but never synced
   // by the index: an acknowledged change survives a crash of the process,
@@ -52,11 +53,16 @@ struct OpenOptions {
   // Options of a new index; ignored when the directory already holds one
   // (the stored options win, so key kind and limits never change under data).
   IndexOptions index;
-  // Create the directory and an empty index if there is none. Kept `true`
-  // by default (every existing caller relies on it); pass false when an
-  // empty or missing path must be an error (a mount that failed, a removed
-  // directory): Open is then NotFound instead of starting afresh.
-  bool create_if_missing = true;
+  // Create the directory and an empty index if there is none (the path is
+  // missing, or an empty directory). False by default, as in leveldb: a path
+  // that was removed (`rm -rf`), a mount that failed or a typo is NotFound
+  // instead of silently starting afresh with an empty index; creating is
+  // something the caller asks for. Independently of this flag, Open never
+  // creates an index in a directory that held one whose generation files are
+  // gone (a log with records, a LOCK alone: DataLoss) or that holds files
+  // not of an index (FailedPrecondition); what an interrupted creation
+  // leaves (the first snapshot's temporary, an empty log) is created over.
+  bool create_if_missing = false;
   // Open without writing anything: no lock is taken, the log is replayed in
   // memory only, and every mutation and Checkpoint is FailedPrecondition.
   // A writer may checkpoint meanwhile: when the generation being read
@@ -79,7 +85,11 @@ struct OpenOptions {
   bool salvage_log = false;
   // Safety limits applied while loading (a crafted file cannot make the
   // library allocate more than the file justifies, and no more than these).
-  // Largest tag id counter accepted from a snapshot.
+  // Most live tags, and most attribute columns, accepted from a snapshot
+  // (the name is historical). Tag and attribute ids are never reused (a
+  // host's stale TagId never names another tag) and size nothing — the
+  // catalog holds only live entries — so the id counters are not limited:
+  // an index whose counter passed 2^24 reopens with the defaults.
   uint32_t max_tag_id_on_load = 1u << 24;
   // Largest single log record accepted, in bytes.
   uint64_t max_log_record_bytes = uint64_t{1} << 30;

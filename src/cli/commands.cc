@@ -214,6 +214,7 @@ int RunDemo(const DemoArgs& args) {
     index = std::move(*created);
   } else {
     OpenOptions options;
+    options.create_if_missing = true;  // demo --dir makes the index
     options.sync = SyncPolicy::kNone;  // made durable by the checkpoint below
     absl::StatusOr<std::unique_ptr<Index>> opened = Index::Open(args.dir, options);
     if (!opened.ok()) return ReportError(opened.status());

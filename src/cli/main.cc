@@ -301,6 +301,9 @@ int RunImport(ImportArgs a) {
 
   OpenOptions open_options;
   open_options.index.key_kind = *kind;
+  // import makes the index if there is none (over what an interrupted
+  // import left, too); never over a former index or foreign files (Open).
+  open_options.create_if_missing = true;
   // The import is made durable by the checkpoint at its end; the log records
   // of its batches need not be synced one by one.
   open_options.sync = SyncPolicy::kNone;

@@ -182,6 +182,7 @@ int RunShardSplit(const ShardSplitArgs& a) {
   o.create.rows_per_shard = a.rows_per_shard;
   o.threads = a.threads;
   o.shard.sync = SyncPolicy::kNone;  // one checkpoint at the end makes it durable
+  o.shard.create_if_missing = true;  // split makes the sharded index
   const auto start = Clock::now();
   auto sharded = ShardedIndex::Open(a.dir, o);
   if (!sharded.ok()) return ReportError(sharded.status());

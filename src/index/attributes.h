@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bitmap/bsi.h"
+#include "index/id_slots.h"
 #include "tagindex/types.h"
 
 namespace tagindex::internal {
@@ -34,13 +35,12 @@ class AttributeTable {
     auto it = by_name_->find(name);
     return it == by_name_->end() ? nullptr : Get(it->second);
   }
-  const AttributeEntry* Get(AttributeId id) const {
-    return id.value < entries_.size() ? entries_[id.value].get() : nullptr;
-  }
+  const AttributeEntry* Get(AttributeId id) const { return entries_.Get(id.value); }
   // The column, private to this copy (cloned if shared); nullptr if absent.
   AttributeEntry* Mutable(AttributeId id) {
-    if (id.value >= entries_.size() || entries_[id.value] == nullptr) return nullptr;
-    std::shared_ptr<AttributeEntry>& p = entries_[id.value];
+    std::shared_ptr<AttributeEntry>* slot = entries_.FindSlot(id.value);
+    if (slot == nullptr) return nullptr;
+    std::shared_ptr<AttributeEntry>& p = *slot;
     if (p.use_count() > 1) {
       auto clone = std::make_shared<AttributeEntry>();
       clone->id = p->id;
@@ -53,17 +53,17 @@ class AttributeTable {
     }
     return p.get();
   }
-  // One past the largest id ever assigned.
-  uint32_t next_id() const { return static_cast<uint32_t>(entries_.size()); }
+  // One past the largest id ever assigned (a counter; ids are never reused
+  // and size nothing: see IdSlots).
+  uint32_t next_id() const { return entries_.next_id(); }
   // Makes next_id() at least `next` (snapshots keep ids of dropped columns used).
-  void ReserveIds(uint32_t next) {
-    if (entries_.size() < next) entries_.resize(next);
-  }
+  void ReserveIds(uint32_t next) { entries_.ReserveIds(next); }
+  // Live columns.
+  size_t size() const { return entries_.size(); }
   // Adds a column with an unused id (ids are never reused; a live write
   // takes next_id()); the caller checked the name.
   AttributeEntry& AddWithId(AttributeId id, std::string name, AttributeType type, int scale,
                             std::string description) {
-    ReserveIds(id.value + 1);
     auto e = std::make_shared<AttributeEntry>();
     e->id = id;
     e->name = std::move(name);
@@ -71,8 +71,9 @@ class AttributeTable {
     e->scale = scale;
     e->description = std::move(description);
     MutableNames()[e->name] = e->id;
-    entries_[id.value] = std::move(e);
-    return *entries_[id.value];
+    AttributeEntry& added = *e;
+    entries_.Insert(id.value, std::move(e));
+    return added;
   }
   void Rename(AttributeId id, std::string new_name) {
     AttributeEntry* e = Mutable(id);
@@ -86,7 +87,7 @@ class AttributeTable {
     const AttributeEntry* e = Get(id);
     if (e == nullptr) return;
     MutableNames().erase(e->name);
-    entries_[id.value].reset();
+    entries_.Erase(id.value);
   }
   // Live columns ordered by name (bytewise).
   std::vector<const AttributeEntry*> List() const {
@@ -102,11 +103,11 @@ class AttributeTable {
   bool empty() const { return by_name_->empty(); }
   // Clears removed customers' values (copies only the columns holding one).
   void ClearRows(const Bitmap& rows) {
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      const AttributeEntry* e = entries_[i].get();
-      if (e == nullptr || !Bitmap::Intersects(e->column.existence(), rows)) continue;
-      Mutable(AttributeId{static_cast<uint32_t>(i)})->column.ClearBitmap(rows);
-    }
+    std::vector<AttributeId> touched;
+    entries_.ForEach([&](const AttributeEntry& e) {
+      if (Bitmap::Intersects(e.column.existence(), rows)) touched.push_back(e.id);
+    });
+    for (AttributeId id : touched) Mutable(id)->column.ClearBitmap(rows);
   }
 
  private:
@@ -115,7 +116,7 @@ class AttributeTable {
     if (by_name_.use_count() > 1) by_name_ = std::make_shared<NameMap>(*by_name_);
     return *by_name_;
   }
-  std::vector<std::shared_ptr<AttributeEntry>> entries_;  // index = AttributeId.value
+  IdSlots<AttributeEntry> entries_;  // live columns by id
   std::shared_ptr<NameMap> by_name_ = std::make_shared<NameMap>();
 };
 

@@ -23,8 +23,9 @@ Catalog::Names& Catalog::MutableNames() {
 }
 
 TagEntry* Catalog::Mutable(TagId id) {
-  if (id.value >= tags_.size() || tags_[id.value] == nullptr) return nullptr;
-  std::shared_ptr<TagEntry>& p = tags_[id.value];
+  std::shared_ptr<TagEntry>* slot = tags_.FindSlot(id.value);
+  if (slot == nullptr) return nullptr;
+  std::shared_ptr<TagEntry>& p = *slot;
   if (p.use_count() > 1) {
     // Shared with a published version: this copy gets its own entry, whose
     // bitmap shares every container until one is changed.
@@ -92,10 +93,10 @@ TagEntry& Catalog::AddTagWithId(TagId id, std::string name, std::string category
     auto& tags = n.categories.find(entry->category)->second.tags;
     tags.insert(std::upper_bound(tags.begin(), tags.end(), id), id);
   }
-  if (tags_.size() <= id.value) tags_.resize(size_t{id.value} + 1);
-  tags_[id.value] = std::move(entry);
+  TagEntry& added = *entry;
+  tags_.Insert(id.value, std::move(entry));
   ++n.live_tags;
-  return *tags_[id.value];
+  return added;
 }
 
 void Catalog::Rename(TagId id, std::string new_name) {
@@ -123,7 +124,7 @@ void Catalog::Delete(TagId id) {
     auto& tags = cat->second.tags;
     tags.erase(std::remove(tags.begin(), tags.end(), id), tags.end());
   }
-  tags_[id.value].reset();
+  tags_.Erase(id.value);
   --n.live_tags;
 }
 

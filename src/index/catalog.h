@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "bitmap/bitmap.h"
+#include "index/id_slots.h"
 #include "tagindex/options.h"
 #include "tagindex/types.h"
 #include "util/hash.h"
@@ -49,9 +50,7 @@ struct CategoryEntry {
 class Catalog {
  public:
   // Live tag or nullptr.
-  const TagEntry* Get(TagId id) const {
-    return id.value < tags_.size() ? tags_[id.value].get() : nullptr;
-  }
+  const TagEntry* Get(TagId id) const { return tags_.Get(id.value); }
   // The same tag, private to this copy (cloned if shared); nullptr if not
   // live. Writer only.
   TagEntry* Mutable(TagId id);
@@ -73,24 +72,24 @@ class Catalog {
   TagEntry& AddTagWithId(TagId id, std::string name, std::string category, std::string description,
                          TagKind kind);
 
-  // Makes next_tag_id() at least `next` (recovery of deleted trailing ids).
-  void ReserveTagIds(uint32_t next) {
-    if (tags_.size() < next) tags_.resize(next);
-  }
+  // Makes next_tag_id() at least `next` (recovery of deleted trailing ids;
+  // tests use it to advance the counter). Allocates nothing.
+  void ReserveTagIds(uint32_t next) { tags_.ReserveIds(next); }
 
   void Rename(TagId id, std::string new_name);
   void Delete(TagId id);
 
   uint32_t live_tag_count() const { return names_->live_tags; }
-  // One past the largest tag id ever assigned.
-  uint32_t next_tag_id() const { return static_cast<uint32_t>(tags_.size()); }
+  // One past the largest tag id ever assigned. Ids are never reused (a
+  // host's stale TagId never names another tag); the counter sizes nothing.
+  uint32_t next_tag_id() const { return tags_.next_id(); }
+  // Tag slots allocated: follows the live tags, not next_tag_id() (tests).
+  size_t tag_slot_capacity() const { return tags_.capacity(); }
 
   // Calls fn for every live tag in id order.
   template <typename Fn>
   void ForEachTag(Fn&& fn) const {
-    for (const auto& t : tags_) {
-      if (t) fn(*t);
-    }
+    tags_.ForEach(fn);
   }
 
   const std::map<std::string, CategoryEntry, std::less<>>& categories() const {
@@ -117,7 +116,7 @@ class Catalog {
   static std::string QualifiedKey(std::string_view category, std::string_view name);
   Names& MutableNames();
 
-  std::vector<std::shared_ptr<TagEntry>> tags_;  // index = TagId.value
+  IdSlots<TagEntry> tags_;  // live tags by id
   std::shared_ptr<Names> names_ = std::make_shared<Names>();
   ContainerShares* shares_ = nullptr;
 };

@@ -172,6 +172,12 @@ absl::Status Index::Checkpoint() {
   }
   std::shared_ptr<storage::WalWriter> retired = std::move(d->wal);
   d->wal = std::move(wal);
+  {
+    // Every record logged so far is durable in the new log: no change
+    // published before now can be rolled back by a failed sync of the old one.
+    std::lock_guard<std::mutex> g(d->unsynced_mu);
+    d->unsynced.clear();
+  }
   d->generation = next;
   d->report.generation = next;
   d->report.snapshot_bytes = bytes;

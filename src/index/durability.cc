@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/index_state.h"
+#include "index/version.h"
 #include "util/error_info.h"
 #include "util/status_macros.h"
 
@@ -33,9 +34,51 @@ absl::Status LogMutation(IndexState& s, const std::string& payload, LogTicket* t
   return absl::OkStatus();
 }
 
-absl::Status AwaitDurable(const LogTicket& ticket) {
+void NoteUnsynced(IndexState& s, const LogTicket& ticket) {
+  Durability* d = s.durability.get();
+  if (d == nullptr || ticket.wal == nullptr || ticket.wal->policy() != SyncPolicy::kGroupCommit) {
+    return;
+  }
+  std::lock_guard<std::mutex> g(d->unsynced_mu);
+  d->unsynced.push_back({ticket.wal, ticket.offset, s.Current()});
+}
+
+absl::Status AwaitDurable(IndexState& s, const LogTicket& ticket) {
   if (ticket.wal == nullptr) return absl::OkStatus();
-  return ticket.wal->WaitDurable(ticket.offset);
+  absl::Status st = ticket.wal->WaitDurable(ticket.offset);
+  Durability* d = s.durability.get();
+  if (d == nullptr || ticket.wal->policy() != SyncPolicy::kGroupCommit) return st;
+  if (st.ok()) {
+    std::lock_guard<std::mutex> g(d->unsynced_mu);
+    while (!d->unsynced.empty() && d->unsynced.front().wal == ticket.wal &&
+           d->unsynced.front().ticket <= ticket.offset) {
+      d->unsynced.pop_front();
+    }
+    return st;
+  }
+  // The sync failed: the log is failed for good (no commit logs again), and
+  // every change after the last synced byte was not acknowledged. Publish
+  // the version before the first of them (the first waiter to get here
+  // does; the others find nothing left).
+  WriterLock lock(s);
+  std::shared_ptr<const Version> acknowledged;
+  {
+    std::lock_guard<std::mutex> g(d->unsynced_mu);
+    const uint64_t synced = ticket.wal->synced();
+    for (const UnsyncedCommit& c : d->unsynced) {
+      if (c.wal == ticket.wal && c.ticket > synced) {
+        acknowledged = c.before;
+        break;
+      }
+    }
+    d->unsynced.clear();
+  }
+  if (acknowledged != nullptr) {
+    Version back(*acknowledged);
+    back.sequence = s.Current()->sequence + 1;  // sequences only grow
+    s.Publish(back);
+  }
+  return st;
 }
 
 Durability::~Durability() {

@@ -5,6 +5,7 @@
 #define TAGINDEX_INDEX_DURABILITY_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -21,6 +22,15 @@
 namespace tagindex::internal {
 
 struct IndexState;
+struct Version;
+
+// A commit published before its record was synced (group commit): the
+// version before it, to go back to if that sync fails.
+struct UnsyncedCommit {
+  std::shared_ptr<storage::WalWriter> wal;
+  uint64_t ticket = 0;  // the log offset just past its record
+  std::shared_ptr<const Version> before;
+};
 
 struct Durability {
   ~Durability();
@@ -43,6 +53,15 @@ struct Durability {
   bool capturing = false;
   std::vector<std::string> captured;
   RecoveryReport report;
+  // Under kGroupCommit a change is published before its sync is awaited.
+  // Each such commit leaves its entry here (in log order) until its sync
+  // succeeds; when a sync fails, the version before the first change not
+  // synced — the last acknowledged state — is published again, so reads
+  // never keep a change that was not acknowledged (AwaitDurable). A
+  // checkpoint's switch makes every logged record durable and clears it.
+  // Guarded by unsynced_mu (taken inside the writer lock when both are).
+  std::mutex unsynced_mu;
+  std::deque<UnsyncedCommit> unsynced;
 };
 
 // What a mutation waits on (outside the index lock) before it returns.
@@ -58,9 +77,15 @@ struct LogTicket {
 // read-only or failed index; the file system's error if the write fails (the
 // mutation must then not be applied).
 absl::Status LogMutation(IndexState& s, const std::string& payload, LogTicket* ticket);
+// Called by Commit under the writer lock just before it publishes a logged
+// change: under group commit, notes the current version (the one before the
+// change) with the change's ticket (see Durability::unsynced).
+void NoteUnsynced(IndexState& s, const LogTicket& ticket);
 // Called after the lock is released: waits until the change is durable
-// (group commit) and returns the sync error if it is not.
-absl::Status AwaitDurable(const LogTicket& ticket);
+// (group commit) and returns the sync error if it is not. On that error the
+// index goes back to its last acknowledged state (the log refuses every
+// later write with the first error, until the index is reopened).
+absl::Status AwaitDurable(IndexState& s, const LogTicket& ticket);
 
 }  // namespace tagindex::internal
 

@@ -1237,11 +1237,12 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
                    &out.delta);
     }
     ++next.sequence;
+    NoteUnsynced(s, ticket);
     s.Publish(next);
     return absl::OkStatus();
   });
   TI_RETURN_IF_ERROR(st);
-  return AwaitDurable(ticket);
+  return AwaitDurable(s, ticket);
 }
 
 }  // namespace tagindex::internal

@@ -33,6 +33,63 @@ absl::Status ApplyRecord(IndexState& s, std::span<const char> payload) {
 }
 
 }  // namespace
+
+// A directory without a snapshot is an index only to be created if nothing
+// in it says otherwise (issue #13: an emptied path must not silently become
+// a new, empty index). What an interrupted creation leaves (generation 0's
+// snapshot temporary, its log holding only the header, the LOCK after them)
+// carries no acknowledged change and may be created over; anything else of
+// ours — a log with records or of a later generation, a LOCK alone (the
+// generation files removed) — is DataLoss; files not ours refuse creation
+// (an index owns its directory).
+absl::Status CheckNoFormerIndex(FileSystem& fs, const std::string& path, bool had_lock) {
+  TI_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
+  std::vector<std::string> evidence;
+  std::vector<std::string> foreign;
+  bool creation_temp = false;
+  for (const std::string& name : names) {
+    uint64_t gen = 0;
+    if (name == "LOCK") continue;
+    if (name == SnapshotName(0) + ".tmp") {
+      creation_temp = true;
+    } else if (ParseGen(name, "wal-", ".log", &gen)) {
+      bool header_only = false;
+      if (gen == 0) {
+        absl::StatusOr<std::unique_ptr<ReadableRegion>> log = fs.ReadFile(Join(path, name));
+        header_only = log.ok() && (*log)->data().size() <= storage::kWalHeaderBytes;
+      }
+      if (!header_only) evidence.push_back(name);
+    } else if (name.starts_with("snapshot-")) {
+      evidence.push_back(name);
+    } else {
+      foreign.push_back(name);
+    }
+  }
+  if (had_lock && !creation_temp && evidence.empty() && foreign.empty()) {
+    evidence.push_back("LOCK");
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size() && i < 5; ++i) absl::StrAppend(&out, i ? ", " : "", v[i]);
+    if (v.size() > 5) absl::StrAppend(&out, ", … (", v.size(), " files)");
+    return out;
+  };
+  if (!evidence.empty()) {
+    return util::CorruptFile(
+        path, std::nullopt,
+        absl::StrCat("storage: ", path, " held a tagindex index (", list(evidence),
+                     ") but its snapshot is gone; refusing to create a new index over it "
+                     "(restore the files, or remove the directory to start a new index)"));
+  }
+  if (!foreign.empty()) {
+    return util::Error(
+        absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, path,
+        absl::StrCat("storage: ", path, " is not empty and holds no tagindex index (",
+                     list(foreign), "); an index needs a directory of its own"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
@@ -54,13 +111,17 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   TI_ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
   if (!exists) {
     if (!options.create_if_missing || options.read_only) {
-      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
-                         absl::StrCat("storage: no index directory ", path));
+      return util::Error(
+          absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+          absl::StrCat("storage: no index directory ", path,
+                       options.read_only ? "" : " (OpenOptions::create_if_missing creates one)"));
     }
     TI_RETURN_IF_ERROR(fs.CreateDir(path));
   }
+  const std::string lock_path = internal::Join(path, "LOCK");
+  TI_ASSIGN_OR_RETURN(const bool had_lock, fs.Exists(lock_path));
   if (!options.read_only) {
-    TI_ASSIGN_OR_RETURN(d->lock, fs.LockFile(internal::Join(path, "LOCK")));
+    TI_ASSIGN_OR_RETURN(d->lock, fs.LockFile(lock_path));
   }
   // The newest generation with a snapshot, if any.
   auto newest = [&](bool* have, uint64_t* gen) -> absl::Status {
@@ -90,7 +151,9 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
     wal_size = storage::kWalHeaderBytes;
     const std::string snap_path = internal::Join(path, internal::SnapshotName(gen));
     {
-      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> read, fs.ReadFile(snap_path));
+      // Read, not mapped (docs/hardening.md): a host truncating the file
+      // while Open validates it must get a clean error, not SIGBUS.
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ReadableRegion> read, fs.ReadFileCopy(snap_path));
       std::shared_ptr<const ReadableRegion> region = std::move(read);
       TI_ASSIGN_OR_RETURN(storage::ParsedSnapshot parsed,
                           storage::ParseSnapshot(region->data(), snap_path));
@@ -162,9 +225,19 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   };
 
   if (!have) {
-    if (!options.create_if_missing || options.read_only) {
-      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
-                         absl::StrCat("storage: ", path, " holds no tagindex snapshot"));
+    absl::Status refused = internal::CheckNoFormerIndex(fs, path, had_lock);
+    if (refused.ok() && (!options.create_if_missing || options.read_only)) {
+      refused = util::Error(
+          absl::StatusCode::kNotFound, ErrorKind::kNotFound, path,
+          absl::StrCat("storage: ", path, " holds no tagindex index",
+                       options.read_only ? "" : " (OpenOptions::create_if_missing creates one)"));
+    }
+    if (!refused.ok()) {
+      if (!had_lock && d->lock != nullptr) {
+        d->lock.reset();  // leave the directory as it was
+        (void)fs.Remove(lock_path);
+      }
+      return refused;
     }
     TI_ASSIGN_OR_RETURN(index, Create(options.index));
     bool renamed = false;

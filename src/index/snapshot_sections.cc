@@ -28,6 +28,7 @@
 #include "index/names.h"
 #include "index/storage_internal.h"
 #include "storage/coding.h"
+#include "storage/private_region.h"
 #include "storage/snapshot_file.h"
 #include "util/error_info.h"
 #include "util/status_macros.h"
@@ -107,6 +108,9 @@ class Loader {
   uint64_t universe_size = 0;
   bool universe_is_prefix = false;
   std::optional<uint32_t> attribute_next;  // the first attribute section's id counter
+  // The key sections are read in place from region() (a PrivateRegion).
+  bool keys_in_place = false;
+  std::span<const char> kept_list, kept_table;
 
  private:
   const std::string& path_;
@@ -207,11 +211,9 @@ absl::StatusOr<StoredOptions> ReadOptions(const Loader& l, const Section& sec) {
     return l.Bad(sec, 2, "a limit is zero");
   }
   if (out.row_limit > uint64_t{kMaxRowId} + 1) return l.Bad(sec, 38, "row limit out of range");
-  if (out.next_tag > l.options().max_tag_id_on_load) {
-    return l.Bad(
-        sec, 46,
-        absl::StrCat("tag id counter ", out.next_tag, " exceeds OpenOptions::max_tag_id_on_load"));
-  }
+  // The tag id counter sizes nothing (ids are never reused; the catalog
+  // holds only live tags), so any value is accepted; the live tag count is
+  // bounded where the tags are read.
   return out;
 }
 
@@ -272,6 +274,10 @@ absl::Status ReadTags(Loader& l, Sections secs, Version& s) {
   Decoder d(sec.payload);
   const uint32_t n = d.U32();
   if (!d.CanHold(n, 17)) return l.Bad(sec, 0, "tag count exceeds the section");
+  if (n > l.options().max_tag_id_on_load) {
+    return l.Bad(sec, 0, absl::StrCat("tag count ", n, " exceeds OpenOptions::max_tag_id_on_load"));
+  }
+  uint32_t previous_id = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = d.position();
     const uint32_t id = d.U32();
@@ -282,9 +288,14 @@ absl::Status ReadTags(Loader& l, Sections secs, Version& s) {
     if (!d.ok() || kind > static_cast<uint8_t>(TagKind::kRule)) {
       return l.Bad(sec, at, "bad tag entry");
     }
-    if (id >= l.next_tag || s.catalog.Get(TagId{id}) != nullptr) {
-      return l.Bad(sec, at, absl::StrCat("tag id ", id, " is repeated or beyond the counter"));
+    // Written in id order: ascending ids make the repeat check one
+    // comparison and every insertion an append (no crafted order can make
+    // loading quadratic).
+    if (id >= l.next_tag || (i > 0 && id <= previous_id)) {
+      return l.Bad(sec, at,
+                   absl::StrCat("tag id ", id, " is repeated, out of order or beyond the counter"));
     }
+    previous_id = id;
     TI_RETURN_IF_ERROR(l.CheckName(sec, at + 8, name, "tag name", s.options));
     TI_RETURN_IF_ERROR(
         l.CheckName(sec, at + 12 + name.size(), category, "category name", s.options, true));
@@ -381,7 +392,19 @@ absl::Status ReadKeys(Loader& l, Sections secs, Version& s) {
     return absl::OkStatus();
   }
   std::span<const char> list_bytes = sec.payload, table_bytes = table->payload;
-  std::shared_ptr<const ReadableRegion> owned = CopyKeySections(&list_bytes, &table_bytes);
+  // Bytes read into this process's own memory (Open reads the snapshot with
+  // read(2), storage/private_region.h) are used in place: no host action can
+  // change or fault them. Anything else (a mapping, a caller's buffer) is
+  // copied first.
+  std::shared_ptr<const ReadableRegion> owned;
+  if (dynamic_cast<const storage::PrivateRegion*>(l.region().get()) != nullptr) {
+    owned = l.region();
+    l.keys_in_place = true;
+    l.kept_list = list_bytes;
+    l.kept_table = table_bytes;
+  } else {
+    owned = CopyKeySections(&list_bytes, &table_bytes);
+  }
   const FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), list_bytes, table_bytes);
   FrozenKeys frozen;
   FrozenKeysError error;
@@ -524,11 +547,12 @@ absl::Status ReadAttribute(Loader& l, const Section& sec, Version& s) {
   TI_RETURN_IF_ERROR(l.CheckName(sec, 12, name, "attribute name", s.options));
   TI_RETURN_IF_ERROR(l.CheckDescription(sec, description_at + 4, description, s.options));
   // Every section carries the counter; the writer writes the same value in
-  // each, and it sizes a table: bounded like the tag id counter.
-  if (next > l.options().max_tag_id_on_load) {
-    return l.Bad(
-        sec, 4,
-        absl::StrCat("attribute id counter ", next, " exceeds OpenOptions::max_tag_id_on_load"));
+  // each. It sizes nothing (ids are never reused; the table holds only live
+  // columns): the number of columns is what is bounded.
+  if (s.attributes.size() >= l.options().max_tag_id_on_load) {
+    return l.Bad(sec, 0,
+                 absl::StrCat("more than ", l.options().max_tag_id_on_load,
+                              " attribute columns (OpenOptions::max_tag_id_on_load)"));
   }
   if (l.attribute_next.has_value() && *l.attribute_next != next) {
     return l.Bad(sec, 4,
@@ -567,7 +591,19 @@ absl::Status ReadAttribute(Loader& l, const Section& sec, Version& s) {
 }
 
 absl::Status ReadAttributes(Loader& l, Sections sections, Version& s) {
-  for (const Section* sec : sections) TI_RETURN_IF_ERROR(ReadAttribute(l, *sec, s));
+  // Written by name; read by id, so every insertion is an append (O(n log n)
+  // whatever order a crafted file uses). A section too short for an id sorts
+  // first and is reported by ReadAttribute.
+  std::vector<std::pair<uint32_t, const Section*>> by_id;
+  by_id.reserve(sections.size());
+  for (const Section* sec : sections) {
+    Decoder d(sec->payload);
+    const uint32_t id = d.U32();
+    by_id.emplace_back(d.ok() ? id : 0, sec);
+  }
+  std::stable_sort(by_id.begin(), by_id.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, sec] : by_id) TI_RETURN_IF_ERROR(ReadAttribute(l, *sec, s));
   return absl::OkStatus();
 }
 
@@ -832,6 +868,12 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
   } catch (const std::bad_alloc&) {
     return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "snapshot",
                        absl::StrCat("storage: out of memory loading ", path));
+  }
+  if (l.keys_in_place) {
+    // Everything else was decoded into memory of its own (the decoding
+    // threads are joined): only the key sections stay resident.
+    static_cast<const storage::PrivateRegion&>(*l.region())
+        .ReleaseOutside({l.kept_list, l.kept_table});
   }
   return state;
 }

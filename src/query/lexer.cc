@@ -77,10 +77,13 @@ bool IsBareBreak(char32_t c) {
 
 absl::StatusOr<std::vector<Token>> Lex(std::string_view text, const QueryOptions& options) {
   if (text.size() > options.max_query_bytes) {
-    // The caret marks where the limit is crossed.
+    // The caret marks where the limit is crossed. The message depends only
+    // on the text up to a little past the limit, so a binding may pass a
+    // bounded prefix of a huge text and get the same error (the Python
+    // binding does, to refuse a huge str before copying it).
     return QueryError(absl::StatusCode::kResourceExhausted, text, options.max_query_bytes,
-                      absl::StrCat("query is ", text.size(), " bytes, over the limit of ",
-                                   options.max_query_bytes, " (QueryOptions::max_query_bytes)"),
+                      absl::StrCat("query is longer than the limit of ", options.max_query_bytes,
+                                   " bytes (QueryOptions::max_query_bytes)"),
                       util::LimitInfo("QueryOptions::max_query_bytes"));
   }
   if (std::optional<size_t> bad = util::FindInvalidUtf8(text)) {

@@ -909,6 +909,7 @@ absl::Status ShardedIndex::Reshard(const std::string& source, const std::string&
   to.create.rows_per_shard = src->key_kind() == KeyKind::kIdentity ? rows_per_shard : 0;
   to.threads = threads;
   to.shard.sync = SyncPolicy::kNone;  // the checkpoint at the end makes it durable
+  to.shard.create_if_missing = true;  // a new index in the temporary directory
   absl::Status built = [&]() -> absl::Status {
     TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> out, Open(tmp, to));
     TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*out, src->shard(0)));

@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "storage/private_region.h"
 #include "tagindex/file_system.h"
 #include "util/error_info.h"
 
@@ -106,12 +108,6 @@ class PosixWritableFile : public WritableFile {
   int fd_;
   dev_t dev_;
   ino_t ino_;
-};
-
-class CopiedRegion : public ReadableRegion {
- public:
-  std::span<const char> data() const override { return {bytes.data(), bytes.size()}; }
-  std::string bytes;
 };
 
 class MappedRegion : public ReadableRegion {
@@ -214,26 +210,40 @@ class PosixFileSystem : public FileSystem {
   absl::StatusOr<std::unique_ptr<ReadableRegion>> ReadFileCopy(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Errno("cannot open", path, errno);
-    auto region = std::make_unique<CopiedRegion>();
-    // Read to end of file, whatever its size does meanwhile.
-    constexpr size_t kChunk = size_t{1} << 20;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return Errno("cannot stat", path, err);
+    }
+    // Read to end of file, whatever its size does meanwhile: one byte more
+    // than the size seen tells a file that grew (read on into a larger
+    // buffer) from one that did not; a file cut short meanwhile simply ends
+    // sooner (the parser then reports it truncated). No mapping: nothing
+    // done to the file later can fault these bytes.
+    auto region = std::make_unique<storage::PrivateRegion>();
+    size_t size = 0;
+    size_t want = static_cast<size_t>(st.st_size) + 1;
     while (true) {
-      const size_t at = region->bytes.size();
-      region->bytes.resize(at + kChunk);
-      const ssize_t n = ::read(fd, region->bytes.data() + at, kChunk);
-      if (n < 0) {
-        if (errno == EINTR) {
-          region->bytes.resize(at);
-          continue;
+      if (size == region->capacity()) {
+        if (!region->Reserve(std::max(want, region->capacity() * 2))) {
+          ::close(fd);
+          return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, path,
+                             absl::StrCat("storage: out of memory reading ", path));
         }
+      }
+      const ssize_t n = ::read(fd, region->mutable_data() + size, region->capacity() - size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
         const int err = errno;
         ::close(fd);
         return Errno("cannot read", path, err);
       }
-      region->bytes.resize(at + static_cast<size_t>(n));
       if (n == 0) break;
+      size += static_cast<size_t>(n);
     }
     ::close(fd);
+    region->set_size(size);
     return std::unique_ptr<ReadableRegion>(std::move(region));
   }
 

@@ -197,6 +197,9 @@ absl::Status WalWriter::SyncNow() {
   if (s.ok()) s = file_->CheckLinked();
   if (!s.ok()) {
     Fail(Failed(s));
+    // Under group commit nothing past synced_ was acknowledged (as in
+    // SyncLoop); under kNone everything written was, so it stays.
+    if (policy_ == SyncPolicy::kGroupCommit) (void)file_->Truncate(synced_);
     return error_;
   }
   synced_ = target;
@@ -220,6 +223,11 @@ void WalWriter::SyncLoop() {
     lock.lock();
     if (!s.ok()) {
       Fail(Failed(s));
+      // What the failed sync covered was not acknowledged (the index goes
+      // back to its last acknowledged state, durability.cc): cut it off, so
+      // that a reopen without a crash does not bring it back either (best
+      // effort: after a failed fsync the file's state is the kernel's).
+      (void)file_->Truncate(synced_);
       break;
     }
     synced_ = std::max(synced_, target);
@@ -240,6 +248,11 @@ absl::Status WalWriter::status() const {
 uint64_t WalWriter::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return written_;
+}
+
+uint64_t WalWriter::synced() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return synced_;
 }
 
 }  // namespace tagindex::storage

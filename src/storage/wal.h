@@ -87,6 +87,10 @@ class WalWriter {
   // The first error, or OK.
   absl::Status status() const;
   uint64_t size() const;
+  // The length of the log known durable (under kGroupCommit, what the last
+  // successful sync covered; the whole log under kEveryWrite).
+  uint64_t synced() const;
+  SyncPolicy policy() const { return policy_; }
   const std::string& path() const { return path_; }
 
  private:

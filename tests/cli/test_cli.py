@@ -580,7 +580,7 @@ def test_analytics_commands_agree_with_python_sets(demo_dir):
 def test_segment_commands_agree_with_python_sets(tmp_path):
     d = tmp_path / "idx"
     rng = random.Random(5)
-    with tagindex.Index.open(str(d)) as index:
+    with tagindex.Index.open(str(d), create_if_missing=True) as index:
         keys = list(range(1, 3001))
         index.add_customers(keys)
         members = {}
@@ -597,7 +597,7 @@ def test_segment_commands_agree_with_python_sets(tmp_path):
     assert [(x["name"], x["kind"]) for x in listed] == [("促销", "dynamic"), ("双十一老客", "static")]
     # Change the index through Python, then diff the frozen segment with its query now.
     left = sorted(want)[:40]
-    with tagindex.Index.open(str(d)) as index:
+    with tagindex.Index.open(str(d), create_if_missing=True) as index:
         index.remove_tag("复购客户", left)
     diff = json.loads(run("segment", "diff", d, "双十一老客", "--json", check_rc=0).stdout)
     assert (diff["left"], diff["entered"], diff["stayed"]) == (40, 0, len(want) - 40)
@@ -614,3 +614,23 @@ def test_segment_commands_agree_with_python_sets(tmp_path):
     err = run("segment", "drop", d, "促销", check_rc=1)
     assert "unknown saved segment" in err.stderr
     assert run("segment", "save", d, "老客", "大促敏感", check_rc=1).returncode == 1
+
+
+def test_commands_never_create_an_index_unasked_or_over_a_former_one(tmp_path, shop):
+    # Read commands on a missing path: an error, and nothing is made.
+    missing = tmp_path / "missing"
+    run("count", missing, "ALL", check_rc=1)
+    run("tags", missing, check_rc=1)
+    assert not missing.exists()
+    # An index whose snapshot was removed: import (which creates new
+    # indexes) and the read commands refuse it as a former index.
+    d = tmp_path / "idx"
+    run("import", d, shop, *MAPPING, check_rc=0)
+    for snapshot in d.glob("snapshot-*"):
+        snapshot.unlink()
+    p = run("import", d, shop, *MAPPING)
+    assert p.returncode == 2, p.stderr
+    assert "held a tagindex index" in p.stderr
+    p = run("count", d, "ALL")
+    assert p.returncode == 2 and "held a tagindex index" in p.stderr
+    assert not list(d.glob("snapshot-*"))   # nothing was created over it

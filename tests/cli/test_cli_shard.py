@@ -91,7 +91,7 @@ def random_shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("shardanalytics")
     src = root / "plain"
     keys = rng.sample(range(1, 10 ** 12), 3000)
-    with tagindex.Index.open(src) as index:
+    with tagindex.Index.open(src, create_if_missing=True) as index:
         index.add_customers(keys)
         for i in range(5):
             index.create_tag(f"兴趣{i}", "兴趣爱好类").add(

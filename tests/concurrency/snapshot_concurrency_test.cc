@@ -353,7 +353,7 @@ TEST_CASE("snapshots: segments, snapshots and queries outlive their Index",
   std::optional<Snapshot> snap;
   std::optional<tagindex::CompiledQuery> live_query, snap_query;
   {
-    auto index = Index::Open(dir.path()).value();
+    auto index = Index::Open(dir.path(), {.create_if_missing = true}).value();
     const TagId t = index->CreateTag({.name = "t"}).value();
     REQUIRE(index->TagMany(t, std::vector<int64_t>{7, 8, 9}).ok());
     segment = index->Query("t").value();
@@ -365,7 +365,7 @@ TEST_CASE("snapshots: segments, snapshots and queries outlive their Index",
   }
   // The directory lock is free although the segment and snapshot live on.
   {
-    auto reopened = Index::Open(dir.path());
+    auto reopened = Index::Open(dir.path(), {.create_if_missing = true});
     REQUIRE(reopened.ok());
     CHECK((*reopened)->Count("t").value() == 2);
   }
@@ -385,6 +385,7 @@ TEST_CASE("snapshots: checkpoints concurrent with writes and reads, then reopen 
   std::array<std::set<int64_t>, 2> oracle;
   {
     tagindex::OpenOptions o;
+    o.create_if_missing = true;
     o.index.key_kind = KeyKind::kInt64;
     o.sync = tagindex::SyncPolicy::kNone;
     auto index = Index::Open(dir.path(), o).value();
@@ -438,7 +439,7 @@ TEST_CASE("snapshots: checkpoints concurrent with writes and reads, then reopen 
       CHECK(got == oracle[i]);
     }
   }
-  auto index = Index::Open(dir.path()).value();
+  auto index = Index::Open(dir.path(), {.create_if_missing = true}).value();
   for (int i = 0; i < 2; ++i) {
     const TagId t = index->FindTag(absl::StrCat("t", i)).value();
     std::set<int64_t> got;
@@ -458,6 +459,7 @@ TEST_CASE("snapshots: an online backup is one committed prefix of a running writ
           "[concurrency][backup]") {
   TempDir dir;
   tagindex::OpenOptions o;
+  o.create_if_missing = true;
   o.index.key_kind = KeyKind::kInt64;
   o.sync = tagindex::SyncPolicy::kNone;
   auto index = Index::Open(dir.path() + "/live", o).value();
@@ -478,7 +480,7 @@ TEST_CASE("snapshots: an online backup is one committed prefix of a running writ
   while (!done.load() || backups < 2) {
     const std::string copy = absl::StrCat(dir.path(), "/backup-", backups++);
     REQUIRE(index->Backup(copy).ok());
-    auto opened = Index::Open(copy).value();
+    auto opened = Index::Open(copy, {.create_if_missing = true}).value();
     const int64_t k = static_cast<int64_t>(opened->CustomerCount());
     INFO("backup " << backups << " holds " << k << " customers");
     CHECK(opened->TagCardinality(t).value() == static_cast<uint64_t>(k));

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     const std::string tag = strings ? "" : "_int64";
     auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
     tagindex::OpenOptions o;
+    o.create_if_missing = true;
     o.file_system = fs;
     o.index.key_kind = kind;
     auto index = tagindex::Index::Open("db", o).value();
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   {
     auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
     tagindex::ShardedOpenOptions so;
+    so.shard.create_if_missing = true;
     so.create.shards = 2;
     so.shard.file_system = fs;
     auto sharded = tagindex::ShardedIndex::Open("/idx", so).value();

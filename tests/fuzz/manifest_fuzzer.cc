@@ -18,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
   tagindex::ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = 2;
   o.threads = 1;
   o.shard.file_system = fs;

@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs->Put(std::string("db/snapshot-") + digits + ".tix", snapshot);
   fs->Put(std::string("db/wal-") + digits + ".log", tagindex::storage::EncodeWalHeader(gen));
   tagindex::OpenOptions o;
+  o.create_if_missing = true;
   o.file_system = fs;
   o.read_only = true;
   auto index = tagindex::Index::Open("db", o);

@@ -17,6 +17,7 @@ const std::string& BaseSnapshot() {
   static const std::string* snap = [] {
     auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
     tagindex::OpenOptions o;
+    o.create_if_missing = true;
     o.file_system = fs;
     auto index = tagindex::Index::Open("db", o).value();
     (void)index->CreateCategory("c", {.exclusive = true});
@@ -61,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs->Put("db/snapshot-00000000000000000001.tix", BaseSnapshot());
   fs->Put("db/wal-00000000000000000001.log", log);
   tagindex::OpenOptions o;
+  o.create_if_missing = true;
   o.file_system = fs;
   o.read_only = data[0] & 4;
   o.salvage_log = salvage;

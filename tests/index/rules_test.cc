@@ -596,7 +596,7 @@ TEST_CASE("rule tags survive reopening (log and snapshots)", "[rules][storage]")
     REQUIRE(Setup(*oracle).ok());
     std::mt19937_64 rng(static_cast<uint64_t>(seed)), rng_oracle(static_cast<uint64_t>(seed));
     {
-      auto index = Index::Open(dir).value();
+      auto index = Index::Open(dir, {.create_if_missing = true}).value();
       REQUIRE(Setup(*index).ok());
       for (int i = 0; i < 200; ++i) {
         const absl::Status got = RuleScriptOp(rng, *index, /*allow_checkpoint=*/true);
@@ -606,7 +606,7 @@ TEST_CASE("rule tags survive reopening (log and snapshots)", "[rules][storage]")
       REQUIRE(Dump(*index) + DumpRules(*index) == Dump(*oracle) + DumpRules(*oracle));
       if (seed % 2 == 0) REQUIRE(index->Checkpoint().ok());
     }
-    auto reopened = Index::Open(dir).value();
+    auto reopened = Index::Open(dir, {.create_if_missing = true}).value();
     CHECK(Dump(*reopened) == Dump(*oracle));
     CHECK(DumpRules(*reopened) == DumpRules(*oracle));
   }
@@ -622,6 +622,7 @@ std::vector<RuleRefreshResult> RefreshAll(const std::string& snapshot, int64_t a
 
 [[noreturn]] void RunChild(const std::string& dir, uint64_t seed, int fd) {
   tagindex::OpenOptions o;
+  o.create_if_missing = true;
   o.sync = tagindex::SyncPolicy::kEveryWrite;
   auto index = Index::Open(dir, o);
   if (!index.ok()) ::_exit(3);
@@ -666,7 +667,7 @@ TEST_CASE("rule tags: SIGKILL at a random moment loses no acknowledged change", 
     ::waitpid(pid, &status, 0);
     for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) acked += static_cast<int>(n);
     ::close(fds[0]);
-    auto reopened = Index::Open(dir);
+    auto reopened = Index::Open(dir, {.create_if_missing = true});
     REQUIRE(reopened.ok());
     const std::string got = Dump(**reopened) + DumpRules(**reopened);
     auto oracle = Index::Create().value();

@@ -122,15 +122,15 @@ def test_to_frame_and_errors():
 def test_attributes_survive_reopen(tmp_path):
     _, keys, _, orders, _, _ = build()
     path = str(tmp_path / "idx")
-    with tagindex.Index.open(path) as disk:
+    with tagindex.Index.open(path, create_if_missing=True) as disk:
         disk.add_customers(keys)
         disk.create_attribute("订单数", type="int64")
         disk.set_attribute("订单数", keys, pd.array(orders, dtype="Int64"))
         before = disk.count("订单数 >= 3")
-    with tagindex.Index.open(path) as disk:  # replayed from the log
+    with tagindex.Index.open(path, create_if_missing=True) as disk:  # replayed from the log
         assert disk.count("订单数 >= 3") == before
         disk.checkpoint()
-    with tagindex.Index.open(path) as disk:  # from the snapshot
+    with tagindex.Index.open(path, create_if_missing=True) as disk:  # from the snapshot
         assert disk.count("订单数 >= 3") == before
         assert disk.attribute("订单数").count == sum(o is not None for o in orders)
 

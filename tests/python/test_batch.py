@@ -94,7 +94,7 @@ def test_random_batches_match_single_calls(seed, tmp_path):
     item and leaves the batch index unchanged (the twin is rebuilt)."""
     rng = random.Random(seed)
     path = tmp_path / "db"
-    index = tagindex.Index.open(str(path))
+    index = tagindex.Index.open(str(path), create_if_missing=True)
     history = []  # accepted single calls, (method name, args, kwargs)
 
     def twin():
@@ -151,7 +151,7 @@ def test_random_batches_match_single_calls(seed, tmp_path):
             assert _state(index) == before
     final = _state(index)
     index.close()
-    with tagindex.Index.open(str(path)) as reopened:   # replay of the batch records
+    with tagindex.Index.open(str(path), create_if_missing=True) as reopened:   # replay of the batch records
         assert _state(reopened) == final
 
 
@@ -211,7 +211,7 @@ def test_null_by_key_and_clear_by_key_against_a_dict(key_kind, tmp_path):
     seed = 20261202
     rng = random.Random(seed)
     keyof = (lambda k: k) if key_kind == "int64" else (lambda k: f"C{k}")
-    index = tagindex.Index.open(tmp_path / "idx", key_kind=key_kind)
+    index = tagindex.Index.open(tmp_path / "idx", key_kind=key_kind, create_if_missing=True)
     index.create_attribute("订单数")
     index.add_customers([keyof(k) for k in range(40)])
     oracle = {keyof(k): None for k in range(40)}
@@ -259,7 +259,7 @@ def test_null_by_key_and_clear_by_key_against_a_dict(key_kind, tmp_path):
     index.set_attribute("订单数", [keyof(1), keyof(2), keyof(3)], [None, 7, None])
     index.clear_attribute("订单数", [keyof(4)])
     index.close()
-    reopened = tagindex.Index.open(tmp_path / "idx")
+    reopened = tagindex.Index.open(tmp_path / "idx", create_if_missing=True)
     assert reopened.last_recovery.log_records_replayed == 2
     snapshot.update({keyof(1): None, keyof(2): 7, keyof(3): None, keyof(4): None})
     assert {keyof(k): reopened.attribute_value("订单数", row=reopened.row_of(keyof(k)))

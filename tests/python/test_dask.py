@@ -24,7 +24,7 @@ QUERY = "高价值客户 AND 电子产品 AND NOT 流失风险"
 def data(tmp_path_factory):
     path = tmp_path_factory.mktemp("dask") / "crm"
     plain = tagindex.Index()
-    with tagindex.ShardedIndex.open(path, shards=4, sync="none") as sharded:
+    with tagindex.ShardedIndex.open(path, shards=4, sync="none", create_if_missing=True) as sharded:
         keys = list(range(0, 100000, 7))
         for i, name in enumerate(["高价值客户", "电子产品", "流失风险"]):
             sharded.create_tag(name)
@@ -110,7 +110,7 @@ def shop(tmp_path_factory):
     plain = tagindex.Index()
     keys = rng.sample(range(1, 10 ** 12), 2500)
     spend = {k: rng.randrange(-10 ** 5, 10 ** 7) for k in keys if rng.random() < 0.8}
-    with tagindex.ShardedIndex.open(path, shards=3, sync="none") as sharded:
+    with tagindex.ShardedIndex.open(path, shards=3, sync="none", create_if_missing=True) as sharded:
         for idx in (sharded, plain):
             idx.add_customers(keys)
             idx.create_category("城市", exclusive=True)

@@ -114,9 +114,9 @@ def test_each_family_class_and_attributes(index, tmp_path):
     assert (e.value.kind, e.value.limit) == ("limit", "QueryOptions::max_query_bytes")
     # Storage: busy, missing directory, corrupt snapshot.
     db = tmp_path / "db"
-    first = tagindex.Index.open(db)
+    first = tagindex.Index.open(db, create_if_missing=True)
     with pytest.raises(tagindex.FailedPreconditionError) as e:
-        tagindex.Index.open(db)
+        tagindex.Index.open(db, create_if_missing=True)
     assert e.value.kind == "busy" and e.value.path == str(db / "LOCK")
     first.close()
     with pytest.raises(tagindex.NotFoundError) as e:
@@ -127,7 +127,7 @@ def test_each_family_class_and_attributes(index, tmp_path):
     data[40] ^= 0xFF
     snapshot.write_bytes(bytes(data))
     with pytest.raises(tagindex.CorruptionError) as e:
-        tagindex.Index.open(db)
+        tagindex.Index.open(db, create_if_missing=True)
     assert e.value.kind == "corrupt_file" and e.value.path == str(snapshot)
     assert isinstance(e.value.offset, int)
 

@@ -71,10 +71,10 @@ def test_row_at_refuses_a_non_integer_position(index, position):
 def test_a_path_with_a_nul_byte_creates_nothing(tmp_path):
     prefix = tmp_path / "idx"
     with pytest.raises(tagindex.InvalidArgumentError, match="NUL byte at position"):
-        tagindex.Index.open(str(prefix) + "\0rest")
+        tagindex.Index.open(str(prefix) + "\0rest", create_if_missing=True)
     assert not prefix.exists()
     with pytest.raises(tagindex.InvalidArgumentError, match="NUL byte"):
-        tagindex.Index.open(os.fsencode(str(prefix)) + b"\0x")
+        tagindex.Index.open(os.fsencode(str(prefix)) + b"\0x", create_if_missing=True)
     assert not prefix.exists()
 
 
@@ -143,3 +143,87 @@ def test_save_writes_a_directory_that_open_opens(tmp_path):
         ix.save(tmp_path / "saved")
     with pytest.raises(tagindex.InvalidArgumentError, match="NUL byte"):
         ix.save(str(tmp_path / "x") + "\0y")
+
+
+def test_an_oversized_query_is_refused_at_its_position(index):
+    index.create_tag("VIP")
+    # Three lines; the limit (20 bytes) falls on the third, at 值 (column 6 in code points).
+    text = "VIP\nOR VIP\nOR 高价值客户" + " OR VIP" * 10_000
+    with pytest.raises(tagindex.ResourceExhaustedError,
+                       match=r"line 3, column 6: query is longer than the limit of 20 bytes") as e:
+        index.count(text, max_query_bytes=20)
+    assert (e.value.kind, e.value.limit) == ("limit", "QueryOptions::max_query_bytes")
+    # A str of fewer code points than the limit but more UTF-8 bytes.
+    with pytest.raises(tagindex.ResourceExhaustedError, match="longer than the limit of 8 bytes"):
+        index.count("高价值客户", max_query_bytes=8)   # 5 code points, 15 bytes
+    # Every query entry point, the snapshot's too.
+    snap = index.snapshot()
+    for call in (index.query, index.count, index.explain, index.compile, snap.query, snap.count):
+        with pytest.raises(tagindex.ResourceExhaustedError, match="max_query_bytes"):
+            call("VIP OR VIP", max_query_bytes=4)
+    with pytest.raises(TypeError, match="query: expected a str, got int"):
+        index.count(5)
+    # Text with a lone surrogate still reaches the library's UTF-8 check.
+    with pytest.raises(tagindex.InvalidArgumentError, match="invalid UTF-8"):
+        index.count("VIP OR \udc80")
+    assert index.count("VIP OR VIP") == 0
+
+
+_BOUNDED_QUERY_CHILD = r"""
+import resource, sys
+import tagindex
+index = tagindex.Index()
+index.add_customers([1, 2, 3])
+index.create_tag("VIP")
+text = "é" * (128 << 20)       # 128 Mi code points: 128 MiB as a str, 256 MiB as UTF-8
+def vm_bytes():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+limit = vm_bytes() + (48 << 20)   # far less than one UTF-8 copy of the text
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    index.count(text)
+except tagindex.ResourceExhaustedError as e:
+    print("refused", e.limit)
+"""
+
+
+def test_an_oversized_query_is_refused_before_it_is_copied():
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-c", _BOUNDED_QUERY_CHILD], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "refused QueryOptions::max_query_bytes"
+
+
+def test_open_creates_only_when_asked(tmp_path):
+    path = tmp_path / "idx"
+    with pytest.raises(tagindex.NotFoundError, match="create_if_missing"):
+        tagindex.Index.open(path)
+    assert not path.exists()
+    path.mkdir()
+    with pytest.raises(tagindex.NotFoundError):
+        tagindex.Index.open(path)
+    assert list(path.iterdir()) == []          # nothing left behind, not even a LOCK
+    with tagindex.Index.open(path, create_if_missing=True) as index:
+        index.add_customers([1, 2])
+    with tagindex.Index.open(path) as index:   # an index now: opens without the flag
+        assert index.customer_count == 2
+    # Its snapshot removed: never silently a new, empty index.
+    for snapshot in path.glob("snapshot-*"):
+        snapshot.unlink()
+    with pytest.raises(tagindex.CorruptionError, match="held a tagindex index"):
+        tagindex.Index.open(path, create_if_missing=True)
+    # A directory of someone else's files is not an index to create.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(tagindex.FailedPreconditionError, match="is not empty"):
+        tagindex.Index.open(other, create_if_missing=True)
+    # The sharded index follows the same rule.
+    with pytest.raises(tagindex.NotFoundError):
+        tagindex.ShardedIndex.open(tmp_path / "sharded")
+    with tagindex.ShardedIndex.open(tmp_path / "sharded", shards=2, create_if_missing=True) as s:
+        assert s.shard_count == 2

@@ -66,7 +66,7 @@ def test_defaults_match_the_documented_header_values():
         max_name_code_points=64, max_description_bytes=4096, max_string_key_bytes=1024,
         max_tags=1 << 20)
     o = {f.name: f.default for f in OPEN_FIELDS}
-    assert o == {"create_if_missing": True, "read_only": False, "sync": "every_write",
+    assert o == {"create_if_missing": False, "read_only": False, "sync": "every_write",
                  "group_commit_interval_ms": 2, "salvage_log": False,
                  "max_tag_id_on_load": 1 << 24, "max_log_record_bytes": 1 << 30}
     assert tagindex.QueryOptions() == tagindex.QueryOptions(65536, 64, 4096, False, True, None)
@@ -106,9 +106,9 @@ def test_every_index_option_round_trips_through_index_and_pickle(field, tmp_path
                    field.name) == value
     # A new persistent index keeps it, and a reopen reads it back.
     path = tmp_path / "idx"
-    with tagindex.Index.open(path, **{field.name: value}) as opened:
+    with tagindex.Index.open(path, **{field.name: value}, create_if_missing=True) as opened:
         assert getattr(opened.options, field.name) == value
-    with tagindex.Index.open(path) as reopened:
+    with tagindex.Index.open(path, create_if_missing=True) as reopened:
         assert getattr(reopened.options, field.name) == value
 
 
@@ -123,7 +123,7 @@ def test_old_pickle_state_without_a_new_field_gets_the_default():
 
 def test_open_options_take_effect(tmp_path):
     path = tmp_path / "idx"
-    with tagindex.Index.open(path, sync="none", group_commit_interval_ms=0) as index:
+    with tagindex.Index.open(path, sync="none", group_commit_interval_ms=0, create_if_missing=True) as index:
         index.create_tag("a").add([1, 2])
     with tagindex.Index.open(path, read_only=True) as index:
         assert index.count("a") == 2
@@ -150,7 +150,7 @@ def test_query_options_take_effect():
 @pytest.mark.parametrize("call", [
     lambda: tagindex.Index(max_tag=3),
     lambda: tagindex.Index("int64", sync="none"),  # an open option, not an index one
-    lambda: tagindex.Index.open("/nonexistent/never", max_tagz=1),
+    lambda: tagindex.Index.open("/nonexistent/never", max_tagz=1, create_if_missing=True),
     lambda: tagindex.Index().query("a", max_dept=3),
     lambda: tagindex.Index().count("a", rewrite=False),
     lambda: tagindex.Index().explain("a", today_=1),
@@ -168,7 +168,7 @@ def test_bad_values_are_invalid_argument():
     with pytest.raises(tagindex.InvalidArgumentError, match="unknown key kind 'uuid'"):
         tagindex.Index("uuid")
     with pytest.raises(tagindex.InvalidArgumentError, match="unknown sync policy"):
-        tagindex.Index.open("/nonexistent/never", sync="sometimes")
+        tagindex.Index.open("/nonexistent/never", sync="sometimes", create_if_missing=True)
     with pytest.raises(tagindex.InvalidArgumentError, match=r"max_tags must be an int in "
                                                             r"\[0, 4294967295\]"):
         tagindex.Index(max_tags=1 << 32)

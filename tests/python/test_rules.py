@@ -12,7 +12,7 @@ TODAY = datetime.date(2026, 11, 20)
 
 def build(seed, path=None):
     rng = random.Random(seed)
-    index = tagindex.Index.open(str(path)) if path else tagindex.Index()
+    index = tagindex.Index.open(str(path), create_if_missing=True) if path else tagindex.Index()
     keys = rng.sample(range(1, 10 ** 6), 1500)
     index.add_customers(keys)
     model = {"tags": {}, "spend": {}, "last": {}, "live": set(keys)}
@@ -155,7 +155,7 @@ def test_rules_survive_reopen(tmp_path):
     m["tags"]["电子产品"] |= set(sorted(m["live"])[-40:])
     pending = {r.name: r.pending for r in index.rule_tags()}
     del index
-    reopened = tagindex.Index.open(str(tmp_path / "idx"))
+    reopened = tagindex.Index.open(str(tmp_path / "idx"), create_if_missing=True)
     assert {r.name: r.pending for r in reopened.rule_tags()} == pending
     results = reopened.refresh_rules(as_of=TODAY)
     assert all(r.incremental for r in results)

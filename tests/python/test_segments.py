@@ -9,7 +9,7 @@ import tagindex
 
 def build(seed, path=None):
     rng = random.Random(seed)
-    index = tagindex.Index.open(str(path)) if path else tagindex.Index()
+    index = tagindex.Index.open(str(path), create_if_missing=True) if path else tagindex.Index()
     keys = rng.sample(range(1, 10 ** 6), 2000)
     index.add_customers(keys)
     model = {}
@@ -71,7 +71,7 @@ def test_segments_survive_reopen(tmp_path):
     index.drop_segment("甲")
     index.close()
     del index
-    reopened = tagindex.Index.open(str(tmp_path / "idx"))
+    reopened = tagindex.Index.open(str(tmp_path / "idx"), create_if_missing=True)
     names = [s.name for s in reopened.saved_segments()]
     assert names == ["丙", "乙"]
     want = (model["复购客户"] | model["流失风险"]) - model["大促敏感"]

@@ -106,7 +106,7 @@ def test_sharded_equals_sets_and_the_unsharded_index(shards, key_kind):
 
 def test_catalog_reaches_every_shard_and_persists(tmp_path):
     path = tmp_path / "crm"
-    with tagindex.ShardedIndex.open(path, shards=3) as idx:
+    with tagindex.ShardedIndex.open(path, shards=3, create_if_missing=True) as idx:
         idx.create_category("购买频率", exclusive=True)
         hi = idx.create_tag("高频", category="购买频率")
         lo = idx.create_tag("低频", category="购买频率")
@@ -120,7 +120,7 @@ def test_catalog_reaches_every_shard_and_persists(tmp_path):
             idx.create_tag("高频", category="购买频率")
         assert idx.generation == gen + 2
         idx.checkpoint()
-    with tagindex.ShardedIndex.open(path) as idx:   # shards etc. come from the manifest
+    with tagindex.ShardedIndex.open(path, create_if_missing=True) as idx:   # shards etc. come from the manifest
         assert idx.shard_count == 3 and idx.repair_report == ""
         assert {t.name: t.count for t in idx.tags} == {"高频": 500, "偶尔": 500}
         assert [c.exclusive for c in idx.categories] == [True]
@@ -148,7 +148,7 @@ def test_errors_are_tagindex_errors(tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "MANIFEST").write_text("tagindex-sharded-manifest 1\nchecksum 0\n")
     with pytest.raises(tagindex.CorruptionError):
-        tagindex.ShardedIndex.open(tmp_path / "bad")
+        tagindex.ShardedIndex.open(tmp_path / "bad", create_if_missing=True)
 
 
 def test_load_from_an_index_and_close():

@@ -171,7 +171,7 @@ def test_reshard_keeps_everything(tmp_path, key_kind, shards, new):
     src, dest = tmp_path / "src", tmp_path / "dest"
     rows = -(-1500 // shards) if key_kind == "identity" else 0
     with tagindex.ShardedIndex.open(src, shards=shards, key_kind=key_kind, rows_per_shard=rows,
-                                    sync="none") as s:
+                                    sync="none", create_if_missing=True) as s:
         s.load_from(plain)
         s.create_category("说明类", description="类别说明")
         s.set_tag_description("兴趣0", "标签说明")

@@ -39,7 +39,7 @@ def test_snapshot_answers_as_of_its_moment():
 
 
 def test_snapshot_and_segment_outlive_a_closed_index(tmp_path):
-    index = tagindex.Index.open(tmp_path / "idx")
+    index = tagindex.Index.open(tmp_path / "idx", create_if_missing=True)
     _shop(index)
     snap = index.snapshot()
     seg = index.query("高价值客户")
@@ -102,7 +102,7 @@ def _child_uses_inherited(index, queue):
                     reason="needs the fork start method")
 def test_fork_child_cannot_use_the_parents_index(tmp_path):
     path = tmp_path / "idx"
-    index = tagindex.Index.open(path)
+    index = tagindex.Index.open(path, create_if_missing=True)
     _shop(index)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
@@ -118,15 +118,15 @@ def test_fork_child_cannot_use_the_parents_index(tmp_path):
     index.create_tag("after")
     index.checkpoint()
     with pytest.raises(tagindex.FailedPreconditionError):
-        tagindex.Index.open(path)  # still locked by the parent
+        tagindex.Index.open(path, create_if_missing=True)  # still locked by the parent
     index.close()
-    with tagindex.Index.open(path) as again:
+    with tagindex.Index.open(path, create_if_missing=True) as again:
         assert again.count("高价值客户 AND NOT 流失风险") == 50
         assert again.tag("after") is not None
 
 
 def test_backup_while_a_thread_writes_is_one_committed_prefix(tmp_path):
-    index = tagindex.Index.open(tmp_path / "live", sync="none")
+    index = tagindex.Index.open(tmp_path / "live", sync="none", create_if_missing=True)
     t = index.create_tag("t")
     n = 20000
     done = threading.Event()
@@ -150,7 +150,7 @@ def test_backup_while_a_thread_writes_is_one_committed_prefix(tmp_path):
     while not done.is_set() or j < 2:
         path = tmp_path / f"backup-{j}"
         index.backup(path)
-        copy = tagindex.Index.open(path)
+        copy = tagindex.Index.open(path, create_if_missing=True)
         keys = sorted(copy.query("t").keys())
         # The oracle: customers 0..k-1, all tagged, for some k.
         assert keys == list(range(len(keys))), f"backup {j} is not a prefix"
@@ -165,7 +165,7 @@ def test_backup_while_a_thread_writes_is_one_committed_prefix(tmp_path):
         index.backup(tmp_path / "backup-0")
     final = tmp_path / "final"
     index.backup(final)
-    assert tagindex.Index.open(final).count("t") == n
+    assert tagindex.Index.open(final, create_if_missing=True).count("t") == n
 
 
 # ---- every read of the Index, on a Snapshot (issue #11) ---------------------

@@ -33,16 +33,16 @@ def _state(index):
 
 def test_open_mutate_reopen(tmp_path):
     path = tmp_path / "tags"
-    with tagindex.Index.open(path) as index:
+    with tagindex.Index.open(path, create_if_missing=True) as index:
         assert index.persistent and "persistent" in repr(index)
         _fill(index)
         before = _state(index)
     assert "closed" in repr(index)
-    with tagindex.Index.open(str(path)) as again:
+    with tagindex.Index.open(str(path), create_if_missing=True) as again:
         assert _state(again) == before  # replayed from the log
         assert again.last_recovery.log_records_replayed > 0
         again.checkpoint()
-    with tagindex.Index.open(path) as third:
+    with tagindex.Index.open(path, create_if_missing=True) as third:
         assert _state(third) == before  # loaded from the snapshot
         assert third.last_recovery.log_records_replayed == 0
         assert third.last_recovery.generation > 0
@@ -51,26 +51,26 @@ def test_open_mutate_reopen(tmp_path):
 
 @pytest.mark.parametrize("sync", ["every_write", "group_commit", "none"])
 def test_sync_policies(tmp_path, sync):
-    with tagindex.Index.open(tmp_path / sync, sync=sync, key_kind="string") as index:
+    with tagindex.Index.open(tmp_path / sync, sync=sync, key_kind="string", create_if_missing=True) as index:
         index.create_tag("t").add(["a", "b"])
-    with tagindex.Index.open(tmp_path / sync) as index:
+    with tagindex.Index.open(tmp_path / sync, create_if_missing=True) as index:
         assert index.key_kind == "string"  # stored options win
         assert index.tag("t").keys().tolist() == ["a", "b"]
 
 
 def test_bad_open_arguments(tmp_path):
     with pytest.raises(tagindex.InvalidArgumentError, match="sync policy"):
-        tagindex.Index.open(tmp_path / "x", sync="sometimes")
+        tagindex.Index.open(tmp_path / "x", sync="sometimes", create_if_missing=True)
     with pytest.raises(tagindex.NotFoundError):
         tagindex.Index.open(tmp_path / "missing", create_if_missing=False)
 
 
 def test_directory_lock_and_read_only(tmp_path):
     path = tmp_path / "tags"
-    writer = tagindex.Index.open(path)
+    writer = tagindex.Index.open(path, create_if_missing=True)
     _fill(writer)
     with pytest.raises(tagindex.FailedPreconditionError):
-        tagindex.Index.open(path)
+        tagindex.Index.open(path, create_if_missing=True)
     with tagindex.Index.open(path, read_only=True) as reader:
         assert reader.tag("高价值客户").count == 100
         with pytest.raises(tagindex.FailedPreconditionError):
@@ -81,7 +81,7 @@ def test_directory_lock_and_read_only(tmp_path):
     writer.close()  # twice is fine
     with pytest.raises(tagindex.FailedPreconditionError, match="closed"):
         writer.tag_count
-    with tagindex.Index.open(path) as again:  # the lock went with the index
+    with tagindex.Index.open(path, create_if_missing=True) as again:  # the lock went with the index
         assert again.tag_count == 2
 
 
@@ -94,7 +94,7 @@ def test_checkpoint_of_in_memory_index_fails(index):
 
 def test_corrupt_files_raise_corruption_error(tmp_path):
     path = tmp_path / "tags"
-    with tagindex.Index.open(path) as index:
+    with tagindex.Index.open(path, create_if_missing=True) as index:
         _fill(index)
         index.checkpoint()
     snapshots = [p for p in path.iterdir() if p.suffix == ".tix"]
@@ -103,7 +103,7 @@ def test_corrupt_files_raise_corruption_error(tmp_path):
     data[len(data) // 2] ^= 0xFF
     snapshots[0].write_bytes(bytes(data))
     with pytest.raises(tagindex.CorruptionError) as e:
-        tagindex.Index.open(path)
+        tagindex.Index.open(path, create_if_missing=True)
     assert snapshots[0].name in str(e.value)
 
 
@@ -147,7 +147,7 @@ def test_standard_portable_files_from_other_implementations():
 
 
 def test_pickle_of_a_persistent_index_is_in_memory(tmp_path):
-    with tagindex.Index.open(tmp_path / "tags") as index:
+    with tagindex.Index.open(tmp_path / "tags", create_if_missing=True) as index:
         _fill(index)
         copy = pickle.loads(pickle.dumps(index))
         assert not copy.persistent

@@ -93,6 +93,7 @@ std::string Dump(const ShardedIndex& s) {
 [[noreturn]] void RunChild(const std::string& dir, uint64_t seed, tagindex::SyncPolicy policy,
                            int fd) {
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = kShards;
   o.threads = 2;
   o.shard.sync = policy;
@@ -157,6 +158,7 @@ TEST_CASE("sharded crash: SIGKILL between shards is repaired from the manifest o
     if (WIFEXITED(status)) REQUIRE(WEXITSTATUS(status) == 0);
 
     ShardedOpenOptions mem;
+    mem.shard.create_if_missing = true;
     mem.create.shards = kShards;
     mem.threads = 1;
     auto oracle = ShardedIndex::CreateInMemory(mem).value();
@@ -167,6 +169,7 @@ TEST_CASE("sharded crash: SIGKILL between shards is repaired from the manifest o
     const std::string after_in_flight = Dump(*oracle);
 
     ShardedOpenOptions o;
+    o.shard.create_if_missing = true;
     o.create.shards = kShards;
     auto reopened = ShardedIndex::Open(dir, o);
     INFO("acked " << acked << ": " << reopened.status());
@@ -213,6 +216,7 @@ TEST_CASE("sharded crash: a fault at every step of a catalog change is repaired"
       INFO("op " << static_cast<int>(op) << " fault at " << k);
       auto fs = std::make_shared<MemFileSystem>();
       ShardedOpenOptions o;
+      o.shard.create_if_missing = true;
       o.create.shards = kShards;
       o.threads = 1;
       o.shard.file_system = fs;
@@ -274,6 +278,7 @@ TEST_CASE("sharded crash: a reshard killed at any moment leaves no partial desti
   const std::string src = root + "/src";
   {
     ShardedOpenOptions o;
+    o.shard.create_if_missing = true;
     o.create.shards = kShards;
     o.shard.sync = tagindex::SyncPolicy::kNone;
     auto s = ShardedIndex::Open(src, o).value();
@@ -288,6 +293,7 @@ TEST_CASE("sharded crash: a reshard killed at any moment leaves no partial desti
     REQUIRE(s->Checkpoint().ok());
   }
   ShardedOpenOptions ro;
+  ro.shard.create_if_missing = true;
   ro.shard.read_only = true;
   ro.shard.create_if_missing = false;
   const std::string want = tagindex::testing::DeepDump(*ShardedIndex::Open(src, ro).value());

@@ -51,6 +51,7 @@ std::unique_ptr<ShardedIndex> ShardedCopy(const World& w, uint32_t shards, KeyKi
                                           uint64_t rows_per_shard, uint32_t threads,
                                           const std::string& path = "") {
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = shards;
   o.create.index.key_kind = kind;
   o.create.rows_per_shard = rows_per_shard;
@@ -187,6 +188,7 @@ TEST_CASE("sharded: random queries equal the unsharded index and the naive model
     std::unique_ptr<ShardedIndex> s;
     if (c.kind == KeyKind::kIdentity) {
       ShardedOpenOptions o;
+      o.shard.create_if_missing = true;
       o.create.shards = c.shards;
       o.create.index.key_kind = c.kind;
       o.create.rows_per_shard = c.rows_per_shard;
@@ -263,6 +265,7 @@ TEST_CASE("sharded: random queries equal the unsharded index and the naive model
 
 TEST_CASE("sharded: routing is the documented hash, and identity keys go by range", "[shard]") {
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = 7;
   auto s = ShardedIndex::CreateInMemory(o).value();
   std::mt19937_64 rng(5);
@@ -298,6 +301,7 @@ TEST_CASE("sharded: routing is the documented hash, and identity keys go by rang
 TEST_CASE("sharded: catalog changes reach every shard with the same ids, and persist", "[shard]") {
   const std::string dir = TempDir("sharded-cat");
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = 3;
   o.create.index.key_kind = KeyKind::kString;
   o.threads = 2;
@@ -354,6 +358,7 @@ TEST_CASE("sharded: catalog changes reach every shard with the same ids, and per
 TEST_CASE("sharded: a damaged manifest is DataLoss naming the file", "[shard]") {
   const std::string dir = TempDir("sharded-bad");
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = 2;
   {
     auto s = ShardedIndex::Open(dir, o).value();
@@ -419,6 +424,7 @@ TEST_CASE("sharded: a damaged manifest is DataLoss naming the file", "[shard]") 
 
 TEST_CASE("sharded: catalog changes racing queries are seen on all shards or none", "[shard]") {
   ShardedOpenOptions o;
+  o.shard.create_if_missing = true;
   o.create.shards = 5;
   o.threads = 2;
   auto s = ShardedIndex::CreateInMemory(o).value();
@@ -521,6 +527,7 @@ TEST_CASE("sharded analytics: every result equals the unsharded index's", "[shar
     std::unique_ptr<ShardedIndex> s;
     if (c.kind == KeyKind::kIdentity) {
       ShardedOpenOptions o;
+      o.shard.create_if_missing = true;
       o.create.shards = c.shards;
       o.create.index.key_kind = c.kind;
       o.create.rows_per_shard = c.rows_per_shard;
@@ -672,6 +679,7 @@ TEST_CASE("sharded reshard: the new index holds the source's data and answers as
       std::unique_ptr<ShardedIndex> s;
       if (c.kind == KeyKind::kIdentity) {
         ShardedOpenOptions o;
+        o.shard.create_if_missing = true;
         o.create.shards = c.from;
         o.create.index.key_kind = c.kind;
         o.create.rows_per_shard = c.rows_per_shard;
@@ -691,6 +699,7 @@ TEST_CASE("sharded reshard: the new index holds the source's data and answers as
     CHECK(Listing(src) == before);  // never written
     CHECK(!std::filesystem::exists(dest + ".reshard-tmp"));
     ShardedOpenOptions ro;
+    ro.shard.create_if_missing = true;
     ro.shard.read_only = true;
     ro.shard.create_if_missing = false;
     ro.threads = 2;

@@ -264,9 +264,9 @@ TEST_CASE("error info: the POSIX file system's errno mapping", "[errors][storage
   no_create.create_if_missing = false;
   Expect(Index::Open(missing, no_create).status(), Code::kNotFound, ErrorKind::kNotFound, missing);
   {
-    auto first = Index::Open(dir + "/idx").value();
-    e = Expect(Index::Open(dir + "/idx").status(), Code::kFailedPrecondition, ErrorKind::kBusy,
-               dir + "/idx/LOCK");
+    auto first = Index::Open(dir + "/idx", {.create_if_missing = true}).value();
+    e = Expect(Index::Open(dir + "/idx", {.create_if_missing = true}).status(),
+               Code::kFailedPrecondition, ErrorKind::kBusy, dir + "/idx/LOCK");
   }
   std::filesystem::remove_all(dir);
 }

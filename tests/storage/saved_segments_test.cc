@@ -235,7 +235,7 @@ TEST_CASE("saved segments survive reopening (log and snapshots)", "[segments][st
     auto oracle = Index::Create().value();
     std::mt19937_64 rng(static_cast<uint64_t>(seed)), rng_oracle(static_cast<uint64_t>(seed));
     {
-      auto index = Index::Open(dir).value();
+      auto index = Index::Open(dir, {.create_if_missing = true}).value();
       for (int i = 0; i < 300; ++i) {
         const absl::Status got = MixedOp(rng, *index, /*allow_checkpoint=*/true);
         const absl::Status want = MixedOp(rng_oracle, *oracle, false);
@@ -244,7 +244,7 @@ TEST_CASE("saved segments survive reopening (log and snapshots)", "[segments][st
       REQUIRE(DumpSegments(*index) == DumpSegments(*oracle));
       if (seed % 2 == 0) REQUIRE(index->Checkpoint().ok());
     }
-    auto reopened = Index::Open(dir).value();
+    auto reopened = Index::Open(dir, {.create_if_missing = true}).value();
     CHECK(Dump(*reopened) == Dump(*oracle));
     CHECK(DumpSegments(*reopened) == DumpSegments(*oracle));
   }
@@ -253,6 +253,7 @@ TEST_CASE("saved segments survive reopening (log and snapshots)", "[segments][st
 
 [[noreturn]] void RunChild(const std::string& dir, uint64_t seed, int fd) {
   OpenOptions o;
+  o.create_if_missing = true;
   o.sync = SyncPolicy::kEveryWrite;
   auto index = Index::Open(dir, o);
   if (!index.ok()) ::_exit(3);
@@ -303,7 +304,7 @@ TEST_CASE("saved segments: SIGKILL at a random moment loses no acknowledged chan
     const std::string after_acked = Dump(*oracle) + DumpSegments(*oracle);
     (void)MixedOp(rng, *oracle, false);
     const std::string after_in_flight = Dump(*oracle) + DumpSegments(*oracle);
-    auto reopened = Index::Open(dir);
+    auto reopened = Index::Open(dir, {.create_if_missing = true});
     if (!reopened.ok()) {
       REQUIRE(acked == 0);
       continue;

@@ -288,15 +288,28 @@ TEST_CASE("snapshot semantics: each broken invariant is DataLoss at its byte",
                    "lists 3 tags but the file holds 2 tag bitmaps", path);
   }
   SECTION("attribute sections disagree on the id counter") {
-    const size_t i = s.Find(K::kAttribute, 1);
+    // Sections are written by name (AgeAttr id 1, then SpendAttr id 0) and
+    // read by id: AgeAttr's is the second counter read.
+    const size_t i = s.Find(K::kAttribute, 0);
     s.sections[i].payload[4] = 7;  // next_attribute_id 2 -> 7
     RequireRefused(f.OpenWith(s), s.OffsetOf(i, 4), K::kAttribute,
                    "attribute id counter 7 differs from the first section's 2", path);
   }
-  SECTION("an attribute id counter beyond max_tag_id_on_load") {
-    for (int n = 0; n < 2; ++n) SetU32(s.Payload(K::kAttribute, n), 4, 0x7fffff00u);
-    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kAttribute, 0), 4), K::kAttribute,
-                   "exceeds OpenOptions::max_tag_id_on_load", path);
+  SECTION("more tags than max_tag_id_on_load") {
+    f.fs->Put(f.snapshot_path, s.Serialize());
+    tagindex::OpenOptions o = MemOptions(f.fs);
+    o.max_tag_id_on_load = 2;
+    RequireRefused(Index::Open(kDir, o).status(), s.OffsetOf(s.Find(K::kTags), 0), K::kTags,
+                   "tag count 3 exceeds OpenOptions::max_tag_id_on_load", path);
+  }
+  SECTION("tag ids out of order") {
+    // The catalog lists GoldTag (id 0) first: give it id 1, SilverTag's.
+    std::string& tags = s.Payload(K::kTags);
+    SetU32(tags, 4, 1);
+    // GoldTag's entry: id, "GoldTag", "LevelCat", "", kind = 32 bytes after
+    // the count; SilverTag's (id 1) starts at 36 and repeats the id.
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), 36), K::kTags,
+                   "tag id 1 is repeated, out of order", path);
   }
   SECTION("an attribute name with a control character") {
     size_t i = s.Find(K::kAttribute, 0);

@@ -27,6 +27,7 @@ constexpr int kOps = 150;
 
 [[noreturn]] void RunChild(const std::string& dir, uint64_t seed, SyncPolicy policy, int fd) {
   OpenOptions o;
+  o.create_if_missing = true;
   o.sync = policy;
   o.group_commit_interval_ms = 1;
   auto index = Index::Open(dir, o);
@@ -92,7 +93,7 @@ TEST_CASE("storage crash: SIGKILL at a random moment loses no acknowledged chang
     (void)RandomOp(rng, *oracle, false);
     const std::string after_in_flight = Dump(*oracle);
 
-    auto reopened = Index::Open(dir);
+    auto reopened = Index::Open(dir, {.create_if_missing = true});
     INFO("acked " << acked << ": " << reopened.status());
     if (!reopened.ok()) {
       // Killed before the index was first created: nothing was acknowledged.

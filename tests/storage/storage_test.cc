@@ -84,7 +84,7 @@ TEST_CASE("storage: a reopened index holds every change before and after a check
   TempDir dir;
   std::string expected;
   {
-    auto index = Index::Open(dir.path).value();
+    auto index = Index::Open(dir.path, {.create_if_missing = true}).value();
     REQUIRE(index->persistent());
     REQUIRE(index->CreateCategory("购买频率", {.exclusive = true}).ok());
     TagId vip = index->CreateTag({.name = "高价值客户", .description = "VIP"}).value();
@@ -99,7 +99,7 @@ TEST_CASE("storage: a reopened index holds every change before and after a check
     REQUIRE(index->DeleteTag(gone).ok());
     expected = Dump(*index);
   }
-  auto index = Index::Open(dir.path).value();
+  auto index = Index::Open(dir.path, {.create_if_missing = true}).value();
   CHECK(Dump(*index) == expected);
   CHECK(index->LastRecovery().log_records_replayed == 4);
   CHECK(index->LastRecovery().generation == 1);
@@ -107,7 +107,7 @@ TEST_CASE("storage: a reopened index holds every change before and after a check
   CHECK(index->CreateTag({.name = "新"}).value().value == 3);
   REQUIRE(index->Checkpoint().ok());
   index.reset();
-  index = Index::Open(dir.path).value();
+  index = Index::Open(dir.path, {.create_if_missing = true}).value();
   CHECK(index->LastRecovery().log_records_replayed == 0);
   CHECK(index->FindTag("新").ok());
   // Exactly one snapshot and one log are left.
@@ -222,16 +222,16 @@ TEST_CASE("storage: string and identity keyed indexes round-trip", "[storage]") 
 
 TEST_CASE("storage: a second writer gets FailedPrecondition but readers may share", "[storage]") {
   TempDir dir;
-  auto first = Index::Open(dir.path).value();
+  auto first = Index::Open(dir.path, {.create_if_missing = true}).value();
   REQUIRE(first->CreateTag({.name = "x"}).ok());
-  auto second = Index::Open(dir.path);
+  auto second = Index::Open(dir.path, {.create_if_missing = true});
   REQUIRE(second.status().code() == Code::kFailedPrecondition);
   CHECK(std::string(second.status().message()).find("LOCK") != std::string::npos);
 
   // Another process is refused too (flock is per open file description).
   pid_t pid = ::fork();
   if (pid == 0) {
-    auto other = Index::Open(dir.path);
+    auto other = Index::Open(dir.path, {.create_if_missing = true});
     ::_exit(other.status().code() == Code::kFailedPrecondition ? 0 : 1);
   }
   int status = 0;
@@ -240,13 +240,14 @@ TEST_CASE("storage: a second writer gets FailedPrecondition but readers may shar
   CHECK(WEXITSTATUS(status) == 0);
 
   OpenOptions ro;
+  ro.create_if_missing = true;
   ro.read_only = true;
   auto reader = Index::Open(dir.path, ro).value();
   CHECK(reader->FindTag("x").ok());
   CHECK(reader->CreateTag({.name = "y"}).status().code() == Code::kFailedPrecondition);
   CHECK(reader->Checkpoint().code() == Code::kFailedPrecondition);
   first.reset();
-  CHECK(Index::Open(dir.path).ok());
+  CHECK(Index::Open(dir.path, {.create_if_missing = true}).ok());
 }
 
 TEST_CASE("storage: the log is read as a copy, so a writer cutting it back cannot fault a reader",
@@ -664,7 +665,7 @@ TEST_CASE("storage: attribute columns persist through the log and checkpoints", 
     }
   };
   {
-    auto index = Index::Open(dir.path, {}).value();
+    auto index = Index::Open(dir.path, {.create_if_missing = true}).value();
     std::vector<int64_t> keys(3000);
     for (int i = 0; i < 3000; ++i) keys[static_cast<size_t>(i)] = 100000 + i;
     REQUIRE(index->AddCustomers(keys).ok());
@@ -681,7 +682,7 @@ TEST_CASE("storage: attribute columns persist through the log and checkpoints", 
     spend[5] = -1;
   }
   {
-    auto index = Index::Open(dir.path, {}).value();  // log replay
+    auto index = Index::Open(dir.path, {.create_if_missing = true}).value();  // log replay
     check(*index);
     REQUIRE(index->Checkpoint().ok());
     REQUIRE(index->RemoveCustomer(int64_t{100007}).ok());
@@ -696,12 +697,12 @@ TEST_CASE("storage: attribute columns persist through the log and checkpoints", 
     REQUIRE(index->RenameAttribute("最近下单", "最近购买").ok());
   }
   {
-    auto index = Index::Open(dir.path, {}).value();  // snapshot + log
+    auto index = Index::Open(dir.path, {.create_if_missing = true}).value();  // snapshot + log
     check(*index);
     REQUIRE(index->Checkpoint().ok());
   }
   {
-    auto index = Index::Open(dir.path, {}).value();  // snapshot only
+    auto index = Index::Open(dir.path, {.create_if_missing = true}).value();  // snapshot only
     check(*index);
     // Ids are not reused after a reopen: a new column gets a fresh id.
     const tagindex::AttributeId fresh = index->CreateAttribute({.name = "新列"}).value();

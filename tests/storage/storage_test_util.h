@@ -528,9 +528,11 @@ inline RandomBatchOps RandomBatch(std::mt19937_64& rng, int max_items) {
   return out;
 }
 
-// Options of an index whose files live in `fs`.
+// Options of an index whose files live in `fs`, created if missing (most
+// tests start from nothing; OpenOptions defaults to false).
 inline OpenOptions MemOptions(std::shared_ptr<MemFileSystem> fs) {
   OpenOptions o;
+  o.create_if_missing = true;
   o.file_system = std::move(fs);
   return o;
 }

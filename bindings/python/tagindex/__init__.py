@@ -17,7 +17,7 @@ Quick start::
     list(seg), index.count("高价值客户 OR 高频"), seg.to_numpy()
     print(index.explain("高价值客户 AND NOT 高频"))
 
-Persistent indexes: ``Index.open(path)``; many cores or machines:
+Persistent indexes: ``Index.open(path, create_if_missing=True)``; many cores or machines:
 ``ShardedIndex`` (and ``tagindex.dask``); pandas: ``Index.from_dataframe`` and
 ``Segment.to_frame``; ``Index`` and ``Segment`` pickle. Errors derive from
 :class:`tagindex.Error` (see ``tagindex._errors`` for the hierarchy). The

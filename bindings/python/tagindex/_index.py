@@ -303,7 +303,8 @@ class Index:
     @classmethod
     @with_options(OPEN_FIELDS, INDEX_FIELDS)
     def open(cls, path: Union[str, "os.PathLike[str]"], **options: Any) -> "Index":
-        """Opens (or creates) a persistent index in directory ``path``.
+        """Opens a persistent index in directory ``path`` (with
+        ``create_if_missing=True``, creates it if there is none).
 
         Loads the last snapshot and replays the write-ahead log after it.
         Every mutation is logged before it is applied and before the call
@@ -311,13 +312,18 @@ class Index:
         Use as a context manager (or call :meth:`close`) to release the
         directory lock before reopening it::
 
-            with tagindex.Index.open("/var/lib/crm/tags") as index:
+            with tagindex.Index.open("/var/lib/crm/tags", create_if_missing=True) as index:
                 index.create_tag("高价值客户").add([1001, 1002])
                 index.checkpoint()
 
         Args:
             path: the index directory.
-            create_if_missing: create the directory and an empty index.
+            create_if_missing: create the directory and an empty index if
+                there is none (default False, as in leveldb: a removed or
+                mistyped path is NotFoundError instead of a new empty index).
+                Never creates over a directory that held an index whose
+                files are gone (CorruptionError) or one holding other files
+                (FailedPreconditionError).
             read_only: write nothing (no lock; the log is replayed in memory);
                 mutations and checkpoint raise FailedPreconditionError.
             sync: when a log record reaches stable storage: ``"every_write"``
@@ -336,6 +342,8 @@ class Index:
                 newer format version.
             CorruptionError: a corrupt snapshot or log (names file and offset).
             NotFoundError: no index there and ``create_if_missing=False``.
+            CorruptionError: also a directory that held an index whose
+                snapshot is gone.
             StorageError: the file system failed.
         """
         cpp_options = open_options(options)
@@ -719,7 +727,7 @@ class Index:
             ResourceExhaustedError: a limit of the options.
         """
         opts = query_options(options)
-        return Segment(self._owner, self._impl.query(text_arg(text, "query"), opts), text)
+        return Segment(self._owner, self._impl.query(text, opts), text)
 
     @with_options(QUERY_FIELDS)
     def count(self, text: str, **options: Any) -> int:
@@ -727,7 +735,7 @@ class Index:
         the result where the plan allows. Same options and errors as
         :meth:`query`."""
         opts = query_options(options)
-        return self._impl.count(text_arg(text, "query"), opts)
+        return self._impl.count(text, opts)
 
     @with_options(QUERY_FIELDS)
     def explain(self, text: str, **options: Any) -> Explanation:
@@ -735,7 +743,7 @@ class Index:
         cardinalities and times (``print(index.explain(q))``). Same options
         and errors as :meth:`query`."""
         opts = query_options(options)
-        return Explanation._from_dict(self._impl.explain(text_arg(text, "query"), opts))
+        return Explanation._from_dict(self._impl.explain(text, opts))
 
     def snapshot(self) -> "Snapshot":
         """A point-in-time read view (:class:`Snapshot`): every read method
@@ -750,7 +758,7 @@ class Index:
         """Parses, binds and normalises ``text`` once; the result runs many
         times, from many threads. Same options and errors as :meth:`query`."""
         opts = query_options(options)
-        return CompiledQuery(self._owner, self._impl.compile(text_arg(text, "query"), opts),
+        return CompiledQuery(self._owner, self._impl.compile(text, opts),
                              options)
 
     def all_customers(self) -> Segment:

@@ -396,5 +396,5 @@ def _recompile(index: "Index", text: str, options: Any) -> CompiledQuery:
                    "max_operands": options[2], "unknown_tags_are_empty": options[3],
                    "rewrites": options[4], "today": options[8] if len(options) > 8 else None}
     options = dict(options or {})
-    return CompiledQuery(index, index._impl.compile(text_arg(text, "query"),
+    return CompiledQuery(index, index._impl.compile(text,
                                                     query_options(options)), options)

@@ -91,7 +91,7 @@ class ShardedIndex:
     every shard on a thread pool (``threads``, default: the cores) and merge
     exactly.
 
-        idx = tagindex.ShardedIndex.open("/data/crm", shards=8)
+        idx = tagindex.ShardedIndex.open("/data/crm", shards=8, create_if_missing=True)
         vip = idx.create_tag("高价值客户")
         idx.tag("高价值客户", [1001, 1002])
         idx.count("高价值客户 AND NOT 流失风险")
@@ -112,11 +112,13 @@ class ShardedIndex:
     @classmethod
     def open(cls, path: Union[str, "os.PathLike[str]"], *, shards: int = 8,
              key_kind: str = "int64", rows_per_shard: int = 0, threads: int = 0,
-             create_if_missing: bool = True, read_only: bool = False,
+             create_if_missing: bool = False, read_only: bool = False,
              sync: str = "every_write") -> "ShardedIndex":
-        """Opens (or creates: ``shards``, ``key_kind`` and ``rows_per_shard``
-        apply on creation only) the sharded index in ``path``, repairing an
-        interrupted catalog change (``repair_report``)."""
+        """Opens the sharded index in ``path``, repairing an interrupted
+        catalog change (``repair_report``); with ``create_if_missing=True``
+        creates it if there is none (``shards``, ``key_kind`` and
+        ``rows_per_shard`` apply on creation only). Without it a missing
+        path is NotFoundError, never silently a new empty index."""
         if sync not in _SYNC_POLICIES:
             raise InvalidArgumentError(f"sharded index: unknown sync policy {sync!r}")
         self = cls.__new__(cls)
