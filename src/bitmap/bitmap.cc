@@ -33,16 +33,18 @@ roaring_bitmap_t* Check(roaring_bitmap_t* r) {
 // ---- container sharing ----------------------------------------------------------
 
 // extra(c) = number of bitmaps holding container c, minus one; a container
-// absent from the table has one holder.
+// absent from the table, or present with extra 0, has one holder.
 //
 // An open-addressing table (linear probing, Fibonacci hashing of the
-// pointer, backward-shift deletion, load at most 1/2), not a general hash
-// map: every commit share-copies a tag's directory (one insert per
-// container) and the version it replaces gives them back (one find + erase
-// each), so these two operations are the uncontended Tag's main cost. This
-// table does each in one or two probes of a cache-resident array, about 3x
-// cheaper than absl::flat_hash_map<const void*, uint32_t> (measured:
-// docs/design_notes.md "Versions").
+// pointer, load at most 1/2), not a general hash map: every commit
+// share-copies a tag's directory (one increment per container) and the
+// version it replaces gives them back (one decrement each), so these two
+// operations are the uncontended Tag's main cost. A count that drops to 0
+// keeps its slot (the next commit's share-copy of the same containers then
+// finds it instead of inserting): such a slot means "one holder", exactly
+// like an absent one, so a slot left behind by a freed container whose
+// address malloc reuses is still right. Slots at 0 are dropped when the
+// table is rebuilt (to grow, or to shrink once few counts are live).
 struct ContainerShares::Table {
   struct Slot {
     const void* key = nullptr;  // null: empty (containers are never null)
@@ -52,76 +54,68 @@ struct ContainerShares::Table {
 
   std::vector<Slot> slots = std::vector<Slot>(size_t{1} << kMinLog);
   int log = kMinLog;
-  size_t size = 0;
+  size_t used = 0;    // slots with a key
+  size_t shared = 0;  // slots with extra > 0
 
   size_t mask() const { return slots.size() - 1; }
   size_t Home(const void* p) const {
     return static_cast<size_t>((reinterpret_cast<uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >>
                                (64 - log));
   }
-  // The slot holding `p`, or null.
-  Slot* Find(const void* p) {
+  // The slot counting `p` as shared (extra > 0), or null.
+  Slot* FindShared(const void* p) {
     for (size_t i = Home(p);; i = (i + 1) & mask()) {
       Slot& s = slots[i];
-      if (s.key == p) return &s;
+      if (s.key == p) return s.extra > 0 ? &s : nullptr;
       if (s.key == nullptr) return nullptr;
     }
   }
-  // Counts one more holder of `p` (a first sharing inserts it with 1).
+  // Counts one more holder of `p`. The caller reserved room.
   void Increment(const void* p) {
     for (size_t i = Home(p);; i = (i + 1) & mask()) {
       Slot& s = slots[i];
       if (s.key == p) {
+        shared += s.extra == 0;
         ++s.extra;
         return;
       }
       if (s.key == nullptr) {
         s.key = p;
         s.extra = 1;
-        ++size;
+        ++used;
+        ++shared;
         return;
       }
     }
   }
-  // Removes the slot `s` points to, shifting later entries of its probe
-  // run back so that lookups never need tombstones.
-  void Erase(Slot* s) {
-    size_t hole = static_cast<size_t>(s - slots.data());
-    for (size_t i = (hole + 1) & mask();; i = (i + 1) & mask()) {
-      Slot& next = slots[i];
-      if (next.key == nullptr) break;
-      const size_t home = Home(next.key);
-      // `next` may move to the hole if its home is not in (hole, i].
-      if (((i - home) & mask()) >= ((i - hole) & mask())) {
-        slots[hole] = next;
-        hole = i;
-      }
-    }
-    slots[hole] = Slot{};
-    --size;
-    if (log > kMinLog && size * 16 < slots.size()) Rehash(log - 1);
+  // One holder less (extra > 0); the slot stays.
+  void Decrement(Slot* s) {
+    if (--s->extra == 0) --shared;
   }
-  // Room for `n` more entries at load <= 1/2.
+  // Room for `n` more keys at load <= 1/2: rebuilds (dropping the slots at
+  // 0) when full, and shrinks when few counts are live.
   void Reserve(size_t n) {
-    int want = log;
-    while ((size + n) * 2 > (size_t{1} << want)) ++want;
-    if (want != log) Rehash(want);
-  }
-  void Rehash(int new_log) {
-    std::vector<Slot> old(size_t{1} << new_log);
+    if ((used + n) * 2 <= slots.size() && !(log > kMinLog && (shared + n) * 16 < slots.size())) {
+      return;
+    }
+    int want = kMinLog;
+    while ((shared + n) * 4 > (size_t{1} << want)) ++want;  // load <= 1/4 after
+    std::vector<Slot> old(size_t{1} << want);
     old.swap(slots);
-    log = new_log;
+    log = want;
+    used = 0;
     for (const Slot& s : old) {
-      if (s.key == nullptr) continue;
+      if (s.key == nullptr || s.extra == 0) continue;
       size_t i = Home(s.key);
       while (slots[i].key != nullptr) i = (i + 1) & mask();
       slots[i] = s;
+      ++used;
     }
   }
 };
 ContainerShares::ContainerShares() : table_(std::make_unique<Table>()) {}
 ContainerShares::~ContainerShares() = default;
-size_t ContainerShares::shared_containers() const { return table_->size; }
+size_t ContainerShares::shared_containers() const { return table_->shared; }
 
 Bitmap::Bitmap() : r_(Check(roaring_bitmap_create())) {}
 Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
@@ -134,11 +128,11 @@ void Bitmap::Free() {
     ContainerShares::Table& table = *shares_->table_;
     roaring_array_t* ra = &r_->high_low_container;
     for (int32_t i = 0; i < ra->size; ++i) {
-      ContainerShares::Table::Slot* slot = table.Find(ra->containers[i]);
+      ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
       if (slot == nullptr) {
         container_free(ra->containers[i], ra->typecodes[i]);
-      } else if (--slot->extra == 0) {
-        table.Erase(slot);
+      } else {
+        table.Decrement(slot);
       }
     }
     ra_clear_without_containers(ra);
@@ -206,11 +200,11 @@ void Bitmap::UnshareKey(uint16_t key) {
   const int32_t i = ra_get_index(ra, key);
   if (i < 0) return;
   ContainerShares::Table& table = *shares_->table_;
-  ContainerShares::Table::Slot* slot = table.Find(ra->containers[i]);
+  ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
   if (slot == nullptr) return;
   void* clone = container_clone(ra->containers[i], ra->typecodes[i]);
   if (clone == nullptr) throw std::bad_alloc();
-  if (--slot->extra == 0) table.Erase(slot);
+  table.Decrement(slot);
   ra->containers[i] = clone;
 #else
   (void)key;
