@@ -292,6 +292,74 @@ void BM_Attr_SmallSum_ScanAll(benchmark::State& s) {
   s.counters["result"] = static_cast<double>(sum);
 }
 
+// ---- the row cache (Bsi::SetRowCacheForTesting): small filters gathered
+// from a row-major copy of each chunk, against the slice walk (kOff, the
+// path before), same run. Args: value bits, customers, tag ppm, mode
+// (0 off, 2 always). The crossing of the two picks kRowCacheMaxRows.
+
+void BM_Attr_RowCache_RangeAndTag(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  const Bsi::Interval iv{d.lo, d.hi};
+  Bsi::SetRowCacheForTesting(static_cast<Bsi::RowCacheMode>(s.range(3)));
+  uint64_t c = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(c = d.bsi.SelectCount({&iv, 1}, &tag));
+  Bsi::SetRowCacheForTesting(Bsi::RowCacheMode::kAuto);
+  s.counters["result"] = static_cast<double>(c);
+  s.counters["rows_per_chunk"] = static_cast<double>(rows.size()) / ((d.n + 65535) / 65536);
+}
+
+void BM_Attr_RowCache_Sum(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  Bsi::SetRowCacheForTesting(static_cast<Bsi::RowCacheMode>(s.range(3)));
+  Int128 sum = 0;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(
+        sum = d.bsi.Summarize(&tag, {.sum = true, .min = false, .max = false}).sum);
+  }
+  Bsi::SetRowCacheForTesting(Bsi::RowCacheMode::kAuto);
+  s.counters["result"] = static_cast<double>(sum);
+  s.counters["rows_per_chunk"] = static_cast<double>(rows.size()) / ((d.n + 65535) / 65536);
+}
+
+// The cost of a cold cache: a fresh column (no chunks built),
+// then one small-filter sum that builds every chunk the filter visits
+// (all of them at 1,000 ppm).
+void BM_Attr_RowCache_Build(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const Bitmap& tag = Small(d, 1000).first;
+  for (auto _ : s) {
+    s.PauseTiming();
+    // Not Copy(): that would share the chunks already built.
+    std::string blob;
+    d.bsi.Serialize(&blob);
+    Bsi fresh = Bsi::Deserialize({blob.data(), blob.size()}).value();
+    s.ResumeTiming();
+    benchmark::DoNotOptimize(fresh.Summarize(&tag, {.sum = true, .min = false, .max = false}));
+    s.PauseTiming();
+    s.counters["chunks"] = static_cast<double>(fresh.RowCacheChunks());
+    fresh = Bsi();
+    s.ResumeTiming();
+  }
+}
+
+void RowCacheShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t bits : {7, 20, 32}) {
+    for (int64_t ppm : {1000, 4700, 10000, 20000, 40000, 60000}) {
+      for (int64_t mode : {0, 2}) b->Args({bits, 10'000'000, ppm, mode});
+    }
+  }
+  b->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_Attr_RowCache_RangeAndTag)->Apply(RowCacheShapes);
+BENCHMARK(BM_Attr_RowCache_Sum)->Apply(RowCacheShapes);
+BENCHMARK(BM_Attr_RowCache_Build)
+    ->Args({7, 10'000'000})
+    ->Args({20, 10'000'000})
+    ->Args({32, 10'000'000})
+    ->Unit(benchmark::kMillisecond);
+
 // ---- the same through the public API: `消费金额 >= lo AND 小标签` counted by
 // Index::Count (the planner passes the tag into the range as its filter),
 // and SummarizeAttribute of the tag's segment, sum only vs everything.

@@ -316,7 +316,12 @@ class Index {
 
   // Aggregates over the customers of `segment` that have a value (every
   // customer when `segment` is null), computed from the bit slices
-  // (sum = sum of 2^i * |slice_i AND segment|), never by reading rows.
+  // (sum = sum of 2^i * |slice_i AND segment|). Where the segment is
+  // sparse (at most ~1,000 customers per 65,536 rows), those rows' values
+  // are instead read from a row-major copy of that 65,536-row chunk of the
+  // column, built on first use and kept until the column changes there
+  // (memory: 8.1 bytes per row of each such chunk; range predicates ANDed
+  // with a small filter use it too; docs/design_notes.md "The row cache").
   // Only the aggregates of `which` are computed (the others are left at
   // their defaults: sum 0, min / max nullopt, mean 0); count always is.
   absl::StatusOr<AttributeSummary> SummarizeAttribute(std::string_view attribute,

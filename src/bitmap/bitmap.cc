@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <new>
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bitmap/kernels.h"
@@ -32,13 +32,90 @@ roaring_bitmap_t* Check(roaring_bitmap_t* r) {
 
 // ---- container sharing ----------------------------------------------------------
 
-// extra[c] = number of bitmaps holding container c, minus one.
+// extra(c) = number of bitmaps holding container c, minus one; a container
+// absent from the table, or present with extra 0, has one holder.
+//
+// An open-addressing table (linear probing, Fibonacci hashing of the
+// pointer, load at most 1/2), not a general hash map: every commit
+// share-copies a tag's directory (one increment per container) and the
+// version it replaces gives them back (one decrement each), so these two
+// operations are the uncontended Tag's main cost. A count that drops to 0
+// keeps its slot (the next commit's share-copy of the same containers then
+// finds it instead of inserting): such a slot means "one holder", exactly
+// like an absent one, so a slot left behind by a freed container whose
+// address malloc reuses is still right. Slots at 0 are dropped when the
+// table is rebuilt (to grow, or to shrink once few counts are live).
 struct ContainerShares::Table {
-  absl::flat_hash_map<const void*, uint32_t> extra;
+  struct Slot {
+    const void* key = nullptr;  // null: empty (containers are never null)
+    uint32_t extra = 0;
+  };
+  static constexpr int kMinLog = 8;
+
+  std::vector<Slot> slots = std::vector<Slot>(size_t{1} << kMinLog);
+  int log = kMinLog;
+  size_t used = 0;    // slots with a key
+  size_t shared = 0;  // slots with extra > 0
+
+  size_t mask() const { return slots.size() - 1; }
+  size_t Home(const void* p) const {
+    return static_cast<size_t>((reinterpret_cast<uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >>
+                               (64 - log));
+  }
+  // The slot counting `p` as shared (extra > 0), or null.
+  Slot* FindShared(const void* p) {
+    for (size_t i = Home(p);; i = (i + 1) & mask()) {
+      Slot& s = slots[i];
+      if (s.key == p) return s.extra > 0 ? &s : nullptr;
+      if (s.key == nullptr) return nullptr;
+    }
+  }
+  // Counts one more holder of `p`. The caller reserved room.
+  void Increment(const void* p) {
+    for (size_t i = Home(p);; i = (i + 1) & mask()) {
+      Slot& s = slots[i];
+      if (s.key == p) {
+        shared += s.extra == 0;
+        ++s.extra;
+        return;
+      }
+      if (s.key == nullptr) {
+        s.key = p;
+        s.extra = 1;
+        ++used;
+        ++shared;
+        return;
+      }
+    }
+  }
+  // One holder less (extra > 0); the slot stays.
+  void Decrement(Slot* s) {
+    if (--s->extra == 0) --shared;
+  }
+  // Room for `n` more keys at load <= 1/2: rebuilds (dropping the slots at
+  // 0) when full, and shrinks when few counts are live.
+  void Reserve(size_t n) {
+    if ((used + n) * 2 <= slots.size() && !(log > kMinLog && (shared + n) * 16 < slots.size())) {
+      return;
+    }
+    int want = kMinLog;
+    while ((shared + n) * 4 > (size_t{1} << want)) ++want;  // load <= 1/4 after
+    std::vector<Slot> old(size_t{1} << want);
+    old.swap(slots);
+    log = want;
+    used = 0;
+    for (const Slot& s : old) {
+      if (s.key == nullptr || s.extra == 0) continue;
+      size_t i = Home(s.key);
+      while (slots[i].key != nullptr) i = (i + 1) & mask();
+      slots[i] = s;
+      ++used;
+    }
+  }
 };
 ContainerShares::ContainerShares() : table_(std::make_unique<Table>()) {}
 ContainerShares::~ContainerShares() = default;
-size_t ContainerShares::shared_containers() const { return table_->extra.size(); }
+size_t ContainerShares::shared_containers() const { return table_->shared; }
 
 Bitmap::Bitmap() : r_(Check(roaring_bitmap_create())) {}
 Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
@@ -48,14 +125,14 @@ void Bitmap::Free() {
   if (r_ == nullptr) return;
 #if TAGINDEX_CROARING_LAYOUT
   if (shares_ != nullptr) {
-    auto& extra = shares_->table_->extra;
+    ContainerShares::Table& table = *shares_->table_;
     roaring_array_t* ra = &r_->high_low_container;
     for (int32_t i = 0; i < ra->size; ++i) {
-      auto it = extra.find(ra->containers[i]);
-      if (it == extra.end()) {
+      ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
+      if (slot == nullptr) {
         container_free(ra->containers[i], ra->typecodes[i]);
-      } else if (--it->second == 0) {
-        extra.erase(it);
+      } else {
+        table.Decrement(slot);
       }
     }
     ra_clear_without_containers(ra);
@@ -93,8 +170,7 @@ Bitmap Bitmap::ShareCopy(ContainerShares* shares) const {
   const roaring_array_t& src = r_->high_low_container;
   Bitmap b(roaring_bitmap_create_with_capacity(static_cast<uint32_t>(src.size)));
   roaring_array_t& dst = b.r_->high_low_container;
-  auto& extra = shares->table_->extra;
-  extra.reserve(extra.size() + static_cast<size_t>(src.size));
+  ContainerShares::Table& table = *shares->table_;
   for (int32_t i = 0; i < src.size; ++i) {
     // tagindex never sets CRoaring's own copy-on-write flag, whose shared
     // containers 0.2.66 handles incompletely (equals, copy and or assert).
@@ -106,7 +182,8 @@ Bitmap Bitmap::ShareCopy(ContainerShares* shares) const {
     std::memcpy(dst.containers, src.containers, sizeof(void*) * static_cast<size_t>(src.size));
   }
   dst.size = src.size;
-  for (int32_t i = 0; i < src.size; ++i) ++extra[src.containers[i]];
+  table.Reserve(static_cast<size_t>(src.size));
+  for (int32_t i = 0; i < src.size; ++i) table.Increment(src.containers[i]);
   shares_ = shares;
   b.shares_ = shares;
   b.card_.store(card_.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -122,12 +199,12 @@ void Bitmap::UnshareKey(uint16_t key) {
   roaring_array_t* ra = &r_->high_low_container;
   const int32_t i = ra_get_index(ra, key);
   if (i < 0) return;
-  auto& extra = shares_->table_->extra;
-  auto it = extra.find(ra->containers[i]);
-  if (it == extra.end()) return;
+  ContainerShares::Table& table = *shares_->table_;
+  ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
+  if (slot == nullptr) return;
   void* clone = container_clone(ra->containers[i], ra->typecodes[i]);
   if (clone == nullptr) throw std::bad_alloc();
-  if (--it->second == 0) extra.erase(it);
+  table.Decrement(slot);
   ra->containers[i] = clone;
 #else
   (void)key;

@@ -29,6 +29,7 @@
 #ifndef TAGINDEX_BITMAP_BSI_H_
 #define TAGINDEX_BITMAP_BSI_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -53,10 +54,14 @@ class Bsi {
   };
 
   Bsi() = default;
-  Bsi(Bsi&&) noexcept = default;
-  Bsi& operator=(Bsi&&) noexcept = default;
+  ~Bsi();
+  Bsi(Bsi&& other) noexcept;
+  Bsi& operator=(Bsi&& other) noexcept;
   Bsi(const Bsi&) = delete;
   Bsi& operator=(const Bsi&) = delete;
+  // A deep copy of the slices; the row cache's chunks (below) are shared,
+  // not copied (a later change of the copy drops its own reference to the
+  // chunks it touches).
   Bsi Copy() const;
 
   // Builds a column from (row, value) pairs in any order; for a row given
@@ -100,6 +105,27 @@ class Bsi {
   // Tests and benchmarks turn that off to compare both paths; not thread
   // safe (call before any query runs).
   static void SetSparseFiltersForTesting(bool enabled);
+
+  // Row cache for small filters. Where the filter's container in a chunk is
+  // an array of at most RowCacheMaxRows() ids, Select, SelectCount and
+  // Summarize read each filter row's value from a row-major copy of the
+  // chunk (65,536 int64 values and 1,024 existence words: 520 KB, i.e. 8.1
+  // bytes per row of the chunk) instead of walking the slices: a gather,
+  // as fast as scanning a plain column. The copy of a chunk is built on
+  // first use (by whichever reader needs it; concurrent readers never wait:
+  // a reader that loses the race to publish its copy frees it) and kept
+  // until the column changes in that chunk. Copy() shares the built chunks;
+  // a mutation drops the chunks it touches. So a cached column costs up to
+  // 8.1 bytes per row more, only in the chunks small filters have visited.
+  enum class RowCacheMode { kOff, kAuto, kAlways };
+  // kOff: never (the slice walk only); kAuto: array filter containers of at
+  // most `max_rows` ids; kAlways: every array filter container (tests).
+  // Not thread safe (call before any query runs).
+  static void SetRowCacheForTesting(RowCacheMode mode, int32_t max_rows = kRowCacheMaxRows);
+  static constexpr int32_t kRowCacheMaxRows = 1024;  // chosen by measurement
+  // Number of row-cache chunks this column holds (for tests and memory
+  // accounting).
+  size_t RowCacheChunks() const;
 
   // --- aggregates over the rows of `filter` that have a value (all rows with
   // a value when filter is null) -------------------------------------------
@@ -155,9 +181,26 @@ class Bsi {
   // The rows of `c` whose biased value has bit i clear (i == bits(): sign).
   Bitmap WithBitClear(const Bitmap& c, int i) const;
 
+  // Row cache (see SetRowCacheForTesting). `Chunk` is defined in bsi.cc.
+ public:
+  struct Chunk;
+
+ private:
+  struct RowCache;
+  // The cached chunk of `key`, built if missing; null if `key` is beyond
+  // the cache (rows added since it was sized).
+  const Chunk* CachedChunk(uint16_t key) const;
+  // Drops the cached chunks holding any of `rows` / any row of `rows`.
+  void DropCached(std::span<const uint32_t> rows);
+  void DropCached(const Bitmap& rows);
+  void DropAllCached();
+
   Bitmap existence_;
   Bitmap sign_;
   std::vector<Bitmap> slices_;
+  // Created by the first reader that needs it (then fixed while the column
+  // is shared); owned by this column.
+  mutable std::atomic<RowCache*> cache_{nullptr};
 };
 
 }  // namespace tagindex

@@ -2,9 +2,11 @@
 // Random mutations of a family of share-copies, each compared with its own
 // std::set oracle after every step; ASan (asan preset) catches a container
 // freed twice or used after free.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -121,5 +123,67 @@ TEST_CASE("Bitmap::ShareCopy: copies change independently (std::set oracle)", "[
     bitmaps.clear();
     REQUIRE(shares.shared_containers() == 0);  // every count was returned
     Same(deep, oracle[0]);
+  }
+}
+
+// The share table holds thousands of containers: it grows past its first
+// size, shrinks again, and deletes out of long probe runs. Every bitmap is
+// checked against its oracle, the table's size against the number of
+// containers that are shared, and ASan (asan preset) catches a container
+// freed while still shared.
+TEST_CASE("Bitmap::ShareCopy: the share table grows, shrinks and keeps counts", "[bitmap][share]") {
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    ContainerShares shares;
+    constexpr uint32_t kChunks = 3000;  // one container per chunk
+    Bitmap base;
+    std::set<uint32_t> base_set;
+    for (uint32_t c = 0; c < kChunks; ++c) {
+      const uint32_t id = (c << 16) | static_cast<uint32_t>(rng() % 65536);
+      base.Add(id);
+      base_set.insert(id);
+    }
+    std::vector<Bitmap> copies;
+    for (int k = 0; k < 5; ++k) copies.push_back(base.ShareCopy(&shares));
+    REQUIRE(shares.shared_containers() == kChunks);
+    // Each copy changes its own random chunks; those containers are then
+    // private to it, the rest stay shared by all six bitmaps.
+    std::vector<std::set<uint32_t>> oracle(copies.size(), base_set);
+    std::set<uint32_t> touched_chunks;
+    for (size_t k = 0; k < copies.size(); ++k) {
+      for (int step = 0; step < 300; ++step) {
+        const uint32_t c = static_cast<uint32_t>(rng() % kChunks);
+        const uint32_t id = (c << 16) | static_cast<uint32_t>(rng() % 65536);
+        touched_chunks.insert(c);
+        if (rng() % 2 == 0) {
+          copies[k].Add(id);
+          oracle[k].insert(id);
+        } else {
+          copies[k].Remove(id);
+          oracle[k].erase(id);
+        }
+      }
+    }
+    // A chunk one copy touched is still shared by the other five bitmaps.
+    REQUIRE(shares.shared_containers() == kChunks);
+    Same(base, base_set);
+    for (size_t k = 0; k < copies.size(); ++k) Same(copies[k], oracle[k]);
+    // Drop in a random order; the survivors keep their contents.
+    std::vector<size_t> order(copies.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<std::optional<Bitmap>> alive;
+    for (Bitmap& b : copies) alive.emplace_back(std::move(b));
+    for (size_t k : order) {
+      alive[k].reset();
+      Same(base, base_set);
+      for (size_t j = 0; j < alive.size(); ++j) {
+        if (alive[j].has_value()) Same(*alive[j], oracle[j]);
+      }
+    }
+    // Only `base` is left: nothing is shared any more.
+    REQUIRE(shares.shared_containers() == 0);
+    Same(base, base_set);
   }
 }

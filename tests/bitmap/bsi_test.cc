@@ -269,15 +269,22 @@ void CheckOnce(Fixture& f, uint64_t seed) {
   }
 }
 
-// Both evaluation paths of small filters (their words only, and the whole
-// chunk) against the model.
+// Every evaluation path of small filters against the model: their words
+// only, the whole chunk, and the row cache (a gather from the row-major
+// copy of the chunk) for every small array container, for none, and by
+// the default threshold.
 void CheckAll(Fixture& f, uint64_t seed) {
-  for (bool sparse : {true, false}) {
-    INFO("sparse filter path " << sparse);
-    Bsi::SetSparseFiltersForTesting(sparse);
-    CheckOnce(f, seed);
+  using Mode = Bsi::RowCacheMode;
+  for (Mode mode : {Mode::kOff, Mode::kAlways, Mode::kAuto}) {
+    for (bool sparse : {true, false}) {
+      INFO("sparse filter path " << sparse << " row cache mode " << static_cast<int>(mode));
+      Bsi::SetSparseFiltersForTesting(sparse);
+      Bsi::SetRowCacheForTesting(mode);
+      CheckOnce(f, seed);
+    }
   }
   Bsi::SetSparseFiltersForTesting(true);
+  Bsi::SetRowCacheForTesting(Mode::kAuto);
 }
 
 }  // namespace
@@ -301,6 +308,42 @@ TEST_CASE("bsi: random mutations and queries agree with a naive column", "[bsi]"
     f.bsi = *std::move(back);
     CheckAll(f, seed);
   }
+}
+
+// The row cache survives Copy (chunks shared) and each copy's changes drop
+// only its own chunks: both columns keep answering like their models.
+TEST_CASE("bsi: row cache chunks are shared by copies and dropped by changes", "[bsi]") {
+  using Mode = Bsi::RowCacheMode;
+  Bsi::SetRowCacheForTesting(Mode::kAlways);
+  for (uint64_t seed = 101; seed <= 104; ++seed) {
+    Fixture f(seed);
+    f.Mutate();
+    const Bitmap filter = f.RandomFilter();
+    (void)f.bsi.Summarize(&filter, {});  // builds the chunks the filter visits
+    const size_t built = f.bsi.RowCacheChunks();
+    INFO("seed " << seed << " chunks " << built);
+    Fixture copy(seed);
+    copy.bsi = f.bsi.Copy();
+    copy.model = f.model;
+    REQUIRE(copy.bsi.RowCacheChunks() == built);
+    copy.Mutate();  // drops the chunks it touches, builds none
+    REQUIRE(copy.bsi.RowCacheChunks() <= built);
+    for (int step = 0; step < 4; ++step) {
+      if (step > 0) copy.Mutate();
+      CheckAll(copy, seed);
+      Bsi::SetRowCacheForTesting(Mode::kAlways);
+      CheckAll(f, seed);  // the original is unchanged by the copy's changes
+      Bsi::SetRowCacheForTesting(Mode::kAlways);
+    }
+    // A value set past the rows the cache was sized for is read right.
+    const uint32_t far = f.rows + 5 * 65536 + 17;
+    copy.bsi.Set(far, -42);
+    Bitmap one = Bitmap::FromIds(std::vector<uint32_t>{far});
+    REQUIRE(copy.bsi.Summarize(&one, {}).sum == -42);
+    const Bsi::Interval iv{-42, -42};
+    REQUIRE(copy.bsi.SelectCount({&iv, 1}, &one) == 1);
+  }
+  Bsi::SetRowCacheForTesting(Mode::kAuto);
 }
 
 TEST_CASE("bsi: widths follow two's complement", "[bsi]") {
