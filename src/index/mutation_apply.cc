@@ -329,10 +329,6 @@ class KeyBatch final : public KeyPlan {
         return absl::OkStatus();
       }
     }
-    // Sized once for a batch of new customers (temporary, batch-sized).
-    if (create && keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
-      fresh_index_.reserve(keys.size());
-    }
     for (size_t i = 0; i < keys.size(); ++i) {
       RowId found = rows_[i];
       if (found != kPending && (overlay ? view.RowLive(found) : s.universe().Contains(found))) {
@@ -360,6 +356,10 @@ class KeyBatch final : public KeyPlan {
       } else {
         if (ascending_) {
           ascending_ = false;
+          // Sized once for a batch of new customers (temporary, batch-sized).
+          if (keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
+            fresh_index_.reserve(keys.size() - i + fresh_.size());
+          }
           for (size_t j = 0; j < fresh_.size(); ++j) fresh_index_.try_emplace(fresh_[j], j);
         }
         auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
@@ -421,8 +421,15 @@ class KeyBatch final : public KeyPlan {
       s.row_limit += fresh_.size();
     }
     for (size_t i : pending_) rows_[i] = fresh_rows[rows_[i]];
-    std::sort(fresh_rows.begin(), fresh_rows.end());
-    s.MutableUniverse().AddMany(fresh_rows);
+    if (s.options.key_kind != KeyKind::kIdentity) {
+      // Consecutive new rows: one range (already sorted).
+      s.MutableUniverse().AddRange(fresh_rows.front(), uint64_t{fresh_rows.back()} + 1);
+    } else {
+      if (!std::is_sorted(fresh_rows.begin(), fresh_rows.end())) {
+        std::sort(fresh_rows.begin(), fresh_rows.end());
+      }
+      s.MutableUniverse().AddMany(fresh_rows);
+    }
     *fresh_sorted = std::move(fresh_rows);
     return std::move(rows_);
   }
