@@ -4,10 +4,12 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <random>
 
 #include "bitmap/bitmap.h"
+#include "bitmap/kernels.h"
 #include "tagindex/index.h"
 #include "workload.h"
 
@@ -112,6 +114,50 @@ void BM_Index_AddCustomersInt64(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+// Issue #16's bulk-build cell through the public API: TagRows of every one
+// of 10 M identity customers, sorted or shuffled (arg 1), end to end (the
+// universe check, the batch bitmap, the merge into the tag, the commit),
+// against CRoaring's add_many of the same ids in the same run
+// (BM_Baseline_CRoaringAddMany). The tag is emptied between iterations,
+// outside the timing.
+const std::vector<uint32_t>& AllIds(uint32_t n, bool shuffled) {
+  static std::map<std::pair<uint32_t, bool>, std::vector<uint32_t>> cache;
+  auto& ids = cache[{n, shuffled}];
+  if (ids.empty()) {
+    ids.resize(n);
+    std::iota(ids.begin(), ids.end(), 0);
+    if (shuffled) std::shuffle(ids.begin(), ids.end(), std::mt19937_64(7));
+  }
+  return ids;
+}
+void BM_Baseline_CRoaringAddMany(benchmark::State& state) {
+  const auto& ids = AllIds(Customers(static_cast<uint32_t>(state.range(0))), state.range(1) != 0);
+  for (auto _ : state) {
+    Bitmap b = kernels::croaring::FromIdsAddMany(ids);
+    benchmark::DoNotOptimize(b.raw());
+  }
+  state.SetItemsProcessed(state.iterations() * ids.size());
+  state.SetLabel(state.range(1) != 0 ? "shuffled" : "sorted");
+}
+void BM_Index_TagRowsAll(benchmark::State& state) {
+  const uint32_t n = Customers(static_cast<uint32_t>(state.range(0)));
+  const auto& ids = AllIds(n, state.range(1) != 0);
+  auto index = Index::Create({.key_kind = KeyKind::kIdentity}).value();
+  const TagId t = index->CreateTag({.name = "t"}).value();
+  std::vector<int64_t> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  if (!index->AddCustomers(all).ok()) state.SkipWithError("AddCustomers failed");
+  for (auto _ : state) {
+    if (!index->TagRows(t, ids).ok()) state.SkipWithError("TagRows failed");
+    state.PauseTiming();
+    if (index->TagCardinality(t).value() != n) state.SkipWithError("wrong cardinality");
+    if (!index->UntagRows(t, AllIds(n, false)).ok()) state.SkipWithError("UntagRows failed");
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * ids.size());
+  state.SetLabel(state.range(1) != 0 ? "shuffled" : "sorted");
+}
+
 BENCHMARK(BM_Baseline_BitmapAddManySorted)
     ->Arg(1'000'000)
     ->Arg(10'000'000)
@@ -126,6 +172,14 @@ BENCHMARK(BM_Index_TagOne);
 BENCHMARK(BM_Index_TagManyInt64Keys)
     ->Arg(1'000'000)
     ->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Baseline_CRoaringAddMany)
+    ->Args({10'000'000, 0})
+    ->Args({10'000'000, 1})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Index_TagRowsAll)
+    ->Args({10'000'000, 0})
+    ->Args({10'000'000, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Index_AddCustomersInt64)
     ->Arg(1'000'000)

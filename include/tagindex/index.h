@@ -197,8 +197,13 @@ class Index {
   // Untagging requires a live customer (NotFound) but is a no-op if the
   // customer did not hold the tag. Row-id calls require live rows.
   //
-  // Batch calls sort the row ids and use bulk bitmap operations; duplicates
-  // in a batch are fine. An exclusive-category batch must not contain the
+  // Batch calls of 64 rows or keys or more make the batch one bitmap (ids in
+  // any order, no sort for dense batches), check it against the live
+  // customers with one bitmap operation and merge it into the tag; an error
+  // still names the first offending key or row and its batch position.
+  // Int64 keys registered in ascending runs (auto-increment ids) are found
+  // by arithmetic, without a hash probe per key. Duplicates in a batch are
+  // fine. An exclusive-category batch must not contain the
   // same customer twice in one call with different tags (there is one tag per
   // call, so this always holds).
 

@@ -41,11 +41,62 @@ std::optional<RowId> Bounded(RowId row, const History& history, const Key& key, 
 }
 }  // namespace
 
+const KeyMap::IntRun* KeyMap::RunOf(int64_t key, size_t* hint) const {
+  if (int_runs_.empty()) return nullptr;
+  auto holds = [key](const IntRun& r) {
+    return key >= r.key && static_cast<uint64_t>(key) - static_cast<uint64_t>(r.key) < r.length;
+  };
+  // A batch of ascending keys stays in one run or moves to the next.
+  if (*hint < int_runs_.size()) {
+    if (holds(int_runs_[*hint])) return &int_runs_[*hint];
+    if (*hint + 1 < int_runs_.size() && holds(int_runs_[*hint + 1])) {
+      ++*hint;
+      return &int_runs_[*hint];
+    }
+  }
+  auto it = std::upper_bound(int_runs_.begin(), int_runs_.end(), key,
+                             [](int64_t k, const IntRun& r) { return k < r.key; });
+  if (it == int_runs_.begin()) return nullptr;
+  --it;
+  if (!holds(*it)) return nullptr;
+  *hint = static_cast<size_t>(it - int_runs_.begin());
+  return &*it;
+}
+
 std::optional<RowId> KeyMap::FindMemory(int64_t key, uint64_t limit) const {
+  size_t hint = 0;
+  return FindMemory(key, limit, &hint);
+}
+
+std::optional<RowId> KeyMap::FindMemory(int64_t key, uint64_t limit, size_t* hint) const {
+  if (const IntRun* run = RunOf(key, hint)) {
+    const RowId row =
+        run->row + static_cast<RowId>(static_cast<uint64_t>(key) - static_cast<uint64_t>(run->key));
+    // The run row is the key's first row: any newer one is in int_rows_.
+    if (superseded_.IsEmpty() || !superseded_.Contains(row)) {
+      if (row < limit) return row;
+      return std::nullopt;
+    }
+    if (auto it = int_rows_.find(key); it != int_rows_.end()) {
+      if (std::optional<RowId> newer = Bounded(it->second, int_history_, key, limit)) return newer;
+    }
+    if (row < limit) return row;
+    return std::nullopt;
+  }
   if (int_rows_.empty()) return std::nullopt;
   auto it = int_rows_.find(key);
   if (it == int_rows_.end()) return std::nullopt;
   return Bounded(it->second, int_history_, key, limit);
+}
+
+size_t KeyMap::run_count() const {
+  std::shared_lock lock(mu_);
+  return int_runs_.size();
+}
+
+uint64_t KeyMap::run_keys() const {
+  std::shared_lock lock(mu_);
+  return int_run_keys_;
 }
 
 std::optional<RowId> KeyMap::FindMemory(std::string_view key, uint64_t limit) const {
@@ -104,8 +155,14 @@ void KeyMap::FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows, uin
   // Memory first (newer); the keys it lacks go to the base as one batch.
   std::vector<K> rest;
   std::vector<size_t> rest_at;
+  size_t hint = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
-    std::optional<RowId> row = FindMemory(keys[i], limit);
+    std::optional<RowId> row;
+    if constexpr (std::is_same_v<K, int64_t>) {
+      row = FindMemory(keys[i], limit, &hint);  // runs: no hash probe
+    } else {
+      row = FindMemory(keys[i], limit);
+    }
     (*rows)[i] = row.value_or(kNoRow);
     if (!row && base_.entry_count() != 0) {
       rest.push_back(keys[i]);
@@ -137,6 +194,13 @@ void KeyMap::InsertLocked(int64_t key, RowId row) {
   if (!inserted) {
     int_history_[key].push_back(it->second);
     it->second = row;
+  } else if (!int_runs_.empty()) {
+    // A key of a run seen again (after its removal): its run row is older.
+    size_t hint = 0;
+    if (const IntRun* run = RunOf(key, &hint)) {
+      superseded_.Add(run->row + static_cast<RowId>(static_cast<uint64_t>(key) -
+                                                    static_cast<uint64_t>(run->key)));
+    }
   }
   if (int_keys_.size() <= at) int_keys_.resize(at + 1);
   int_keys_[at] = key;
@@ -174,15 +238,69 @@ void KeyMap::Insert(std::string_view key, RowId row) {
   InsertLocked(key, row);
 }
 
-void KeyMap::InsertMany(std::span<const int64_t> keys, RowId first_row) {
+void KeyMap::AddRunLocked(std::span<const int64_t> keys, size_t begin, size_t end, RowId first_row,
+                          std::vector<IntRun>* fresh_runs) {
+  const int64_t key = keys[begin];
+  const RowId row = static_cast<RowId>(first_row + begin);
+  const uint32_t length = static_cast<uint32_t>(end - begin);
+  // Extend the run that ends right before (in keys and in rows): the
+  // auto-increment customer added one at a time.
+  if (!int_runs_.empty()) {
+    auto it = std::upper_bound(int_runs_.begin(), int_runs_.end(), key,
+                               [](int64_t k, const IntRun& r) { return k < r.key; });
+    if (it != int_runs_.begin()) {
+      IntRun& prev = *(it - 1);
+      if (static_cast<uint64_t>(key) - static_cast<uint64_t>(prev.key) == prev.length &&
+          uint64_t{row} - prev.row == prev.length && uint64_t{prev.length} + length <= UINT32_MAX) {
+        prev.length += length;
+        int_run_keys_ += length;
+        for (size_t j = begin; j < end; ++j) {
+          int_keys_[uint64_t{first_row} + j - base_.rows()] = keys[j];
+        }
+        return;
+      }
+    }
+  }
+  // A new run only above every run (runs stay sorted by appending) and long
+  // enough to pay; anything else goes to the hash map.
+  const IntRun* last = !fresh_runs->empty() ? &fresh_runs->back()
+                       : !int_runs_.empty() ? &int_runs_.back()
+                                            : nullptr;
+  const bool above = last == nullptr || key > last->key + (int64_t{last->length} - 1);
+  if (length < kMinRun || !above) {
+    for (size_t j = begin; j < end; ++j) InsertLocked(keys[j], static_cast<RowId>(first_row + j));
+    return;
+  }
+  fresh_runs->push_back({key, row, length});
+  int_run_keys_ += length;
+  for (size_t j = begin; j < end; ++j) int_keys_[uint64_t{first_row} + j - base_.rows()] = keys[j];
+}
+
+void KeyMap::InsertMany(std::span<const int64_t> keys, RowId first_row, bool all_new) {
   if (kind_ == KeyKind::kIdentity) return;
   // (Not int_keys_.reserve: an exact reserve per batch would defeat the
   // vector's geometric growth and copy it on every small batch.)
   for (size_t i = 0; i < keys.size(); i += kInsertChunk) {
     std::unique_lock lock(mu_);
-    if (i == 0 && keys.size() >= kReserveBatch) int_rows_.reserve(int_rows_.size() + keys.size());
     const size_t end = std::min(keys.size(), i + kInsertChunk);
-    for (size_t j = i; j < end; ++j) InsertLocked(keys[j], static_cast<RowId>(first_row + j));
+    if (!all_new) {
+      if (i == 0 && keys.size() >= kReserveBatch) {
+        int_rows_.reserve(int_rows_.size() + keys.size());
+      }
+      for (size_t j = i; j < end; ++j) InsertLocked(keys[j], static_cast<RowId>(first_row + j));
+      continue;
+    }
+    // New keys: stretches of consecutive values become runs.
+    const uint64_t last_at = uint64_t{first_row} + end - 1 - base_.rows();
+    if (int_keys_.size() <= last_at) int_keys_.resize(last_at + 1);
+    std::vector<IntRun> fresh_runs;
+    size_t begin = i;
+    for (size_t j = i + 1; j <= end; ++j) {
+      if (j < end && keys[j - 1] != INT64_MAX && keys[j] == keys[j - 1] + 1) continue;
+      AddRunLocked(keys, begin, j, first_row, &fresh_runs);
+      begin = j;
+    }
+    int_runs_.insert(int_runs_.end(), fresh_runs.begin(), fresh_runs.end());
   }
 }
 

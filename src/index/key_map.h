@@ -81,7 +81,12 @@ class KeyMap {
   void Insert(int64_t key, RowId row);
   void Insert(std::string_view key, RowId row);
   // Insert of keys[i] at first_row + i for every i (sized once).
-  void InsertMany(std::span<const int64_t> keys, RowId first_row);
+  // `all_new` (int64): the caller has looked every key up and none has a
+  // row yet (FindMany gave kNoRow), and the keys are distinct. Such keys
+  // that arrive as runs of consecutive values (auto-increment CRM ids) are
+  // stored as runs (key, row, length) instead of hash-map entries, and
+  // found by arithmetic (see IntRun).
+  void InsertMany(std::span<const int64_t> keys, RowId first_row, bool all_new = false);
   void InsertMany(std::span<const std::string_view> keys, RowId first_row);
 
   // The key `row` was assigned for. `row` must have been assigned.
@@ -102,6 +107,23 @@ class KeyMap {
 
   // Number of rows that have a key (the row limit for non-identity kinds).
   uint64_t rows() const { return base_.rows() + memory_rows(); }
+
+  // In-memory int64 keys held as runs (for tests and stats): number of runs
+  // and of keys they hold.
+  size_t run_count() const;
+  uint64_t run_keys() const;
+
+  // A run of memory-layer int64 keys: keys [key, key + length) were
+  // assigned rows [row, row + length) in that order, each key the first
+  // time it was seen (so a key's run row is its oldest row; a later row of
+  // the same key, after a removal, is in int_rows_ and its run row is
+  // marked in superseded_). Runs are kept sorted by key and never overlap.
+  static constexpr size_t kMinRun = 16;  // shorter stretches go to the hash map
+  struct IntRun {
+    int64_t key;
+    RowId row;
+    uint32_t length;
+  };
 
   // Snapshot writers, defined in frozen_keys.cc beside the reader of the
   // same bytes (FrozenKeys::Load).
@@ -132,11 +154,18 @@ class KeyMap {
   void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows, uint64_t limit) const;
   // The memory layer's row for `key` below `limit` (caller holds mu_).
   std::optional<RowId> FindMemory(int64_t key, uint64_t limit) const;
+  std::optional<RowId> FindMemory(int64_t key, uint64_t limit, size_t* run_hint) const;
   std::optional<RowId> FindMemory(std::string_view key, uint64_t limit) const;
   void InsertLocked(int64_t key, RowId row);
+  // The run holding `key`, if any (caller holds mu_); `hint` is tried first.
+  const IntRun* RunOf(int64_t key, size_t* hint) const;
+  // Appends keys[begin, end) (at rows first_row + i) as a run, or extends
+  // the run that ends just before it (caller holds mu_ exclusively).
+  void AddRunLocked(std::span<const int64_t> keys, size_t begin, size_t end, RowId first_row,
+                    std::vector<IntRun>* fresh_runs);
   void InsertLocked(std::string_view key, RowId row);
   bool memory_empty() const {
-    return kind_ == KeyKind::kString ? string_rows_.empty() : int_rows_.empty();
+    return kind_ == KeyKind::kString ? string_rows_.empty() : int_keys_.empty();
   }
   uint64_t memory_rows() const {
     return kind_ == KeyKind::kString ? string_keys_.size() : int_keys_.size();
@@ -150,7 +179,10 @@ class KeyMap {
   // Keys are views of string_keys_'s elements, stored once: a deque never
   // moves its elements when it grows or loses its front.
   absl::flat_hash_map<std::string_view, RowId, util::StringHash, util::StringEq> string_rows_;
-  std::vector<int64_t> int_keys_;        // row - base rows -> key (kInt64)
+  std::vector<int64_t> int_keys_;  // row - base rows -> key (kInt64)
+  std::vector<IntRun> int_runs_;   // by key (see IntRun)
+  uint64_t int_run_keys_ = 0;
+  Bitmap superseded_;                    // run rows whose key has a newer row in int_rows_
   std::deque<std::string> string_keys_;  // row - base rows -> key (kString)
   // Older in-memory rows of keys added again (ascending), for versions
   // from before the newer row.

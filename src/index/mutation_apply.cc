@@ -273,6 +273,9 @@ class KeyPlan {
  public:
   virtual ~KeyPlan() = default;
   virtual std::vector<RowId> Commit(Version& s, std::vector<RowId>* fresh_sorted) = 0;
+  // When every key of a bulk batch was found live: its rows as one bitmap
+  // (built for the liveness check; Apply merges it as it is). Else null.
+  virtual const Bitmap* batch() const = 0;
 };
 
 template <typename K>
@@ -313,11 +316,19 @@ class KeyBatch final : public KeyPlan {
     } else {
       s.keys->FindMany(keys, &rows_);
     }
-    // Sized once for a batch of new customers (temporary, batch-sized).
-    if (create && keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
-      fresh_index_.reserve(keys.size());
-    }
     const bool overlay = view.rows_changed();
+    // A bulk batch whose keys all have rows: one subset test of its rows'
+    // bitmap against the universe instead of a probe per key (the bitmap is
+    // what Apply merges).
+    if (!overlay && keys.size() >= Bitmap::kBulkBatch &&
+        std::find(rows_.begin(), rows_.end(), kPending) == rows_.end()) {
+      Bitmap rows = Bitmap::FromIds(rows_);
+      if (rows.IsSubsetOf(s.universe())) {
+        batch_ = std::move(rows);
+        has_batch_ = true;
+        return absl::OkStatus();
+      }
+    }
     for (size_t i = 0; i < keys.size(); ++i) {
       RowId found = rows_[i];
       if (found != kPending && (overlay ? view.RowLive(found) : s.universe().Contains(found))) {
@@ -331,11 +342,30 @@ class KeyBatch final : public KeyPlan {
                                 absl::StrCat("index: customer key ", KeyText(keys[i]), " not found",
                                              BatchPosition(i, keys.size()))));
       }
+      // A key with a row (removed, or removed by an earlier item) comes
+      // back: the KeyMap must keep its history.
+      if (found != kPending) all_new_ = false;
       // First sight of each new key -> index into `fresh_`; until Commit
-      // the row holds that index.
-      auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
-      if (inserted) fresh_.push_back(keys[i]);
-      rows_[i] = static_cast<RowId>(it->second);
+      // the row holds that index. New keys in ascending order (the
+      // auto-increment ids of a CRM) need no table to be deduplicated.
+      if (ascending_ && (fresh_.empty() || fresh_.back() < keys[i])) {
+        fresh_.push_back(keys[i]);
+        rows_[i] = static_cast<RowId>(fresh_.size() - 1);
+      } else if (ascending_ && fresh_.back() == keys[i]) {
+        rows_[i] = static_cast<RowId>(fresh_.size() - 1);
+      } else {
+        if (ascending_) {
+          ascending_ = false;
+          // Sized once for a batch of new customers (temporary, batch-sized).
+          if (keys.size() >= 4096 && s.keys->kind() != KeyKind::kIdentity) {
+            fresh_index_.reserve(keys.size() - i + fresh_.size());
+          }
+          for (size_t j = 0; j < fresh_.size(); ++j) fresh_index_.try_emplace(fresh_[j], j);
+        }
+        auto [it, inserted] = fresh_index_.try_emplace(keys[i], fresh_.size());
+        if (inserted) fresh_.push_back(keys[i]);
+        rows_[i] = static_cast<RowId>(it->second);
+      }
       pending_.push_back(i);
     }
     if (fresh_.empty()) return absl::OkStatus();
@@ -383,12 +413,23 @@ class KeyBatch final : public KeyPlan {
     } else {
       const RowId first = static_cast<RowId>(s.row_limit);
       for (size_t j = 0; j < fresh_.size(); ++j) fresh_rows[j] = static_cast<RowId>(first + j);
-      s.keys->InsertMany(std::span<const K>(fresh_), first);
+      if constexpr (std::is_same_v<K, int64_t>) {
+        s.keys->InsertMany(std::span<const K>(fresh_), first, all_new_);
+      } else {
+        s.keys->InsertMany(std::span<const K>(fresh_), first);
+      }
       s.row_limit += fresh_.size();
     }
     for (size_t i : pending_) rows_[i] = fresh_rows[rows_[i]];
-    std::sort(fresh_rows.begin(), fresh_rows.end());
-    s.MutableUniverse().AddMany(fresh_rows);
+    if (s.options.key_kind != KeyKind::kIdentity) {
+      // Consecutive new rows: one range (already sorted).
+      s.MutableUniverse().AddRange(fresh_rows.front(), uint64_t{fresh_rows.back()} + 1);
+    } else {
+      if (!std::is_sorted(fresh_rows.begin(), fresh_rows.end())) {
+        std::sort(fresh_rows.begin(), fresh_rows.end());
+      }
+      s.MutableUniverse().AddMany(fresh_rows);
+    }
     *fresh_sorted = std::move(fresh_rows);
     return std::move(rows_);
   }
@@ -401,8 +442,15 @@ class KeyBatch final : public KeyPlan {
                          absl::flat_hash_map<K, size_t>>;
   std::vector<RowId> rows_;      // for a new customer: its index in fresh_
   std::vector<size_t> pending_;  // positions of new customers' keys
-  FreshIndex fresh_index_;
+  FreshIndex fresh_index_;       // only once the new keys stop ascending
   std::vector<K> fresh_;
+  bool ascending_ = true;  // fresh_ strictly ascending (fresh_index_ unused)
+  bool all_new_ = true;    // no key of fresh_ has a row in the KeyMap
+  Bitmap batch_;
+  bool has_batch_ = false;
+
+ public:
+  const Bitmap* batch() const override { return has_batch_ ? &batch_ : nullptr; }
 };
 
 absl::Status PlanKeys(BatchView& view, const KeyList& keys, bool create, Failure* failure,
@@ -432,6 +480,24 @@ absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, F
   return absl::OkStatus();
 }
 
+// Whether every row of `batch` is live in the view: `universe` (the
+// version's, before this commit) corrected by the rows earlier items of the
+// batch added or removed. One AND NOT of the batch bitmap, not a probe per
+// row.
+bool BatchRowsLive(const BatchView& view, const Bitmap& universe, const Bitmap& batch) {
+  if (!view.rows_changed()) return batch.IsSubsetOf(universe);
+  Bitmap missing = Bitmap::AndNot(batch, universe);
+  for (const auto& [row, live] : view.row_changes()) {
+    if (!batch.Contains(row)) continue;
+    if (live) {
+      missing.Remove(row);
+    } else {
+      missing.Add(row);
+    }
+  }
+  return missing.IsEmpty();
+}
+
 absl::Status CheckTag(const BatchView& view, TagId tag, Failure* failure) {
   if (view.TagLive(tag)) return absl::OkStatus();
   return Fail(failure, TagSubject(tag),
@@ -456,6 +522,8 @@ struct Prepared {
   Bitmap imported;                  // ImportTag / SaveSegment (replay): the parsed blob;
                                     // DefineRule: the members; RefreshRule: entered
   Bitmap left;                      // RefreshRule: left
+  Bitmap batch;                     // TagRows of kBulkBatch rows or more: the rows
+  bool has_batch = false;           // ... checked live (then Apply merges `batch`)
   std::unique_ptr<BoundRule> rule;  // DefineRule / RefreshRule: the bound rule
 };
 
@@ -664,7 +732,17 @@ struct Validator {
   absl::Status operator()(TagRowsMutation& m) {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
     TI_RETURN_IF_ERROR(NotRuleTag(m.tag));
-    return CheckLiveRows(view, m.rows, failure);
+    if (m.rows.size() < Bitmap::kBulkBatch) return CheckLiveRows(view, m.rows, failure);
+    // A bulk batch is one bitmap (the one Apply merges), checked against the
+    // universe in one operation: batch AND NOT universe must be empty. Only
+    // when it is not are the rows walked, to name the first offending one
+    // exactly as the per-row check does.
+    prep.batch = Bitmap::FromIds(m.rows);
+    if (!BatchRowsLive(view, s().universe(), prep.batch)) {
+      return CheckLiveRows(view, m.rows, failure);
+    }
+    prep.has_batch = true;
+    return absl::OkStatus();
   }
   absl::Status operator()(ImportTagMutation& m) {
     absl::StatusOr<Bitmap> parsed =
@@ -937,6 +1015,26 @@ bool IsExclusive(const Version& s, const TagEntry& tag) {
 }
 
 // Adds or removes sorted, unique, live `rows` of `tag`.
+// The same for a batch already made one bitmap (bulk TagRows / UntagRows).
+void ChangeMembers(Version& s, TagEntry& tag, const Bitmap& batch, bool add, Delta* delta,
+                   bool deltas) {
+  if (batch.IsEmpty()) return;
+  delta->tags.push_back(tag.id);
+  if (add && IsExclusive(s, tag)) LeaveSiblings(s, tag, batch, delta, deltas);
+  if (deltas) {
+    if (add) {
+      delta->rows.push_back({tag.id, Bitmap::AndNot(batch, tag.bitmap), Bitmap()});
+    } else {
+      delta->rows.push_back({tag.id, Bitmap(), Bitmap::And(batch, tag.bitmap)});
+    }
+  }
+  if (add) {
+    tag.bitmap.AddAll(batch);
+  } else {
+    tag.bitmap.RemoveAll(batch);
+  }
+}
+
 void ChangeMembers(Version& s, TagEntry& tag, const std::vector<RowId>& rows, bool add,
                    Delta* delta, bool deltas) {
   if (rows.empty()) return;
@@ -1022,11 +1120,24 @@ struct Applier {
     std::vector<RowId> unused;
     std::vector<RowId> rows = prep.keys->Commit(s, &unused);
     if (!unused.empty()) delta.customers_added = std::move(unused);
+    if (const Bitmap* batch = prep.keys->batch()) {
+      ChangeMembers(s, *s.catalog.Mutable(m.tag), *batch, m.add, &delta, deltas);
+      return;
+    }
+    if (rows.size() >= Bitmap::kBulkBatch) {
+      // One bitmap (scattered, not sorted) merged into the tag.
+      ChangeMembers(s, *s.catalog.Mutable(m.tag), Bitmap::FromIds(rows), m.add, &delta, deltas);
+      return;
+    }
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
     ChangeMembers(s, *s.catalog.Mutable(m.tag), rows, m.add, &delta, deltas);
   }
   void operator()(TagRowsMutation& m) {
+    if (prep.has_batch) {
+      ChangeMembers(s, *s.catalog.Mutable(m.tag), prep.batch, m.add, &delta, deltas);
+      return;
+    }
     ChangeMembers(s, *s.catalog.Mutable(m.tag), SortedUnique(m.rows), m.add, &delta, deltas);
   }
   void operator()(ImportTagMutation& m) {

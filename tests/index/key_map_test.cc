@@ -82,7 +82,12 @@ std::variant<FrozenKeys, std::string> Load(KeyKind kind, const Sections& s, cons
   return f;
 }
 
+// Keys n of the key space: spread out, or (the run tests) consecutive
+// auto-increment ids, so that batches of new keys arrive as runs.
+bool consecutive_keys = false;
+
 CustomerKey MakeKey(KeyKind kind, uint64_t n) {
+  if (kind == KeyKind::kInt64 && consecutive_keys) return static_cast<int64_t>(n + 10000000000);
   if (kind == KeyKind::kInt64) return static_cast<int64_t>(n * 7919 + 13800000000);
   return "客户-" + std::to_string(n);
 }
@@ -238,6 +243,130 @@ TEST_CASE("KeyMap: memory and snapshot layers agree with a model") {
     RunRandom(KeyKind::kInt64, seed);
     RunRandom(KeyKind::kString, seed + 100);
   }
+}
+
+// Int64 keys that arrive as runs (KeyMap::IntRun): batches of brand-new
+// keys (InsertMany with all_new) drawn as stretches of consecutive ids with
+// gaps, ascending or not, single new ids that extend a run, removals and
+// re-additions of run keys (which supersede their run rows), checkpoints
+// and rebases — every lookup (Find, bounded Find, FindMany) against the
+// model, as for the hash-map layer.
+void RunRandomRuns(uint64_t seed) {
+  consecutive_keys = true;
+  std::mt19937_64 rng(seed);
+  auto mp = std::make_shared<KeyMap>(KeyKind::kInt64);
+  Model model;
+  Bitmap base_live;
+  uint64_t base_rows = 0;
+  const uint64_t key_space = 6000;
+  std::vector<bool> seen(key_space, false);  // key ever assigned a row
+  auto add = [&](const CustomerKey& k) {
+    const RowId row = static_cast<RowId>(model.key_of_row.size());
+    model.key_of_row.push_back(k);
+    model.live_rows[k] = row;
+    model.universe.Add(row);
+    return row;
+  };
+  size_t runs_seen = 0;
+  for (int round = 0; round < 6; ++round) {
+    for (int op = 0; op < 60; ++op) {
+      const uint64_t kind = rng() % 10;
+      if (kind < 5) {
+        // A batch of new keys: a stretch with a few holes (keys already
+        // seen are left out, as KeyBatch leaves out found keys).
+        const uint64_t start = rng() % key_space;
+        const uint64_t len = 1 + rng() % 200;
+        std::vector<int64_t> keys;
+        for (uint64_t n = start; n < std::min(key_space, start + len); ++n) {
+          if (seen[n] || rng() % 40 == 0) continue;
+          keys.push_back(std::get<int64_t>(MakeKey(KeyKind::kInt64, n)));
+        }
+        if (rng() % 4 == 0) std::shuffle(keys.begin(), keys.end(), rng);
+        const RowId first = static_cast<RowId>(model.key_of_row.size());
+        for (int64_t k : keys) {
+          seen[static_cast<uint64_t>(k - 10000000000)] = true;
+          add(k);
+        }
+        mp->InsertMany(keys, first, /*all_new=*/true);
+      } else if (kind < 7) {
+        // Single new ids, one batch each (the next auto-increment ids).
+        for (int i = 0; i < 20; ++i) {
+          uint64_t n = rng() % key_space;
+          while (n < key_space && seen[n]) ++n;
+          if (n == key_space) break;
+          seen[n] = true;
+          const int64_t k = std::get<int64_t>(MakeKey(KeyKind::kInt64, n));
+          const RowId row = add(k);
+          mp->InsertMany(std::span<const int64_t>(&k, 1), row, /*all_new=*/true);
+        }
+      } else if (kind < 9) {
+        // Remove some live customers.
+        for (int i = 0; i < 30 && !model.live_rows.empty(); ++i) {
+          auto it = model.live_rows.lower_bound(MakeKey(KeyKind::kInt64, rng() % key_space));
+          if (it == model.live_rows.end()) continue;
+          model.universe.Remove(it->second);
+          model.live_rows.erase(it);
+        }
+      } else {
+        // Re-add removed keys (not new: the map keeps their history).
+        std::vector<int64_t> back;
+        for (uint64_t n = rng() % key_space, i = 0; i < 300 && n < key_space; ++n, ++i) {
+          const CustomerKey k = MakeKey(KeyKind::kInt64, n);
+          if (seen[n] && model.live_rows.count(k) == 0) back.push_back(std::get<int64_t>(k));
+        }
+        const RowId first = static_cast<RowId>(model.key_of_row.size());
+        for (int64_t k : back) add(k);
+        mp->InsertMany(back, first, /*all_new=*/false);
+      }
+    }
+    runs_seen = std::max(runs_seen, mp->run_count());
+    Check(*mp, model, KeyKind::kInt64, key_space, seed);
+    CheckBounded(*mp, model, KeyKind::kInt64, seed, base_live, base_rows);
+    const Sections s = Write(*mp, model.universe);
+    base_live = model.universe.Copy();
+    base_rows = model.key_of_row.size();
+    auto loaded = Load(KeyKind::kInt64, s, model.universe, model.key_of_row.size());
+    INFO("seed " << seed << " round " << round);
+    REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+    if (round % 2 == 0) {
+      auto opened = std::make_shared<KeyMap>(KeyKind::kInt64);
+      opened->SetBase(std::get<FrozenKeys>(std::move(loaded)));
+      mp = std::move(opened);
+    } else {
+      mp = mp->Rebased(std::get<FrozenKeys>(std::move(loaded)));
+    }
+    Check(*mp, model, KeyKind::kInt64, key_space, seed);
+    CheckBounded(*mp, model, KeyKind::kInt64, seed, base_live, base_rows);
+  }
+  consecutive_keys = false;
+  // The batches did make runs (else this test would test the hash map).
+  REQUIRE(runs_seen > 0);
+}
+
+TEST_CASE("KeyMap: int64 keys held as runs agree with a model") {
+  const int seeds = tagindex::testing::Full() ? 60 : 6;
+  for (int seed = 1; seed <= seeds; ++seed) RunRandomRuns(static_cast<uint64_t>(seed));
+}
+
+TEST_CASE("KeyMap: ascending new keys are runs, not hash entries") {
+  KeyMap m(KeyKind::kInt64);
+  std::vector<int64_t> keys(100000);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = 5000000000 + static_cast<int64_t>(i);
+  m.InsertMany(keys, 0, /*all_new=*/true);
+  // One run (chunk boundaries of the insert extend it).
+  CHECK(m.run_count() == 1);
+  CHECK(m.run_keys() == keys.size());
+  // The next ids one at a time extend it too.
+  for (int64_t k = 5000100000; k < 5000100010; ++k) {
+    m.InsertMany(std::span<const int64_t>(&k, 1), static_cast<RowId>(k - 5000000000), true);
+  }
+  CHECK(m.run_count() == 1);
+  CHECK(m.run_keys() == keys.size() + 10);
+  CHECK(m.Find(int64_t{5000100009}) == 100009u);
+  CHECK(m.Find(int64_t{5000100009}, 100009) == std::nullopt);
+  CHECK_FALSE(m.Find(int64_t{5000100010}).has_value());
+  CHECK_FALSE(m.Find(int64_t{4999999999}).has_value());
+  CHECK(std::get<int64_t>(m.KeyOf(77)) == 5000000077);
 }
 
 TEST_CASE("KeyMap: a rebase keeps rows added after the snapshot") {

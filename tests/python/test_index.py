@@ -301,3 +301,46 @@ def test_text_that_is_not_unicode_or_not_str(index):
     assert e.value.column == 7
     with pytest.raises(tagindex.InvalidArgumentError, match="item 1 is not valid Unicode"):
         tagindex.Index("string").add_customers(["ok", "\udcff"])
+
+
+def test_auto_increment_keys_bulk_tags_match_sets():
+    """Ascending int64 keys (held as runs inside), tagged in bulk in sorted and
+    shuffled order, with removals, re-additions and keys that extend the run
+    one at a time: every tag's keys and the customers agree with Python sets."""
+    rng = np.random.default_rng(16)
+    first = 10_000_000_001
+    index = tagindex.Index("int64")
+    live = set(range(first, first + 5000))
+    index.add_customers(np.arange(first, first + 5000, dtype=np.int64))
+    for k in range(first + 5000, first + 5020):  # the next ids, one call each
+        index.add_customer(k)
+        live.add(k)
+    members = {}
+    for r in range(6):
+        if r == 3:
+            gone = [int(k) for k in rng.choice(sorted(live), 40, replace=False)]
+            for k in gone:
+                index.remove_customer(k)
+                live.discard(k)
+                for m in members.values():
+                    m.discard(k)
+            for k in gone[:20]:  # back, with new rows
+                index.add_customer(k)
+                live.add(k)
+        pool = np.array(sorted(live), dtype=np.int64)
+        keys = pool[rng.random(len(pool)) < 0.3]
+        if r % 2:
+            keys = rng.permutation(keys)
+        tag = index.create_tag(f"t{r}")
+        tag.add(keys)
+        members[f"t{r}"] = set(keys.tolist())
+        for name, m in members.items():
+            assert set(index.tag(name).keys().tolist()) == m, name
+    assert len(index) == len(live)
+    for k in sorted(live)[::97]:
+        assert k in index
+    # Untagging in bulk by key, then the same check.
+    drop = np.array(sorted(members["t0"])[::3], dtype=np.int64)
+    index.tag("t0").remove(drop)
+    members["t0"] -= set(drop.tolist())
+    assert set(index.tag("t0").keys().tolist()) == members["t0"]
