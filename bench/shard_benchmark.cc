@@ -4,7 +4,11 @@
 //
 //   count(A AND B AND NOT C)       A = 25 %, B = 10 %, C = 2.5 % of customers
 //   profile                        the same segment AND each of the 100 tags
-//                                  (100 counts), the shape of a tag profile
+//                                  (100 query counts)
+//   analytics profile              Profile(segment): the library's tag profile
+//                                  (count, share, TGI of every tag), one
+//                                  segment intersected with each tag, merged
+//                                  exactly across shards (#14's analytics)
 //
 // each on: the unsharded index, one shard alone (the per-shard cost), the
 // 8 shards on 1 thread, and on every thread of the machine. Customers:
@@ -146,6 +150,39 @@ void BM_Profile_Sharded(benchmark::State& state) {
   state.counters["threads"] = d.sharded->threads();
 }
 
+// The analytics call a user makes: the segment once, then Profile over
+// every tag (ShardedIndex::Profile merges the per-shard counts exactly).
+void BM_AnalyticsProfile_Unsharded(benchmark::State& state) {
+  const Data& d = GetData();
+  for (auto _ : state) {
+    tagindex::Segment seg = d.unsharded->Query(d.query).value();
+    tagindex::SegmentProfile p = d.unsharded->Profile(seg).value();
+    benchmark::DoNotOptimize(p.rows.data());
+  }
+}
+
+void BM_AnalyticsProfile_Sharded(benchmark::State& state) {
+  const Data& d = GetData();
+  d.sharded->SetThreads(static_cast<uint32_t>(state.range(0)));
+  {
+    const tagindex::SegmentProfile want =
+        d.unsharded->Profile(d.unsharded->Query(d.query).value()).value();
+    const tagindex::SegmentProfile got =
+        d.sharded->Profile(d.sharded->Query(d.query).value()).value();
+    bool same = got.rows.size() == want.rows.size();
+    for (size_t i = 0; same && i < got.rows.size(); ++i) {
+      same = got.rows[i].name == want.rows[i].name && got.rows[i].count == want.rows[i].count;
+    }
+    if (!same) state.SkipWithError("sharded and unsharded profiles differ");
+  }
+  for (auto _ : state) {
+    tagindex::ShardedSegment seg = d.sharded->Query(d.query).value();
+    tagindex::SegmentProfile p = d.sharded->Profile(seg).value();
+    benchmark::DoNotOptimize(p.rows.data());
+  }
+  state.counters["threads"] = d.sharded->threads();
+}
+
 BENCHMARK(BM_Count_Unsharded)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
@@ -163,6 +200,18 @@ BENCHMARK(BM_Profile_Unsharded)
     ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Profile_Sharded)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(0)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_AnalyticsProfile_Unsharded)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AnalyticsProfile_Sharded)
     ->Arg(1)
     ->Arg(2)
     ->Arg(0)

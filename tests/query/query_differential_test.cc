@@ -36,7 +36,7 @@ using tagindex::testing::World;
 
 int QueryCount() {
   const char* full = std::getenv("TAGINDEX_FULL");
-  return full != nullptr && std::string(full) == "1" ? 100000 : 10000;
+  return full != nullptr && std::string(full) == "1" ? 100000 : 4000;
 }
 
 }  // namespace
