@@ -9,6 +9,7 @@
 
 #include "tagindex/index.h"
 #include "tagindex/segment.h"
+#include "tagindex/sharded_index.h"
 #include "tagindex/snapshot.h"
 
 namespace tagindex::python {
@@ -75,6 +76,17 @@ struct PySegment {
   std::shared_ptr<Index> index;
   Segment segment;
 };
+
+// A ShardedSegment with the ShardedIndex it borrows.
+struct PyShardedSegment {
+  std::shared_ptr<ShardedIndex> index;
+  ShardedSegment segment;
+};
+using ShardedClass = pybind11::class_<ShardedIndex, std::shared_ptr<ShardedIndex>>;
+// The analytics calls of `_Index` (profile, top_tags, cooccurrence,
+// crosstab, coverage, customers_without_category), the same templates, on
+// `_ShardedIndex` (analytics_binding.cc).
+void BindShardedAnalytics(ShardedClass& sharded);
 
 // Runs `fn` with the GIL released: every call into the index may wait for
 // its reader/writer lock or do real work, and other Python threads must keep

@@ -16,24 +16,6 @@ namespace {
 
 namespace py = pybind11;
 
-struct PyShardedSegment {
-  std::shared_ptr<ShardedIndex> index;
-  ShardedSegment segment;
-};
-
-py::object Int128(absl::int128 v) {
-  std::string text;
-  const bool negative = v < 0;
-  absl::uint128 mag = negative ? -static_cast<absl::uint128>(v) : static_cast<absl::uint128>(v);
-  if (mag == 0) text = "0";
-  while (mag > 0) {
-    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
-    mag /= 10;
-  }
-  if (negative) text.insert(text.begin(), '-');
-  return py::int_(py::str(text));
-}
-
 const ShardedSegment* SegOf(const py::object& o) {
   if (o.is_none()) return nullptr;
   return &o.cast<const PyShardedSegment&>().segment;
@@ -134,6 +116,12 @@ void BindSharded(py::module_& m) {
         return std::shared_ptr<ShardedIndex>(ValueOrThrow(ShardedIndex::CreateInMemory(o)));
       });
   cls.def_static("shard_path", &ShardedIndex::ShardPath);
+  cls.def_static("reshard", [](const std::string& source, const std::string& dest, uint32_t shards,
+                               uint64_t rows_per_shard, uint32_t threads) {
+    ThrowIfError(WithoutGil(
+        [&] { return ShardedIndex::Reshard(source, dest, shards, rows_per_shard, threads); }));
+  });
+  BindShardedAnalytics(cls);
   cls.def_static("read_manifest", [](const std::string& path) {
     ShardedManifestInfo m =
         ValueOrThrow(WithoutGil([&] { return ShardedIndex::ReadManifest(path); }));
@@ -290,7 +278,7 @@ void BindSharded(py::module_& m) {
                                     const py::object& seg) {
     const ShardedSegment* p = SegOf(seg);
     AttributeSummary a = ValueOrThrow(WithoutGil([&] { return s.SummarizeAttribute(name, p); }));
-    return py::make_tuple(a.count, Int128(a.sum), a.min, a.max, a.mean);
+    return py::make_tuple(a.count, Int128ToPy(a.sum), a.min, a.max, a.mean);
   });
   cls.def("top_attribute", [](const ShardedIndex& s, const std::string& name, uint64_t k,
                               bool largest, const py::object& seg) {

@@ -163,6 +163,18 @@ void FinishCoOccurrence(CoOccurrence& m);
 // population.
 void FinishCoverage(CoverageReport& report);
 
+// The profile of the union of disjoint customer sets from the parts'
+// profiles (taken with the same options over one catalog: the same tags in
+// the same order): counts, overall, segment_count, universe_count and the
+// attribute counts and sums add, then FinishProfile. ShardedIndex::Profile
+// and tagindex.dask use it. Errors: InvalidArgument for no parts, or parts
+// whose rows differ in number or tag ids (naming the part).
+absl::StatusOr<SegmentProfile> MergeProfiles(std::vector<SegmentProfile> parts);
+// The same for co-occurrence matrices of one tag list: counts and
+// population add, then FinishCoOccurrence. Errors: InvalidArgument for no
+// parts or parts of another tag list.
+absl::StatusOr<CoOccurrence> MergeCoOccurrences(std::vector<CoOccurrence> parts);
+
 }  // namespace tagindex
 
 #endif  // TAGINDEX_ANALYTICS_H_

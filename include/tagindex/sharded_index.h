@@ -326,6 +326,28 @@ class ShardedIndex {
   // another key kind; the shards' errors.
   absl::Status LoadFrom(const Index& source);
 
+  // Writes a new sharded index of `shards` shards in `dest` holding
+  // everything the sharded index in `source` holds: every live customer key,
+  // the categories, tags and attribute columns (names, exclusivity,
+  // descriptions; ids assigned afresh in the source's id order, so equal to
+  // the source's when it never deleted a tag), memberships and attribute
+  // values (the sharded index keeps no saved segments or rule definitions;
+  // a rule tag is copied as a tag with its members). Identity keys: the new
+  // shards' range is `rows_per_shard` (0 = the source's key space,
+  // shards x rows_per_shard of the source, split evenly).
+  //
+  // `source` is opened read-only and never written. Crash-safe: the new
+  // index is built in `dest` + ".reshard-tmp", checkpointed (fsync), and
+  // only then renamed to `dest` (the parent directory synced), so `dest`
+  // either does not exist or is complete (an error other than a crash
+  // removes the temporary directory). `tagindex shard reshard` is this
+  // call. Errors: AlreadyExists when `dest` (or a temporary directory left
+  // by an interrupted reshard: remove it) exists; InvalidArgument for a
+  // shard count outside 1..4096 or an identity key outside the new range;
+  // those of Open and of the shards.
+  static absl::Status Reshard(const std::string& source, const std::string& dest, uint32_t shards,
+                              uint64_t rows_per_shard = 0, uint32_t threads = 0);
+
   uint64_t CustomerCount() const;
   absl::StatusOr<ShardedRow> FindCustomer(int64_t key) const;
   absl::StatusOr<ShardedRow> FindCustomer(std::string_view key) const;
@@ -375,6 +397,13 @@ class ShardedIndex {
   absl::StatusOr<Crosstab> CrosstabOf(std::string_view row_category, std::string_view col_category,
                                       const ShardedSegment* segment = nullptr) const;
   absl::StatusOr<CoverageReport> Coverage(const ShardedSegment* segment = nullptr) const;
+  // The customers (of `segment`, every customer if null) holding no tag of
+  // `category`, shard by shard. Errors as Index::CustomersWithoutCategory.
+  absl::StatusOr<ShardedSegment> CustomersWithoutCategory(
+      std::string_view category, const ShardedSegment* segment = nullptr) const;
+  // An attribute value in its column's text form ("12.50", "2026-11-20"),
+  // as Index::FormatAttributeValue (the catalog is the same in every shard).
+  absl::StatusOr<std::string> FormatAttributeValue(std::string_view attribute, int64_t value) const;
 
   // ---- Storage --------------------------------------------------------------
   // Checkpoints every shard (on the pool). Errors: the first shard's error.

@@ -1,6 +1,8 @@
 // The analytics subcommands of `tagindex` (profile, top, cooccur, crosstab,
 // coverage) and the saved-segment ones (segment save / list / ...). Printing only; the numbers come
-// from Index's analytics methods (include/tagindex/analytics.h).
+// from Index's analytics methods (include/tagindex/analytics.h), or from
+// ShardedIndex's (the same calls, merged exactly) when the directory holds a
+// sharded index's MANIFEST: the commands are written once over either.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -8,12 +10,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "tagindex/sharded_index.h"
 #include "tagindex/tagindex.h"
 
 namespace tagindex::cli {
@@ -24,6 +29,7 @@ struct Args {
   std::string rows, cols, without;
   std::vector<std::string> tags;
   uint64_t n = 10, min_count = 0, limit = 0;
+  uint32_t threads = 0;
   bool json = false;
 };
 
@@ -32,6 +38,26 @@ absl::StatusOr<std::unique_ptr<Index>> OpenIndex(const std::string& dir) {
   options.read_only = true;
   options.create_if_missing = false;
   return Index::Open(dir, options);
+}
+
+// Runs `fn(index)` on the index in `dir`, opened read-only: a ShardedIndex
+// when the directory holds a MANIFEST (queries on `threads` threads), else
+// an Index. `fn` is generic over the two (their analytics calls have the
+// same names and contracts; segments are Segment or ShardedSegment).
+template <typename Fn>
+int WithAnyIndex(const std::string& dir, uint32_t threads, Fn&& fn) {
+  if (IsShardedDir(dir)) {
+    ShardedOpenOptions o;
+    o.shard.read_only = true;
+    o.shard.create_if_missing = false;
+    o.threads = threads;
+    auto sharded = ShardedIndex::Open(dir, o);
+    if (!sharded.ok()) return ReportError(sharded.status());
+    return fn(static_cast<const ShardedIndex&>(**sharded));
+  }
+  auto index = OpenIndex(dir);
+  if (!index.ok()) return ReportError(index.status());
+  return fn(static_cast<const Index&>(**index));
 }
 
 std::string Pct(double share) { return absl::StrFormat("%.2f%%", 100.0 * share); }
@@ -54,13 +80,16 @@ std::string Int128Text(absl::int128 v) {
 }
 
 // The segment of a query, or every customer for "".
-absl::StatusOr<Segment> SegmentOf(const Index& index, const std::string& text) {
+template <typename I>
+auto SegmentOf(const I& index, const std::string& text)
+    -> absl::StatusOr<decltype(index.AllCustomers())> {
   if (text.empty()) return index.AllCustomers();
   return index.Query(text);
 }
 
 // A tag by "name" or "category:name".
-absl::StatusOr<TagId> TagByText(const Index& index, const std::string& text) {
+template <typename I>
+absl::StatusOr<TagId> TagByText(const I& index, const std::string& text) {
   absl::StatusOr<TagId> tag = index.FindTag(text);
   if (tag.ok() || !absl::IsNotFound(tag.status())) return tag;
   const size_t colon = text.find(':');
@@ -70,7 +99,8 @@ absl::StatusOr<TagId> TagByText(const Index& index, const std::string& text) {
 }
 
 // An attribute aggregate in the column's own unit ("12.50", a date).
-std::string AttributeMean(const Index& index, const AttributeInfo& a, const ProfileRow& r) {
+template <typename I>
+std::string AttributeMean(const I& index, const AttributeInfo& a, const ProfileRow& r) {
   if (r.attribute_count == 0) return "-";
   if (a.type == AttributeType::kDate) {
     auto d = index.FormatAttributeValue(a.name, std::llround(r.attribute_mean));
@@ -79,7 +109,8 @@ std::string AttributeMean(const Index& index, const AttributeInfo& a, const Prof
   return absl::StrFormat("%.2f", r.attribute_mean / std::pow(10.0, a.scale));
 }
 
-void PrintRows(const Index& index, const std::vector<ProfileRow>& rows, uint64_t segment_count,
+template <typename I>
+void PrintRows(const I& index, const std::vector<ProfileRow>& rows, uint64_t segment_count,
                const std::string& attribute, const std::optional<AttributeInfo>& info,
                const Args& a, const char* what) {
   if (a.json) {
@@ -122,29 +153,30 @@ void PrintRows(const Index& index, const std::vector<ProfileRow>& rows, uint64_t
                Thousands(segment_count).c_str());
 }
 
-int RunProfile(const Args& a) {
-  auto index = OpenIndex(a.dir);
-  if (!index.ok()) return ReportError(index.status());
-  auto seg = SegmentOf(**index, a.query);
+template <typename I>
+using SegmentType = std::decay_t<decltype(std::declval<const I&>().AllCustomers())>;
+
+template <typename I>
+int RunProfileOn(const I& index, const Args& a) {
+  auto seg = SegmentOf(index, a.query);
   if (!seg.ok()) return ReportError(seg.status());
   ProfileOptions o;
   if (!a.category.empty()) o.category = a.category;
   o.attribute = a.attribute;
   std::optional<AttributeInfo> info;
   if (!a.attribute.empty()) {
-    auto i = (*index)->GetAttribute(a.attribute);
+    auto i = index.GetAttribute(a.attribute);
     if (!i.ok()) return ReportError(i.status());
     info = *i;
   }
-  auto p = (*index)->Profile(*seg, o);
+  auto p = index.Profile(*seg, o);
   if (!p.ok()) return ReportError(p.status());
-  PrintRows(**index, p->rows, p->segment_count, a.attribute, info, a, "profile");
+  PrintRows(index, p->rows, p->segment_count, a.attribute, info, a, "profile");
   return kExitOk;
 }
 
-int RunTop(const Args& a) {
-  auto index = OpenIndex(a.dir);
-  if (!index.ok()) return ReportError(index.status());
+template <typename I>
+int RunTopOn(const I& index, const Args& a) {
   TopTagsOptions o;
   o.n = a.n;
   o.min_count = a.min_count;
@@ -155,31 +187,30 @@ int RunTop(const Args& a) {
         absl::StrCat("top: --by must be count or tgi, not \"", a.by, "\"")));
   }
   if (!a.category.empty()) o.category = a.category;
-  auto seg = SegmentOf(**index, a.query);
+  auto seg = SegmentOf(index, a.query);
   if (!seg.ok()) return ReportError(seg.status());
-  auto top = (*index)->TopTags(*seg, o);
+  auto top = index.TopTags(*seg, o);
   if (!top.ok()) return ReportError(top.status());
-  const uint64_t segment_count = (*index)->Profile(*seg, {.category = ""}).value().segment_count;
-  PrintRows(**index, *top, segment_count, "", std::nullopt, a, "top tags");
+  const uint64_t segment_count = index.Profile(*seg, {.category = ""}).value().segment_count;
+  PrintRows(index, *top, segment_count, "", std::nullopt, a, "top tags");
   return kExitOk;
 }
 
-int RunCooccur(const Args& a) {
-  auto index = OpenIndex(a.dir);
-  if (!index.ok()) return ReportError(index.status());
+template <typename I>
+int RunCooccurOn(const I& index, const Args& a) {
   std::vector<TagId> ids;
   for (const std::string& t : a.tags) {
-    auto id = TagByText(**index, t);
+    auto id = TagByText(index, t);
     if (!id.ok()) return ReportError(id.status());
     ids.push_back(*id);
   }
-  std::optional<Segment> seg;
+  std::optional<SegmentType<I>> seg;
   if (!a.segment.empty()) {
-    auto s = (*index)->Query(a.segment);
+    auto s = index.Query(a.segment);
     if (!s.ok()) return ReportError(s.status());
     seg = *s;
   }
-  auto m = (*index)->CoOccurrenceOf(ids, seg ? &*seg : nullptr);
+  auto m = index.CoOccurrenceOf(ids, seg ? &*seg : nullptr);
   if (!m.ok()) return ReportError(m.status());
   const size_t n = ids.size();
   if (a.json) {
@@ -229,16 +260,15 @@ int RunCooccur(const Args& a) {
   return kExitOk;
 }
 
-int RunCrosstab(const Args& a) {
-  auto index = OpenIndex(a.dir);
-  if (!index.ok()) return ReportError(index.status());
-  std::optional<Segment> seg;
+template <typename I>
+int RunCrosstabOn(const I& index, const Args& a) {
+  std::optional<SegmentType<I>> seg;
   if (!a.segment.empty()) {
-    auto s = (*index)->Query(a.segment);
+    auto s = index.Query(a.segment);
     if (!s.ok()) return ReportError(s.status());
     seg = *s;
   }
-  auto x = (*index)->CrosstabOf(a.rows, a.cols, seg ? &*seg : nullptr);
+  auto x = index.CrosstabOf(a.rows, a.cols, seg ? &*seg : nullptr);
   if (!x.ok()) return ReportError(x.status());
   const size_t nr = x->rows.size(), nc = x->cols.size();
   auto cell = [&](size_t r, size_t c) -> uint64_t {
@@ -287,17 +317,16 @@ int RunCrosstab(const Args& a) {
   return kExitOk;
 }
 
-int RunCoverage(const Args& a) {
-  auto index = OpenIndex(a.dir);
-  if (!index.ok()) return ReportError(index.status());
-  std::optional<Segment> seg;
+template <typename I>
+int RunCoverageOn(const I& index, const Args& a) {
+  std::optional<SegmentType<I>> seg;
   if (!a.segment.empty()) {
-    auto s = (*index)->Query(a.segment);
+    auto s = index.Query(a.segment);
     if (!s.ok()) return ReportError(s.status());
     seg = *s;
   }
   if (!a.without.empty()) {
-    auto w = (*index)->CustomersWithoutCategory(a.without, seg ? &*seg : nullptr);
+    auto w = index.CustomersWithoutCategory(a.without, seg ? &*seg : nullptr);
     if (!w.ok()) return ReportError(w.status());
     const uint64_t shown = a.limit == 0 ? w->Count() : std::min<uint64_t>(a.limit, w->Count());
     auto keys = w->KeysOf(w->Page(0, shown));
@@ -315,7 +344,7 @@ int RunCoverage(const Args& a) {
                  a.without.c_str());
     return kExitOk;
   }
-  auto c = (*index)->Coverage(seg ? &*seg : nullptr);
+  auto c = index.Coverage(seg ? &*seg : nullptr);
   if (!c.ok()) return ReportError(c.status());
   if (a.json) {
     std::string out = absl::StrCat("{\"population\":", c->population, ",\"categories\":[");
@@ -351,9 +380,31 @@ int RunCoverage(const Args& a) {
   return kExitOk;
 }
 
+int RunProfile(const Args& a) {
+  return WithAnyIndex(a.dir, a.threads, [&](const auto& index) { return RunProfileOn(index, a); });
+}
+
+int RunTop(const Args& a) {
+  return WithAnyIndex(a.dir, a.threads, [&](const auto& index) { return RunTopOn(index, a); });
+}
+
+int RunCooccur(const Args& a) {
+  return WithAnyIndex(a.dir, a.threads, [&](const auto& index) { return RunCooccurOn(index, a); });
+}
+
+int RunCrosstab(const Args& a) {
+  return WithAnyIndex(a.dir, a.threads, [&](const auto& index) { return RunCrosstabOn(index, a); });
+}
+
+int RunCoverage(const Args& a) {
+  return WithAnyIndex(a.dir, a.threads, [&](const auto& index) { return RunCoverageOn(index, a); });
+}
+
 }  // namespace
 
 void AddAnalyticsCommands(CLI::App& app, int& result) {
+  static constexpr const char* kShardThreadsHelp =
+      "sharded index: threads of the query pool (0 = all cores)";
   auto a = std::make_shared<Args>();
 
   CLI::App* profile =
@@ -362,6 +413,7 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
   profile->add_option("query", a->query, "segment query")->required();
   profile->add_option("--category", a->category, "only the tags of this category");
   profile->add_option("--attribute", a->attribute, "also the mean of this attribute per tag");
+  profile->add_option("--threads", a->threads, kShardThreadsHelp);
   profile->add_flag("--json", a->json, "JSON: {segment, segment_count, tags: [...]}");
   profile->footer(
       "TGI = 100 x (share in segment / share of all customers).\nExamples:\n"
@@ -376,6 +428,7 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
   top->add_option("--by", a->by, "count | tgi")->capture_default_str();
   top->add_option("--min-count", a->min_count, "leave out tags with fewer customers in it");
   top->add_option("--category", a->category, "only the tags of this category");
+  top->add_option("--threads", a->threads, kShardThreadsHelp);
   top->add_flag("--json", a->json, "JSON, as profile");
   top->footer(
       "Examples:\n  tagindex top ./idx 高价值客户 -n 5\n"
@@ -389,6 +442,7 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
   co->add_option("--segment", a->segment, "within this segment query (default: everyone)");
   co->add_option("--metric", a->metric, "count | jaccard | lift (table only)")
       ->capture_default_str();
+  co->add_option("--threads", a->threads, kShardThreadsHelp);
   co->add_flag("--json", a->json, "JSON: {tags, population, counts, jaccard, lift}");
   co->footer(
       "Examples:\n  tagindex cooccur ./idx 电子产品 图书音像 运动 --metric count\n"
@@ -400,6 +454,7 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
   x->add_option("rows", a->rows, "row category (exclusive)")->required();
   x->add_option("columns", a->cols, "column category (exclusive)")->required();
   x->add_option("--segment", a->segment, "within this segment query (default: everyone)");
+  x->add_option("--threads", a->threads, kShardThreadsHelp);
   x->add_flag("--json", a->json, "JSON: {rows, columns, total, counts} ((none) last)");
   x->footer("Examples:\n  tagindex crosstab ./idx 购买频率 城市 --segment 高价值客户\n");
   x->callback([a, &result]() { result = RunCrosstab(*a); });
@@ -410,6 +465,7 @@ void AddAnalyticsCommands(CLI::App& app, int& result) {
   cov->add_option("--without", a->without,
                   "print the keys of customers with no tag of this category instead");
   cov->add_option("--limit", a->limit, "with --without: at most this many keys (0 = all)");
+  cov->add_option("--threads", a->threads, kShardThreadsHelp);
   cov->add_flag("--json", a->json, "JSON: {population, categories, tags}");
   cov->footer(
       "Examples:\n  tagindex coverage ./idx\n  tagindex coverage ./idx --without 城市 --limit "

@@ -58,6 +58,16 @@ struct ShardSplitArgs {
   uint32_t threads = 0;
   bool json = false;
 };
+
+struct ShardReshardArgs {
+  std::string source;
+  std::string dest;
+  uint32_t shards = 0;
+  uint64_t rows_per_shard = 0;
+  uint32_t threads = 0;
+  bool json = false;
+};
+int RunShardReshard(const ShardReshardArgs& args);
 int RunShardSplit(const ShardSplitArgs& args);
 int RunShardInfo(const std::string& dir, bool json);
 

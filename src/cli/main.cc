@@ -948,7 +948,8 @@ AddSegmentCommands(app, result);
 AddRuleCommands(app, result);
 // shard: sharded indexes (include/tagindex/sharded_index.h, docs/sharding.md).
 // query / count / explain / tags accept a sharded directory as it is.
-CLI::App* shard = app.add_subcommand("shard", "Sharded indexes: split an index, show shards");
+CLI::App* shard =
+    app.add_subcommand("shard", "Sharded indexes: split an index, reshard, show shards");
 shard->require_subcommand(1);
 ShardSplitArgs ssa;
 CLI::App* split = shard->add_subcommand("split", "Copy an index into a new sharded index");
@@ -965,6 +966,24 @@ split->footer(
     "Customers are routed by XXH3 of the key (identity keys by row range); the catalog\n"
     "is the same in every shard (docs/sharding.md).\n");
 split->callback([&]() { result = RunShardSplit(ssa); });
+ShardReshardArgs sra;
+CLI::App* reshard = shard->add_subcommand(
+    "reshard", "Copy a sharded index into a new one with another shard count");
+reshard->add_option("source", sra.source, "sharded index directory (only read)")->required();
+reshard->add_option("dest", sra.dest, "new sharded index directory")->required();
+reshard->add_option("--shards", sra.shards, "number of shards of the new index (1..4096)")
+    ->required();
+reshard->add_option("--rows-per-shard", sra.rows_per_shard,
+                    "identity keys: keys per shard range (0 = the source's key space split "
+                    "evenly)");
+reshard->add_option("--threads", sra.threads, "threads (0 = all cores)");
+reshard->add_flag("--json", sra.json, "JSON report");
+reshard->footer(
+    "Example:\n  tagindex shard reshard ./idx8 ./idx16 --shards 16\n"
+    "Every customer, category, tag and attribute value is copied; SOURCE is never\n"
+    "written. DEST is built in DEST.reshard-tmp and renamed when durable, so it is\n"
+    "complete or absent after a crash.\n");
+reshard->callback([&]() { result = RunShardReshard(sra); });
 std::string shard_dir;
 CLI::App* info = shard->add_subcommand("info", "The manifest and the customers of each shard");
 info->add_option("dir", shard_dir, "sharded index directory")->required();

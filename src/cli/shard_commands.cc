@@ -207,6 +207,31 @@ int RunShardSplit(const ShardSplitArgs& a) {
   return kExitOk;
 }
 
+int RunShardReshard(const ShardReshardArgs& a) {
+  const auto start = Clock::now();
+  absl::Status s = ShardedIndex::Reshard(a.source, a.dest, a.shards, a.rows_per_shard, a.threads);
+  if (!s.ok()) return ReportError(s);
+  const double seconds = Since(start);
+  auto index = OpenShardedForReading(a.dest, a.threads);
+  if (!index.ok()) return ReportError(index.status());
+  std::vector<uint64_t> counts = (*index)->AllCustomers().ShardCounts();
+  if (a.json) {
+    std::string per;
+    for (size_t i = 0; i < counts.size(); ++i) absl::StrAppend(&per, i ? "," : "", counts[i]);
+    std::printf(
+        "{\"dir\":%s,\"shards\":%u,\"customers\":%llu,\"tags\":%u,\"seconds\":%.6f,"
+        "\"shard_customers\":[%s]}\n",
+        JsonString(a.dest).c_str(), (*index)->shard_count(),
+        static_cast<unsigned long long>((*index)->CustomerCount()), (*index)->TagCount(), seconds,
+        per.c_str());
+  } else {
+    std::printf("%s: %s customers, %u tags in %u shards (%s)\n", a.dest.c_str(),
+                Thousands((*index)->CustomerCount()).c_str(), (*index)->TagCount(),
+                (*index)->shard_count(), Duration(seconds).c_str());
+  }
+  return kExitOk;
+}
+
 int RunShardInfo(const std::string& dir, bool json) {
   auto info = ShardedIndex::ReadManifest(dir);
   if (!info.ok()) return ReportError(info.status());

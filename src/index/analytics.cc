@@ -378,4 +378,49 @@ void FinishCoverage(CoverageReport& report) {
   }
 }
 
+absl::StatusOr<SegmentProfile> MergeProfiles(std::vector<SegmentProfile> parts) {
+  if (parts.empty()) return absl::InvalidArgumentError("analytics: no profiles to merge");
+  SegmentProfile out = std::move(parts[0]);
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const SegmentProfile& in = parts[p];
+    bool aligned = in.rows.size() == out.rows.size();
+    for (size_t i = 0; aligned && i < out.rows.size(); ++i) {
+      aligned = in.rows[i].tag == out.rows[i].tag;
+    }
+    if (!aligned) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "analytics: profile ", p, " has other tags than profile 0 (not one catalog)"));
+    }
+    out.segment_count += in.segment_count;
+    out.universe_count += in.universe_count;
+    for (size_t i = 0; i < out.rows.size(); ++i) {
+      ProfileRow& r = out.rows[i];
+      r.count += in.rows[i].count;
+      r.overall += in.rows[i].overall;
+      r.attribute_count += in.rows[i].attribute_count;
+      r.attribute_sum += in.rows[i].attribute_sum;
+    }
+  }
+  FinishProfile(out);
+  return out;
+}
+
+absl::StatusOr<CoOccurrence> MergeCoOccurrences(std::vector<CoOccurrence> parts) {
+  if (parts.empty()) {
+    return absl::InvalidArgumentError("analytics: no co-occurrence matrices to merge");
+  }
+  CoOccurrence out = std::move(parts[0]);
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const CoOccurrence& in = parts[p];
+    if (in.tags != out.tags || in.counts.size() != out.counts.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("analytics: co-occurrence matrix ", p, " is of other tags than matrix 0"));
+    }
+    out.population += in.population;
+    for (size_t i = 0; i < out.counts.size(); ++i) out.counts[i] += in.counts[i];
+  }
+  FinishCoOccurrence(out);
+  return out;
+}
+
 }  // namespace tagindex

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
@@ -739,6 +740,129 @@ absl::Status ShardedIndex::Write(const ShardedWriteBatch& batch) {
 
 // ---- bulk load ------------------------------------------------------------------------
 
+namespace {
+
+// Source tag id -> this index's, and the attribute columns, of a load.
+struct LoadMap {
+  std::vector<std::pair<TagId, TagId>> tags;
+  std::vector<AttributeInfo> attributes;
+};
+
+// Creates `source`'s catalog in `self` (empty), in the source's id order.
+absl::StatusOr<LoadMap> LoadCatalog(ShardedIndex& self, const Index& source) {
+  LoadMap map;
+  // Catalog, in the source's id order.
+  for (const CategoryInfo& c : source.ListCategories()) {
+    TI_RETURN_IF_ERROR(
+        self.CreateCategory(c.name, {.exclusive = c.exclusive, .description = c.description}));
+  }
+  std::vector<TagInfo> tags = source.ListTags();
+  std::sort(tags.begin(), tags.end(),
+            [](const TagInfo& a, const TagInfo& b) { return a.id.value < b.id.value; });
+  for (const TagInfo& t : tags) {
+    TI_ASSIGN_OR_RETURN(TagId id, self.CreateTag({.name = t.name,
+                                                  .category = t.category,
+                                                  .description = t.description,
+                                                  .kind = t.kind}));
+    map.tags.push_back({t.id, id});
+  }
+  std::vector<AttributeInfo>& attrs = map.attributes;
+  attrs = source.ListAttributes();
+  std::sort(attrs.begin(), attrs.end(),
+            [](const AttributeInfo& a, const AttributeInfo& b) { return a.id.value < b.id.value; });
+  for (const AttributeInfo& a : attrs) {
+    TI_RETURN_IF_ERROR(
+        self.CreateAttribute(
+                {.name = a.name, .type = a.type, .scale = a.scale, .description = a.description})
+            .status());
+  }
+  return map;
+}
+
+// Copies `source`'s live customers (identity keys shifted by
+// `key_offset`: a shard's local keys become global), their memberships and
+// attribute values into `self`, routed, each shard written by one call per
+// step, the shards in parallel. The caller holds the catalog lock shared.
+absl::Status LoadRows(ShardedIndex& self, ShardedIndex::Rep& rep, const Index& source,
+                      int64_t key_offset, const LoadMap& map) {
+  const uint32_t n = self.shard_count();
+  // Customers, a chunk of source rows at a time, in ascending source row
+  // order (so each shard's local rows ascend with the source's).
+  const uint64_t limit = source.RowIdLimit();
+  std::vector<uint16_t> where(limit, 0);  // shard of each source row
+  std::vector<RowId> local(limit, 0);     // its row in that shard
+  const Segment all = source.AllCustomers();
+  std::vector<RowId> rows = all.Rows();
+  constexpr size_t kChunk = 1 << 20;
+  const uint64_t per = self.rows_per_shard();
+  for (size_t start = 0; start < rows.size(); start += kChunk) {
+    std::span<const RowId> chunk =
+        std::span<const RowId>(rows).subspan(start, std::min(kChunk, rows.size() - start));
+    TI_ASSIGN_OR_RETURN(std::vector<CustomerKey> keys, all.KeysOf(chunk));
+    std::vector<std::vector<int64_t>> ints(n);
+    std::vector<std::vector<std::string>> strs(n);
+    std::vector<std::vector<RowId>> from(n);
+    for (size_t j = 0; j < keys.size(); ++j) {
+      uint32_t s = 0;
+      if (const int64_t* local_key = std::get_if<int64_t>(&keys[j])) {
+        const int64_t k = *local_key + key_offset;
+        TI_ASSIGN_OR_RETURN(s, self.ShardOf(k));
+        ints[s].push_back(per > 0 ? static_cast<int64_t>(static_cast<uint64_t>(k) % per) : k);
+      } else {
+        const std::string& text = std::get<std::string>(keys[j]);
+        TI_ASSIGN_OR_RETURN(s, self.ShardOf(std::string_view(text)));
+        strs[s].push_back(text);
+      }
+      from[s].push_back(chunk[j]);
+    }
+    TI_RETURN_IF_ERROR(ForEachShard(rep, [&](uint32_t i) -> absl::Status {
+      std::vector<RowId> got;
+      if (!ints[i].empty()) {
+        TI_RETURN_IF_ERROR(rep.shards[i]->AddCustomers(ints[i], &got));
+      } else if (!strs[i].empty()) {
+        std::vector<std::string_view> views(strs[i].begin(), strs[i].end());
+        TI_RETURN_IF_ERROR(rep.shards[i]->AddCustomers(views, &got));
+      }
+      for (size_t j = 0; j < got.size(); ++j) {
+        where[from[i][j]] = static_cast<uint16_t>(i);
+        local[from[i][j]] = got[j];
+      }
+      return absl::OkStatus();
+    }));
+  }
+  // Memberships: one TagRows per tag and shard.
+  for (const std::pair<TagId, TagId>& ids : map.tags) {
+    // (no structured binding: clang 14 cannot capture one in the lambda)
+    const TagId to_id = ids.second;
+    TI_ASSIGN_OR_RETURN(std::vector<RowId> members, source.RowsWithTag(ids.first));
+    std::vector<std::vector<RowId>> by(n);
+    for (RowId r : members) by[where[r]].push_back(local[r]);
+    TI_RETURN_IF_ERROR(ForEachShard(rep, [&](uint32_t i) -> absl::Status {
+      if (by[i].empty()) return absl::OkStatus();
+      return rep.shards[i]->TagRows(to_id, by[i]);
+    }));
+  }
+  // Attribute values: every (row, value) of the column, through TopAttribute.
+  for (const AttributeInfo& a : map.attributes) {
+    TI_ASSIGN_OR_RETURN(AttributeInfo now, source.GetAttribute(a.name));
+    TI_ASSIGN_OR_RETURN(std::vector<AttributeEntryValue> entries,
+                        source.TopAttribute(a.name, now.count, false));
+    std::vector<std::vector<RowId>> by(n);
+    std::vector<std::vector<int64_t>> vals(n);
+    for (const AttributeEntryValue& e : entries) {
+      by[where[e.row]].push_back(local[e.row]);
+      vals[where[e.row]].push_back(e.value);
+    }
+    TI_RETURN_IF_ERROR(ForEachShard(rep, [&](uint32_t i) -> absl::Status {
+      if (by[i].empty()) return absl::OkStatus();
+      return rep.shards[i]->SetAttributeRows(a.name, by[i], vals[i]);
+    }));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ShardedIndex::LoadFrom(const Index& source) {
   if (source.options().key_kind != key_kind()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -751,105 +875,61 @@ absl::Status ShardedIndex::LoadFrom(const Index& source) {
         "sharded index: LoadFrom needs an empty sharded index (no customers, tags, categories "
         "or attributes)");
   }
-  // Catalog, in the source's id order.
-  for (const CategoryInfo& c : source.ListCategories()) {
-    TI_RETURN_IF_ERROR(
-        CreateCategory(c.name, {.exclusive = c.exclusive, .description = c.description}));
-  }
-  std::vector<TagInfo> tags = source.ListTags();
-  std::sort(tags.begin(), tags.end(),
-            [](const TagInfo& a, const TagInfo& b) { return a.id.value < b.id.value; });
-  std::vector<std::pair<TagId, TagId>> tag_map;  // source id -> new id
-  for (const TagInfo& t : tags) {
-    TI_ASSIGN_OR_RETURN(TagId id, CreateTag({.name = t.name,
-                                             .category = t.category,
-                                             .description = t.description,
-                                             .kind = t.kind}));
-    tag_map.push_back({t.id, id});
-  }
-  std::vector<AttributeInfo> attrs = source.ListAttributes();
-  std::sort(attrs.begin(), attrs.end(),
-            [](const AttributeInfo& a, const AttributeInfo& b) { return a.id.value < b.id.value; });
-  for (const AttributeInfo& a : attrs) {
-    TI_RETURN_IF_ERROR(
-        CreateAttribute(
-            {.name = a.name, .type = a.type, .scale = a.scale, .description = a.description})
-            .status());
-  }
+  TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*this, source));
   std::shared_lock l(rep_->catalog_mu);
-  const uint32_t n = shard_count();
-  // Customers, a chunk of source rows at a time, in ascending source row
-  // order (so each shard's local rows ascend with the source's).
-  const uint64_t limit = source.RowIdLimit();
-  std::vector<uint16_t> where(limit, 0);  // shard of each source row
-  std::vector<RowId> local(limit, 0);     // its row in that shard
-  const Segment all = source.AllCustomers();
-  std::vector<RowId> rows = all.Rows();
-  constexpr size_t kChunk = 1 << 20;
-  const uint64_t per = rows_per_shard();
-  for (size_t start = 0; start < rows.size(); start += kChunk) {
-    std::span<const RowId> chunk =
-        std::span<const RowId>(rows).subspan(start, std::min(kChunk, rows.size() - start));
-    TI_ASSIGN_OR_RETURN(std::vector<CustomerKey> keys, all.KeysOf(chunk));
-    std::vector<std::vector<int64_t>> ints(n);
-    std::vector<std::vector<std::string>> strs(n);
-    std::vector<std::vector<RowId>> from(n);
-    for (size_t j = 0; j < keys.size(); ++j) {
-      uint32_t s = 0;
-      if (const int64_t* k = std::get_if<int64_t>(&keys[j])) {
-        TI_ASSIGN_OR_RETURN(s, ShardOf(*k));
-        ints[s].push_back(per > 0 ? static_cast<int64_t>(static_cast<uint64_t>(*k) % per) : *k);
-      } else {
-        const std::string& text = std::get<std::string>(keys[j]);
-        TI_ASSIGN_OR_RETURN(s, ShardOf(std::string_view(text)));
-        strs[s].push_back(text);
-      }
-      from[s].push_back(chunk[j]);
+  return LoadRows(*this, *rep_, source, 0, map);
+}
+
+absl::Status ShardedIndex::Reshard(const std::string& source, const std::string& dest,
+                                   uint32_t shards, uint64_t rows_per_shard, uint32_t threads) {
+  std::shared_ptr<FileSystem> fs = FileSystem::Default();
+  const std::string tmp = dest + ".reshard-tmp";
+  for (const std::string& p : {dest, tmp}) {
+    TI_ASSIGN_OR_RETURN(bool exists, fs->Exists(p));
+    if (exists) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("sharded index: reshard: ", p, " exists",
+                       p == tmp ? " (left by an interrupted reshard: remove it)" : ""));
     }
-    TI_RETURN_IF_ERROR(ForEachShard(*rep_, [&](uint32_t i) -> absl::Status {
-      std::vector<RowId> got;
-      if (!ints[i].empty()) {
-        TI_RETURN_IF_ERROR(rep_->shards[i]->AddCustomers(ints[i], &got));
-      } else if (!strs[i].empty()) {
-        std::vector<std::string_view> views(strs[i].begin(), strs[i].end());
-        TI_RETURN_IF_ERROR(rep_->shards[i]->AddCustomers(views, &got));
-      }
-      for (size_t j = 0; j < got.size(); ++j) {
-        where[from[i][j]] = static_cast<uint16_t>(i);
-        local[from[i][j]] = got[j];
-      }
-      return absl::OkStatus();
-    }));
   }
-  // Memberships: one TagRows per tag and shard.
-  for (const std::pair<TagId, TagId>& ids : tag_map) {
-    // (no structured binding: clang 14 cannot capture one in the lambda)
-    const TagId to_id = ids.second;
-    TI_ASSIGN_OR_RETURN(std::vector<RowId> members, source.RowsWithTag(ids.first));
-    std::vector<std::vector<RowId>> by(n);
-    for (RowId r : members) by[where[r]].push_back(local[r]);
-    TI_RETURN_IF_ERROR(ForEachShard(*rep_, [&](uint32_t i) -> absl::Status {
-      if (by[i].empty()) return absl::OkStatus();
-      return rep_->shards[i]->TagRows(to_id, by[i]);
-    }));
+  ShardedOpenOptions so;
+  so.shard.read_only = true;
+  so.shard.create_if_missing = false;
+  so.threads = threads;
+  TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> src, Open(source, so));
+  const uint64_t src_per = src->rows_per_shard();
+  ShardedOpenOptions to;
+  to.create.shards = shards;
+  to.create.index = src->shard(0).options();
+  if (src->key_kind() == KeyKind::kIdentity && rows_per_shard == 0) {
+    const uint64_t space = src_per * src->shard_count();
+    rows_per_shard = std::min<uint64_t>((space + shards - 1) / std::max<uint32_t>(shards, 1),
+                                        uint64_t{kMaxRowId} + 1);
   }
-  // Attribute values: every (row, value) of the column, through TopAttribute.
-  for (const AttributeInfo& a : attrs) {
-    TI_ASSIGN_OR_RETURN(AttributeInfo now, source.GetAttribute(a.name));
-    TI_ASSIGN_OR_RETURN(std::vector<AttributeEntryValue> entries,
-                        source.TopAttribute(a.name, now.count, false));
-    std::vector<std::vector<RowId>> by(n);
-    std::vector<std::vector<int64_t>> vals(n);
-    for (const AttributeEntryValue& e : entries) {
-      by[where[e.row]].push_back(local[e.row]);
-      vals[where[e.row]].push_back(e.value);
+  to.create.rows_per_shard = src->key_kind() == KeyKind::kIdentity ? rows_per_shard : 0;
+  to.threads = threads;
+  to.shard.sync = SyncPolicy::kNone;  // the checkpoint at the end makes it durable
+  absl::Status built = [&]() -> absl::Status {
+    TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> out, Open(tmp, to));
+    TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*out, src->shard(0)));
+    std::shared_lock l(out->rep_->catalog_mu);
+    for (uint32_t i = 0; i < src->shard_count(); ++i) {
+      const int64_t offset = static_cast<int64_t>(src_per * i);
+      TI_RETURN_IF_ERROR(LoadRows(*out, *out->rep_, src->shard(i), offset, map));
     }
-    TI_RETURN_IF_ERROR(ForEachShard(*rep_, [&](uint32_t i) -> absl::Status {
-      if (by[i].empty()) return absl::OkStatus();
-      return rep_->shards[i]->SetAttributeRows(a.name, by[i], vals[i]);
-    }));
+    l.unlock();
+    return out->Checkpoint();
+  }();  // `out` is closed here: every shard's lock released before the rename
+  if (!built.ok()) {
+    // The temporary directory is this call's own: an error (not a crash)
+    // leaves nothing behind.
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+    return built;
   }
-  return absl::OkStatus();
+  TI_RETURN_IF_ERROR(fs->Rename(tmp, dest));
+  std::string parent = std::filesystem::path(dest).parent_path().string();
+  return fs->SyncDir(parent.empty() ? "." : parent);
 }
 
 // ---- customers ------------------------------------------------------------------------
@@ -1106,26 +1186,6 @@ absl::StatusOr<std::vector<T>> OnShards(const ShardedIndex::Rep& rep,
   return parts;
 }
 
-absl::StatusOr<SegmentProfile> MergeProfiles(std::vector<SegmentProfile> parts) {
-  SegmentProfile out = std::move(parts[0]);
-  for (size_t p = 1; p < parts.size(); ++p) {
-    const SegmentProfile& in = parts[p];
-    if (in.rows.size() != out.rows.size()) return Misaligned("profiles");
-    out.segment_count += in.segment_count;
-    out.universe_count += in.universe_count;
-    for (size_t i = 0; i < out.rows.size(); ++i) {
-      ProfileRow& r = out.rows[i];
-      if (in.rows[i].tag != r.tag) return Misaligned("profiles");
-      r.count += in.rows[i].count;
-      r.overall += in.rows[i].overall;
-      r.attribute_count += in.rows[i].attribute_count;
-      r.attribute_sum += in.rows[i].attribute_sum;
-    }
-  }
-  FinishProfile(out);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<SegmentProfile> ShardedIndex::Profile(const ShardedSegment& segment,
@@ -1158,14 +1218,7 @@ absl::StatusOr<CoOccurrence> ShardedIndex::CoOccurrenceOf(std::span<const TagId>
                       OnShards<CoOccurrence>(*rep_, [&](uint32_t i) {
                         return rep_->shards[i]->CoOccurrenceOf(tags, Part(segment, i));
                       }));
-  CoOccurrence out = std::move(parts[0]);
-  for (size_t p = 1; p < parts.size(); ++p) {
-    if (parts[p].counts.size() != out.counts.size()) return Misaligned("co-occurrence matrices");
-    out.population += parts[p].population;
-    for (size_t i = 0; i < out.counts.size(); ++i) out.counts[i] += parts[p].counts[i];
-  }
-  FinishCoOccurrence(out);
-  return out;
+  return MergeCoOccurrences(std::move(parts));
 }
 
 absl::StatusOr<Crosstab> ShardedIndex::CrosstabOf(std::string_view row_category,
@@ -1224,6 +1277,23 @@ absl::StatusOr<CoverageReport> ShardedIndex::Coverage(const ShardedSegment* segm
   }
   FinishCoverage(out);
   return out;
+}
+
+absl::StatusOr<ShardedSegment> ShardedIndex::CustomersWithoutCategory(
+    std::string_view category, const ShardedSegment* segment) const {
+  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+  std::shared_lock l(rep_->catalog_mu);
+  TI_ASSIGN_OR_RETURN(std::vector<Segment> parts, OnShards<Segment>(*rep_, [&](uint32_t i) {
+                        return rep_->shards[i]->CustomersWithoutCategory(category,
+                                                                         Part(segment, i));
+                      }));
+  return ShardedSegment(this, std::move(parts));
+}
+
+absl::StatusOr<std::string> ShardedIndex::FormatAttributeValue(std::string_view attribute,
+                                                               int64_t value) const {
+  std::shared_lock l(rep_->catalog_mu);
+  return rep_->shards[0]->FormatAttributeValue(attribute, value);
 }
 
 absl::StatusOr<std::optional<int64_t>> ShardedIndex::AttributeQuantile(

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "shard/shard_dump.h"
 #include "storage/storage_test_util.h"
 #include "tagindex/sharded_index.h"
 
@@ -256,4 +258,77 @@ TEST_CASE("sharded crash: a fault at every step of a catalog change is repaired"
   // intent is withdrawn, or its manifest write is the fault), so the sweep
   // only rolls forward; the SIGKILL test above sees both.
   CHECK(forward > 0);
+}
+
+// Reshard killed at a random moment (SIGKILL of a forked child): the
+// destination either does not exist or is complete (its deep dump equals
+// the source's), and the source is untouched (same dump, opens without
+// repair). The kill delays spread over a measured reshard's duration.
+TEST_CASE("sharded crash: a reshard killed at any moment leaves no partial destination",
+          "[shard][crash][reshard]") {
+  const int iterations = tagindex::testing::Full() ? 60 : 10;
+  std::string tmpl = std::filesystem::is_directory("/dev/shm")
+                         ? "/dev/shm/tagindex-reshardcrash-XXXXXX"
+                         : "/tmp/tagindex-reshardcrash-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl.data());
+  const std::string src = root + "/src";
+  {
+    ShardedOpenOptions o;
+    o.create.shards = kShards;
+    o.shard.sync = tagindex::SyncPolicy::kNone;
+    auto s = ShardedIndex::Open(src, o).value();
+    std::mt19937_64 rng(777);
+    for (int i = 0; i < 40; ++i) RandomShardedOp(rng, *s);
+    std::vector<int64_t> keys;
+    for (int64_t k = 0; k < 20000; ++k) keys.push_back(k * 7919);
+    REQUIRE(s->AddCustomers(keys).ok());
+    REQUIRE(s->CreateAttribute({.name = "余额"}).ok());
+    std::vector<int64_t> values(keys.begin(), keys.end());
+    REQUIRE(s->SetAttributeMany("余额", keys, values).ok());
+    REQUIRE(s->Checkpoint().ok());
+  }
+  ShardedOpenOptions ro;
+  ro.shard.read_only = true;
+  ro.shard.create_if_missing = false;
+  const std::string want = tagindex::testing::DeepDump(*ShardedIndex::Open(src, ro).value());
+  // How long one reshard takes here.
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(ShardedIndex::Reshard(src, root + "/timed", 5, 0, 2).ok());
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::mt19937_64 meta(31337);
+  int absent = 0, complete = 0;
+  for (int it = 0; it < iterations; ++it) {
+    const std::string dest = root + "/dest" + std::to_string(it);
+    const unsigned delay_us =
+        static_cast<unsigned>(meta() % static_cast<uint64_t>(us * 12 / 10 + 1));
+    INFO("iteration " << it << ", killed after " << delay_us << " us of about " << us);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::_exit(ShardedIndex::Reshard(src, dest, 1 + it % 6, 0, 2).ok() ? 0 : 3);
+    }
+    ::usleep(delay_us);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) REQUIRE(WEXITSTATUS(status) == 0);
+    if (std::filesystem::exists(dest)) {
+      auto got = ShardedIndex::Open(dest, ro);
+      REQUIRE(got.ok());
+      CHECK((*got)->shard_count() == static_cast<uint32_t>(1 + it % 6));
+      CHECK(tagindex::testing::DeepDump(**got) == want);
+      ++complete;
+    } else {
+      ++absent;
+    }
+  }
+  auto again = ShardedIndex::Open(src, ro);
+  REQUIRE(again.ok());
+  CHECK(tagindex::testing::DeepDump(**again) == want);
+  std::printf(
+      "reshard crash: %d iterations, %d destinations complete, %d absent (reshard %lld us)\n",
+      iterations, complete, absent, static_cast<long long>(us));
+  std::filesystem::remove_all(root);
 }

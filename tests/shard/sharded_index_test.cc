@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
 #include "query/random_query.h"
+#include "shard/shard_dump.h"
 #include "storage/storage_test_util.h"
 #include "util/hash.h"
 
@@ -44,14 +46,18 @@ std::string TempDir(const char* name) {
 
 // The same data as the world's index, loaded through the sharded API with
 // keys = row ids (hashed int64 keys, or identity keys by range).
+// In memory, or on disk in `path` when given.
 std::unique_ptr<ShardedIndex> ShardedCopy(const World& w, uint32_t shards, KeyKind kind,
-                                          uint64_t rows_per_shard, uint32_t threads) {
+                                          uint64_t rows_per_shard, uint32_t threads,
+                                          const std::string& path = "") {
   ShardedOpenOptions o;
   o.create.shards = shards;
   o.create.index.key_kind = kind;
   o.create.rows_per_shard = rows_per_shard;
   o.threads = threads;
-  auto s = ShardedIndex::CreateInMemory(o).value();
+  o.shard.sync = tagindex::SyncPolicy::kNone;
+  auto s =
+      path.empty() ? ShardedIndex::CreateInMemory(o).value() : ShardedIndex::Open(path, o).value();
   std::vector<int64_t> all;
   for (RowId r = 0; r < w.index->RowIdLimit(); ++r) all.push_back(r);
   REQUIRE(s->AddCustomers(all).ok());
@@ -623,4 +629,111 @@ TEST_CASE("sharded analytics: every result equals the unsharded index's", "[shar
           absl::StatusCode::kInvalidArgument);
     CHECK(s->CrosstabOf("购买频率", "没有").status().code() == absl::StatusCode::kNotFound);
   }
+}
+
+namespace {
+
+// Every file under `dir` with its size and modification time.
+std::map<std::string, std::pair<uintmax_t, std::filesystem::file_time_type>> Listing(
+    const std::string& dir) {
+  std::map<std::string, std::pair<uintmax_t, std::filesystem::file_time_type>> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[e.path().string()] = {e.file_size(), e.last_write_time()};
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sharded reshard: the new index holds the source's data and answers as it does",
+          "[shard][reshard]") {
+  const uint64_t world_seed = GENERATE(4711ull, 99ull);
+  World w = MakeWorld(world_seed);
+  // On tmpfs when there is one (the checkpoints' fsyncs cost nothing there).
+  std::string tmpl = std::filesystem::is_directory("/dev/shm") ? "/dev/shm/tagindex-reshard-XXXXXX"
+                                                               : "/tmp/tagindex-reshard-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl.data());
+  struct Config {
+    uint32_t from, to;
+    KeyKind kind;
+    uint64_t rows_per_shard;
+  };
+  const Config configs[] = {{3, 1, KeyKind::kInt64, 0},
+                            {2, 7, KeyKind::kInt64, 0},
+                            {7, 2, KeyKind::kIdentity, 90},
+                            {1, 4, KeyKind::kIdentity, 0}};
+  int n = 0;
+  for (const Config& c : configs) {
+    INFO("world seed " << world_seed << ": " << c.from << " -> " << c.to << " shards, key kind "
+                       << static_cast<int>(c.kind));
+    const std::string src = root + "/src" + std::to_string(n);
+    const std::string dest = root + "/dest" + std::to_string(n++);
+    {
+      std::unique_ptr<ShardedIndex> s;
+      if (c.kind == KeyKind::kIdentity) {
+        ShardedOpenOptions o;
+        o.create.shards = c.from;
+        o.create.index.key_kind = c.kind;
+        o.create.rows_per_shard = c.rows_per_shard;
+        o.shard.sync = tagindex::SyncPolicy::kNone;
+        s = ShardedIndex::Open(src, o).value();
+        REQUIRE(s->LoadFrom(*w.index).ok());
+      } else {
+        s = ShardedCopy(w, c.from, c.kind, c.rows_per_shard, 2, src);
+      }
+      // Descriptions travel too.
+      REQUIRE(s->CreateCategory("说明类", {.description = "类别说明"}).ok());
+      REQUIRE(s->SetTagDescription(s->ListTags()[0].id, "标签说明").ok());
+      REQUIRE(s->Checkpoint().ok());
+    }
+    const auto before = Listing(src);
+    REQUIRE(ShardedIndex::Reshard(src, dest, c.to, 0, 2).ok());
+    CHECK(Listing(src) == before);  // never written
+    CHECK(!std::filesystem::exists(dest + ".reshard-tmp"));
+    ShardedOpenOptions ro;
+    ro.shard.read_only = true;
+    ro.shard.create_if_missing = false;
+    ro.threads = 2;
+    auto old_index = ShardedIndex::Open(src, ro).value();
+    auto new_index = ShardedIndex::Open(dest, ro).value();
+    CHECK(new_index->shard_count() == c.to);
+    CHECK(new_index->key_kind() == c.kind);
+    CHECK(tagindex::testing::DeepDump(*new_index) == tagindex::testing::DeepDump(*old_index));
+    if (c.to > 1 && c.kind == KeyKind::kInt64) {  // hashed: spread (identity: by range)
+      for (uint64_t k : new_index->AllCustomers().ShardCounts()) CHECK(k > 0);
+    }
+    QueryOptions qo;
+    qo.today = kToday;
+    Generator gen(w, world_seed * 7 + c.to);
+    for (int i = 0; i < 60; ++i) {
+      Set want;
+      const std::string text = gen.Gen(0, 1 + i % 6, &want);
+      INFO("query " << i << ": " << text);
+      auto got = new_index->Count(text, qo);
+      REQUIRE(got.ok());
+      CHECK(*got == want.size());
+      CHECK(*got == old_index->Count(text, qo).value());
+      if (i % 10 == 0) {
+        const ShardedSegment seg = new_index->Query(text, qo).value();
+        CheckAggregates(*new_index, seg, w, want);
+      }
+    }
+  }
+  // Errors: nothing is written where it should not be.
+  const std::string src = root + "/src0";
+  CHECK(ShardedIndex::Reshard(src, root + "/dest0", 2).code() == absl::StatusCode::kAlreadyExists);
+  std::filesystem::create_directory(root + "/busy.reshard-tmp");
+  CHECK(ShardedIndex::Reshard(src, root + "/busy", 2).code() == absl::StatusCode::kAlreadyExists);
+  CHECK(!std::filesystem::exists(root + "/busy"));
+  CHECK(ShardedIndex::Reshard(src, root + "/zero", 0).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(!std::filesystem::exists(root + "/zero"));
+  CHECK(!std::filesystem::exists(root + "/zero.reshard-tmp"));
+  CHECK(ShardedIndex::Reshard(root + "/missing", root + "/m2", 2).code() ==
+        absl::StatusCode::kNotFound);
+  // Identity keys that do not fit the new ranges: InvalidArgument, nothing left.
+  const absl::Status tight = ShardedIndex::Reshard(root + "/src2", root + "/tight", 2, 10);
+  CHECK(tight.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(!std::filesystem::exists(root + "/tight"));
+  CHECK(!std::filesystem::exists(root + "/tight.reshard-tmp"));
+  std::filesystem::remove_all(root);
 }

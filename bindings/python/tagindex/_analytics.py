@@ -109,6 +109,22 @@ class Coverage:
     categories: Any
 
 
+def cooccurrence_of(raw: tuple) -> CoOccurrence:
+    """A CoOccurrence from the bindings' (names, population, counts, jaccard,
+    lift) tuple (an index's, or merged by ``_tagindex.merge_cooccurrences``)."""
+    import pandas as pd
+
+    names, population, counts, jaccard, lift = raw
+    k = len(names)
+
+    def square(values: list, dtype: str) -> Any:
+        return pd.DataFrame([values[i * k:(i + 1) * k] for i in range(k)], index=names,
+                            columns=names, dtype=dtype)
+
+    return CoOccurrence(square(counts, "int64"), square(jaccard, "float64"),
+                        square(lift, "float64"), population)
+
+
 class AnalyticsMixin:
     """The analytics methods of :class:`Index`."""
 
@@ -206,19 +222,8 @@ class AnalyticsMixin:
     def cooccurrence(self, tags: Sequence[Any], segment: Any = None) -> CoOccurrence:
         """Pairwise intersection counts, Jaccard and lift of ``tags`` (Tag
         objects, names or ids) within the segment (every customer when None)."""
-        import pandas as pd
-
         ids = [self._tag_id(t) for t in tags]
-        names, population, counts, jaccard, lift = self._impl.cooccurrence(
-            ids, self._population(segment))
-        k = len(names)
-
-        def square(values: list, dtype: str) -> Any:
-            return pd.DataFrame([values[i * k:(i + 1) * k] for i in range(k)], index=names,
-                                columns=names, dtype=dtype)
-
-        return CoOccurrence(square(counts, "int64"), square(jaccard, "float64"),
-                            square(lift, "float64"), population)
+        return cooccurrence_of(self._impl.cooccurrence(ids, self._population(segment)))
 
     def crosstab(self, rows: str, columns: str, segment: Any = None) -> Any:
         """Counts of customers of the segment per (row tag, column tag) of two

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _tagindex
+from ._analytics import AnalyticsMixin
 from ._attributes import AttributeInfo, _info, from_storage, parse_type, to_storage
 from ._convert import keys_batch
 from ._errors import InvalidArgumentError
@@ -129,6 +130,19 @@ class ShardedIndex:
         """The directory of one shard (an ordinary index: ``Index.open``)."""
         return _tagindex._ShardedIndex.shard_path(os.fspath(path), int(shard))
 
+    @staticmethod
+    def reshard(source: Union[str, "os.PathLike[str]"], dest: Union[str, "os.PathLike[str]"],
+                shards: int, *, rows_per_shard: int = 0, threads: int = 0) -> None:
+        """Writes a new sharded index of ``shards`` shards in ``dest`` with
+        every customer, category, tag (and description), attribute column and
+        value of the sharded index in ``source``, which is only read. Built in
+        ``dest + ".reshard-tmp"`` and renamed to ``dest`` once durable, so
+        ``dest`` is complete or absent. Identity keys: ``rows_per_shard``
+        (0: the source's key space split evenly). Same as ``tagindex shard
+        reshard``. Raises AlreadyExistsError when ``dest`` exists."""
+        _tagindex._ShardedIndex.reshard(os.fspath(source), os.fspath(dest), int(shards),
+                                        int(rows_per_shard), int(threads))
+
     def close(self) -> None:
         """Releases the shards (and their directory locks, once no
         ShardedSegment refers to them): later calls raise
@@ -177,6 +191,11 @@ class ShardedIndex:
     def __len__(self) -> int:
         """Live customers over all shards."""
         return self.customer_count
+
+    @property
+    def _owner(self) -> "ShardedIndex":
+        # The index a segment must belong to (AnalyticsMixin checks it).
+        return self
 
     def __repr__(self) -> str:
         return (f"ShardedIndex({self.customer_count} customers, {len(self.tags)} tags, "
@@ -364,3 +383,21 @@ class ShardedIndex:
         info = self._impl.get_attribute(name)
         return from_storage(self._impl.attribute_quantile(name, float(q), self._seg(segment)),
                             info[2], info[3])
+
+    # ---- analytics: Index's own methods (tagindex/_analytics.py) ----
+    def customers_without(self, category: str, segment: Any = None) -> ShardedSegment:
+        """The customers (of the segment, if given) holding no tag of
+        ``category``, as a ShardedSegment."""
+        return ShardedSegment(self, self._impl.customers_without_category(
+            category, self._population(segment)))
+
+
+# profile, top_tags, count_of, cooccurrence, crosstab and coverage are Index's
+# functions (AnalyticsMixin), run on `_ShardedIndex`, whose bindings are the
+# same C++ templates as `_Index`'s (the shards' counts summed, then the
+# derived fields computed again): the same DataFrames, objects and charts,
+# with a ShardedSegment (or a query text) as the segment.
+for _name in ("_population", "_attribute_columns", "_profile_frame", "profile", "top_tags",
+              "count_of", "cooccurrence", "crosstab", "coverage"):
+    setattr(ShardedIndex, _name, vars(AnalyticsMixin)[_name])
+del _name

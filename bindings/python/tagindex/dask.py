@@ -20,19 +20,33 @@ the same. Nothing here is a scheduler, an RPC layer or a membership protocol.
     shards.keys("高价值客户 AND NOT 流失风险")[:10]
     shards.summarize("消费金额", "高价值客户")
 
+Profiles (TGI), top-N tags and co-occurrence are exact too: each shard
+returns its counts and the client adds them with the merge helpers the C++
+ShardedIndex uses (``MergeProfiles``, ``RankTopTags``,
+``MergeCoOccurrences`` of tagindex/analytics.h), so the DataFrames equal the
+unsharded index's. Quantiles are exact: a rank search in which every round
+asks each shard for one histogram of 64 bounds (counted on the bit slices)
+and narrows the interval holding the nearest-rank value 64-fold.
+
+    shards.profile("高价值客户", category="兴趣爱好类")      # the same frame as Index.profile
+    shards.top_tags("高价值客户", 5, by="tgi")
+    shards.cooccurrence(["电子产品", "图书音像"], "高价值客户").lift
+    shards.quantile("消费金额", 0.9, "高价值客户")
+
 Writes go through :class:`tagindex.ShardedIndex` (one writer); readers here
-see what was durable when each shard was opened. Profiles, TGI and
-co-occurrence will merge the same way (per-shard counts add) once the
-analytics calls exist.
+see what was durable when each shard was opened.
 """
 
+import math
 import time
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
 from . import _tagindex
-from ._errors import FailedPreconditionError
+from ._analytics import _BY, AnalyticsMixin, CoOccurrence, cooccurrence_of
+from ._attributes import from_storage, to_storage
+from ._errors import FailedPreconditionError, InvalidArgumentError
 from ._index import Index
 from ._sharded import ShardedIndex, _today
 
@@ -57,6 +71,31 @@ def _shard_task(path: str, shard: int, op: str, args: tuple, delay: float) -> An
             if offset:
                 keys = keys + np.int64(offset)
             return keys
+        if op == "attribute":
+            return index._impl.get_attribute(args[0])
+        if op == "profile":
+            text, today, category, attribute = args
+            seg = index.all_customers() if text is None else index.query(text, today=today)
+            return index._impl.profile(seg._impl, category, attribute)
+        if op == "cooccurrence":
+            tags, text, today = args
+            ids = [index._tag_id(t) for t in tags]
+            seg = None if text is None else index.query(text, today=today)._impl
+            return ids, index._impl.cooccurrence(ids, seg)
+        if op == "rank_probe":
+            # Storage units: (count with a value, this shard's q-quantile) for
+            # q given, and counts of values < each bound.
+            attribute, text, today, q, bounds = args
+            seg = None if text is None else index.query(text, today=today)._impl
+            first = None
+            if q is not None:
+                count = index._impl.summarize_attribute(attribute, seg, False, False, False)[0]
+                first = (int(count), index._impl.attribute_quantile(attribute, float(q), seg))
+            hist = None
+            if bounds is not None:
+                hist = index._impl.attribute_histogram(attribute, np.asarray(bounds, np.int64),
+                                                       seg)
+            return first, hist
         seg = None
         if args[1] is not None:
             seg = index.query(args[1], today=args[2])
@@ -153,3 +192,119 @@ class DaskShardedIndex:
                     if not hasattr(e[0], "toordinal") else
                     ((-e[0].toordinal() if largest else e[0].toordinal()), e[1], e[2]))
         return [(key, v) for v, _, _, key in merged[:int(k)]]
+
+    # ---- analytics: per-shard counts merged exactly ----
+    def _attribute_info(self, attribute: str) -> tuple:
+        return self._map("attribute", lambda i: (attribute,))[0]
+
+    def profile(self, text: Optional[str] = None, *, category: Optional[str] = None,
+                attribute: Optional[str] = None, today: Any = None) -> Any:
+        """Index.profile over every shard: the same DataFrame (``plot()``:
+        the TGI chart) for the customers of ``text`` (every customer when
+        None), from the shards' counts added (MergeProfiles)."""
+        t = _today(today)
+        parts = self._map("profile", lambda i: (text, t, category, attribute or ""))
+        segment_count, universe_count, raw = _tagindex.merge_profiles(list(parts),
+                                                                      attribute or "")
+        frames = _Frames(self._attribute_info(attribute) if attribute else None)
+        return frames._profile_frame(raw, segment_count, universe_count, attribute)
+
+    def top_tags(self, text: Optional[str] = None, n: int = 10, *, by: str = "count",
+                 min_count: int = 0, category: Optional[str] = None, today: Any = None) -> Any:
+        """Index.top_tags over every shard, exact: every tag's counts are
+        merged first, then ranked (RankTopTags), so a tag that is nowhere a
+        shard's best but is the global best is found."""
+        if by not in _BY:
+            raise InvalidArgumentError(f"analytics: by must be 'count' or 'tgi', not {by!r}")
+        if int(n) < 1 or int(min_count) < 0:
+            raise InvalidArgumentError("analytics: top_tags needs n >= 1 and min_count >= 0")
+        t = _today(today)
+        parts = self._map("profile", lambda i: (text, t, category, ""))
+        segment_count, universe_count, raw = _tagindex.merge_profiles(list(parts), "")
+        ranked = _tagindex.rank_top_tags(raw, int(n), _BY[by], int(min_count))
+        return _Frames(None)._profile_frame(ranked, segment_count, universe_count, None)
+
+    def cooccurrence(self, tags: List[Union[str, int]], text: Optional[str] = None, *,
+                     today: Any = None) -> CoOccurrence:
+        """Index.cooccurrence over every shard: counts and population added
+        (MergeCoOccurrences), Jaccard and lift computed from the sums."""
+        t = _today(today)
+        parts = self._map("cooccurrence", lambda i: (list(tags), text, t))
+        return cooccurrence_of(_tagindex.merge_cooccurrences([tuple(p) for p in parts]))
+
+    # ---- attribute aggregates ----
+    def histogram(self, attribute: str, bounds: List[Any], text: Optional[str] = None, *,
+                  today: Any = None) -> np.ndarray:
+        """counts[j] = customers of ``text`` with bounds[j] <= value <
+        bounds[j+1], the shards' histograms added."""
+        info = self._attribute_info(attribute)
+        b, present = to_storage(list(bounds), info[2], info[3], "histogram bounds")
+        if not present.all():
+            raise InvalidArgumentError("histogram: bounds must not be NULL")
+        t = _today(today)
+        parts = self._map("rank_probe", lambda i: (attribute, text, t, None, b.tolist()))
+        return np.sum([np.asarray(p[1], np.uint64) for p in parts], axis=0, dtype=np.uint64)
+
+    def quantile(self, attribute: str, q: float, text: Optional[str] = None, *,
+                 today: Any = None) -> Any:
+        """The exact q-quantile (nearest rank: the ceil(q * n)-th smallest of
+        the n values, as Index.quantile) of the customers of ``text`` over
+        every shard, or None when no customer has a value.
+
+        The answer lies between the smallest and the largest of the shards'
+        own q-quantiles; each round then asks every shard (one task each)
+        for a histogram of up to 64 bounds in that interval and keeps the
+        sub-interval where the merged count of values <= v reaches the rank,
+        so a 64-bit range takes at most 11 rounds and a range of m values
+        about log64(m)."""
+        if not 0.0 <= float(q) <= 1.0:
+            raise InvalidArgumentError(f"quantile: q = {q} is outside [0, 1]")
+        info = self._attribute_info(attribute)
+        t = _today(today)
+        first = self._map("rank_probe", lambda i: (attribute, text, t, float(q), None))
+        counts = [p[0][0] for p in first]
+        total = sum(counts)
+        if total == 0:
+            return None
+        rank = min(max(int(math.ceil(float(q) * float(total))), 1), total)
+        own = [p[0][1] for p in first if p[0][1] is not None]
+        lo, hi = min(own), max(own)
+        while lo < hi:
+            step = -(-(hi - lo) // _PROBES)
+            probes = list(range(lo, hi, step))
+            bounds = [_INT64_MIN] + [p + 1 for p in probes]
+            parts = self._map("rank_probe", lambda i: (attribute, text, t, None, bounds))
+            below = np.cumsum(np.sum([np.asarray(p[1], np.uint64) for p in parts], axis=0,
+                                     dtype=np.uint64))
+            j = int(np.searchsorted(below, rank))  # the first probe v with count_le(v) >= rank
+            if j == 0:
+                hi = lo  # probes[0] == lo
+            elif j < len(probes):
+                lo, hi = probes[j - 1] + 1, probes[j]
+            else:
+                lo = probes[-1] + 1
+        return from_storage(lo, info[2], info[3])
+
+
+_PROBES = 64
+_INT64_MIN = -(1 << 63)
+
+
+class _CatalogOf:
+    """What AnalyticsMixin's frame builders read of an index (the attribute
+    column's type), fetched from a worker."""
+
+    def __init__(self, info: Optional[tuple]) -> None:
+        self._info = info
+
+    def get_attribute(self, name: str) -> tuple:
+        return self._info
+
+
+class _Frames:
+    """Index's own frame builders (AnalyticsMixin), on merged counts."""
+    _attribute_columns = AnalyticsMixin._attribute_columns
+    _profile_frame = AnalyticsMixin._profile_frame
+
+    def __init__(self, info: Optional[tuple]) -> None:
+        self._impl = _CatalogOf(info)
