@@ -167,6 +167,29 @@ void BM_Count_ABnotC_DenseBitset(benchmark::State& state) {
 }
 
 // ---- materialise A AND B AND NOT C ----------------------------------------------------------
+// materialise A AND B: the pair driver, and the general driver on the same
+// pair (an empty subtraction keeps it off the pair driver).
+void BM_Materialize_AB_Kernel(benchmark::State& state) {
+  const Data& d = Get(state);
+  const Bitmap* pos[] = {&d.a, &d.b};
+  for (auto _ : state) {
+    Bitmap r = kernels::AndAndNot(pos, {});
+    benchmark::DoNotOptimize(r.raw());
+  }
+  if (!kernels::AndAndNot(pos, {}).Equals(kernels::croaring::And(d.a, d.b))) {
+    state.SkipWithError("result mismatch");
+  }
+}
+void BM_Materialize_AB_GeneralDriver(benchmark::State& state) {
+  const Data& d = Get(state);
+  const Bitmap none;
+  const Bitmap* pos[] = {&d.a, &d.b};
+  const Bitmap* neg[] = {&none};
+  for (auto _ : state) {
+    Bitmap r = kernels::AndAndNot(pos, neg);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
 void BM_Materialize_ABnotC_CRoaring(benchmark::State& state) {
   const Data& d = Get(state);
   for (auto _ : state) {
@@ -259,6 +282,96 @@ void BM_Empty_AB_Kernel(benchmark::State& state) {
   Label(state, n);
 }
 
+// ---- many tiny containers (sparse real data, e.g. census1881) -----------------------
+// Two bitmaps over 16,384 chunks with range(0) ids per chunk on average, half of
+// B's ids taken from A: the per-chunk overhead of the driver dominates.
+struct Tiny {
+  Bitmap a, b;
+};
+const Tiny& GetTiny(int64_t per_chunk) {
+  static std::map<int64_t, std::unique_ptr<Tiny>> cache;
+  auto& slot = cache[per_chunk];
+  if (!slot) {
+    slot = std::make_unique<Tiny>();
+    std::mt19937_64 rng(static_cast<uint64_t>(per_chunk) + 41);
+    const size_t n = static_cast<size_t>(16384 * per_chunk);
+    std::vector<uint32_t> a(n), b(n);
+    for (uint32_t& x : a) x = static_cast<uint32_t>(rng() % (uint64_t{16384} << 16));
+    for (size_t i = 0; i < n; ++i) {
+      b[i] = i % 2 == 0 ? a[rng() % n] : static_cast<uint32_t>(rng() % (uint64_t{16384} << 16));
+    }
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    slot->a = kernels::croaring::FromIdsAddMany(a);
+    slot->b = kernels::croaring::FromIdsAddMany(b);
+  }
+  return *slot;
+}
+void BM_Count_Tiny_CRoaring(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(d.a, d.b));
+  Label(state, n);
+}
+void BM_Count_Tiny_Kernel(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  const Bitmap* pos[] = {&d.a, &d.b};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::AndAndNotCardinality(pos, {}));
+  if (n != kernels::croaring::AndCardinality(d.a, d.b)) state.SkipWithError("count mismatch");
+  Label(state, n);
+  state.SetLabel(kernels::ActiveIsa());
+}
+// The general driver on the same pair (an empty subtraction keeps it off the
+// pair driver, and subtracts nothing): what A AND B cost before DrivePair.
+void BM_Count_Tiny_GeneralDriver(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  const Bitmap none;
+  const Bitmap* pos[] = {&d.a, &d.b};
+  const Bitmap* neg[] = {&none};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::AndAndNotCardinality(pos, neg));
+  if (n != kernels::croaring::AndCardinality(d.a, d.b)) state.SkipWithError("count mismatch");
+  Label(state, n);
+}
+void BM_Empty_AB_GeneralDriver(benchmark::State& state) {
+  const Disjoint& d = GetDisjoint();
+  const Bitmap none;
+  const Bitmap* pos[] = {&d.a, &d.b};
+  const Bitmap* neg[] = {&none};
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::AndAndNotCardinality(pos, neg));
+  Label(state, n);
+}
+void BM_Materialize_Tiny_GeneralDriver(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  const Bitmap none;
+  const Bitmap* pos[] = {&d.a, &d.b};
+  const Bitmap* neg[] = {&none};
+  for (auto _ : state) {
+    Bitmap r = kernels::AndAndNot(pos, neg);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Materialize_Tiny_CRoaring(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  for (auto _ : state) {
+    Bitmap r = kernels::croaring::And(d.a, d.b);
+    benchmark::DoNotOptimize(r.raw());
+  }
+}
+void BM_Materialize_Tiny_Kernel(benchmark::State& state) {
+  const Tiny& d = GetTiny(state.range(0));
+  const Bitmap* pos[] = {&d.a, &d.b};
+  for (auto _ : state) {
+    Bitmap r = kernels::AndAndNot(pos, {});
+    benchmark::DoNotOptimize(r.raw());
+  }
+  if (!kernels::AndAndNot(pos, {}).Equals(kernels::croaring::And(d.a, d.b))) {
+    state.SkipWithError("result mismatch");
+  }
+}
+
 // ---- bulk build -----------------------------------------------------------------------------
 const std::vector<uint32_t>& BuildIds(bool shuffled) {
   static const auto make = [](bool s) {
@@ -302,13 +415,22 @@ BENCHMARK(BM_Count_AB_DenseBitset)->Apply(Grid);
 BENCHMARK(BM_Count_ABnotC_CRoaring)->Apply(Grid);
 BENCHMARK(BM_Count_ABnotC_Kernel)->Apply(Grid);
 BENCHMARK(BM_Count_ABnotC_DenseBitset)->Apply(Grid);
+BENCHMARK(BM_Materialize_AB_Kernel)->Apply(Grid);
+BENCHMARK(BM_Materialize_AB_GeneralDriver)->Apply(Grid);
 BENCHMARK(BM_Materialize_ABnotC_CRoaring)->Apply(Grid);
 BENCHMARK(BM_Materialize_ABnotC_Kernel)->Apply(Grid);
 BENCHMARK(BM_Count_AOr8_CRoaring)->Apply(Grid);
 BENCHMARK(BM_Count_AOr8_Kernel)->Apply(Grid);
 BENCHMARK(BM_Count_AOr8_DenseBitset)->Apply(Grid);
+BENCHMARK(BM_Count_Tiny_CRoaring)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Count_Tiny_Kernel)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Count_Tiny_GeneralDriver)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Materialize_Tiny_GeneralDriver)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Materialize_Tiny_CRoaring)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Materialize_Tiny_Kernel)->Arg(1)->Arg(8)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Empty_AB_CRoaring)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Empty_AB_Kernel)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Empty_AB_GeneralDriver)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Build_CRoaringAddMany)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Build_FromIds)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 

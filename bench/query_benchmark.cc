@@ -13,6 +13,7 @@
 // serving a dashboard would); BM_Compile_* times parse + bind + normalise +
 // plan separately, and BM_Query_TextCountAB the whole text-to-count path.
 #include <benchmark/benchmark.h>
+#include <roaring/roaring.h>
 
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "index/index_state.h"
 #include "index/query_bridge.h"
 #include "query/binder.h"
+#include "query/executor.h"
 #include "query/normalizer.h"
 #include "query/parser.h"
 #include "query/planner.h"
@@ -42,12 +44,16 @@ namespace {
 constexpr double kHead = 0.5, kMid = 0.05, kTail = 0.005;
 
 std::string Name(uint32_t rank) { return absl::StrCat("标签", rank); }
+constexpr const char* kDisjointA = "不相交甲";
+constexpr const char* kDisjointB = "不相交乙";
 
 struct Fixture {
   WorkloadOptions w;
   std::unique_ptr<Index> index;
   std::map<uint32_t, const Bitmap*> stored;         // rank -> the index's own bitmap
   std::shared_ptr<const internal::Version> pinned;  // keeps `stored` alive
+  const Bitmap* disjoint_a = nullptr;               // kDisjointA, kDisjointB
+  const Bitmap* disjoint_b = nullptr;
 
   const Bitmap& Tag(uint32_t rank) const { return *stored.at(rank); }
 };
@@ -81,8 +87,20 @@ const Fixture& GetFixture(uint32_t customers) {
     TagId t = f->index->CreateTag({.name = Name(rank)}).value();
     if (!f->index->TagRows(t, TagRows(f->w, rank)).ok()) std::abort();
   }
+  // Two tags in different 2^16-row chunks: their AND is found empty at the
+  // container-key level (the fixed-cost benchmarks).
+  for (const auto& [name, first] : {std::pair{kDisjointA, 0u}, std::pair{kDisjointB, 131072u}}) {
+    std::vector<RowId> rows;
+    for (uint32_t r = first; r < first + 65536; r += 3) rows.push_back(r);
+    TagId t = f->index->CreateTag({.name = name}).value();
+    if (!f->index->TagRows(t, rows).ok()) std::abort();
+  }
   f->pinned = internal::Access::State(*f->index).Pin();
   f->pinned->catalog.ForEachTag([&](const internal::TagEntry& t) {
+    if (t.name == kDisjointA || t.name == kDisjointB) {
+      (t.name == kDisjointA ? f->disjoint_a : f->disjoint_b) = &t.bitmap;
+      return;
+    }
     f->stored[static_cast<uint32_t>(std::stoul(t.name.substr(std::string("标签").size())))] =
         &t.bitmap;
   });
@@ -343,6 +361,162 @@ void BM_Kernel_MaterializeWideAnd(benchmark::State& state) {
   }
 }
 
+// ---- fixed cost: an AND found empty at the container-key level ------------------
+// The two tags share no 2^16-row chunk, so every engine answers from the
+// chunk keys alone: what is left is the cost of a call.
+
+std::string TextEmpty() { return absl::StrCat(kDisjointA, " AND ", kDisjointB); }
+
+void BM_Baseline_CountEmpty(benchmark::State& state) {  // CRoaring 0.2.66 and_cardinality
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  uint64_t n = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n = kernels::croaring::AndCardinality(*f.disjoint_a, *f.disjoint_b));
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Kernel_CountEmpty(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  uint64_t n = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n = Bitmap::AndCardinality(*f.disjoint_a, *f.disjoint_b));
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_CountEmpty(benchmark::State& state) {  // CompiledQuery::Count
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextEmpty());
+  uint64_t n = 1;
+  for (auto _ : state) benchmark::DoNotOptimize(n = q.Count().value());
+  Check(state, n, 0);
+}
+// The general path the same query took before it was recognised as a flat
+// AND (and that every other shape still takes): pin, plan, execute.
+void BM_Plan_CountEmpty(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextEmpty());
+  const query::Expr& normal = internal::Access::Data(q).normal_form;
+  const internal::IndexState& st = internal::Access::State(*f.index);
+  uint64_t n = 1;
+  for (auto _ : state) {
+    std::shared_ptr<const internal::Version> v = st.Pin();
+    internal::StateSource source(*v);
+    auto plan = query::Plan(normal, source);
+    benchmark::DoNotOptimize(n = query::ExecuteCount(*plan, v->universe()));
+  }
+  Check(state, n, 0);
+}
+void BM_Query_TextCountEmpty(benchmark::State& state) {  // Index::Count(text)
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const std::string text = TextEmpty();
+  uint64_t n = 1;
+  for (auto _ : state) benchmark::DoNotOptimize(n = f.index->Count(text).value());
+  Check(state, n, 0);
+}
+
+// ---- shape 3: materialise A AND B AND NOT C and iterate the ids -------------------
+
+void BM_Baseline_IterateABnotC(benchmark::State& state) {  // CRoaring's own iterator
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Bitmap &a = f.Tag(Head(f)), &b = f.Tag(Mid(f)), &c = f.Tag(Tail(f));
+  uint64_t n = 0, sum = 0;
+  for (auto _ : state) {
+    Bitmap r = kernels::croaring::And(a, b);
+    r.AndNotInPlace(c);
+    n = sum = 0;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(r.raw(), &it);
+    for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
+      ++n;
+      sum += it.current_value;
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_IterateABnotC(benchmark::State& state) {  // Run + Segment::Iterator
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextABnotC(f));
+  uint64_t n = 0, sum = 0;
+  for (auto _ : state) {
+    const Segment s = q.Run().value();
+    n = sum = 0;
+    for (Segment::Iterator it(s); it.Valid(); it.Next()) {
+      ++n;
+      sum += it.Value();
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  Bitmap ab = Bitmap::And(f.Tag(Head(f)), f.Tag(Mid(f)));
+  Check(state, n, Bitmap::AndNotCardinality(ab, f.Tag(Tail(f))));
+}
+void BM_Query_RowsABnotC(benchmark::State& state) {  // Run + Segment::Rows
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  CompiledQuery q = MustCompile(f, TextABnotC(f));
+  uint64_t n = 0;
+  for (auto _ : state) {
+    const std::vector<RowId> rows = q.Run().value().Rows();
+    n = rows.size();
+    benchmark::DoNotOptimize(rows.data());
+  }
+  Bitmap ab = Bitmap::And(f.Tag(Head(f)), f.Tag(Mid(f)));
+  Check(state, n, Bitmap::AndNotCardinality(ab, f.Tag(Tail(f))));
+}
+
+// Iteration alone, over a materialised result: range(1) = 0 iterates
+// A AND B AND NOT C (array containers), 1 the head tag (bitset containers).
+std::string IterateText(const Fixture& f, int64_t which) {
+  return which == 0 ? TextABnotC(f) : Name(Head(f));
+}
+void BM_Baseline_IterateOnly(benchmark::State& state) {  // roaring_advance_uint32_iterator
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Segment s = MustCompile(f, IterateText(f, state.range(1))).Run().value();
+  const Bitmap& r = internal::Access::Data(s).rows;
+  uint64_t n = 0, sum = 0;
+  for (auto _ : state) {
+    n = sum = 0;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(r.raw(), &it);
+    for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
+      ++n;
+      sum += it.current_value;
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+// What Segment::Iterator wrapped before it buffered blocks: Bitmap::Iterator,
+// one out-of-line call per Valid/Value/Next (Segment's added one more layer).
+void BM_Bitmap_IterateOnly(benchmark::State& state) {
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Segment s = MustCompile(f, IterateText(f, state.range(1))).Run().value();
+  const Bitmap& r = internal::Access::Data(s).rows;
+  uint64_t n = 0, sum = 0;
+  for (auto _ : state) {
+    n = sum = 0;
+    for (Bitmap::Iterator it(r); it.Valid(); it.Next()) {
+      ++n;
+      sum += it.Value();
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["card"] = static_cast<double>(n);
+}
+void BM_Query_IterateOnly(benchmark::State& state) {  // Segment::Iterator
+  const Fixture& f = GetFixture(static_cast<uint32_t>(state.range(0)));
+  const Segment s = MustCompile(f, IterateText(f, state.range(1))).Run().value();
+  uint64_t n = 0, sum = 0;
+  for (auto _ : state) {
+    n = sum = 0;
+    for (Segment::Iterator it(s); it.Valid(); it.Next()) {
+      ++n;
+      sum += it.Value();
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  Check(state, n, s.Count());
+}
+
 // ---- parse + bind + normalise + plan ------------------------------------------------
 
 std::string TextTerms(int terms) {
@@ -417,6 +591,24 @@ BENCHMARK(BM_Query_CountWideAnd) SIZES;
 BENCHMARK(BM_Baseline_MaterializeWideAnd) SIZES;
 BENCHMARK(BM_Kernel_MaterializeWideAnd) SIZES;
 BENCHMARK(BM_Query_MaterializeWideAnd) SIZES;
+#define FIXED ->Arg(1'000'000)->Unit(benchmark::kNanosecond)
+BENCHMARK(BM_Baseline_CountEmpty) FIXED;
+BENCHMARK(BM_Kernel_CountEmpty) FIXED;
+BENCHMARK(BM_Plan_CountEmpty) FIXED;
+BENCHMARK(BM_Query_CountEmpty) FIXED;
+BENCHMARK(BM_Query_TextCountEmpty) FIXED;
+BENCHMARK(BM_Baseline_IterateABnotC) SIZES;
+BENCHMARK(BM_Query_IterateABnotC) SIZES;
+BENCHMARK(BM_Query_RowsABnotC) SIZES;
+#define ITERATE               \
+  ->Args({1'000'000, 0})      \
+      ->Args({1'000'000, 1})  \
+      ->Args({10'000'000, 0}) \
+      ->Args({10'000'000, 1}) \
+      ->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_Baseline_IterateOnly) ITERATE;
+BENCHMARK(BM_Bitmap_IterateOnly) ITERATE;
+BENCHMARK(BM_Query_IterateOnly) ITERATE;
 BENCHMARK(BM_Compile_ParseBindPlan)->Arg(3)->Arg(10)->Arg(50);
 BENCHMARK(BM_Compile_PublicCompile)->Arg(3)->Arg(10)->Arg(50);
 

@@ -69,27 +69,36 @@ class Segment {
   void ForEach(const std::function<bool(RowId)>& fn) const;
 
   // Forward iteration in ascending row order, with a seek. The iterator
-  // shares the rows, so it stays valid after the Segment is gone.
+  // shares the rows, so it stays valid after the Segment is gone. Rows are
+  // decoded a block at a time into a buffer the iterator owns, so Valid,
+  // Value and Next are inline pointer steps. A moved-from iterator is
+  // exhausted (Valid() is false). Not thread-safe: one iterator per thread
+  // (any number of iterators may share one Segment).
   //
   //   for (Segment::Iterator it(segment); it.Valid(); it.Next()) Use(it.Value());
   class Iterator {
    public:
     explicit Iterator(const Segment& segment);  // positioned at the first row
     ~Iterator();
-    Iterator(Iterator&&) noexcept;
-    Iterator& operator=(Iterator&&) noexcept;
+    Iterator(Iterator&& other) noexcept;
+    Iterator& operator=(Iterator&& other) noexcept;
     Iterator(const Iterator&) = delete;
     Iterator& operator=(const Iterator&) = delete;
 
-    bool Valid() const;
-    RowId Value() const;  // requires Valid()
-    void Next();
+    bool Valid() const { return at_ != end_; }
+    RowId Value() const { return *at_; }  // requires Valid()
+    void Next() {                         // requires Valid()
+      if (++at_ == end_) Refill();
+    }
     // Moves to the first row >= `row` (forwards or backwards).
     void SeekGreaterOrEqual(RowId row);
 
    private:
     struct State;
+    void Refill();  // decodes the next block into the buffer
     std::unique_ptr<State> state_;
+    const RowId* at_ = nullptr;  // [at_, end_): the buffered rows not yet visited
+    const RowId* end_ = nullptr;
   };
 
   // Up to `limit` row ids starting at rank `offset` (0-based), ascending.

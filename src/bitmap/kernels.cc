@@ -304,11 +304,60 @@ size_t HeaderBytes(int32_t n, bool has_run) {
   return 8 + 8 * un;
 }
 
+// A AND B — the commonest query — without the general driver's per-chunk
+// bookkeeping (cursor and view vectors, step lists, sorts): a merge of the
+// two key arrays and one container-pair kernel per common key, the smaller
+// container first, an AND with a full chunk taken as the identity — the
+// same operands in the same order as Drive gives the chunk kernels. What is
+// left per chunk is what sparse data (many tiny containers) pays.
+template <bool kCount, typename Sink>
+void DrivePair(const Bitmap& a, const Bitmap& b, Work& w, Sink&& sink) {
+  const Chunks ca = adapter::ChunksOf(a.raw());
+  const Chunks cb = adapter::ChunksOf(b.raw());
+  if (ca.size == 0 || cb.size == 0) return;
+  // Disjoint key ranges (cohorts, a tag confined to a few chunks): no chunk
+  // can be common.
+  if (ca.keys[ca.size - 1] < cb.keys[0] || cb.keys[cb.size - 1] < ca.keys[0]) return;
+  const simd::OpTable& ops = simd::Ops();
+  int32_t i = 0, j = 0;
+  while (i < ca.size && j < cb.size) {
+    const uint16_t ka = ca.keys[i], kb = cb.keys[j];
+    if (ka < kb) {
+      i = adapter::SeekKey(ca, i, kb);
+      continue;
+    }
+    if (kb < ka) {
+      j = adapter::SeekKey(cb, j, ka);
+      continue;
+    }
+    View small = adapter::ViewAt(ca, i++, ops);
+    View large = adapter::ViewAt(cb, j++, ops);
+    if (large.card < small.card) std::swap(small, large);
+    Init(w, small);
+    if constexpr (kCount) {
+      sink(large.card == (1 << 16) ? static_cast<uint64_t>(small.card) : CountAnd(w, large, ops));
+    } else {
+      if (large.card != (1 << 16)) And(w, large, ops);
+      sink(ka, w);
+    }
+  }
+}
+
+bool IsPair(const Operands& o) {
+  return o.positive.size() == 2 && o.negative.empty() && o.or_groups.empty();
+}
+
 }  // namespace
 
 uint64_t Count(const Operands& o) {
   if (o.positive.empty()) return 0;
   Work& w = ThreadWork();
+  if (IsPair(o)) {
+    uint64_t total = 0;
+    DrivePair<true>(*o.positive[0], *o.positive[1], w,
+                    [&](uint64_t chunk_count) { total += chunk_count; });
+    return total;
+  }
   uint64_t total = 0;
   Drive<true>(o, w, [&](uint64_t chunk_count) { total += chunk_count; });
   return total;
@@ -320,7 +369,12 @@ Bitmap Evaluate(const Operands& o) {
   Work& w = ThreadWork();
   const simd::OpTable& ops = simd::Ops();
   adapter::Builder builder(out.raw());
-  Drive<false>(o, w, [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); });
+  auto emit = [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); };
+  if (IsPair(o)) {
+    DrivePair<false>(*o.positive[0], *o.positive[1], w, emit);
+  } else {
+    Drive<false>(o, w, emit);
+  }
   return out;
 }
 

@@ -27,6 +27,7 @@ struct Access {
     return Segment(std::move(data));
   }
   static const SegmentData& Data(const Segment& segment) { return *segment.data_; }
+  static const CompiledQueryData& Data(const CompiledQuery& query) { return *query.data_; }
   static CompiledQuery MakeCompiledQuery(std::shared_ptr<const CompiledQueryData> data) {
     return CompiledQuery(std::move(data));
   }

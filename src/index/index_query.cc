@@ -3,8 +3,11 @@
 #include <chrono>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <shared_mutex>
+#include <span>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "index/access.h"
@@ -47,6 +50,105 @@ auto Guarded(Fn&& fn) -> decltype(fn()) {
   }
 }
 
+template <typename T>
+using Small = absl::InlinedVector<T, 8>;
+
+// The FlatAnd of a normal form of that shape (segment_data.h).
+std::optional<internal::FlatAnd> Flatten(const query::Expr& e) {
+  using Kind = query::Expr::Kind;
+  internal::FlatAnd f;
+  if (e.kind == Kind::kTag) {
+    f.positive.push_back(e.tag);
+    return f;
+  }
+  if (e.kind != Kind::kAnd) return std::nullopt;
+  for (const query::Expr& c : e.children) {
+    switch (c.kind) {
+      case Kind::kTag:
+        f.positive.push_back(c.tag);
+        break;
+      case Kind::kNot:
+        if (c.children.size() != 1 || c.children[0].kind != Kind::kTag) return std::nullopt;
+        f.negative.push_back(c.children[0].tag);
+        break;
+      case Kind::kOr:
+        if (c.children.size() < 2) return std::nullopt;
+        for (const query::Expr& arm : c.children) {
+          if (arm.kind != Kind::kTag) return std::nullopt;
+          f.arms.push_back(arm.tag);
+        }
+        f.group_end.push_back(static_cast<uint32_t>(f.arms.size()));
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  if (f.positive.empty()) return std::nullopt;
+  return f;
+}
+
+// The stored bitmaps of a FlatAnd in one version, ordered as the planner
+// orders them: positives by ascending cardinality (stable), so the kernel
+// sees exactly the operands the general path would give it.
+struct FlatOperands {
+  Small<const Bitmap*> positive, negative, arms;
+  Small<std::span<const Bitmap* const>> groups;
+};
+
+// False if a tag is no longer live (the general path then reports which).
+bool Resolve(const internal::FlatAnd& f, const Version& v, FlatOperands* o) {
+  const StateSource source(v);
+  for (TagId t : f.positive) {
+    const Bitmap* b = source.TagBitmap(t);
+    if (b == nullptr) return false;
+    o->positive.push_back(b);
+  }
+  for (TagId t : f.negative) {
+    const Bitmap* b = source.TagBitmap(t);
+    if (b == nullptr) return false;
+    o->negative.push_back(b);
+  }
+  for (TagId t : f.arms) {
+    const Bitmap* b = source.TagBitmap(t);
+    if (b == nullptr) return false;
+    o->arms.push_back(b);
+  }
+  uint32_t begin = 0;
+  for (uint32_t end : f.group_end) {
+    o->groups.push_back(std::span<const Bitmap* const>(o->arms.data() + begin, end - begin));
+    begin = end;
+  }
+  auto& pos = o->positive;  // insertion sort: stable, and a handful of operands
+  for (size_t i = 1; i < pos.size(); ++i) {
+    const Bitmap* x = pos[i];
+    const uint64_t n = x->Cardinality();
+    size_t j = i;
+    for (; j > 0 && pos[j - 1]->Cardinality() > n; --j) pos[j] = pos[j - 1];
+    pos[j] = x;
+  }
+  return true;
+}
+
+bool OnlyOnePositive(const FlatOperands& o) {
+  return o.positive.size() == 1 && o.negative.empty() && o.groups.empty();
+}
+
+std::optional<uint64_t> CountFlat(const internal::FlatAnd& f, const Version& v) {
+  FlatOperands o;
+  if (!Resolve(f, v, &o)) return std::nullopt;
+  if (o.positive[0]->Cardinality() == 0) return 0;  // the smallest: an empty AND
+  if (OnlyOnePositive(o)) return o.positive[0]->Cardinality();
+  return Bitmap::AndOrAndNotCardinality(o.positive, o.groups, o.negative);
+}
+
+std::optional<Bitmap> RunFlat(const internal::FlatAnd& f, const Version& v) {
+  FlatOperands o;
+  if (!Resolve(f, v, &o)) return std::nullopt;
+  if (o.positive[0]->Cardinality() == 0) return Bitmap();
+  if (OnlyOnePositive(o)) return o.positive[0]->Copy();
+  return Bitmap::AndOrAndNot(o.positive, o.groups, o.negative);
+}
+
 // Parses, binds against `v` and normalises.
 absl::StatusOr<std::shared_ptr<CompiledQueryData>> CompileData(const Version& v,
                                                                std::string_view text,
@@ -62,6 +164,7 @@ absl::StatusOr<std::shared_ptr<CompiledQueryData>> CompileData(const Version& v,
   data->text = std::string(text);
   data->options = options;
   data->normal_form = query::Normalize(std::move(bound), options.rewrites);
+  data->flat = Flatten(data->normal_form);
   data->compile_nanos = NanosSince(start);
   return data;
 }
@@ -80,14 +183,23 @@ absl::StatusOr<std::shared_ptr<const Version>> VersionFor(const CompiledQueryDat
 absl::StatusOr<Segment> RunOn(const CompiledQueryData& d, std::shared_ptr<const Version> v) {
   auto segment = std::make_shared<internal::SegmentData>();
   segment->index = d.index;
-  StateSource source(*v);
-  TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
-  segment->rows = query::Execute(plan, v->universe());
+  std::optional<Bitmap> flat;
+  if (d.flat) flat = RunFlat(*d.flat, *v);
+  if (flat) {
+    segment->rows = *std::move(flat);
+  } else {
+    StateSource source(*v);
+    TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
+    segment->rows = query::Execute(plan, v->universe());
+  }
   segment->version = std::move(v);
   return internal::Access::MakeSegment(std::move(segment));
 }
 
 absl::StatusOr<uint64_t> CountOn(const CompiledQueryData& d, const Version& v) {
+  if (d.flat) {
+    if (std::optional<uint64_t> n = CountFlat(*d.flat, v)) return *n;
+  }
   StateSource source(v);
   TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
   return query::ExecuteCount(plan, v.universe());
@@ -155,6 +267,7 @@ absl::StatusOr<Segment> CompiledQuery::Run() const {
 }
 absl::StatusOr<uint64_t> CompiledQuery::Count() const {
   return Guarded([&]() -> absl::StatusOr<uint64_t> {
+    if (data_->pinned != nullptr) return CountOn(*data_, *data_->pinned);  // held by data_
     TI_ASSIGN_OR_RETURN(std::shared_ptr<const Version> v, VersionFor(*data_));
     return CountOn(*data_, *v);
   });

@@ -3,7 +3,9 @@
 #define TAGINDEX_INDEX_SEGMENT_DATA_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bitmap/bitmap.h"
 #include "query/expr.h"
@@ -26,6 +28,18 @@ struct SegmentData {
   Bitmap rows;
 };
 
+// A normal form that is one AND of stored tags — positive tags, NOT tags and
+// ORs of tags, at least one positive tag — or a single tag: the shape of most
+// segment counts. Runs of it skip the planner (no plan tree, no allocation)
+// and call the fused kernel with the operands the planner would have given
+// it, in the same order (positives by ascending cardinality).
+struct FlatAnd {
+  std::vector<TagId> positive;
+  std::vector<TagId> negative;
+  std::vector<TagId> arms;          // the OR groups' tags, group after group
+  std::vector<uint32_t> group_end;  // end of each group in `arms`
+};
+
 struct CompiledQueryData {
   const Index* index = nullptr;  // identity only
   // Where each run pins its version: the index's publication cell, or a
@@ -35,6 +49,7 @@ struct CompiledQueryData {
   std::string text;
   QueryOptions options;
   query::Expr normal_form;
+  std::optional<FlatAnd> flat;  // set when normal_form has that shape
   int64_t compile_nanos = 0;
 };
 

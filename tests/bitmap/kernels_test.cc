@@ -326,6 +326,69 @@ TEST_CASE("kernels: A AND (B1 OR ... OR Bk) AND NOT C, per chunk, against the or
   }
 }
 
+// A sparse bitmap over many chunks: each of `chunks` chunks (spread over the
+// 2^32 range, some shared between calls with one rng) holds 0-3 ids.
+Bitmap RandomTiny(std::mt19937_64& rng, int chunks, const std::vector<uint16_t>& keys) {
+  std::vector<uint32_t> ids;
+  for (int c = 0; c < chunks; ++c) {
+    const uint32_t base = uint32_t{keys[rng() % keys.size()]} << 16;
+    const int n = static_cast<int>(rng() % 4);
+    for (int k = 0; k < n; ++k) ids.push_back(base + static_cast<uint32_t>(rng() % 8));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return Bitmap::FromIds(ids);
+}
+
+// count and materialise of A AND B take their own driver (kernels.cc
+// DrivePair): held to CRoaring and the oracle on every container mix, on
+// sparse many-chunk bitmaps, on disjoint key ranges and with full chunks.
+TEST_CASE("kernels: A AND B (the pair driver) at every dispatch level, tiny containers included",
+          "[bitmap][kernels][pair]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    INFO("level " << tagindex::simd::LevelName(level));
+    for (uint64_t seed = 300; seed < 300 + Seeds(30, 300); ++seed) {
+      std::mt19937_64 rng(seed);
+      std::vector<uint16_t> keys(1 + rng() % 3000);
+      for (uint16_t& k : keys) k = static_cast<uint16_t>(rng());
+      Bitmap a, b;
+      switch (seed % 4) {
+        case 0:
+          a = RandomMixed(rng, 6);
+          b = RandomMixed(rng, 6);
+          break;
+        case 1:
+          a = RandomTiny(rng, 2000, keys);
+          b = RandomTiny(rng, 2000, keys);
+          break;
+        case 2:  // one dense mixed side, one sparse
+          a = RandomMixed(rng, 3);
+          b = RandomTiny(rng, 500, {0, 1, 2, 3});
+          break;
+        default: {  // disjoint key ranges, either way round
+          a = RandomMixed(rng, 2);
+          Bitmap far = RandomTiny(rng, 300, {9, 700, 65535});
+          b = std::move(far);
+          if (rng() % 2) std::swap(a, b);
+          break;
+        }
+      }
+      if (rng() % 2) a.RunOptimize();
+      INFO("seed " << seed);
+      const std::vector<const Bitmap*> pos = {&a, &b};
+      const std::vector<uint32_t> want = Oracle(pos, {});
+      const Bitmap croaring = tagindex::kernels::croaring::And(a, b);
+      REQUIRE(croaring.ToVector() == want);
+      CHECK(Bitmap::AndCardinality(a, b) == want.size());
+      CHECK(Bitmap::AndCardinality(b, a) == want.size());
+      const Bitmap got = tagindex::kernels::AndAndNot(pos, {});
+      CHECK(got.ToVector() == want);
+      CHECK(got.Equals(croaring));
+    }
+  }
+}
+
 TEST_CASE("kernels: chunk kernels on run x run, run x array, run x bitset in both modes",
           "[bitmap][kernels][runs]") {
   // Hand-made chunks with runs touching word and chunk edges.
