@@ -199,7 +199,10 @@ absl::Status WalWriter::SyncNow() {
     Fail(Failed(s));
     // Under group commit nothing past synced_ was acknowledged (as in
     // SyncLoop); under kNone everything written was, so it stays.
-    if (policy_ == SyncPolicy::kGroupCommit) (void)file_->Truncate(synced_);
+    // The cut is synced too (see SyncLoop).
+    if (policy_ == SyncPolicy::kGroupCommit && file_->Truncate(synced_).ok()) {
+      (void)file_->Sync();
+    }
     return error_;
   }
   synced_ = target;
@@ -227,7 +230,10 @@ void WalWriter::SyncLoop() {
       // back to its last acknowledged state, durability.cc): cut it off, so
       // that a reopen without a crash does not bring it back either (best
       // effort: after a failed fsync the file's state is the kernel's).
-      (void)file_->Truncate(synced_);
+      // The last good fsync may have made bytes past synced_ durable too
+      // (records appended while it ran), so the cut is synced as well, or a
+      // power loss would bring those unacknowledged records back.
+      if (file_->Truncate(synced_).ok()) (void)file_->Sync();
       break;
     }
     synced_ = std::max(synced_, target);
