@@ -84,7 +84,8 @@ const Fixture& GetFixture(uint32_t customers) {
   std::vector<int64_t> all(customers);
   std::iota(all.begin(), all.end(), 0);
   if (absl::Status s = f->index->AddCustomers(all); !s.ok()) {
-    std::fprintf(stderr, "query_benchmark: AddCustomers(%u): %s\n", customers, s.ToString().c_str());
+    std::fprintf(stderr, "query_benchmark: AddCustomers(%u): %s\n", customers,
+                 s.ToString().c_str());
     std::abort();
   }
   for (uint32_t rank : NeededRanks(f->w)) {

@@ -42,6 +42,27 @@ const char* KindName(KeyKind k) {
   return k == KeyKind::kInt64 ? "int64" : k == KeyKind::kString ? "string" : "identity";
 }
 
+// The one-line result of `shard split` and `shard reshard`: the new sharded
+// index's size, per-shard customers and the time taken.
+void PrintShardSummary(const std::string& dir, const ShardedIndex& index, double seconds,
+                       bool json) {
+  if (json) {
+    std::string per;
+    const std::vector<uint64_t> counts = index.AllCustomers().ShardCounts();
+    for (size_t i = 0; i < counts.size(); ++i) absl::StrAppend(&per, i ? "," : "", counts[i]);
+    std::printf(
+        "{\"dir\":%s,\"shards\":%u,\"customers\":%llu,\"tags\":%u,\"seconds\":%.6f,"
+        "\"shard_customers\":[%s]}\n",
+        JsonString(dir).c_str(), index.shard_count(),
+        static_cast<unsigned long long>(index.CustomerCount()), index.TagCount(), seconds,
+        per.c_str());
+  } else {
+    std::printf("%s: %s customers, %u tags in %u shards (%s)\n", dir.c_str(),
+                Thousands(index.CustomerCount()).c_str(), index.TagCount(), index.shard_count(),
+                Duration(seconds).c_str());
+  }
+}
+
 }  // namespace
 
 bool IsShardedDir(const std::string& dir) {
@@ -190,21 +211,7 @@ int RunShardSplit(const ShardSplitArgs& a) {
   if (s.ok()) s = (*sharded)->Checkpoint();
   if (!s.ok()) return ReportError(s);
   const double seconds = Since(start);
-  std::vector<uint64_t> counts = (*sharded)->AllCustomers().ShardCounts();
-  if (a.json) {
-    std::string per;
-    for (size_t i = 0; i < counts.size(); ++i) absl::StrAppend(&per, i ? "," : "", counts[i]);
-    std::printf(
-        "{\"dir\":%s,\"shards\":%u,\"customers\":%llu,\"tags\":%u,\"seconds\":%.6f,"
-        "\"shard_customers\":[%s]}\n",
-        JsonString(a.dir).c_str(), (*sharded)->shard_count(),
-        static_cast<unsigned long long>((*sharded)->CustomerCount()), (*sharded)->TagCount(),
-        seconds, per.c_str());
-  } else {
-    std::printf("%s: %s customers, %u tags in %u shards (%s)\n", a.dir.c_str(),
-                Thousands((*sharded)->CustomerCount()).c_str(), (*sharded)->TagCount(),
-                (*sharded)->shard_count(), Duration(seconds).c_str());
-  }
+  PrintShardSummary(a.dir, **sharded, seconds, a.json);
   return kExitOk;
 }
 
@@ -215,21 +222,7 @@ int RunShardReshard(const ShardReshardArgs& a) {
   const double seconds = Since(start);
   auto index = OpenShardedForReading(a.dest, a.threads);
   if (!index.ok()) return ReportError(index.status());
-  std::vector<uint64_t> counts = (*index)->AllCustomers().ShardCounts();
-  if (a.json) {
-    std::string per;
-    for (size_t i = 0; i < counts.size(); ++i) absl::StrAppend(&per, i ? "," : "", counts[i]);
-    std::printf(
-        "{\"dir\":%s,\"shards\":%u,\"customers\":%llu,\"tags\":%u,\"seconds\":%.6f,"
-        "\"shard_customers\":[%s]}\n",
-        JsonString(a.dest).c_str(), (*index)->shard_count(),
-        static_cast<unsigned long long>((*index)->CustomerCount()), (*index)->TagCount(), seconds,
-        per.c_str());
-  } else {
-    std::printf("%s: %s customers, %u tags in %u shards (%s)\n", a.dest.c_str(),
-                Thousands((*index)->CustomerCount()).c_str(), (*index)->TagCount(),
-                (*index)->shard_count(), Duration(seconds).c_str());
-  }
+  PrintShardSummary(a.dest, **index, seconds, a.json);
   return kExitOk;
 }
 

@@ -83,7 +83,7 @@ class IdSlots {
     return &entries_[it - ids_.begin()];
   }
 
-  std::vector<uint32_t> ids_;                     // ascending
+  std::vector<uint32_t> ids_;                    // ascending
   std::vector<std::shared_ptr<Entry>> entries_;  // entries_[i] has id ids_[i]
   uint32_t next_id_ = 0;
 };

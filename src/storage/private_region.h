@@ -34,10 +34,9 @@ class PrivateRegion : public ReadableRegion {
   // a 500 MB file read into 4 KiB pages pays ~120,000 page faults.
   bool Reserve(size_t capacity) {
     if (capacity <= capacity_) return true;
-    void* p = base_ == nullptr
-                  ? ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                           -1, 0)
-                  : ::mremap(base_, capacity_, capacity, MREMAP_MAYMOVE);
+    void* p = base_ == nullptr ? ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                               : ::mremap(base_, capacity_, capacity, MREMAP_MAYMOVE);
     if (p == MAP_FAILED) return false;
     if (capacity >= (size_t{2} << 20)) (void)::madvise(p, capacity, MADV_HUGEPAGE);
     base_ = static_cast<char*>(p);

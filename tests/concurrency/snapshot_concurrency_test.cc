@@ -532,8 +532,7 @@ TEST_CASE("snapshots: small-segment aggregates while values change", "[concurren
       const Segment seg = snap.Query("small").value();
       const auto got = snap.SummarizeAttribute("spend", &seg).value();
       const int64_t bound = static_cast<int64_t>(r() % 200000) - 100000;
-      const uint64_t count =
-          snap.Count(absl::StrCat("spend >= ", bound, " AND small")).value();
+      const uint64_t count = snap.Count(absl::StrCat("spend >= ", bound, " AND small")).value();
       uint64_t n = 0, above = 0;
       absl::int128 sum = 0;
       std::optional<int64_t> lo, hi;
