@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <random>
+#include <system_error>
+#include <thread>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +75,147 @@ void SortFrozenEntries(std::vector<uint64_t>* entries) {
   }
   if (from != entries) entries->swap(*from);
 }
+
+namespace {
+
+// ForEachLiveRow over the rows of ranks [begin, end) of `live` only.
+template <typename Fn>
+bool ForEachLiveRank(const Bitmap& live, uint64_t begin, uint64_t end, Fn fn) {
+  const uint64_t n = live.Cardinality();
+  end = std::min(end, n);
+  if (begin >= end) return true;
+  if (uint64_t{live.Maximum()} + 1 == n) {  // the usual dense set [0, n): rank = row
+    for (uint64_t r = begin; r < end; ++r) {
+      if (!fn(static_cast<RowId>(r))) return false;
+    }
+    return true;
+  }
+  std::vector<uint32_t> chunk;
+  for (uint64_t offset = begin; offset < end; offset += chunk.size()) {
+    live.RangeToVector(offset, std::min<uint64_t>(uint64_t{1} << 16, end - offset), &chunk);
+    if (chunk.empty()) return true;
+    for (RowId r : chunk) {
+      if (!fn(r)) return false;
+    }
+  }
+  return true;
+}
+
+// ---- pass B for string keys ------------------------------------------------------------------
+// Every live key must pass ValidateStringKey (non-empty, within
+// max_string_key_bytes, valid UTF-8) and is hashed into the keyed sum. The
+// rows are taken 64 at a time: their keys are hashed in one call
+// (Xxh3SeededMany, xxHash inlined, no library call per key), then checked
+// while their bytes are still in L1 by an ASCII test of whole words (two
+// overlapping loads for keys of 4-16 bytes, the usual customer id). Only a
+// key that is not plain ASCII, empty or too long goes through the full
+// ValidateStringKey, so no check is dropped: ASCII bytes are valid UTF-8.
+// From FrozenKeys::kParallelKeys live rows on the ranks are split between the calling
+// thread and one more (the tag bitmaps, which decode on several threads,
+// come after the keys, so the second core is otherwise idle here).
+
+// Whether the n bytes at p are all below 0x80.
+inline bool AllAscii(const char* p, size_t n) {
+  constexpr uint64_t kHigh8 = 0x8080808080808080ULL;
+  if (n >= 8) {
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      acc |= w;
+    }
+    std::memcpy(&w, p + n - 8, 8);  // the tail, overlapping
+    return ((acc | w) & kHigh8) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    return ((a | b) & 0x80808080U) == 0;
+  }
+  unsigned acc = 0;
+  for (size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return acc < 0x80;
+}
+
+struct StringKeyPass {
+  uint64_t sum = 0;
+  std::optional<RowId> bad_row;  // the first live row (by rank) whose key is invalid
+};
+
+// Pass B over the live rows of ranks [begin, end).
+template <typename Mix>
+StringKeyPass CheckStringKeyRanks(const FrozenKeys& f, const Bitmap& live, uint64_t begin,
+                                  uint64_t end, const IndexOptions& options, const Mix& mix) {
+  constexpr size_t kBlock = 64;
+  StringKeyPass out;
+  RowId rows[kBlock];
+  const char* data[kBlock];
+  size_t size[kBlock];
+  uint64_t hash[kBlock];
+  const uint64_t max_bytes = options.max_string_key_bytes;
+  // Checks and sums the n rows gathered; false at the first invalid key.
+  auto flush = [&](size_t n) {
+    util::Xxh3SeededMany(data, size, n, f.seed(), hash);
+    for (size_t i = 0; i < n; ++i) {
+      const bool plain = size[i] != 0 && size[i] <= max_bytes && AllAscii(data[i], size[i]);
+      if (!plain && !ValidateStringKey(std::string_view(data[i], size[i]), options).ok()) {
+        out.bad_row = rows[i];
+        return false;
+      }
+      out.sum += mix(FrozenEntry(hash[i], rows[i]));
+    }
+    return true;
+  };
+  size_t n = 0;
+  const bool ran = ForEachLiveRank(live, begin, end, [&](RowId r) {
+    const std::string_view key = f.StringKey(r);
+    rows[n] = r;
+    data[n] = key.data();
+    size[n] = key.size();
+    if (++n < kBlock) return true;
+    n = 0;
+    return flush(kBlock);
+  });
+  if (ran && n > 0) flush(n);
+  return out;
+}
+
+template <typename Mix>
+StringKeyPass CheckStringKeys(const FrozenKeys& f, const Bitmap& live, const IndexOptions& options,
+                              const Mix& mix) {
+  const uint64_t n = live.Cardinality();
+  if (n < FrozenKeys::kParallelKeys) return CheckStringKeyRanks(f, live, 0, n, options, mix);
+  const uint64_t mid = n / 2;
+  StringKeyPass upper;
+  bool upper_out_of_memory = false;
+  std::optional<std::thread> helper;
+  try {
+    helper.emplace([&] {
+      try {
+        upper = CheckStringKeyRanks(f, live, mid, n, options, mix);
+      } catch (const std::bad_alloc&) {
+        upper_out_of_memory = true;
+      }
+    });
+  } catch (const std::system_error&) {  // no thread to be had: one pass
+    return CheckStringKeyRanks(f, live, 0, n, options, mix);
+  }
+  StringKeyPass lower;
+  try {
+    lower = CheckStringKeyRanks(f, live, 0, mid, options, mix);
+  } catch (...) {
+    helper->join();
+    throw;
+  }
+  helper->join();
+  if (upper_out_of_memory) throw std::bad_alloc();
+  if (lower.bad_row) return lower;
+  if (upper.bad_row) return upper;
+  return StringKeyPass{lower.sum + upper.sum, std::nullopt};
+}
+
+}  // namespace
 
 bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) {
   FrozenKeys f;
@@ -182,18 +325,12 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
         return true;
       });
     } else {
-      bool bad = false;
-      ForEachLiveRow(universe, [&](RowId r) {
-        const std::string_view key = f.StringKey(r);
-        if (!ValidateStringKey(key, *in.options).ok()) {
-          bad = !Fail(error, false, kKeyListHeader + 8 * uint64_t{r},
-                      absl::StrCat("invalid string key of row ", r));
-          return false;
-        }
-        key_sum += mix(FrozenEntry(FrozenKeyHash(key, f.seed_), r));
-        return true;
-      });
-      if (bad) return false;
+      StringKeyPass pass = CheckStringKeys(f, universe, *in.options, mix);
+      if (pass.bad_row) {
+        return Fail(error, false, kKeyListHeader + 8 * uint64_t{*pass.bad_row},
+                    absl::StrCat("invalid string key of row ", *pass.bad_row));
+      }
+      key_sum = pass.sum;
     }
     if (table_sum != key_sum) {
       return Fail(error, true, kTableHeader,

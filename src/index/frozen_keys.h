@@ -86,6 +86,10 @@ class FrozenKeys {
   // a table that differs passes with probability about 2^-64. Memory safety
   // does not depend on it (rows are range-checked).
   static bool Load(const Input& in, FrozenKeys* out, FrozenKeysError* error);
+  // From this many live rows on, the string keys' checking pass (validity
+  // and the keyed sum) is split between the calling thread and one more.
+  // The error reported is the same either way: the first invalid live key.
+  static constexpr uint64_t kParallelKeys = uint64_t{1} << 20;
 
   uint64_t rows() const { return rows_; }
   uint64_t seed() const { return seed_; }

@@ -17,6 +17,12 @@ inline uint64_t Xxh3(std::string_view s) { return Xxh3(s.data(), s.size()); }
 // XXH3-64 of `data` with `seed` (XXH3_64bits_withSeed).
 uint64_t Xxh3Seeded(const void* data, size_t size, uint64_t seed);
 
+// Xxh3Seeded of n byte strings: out[i] = Xxh3Seeded(data[i], size[i], seed),
+// with xxHash inlined into the loop (util/hash_inline.cc), so a batch of short keys (the snapshot
+// loader's) pays no library call per key.
+void Xxh3SeededMany(const char* const* data, const size_t* size, size_t n, uint64_t seed,
+                    uint64_t* out);
+
 // Streaming XXH3-64 (seed 0): the digest of the concatenation of every
 // Update() equals Xxh3() of the whole. Lets writers checksum a section while
 // streaming it out, without assembling it in memory.

@@ -18,6 +18,7 @@
 
 #include "bitmap/bitmap.h"
 #include "index/frozen_keys.h"
+#include "index/names.h"
 #include "storage/storage_test_util.h"
 #include "tagindex/options.h"
 
@@ -575,6 +576,147 @@ TEST_CASE("FrozenKeys: bad string offsets and keys are refused") {
     const size_t blob = 9 + 8 * 51;
     s.key_list[blob] = '\xff';
     REQUIRE_THAT(ErrorOf(KeyKind::kString, s, live, 50), Catch::Contains("invalid string key"));
+  }
+}
+
+// The string key list of `keys` (row order) as Index::Checkpoint writes it,
+// and the matching table for the rows of `live` (keys must be unique).
+Sections StringSections(const std::vector<std::string>& keys, const Bitmap& live) {
+  KeyMap m(KeyKind::kString);
+  for (RowId r = 0; r < keys.size(); ++r) m.Insert(std::string_view(keys[r]), r);
+  return Write(m, live);
+}
+
+// The oracle: the first live row (ascending) whose key ValidateStringKey
+// refuses, as Load reports it.
+std::string FirstInvalid(const std::vector<std::string>& keys, const Bitmap& live) {
+  static const IndexOptions options;
+  for (RowId r = 0; r < keys.size(); ++r) {
+    if (live.Contains(r) && !tagindex::internal::ValidateStringKey(keys[r], options).ok()) {
+      return "list@" + std::to_string(9 + 8 * uint64_t{r}) + ": invalid string key of row " +
+             std::to_string(r);
+    }
+  }
+  return "";
+}
+
+TEST_CASE("FrozenKeys: the string key pass agrees with ValidateStringKey") {
+  // Keys of every length from 1 to 40 bytes, ASCII and not, and broken
+  // ones (each kind of invalid UTF-8, at the start, middle and end of a
+  // key, and the empty key), on live and dead rows: Load refuses exactly
+  // the first live row the per-key check refuses, and nothing else.
+  const std::vector<std::string> broken = {"\xff",
+                                           "\x80",
+                                           "\xc0\xaf",
+                                           "\xe5\xae",
+                                           "\xed\xa0\x80",
+                                           "\xf4\x90\x80\x80",
+                                           "\xf0\x8f\xbf\xbf",
+                                           "\xc3"};
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    const RowId n = 3000;
+    std::vector<std::string> keys(n);
+    Bitmap live;
+    for (RowId r = 0; r < n; ++r) {
+      std::string k = (rng() % 3 == 0 ? "客户" : "C") + std::to_string(r);
+      const size_t pad = rng() % 36;  // lengths up to 40 bytes
+      for (size_t i = 0; i < pad; ++i) k.push_back(static_cast<char>('a' + rng() % 26));
+      if (rng() % 4 == 0) k.insert(rng() % 2 == 0 ? 0 : k.size(), "é");
+      keys[r] = k;
+      if (rng() % 5 != 0) live.Add(r);
+    }
+    // Seeds 1-10 stay valid; the others break a few keys anywhere (dead
+    // ones must not matter).
+    const int breaks = seed <= 10 ? 0 : 1 + static_cast<int>(rng() % 4);
+    for (int b = 0; b < breaks; ++b) {
+      std::string& k = keys[rng() % n];
+      if (rng() % 9 == 0) {
+        k.clear();
+      } else {
+        k.insert(rng() % (k.size() + 1), broken[rng() % broken.size()]);
+      }
+    }
+    std::vector<std::string> unique = keys;  // the empty key may repeat
+    std::sort(unique.begin(), unique.end());
+    if (std::adjacent_find(unique.begin(), unique.end()) != unique.end()) continue;
+    const Sections s = StringSections(keys, live);
+    const std::string want = FirstInvalid(keys, live);
+    auto loaded = Load(KeyKind::kString, s, live, n);
+    if (want.empty()) {
+      REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+      const FrozenKeys& f = std::get<FrozenKeys>(loaded);
+      for (RowId r = 0; r < n; ++r) {
+        REQUIRE(f.Find(std::string_view(keys[r])) ==
+                (live.Contains(r) ? std::optional<RowId>(r) : std::nullopt));
+      }
+    } else {
+      REQUIRE(std::holds_alternative<std::string>(loaded));
+      REQUIRE(std::get<std::string>(loaded) == want);
+    }
+  }
+}
+
+TEST_CASE("FrozenKeys: a string key list checked on two threads reports the first bad key") {
+  // Above kParallelKeys live rows the checking pass runs on two threads
+  // (ranks split in half): the sums must still match, and the error named
+  // must be the first invalid live key whichever half it is in.
+  const RowId n = static_cast<RowId>(FrozenKeys::kParallelKeys + 4096);
+  std::vector<std::string> keys(n);
+  for (RowId r = 0; r < n; ++r) keys[r] = "C" + std::to_string(uint64_t{r} * 7919 + 13800000000);
+  for (bool dense : {true, false}) {
+    INFO((dense ? "dense universe" : "universe with holes"));
+    Bitmap live;
+    for (RowId r = 0; r < n; ++r) {
+      if (dense || r % 5 != 2) live.Add(r);
+    }
+    if (!dense && live.Cardinality() < FrozenKeys::kParallelKeys) {
+      // 4/5 of n is below the threshold: live rows added to reach it.
+      const RowId extra = static_cast<RowId>(FrozenKeys::kParallelKeys - live.Cardinality() + 100);
+      for (RowId i = 0; i < extra; ++i) {
+        keys.push_back("D" + std::to_string(i));
+        live.Add(static_cast<RowId>(keys.size() - 1));
+      }
+    }
+    const RowId rows = static_cast<RowId>(keys.size());
+    REQUIRE(live.Cardinality() >= FrozenKeys::kParallelKeys);
+    const Sections good = StringSections(keys, live);
+    {
+      auto loaded = Load(KeyKind::kString, good, live, rows);
+      REQUIRE(std::holds_alternative<FrozenKeys>(loaded));
+      const FrozenKeys& f = std::get<FrozenKeys>(loaded);
+      for (RowId r = 0; r < rows; r += 997) {
+        REQUIRE(f.Find(std::string_view(keys[r])) ==
+                (live.Contains(r) ? std::optional<RowId>(r) : std::nullopt));
+      }
+    }
+    // Breaks a key in place (same length: the offsets stay right) and
+    // checks the error against the oracle.
+    auto broken = [&](std::vector<RowId> at) {
+      Sections s = good;
+      std::vector<std::string> edited = keys;
+      for (RowId r : at) {
+        const uint64_t offset = Get64(s.key_list, 9 + 8 * uint64_t{r});
+        s.key_list[9 + 8 * (uint64_t{rows} + 1) + offset + 1] = '\xfe';
+        edited[r][1] = '\xfe';
+      }
+      const std::string want = FirstInvalid(edited, live);
+      REQUIRE_FALSE(want.empty());
+      REQUIRE(ErrorOf(KeyKind::kString, s, live, rows) == want);
+    };
+    // The rank-th live row.
+    auto live_row = [&](uint64_t rank) {
+      std::vector<uint32_t> one;
+      live.RangeToVector(rank, 1, &one);
+      REQUIRE(one.size() == 1);
+      return one[0];
+    };
+    const uint64_t count = live.Cardinality();
+    broken({live_row(count - 1)});                           // the upper half only
+    broken({live_row(count - 1), live_row(3)});              // both halves: the lower one is named
+    broken({live_row(count / 2), live_row(count / 2 - 1)});  // either side of the split
+    broken({live_row(0)});                                   // the very first row
   }
 }
 
