@@ -880,7 +880,11 @@ absl::StatusOr<std::unique_ptr<IndexState>> LoadSnapshot(
 
 std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
                                           const std::string& path) {
-  absl::StatusOr<std::unique_ptr<ReadableRegion>> read = fs.ReadFile(path);
+  // Read with read(2) into private memory, like Open (ReadFileCopy), not
+  // mapped: a host truncating the file it was just written to (or rewriting
+  // it) meanwhile makes this a parse failure, which keeps the old KeyMap,
+  // never a SIGBUS.
+  absl::StatusOr<std::unique_ptr<ReadableRegion>> read = fs.ReadFileCopy(path);
   if (!read.ok()) return std::nullopt;
   std::shared_ptr<const ReadableRegion> region = std::move(read).value();
   absl::StatusOr<storage::ParsedSnapshot> parsed = storage::ParseSnapshot(region->data(), path);
@@ -896,10 +900,15 @@ std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
   FrozenKeys frozen;
   FrozenKeysError error;
   try {
-    std::shared_ptr<const ReadableRegion> owned = CopyKeySections(&key_list, &table);
+    // Bytes in this process's own memory are used in place (the other
+    // pages go back to the kernel); anything else is copied first.
+    const auto* own = dynamic_cast<const storage::PrivateRegion*>(region.get());
+    std::shared_ptr<const ReadableRegion> owned =
+        own != nullptr ? region : CopyKeySections(&key_list, &table);
     FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), key_list, table);
     in.trusted = true;  // written by this process from `s` a moment ago
     if (!FrozenKeys::Load(in, &frozen, &error)) return std::nullopt;
+    if (own != nullptr) own->ReleaseOutside({key_list, table});
   } catch (const std::bad_alloc&) {
     return std::nullopt;
   }
