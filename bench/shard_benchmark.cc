@@ -86,7 +86,8 @@ const Data& GetData() {
     // The tags' size in the portable Roaring format (what a snapshot holds
     // and about what they take in memory), for the memory estimate.
     uint64_t bytes = 0, memberships = 0;
-    for (const tagindex::TagInfo& t : d->unsharded->ListTags()) {
+    const auto listed16 = d->unsharded->ListTags().value();
+    for (const tagindex::TagInfo& t : listed16) {
       bytes += d->unsharded->ExportTag(t.id).value().size();
       memberships += t.count;
     }

@@ -60,7 +60,8 @@ int main() {
   if (auto s = index.Tag(low, int64_t{100000}); !s.ok()) return Fail(s);
 
   std::printf("customers: %llu\n", static_cast<unsigned long long>(index.CustomerCount()));
-  for (const tagindex::TagInfo& t : index.ListTags()) {
+  const auto listed15 = index.ListTags().value();
+  for (const tagindex::TagInfo& t : listed15) {
     std::printf("  %-12s %-8s %6llu\n", t.category.c_str(), t.name.c_str(),
                 static_cast<unsigned long long>(t.count));
   }

@@ -207,7 +207,8 @@ void BindReads(Cls& cls) {
   });
   cls.def("list_saved_segments", [](const typename R::Self& self) {
     py::list out;
-    for (const SavedSegmentInfo& i : WithoutGil([&] { return R::Of(self).ListSavedSegments(); })) {
+    for (const SavedSegmentInfo& i :
+         ValueOrThrow(WithoutGil([&] { return R::Of(self).ListSavedSegments(); }))) {
       out.append(SavedInfo(i));
     }
     return out;

@@ -39,7 +39,8 @@ void BindReads(Cls& cls) {
   });
   cls.def("list_attributes", [](const typename R::Self& self) {
     py::list out;
-    for (const AttributeInfo& a : WithoutGil([&] { return R::Of(self).ListAttributes(); })) {
+    for (const AttributeInfo& a :
+         ValueOrThrow(WithoutGil([&] { return R::Of(self).ListAttributes(); }))) {
       out.append(InfoTuple(a));
     }
     return out;

@@ -85,7 +85,8 @@ void BindReads(Cls& cls) {
     return CategoryTuple(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetCategory(name); })));
   });
   cls.def("list_categories", [](const typename R::Self& self) {
-    std::vector<CategoryInfo> all = WithoutGil([&] { return R::Of(self).ListCategories(); });
+    std::vector<CategoryInfo> all =
+        ValueOrThrow(WithoutGil([&] { return R::Of(self).ListCategories(); }));
     py::list out;
     for (const CategoryInfo& c : all) out.append(CategoryTuple(c));
     return out;
@@ -102,7 +103,7 @@ void BindReads(Cls& cls) {
     return TagTuple(ValueOrThrow(WithoutGil([&] { return R::Of(self).GetTag(Id(tag)); })));
   });
   cls.def("list_tags", [](const typename R::Self& self) {
-    std::vector<TagInfo> all = WithoutGil([&] { return R::Of(self).ListTags(); });
+    std::vector<TagInfo> all = ValueOrThrow(WithoutGil([&] { return R::Of(self).ListTags(); }));
     py::list out;
     for (const TagInfo& t : all) out.append(TagTuple(t));
     return out;

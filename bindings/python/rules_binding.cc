@@ -74,7 +74,7 @@ void BindRules(py::module_& m, py::class_<Index, IndexPtr>& cls) {
   });
   cls.def("list_rule_tags", [](const Index& index) {
     py::list out;
-    for (const RuleTagInfo& r : WithoutGil([&] { return index.ListRuleTags(); })) {
+    for (const RuleTagInfo& r : ValueOrThrow(WithoutGil([&] { return index.ListRuleTags(); }))) {
       out.append(InfoTuple(r));
     }
     return out;

@@ -151,7 +151,7 @@ void BindSharded(py::module_& m) {
   });
   cls.def("list_categories", [](const ShardedIndex& s) {
     py::list out;
-    for (const CategoryInfo& c : s.ListCategories()) {
+    for (const CategoryInfo& c : ValueOrThrow(WithoutGil([&] { return s.ListCategories(); }))) {
       out.append(py::make_tuple(c.name, c.description, c.exclusive, c.tag_count));
     }
     return out;
@@ -171,7 +171,8 @@ void BindSharded(py::module_& m) {
   });
   cls.def("list_tags", [](const ShardedIndex& s) {
     py::list out;
-    for (const TagInfo& t : WithoutGil([&] { return s.ListTags(); })) out.append(TagTuple(t));
+    for (const TagInfo& t : ValueOrThrow(WithoutGil([&] { return s.ListTags(); })))
+      out.append(TagTuple(t));
     return out;
   });
   cls.def("rename_tag", [](ShardedIndex& s, uint32_t id, const std::string& name) {
@@ -206,7 +207,7 @@ void BindSharded(py::module_& m) {
   });
   cls.def("list_attributes", [](const ShardedIndex& s) {
     py::list out;
-    for (const AttributeInfo& a : s.ListAttributes()) {
+    for (const AttributeInfo& a : ValueOrThrow(WithoutGil([&] { return s.ListAttributes(); }))) {
       out.append(py::make_tuple(a.id.value, a.name, static_cast<int>(a.type), a.scale,
                                 a.description, a.count, a.bits));
     }

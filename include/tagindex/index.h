@@ -151,8 +151,11 @@ class Index {
   absl::Status CreateCategory(std::string_view name, const CategoryOptions& options = {});
   // Errors: NotFound.
   absl::StatusOr<CategoryInfo> GetCategory(std::string_view name) const;
-  // All categories, ordered by name (bytewise).
-  std::vector<CategoryInfo> ListCategories() const;
+  // All categories, ordered by name (bytewise). Like every call below that
+  // returns a list (ListTags, ListAttributes, ListSavedSegments,
+  // ListRuleTags, LiveRows, ...): ResourceExhausted when the list cannot be
+  // allocated, never an exception.
+  absl::StatusOr<std::vector<CategoryInfo>> ListCategories() const;
 
   // ---- Tags -------------------------------------------------------------------
   //
@@ -185,7 +188,8 @@ class Index {
   // Errors: NotFound.
   absl::StatusOr<TagInfo> GetTag(TagId tag) const;
   // All live tags with their counts, ordered by (category, name) bytewise.
-  std::vector<TagInfo> ListTags() const;
+  // ResourceExhausted when out of memory.
+  absl::StatusOr<std::vector<TagInfo>> ListTags() const;
   // Number of live tags.
   uint32_t TagCount() const;
 
@@ -281,8 +285,9 @@ class Index {
   // Creates an empty column. Scale: 1..18 for kDecimal, 0 otherwise.
   absl::StatusOr<AttributeId> CreateAttribute(const AttributeSpec& spec);
   absl::StatusOr<AttributeInfo> GetAttribute(std::string_view name) const;
-  // All columns, ordered by name (bytewise).
-  std::vector<AttributeInfo> ListAttributes() const;
+  // All columns, ordered by name (bytewise). ResourceExhausted when out of
+  // memory.
+  absl::StatusOr<std::vector<AttributeInfo>> ListAttributes() const;
   absl::Status RenameAttribute(std::string_view name, std::string_view new_name);
   // Drops the column and its values; its id is never reused.
   absl::Status DropAttribute(std::string_view name);
@@ -403,8 +408,8 @@ class Index {
                            SegmentKind kind = SegmentKind::kStatic,
                            const QueryOptions& options = {});
   absl::StatusOr<SavedSegmentInfo> GetSavedSegment(std::string_view name) const;
-  // By name (bytewise).
-  std::vector<SavedSegmentInfo> ListSavedSegments() const;
+  // By name (bytewise). ResourceExhausted when out of memory.
+  absl::StatusOr<std::vector<SavedSegmentInfo>> ListSavedSegments() const;
   absl::Status RenameSavedSegment(std::string_view name, std::string_view new_name);
   absl::Status DropSavedSegment(std::string_view name);
   // The members now (static: the frozen live members; dynamic: its query
@@ -440,8 +445,8 @@ class Index {
   // rule tag or another rule uses it.
   absl::Status DropRuleTag(TagId tag);
   absl::StatusOr<RuleTagInfo> GetRuleTag(TagId tag) const;
-  // Every rule tag, by tag id.
-  std::vector<RuleTagInfo> ListRuleTags() const;
+  // Every rule tag, by tag id. ResourceExhausted when out of memory.
+  absl::StatusOr<std::vector<RuleTagInfo>> ListRuleTags() const;
   // Refreshes the rules of `options` in dependency order, one commit (and
   // one log record) each; one result per rule, in that order. A failure (a
   // rule whose query no longer binds) stops there: the rules before it stay

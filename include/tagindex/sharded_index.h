@@ -281,7 +281,7 @@ class ShardedIndex {
   // ---- Catalog (reaches every shard; see the header comment) -------------
   absl::Status CreateCategory(std::string_view name, const CategoryOptions& options = {});
   absl::StatusOr<CategoryInfo> GetCategory(std::string_view name) const;
-  std::vector<CategoryInfo> ListCategories() const;
+  absl::StatusOr<std::vector<CategoryInfo>> ListCategories() const;
   absl::StatusOr<TagId> CreateTag(const TagSpec& spec);
   absl::StatusOr<TagId> FindTag(std::string_view name) const;
   absl::StatusOr<TagId> FindTag(std::string_view category, std::string_view name) const;
@@ -290,13 +290,13 @@ class ShardedIndex {
   absl::Status DeleteTag(TagId tag);
   // Counts are summed over the shards.
   absl::StatusOr<TagInfo> GetTag(TagId tag) const;
-  std::vector<TagInfo> ListTags() const;
+  absl::StatusOr<std::vector<TagInfo>> ListTags() const;
   uint32_t TagCount() const;
   absl::StatusOr<AttributeId> CreateAttribute(const AttributeSpec& spec);
   absl::Status RenameAttribute(std::string_view name, std::string_view new_name);
   absl::Status DropAttribute(std::string_view name);
   absl::StatusOr<AttributeInfo> GetAttribute(std::string_view name) const;
-  std::vector<AttributeInfo> ListAttributes() const;
+  absl::StatusOr<std::vector<AttributeInfo>> ListAttributes() const;
 
   // ---- Customers and memberships (routed) ---------------------------------
   absl::Status AddCustomers(std::span<const int64_t> keys);

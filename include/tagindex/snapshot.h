@@ -4,7 +4,7 @@
 //   // ... writers go on changing `index` ...
 //   uint64_t n = snap.Count("高价值客户 AND NOT 流失风险").value();  // as of GetSnapshot()
 //   tagindex::Segment s = snap.Query("电子产品").value();
-//   std::vector<tagindex::TagInfo> tags = snap.ListTags();
+//   std::vector<tagindex::TagInfo> tags = snap.ListTags().value();
 //
 // Every read call of Index is here with the same contract, errors and
 // results, answered exactly as the index stood when the snapshot was taken
@@ -75,11 +75,11 @@ class Snapshot {
 
   // ---- Categories and tags ----
   absl::StatusOr<CategoryInfo> GetCategory(std::string_view name) const;
-  std::vector<CategoryInfo> ListCategories() const;
+  absl::StatusOr<std::vector<CategoryInfo>> ListCategories() const;
   absl::StatusOr<TagId> FindTag(std::string_view name) const;
   absl::StatusOr<TagId> FindTag(std::string_view category, std::string_view name) const;
   absl::StatusOr<TagInfo> GetTag(TagId tag) const;
-  std::vector<TagInfo> ListTags() const;
+  absl::StatusOr<std::vector<TagInfo>> ListTags() const;
   uint32_t TagCount() const;
 
   // ---- Memberships ----
@@ -96,7 +96,7 @@ class Snapshot {
 
   // ---- Attributes ----
   absl::StatusOr<AttributeInfo> GetAttribute(std::string_view name) const;
-  std::vector<AttributeInfo> ListAttributes() const;
+  absl::StatusOr<std::vector<AttributeInfo>> ListAttributes() const;
   absl::StatusOr<std::optional<int64_t>> GetAttributeValue(std::string_view attribute,
                                                            RowId row) const;
   absl::StatusOr<int64_t> ParseAttributeValue(std::string_view attribute,
@@ -130,7 +130,7 @@ class Snapshot {
 
   // ---- Saved segments (人群包) as of the snapshot (see Index) ----
   absl::StatusOr<SavedSegmentInfo> GetSavedSegment(std::string_view name) const;
-  std::vector<SavedSegmentInfo> ListSavedSegments() const;
+  absl::StatusOr<std::vector<SavedSegmentInfo>> ListSavedSegments() const;
   absl::StatusOr<Segment> LoadSavedSegment(std::string_view name) const;
   absl::StatusOr<SegmentDiff> DiffSegments(const Segment& before, const Segment& after,
                                            bool with_rows = false) const;

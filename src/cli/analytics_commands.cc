@@ -526,7 +526,9 @@ int RunSegSave(const SegArgs& a) {
 int RunSegList(const SegArgs& a) {
   auto index = OpenIndex(a.dir);
   if (!index.ok()) return ReportError(index.status());
-  std::vector<SavedSegmentInfo> list = (*index)->ListSavedSegments();
+  absl::StatusOr<std::vector<SavedSegmentInfo>> list_or = (*index)->ListSavedSegments();
+  if (!list_or.ok()) return ReportError(list_or.status());
+  std::vector<SavedSegmentInfo> list = *std::move(list_or);
   if (a.json) {
     std::string out = "[";
     for (size_t i = 0; i < list.size(); ++i) absl::StrAppend(&out, i ? "," : "", InfoJson(list[i]));

@@ -44,17 +44,21 @@ std::string KeyText(const CustomerKey& key) {
   return std::get<std::string>(key);
 }
 
-void PrintTags(const Index& index) {
-  std::vector<CategoryInfo> categories = index.ListCategories();
+absl::Status PrintTags(const Index& index) {
+  absl::StatusOr<std::vector<CategoryInfo>> categories = index.ListCategories();
+  if (!categories.ok()) return categories.status();
+  absl::StatusOr<std::vector<TagInfo>> tags = index.ListTags();
+  if (!tags.ok()) return tags.status();
   Table table({"category", "tag", "exclusive", "customers"}, {false, false, false, true});
-  for (const TagInfo& t : index.ListTags()) {
+  for (const TagInfo& t : *tags) {
     bool exclusive = false;
-    for (const CategoryInfo& c : categories) {
+    for (const CategoryInfo& c : *categories) {
       if (c.name == t.category) exclusive = c.exclusive;
     }
     table.Add({t.category, t.name, exclusive ? "yes" : "", Thousands(t.count)});
   }
   table.Print(stdout);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -128,12 +132,16 @@ int RunCheck(const std::string& dir, bool json) {
   }
   // Tags: ascending rows, all live, counts as reported; exclusive categories
   // disjoint.
-  std::vector<CategoryInfo> categories = index.ListCategories();
+  absl::StatusOr<std::vector<CategoryInfo>> categories_or = index.ListCategories();
+  if (!categories_or.ok()) return ReportError(categories_or.status());
+  std::vector<CategoryInfo> categories = *std::move(categories_or);
   absl::flat_hash_map<std::string, std::vector<uint8_t>> seen;
   for (const CategoryInfo& c : categories) {
     if (c.exclusive) seen[c.name].assign(index.RowIdLimit(), 0);
   }
-  std::vector<TagInfo> tags = index.ListTags();
+  absl::StatusOr<std::vector<TagInfo>> tags_or = index.ListTags();
+  if (!tags_or.ok()) return ReportError(tags_or.status());
+  std::vector<TagInfo> tags = *std::move(tags_or);
   uint64_t memberships = 0;
   for (const TagInfo& t : tags) {
     absl::StatusOr<std::vector<RowId>> rows = index.RowsWithTag(t.id);
@@ -327,7 +335,7 @@ bool ShellLine(const Index& index, const std::string& raw, bool& timing) {
     return true;
   }
   if (line == "\\tags") {
-    PrintTags(index);
+    if (absl::Status st = PrintTags(index); !st.ok()) ReportError(st);
   } else if (absl::StartsWith(line, "\\explain")) {
     absl::StatusOr<Explanation> e = index.Explain(arg_of("\\explain"));
     if (!e.ok()) {

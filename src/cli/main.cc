@@ -509,8 +509,12 @@ int RunStats(const std::string& dir, bool json) {
   if (!index.ok()) return ReportError(index.status());
   const Index& ix = **index;
   const uint64_t customers = ix.CustomerCount();
-  std::vector<TagInfo> tags = ix.ListTags();
-  std::vector<CategoryInfo> categories = ix.ListCategories();
+  absl::StatusOr<std::vector<TagInfo>> tags_or = ix.ListTags();
+  if (!tags_or.ok()) return ReportError(tags_or.status());
+  std::vector<TagInfo> tags = *std::move(tags_or);
+  absl::StatusOr<std::vector<CategoryInfo>> categories_or = ix.ListCategories();
+  if (!categories_or.ok()) return ReportError(categories_or.status());
+  std::vector<CategoryInfo> categories = *std::move(categories_or);
   auto exclusive = [&](const std::string& name) {
     for (const CategoryInfo& c : categories) {
       if (c.name == name) return c.exclusive;
@@ -589,7 +593,9 @@ int RunAttributes(const std::string& dir, const std::string& where, bool json) {
   std::string out = json ? "[" : "";
   Table table({"attribute", "type", "values", "min", "max", "mean"},
               {false, false, true, true, true, true});
-  const std::vector<AttributeInfo> attrs = ix.ListAttributes();
+  absl::StatusOr<std::vector<AttributeInfo>> attrs_or = ix.ListAttributes();
+  if (!attrs_or.ok()) return ReportError(attrs_or.status());
+  const std::vector<AttributeInfo> attrs = *std::move(attrs_or);
   for (size_t i = 0; i < attrs.size(); ++i) {
     const AttributeInfo& a = attrs[i];
     absl::StatusOr<AttributeSummary> sum =
@@ -641,8 +647,12 @@ int RunTags(const std::string& dir, bool json) {
   if (IsShardedDir(dir)) return RunShardedTags(dir, json);
   auto index = OpenForReading(dir);
   if (!index.ok()) return ReportError(index.status());
-  std::vector<TagInfo> tags = (*index)->ListTags();
-  std::vector<CategoryInfo> categories = (*index)->ListCategories();
+  absl::StatusOr<std::vector<TagInfo>> tags_or = (*index)->ListTags();
+  if (!tags_or.ok()) return ReportError(tags_or.status());
+  std::vector<TagInfo> tags = *std::move(tags_or);
+  absl::StatusOr<std::vector<CategoryInfo>> categories_or = (*index)->ListCategories();
+  if (!categories_or.ok()) return ReportError(categories_or.status());
+  std::vector<CategoryInfo> categories = *std::move(categories_or);
   auto exclusive = [&](const std::string& name) {
     for (const CategoryInfo& c : categories) {
       if (c.name == name) return c.exclusive;

@@ -125,7 +125,9 @@ int RunDefine(const RuleArgs& a) {
 int RunList(const RuleArgs& a) {
   auto index = Open(a.dir, true);
   if (!index.ok()) return ReportError(index.status());
-  std::vector<RuleTagInfo> list = (*index)->ListRuleTags();
+  absl::StatusOr<std::vector<RuleTagInfo>> list_or = (*index)->ListRuleTags();
+  if (!list_or.ok()) return ReportError(list_or.status());
+  std::vector<RuleTagInfo> list = *std::move(list_or);
   if (a.json) {
     std::string out = "[";
     for (size_t i = 0; i < list.size(); ++i) absl::StrAppend(&out, i ? "," : "", InfoJson(list[i]));

@@ -166,7 +166,9 @@ int RunShardedExplain(const std::string& dir, const std::string& text, bool json
 int RunShardedTags(const std::string& dir, bool json) {
   auto index = OpenShardedForReading(dir, 0);
   if (!index.ok()) return ReportError(index.status());
-  std::vector<TagInfo> tags = (*index)->ListTags();
+  absl::StatusOr<std::vector<TagInfo>> tags_or = (*index)->ListTags();
+  if (!tags_or.ok()) return ReportError(tags_or.status());
+  std::vector<TagInfo> tags = *std::move(tags_or);
   if (json) {
     std::string out = "[";
     for (size_t i = 0; i < tags.size(); ++i) {

@@ -350,7 +350,8 @@ class Importer {
     TI_ASSIGN_OR_RETURN(key_column_, Column(mapping_.key_column, "key"));
     // Categories known to the index, with their tags (for replace clears).
     absl::flat_hash_map<std::string, bool> exclusive;
-    for (const CategoryInfo& c : index_.ListCategories()) exclusive[c.name] = c.exclusive;
+    TI_ASSIGN_OR_RETURN(std::vector<CategoryInfo> known, index_.ListCategories());
+    for (const CategoryInfo& c : known) exclusive[c.name] = c.exclusive;
 
     for (const ImportCategoryColumn& c : mapping_.categories) {
       CategoryCol col;
@@ -468,7 +469,8 @@ class Importer {
     }
     // Existing tags of the categories that can be cleared.
     if (!categories_.empty()) {
-      for (const TagInfo& t : index_.ListTags()) {
+      TI_ASSIGN_OR_RETURN(std::vector<TagInfo> tags, index_.ListTags());
+      for (const TagInfo& t : tags) {
         auto it = categories_.find(t.category);
         if (it != categories_.end()) it->second.tags.push_back(t.id);
       }

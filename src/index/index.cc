@@ -226,10 +226,12 @@ absl::StatusOr<CategoryInfo> Snapshot::GetCategory(std::string_view name) const 
   return MakeCategoryInfo(*c);
 }
 
-std::vector<CategoryInfo> Snapshot::ListCategories() const {
-  std::vector<CategoryInfo> out;
-  for (const auto& [name, c] : v_->catalog.categories()) out.push_back(MakeCategoryInfo(c));
-  return out;
+absl::StatusOr<std::vector<CategoryInfo>> Snapshot::ListCategories() const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<CategoryInfo>> {
+    std::vector<CategoryInfo> out;
+    for (const auto& [name, c] : v_->catalog.categories()) out.push_back(MakeCategoryInfo(c));
+    return out;
+  });
 }
 
 // ---- tags -----------------------------------------------------------------------------
@@ -313,17 +315,19 @@ absl::StatusOr<TagInfo> Snapshot::GetTag(TagId tag) const {
   return info;
 }
 
-std::vector<TagInfo> Snapshot::ListTags() const {
-  std::vector<TagInfo> out;
-  out.reserve(v_->catalog.live_tag_count());
-  v_->catalog.ForEachTag([&](const TagEntry& t) {
-    out.push_back(MakeInfo(t));
-    if (const internal::RuleEntry* r = v_->rules.Find(t.id)) out.back().rule = r->query;
+absl::StatusOr<std::vector<TagInfo>> Snapshot::ListTags() const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagInfo>> {
+    std::vector<TagInfo> out;
+    out.reserve(v_->catalog.live_tag_count());
+    v_->catalog.ForEachTag([&](const TagEntry& t) {
+      out.push_back(MakeInfo(t));
+      if (const internal::RuleEntry* r = v_->rules.Find(t.id)) out.back().rule = r->query;
+    });
+    std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
+      return std::tie(a.category, a.name) < std::tie(b.category, b.name);
+    });
+    return out;
   });
-  std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
-    return std::tie(a.category, a.name) < std::tie(b.category, b.name);
-  });
-  return out;
 }
 
 uint32_t Snapshot::TagCount() const { return v_->catalog.live_tag_count(); }

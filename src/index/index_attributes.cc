@@ -135,10 +135,12 @@ absl::StatusOr<AttributeInfo> Snapshot::GetAttribute(std::string_view name) cons
   return InfoOf(*e);
 }
 
-std::vector<AttributeInfo> Snapshot::ListAttributes() const {
-  std::vector<AttributeInfo> out;
-  for (const AttributeEntry* e : v_->attributes.List()) out.push_back(InfoOf(*e));
-  return out;
+absl::StatusOr<std::vector<AttributeInfo>> Snapshot::ListAttributes() const {
+  return internal::Guarded([&]() -> absl::StatusOr<std::vector<AttributeInfo>> {
+    std::vector<AttributeInfo> out;
+    for (const AttributeEntry* e : v_->attributes.List()) out.push_back(InfoOf(*e));
+    return out;
+  });
 }
 
 absl::Status Index::RenameAttribute(std::string_view name, std::string_view new_name) {

@@ -108,11 +108,13 @@ absl::StatusOr<RuleTagInfo> Index::GetRuleTag(TagId tag) const {
   return MakeRuleInfo(*v, *e);
 }
 
-std::vector<RuleTagInfo> Index::ListRuleTags() const {
-  std::shared_ptr<const Version> v = state_->Pin();
-  std::vector<RuleTagInfo> out;
-  v->rules.ForEach([&](const RuleEntry& e) { out.push_back(MakeRuleInfo(*v, e)); });
-  return out;
+absl::StatusOr<std::vector<RuleTagInfo>> Index::ListRuleTags() const {
+  return internal::Guarded([&]() -> absl::StatusOr<std::vector<RuleTagInfo>> {
+    std::shared_ptr<const Version> v = state_->Pin();
+    std::vector<RuleTagInfo> out;
+    v->rules.ForEach([&](const RuleEntry& e) { out.push_back(MakeRuleInfo(*v, e)); });
+    return out;
+  });
 }
 
 absl::StatusOr<std::vector<RuleRefreshResult>> Index::RefreshRules(const RefreshOptions& options) {

@@ -110,15 +110,22 @@ absl::StatusOr<SavedSegmentInfo> Snapshot::GetSavedSegment(std::string_view name
   return info;
 }
 
-std::vector<SavedSegmentInfo> Snapshot::ListSavedSegments() const {
-  std::vector<SavedSegmentInfo> out;
-  for (const SavedSegmentEntry* e : v_->segments.List()) out.push_back(InfoOf(*e));
-  for (SavedSegmentInfo& info : out) {
-    // A dynamic segment whose query no longer binds (a tag it names was
-    // deleted) is listed with count 0; using it reports why.
-    if (info.kind == SegmentKind::kDynamic) info.count = Count(info.query).value_or(0);
-  }
-  return out;
+absl::StatusOr<std::vector<SavedSegmentInfo>> Snapshot::ListSavedSegments() const {
+  return internal::Guarded([&]() -> absl::StatusOr<std::vector<SavedSegmentInfo>> {
+    std::vector<SavedSegmentInfo> out;
+    for (const SavedSegmentEntry* e : v_->segments.List()) out.push_back(InfoOf(*e));
+    for (SavedSegmentInfo& info : out) {
+      // A dynamic segment whose query no longer binds (a tag it names was
+      // deleted) is listed with count 0 (out of memory is an error: the
+      // count would be wrong); using it reports why.
+      if (info.kind == SegmentKind::kDynamic) {
+        absl::StatusOr<uint64_t> n = Count(info.query);
+        if (n.status().code() == absl::StatusCode::kResourceExhausted) return n.status();
+        info.count = n.value_or(0);
+      }
+    }
+    return out;
+  });
 }
 
 absl::StatusOr<Segment> Snapshot::LoadSavedSegment(std::string_view name) const {
@@ -173,7 +180,7 @@ absl::StatusOr<SavedSegmentInfo> Index::GetSavedSegment(std::string_view name) c
   return GetSnapshot().GetSavedSegment(name);
 }
 
-std::vector<SavedSegmentInfo> Index::ListSavedSegments() const {
+absl::StatusOr<std::vector<SavedSegmentInfo>> Index::ListSavedSegments() const {
   return GetSnapshot().ListSavedSegments();
 }
 

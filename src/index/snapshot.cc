@@ -48,7 +48,9 @@ absl::StatusOr<CategoryInfo> Index::GetCategory(std::string_view name) const {
   return GetSnapshot().GetCategory(name);
 }
 
-std::vector<CategoryInfo> Index::ListCategories() const { return GetSnapshot().ListCategories(); }
+absl::StatusOr<std::vector<CategoryInfo>> Index::ListCategories() const {
+  return GetSnapshot().ListCategories();
+}
 
 absl::StatusOr<TagId> Index::FindTag(std::string_view name) const {
   TI_RETURN_IF_ERROR(internal::CheckOwner(*state_));
@@ -65,7 +67,7 @@ absl::StatusOr<TagInfo> Index::GetTag(TagId tag) const {
   return GetSnapshot().GetTag(tag);
 }
 
-std::vector<TagInfo> Index::ListTags() const { return GetSnapshot().ListTags(); }
+absl::StatusOr<std::vector<TagInfo>> Index::ListTags() const { return GetSnapshot().ListTags(); }
 
 uint32_t Index::TagCount() const { return GetSnapshot().TagCount(); }
 
@@ -124,7 +126,9 @@ absl::StatusOr<AttributeInfo> Index::GetAttribute(std::string_view name) const {
   return GetSnapshot().GetAttribute(name);
 }
 
-std::vector<AttributeInfo> Index::ListAttributes() const { return GetSnapshot().ListAttributes(); }
+absl::StatusOr<std::vector<AttributeInfo>> Index::ListAttributes() const {
+  return GetSnapshot().ListAttributes();
+}
 
 absl::StatusOr<std::optional<int64_t>> Index::GetAttributeValue(std::string_view attribute,
                                                                 RowId row) const {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "tagindex/sharded_index.h"
@@ -208,18 +209,28 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, std::string_view
   return m;
 }
 
+namespace {
+// The lists' only error is out of memory: thrown again here, like the
+// string CatalogOf builds would throw, for its callers' boundary.
+template <typename T>
+T OrBadAlloc(absl::StatusOr<T> list) {
+  if (!list.ok()) throw std::bad_alloc();
+  return *std::move(list);
+}
+}  // namespace
+
 std::string CatalogOf(const Index& index) {
   std::string out;
-  for (const CategoryInfo& c : index.ListCategories()) {
+  for (const CategoryInfo& c : OrBadAlloc(index.ListCategories())) {
     absl::StrAppend(&out, "category ", EscapeField(c.name), " ", c.exclusive ? 1 : 0, " ",
                     EscapeField(c.description), "\n");
   }
-  for (const TagInfo& t : index.ListTags()) {
+  for (const TagInfo& t : OrBadAlloc(index.ListTags())) {
     absl::StrAppend(&out, "tag ", t.id.value, " ", EscapeField(t.category), " ",
                     EscapeField(t.name), " ", EscapeField(t.description), " ",
                     static_cast<int>(t.kind), "\n");
   }
-  for (const AttributeInfo& a : index.ListAttributes()) {
+  for (const AttributeInfo& a : OrBadAlloc(index.ListAttributes())) {
     absl::StrAppend(&out, "attribute ", a.id.value, " ", EscapeField(a.name), " ",
                     static_cast<int>(a.type), " ", a.scale, " ", EscapeField(a.description), "\n");
   }

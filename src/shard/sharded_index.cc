@@ -472,7 +472,7 @@ absl::StatusOr<CategoryInfo> ShardedIndex::GetCategory(std::string_view name) co
   return rep_->shards[0]->GetCategory(name);
 }
 
-std::vector<CategoryInfo> ShardedIndex::ListCategories() const {
+absl::StatusOr<std::vector<CategoryInfo>> ShardedIndex::ListCategories() const {
   std::shared_lock l(rep_->catalog_mu);
   return rep_->shards[0]->ListCategories();
 }
@@ -521,11 +521,11 @@ absl::StatusOr<TagInfo> ShardedIndex::GetTag(TagId tag) const {
   return info;
 }
 
-std::vector<TagInfo> ShardedIndex::ListTags() const {
+absl::StatusOr<std::vector<TagInfo>> ShardedIndex::ListTags() const {
   std::shared_lock l(rep_->catalog_mu);
-  std::vector<TagInfo> tags = rep_->shards[0]->ListTags();
+  TI_ASSIGN_OR_RETURN(std::vector<TagInfo> tags, rep_->shards[0]->ListTags());
   for (size_t i = 1; i < rep_->shards.size(); ++i) {
-    std::vector<TagInfo> more = rep_->shards[i]->ListTags();
+    TI_ASSIGN_OR_RETURN(std::vector<TagInfo> more, rep_->shards[i]->ListTags());
     for (size_t j = 0; j < tags.size() && j < more.size(); ++j) tags[j].count += more[j].count;
   }
   return tags;
@@ -565,11 +565,11 @@ absl::StatusOr<AttributeInfo> ShardedIndex::GetAttribute(std::string_view name) 
   return info;
 }
 
-std::vector<AttributeInfo> ShardedIndex::ListAttributes() const {
+absl::StatusOr<std::vector<AttributeInfo>> ShardedIndex::ListAttributes() const {
   std::shared_lock l(rep_->catalog_mu);
-  std::vector<AttributeInfo> out = rep_->shards[0]->ListAttributes();
+  TI_ASSIGN_OR_RETURN(std::vector<AttributeInfo> out, rep_->shards[0]->ListAttributes());
   for (size_t i = 1; i < rep_->shards.size(); ++i) {
-    std::vector<AttributeInfo> more = rep_->shards[i]->ListAttributes();
+    TI_ASSIGN_OR_RETURN(std::vector<AttributeInfo> more, rep_->shards[i]->ListAttributes());
     for (size_t j = 0; j < out.size() && j < more.size(); ++j) {
       out[j].count += more[j].count;
       out[j].bits = std::max(out[j].bits, more[j].bits);
@@ -752,11 +752,12 @@ struct LoadMap {
 absl::StatusOr<LoadMap> LoadCatalog(ShardedIndex& self, const Index& source) {
   LoadMap map;
   // Catalog, in the source's id order.
-  for (const CategoryInfo& c : source.ListCategories()) {
+  TI_ASSIGN_OR_RETURN(std::vector<CategoryInfo> categories, source.ListCategories());
+  for (const CategoryInfo& c : categories) {
     TI_RETURN_IF_ERROR(
         self.CreateCategory(c.name, {.exclusive = c.exclusive, .description = c.description}));
   }
-  std::vector<TagInfo> tags = source.ListTags();
+  TI_ASSIGN_OR_RETURN(std::vector<TagInfo> tags, source.ListTags());
   std::sort(tags.begin(), tags.end(),
             [](const TagInfo& a, const TagInfo& b) { return a.id.value < b.id.value; });
   for (const TagInfo& t : tags) {
@@ -767,7 +768,7 @@ absl::StatusOr<LoadMap> LoadCatalog(ShardedIndex& self, const Index& source) {
     map.tags.push_back({t.id, id});
   }
   std::vector<AttributeInfo>& attrs = map.attributes;
-  attrs = source.ListAttributes();
+  TI_ASSIGN_OR_RETURN(attrs, source.ListAttributes());
   std::sort(attrs.begin(), attrs.end(),
             [](const AttributeInfo& a, const AttributeInfo& b) { return a.id.value < b.id.value; });
   for (const AttributeInfo& a : attrs) {
@@ -869,8 +870,9 @@ absl::Status ShardedIndex::LoadFrom(const Index& source) {
         "sharded index: LoadFrom: the source has ", KeyKindName(source.options().key_kind),
         " keys, this index ", KeyKindName(key_kind()), " keys"));
   }
-  if (CustomerCount() != 0 || TagCount() != 0 || !ListCategories().empty() ||
-      !ListAttributes().empty()) {
+  TI_ASSIGN_OR_RETURN(std::vector<CategoryInfo> categories, ListCategories());
+  TI_ASSIGN_OR_RETURN(std::vector<AttributeInfo> attributes, ListAttributes());
+  if (CustomerCount() != 0 || TagCount() != 0 || !categories.empty() || !attributes.empty()) {
     return absl::FailedPreconditionError(
         "sharded index: LoadFrom needs an empty sharded index (no customers, tags, categories "
         "or attributes)");

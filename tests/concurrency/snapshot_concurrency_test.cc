@@ -334,7 +334,7 @@ TEST_CASE("snapshots: a snapshot answers every read as of its moment", "[concurr
   CHECK(snap.Count("高价值客户 AND NOT 流失风险").value() == 2);
   CHECK(snap.GetAttributeValue("消费金额", snap.FindCustomer(std::string_view("c1")).value())
             .value() == std::optional<int64_t>(100));
-  CHECK(snap.ListTags().size() == 2);
+  CHECK(snap.ListTags().value().size() == 2);
   // The segment from before keeps its version: its keys are those of then.
   const auto keys = before.KeysOf(before.Rows()).value();
   std::set<std::string> names;

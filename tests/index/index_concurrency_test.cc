@@ -34,7 +34,7 @@ TEST_CASE(
       while (!stop.load()) {
         // Every customer holds exactly one of a/b at every instant, so the
         // counts always add up (each call is atomic on its own).
-        auto tags = index->ListTags();
+        auto tags = index->ListTags().value();
         uint64_t total = 0;
         for (const auto& t : tags) total += t.count;
         if (total != 2000) violations++;

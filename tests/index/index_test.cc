@@ -242,12 +242,12 @@ TEST_CASE("index: listings are ordered by category then name", "[index]") {
   REQUIRE(index->CreateTag({.name = "b", .category = "y"}).ok());
   REQUIRE(index->CreateTag({.name = "a", .category = "y"}).ok());
   REQUIRE(index->CreateTag({.name = "z"}).ok());
-  auto tags = index->ListTags();
+  auto tags = index->ListTags().value();
   REQUIRE(tags.size() == 3);
   CHECK(tags[0].name == "z");
   CHECK(tags[1].name == "a");
   CHECK(tags[2].name == "b");
-  auto cats = index->ListCategories();
+  auto cats = index->ListCategories().value();
   REQUIRE(cats.size() == 1);
   CHECK(cats[0].name == "y");
 }

@@ -331,7 +331,8 @@ TEST_CASE("mutation pipeline: Delta is exactly what changed", "[mutation][delta]
     }
     auto snapshot = [&] {
       std::map<uint32_t, std::set<RowId>> m;
-      for (const auto& t : index->ListTags()) {
+      const auto listed14 = index->ListTags().value();
+      for (const auto& t : listed14) {
         auto rows = index->RowsWithTag(t.id).value();
         m[t.id.value] = std::set<RowId>(rows.begin(), rows.end());
       }

@@ -318,9 +318,10 @@ TEST_CASE("rule tags: definition, catalog, errors", "[rules]") {
   auto rinfo = ix.GetRuleTag(hv).value();
   CHECK(rinfo.query == "金额 >= 1000 AND NOT 流失");
   CHECK(rinfo.policy == RefreshPolicy::kOnDemand);
-  CHECK(ix.ListRuleTags().size() == 1);
+  CHECK(ix.ListRuleTags().value().size() == 1);
   bool listed = false;
-  for (const auto& t : ix.ListTags()) listed |= t.id == hv && t.rule == rinfo.query;
+  const auto listed12 = ix.ListTags().value();
+  for (const auto& t : listed12) listed |= t.id == hv && t.rule == rinfo.query;
   CHECK(listed);
 
   // Manual writes are refused, naming the tag; also inside a batch.
@@ -383,7 +384,7 @@ TEST_CASE("rule tags: definition, catalog, errors", "[rules]") {
   // Drop in dependency order.
   REQUIRE(ix.DropRuleTag(b).ok());
   REQUIRE(ix.DropRuleTag(a).ok());
-  CHECK(ix.ListRuleTags().size() == 1);
+  CHECK(ix.ListRuleTags().value().size() == 1);
   CHECK(ix.FindTag("A").status().code() == Code::kNotFound);
 }
 
@@ -568,7 +569,8 @@ absl::Status Setup(Index& ix) {
 
 std::string DumpRules(const Index& ix) {
   std::string out;
-  for (const auto& r : ix.ListRuleTags()) {
+  const auto listed13 = ix.ListRuleTags().value();
+  for (const auto& r : listed13) {
     absl::StrAppend(&out, "rule ", r.name, " q=", r.query, " policy=", static_cast<int>(r.policy),
                     " as_of=", r.as_of, " n=", r.count, " pending=", r.pending,
                     " full=", r.full_needed, "\n");

@@ -227,7 +227,7 @@ TEST_CASE("attributes: create, describe, rename, drop", "[attributes]") {
   tagindex::AttributeInfo info = index->GetAttribute("订单数").value();
   CHECK(info.count == 2);
   CHECK(info.type == AttributeType::kInt64);
-  CHECK(index->ListAttributes().size() == 3);
+  CHECK(index->ListAttributes().value().size() == 3);
   tagindex::CompiledQuery q = index->Compile("订单数 > 0").value();
   REQUIRE(index->RenameAttribute("订单数", "订单量").ok());
   CHECK(q.Count().value() == 1);  // bound by id

@@ -23,15 +23,16 @@ inline std::string KeyText(const CustomerKey& k) {
 
 inline std::string DeepDump(const ShardedIndex& s) {
   std::string out;
-  for (const auto& c : s.ListCategories()) {
+  const auto listed10 = s.ListCategories().value();
+  for (const auto& c : listed10) {
     absl::StrAppend(&out, "category ", c.name, " ", c.exclusive, " '", c.description, "'\n");
   }
-  std::vector<TagInfo> tags = s.ListTags();
+  std::vector<TagInfo> tags = s.ListTags().value();
   for (const auto& t : tags) {
     absl::StrAppend(&out, "tag ", t.category, ":", t.name, " '", t.description, "' ", t.count,
                     "\n");
   }
-  std::vector<AttributeInfo> attrs = s.ListAttributes();
+  std::vector<AttributeInfo> attrs = s.ListAttributes().value();
   for (const auto& a : attrs) {
     absl::StrAppend(&out, "attr ", a.name, " ", static_cast<int>(a.type), " ", a.scale, " '",
                     a.description, "' ", a.count, "\n");

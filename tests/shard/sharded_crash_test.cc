@@ -37,7 +37,7 @@ void RandomShardedOp(std::mt19937_64& rng, ShardedIndex& s) {
   const int kind = static_cast<int>(rng() % 10);
   const uint64_t a = rng() % 12, b = rng() % 12, c = rng() % 4;
   const std::string name = absl::StrCat("标签", a);
-  std::vector<tagindex::TagInfo> tags = s.ListTags();
+  std::vector<tagindex::TagInfo> tags = s.ListTags().value();
   const TagId some = tags.empty() ? TagId{1} : tags[b % tags.size()].id;
   switch (kind) {
     case 0:
@@ -77,15 +77,17 @@ void RandomShardedOp(std::mt19937_64& rng, ShardedIndex& s) {
 
 std::string Dump(const ShardedIndex& s) {
   std::string out;
-  for (const auto& c : s.ListCategories()) {
+  const auto listed7 = s.ListCategories().value();
+  for (const auto& c : listed7) {
     absl::StrAppend(&out, "category ", c.name, " ", c.exclusive, "\n");
   }
-  for (const auto& t : s.ListTags()) {
+  const auto listed8 = s.ListTags().value();
+  for (const auto& t : listed8) {
     absl::StrAppend(&out, "tag ", t.id.value, " ", t.category, ":", t.name, " '", t.description,
                     "' ", t.count, "\n");
   }
-  for (const auto& a : s.ListAttributes())
-    absl::StrAppend(&out, "attr ", a.id.value, " ", a.name, "\n");
+  const auto listed9 = s.ListAttributes().value();
+  for (const auto& a : listed9) absl::StrAppend(&out, "attr ", a.id.value, " ", a.name, "\n");
   absl::StrAppend(&out, "customers ", s.CustomerCount(), "\n");
   return out;
 }

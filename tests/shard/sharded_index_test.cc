@@ -345,7 +345,7 @@ TEST_CASE("sharded: catalog changes reach every shard with the same ids, and per
     CHECK(s->repair_report().empty());
     CHECK(s->Count("VIP AND NOT 高频").value() == 100);
     CHECK(s->FindCustomer(std::string_view("c7")).ok());
-    CHECK(s->ListTags().size() == 2);
+    CHECK(s->ListTags().value().size() == 2);
     // A shard changed behind the manifest's back is detected on open.
     REQUIRE(s->shard(1).CreateTag({.name = "私自"}).ok());
   }
@@ -449,7 +449,7 @@ TEST_CASE("sharded: catalog changes racing queries are seen on all shards or non
       } else {
         wrong++;
       }
-      auto info = s->ListTags();
+      auto info = s->ListTags().value();
       if (info.empty() || info[0].count != 5000) wrong++;
     }
   };
@@ -549,7 +549,8 @@ TEST_CASE("sharded analytics: every result equals the unsharded index's", "[shar
       return out;
     };
     std::vector<std::pair<std::string, std::string>> some;
-    for (const tagindex::TagInfo& t : w.index->ListTags()) {
+    const auto listed11 = w.index->ListTags().value();
+    for (const tagindex::TagInfo& t : listed11) {
       if (some.size() < 6) some.push_back({t.category, t.name});
     }
     QueryOptions qo;
@@ -691,7 +692,7 @@ TEST_CASE("sharded reshard: the new index holds the source's data and answers as
       }
       // Descriptions travel too.
       REQUIRE(s->CreateCategory("说明类", {.description = "类别说明"}).ok());
-      REQUIRE(s->SetTagDescription(s->ListTags()[0].id, "标签说明").ok());
+      REQUIRE(s->SetTagDescription(s->ListTags().value()[0].id, "标签说明").ok());
       REQUIRE(s->Checkpoint().ok());
     }
     const auto before = Listing(src);

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -160,4 +161,72 @@ TEST_CASE("memory: an oversized query is refused within bounded memory", "[stora
     return 0;
   });
   REQUIRE(code == 0);
+}
+
+TEST_CASE("memory: the catalog lists are ResourceExhausted when they cannot be allocated",
+          "[storage][memory]") {
+  // ListTags / ListCategories / ListAttributes (on the Index and on a
+  // Snapshot) copy every name and description: here 3,000 tags and 2,000
+  // categories with 4,000-byte descriptions (about 12 and 8 MB) and 300
+  // attribute columns (1.2 MB). In a child limited to 256 KiB more address
+  // space, its heap's free memory taken first, each must return
+  // ResourceExhausted, not throw; with the memory to spare (checked first,
+  // in the parent) each returns everything.
+  if (SkipUnderAsan()) return;
+  auto index = Index::Create().value();
+  const std::string description(4000, 'd');
+  tagindex::WriteBatch batch;
+  for (int c = 0; c < 2000; ++c) {
+    batch.CreateCategory("category" + std::to_string(c), {.description = description});
+  }
+  for (int t = 0; t < 3000; ++t) {
+    batch.CreateTag({.name = "tag" + std::to_string(t),
+                     .category = "category" + std::to_string(t % 2000),
+                     .description = description});
+  }
+  REQUIRE(index->Write(batch).ok());
+  for (int a = 0; a < 300; ++a) {
+    REQUIRE(index->CreateAttribute({.name = "attr" + std::to_string(a), .description = description})
+                .ok());
+  }
+  const tagindex::Snapshot snap = index->GetSnapshot();
+  REQUIRE(index->ListTags().value().size() == 3000);
+  REQUIRE(index->ListCategories().value().size() == 2000);
+  REQUIRE(index->ListAttributes().value().size() == 300);
+  REQUIRE(snap.ListTags().value().size() == 3000);
+  // Each call in a child of its own (the first refusal must not make the
+  // others pass only because memory ran out earlier).
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>> calls = {
+      {"Index::ListTags", [&] { return index->ListTags().status(); }},
+      {"Index::ListCategories", [&] { return index->ListCategories().status(); }},
+      {"Index::ListAttributes", [&] { return index->ListAttributes().status(); }},
+      {"Snapshot::ListTags", [&] { return snap.ListTags().status(); }},
+      {"Snapshot::ListCategories", [&] { return snap.ListCategories().status(); }},
+      {"Snapshot::ListAttributes", [&] { return snap.ListAttributes().status(); }},
+  };
+  for (const auto& [name, call] : calls) {
+    INFO(name);
+    const int code = InChildUnderLimit(uint64_t{256} << 10, [&]() -> int {
+      // The heap may hold free memory from earlier tests (reused without
+      // new address space, so the limit would not bite): take all of it in
+      // 4 KiB blocks, then give 64 KiB back for the error path itself.
+      void* held = nullptr;
+      while (void* p = std::malloc(4096)) {
+        *static_cast<void**>(p) = held;
+        held = p;
+      }
+      for (int i = 0; i < 16 && held != nullptr; ++i) {
+        void* next = *static_cast<void**>(held);
+        std::free(held);
+        held = next;
+      }
+      const absl::Status st = call();
+      if (st.code() != absl::StatusCode::kResourceExhausted) return 20;
+      // The error is the API's out-of-memory error (kind out_of_memory).
+      const std::optional<tagindex::ErrorInfo> info = tagindex::GetErrorInfo(st);
+      if (!info || info->kind != tagindex::ErrorKind::kOutOfMemory) return 21;
+      return 0;
+    });
+    REQUIRE(code == 0);
+  }
 }

@@ -30,7 +30,8 @@ std::string Hidden(Index& index) {
     out += k.ok() ? std::to_string(std::get<int64_t>(*k)) : std::string(k.status().message());
     out += ";";
   }
-  for (const tagindex::AttributeInfo& a : index.ListAttributes()) {
+  const auto listed6 = index.ListAttributes().value();
+  for (const tagindex::AttributeInfo& a : listed6) {
     out += a.name + "#" + std::to_string(a.id.value) + "/" + std::to_string(a.count) + ";";
     const std::vector<RowId> live_rows = index.LiveRows().value();
     for (RowId r : live_rows) {

@@ -36,7 +36,8 @@ std::set<RowId> RowsOf(const tagindex::Segment& s) {
 // between two indexes fed the same script, so they are left out).
 std::string DumpSegments(const Index& index) {
   std::string out;
-  for (const tagindex::SavedSegmentInfo& s : index.ListSavedSegments()) {
+  const auto listed1 = index.ListSavedSegments().value();
+  for (const tagindex::SavedSegmentInfo& s : listed1) {
     absl::StrAppend(&out, "segment ", s.name, " kind=", static_cast<int>(s.kind), " q=", s.query,
                     " n=", s.count, " [");
     auto members = index.LoadSavedSegment(s.name);
@@ -169,7 +170,7 @@ TEST_CASE("saved segments: static, dynamic, in queries, diffs", "[segments]") {
   // Rename, list, drop.
   REQUIRE(ix.RenameSavedSegment("双十一老客", "老客").ok());
   CHECK(ix.Count("人群:老客").value() == want.size() - 1);
-  auto list = ix.ListSavedSegments();
+  auto list = ix.ListSavedSegments().value();
   REQUIRE(list.size() == 2);
   CHECK(list[0].name == "老客");
   CHECK(list[1].name == "高危");
@@ -310,7 +311,7 @@ TEST_CASE("saved segments: SIGKILL at a random moment loses no acknowledged chan
       continue;
     }
     const std::string got = Dump(**reopened) + DumpSegments(**reopened);
-    with_segments += (**reopened).ListSavedSegments().empty() ? 0 : 1;
+    with_segments += (**reopened).ListSavedSegments().value().empty() ? 0 : 1;
     const bool match = got == after_acked || got == after_in_flight;
     if (!match) {
       INFO("got:\n" << got << "\nwant:\n" << after_acked);

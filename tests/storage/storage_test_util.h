@@ -280,18 +280,20 @@ inline absl::StatusOr<std::unique_ptr<FileLock>> MemFileSystem::LockFile(const s
 // Canonical text of everything observable in an index.
 inline std::string Dump(const Index& index) {
   std::string out = absl::StrCat("rows<", index.RowIdLimit(), "\n");
-  for (const CategoryInfo& c : index.ListCategories()) {
+  const auto listed3 = index.ListCategories().value();
+  for (const CategoryInfo& c : listed3) {
     absl::StrAppend(&out, "cat ", c.name, " excl=", c.exclusive, " desc=", c.description,
                     " tags=", c.tag_count, "\n");
   }
-  for (const TagInfo& t : index.ListTags()) {
+  const auto listed4 = index.ListTags().value();
+  for (const TagInfo& t : listed4) {
     absl::StrAppend(&out, "tag ", t.id.value, " ", t.category, ":", t.name,
                     " kind=", static_cast<int>(t.kind), " desc=", t.description, " [");
     const std::vector<RowId> rows = index.RowsWithTag(t.id).value();
     for (RowId r : rows) absl::StrAppend(&out, r, ",");
     absl::StrAppend(&out, "]\n");
   }
-  const std::vector<AttributeInfo> attributes = index.ListAttributes();
+  const std::vector<AttributeInfo> attributes = index.ListAttributes().value();
   for (const AttributeInfo& a : attributes) {
     absl::StrAppend(&out, "attr ", a.id.value, " ", a.name, " type=", static_cast<int>(a.type),
                     " scale=", a.scale, " desc=", a.description, " count=", a.count, "\n");
@@ -402,7 +404,8 @@ inline absl::Status RandomOp(std::mt19937_64& rng, Index& index, bool allow_chec
 // The name of the live attribute with id `id`, or the error a batch item
 // naming that id gets (the oracle of attribute items, which name ids).
 inline absl::StatusOr<std::string> AttributeNameOf(const Index& index, AttributeId id) {
-  for (const AttributeInfo& a : index.ListAttributes()) {
+  const auto listed5 = index.ListAttributes().value();
+  for (const AttributeInfo& a : listed5) {
     if (a.id == id) return a.name;
   }
   return absl::NotFoundError(

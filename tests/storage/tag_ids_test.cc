@@ -173,7 +173,8 @@ TEST_CASE("tag ids: lookups by id agree with a model while ids are deleted anywh
   }
   REQUIRE(index->TagCount() == model.size());
   std::vector<uint32_t> listed;  // ListTags orders by (category, name)
-  for (const auto& t : index->ListTags()) listed.push_back(t.id.value);
+  const auto listed2 = index->ListTags().value();
+  for (const auto& t : listed2) listed.push_back(t.id.value);
   std::sort(listed.begin(), listed.end());
   std::vector<uint32_t> expected;
   for (const auto& [id, name] : model) expected.push_back(id);
