@@ -20,11 +20,11 @@
 #include <numeric>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "bitmap/bitmap.h"
 #include "index/frozen_keys.h"
 #include "index/key_map.h"
 #include "storage/snapshot_file.h"
-#include "absl/strings/str_cat.h"
 #include "tagindex/tagindex.h"
 #include "workload.h"
 
@@ -35,7 +35,8 @@ struct Built {
   std::string dir;
   std::vector<int64_t> keys;  // key of row r
   uint64_t file_bytes = 0;
-  uint64_t key_bytes = 0;  // payloads of sections 4, 10 and 30
+  uint64_t key_bytes = 0;    // payloads of sections 4, 10 and 30
+  double checkpoint_ms = 0;  // the one checkpoint that wrote it (a single sample)
 };
 
 std::map<int64_t, std::unique_ptr<Built>>& Cache() {
@@ -76,8 +77,7 @@ Built& Get(uint32_t customers, int layout, int writer) {
   Built& b = *slot;
   char tmpl[] = "/tmp/tagindex-keyruns-XXXXXX";
   b.dir = ::mkdtemp(tmpl);
-  internal::KeyMap::SetMinDiskRunForTesting(writer == 0 ? std::numeric_limits<uint64_t>::max()
-                                                        : 0);
+  internal::KeyMap::SetMinDiskRunForTesting(writer == 0 ? std::numeric_limits<uint64_t>::max() : 0);
   {
     OpenOptions o;
     o.create_if_missing = true;
@@ -90,7 +90,10 @@ Built& Get(uint32_t customers, int layout, int writer) {
       const TagId t = index->CreateTag({.name = "tag" + std::to_string(r)}).value();
       (void)index->TagRows(t, TagRows(w, r));
     }
+    const auto start = std::chrono::steady_clock::now();
     (void)index->Checkpoint();
+    b.checkpoint_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   internal::KeyMap::SetMinDiskRunForTesting(0);
   const std::string path = SnapshotPath(b.dir);
@@ -126,8 +129,8 @@ std::unique_ptr<Index> OpenReadOnly(const std::string& dir) {
 }
 
 void BM_KeyRuns_Open(benchmark::State& state) {
-  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))),
-                 static_cast<int>(state.range(1)), static_cast<int>(state.range(2)));
+  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))), static_cast<int>(state.range(1)),
+                 static_cast<int>(state.range(2)));
   Label(state);
   OpenOptions o;
   o.read_only = true;
@@ -141,13 +144,14 @@ void BM_KeyRuns_Open(benchmark::State& state) {
   }
   state.counters["file_MB"] = static_cast<double>(b.file_bytes) / 1e6;
   state.counters["key_MB"] = static_cast<double>(b.key_bytes) / 1e6;
+  state.counters["checkpoint_ms"] = b.checkpoint_ms;
 }
 
 // FindCustomer of live keys in random order (single lookups, the CLI and
 // Index::FindCustomer path), per key.
 void BM_KeyRuns_FindCustomer(benchmark::State& state) {
-  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))),
-                 static_cast<int>(state.range(1)), static_cast<int>(state.range(2)));
+  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))), static_cast<int>(state.range(1)),
+                 static_cast<int>(state.range(2)));
   Label(state);
   auto index = OpenReadOnly(b.dir);
   std::vector<int64_t> probe(b.keys.begin(),
@@ -164,8 +168,8 @@ void BM_KeyRuns_FindCustomer(benchmark::State& state) {
 // KeyOf of every row in order (a key export: Segment.keys_of, CSV export),
 // per key.
 void BM_KeyRuns_KeyOf(benchmark::State& state) {
-  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))),
-                 static_cast<int>(state.range(1)), static_cast<int>(state.range(2)));
+  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))), static_cast<int>(state.range(1)),
+                 static_cast<int>(state.range(2)));
   Label(state);
   auto index = OpenReadOnly(b.dir);
   const RowId n = static_cast<RowId>(b.keys.size());
@@ -182,8 +186,8 @@ void BM_KeyRuns_KeyOf(benchmark::State& state) {
 // TagMany and Python tag(keys), call for an index opened from disk), per
 // key. The sections are loaded from the file as Open loads them.
 void BM_KeyRuns_FindMany(benchmark::State& state) {
-  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))),
-                 static_cast<int>(state.range(1)), static_cast<int>(state.range(2)));
+  Built& b = Get(Customers(static_cast<uint32_t>(state.range(0))), static_cast<int>(state.range(1)),
+                 static_cast<int>(state.range(2)));
   Label(state);
   const std::string path = SnapshotPath(b.dir);
   std::string file(std::filesystem::file_size(path), '\0');
@@ -211,7 +215,8 @@ void BM_KeyRuns_FindMany(benchmark::State& state) {
   in.options = &options;
   internal::FrozenKeys frozen;
   internal::FrozenKeysError error;
-  if (!internal::FrozenKeys::Load(in, &frozen, &error)) return state.SkipWithError(error.what);
+  if (!internal::FrozenKeys::Load(in, &frozen, &error))
+    return state.SkipWithError(error.what.c_str());
   std::vector<int64_t> batch(b.keys.begin(),
                              b.keys.begin() + std::min<size_t>(b.keys.size(), 1'000'000));
   std::shuffle(batch.begin(), batch.end(), std::mt19937_64(9));
