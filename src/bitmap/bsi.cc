@@ -353,14 +353,28 @@ struct Bsi::Chunk {
 // One slot per chunk key below `size` (the existence's largest key + 1 when
 // the cache was made; a writer grows it). A reader fills an empty slot with
 // compare-and-swap; only a writer (exclusive access) empties one.
+//
+// rent[k] is the ski-rental counter of chunk k: the rent (filter rows plus a
+// per-visit overhead, see RowCacheRent) the slice walk has paid for it
+// since its copy was last dropped. Readers add to it with relaxed atomics
+// and never wait; the reader whose addition crosses the build threshold
+// builds the copy (the others keep walking the slices until it is
+// published). A writer resets it when it drops the chunk.
 struct Bsi::RowCache {
-  explicit RowCache(size_t n) : slots(new std::atomic<Chunk*>[n]), size(n) {
-    for (size_t k = 0; k < n; ++k) slots[k].store(nullptr, std::memory_order_relaxed);
+  explicit RowCache(size_t n)
+      : slots(new std::atomic<Chunk*>[n]), rent(new std::atomic<uint32_t>[n]), size(n) {
+    for (size_t k = 0; k < n; ++k) {
+      slots[k].store(nullptr, std::memory_order_relaxed);
+      rent[k].store(0, std::memory_order_relaxed);
+    }
   }
   ~RowCache();
   RowCache(const RowCache&) = delete;
   RowCache& operator=(const RowCache&) = delete;
+  // Empties slot k and resets its rent (writers only).
+  void Drop(size_t k);
   std::unique_ptr<std::atomic<Chunk*>[]> slots;
+  std::unique_ptr<std::atomic<uint32_t>[]> rent;
   size_t size;
 };
 
@@ -368,6 +382,7 @@ namespace {
 
 Bsi::RowCacheMode g_row_cache = Bsi::RowCacheMode::kAuto;
 int32_t g_row_cache_max = Bsi::kRowCacheMaxRows;
+uint32_t g_row_cache_build = Bsi::kRowCacheBuildRent;
 
 void Release(Bsi::Chunk* c) {
   if (c != nullptr && c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete c;
@@ -400,9 +415,19 @@ Bsi::RowCache::~RowCache() {
   for (size_t k = 0; k < size; ++k) Release(slots[k].load(std::memory_order_relaxed));
 }
 
-void Bsi::SetRowCacheForTesting(RowCacheMode mode, int32_t max_rows) {
+void Bsi::RowCache::Drop(size_t k) {
+  Release(slots[k].exchange(nullptr, std::memory_order_acq_rel));
+  rent[k].store(0, std::memory_order_relaxed);
+}
+
+void Bsi::SetRowCacheForTesting(RowCacheMode mode, int32_t max_rows, uint32_t build_rent) {
   g_row_cache = mode;
   g_row_cache_max = max_rows;
+  g_row_cache_build = build_rent;
+}
+
+uint32_t Bsi::RowCacheRent(int32_t rows) {
+  return static_cast<uint32_t>(rows) + kRowCacheVisitRent;
 }
 
 size_t Bsi::RowCacheChunks() const {
@@ -414,7 +439,7 @@ size_t Bsi::RowCacheChunks() const {
   return n;
 }
 
-const Bsi::Chunk* Bsi::CachedChunk(uint16_t key) const {
+const Bsi::Chunk* Bsi::CachedChunk(uint16_t key, int32_t rows) const {
   RowCache* rc = cache_.load(std::memory_order_acquire);
   if (rc == nullptr) {
     const roaring_array_t* ex = &existence_.raw()->high_low_container;
@@ -428,6 +453,17 @@ const Bsi::Chunk* Bsi::CachedChunk(uint16_t key) const {
   if (key >= rc->size) return nullptr;
   Chunk* c = rc->slots[key].load(std::memory_order_acquire);
   if (c != nullptr) return c;
+  if (g_row_cache != RowCacheMode::kAlways) {
+    // Ski rental: keep walking the slices (paying rent) until the rent paid
+    // reaches the build cost; the visit that crosses it builds.
+    std::atomic<uint32_t>& paid = rc->rent[key];
+    const uint32_t threshold = g_row_cache_build;
+    const uint32_t before = paid.load(std::memory_order_relaxed);
+    if (before >= threshold) return nullptr;  // another reader is building
+    const uint32_t add = RowCacheRent(rows);
+    const uint32_t was = paid.fetch_add(add, std::memory_order_relaxed);
+    if (was >= threshold || was + add < threshold) return nullptr;
+  }
   // Build this chunk: existence words, then each slice's bits ORed into the
   // values, then the sign extension.
   auto built = std::make_unique<Chunk>();
@@ -464,6 +500,7 @@ void Bsi::DropCached(std::span<const uint32_t> rows) {
     for (size_t k = 0; k < rc->size; ++k) {
       grown->slots[k].store(rc->slots[k].exchange(nullptr, std::memory_order_relaxed),
                             std::memory_order_relaxed);
+      grown->rent[k].store(rc->rent[k].load(std::memory_order_relaxed), std::memory_order_relaxed);
     }
     delete rc;
     rc = grown.release();
@@ -474,7 +511,7 @@ void Bsi::DropCached(std::span<const uint32_t> rows) {
     const int64_t key = r >> 16;
     if (key == last) continue;
     last = key;
-    Release(rc->slots[key].exchange(nullptr, std::memory_order_acq_rel));
+    rc->Drop(static_cast<size_t>(key));
   }
 }
 
@@ -483,9 +520,7 @@ void Bsi::DropCached(const Bitmap& rows) {
   if (rc == nullptr) return;
   const roaring_array_t* ra = &rows.raw()->high_low_container;
   for (int32_t i = 0; i < ra->size; ++i) {
-    if (ra->keys[i] < rc->size) {
-      Release(rc->slots[ra->keys[i]].exchange(nullptr, std::memory_order_acq_rel));
-    }
+    if (ra->keys[i] < rc->size) rc->Drop(ra->keys[i]);
   }
 }
 
@@ -520,7 +555,8 @@ namespace {
 // a chunk evaluated on all its words, `sink.Sparse(key, w, words, m, count)`
 // for one evaluated on the m words w[] of a small filter container, and
 // `sink.Rows(key, rows, n)` for one answered from the row cache
-// (`chunk_of(key)`: the cached chunk or null) by gathering its filter rows.
+// (`chunk_of(key, rows)`: the cached chunk or null; `rows` is the filter's
+// row count in the chunk, the rent of this visit) by gathering its filter rows.
 template <typename Sink, typename ChunkOf>
 void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<Bitmap>& slices,
                  std::span<const std::pair<uint64_t, uint64_t>> biased, const Bitmap* filter,
@@ -653,7 +689,8 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       if (c == nullptr) continue;
       Unwrap(&c, &type);
       if (UseRowCache(c, type)) {
-        if (const auto* chunk = chunk_of(key)) {
+        if (const auto* chunk =
+                chunk_of(key, static_cast<const array_container_t*>(c)->cardinality)) {
           // Gather: each filter row's value from the row-major copy.
           const auto* a = static_cast<const array_container_t*>(c);
           int32_t n = 0;
@@ -766,7 +803,7 @@ Bitmap Bsi::Select(std::span<const Interval> intervals, const Bitmap* filter) co
   if (biased.empty()) return out;
   AppendSink sink{&out.raw()->high_low_container};
   DriveSelect(existence_, sign_, slices_, biased, filter, sink,
-              [this](uint16_t key) { return CachedChunk(key); });
+              [this](uint16_t key, int32_t rows) { return CachedChunk(key, rows); });
   return out;
 }
 
@@ -775,7 +812,7 @@ uint64_t Bsi::SelectCount(std::span<const Interval> intervals, const Bitmap* fil
   if (biased.empty()) return 0;
   CountSink sink;
   DriveSelect(existence_, sign_, slices_, biased, filter, sink,
-              [this](uint16_t key) { return CachedChunk(key); });
+              [this](uint16_t key, int32_t rows) { return CachedChunk(key, rows); });
   return sink.total;
 }
 
@@ -872,7 +909,8 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
     const void* ec = Seek(ex, &ex_cur, key, &et);
     if (ec == nullptr) continue;
     if (UseRowCache(fc, ft, std::min(g_row_cache_max, 45 * (bits() + 2)))) {
-      if (const Chunk* chunk = CachedChunk(key)) {
+      if (const Chunk* chunk =
+              CachedChunk(key, static_cast<const array_container_t*>(fc)->cardinality)) {
         // Gather: each filter row's value from the row-major copy.
         const auto* a = static_cast<const array_container_t*>(fc);
         uint64_t n = 0;
@@ -977,6 +1015,7 @@ Bsi Bsi::Copy() const {
   if (const RowCache* rc = cache_.load(std::memory_order_acquire)) {
     auto shared = std::make_unique<RowCache>(rc->size);
     for (size_t k = 0; k < rc->size; ++k) {
+      shared->rent[k].store(rc->rent[k].load(std::memory_order_relaxed), std::memory_order_relaxed);
       Chunk* c = rc->slots[k].load(std::memory_order_acquire);
       if (c == nullptr) continue;
       c->refs.fetch_add(1, std::memory_order_relaxed);
