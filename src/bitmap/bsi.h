@@ -138,8 +138,8 @@ class Bsi {
   // The rent a slice walk of a chunk for `rows` filter rows pays: the rows
   // plus a fixed per-visit overhead (a chunk's seek of every slice).
   static uint32_t RowCacheRent(int32_t rows);
-  static constexpr uint32_t kRowCacheVisitRent = 32;      // chosen by measurement
-  static constexpr uint32_t kRowCacheBuildRent = 20'000;  // chosen by measurement
+  static constexpr uint32_t kRowCacheVisitRent = 8;       // chosen by measurement
+  static constexpr uint32_t kRowCacheBuildRent = 32'768;  // chosen by measurement
   // Drops every cached chunk and rent counter: the state of a freshly
   // opened column (memory back, benchmarks of the first query). Needs
   // exclusive access.
