@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <map>
 #include <memory>
@@ -343,6 +344,94 @@ void BM_Attr_RowCache_Build(benchmark::State& s) {
     s.ResumeTiming();
   }
 }
+
+// ---- the row cache's build policy: the first query on a freshly opened
+// column (cold: no chunk built, no rent paid) and the steady state of a
+// query repeated (warm), for the slice walk only (mode 0, kOff), the
+// ski-rental policy (1, kAuto) and build-at-once (2, kAlways, the policy
+// before), beside the gather scan of a plain column (mode 3). Args: value
+// bits, customers, tag ppm, op (0 range count, 1 sum), mode.
+
+uint64_t PolicyQuery(const Data& d, const Bitmap& tag, int64_t op) {
+  if (op == 0) {
+    const Bsi::Interval iv{d.lo, d.hi};
+    return d.bsi.SelectCount({&iv, 1}, &tag);
+  }
+  return static_cast<uint64_t>(
+      d.bsi.Summarize(&tag, {.sum = true, .min = false, .max = false}).sum);
+}
+
+uint64_t PolicyScan(const Data& d, const std::vector<uint32_t>& rows, int64_t op) {
+  uint64_t c = 0;
+  int64_t sum = 0;
+  for (uint32_t r : rows) {
+    const int64_t v = d.values[r];
+    c += (v >= d.lo) & (v <= d.hi);
+    sum += v;
+  }
+  return op == 0 ? c : static_cast<uint64_t>(sum);
+}
+
+void BM_Attr_RowCachePolicy_Cold(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  const int64_t op = s.range(3), mode = s.range(4);
+  if (mode < 3) Bsi::SetRowCacheForTesting(static_cast<Bsi::RowCacheMode>(mode));
+  uint64_t r = 0;
+  for (auto _ : s) {
+    const_cast<Bsi&>(d.bsi).DropRowCache();  // a freshly opened column
+    const auto t0 = std::chrono::steady_clock::now();
+    r = mode < 3 ? PolicyQuery(d, tag, op) : PolicyScan(d, rows, op);
+    benchmark::DoNotOptimize(r);
+    s.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  s.counters["chunks_built"] = static_cast<double>(d.bsi.RowCacheChunks());
+  const_cast<Bsi&>(d.bsi).DropRowCache();
+  Bsi::SetRowCacheForTesting(Bsi::RowCacheMode::kAuto);
+  s.counters["result"] = static_cast<double>(r);
+}
+
+void BM_Attr_RowCachePolicy_Warm(benchmark::State& s) {
+  const Data& d = Get(N(s), static_cast<int>(s.range(0)));
+  const auto& [tag, rows] = Small(d, s.range(2));
+  const int64_t op = s.range(3), mode = s.range(4);
+  if (mode < 3) Bsi::SetRowCacheForTesting(static_cast<Bsi::RowCacheMode>(mode));
+  const_cast<Bsi&>(d.bsi).DropRowCache();
+  // Warm up: enough repeats for the chunk with the fewest filter rows to
+  // have paid the build rent.
+  std::vector<int32_t> per_chunk((d.n >> 16) + 1, 0);
+  for (uint32_t r : rows) ++per_chunk[r >> 16];
+  int32_t fewest = INT32_MAX;
+  for (int32_t c : per_chunk) {
+    if (c > 0) fewest = std::min(fewest, c);
+  }
+  const uint64_t warmup = mode == 1 && fewest != INT32_MAX
+                              ? Bsi::kRowCacheBuildRent / Bsi::RowCacheRent(fewest) + 2
+                              : 1;
+  for (uint64_t k = 0; k < warmup; ++k) benchmark::DoNotOptimize(PolicyQuery(d, tag, op));
+  uint64_t r = 0;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(r = mode < 3 ? PolicyQuery(d, tag, op) : PolicyScan(d, rows, op));
+  }
+  s.counters["chunks_built"] = static_cast<double>(d.bsi.RowCacheChunks());
+  s.counters["warmup_queries"] = static_cast<double>(warmup);
+  const_cast<Bsi&>(d.bsi).DropRowCache();
+  Bsi::SetRowCacheForTesting(Bsi::RowCacheMode::kAuto);
+  s.counters["result"] = static_cast<double>(r);
+}
+
+// 4,700 ppm: ~47,000 members at 10 M; 93 ppm: ~934; 500,000: a dense 50 % tag.
+void PolicyShapes(benchmark::internal::Benchmark* b) {
+  for (int64_t ppm : {4700, 93, 500000}) {
+    for (int64_t op : {0, 1}) {
+      for (int64_t mode : {0, 1, 2, 3}) b->Args({20, 10'000'000, ppm, op, mode});
+    }
+  }
+  b->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_Attr_RowCachePolicy_Cold)->Apply(PolicyShapes)->UseManualTime()->Iterations(8);
+BENCHMARK(BM_Attr_RowCachePolicy_Warm)->Apply(PolicyShapes);
 
 void RowCacheShapes(benchmark::internal::Benchmark* b) {
   for (int64_t bits : {7, 20, 32}) {

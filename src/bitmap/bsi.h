@@ -107,22 +107,43 @@ class Bsi {
   static void SetSparseFiltersForTesting(bool enabled);
 
   // Row cache for small filters. Where the filter's container in a chunk is
-  // an array of at most RowCacheMaxRows() ids, Select, SelectCount and
-  // Summarize read each filter row's value from a row-major copy of the
+  // an array of at most kRowCacheMaxRows ids, Select, SelectCount and
+  // Summarize can read each filter row's value from a row-major copy of the
   // chunk (65,536 int64 values and 1,024 existence words: 520 KB, i.e. 8.1
   // bytes per row of the chunk) instead of walking the slices: a gather,
-  // as fast as scanning a plain column. The copy of a chunk is built on
-  // first use (by whichever reader needs it; concurrent readers never wait:
-  // a reader that loses the race to publish its copy frees it) and kept
-  // until the column changes in that chunk. Copy() shares the built chunks;
-  // a mutation drops the chunks it touches. So a cached column costs up to
-  // 8.1 bytes per row more, only in the chunks small filters have visited.
+  // as fast as scanning a plain column. Building a chunk's copy costs as
+  // much as hundreds of slice walks of a small filter in it, so the copy is
+  // built only once it has paid for itself (ski rental): each slice walk of
+  // a chunk for a small filter adds RowCacheRent(filter rows in the chunk)
+  // to the chunk's counter, and the visit that takes it to
+  // kRowCacheBuildRent builds the copy; from then on the chunk is gathered.
+  // A query that runs once (every CLI invocation) never builds, so costs
+  // what the slice walk costs; a query repeated often pays at most about
+  // twice what the better of "never build" and "build at once" would have.
+  // Concurrent readers never wait: the counters are relaxed atomics, one
+  // reader builds while the others keep walking, and the copy is published
+  // with a compare-and-swap. A copy is kept until the column changes in
+  // that chunk: a mutation drops the chunks it touches and resets their
+  // counters. Copy() shares the built chunks and copies the counters. So a
+  // cached column costs up to 8.1 bytes per row more, only in the chunks
+  // small filters have visited often.
   enum class RowCacheMode { kOff, kAuto, kAlways };
   // kOff: never (the slice walk only); kAuto: array filter containers of at
-  // most `max_rows` ids; kAlways: every array filter container (tests).
+  // most `max_rows` ids, built after `build_rent` of rent (above); kAlways:
+  // every array filter container, built on first use (tests).
   // Not thread safe (call before any query runs).
-  static void SetRowCacheForTesting(RowCacheMode mode, int32_t max_rows = kRowCacheMaxRows);
+  static void SetRowCacheForTesting(RowCacheMode mode, int32_t max_rows = kRowCacheMaxRows,
+                                    uint32_t build_rent = kRowCacheBuildRent);
   static constexpr int32_t kRowCacheMaxRows = 1024;  // chosen by measurement
+  // The rent a slice walk of a chunk for `rows` filter rows pays: the rows
+  // plus a fixed per-visit overhead (a chunk's seek of every slice).
+  static uint32_t RowCacheRent(int32_t rows);
+  static constexpr uint32_t kRowCacheVisitRent = 8;       // chosen by measurement
+  static constexpr uint32_t kRowCacheBuildRent = 32'768;  // chosen by measurement
+  // Drops every cached chunk and rent counter: the state of a freshly
+  // opened column (memory back, benchmarks of the first query). Needs
+  // exclusive access.
+  void DropRowCache() { DropAllCached(); }
   // Number of row-cache chunks this column holds (for tests and memory
   // accounting).
   size_t RowCacheChunks() const;
@@ -187,9 +208,11 @@ class Bsi {
 
  private:
   struct RowCache;
-  // The cached chunk of `key`, built if missing; null if `key` is beyond
-  // the cache (rows added since it was sized).
-  const Chunk* CachedChunk(uint16_t key) const;
+  // The cached chunk of `key` for a visit of `rows` filter rows: built if
+  // missing and the rent paid now reaches the build cost (kAlways: at
+  // once); null if not built (the caller walks the slices) or `key` is
+  // beyond the cache (rows added since it was sized).
+  const Chunk* CachedChunk(uint16_t key, int32_t rows) const;
   // Drops the cached chunks holding any of `rows` / any row of `rows`.
   void DropCached(std::span<const uint32_t> rows);
   void DropCached(const Bitmap& rows);

@@ -271,15 +271,33 @@ void CheckOnce(Fixture& f, uint64_t seed) {
 
 // Every evaluation path of small filters against the model: their words
 // only, the whole chunk, and the row cache (a gather from the row-major
-// copy of the chunk) for every small array container, for none, and by
-// the default threshold.
+// copy of the chunk) for every small array container, for none, by the
+// default policy (at these sizes: the slice walk, no chunk pays its rent),
+// and by the ski-rental policy with a low build threshold, so that chunks
+// get built in the middle of CheckOnce's queries (after the previous
+// round's mutations dropped some and reset their rent, then from a fresh
+// start).
 void CheckAll(Fixture& f, uint64_t seed) {
   using Mode = Bsi::RowCacheMode;
-  for (Mode mode : {Mode::kOff, Mode::kAlways, Mode::kAuto}) {
+  const uint32_t low_rent = Bsi::RowCacheRent(8) * 3;  // ~3 visits of a small filter
+  struct Run {
+    Mode mode;
+    uint32_t build_rent;
+    bool fresh;  // DropRowCache first
+  };
+  for (const Run& run :
+       {Run{Mode::kAuto, low_rent, false}, Run{Mode::kOff, 0, false}, Run{Mode::kAlways, 0, false},
+        Run{Mode::kAuto, 0, false}, Run{Mode::kAuto, low_rent, true}}) {
     for (bool sparse : {true, false}) {
-      INFO("sparse filter path " << sparse << " row cache mode " << static_cast<int>(mode));
+      // The policy's runs check the path choice; the whole-chunk path below
+      // the row cache is the same as kOff's and kAlways' (time).
+      if (!sparse && run.build_rent != 0) continue;
+      INFO("sparse filter path " << sparse << " row cache mode " << static_cast<int>(run.mode)
+                                 << " build rent " << run.build_rent << " fresh " << run.fresh);
       Bsi::SetSparseFiltersForTesting(sparse);
-      Bsi::SetRowCacheForTesting(mode);
+      Bsi::SetRowCacheForTesting(run.mode, Bsi::kRowCacheMaxRows,
+                                 run.build_rent == 0 ? Bsi::kRowCacheBuildRent : run.build_rent);
+      if (run.fresh) f.bsi.DropRowCache();
       CheckOnce(f, seed);
     }
   }
@@ -342,6 +360,87 @@ TEST_CASE("bsi: row cache chunks are shared by copies and dropped by changes", "
     REQUIRE(copy.bsi.Summarize(&one, {}).sum == -42);
     const Bsi::Interval iv{-42, -42};
     REQUIRE(copy.bsi.SelectCount({&iv, 1}, &one) == 1);
+  }
+  Bsi::SetRowCacheForTesting(Mode::kAuto);
+}
+
+// The ski-rental policy, step by step: a filter of `per` rows in each of
+// four chunks (plus one chunk of more than kRowCacheMaxRows rows, which is
+// never cached); with the build rent set to K visits' rent, K-1 repeats of a
+// query build nothing and the K-th builds the four chunks; a mutation drops
+// its chunk and resets its rent, so that chunk is built again only K
+// visits later. Every answer is checked against the naive column.
+TEST_CASE("bsi: the row cache is built once a chunk's rent reaches the threshold", "[bsi]") {
+  using Mode = Bsi::RowCacheMode;
+  for (uint64_t seed = 201; seed <= 206; ++seed) {
+    Fixture f(seed);
+    f.rows = 6 * 65536;
+    f.model.assign(f.rows, std::nullopt);
+    std::vector<uint32_t> all(f.rows);
+    std::vector<int64_t> vals(f.rows);
+    for (uint32_t r = 0; r < f.rows; ++r) {
+      all[r] = r;
+      vals[r] = RandomValue(f.rng, f.shape);
+      f.model[r] = vals[r];
+    }
+    f.bsi = Bsi::Build(all, vals);
+    const int32_t per = 1 + static_cast<int32_t>(f.rng() % 200);
+    const int k_visits = 2 + static_cast<int>(f.rng() % 6);
+    INFO("seed " << seed << " rows per chunk " << per << " K " << k_visits);
+    std::vector<uint32_t> ids;
+    for (uint32_t chunk = 0; chunk < 4; ++chunk) {
+      for (int32_t j = 0; j < per; ++j)
+        ids.push_back(chunk * 65536 + static_cast<uint32_t>(j) * 97);
+    }
+    for (uint32_t j = 0; j < 2000; ++j) ids.push_back(5 * 65536 + j * 3);  // > max rows
+    std::sort(ids.begin(), ids.end());
+    const Bitmap filter = Bitmap::FromIds(ids);
+    Bsi::SetRowCacheForTesting(Mode::kAuto, Bsi::kRowCacheMaxRows,
+                               Bsi::RowCacheRent(per) * static_cast<uint32_t>(k_visits));
+    // Queries alternate between a range count and a sum: both pay rent.
+    int q = 0;
+    auto query = [&] {
+      INFO("query " << q);
+      // A bound that is a value of the column: the interval is never empty
+      // after clamping (an empty one would visit no chunk).
+      const int64_t bound = *f.model[f.rng() % f.rows];
+      const std::vector<Bsi::Interval> ivs = {{bound, kMax}};
+      if (q++ % 2 == 0) {
+        REQUIRE(f.bsi.SelectCount(ivs, &filter) == ModelSelect(f.model, ivs, &filter).size());
+      } else {
+        tagindex::Int128 sum = 0;
+        for (int64_t v : ModelValues(f.model, &filter)) sum += v;
+        REQUIRE(f.bsi.Summarize(&filter, {.sum = true, .min = false, .max = false}).sum == sum);
+      }
+    };
+    for (int v = 1; v < k_visits; ++v) {
+      query();
+      REQUIRE(f.bsi.RowCacheChunks() == 0);
+    }
+    query();  // the K-th visit builds
+    REQUIRE(f.bsi.RowCacheChunks() == 4);
+    for (int v = 0; v < 3; ++v) query();  // gathered now
+    REQUIRE(f.bsi.RowCacheChunks() == 4);
+    // A change in chunk 2 drops it and resets its rent.
+    const uint32_t row = 2 * 65536 + 97;
+    const int64_t value = RandomValue(f.rng, f.shape);
+    f.bsi.Set(row, value);
+    f.model[row] = value;
+    REQUIRE(f.bsi.RowCacheChunks() == 3);
+    for (int v = 1; v < k_visits; ++v) {
+      query();
+      REQUIRE(f.bsi.RowCacheChunks() == 3);
+    }
+    query();
+    REQUIRE(f.bsi.RowCacheChunks() == 4);
+    // kOff never builds nor reads the cache; kAlways builds at once.
+    f.bsi.DropRowCache();
+    Bsi::SetRowCacheForTesting(Mode::kOff);
+    for (int v = 0; v < k_visits + 1; ++v) query();
+    REQUIRE(f.bsi.RowCacheChunks() == 0);
+    Bsi::SetRowCacheForTesting(Mode::kAlways);
+    query();
+    REQUIRE(f.bsi.RowCacheChunks() == 5);  // the big chunk too: every array container
   }
   Bsi::SetRowCacheForTesting(Mode::kAuto);
 }

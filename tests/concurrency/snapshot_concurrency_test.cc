@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bitmap/bsi.h"
 #include "tagindex/tagindex.h"
 
 using tagindex::CustomerKey;
@@ -504,6 +505,11 @@ TEST_CASE("snapshots: an online backup is one committed prefix of a running writ
 // oracle is the same snapshot's GetAttributeValue per row (the slices).
 TEST_CASE("snapshots: small-segment aggregates while values change", "[concurrency][snapshot]") {
   constexpr uint32_t kRows = 3 * 65536 + 500;
+  // A chunk is built once the slice walk has paid ~3 visits' rent (the
+  // default policy would build only after ~90 queries of this segment).
+  tagindex::Bsi::SetRowCacheForTesting(tagindex::Bsi::RowCacheMode::kAuto,
+                                       tagindex::Bsi::kRowCacheMaxRows,
+                                       tagindex::Bsi::RowCacheRent(200) * 3);
   auto index = Index::Create({.key_kind = KeyKind::kIdentity}).value();
   std::vector<int64_t> keys(kRows);
   std::vector<RowId> rows(kRows);
@@ -570,4 +576,5 @@ TEST_CASE("snapshots: small-segment aggregates while values change", "[concurren
   b.join();
   INFO("snapshots checked " << checked.load());
   CHECK(failures.load() == 0);
+  tagindex::Bsi::SetRowCacheForTesting(tagindex::Bsi::RowCacheMode::kAuto);
 }
