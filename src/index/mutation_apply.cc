@@ -49,7 +49,7 @@ std::vector<RowId> Union(const std::vector<RowId>& a, const std::vector<RowId>& 
 //   added   = (A.added - B.removed) | (B.added - A.removed)
 //   removed = (A.removed - B.added) | (B.removed - A.added)
 void Delta::Merge(Delta other) {
-  std::vector<TagId> tags_union;
+  absl::InlinedVector<TagId, 2> tags_union;
   std::set_union(tags.begin(), tags.end(), other.tags.begin(), other.tags.end(),
                  std::back_inserter(tags_union));
   tags = std::move(tags_union);
