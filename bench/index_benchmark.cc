@@ -66,6 +66,30 @@ void BM_Index_TagOne(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// One-key Tag and Untag that always change the tag: 1 M customers, the tag
+// holds the even keys (bitset containers); each iteration tags a random odd
+// key and untags it again (two commits, each copying the touched container).
+// BM_Index_TagOne's later calls mostly tag members already (nothing to
+// change); this is the cost of a real change.
+void BM_Index_TagUntagOne(benchmark::State& state) {
+  auto index = Index::Create().value();
+  const TagId t = index->CreateTag({.name = "t"}).value();
+  const int64_t n = Customers(1'000'000);
+  std::vector<int64_t> keys(static_cast<size_t>(n));
+  std::iota(keys.begin(), keys.end(), int64_t{0});
+  if (!index->AddCustomers(keys).ok()) state.SkipWithError("AddCustomers failed");
+  std::vector<int64_t> even;
+  for (int64_t k = 0; k < n; k += 2) even.push_back(k);
+  if (!index->TagMany(t, even).ok()) state.SkipWithError("TagMany failed");
+  std::mt19937_64 rng(5);
+  for (auto _ : state) {
+    const int64_t key = static_cast<int64_t>(rng() % static_cast<uint64_t>(n)) | 1;
+    if (!index->Tag(t, key).ok()) state.SkipWithError("Tag failed");
+    if (!index->Untag(t, key).ok()) state.SkipWithError("Untag failed");
+  }
+  state.SetItemsProcessed(state.iterations() * 2);
+}
+
 // The same with customer keys that need the int64 key -> row map
 // (phone-number-like ids, as in storage_benchmark): one map lookup per key.
 void BM_Index_TagManyInt64Keys(benchmark::State& state) {
@@ -169,6 +193,7 @@ BENCHMARK(BM_Index_TagManyKeys)
     ->Args({10'000'000, 1})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Index_TagOne);
+BENCHMARK(BM_Index_TagUntagOne);
 BENCHMARK(BM_Index_TagManyInt64Keys)
     ->Arg(1'000'000)
     ->Arg(10'000'000)

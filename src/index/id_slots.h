@@ -4,15 +4,15 @@
 //
 // Ids are handed out in increasing order and never reused, so a host's stale
 // TagId / AttributeId can never name another tag or column. The table keeps
-// the live ids in one sorted array beside their entries: a lookup is O(1)
+// the live ids in one sorted array of (id, entry): a lookup is O(1)
 // while no id below it was deleted (the entry sits at position id) and a
 // binary search over the id array otherwise; appending the next id is O(1);
-// deleting is O(live) (an erase in the arrays, the same order as the copy of
+// deleting is O(live) (an erase in the array, the same order as the copy of
 // the table every commit already makes). `next_id` is only a counter: it
 // sizes nothing.
 //
 // Copy-on-write is the owner's business: copying an IdSlots copies the
-// arrays (O(live) pointer copies) and shares the entries.
+// array (O(live) pointer copies, one allocation) and shares the entries.
 #ifndef TAGINDEX_INDEX_ID_SLOTS_H_
 #define TAGINDEX_INDEX_ID_SLOTS_H_
 
@@ -41,21 +41,15 @@ class IdSlots {
   // the common case (ascending) is an append.
   void Insert(uint32_t id, std::shared_ptr<Entry> entry) {
     if (id >= next_id_) next_id_ = id + 1;
-    if (ids_.empty() || ids_.back() < id) {
-      ids_.push_back(id);
-      entries_.push_back(std::move(entry));
+    if (slots_.empty() || slots_.back().id < id) {
+      slots_.push_back({id, std::move(entry)});
       return;
     }
-    const size_t at = std::lower_bound(ids_.begin(), ids_.end(), id) - ids_.begin();
-    ids_.insert(ids_.begin() + at, id);
-    entries_.insert(entries_.begin() + at, std::move(entry));
+    slots_.insert(LowerBound(slots_.begin(), slots_.end(), id), Slot{id, std::move(entry)});
   }
   void Erase(uint32_t id) {
-    const std::shared_ptr<Entry>* p = Find(id);
-    if (p == nullptr) return;
-    const size_t at = p - entries_.data();
-    ids_.erase(ids_.begin() + at);
-    entries_.erase(entries_.begin() + at);
+    auto it = LowerBound(slots_.begin(), slots_.end(), id);
+    if (it != slots_.end() && it->id == id) slots_.erase(it);
   }
 
   // One past the largest id ever issued (a counter; ids are not reused).
@@ -63,28 +57,37 @@ class IdSlots {
   // Makes next_id() at least `next` (ids of deleted entries stay used).
   void ReserveIds(uint32_t next) { next_id_ = std::max(next_id_, next); }
 
-  size_t size() const { return ids_.size(); }
-  // Slots allocated (the arrays' capacity): follows the live entries.
-  size_t capacity() const { return std::max(ids_.capacity(), entries_.capacity()); }
+  size_t size() const { return slots_.size(); }
+  // Slots allocated (the array's capacity): follows the live entries.
+  size_t capacity() const { return slots_.capacity(); }
 
   // Calls fn(entry) for every live entry in id order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (const auto& e : entries_) fn(*e);
+    for (const Slot& s : slots_) fn(*s.entry);
   }
 
  private:
+  // One array of (id, entry), not two parallel arrays: a version copy (one
+  // per commit) allocates once.
+  struct Slot {
+    uint32_t id;
+    std::shared_ptr<Entry> entry;
+  };
+  template <typename It>
+  static It LowerBound(It begin, It end, uint32_t id) {
+    return std::lower_bound(begin, end, id, [](const Slot& s, uint32_t v) { return s.id < v; });
+  }
   const std::shared_ptr<Entry>* Find(uint32_t id) const {
     // Dense prefix: no id at or below `id` was deleted.
-    if (id < ids_.size() && ids_[id] == id) return &entries_[id];
-    const size_t end = std::min<size_t>(ids_.size(), size_t{id} + 1);
-    auto it = std::lower_bound(ids_.begin(), ids_.begin() + end, id);
-    if (it == ids_.begin() + end || *it != id) return nullptr;
-    return &entries_[it - ids_.begin()];
+    if (id < slots_.size() && slots_[id].id == id) return &slots_[id].entry;
+    const size_t end = std::min<size_t>(slots_.size(), size_t{id} + 1);
+    auto it = LowerBound(slots_.begin(), slots_.begin() + end, id);
+    if (it == slots_.begin() + end || it->id != id) return nullptr;
+    return &it->entry;
   }
 
-  std::vector<uint32_t> ids_;                    // ascending
-  std::vector<std::shared_ptr<Entry>> entries_;  // entries_[i] has id ids_[i]
+  std::vector<Slot> slots_;  // ascending by id
   uint32_t next_id_ = 0;
 };
 

@@ -48,8 +48,13 @@ struct IndexState {
   // Writer side (caller holds a WriterLock):
   // The current version (the base of the next one).
   std::shared_ptr<const Version> Current() const { return domain->Current(); }
-  // Makes `next` the current version.
+  // The current version without a pointer copy (caller holds a WriterLock;
+  // valid until it publishes).
+  const Version& CurrentLocked() const { return *domain->CurrentForWriter(); }
+  // Makes `next` the current version (the second form takes the version
+  // built on the heap: no copy).
   void Publish(const Version& next);
+  void Publish(std::unique_ptr<Version> next);
   ContainerShares* shares() { return &domain->shares; }
 
   // Before the index is shared (Create, Open's load and replay run on one
@@ -63,6 +68,12 @@ struct IndexState {
   // that inherited it must not use it).
   pid_t owner_pid;
 };
+
+// This process's id without a system call per check (glibc's getpid() is
+// one): cached, and refreshed in a fork child by a pthread_atfork handler.
+// (A child made by a raw clone() that skips the handlers is not seen; fork(),
+// Python's os.fork and multiprocessing all run them.)
+pid_t CachedPid();
 
 // Serialises writers (RAII). Readers never take it.
 class WriterLock {

@@ -44,6 +44,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "bitmap/bitmap.h"
 #include "tagindex/rule_tags.h"
@@ -250,7 +251,8 @@ struct AttributeRowsDelta {
 // asks for them itself while the index has rule tags (their change notes).
 // `attributes` is filled under the same condition.
 struct Delta {
-  std::vector<TagId> tags;
+  // Inline for the common one or two tags: a single Tag allocates no list.
+  absl::InlinedVector<TagId, 2> tags;
   std::vector<TagRowsDelta> rows;              // by tag, ascending (when asked for)
   std::vector<AttributeRowsDelta> attributes;  // by attribute id, ascending (when asked for)
   std::vector<RowId> customers_added;          // ascending

@@ -49,7 +49,7 @@ std::vector<RowId> Union(const std::vector<RowId>& a, const std::vector<RowId>& 
 //   added   = (A.added - B.removed) | (B.added - A.removed)
 //   removed = (A.removed - B.added) | (B.removed - A.added)
 void Delta::Merge(Delta other) {
-  std::vector<TagId> tags_union;
+  absl::InlinedVector<TagId, 2> tags_union;
   std::set_union(tags.begin(), tags.end(), other.tags.begin(), other.tags.end(),
                  std::back_inserter(tags_union));
   tags = std::move(tags_union);
@@ -324,8 +324,7 @@ class KeyBatch final : public KeyPlan {
         std::find(rows_.begin(), rows_.end(), kPending) == rows_.end()) {
       Bitmap rows = Bitmap::FromIds(rows_);
       if (rows.IsSubsetOf(s.universe())) {
-        batch_ = std::move(rows);
-        has_batch_ = true;
+        batch_.emplace(std::move(rows));
         return absl::OkStatus();
       }
     }
@@ -444,13 +443,12 @@ class KeyBatch final : public KeyPlan {
   std::vector<size_t> pending_;  // positions of new customers' keys
   FreshIndex fresh_index_;       // only once the new keys stop ascending
   std::vector<K> fresh_;
-  bool ascending_ = true;  // fresh_ strictly ascending (fresh_index_ unused)
-  bool all_new_ = true;    // no key of fresh_ has a row in the KeyMap
-  Bitmap batch_;
-  bool has_batch_ = false;
+  bool ascending_ = true;        // fresh_ strictly ascending (fresh_index_ unused)
+  bool all_new_ = true;          // no key of fresh_ has a row in the KeyMap
+  std::optional<Bitmap> batch_;  // made only for a bulk batch (an empty Bitmap allocates)
 
  public:
-  const Bitmap* batch() const override { return has_batch_ ? &batch_ : nullptr; }
+  const Bitmap* batch() const override { return batch_ ? &*batch_ : nullptr; }
 };
 
 absl::Status PlanKeys(BatchView& view, const KeyList& keys, bool create, Failure* failure,
@@ -465,6 +463,77 @@ absl::Status PlanKeys(BatchView& view, const KeyList& keys, bool create, Failure
     *plan = std::move(batch);
   }
   return absl::OkStatus();
+}
+
+// A single-key TagKeys item of a single-item commit (every Index::Tag /
+// Untag of one key): planned inline, with no KeyPlan on the heap and no
+// row vectors. Only for a commit of one item, whose BatchView records
+// nothing (no pending keys, no changed rows).
+struct OneKey {
+  bool active = false;
+  bool fresh = false;   // a new customer: Apply registers it
+  bool all_new = true;  // ... whose key never had a row
+  RowId row = 0;        // the live row (fresh: assigned by Apply)
+  int64_t int_key = 0;
+  std::string_view string_key;
+  bool is_string = false;
+};
+
+// The plan of one key (see OneKey): the checks and messages of
+// KeyBatch::Plan for a batch of one.
+template <typename K>
+absl::Status PlanOneKey(const BatchView& view, K key, bool create, Failure* failure, OneKey* one) {
+  const Version& s = view.state();
+  absl::Status st = CheckKey(s.options, key);
+  if (!st.ok()) return Fail(failure, KeyText(key), std::move(st));
+  const std::optional<RowId> found = s.keys->Find(key);
+  one->active = true;
+  if constexpr (std::is_same_v<K, int64_t>) {
+    one->int_key = key;
+  } else {
+    one->string_key = key;
+    one->is_string = true;
+  }
+  if (found && s.universe().Contains(*found)) {
+    one->row = *found;
+    return absl::OkStatus();
+  }
+  if (!create) {
+    return Fail(
+        failure, KeyText(key),
+        util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer, KeySubject(key),
+                    absl::StrCat("index: customer key ", KeyText(key), " not found")));
+  }
+  one->fresh = true;
+  one->all_new = !found.has_value();
+  if (s.options.key_kind != KeyKind::kIdentity && view.row_limit() + 1 > uint64_t{kMaxRowId} + 1) {
+    return Fail(
+        failure, KeyText(key),
+        util::Error(absl::StatusCode::kResourceExhausted,
+                    absl::StrCat("index: cannot add 1 customers: row ids are used up (",
+                                 view.row_limit(), " assigned of ", uint64_t{kMaxRowId} + 1, ")"),
+                    util::LimitInfo("row ids")));
+  }
+  return absl::OkStatus();
+}
+
+// Registers a planned new customer (KeyBatch::Commit for one key).
+void CommitOneKey(Version& s, OneKey& one) {
+  if (!one.fresh) return;
+  if (s.options.key_kind == KeyKind::kIdentity) {
+    one.row = static_cast<RowId>(one.int_key);
+    s.row_limit = std::max<uint64_t>(s.row_limit, uint64_t{one.row} + 1);
+    s.MutableUniverse().Add(one.row);
+    return;
+  }
+  one.row = static_cast<RowId>(s.row_limit);
+  if (one.is_string) {
+    s.keys->InsertMany(std::span<const std::string_view>(&one.string_key, 1), one.row);
+  } else {
+    s.keys->InsertMany(std::span<const int64_t>(&one.int_key, 1), one.row, one.all_new);
+  }
+  s.row_limit += 1;
+  s.MutableUniverse().AddRange(one.row, uint64_t{one.row} + 1);
 }
 
 absl::Status CheckLiveRows(const BatchView& view, std::span<const RowId> rows, Failure* failure) {
@@ -516,13 +585,27 @@ std::vector<RowId> SortedUnique(std::span<const RowId> in) {
 
 // ---- what Validate hands to Apply ------------------------------------------------------
 
+// A Bitmap made on first use: an empty Bitmap allocates (CRoaring's
+// roaring_bitmap_create), and most items never touch these.
+class LazyBitmap {
+ public:
+  Bitmap& operator()() {
+    if (!b_) b_.emplace();
+    return *b_;
+  }
+
+ private:
+  std::optional<Bitmap> b_;
+};
+
 struct Prepared {
   std::unique_ptr<KeyPlan> keys;    // key-based kinds
+  OneKey one_key;                   // TagKeys of one key, committed alone
   std::vector<RowId> rows;          // removals: sorted, unique
-  Bitmap imported;                  // ImportTag / SaveSegment (replay): the parsed blob;
+  LazyBitmap imported;              // ImportTag / SaveSegment (replay): the parsed blob;
                                     // DefineRule: the members; RefreshRule: entered
-  Bitmap left;                      // RefreshRule: left
-  Bitmap batch;                     // TagRows of kBulkBatch rows or more: the rows
+  LazyBitmap left;                  // RefreshRule: left
+  LazyBitmap batch;                 // TagRows of kBulkBatch rows or more: the rows
   bool has_batch = false;           // ... checked live (then Apply merges `batch`)
   std::unique_ptr<BoundRule> rule;  // DefineRule / RefreshRule: the bound rule
 };
@@ -727,6 +810,10 @@ struct Validator {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
     TI_RETURN_IF_ERROR(NotRuleTag(m.tag));
     const bool create = m.add && s().options.create_missing_customers;
+    if (m.keys.size() == 1 && !view.recording()) {
+      return m.keys.is_string ? PlanOneKey(view, m.keys.strings[0], create, failure, &prep.one_key)
+                              : PlanOneKey(view, m.keys.ints[0], create, failure, &prep.one_key);
+    }
     return PlanKeys(view, m.keys, create, failure, &prep.keys);
   }
   absl::Status operator()(TagRowsMutation& m) {
@@ -737,8 +824,8 @@ struct Validator {
     // universe in one operation: batch AND NOT universe must be empty. Only
     // when it is not are the rows walked, to name the first offending one
     // exactly as the per-row check does.
-    prep.batch = Bitmap::FromIds(m.rows);
-    if (!BatchRowsLive(view, s().universe(), prep.batch)) {
+    prep.batch() = Bitmap::FromIds(m.rows);
+    if (!BatchRowsLive(view, s().universe(), prep.batch())) {
       return CheckLiveRows(view, m.rows, failure);
     }
     prep.has_batch = true;
@@ -753,12 +840,12 @@ struct Validator {
                                     absl::StrCat("index: cannot import tag ", Quote(m.name), ": ",
                                                  parsed.status().message())));
     }
-    prep.imported = *std::move(parsed);
+    prep.imported() = *std::move(parsed);
     TI_RETURN_IF_ERROR(CheckRoomForTag(view, m.name, m.category, "import", failure));
-    Bitmap missing = Bitmap::AndNot(prep.imported, s().universe());
+    Bitmap missing = Bitmap::AndNot(prep.imported(), s().universe());
     if (view.rows_changed()) {
       for (const auto& [row, live] : view.row_changes()) {
-        if (!prep.imported.Contains(row)) continue;
+        if (!prep.imported().Contains(row)) continue;
         if (live) {
           missing.Remove(row);
         } else {
@@ -931,7 +1018,7 @@ struct Validator {
                     absl::DataLossError(absl::StrCat("index: saved segment ", Quote(m.name), ": ",
                                                      parsed.status().message())));
       }
-      prep.imported = *std::move(parsed);
+      prep.imported() = *std::move(parsed);
     }
     return absl::OkStatus();
   }
@@ -971,7 +1058,7 @@ struct Validator {
     }
     prep.rule = std::make_unique<BoundRule>();
     absl::Status st =
-        ValidateDefineRule(rule_inputs(), s().rules, m, prep.rule.get(), &prep.imported);
+        ValidateDefineRule(rule_inputs(), s().rules, m, prep.rule.get(), &prep.imported());
     if (!st.ok())
       return Fail(failure, m.redefine ? TagSubject(TagId{m.id}) : std::string(m.name), st);
     if (!m.redefine) view.CreateTag(m.id, m.name, m.category);
@@ -982,7 +1069,7 @@ struct Validator {
     TI_RETURN_IF_ERROR(CheckTag(view, m.tag, failure));
     prep.rule = std::make_unique<BoundRule>();
     absl::Status st = ValidateRefreshRule(rule_inputs(), s().rules, m, prep.rule.get(),
-                                          &prep.imported, &prep.left);
+                                          &prep.imported(), &prep.left());
     if (!st.ok()) return Fail(failure, TagSubject(m.tag), st);
     return absl::OkStatus();
   }
@@ -1035,8 +1122,8 @@ void ChangeMembers(Version& s, TagEntry& tag, const Bitmap& batch, bool add, Del
   }
 }
 
-void ChangeMembers(Version& s, TagEntry& tag, const std::vector<RowId>& rows, bool add,
-                   Delta* delta, bool deltas) {
+void ChangeMembers(Version& s, TagEntry& tag, std::span<const RowId> rows, bool add, Delta* delta,
+                   bool deltas) {
   if (rows.empty()) return;
   delta->tags.push_back(tag.id);
   std::optional<Bitmap> batch;
@@ -1117,6 +1204,23 @@ struct Applier {
     s.rules.Erase(m.tag);  // dropping a rule tag drops its rule
   }
   void operator()(TagKeysMutation& m) {
+    if (prep.one_key.active) {
+      OneKey& one = prep.one_key;
+      CommitOneKey(s, one);
+      if (one.fresh) delta.customers_added.assign(1, one.row);
+      // Nothing to change (tagging a member, untagging a non-member): the
+      // tag is not copied. Not for exclusive categories (LeaveSiblings
+      // decides there) nor when exact deltas are asked for (they list the
+      // tag with empty rows, as the general path does).
+      const TagEntry* t = s.catalog.Get(m.tag);
+      if (!deltas && t->bitmap.Contains(one.row) == m.add && !(m.add && IsExclusive(s, *t))) {
+        delta.tags.push_back(m.tag);
+        return;
+      }
+      ChangeMembers(s, *s.catalog.Mutable(m.tag), std::span<const RowId>(&one.row, 1), m.add,
+                    &delta, deltas);
+      return;
+    }
     std::vector<RowId> unused;
     std::vector<RowId> rows = prep.keys->Commit(s, &unused);
     if (!unused.empty()) delta.customers_added = std::move(unused);
@@ -1135,7 +1239,7 @@ struct Applier {
   }
   void operator()(TagRowsMutation& m) {
     if (prep.has_batch) {
-      ChangeMembers(s, *s.catalog.Mutable(m.tag), prep.batch, m.add, &delta, deltas);
+      ChangeMembers(s, *s.catalog.Mutable(m.tag), prep.batch(), m.add, &delta, deltas);
       return;
     }
     ChangeMembers(s, *s.catalog.Mutable(m.tag), SortedUnique(m.rows), m.add, &delta, deltas);
@@ -1143,11 +1247,11 @@ struct Applier {
   void operator()(ImportTagMutation& m) {
     TagEntry& entry = AddTag(m.id, m.name, m.category, m.description, m.kind);
     // Set algebra on the bitmap: a run-heavy blob is never expanded to a list.
-    if (IsExclusive(s, entry)) LeaveSiblings(s, entry, prep.imported, &delta, deltas);
-    if (deltas && !prep.imported.IsEmpty()) {
-      delta.rows.push_back({entry.id, prep.imported.Copy(), Bitmap()});
+    if (IsExclusive(s, entry)) LeaveSiblings(s, entry, prep.imported(), &delta, deltas);
+    if (deltas && !prep.imported().IsEmpty()) {
+      delta.rows.push_back({entry.id, prep.imported().Copy(), Bitmap()});
     }
-    entry.bitmap = std::move(prep.imported);
+    entry.bitmap = std::move(prep.imported());
   }
   void operator()(CreateAttributeMutation& m) {
     result.attribute = s.attributes
@@ -1190,7 +1294,7 @@ struct Applier {
     if (!m.dynamic) {
       // Only live customers: one removed between the query and this commit
       // (or, on replay, before it) is not a member.
-      e->members = Bitmap::And(m.members != nullptr ? *m.members : prep.imported, s.universe());
+      e->members = Bitmap::And(m.members != nullptr ? *m.members : prep.imported(), s.universe());
     }
     result.segment = s.segments.Add(std::move(e)).id;
   }
@@ -1207,13 +1311,13 @@ struct Applier {
       delta.tags.push_back(TagId{m.id});
     }
     ApplyDefineRule(s.rules, *s.catalog.Mutable(TagId{m.id}), m, std::move(*prep.rule),
-                    std::move(prep.imported), s.universe(), &delta, deltas);
+                    std::move(prep.imported()), s.universe(), &delta, deltas);
   }
   void operator()(RefreshRuleMutation& m) {
     result.tag = m.tag;
     delta.tags.push_back(m.tag);
-    ApplyRefreshRule(s.rules, *s.catalog.Mutable(m.tag), m, std::move(*prep.rule), prep.imported,
-                     prep.left, &delta, deltas);
+    ApplyRefreshRule(s.rules, *s.catalog.Mutable(m.tag), m, std::move(*prep.rule), prep.imported(),
+                     prep.left(), &delta, deltas);
   }
 };
 
@@ -1314,8 +1418,11 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     // The next version: a copy sharing everything with the current one;
     // Apply copies what it changes. Readers keep the current version until
     // Publish, so a failure anywhere below leaves them (and the index)
-    // exactly as they were.
-    Version next(*s.Current());
+    // exactly as they were. Built on the heap once: Publish adopts it (it
+    // used to be copied a second time there). Declared after `lock`, so a
+    // failed commit frees it under the writer mutex.
+    std::unique_ptr<Version> next_holder = std::make_unique<Version>(s.CurrentLocked());
+    Version& next = *next_holder;
     BatchView view(next, /*recording=*/items.size() > 1);
     for (size_t i = 0; i < items.size(); ++i) {
       absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
@@ -1349,7 +1456,7 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     }
     ++next.sequence;
     NoteUnsynced(s, ticket);
-    s.Publish(next);
+    s.Publish(std::move(next_holder));
     return absl::OkStatus();
   });
   TI_RETURN_IF_ERROR(st);

@@ -138,6 +138,11 @@ class WriteDomain {
     std::lock_guard<std::mutex> g(current_mu_);
     return current_;
   }
+  // The current version for the writer (caller holds the writer mutex):
+  // no copy of the pointer and no cell mutex. Only the writer ever
+  // replaces the cell's pointer, and readers only copy it, so reading it
+  // here races with nothing.
+  const Version* CurrentForWriter() const { return current_.get(); }
   // Makes `v` current; returns the previous one (for the caller to drop
   // outside the cell's mutex).
   std::shared_ptr<const Version> Swap(std::shared_ptr<const Version> v) {
@@ -182,9 +187,14 @@ class WriteDomain {
 
 // Wraps `v` for publication: its deleter retires it to `domain`.
 inline std::shared_ptr<const Version> MakeShared(std::shared_ptr<WriteDomain> domain,
-                                                 const Version& v) {
+                                                 std::unique_ptr<Version> v) {
+  // If the control block cannot be allocated, shared_ptr calls the deleter.
   return std::shared_ptr<const Version>(
-      new Version(v), [domain = std::move(domain)](const Version* p) { domain->Retire(p); });
+      v.release(), [domain = std::move(domain)](const Version* p) { domain->Retire(p); });
+}
+inline std::shared_ptr<const Version> MakeShared(std::shared_ptr<WriteDomain> domain,
+                                                 const Version& v) {
+  return MakeShared(std::move(domain), std::make_unique<Version>(v));
 }
 
 }  // namespace tagindex::internal
