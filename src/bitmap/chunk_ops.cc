@@ -349,11 +349,14 @@ int32_t IntersectArrays(const uint16_t* a, int32_t na, const uint16_t* b, int32_
   }
   if (na == 0) return 0;
   if (int64_t{na} * 32 < nb) return IntersectGallop(a, na, b, nb, out);
-  // Measured (bench/kernels_benchmark, array band): above this size the
-  // scatter/test through a scratch bitset beats the SIMD merge, whose
-  // branches mispredict on every block.
-  constexpr int32_t kScratchMin = 256;
-  if (na >= kScratchMin) return IntersectScratch(a, na, b, nb, out, scratch);
+  // Measured (bench/kernels_benchmark's array band and same-run
+  // per-kernel timings on 64-3277-element pairs): the branch-free SIMD block
+  // merges beat the scatter/test through a scratch bitset at every size
+  // (2-2.5x), but the scalar merge, one element per loop-carried step, loses
+  // to it from a few dozen elements on.
+  if (ops.level == simd::Level::kScalar && na >= 32) {
+    return IntersectScratch(a, na, b, nb, out, scratch);
+  }
   return ops.intersect(a, na, b, nb, out);
 }
 
