@@ -738,3 +738,46 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE(
+    "kernels: arrays against a few runs (the galloping filter) and many runs, both modes, "
+    "every dispatch level",
+    "[bitmap][kernels][dispatch][array]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    for (uint64_t seed = 700; seed < 700 + Seeds(30, 300); ++seed) {
+      std::mt19937_64 rng(seed);
+      std::vector<uint32_t> arr, runs;
+      const int32_t n = 1 + static_cast<int32_t>(rng() % 4000);
+      std::set<uint32_t> s;
+      while (static_cast<int32_t>(s.size()) < n) s.insert(static_cast<uint32_t>(rng() % 65536));
+      arr.assign(s.begin(), s.end());
+      // 1-3 long runs, or up to 900 short ones; sometimes touching 0 / 65535.
+      const bool few = rng() % 2;
+      const int nr = few ? 1 + static_cast<int>(rng() % 3) : 1 + static_cast<int>(rng() % 900);
+      std::set<uint32_t> r;
+      for (int k = 0; k < nr; ++k) {
+        uint32_t start = static_cast<uint32_t>(rng() % 65536);
+        if (rng() % 8 == 0) start = k % 2 ? 65535 - static_cast<uint32_t>(rng() % 100) : 0;
+        const uint32_t len =
+            few ? static_cast<uint32_t>(rng() % 20000) : static_cast<uint32_t>(rng() % 40);
+        for (uint32_t x = start; x <= std::min<uint32_t>(65535, start + len); ++x) r.insert(x);
+      }
+      runs.assign(r.begin(), r.end());
+      Bitmap a = Bitmap::FromIds(arr), b = Bitmap::FromIds(runs);
+      b.RunOptimize();
+      INFO("level " << tagindex::simd::LevelName(level) << " seed " << seed << " n " << n
+                    << " runs " << nr);
+      const std::vector<uint32_t> both = Intersect(arr, runs);
+      std::vector<uint32_t> only;
+      std::set_difference(arr.begin(), arr.end(), runs.begin(), runs.end(),
+                          std::back_inserter(only));
+      std::vector<const Bitmap*> ab = {&a, &b}, pa = {&a}, nb = {&b};
+      CHECK(tagindex::kernels::AndAndNotCardinality(ab, {}) == both.size());
+      CHECK(tagindex::kernels::AndAndNot(ab, {}).ToVector() == both);
+      CHECK(tagindex::kernels::AndAndNotCardinality(pa, nb) == only.size());
+      CHECK(tagindex::kernels::AndAndNot(pa, nb).ToVector() == only);
+      CHECK(tagindex::kernels::croaring::AndCardinality(a, b) == both.size());
+    }
+  }
+}
