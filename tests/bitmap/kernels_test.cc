@@ -781,3 +781,44 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("kernels: OrMany of many inputs that fill whole chunks (the early stop) at every level",
+          "[bitmap][kernels][dispatch][or]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    for (uint64_t seed = 900; seed < 900 + Seeds(3, 60); ++seed) {
+      std::mt19937_64 rng(seed);
+      // Chunk 0 is covered by the inputs together (each id in some input),
+      // chunk 1 almost (one id left out), chunk 2 sparsely; input kinds mix.
+      const int inputs = 2 + static_cast<int>(rng() % 40);
+      std::vector<std::vector<uint32_t>> ids(static_cast<size_t>(inputs));
+      const uint32_t missing = 65536 + static_cast<uint32_t>(rng() % 65536);
+      for (uint32_t x = 0; x < 2 * 65536; ++x) {
+        if (x == missing) continue;
+        // Runs of ids go to the same input (run containers), the rest at random.
+        const size_t to = (x / 700) % 3 == 0 ? (x / 700) % static_cast<size_t>(inputs)
+                                             : static_cast<size_t>(rng() % inputs);
+        ids[to].push_back(x);
+      }
+      for (auto& v : ids) {
+        for (int k = 0; k < 50; ++k) v.push_back(2 * 65536 + static_cast<uint32_t>(rng() % 65536));
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+      }
+      std::vector<Bitmap> store;
+      for (const auto& v : ids) {
+        store.push_back(Bitmap::FromIds(v));
+        if (rng() % 2) store.back().RunOptimize();
+      }
+      std::vector<const Bitmap*> in;
+      for (const Bitmap& b : store) in.push_back(&b);
+      INFO("level " << tagindex::simd::LevelName(level) << " seed " << seed << " inputs "
+                    << inputs);
+      const std::vector<uint32_t> want = Union(in);
+      const Bitmap got = tagindex::kernels::OrMany(in);
+      CHECK(got.Cardinality() == want.size());
+      CHECK(got.ToVector() == want);
+      CHECK(got.Equals(tagindex::kernels::croaring::OrMany(in)));
+    }
+  }
+}
