@@ -81,21 +81,30 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
   const Bitmap& universe = *in.universe;
   const uint64_t live_count = universe.Cardinality();
 
+  // ---- int64 key runs (kind 30), if any: checked first (frozen_int_runs.cc) -------
+  if (in.kind == KeyKind::kInt64 && !in.runs.empty() && !LoadRuns(in, &f, error)) return false;
+
   // ---- key list (kind 4): sizes first -------------------------------------------
+  // (With runs it holds the rows outside them: row_limit - run rows.)
   std::span<const char> list = in.key_list;
   if (list.size() < kKeyListHeader) return Fail(error, false, 0, "key list too short");
   if (static_cast<uint8_t>(list[0]) != static_cast<uint8_t>(in.kind)) {
     return Fail(error, false, 0, "key list of the wrong key kind");
   }
-  f.rows_ = Load64(list.data() + 1);
-  if (f.rows_ != in.row_limit) {
-    return Fail(error, false, 1,
-                absl::StrCat("key list of ", f.rows_, " rows for a row limit of ", in.row_limit));
+  f.list_rows_ = Load64(list.data() + 1);
+  if (f.list_rows_ != in.row_limit - f.run_rows_) {
+    return Fail(
+        error, false, 1,
+        f.runs_.empty()
+            ? absl::StrCat("key list of ", f.list_rows_, " rows for a row limit of ", in.row_limit)
+            : absl::StrCat("key list of ", f.list_rows_, " rows for a row limit of ", in.row_limit,
+                           " of which ", f.run_rows_, " are in key runs"));
   }
+  f.rows_ = in.row_limit;
   const uint64_t list_body = list.size() - kKeyListHeader;
   f.keys_ = list.data() + kKeyListHeader;
   if (in.kind == KeyKind::kInt64) {
-    if (list_body / 8 != f.rows_ || list_body % 8 != 0) {
+    if (list_body / 8 != f.list_rows_ || list_body % 8 != 0) {
       return Fail(error, false, kKeyListHeader, "key list size does not match its row count");
     }
   } else {
@@ -128,10 +137,13 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
   if ((table.size() - kTableHeader) / 8 != f.entries_ || (table.size() - kTableHeader) % 8 != 0) {
     return Fail(error, true, 8, "key lookup table size does not match its entry count");
   }
-  if (f.entries_ != live_count) {
+  if (f.entries_ != live_count - f.run_rows_) {  // run rows are live (LoadRuns)
     return Fail(error, true, 8,
-                absl::StrCat("key lookup table of ", f.entries_, " entries for ", live_count,
-                             " live customers"));
+                f.runs_.empty()
+                    ? absl::StrCat("key lookup table of ", f.entries_, " entries for ", live_count,
+                                   " live customers")
+                    : absl::StrCat("key lookup table of ", f.entries_, " entries for ", live_count,
+                                   " live customers of which ", f.run_rows_, " are in key runs"));
   }
   if (!universe.IsEmpty() && uint64_t{universe.Maximum()} >= f.rows_) {
     return Fail(error, false, 1, "a live customer has no key");
@@ -176,7 +188,9 @@ bool FrozenKeys::Load(const Input& in, FrozenKeys* out, FrozenKeysError* error) 
   // ---- pass B, over the live rows' keys: string validity, sum -------------------
   if (!in.trusted) {
     uint64_t key_sum = 0;
-    if (in.kind == KeyKind::kInt64) {
+    if (!f.runs_.empty()) {
+      if (!f.CheckLiveOutsideRuns(universe, mix.key, &key_sum, error)) return false;
+    } else if (in.kind == KeyKind::kInt64) {
       ForEachLiveRow(universe, [&](RowId r) {
         key_sum += mix(FrozenEntry(FrozenKeyHash(f.IntKey(r), f.seed_), r));
         return true;
@@ -334,6 +348,10 @@ std::optional<RowId> FrozenKeys::FindHashed(uint64_t hash, Compare cmp, uint64_t
 }
 
 std::optional<RowId> FrozenKeys::Find(int64_t key, uint64_t* probes) const {
+  if (!runs_.empty()) {  // a key in a run is nowhere else (Load checks)
+    size_t hint = 0;
+    if (const RowId row = RunFind(key, &hint); row != kNoRow) return row;
+  }
   return FindHashed(
       FrozenKeyHash(key, seed_),
       [&](RowId row) {
@@ -404,6 +422,11 @@ void FrozenKeys::FindManyImpl(std::span<const Key> keys, RowId* rows) const {
 }
 
 void FrozenKeys::FindMany(std::span<const int64_t> keys, RowId* rows) const {
+  if (!runs_.empty()) return FindManyWithRuns(keys, rows);
+  FindManyImpl(keys, rows);
+}
+
+void FrozenKeys::FindManyHashed(std::span<const int64_t> keys, RowId* rows) const {
   FindManyImpl(keys, rows);
 }
 

@@ -34,6 +34,7 @@ inline uint64_t FrozenEntry(uint64_t hash, RowId row) {
 // Where a snapshot's key sections failed validation.
 struct FrozenKeysError {
   bool in_table = false;  // false: the key list (kind 4); true: the lookup table (kind 10)
+  bool in_runs = false;   // the int64 key runs (kind 30); takes precedence over in_table
   uint64_t at = 0;        // byte offset within that section's payload
   std::string what;
 };
@@ -63,6 +64,10 @@ class FrozenKeys {
     std::shared_ptr<const ReadableRegion> region;
     std::span<const char> key_list;  // payload of section kind 4
     std::span<const char> table;     // payload of section kind 10
+    // Payload of section kind 30 (int64 key runs), empty when the file has
+    // none: the key list and the lookup table then hold the rows outside
+    // the runs only (see frozen_int_runs.cc and docs/file_format.md).
+    std::span<const char> runs;
     const Bitmap* universe = nullptr;
     uint64_t row_limit = 0;
     const IndexOptions* options = nullptr;
@@ -93,8 +98,12 @@ class FrozenKeys {
   uint64_t Entry(uint64_t i) const { return Load64(table_ + 8 * i); }
 
   int64_t IntKey(RowId row) const {
+    if (!runs_.empty()) return IntKeyWithRuns(row);
     return static_cast<int64_t>(Load64(keys_ + 8 * uint64_t{row}));
   }
+  // Keys of rows [begin, end) into out[0, end - begin), in one sequential
+  // pass (no search per row when the snapshot has key runs).
+  void CopyIntKeys(uint64_t begin, uint64_t end, int64_t* out) const;
   std::string_view StringKey(RowId row) const {
     const uint64_t begin = Load64(keys_ + 8 * uint64_t{row});
     const uint64_t end = Load64(keys_ + 8 * (uint64_t{row} + 1));
@@ -113,6 +122,22 @@ class FrozenKeys {
   std::optional<RowId> Find(int64_t key, uint64_t* probes = nullptr) const;
   std::optional<RowId> Find(std::string_view key, uint64_t* probes = nullptr) const;
 
+  // ---- int64 key runs (section kind 30; frozen_int_runs.cc) ----
+  // A run: keys [key, key + length) are live rows [row, row + length), in
+  // that order. Runs never overlap in rows or keys, hold live rows only,
+  // and no live row outside them has a key inside one. Rows outside the
+  // runs keep the hashed form (key list + lookup table).
+  struct IntRun {
+    int64_t key;
+    RowId row;
+    uint32_t length;
+  };
+  size_t run_count() const { return runs_.size(); }
+  uint64_t run_rows() const { return run_rows_; }
+  const IntRun& run(size_t i) const { return runs_[i]; }  // by row
+  // Nothing to look up: no hashed entries and no runs.
+  bool lookup_empty() const { return entries_ == 0 && runs_.empty(); }
+
   // Key comparisons Load made to prove that no two live rows share a key
   // (sort-based within runs of equal tags: O(k log k) for a run of k).
   uint64_t load_probes() const { return load_probes_; }
@@ -129,8 +154,8 @@ class FrozenKeys {
   void FindMany(std::span<const std::string_view> keys, RowId* rows) const;
 
   // The key list's arrays, for writing the next snapshot: int64 keys
-  // (rows x 8 bytes), string offsets (rows x 8 bytes, without the final
-  // one) and the string key bytes.
+  // (rows x 8 bytes; only without runs: with runs, use CopyIntKeys), string offsets (rows x 8
+  // bytes, without the final one) and the string key bytes.
   std::string_view IntKeyBytes() const { return {keys_, kind_ == KeyKind::kInt64 ? rows_ * 8 : 0}; }
   std::string_view StringOffsetBytes() const {
     return {keys_, kind_ == KeyKind::kString ? rows_ * 8 : 0};
@@ -158,8 +183,34 @@ class FrozenKeys {
     return directory_bits_ == 0 ? 0 : hash >> (64 - directory_bits_);
   }
 
+  // Runs: parse and check section kind 30 (Load's first step for int64
+  // keys with runs).
+  static bool LoadRuns(const Input& in, FrozenKeys* f, FrozenKeysError* error);
+  // Pass B of Load with runs: every live row outside the runs has a key
+  // outside every run; the keyed sum of their table entries.
+  // The sum is of FrozenKeyHash(entry, mix_key), Load's multiset hash.
+  bool CheckLiveOutsideRuns(const Bitmap& universe, uint64_t mix_key, uint64_t* sum,
+                            FrozenKeysError* error) const;
+  int64_t IntKeyWithRuns(RowId row) const;
+  // The row of `key` if a run holds it, else kNoRow; `hint` (an index in
+  // runs_by_key_) is tried first, for ascending batches.
+  RowId RunFind(int64_t key, size_t* hint) const;
+  // FindMany of int64 keys when there are runs: runs first, the rest
+  // hashed as one batch.
+  void FindManyWithRuns(std::span<const int64_t> keys, RowId* rows) const;
+  // FindMany of int64 keys in the hashed form only (the lookup table).
+  void FindManyHashed(std::span<const int64_t> keys, RowId* rows) const;
+
   KeyKind kind_ = KeyKind::kInt64;
   std::shared_ptr<const ReadableRegion> region_;
+  // Int64 key runs, by row (copied from section kind 30), with the number
+  // of run rows up to and including each (for the key list index of a row
+  // outside them), and their indexes by key.
+  std::vector<IntRun> runs_;
+  std::vector<uint64_t> run_rows_through_;
+  std::vector<IntRun> runs_by_key_;
+  uint64_t run_rows_ = 0;
+  uint64_t list_rows_ = 0;  // rows in the key list (rows_ - run_rows_)
   uint64_t rows_ = 0;
   const char* keys_ = nullptr;  // int64 keys, or string offsets (rows_ + 1)
   const char* blob_ = nullptr;  // string key bytes

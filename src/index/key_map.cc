@@ -164,7 +164,7 @@ void KeyMap::FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows, uin
       row = FindMemory(keys[i], limit);
     }
     (*rows)[i] = row.value_or(kNoRow);
-    if (!row && base_.entry_count() != 0) {
+    if (!row && !base_.lookup_empty()) {
       rest.push_back(keys[i]);
       rest_at.push_back(i);
     }

@@ -149,6 +149,27 @@ class KeyMap {
   std::vector<std::string_view> LookupEntryParts(const Bitmap& live,
                                                  std::vector<uint64_t>* scratch) const;
 
+  // Int64 keys in the run form (frozen_int_runs.cc, docs/file_format.md
+  // section kind 30): the runs, the key list of the rows outside them (kind
+  // 4 payload) and the lookup-table entries of the live rows outside them
+  // (kind 10 after its header). A run is a stretch of at least
+  // kMinDiskRun live rows whose keys ascend by one; each costs 16 bytes
+  // where the hashed form costs 16 per row. Returns false (nothing filled)
+  // when there is no such stretch and the base has no runs: the caller
+  // then writes the hashed form (KeyListParts, LookupEntryParts), exactly
+  // the format of files without runs. `*rows` as for KeyListParts.
+  static constexpr uint64_t kMinDiskRun = 16;
+  struct IntKeySections {
+    std::string runs;
+    std::string key_list;
+    std::vector<uint64_t> entries;
+  };
+  bool IntKeySectionsWithRuns(const Bitmap& live, uint64_t limit, IntKeySections* out,
+                              uint64_t* rows) const;
+  // Tests: the shortest run the writer stores (0: kMinDiskRun; UINT64_MAX:
+  // never, i.e. the writer of files without runs). Process-wide.
+  static void SetMinDiskRunForTesting(uint64_t length);
+
  private:
   template <typename K>
   void FindManyImpl(std::span<const K> keys, std::vector<RowId>* rows, uint64_t limit) const;

@@ -343,7 +343,46 @@ absl::Status ReadUniverse(Loader& l, Sections secs, Version& s) {
 // The bytes are KeyMap's (KeyListParts, LookupEntryParts) and FrozenKeys's
 // (Load), side by side in frozen_keys.cc; here they are framed as sections.
 
+absl::Status WriteKeyTable(const Version& s, SnapshotWriter& w);
+
+// Int64 keys with stretches worth storing as runs: kinds 30, 4 and 10 in the
+// run form (frozen_int_runs.cc). Sets *done = false, writing nothing, when
+// the keys have no runs: the hashed form below is then written, byte for
+// byte what files without runs always held.
+absl::Status WriteIntKeyRuns(const Version& s, SnapshotWriter& w, bool* done) {
+  *done = false;
+  if (s.options.key_kind != KeyKind::kInt64) return absl::OkStatus();
+  KeyMap::IntKeySections sections;
+  uint64_t rows = 0;
+  if (!s.keys->IntKeySectionsWithRuns(s.universe(), s.row_limit, &sections, &rows)) {
+    return absl::OkStatus();
+  }
+  if (rows != s.row_limit) {
+    return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
+                       "index: key table size mismatch");
+  }
+  if (!sections.runs.empty()) {
+    TI_RETURN_IF_ERROR(
+        w.AddSection(SectionKind::kIntKeyRuns, storage::kSectionRequired, {sections.runs}));
+  }
+  TI_RETURN_IF_ERROR(
+      w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, {sections.key_list}));
+  std::string head;
+  PutU64(&head, s.keys->table_seed());
+  PutU64(&head, sections.entries.size());
+  *done = true;
+  return w.AddSection(
+      SectionKind::kKeyTable, storage::kSectionRequired,
+      {head, std::string_view(reinterpret_cast<const char*>(sections.entries.data()),
+                              sections.entries.size() * 8)});
+}
+
+// Writes every key section: the run form (kinds 30, 4, 10) or the key list
+// and the lookup table.
 absl::Status WriteKeyList(const Version& s, SnapshotWriter& w) {
+  bool done = false;
+  TI_RETURN_IF_ERROR(WriteIntKeyRuns(s, w, &done));
+  if (done) return absl::OkStatus();
   // The KeyMap is shared with later versions and may have grown past this
   // one (a checkpoint or backup writing a pinned version): the version's
   // rows are those below its row limit. Written from the base mapping and
@@ -355,8 +394,12 @@ absl::Status WriteKeyList(const Version& s, SnapshotWriter& w) {
     return util::Error(absl::StatusCode::kInternal, ErrorKind::kInternal, "key table",
                        "index: key table size mismatch");
   }
-  return w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts);
+  TI_RETURN_IF_ERROR(w.AddSection(SectionKind::kCustomerKeys, storage::kSectionRequired, parts));
+  return WriteKeyTable(s, w);
 }
+
+// Written by WriteKeyList (kinds 10 and 30 depend on the same pass).
+absl::Status WriteNothing(const Version&, SnapshotWriter&) { return absl::OkStatus(); }
 
 absl::Status WriteKeyTable(const Version& s, SnapshotWriter& w) {
   if (s.options.key_kind == KeyKind::kIdentity) return absl::OkStatus();  // no table
@@ -376,6 +419,10 @@ absl::Status WriteKeyTable(const Version& s, SnapshotWriter& w) {
 absl::Status ReadKeys(Loader& l, Sections secs, Version& s) {
   const Section& sec = *secs[0];
   const Section* table = l.One(SectionKind::kKeyTable);
+  const Section* runs = l.One(SectionKind::kIntKeyRuns);
+  if (runs != nullptr && s.options.key_kind != KeyKind::kInt64) {
+    return l.Bad(*runs, 0, "key runs in an index whose keys are not int64");
+  }
   const bool keyed = s.options.key_kind != KeyKind::kIdentity;
   if (keyed != (table != nullptr)) {
     return l.Missing(keyed ? "lacks its key lookup table (section kind 10)"
@@ -405,11 +452,13 @@ absl::Status ReadKeys(Loader& l, Sections secs, Version& s) {
   } else {
     owned = CopyKeySections(&list_bytes, &table_bytes);
   }
-  const FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), list_bytes, table_bytes);
+  FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), list_bytes, table_bytes);
+  // The runs are copied out by Load: read where they are.
+  if (runs != nullptr) in.runs = runs->payload;
   FrozenKeys frozen;
   FrozenKeysError error;
   if (!FrozenKeys::Load(in, &frozen, &error)) {
-    return l.Bad(error.in_table ? *table : sec, error.at, error.what);
+    return l.Bad(error.in_runs ? *runs : (error.in_table ? *table : sec), error.at, error.what);
   }
   s.keys->SetBase(std::move(frozen));
   return absl::OkStatus();
@@ -780,7 +829,10 @@ constexpr SectionCodec kSections[] = {
     {SectionKind::kUniverse, "universe", true, false, WriteUniverse, ReadUniverse},
     {SectionKind::kCustomerKeys, "customer keys", true, false, WriteKeyList, ReadKeys},
     // Present exactly when the keys are int64 or string (ReadKeys checks).
-    {SectionKind::kKeyTable, "key lookup table", false, false, WriteKeyTable, nullptr},
+    {SectionKind::kKeyTable, "key lookup table", false, false, WriteNothing, nullptr},
+    // Int64 keys only, when they have runs (ReadKeys checks; written and read
+    // with the key list).
+    {SectionKind::kIntKeyRuns, "int64 key runs", false, false, WriteNothing, nullptr},
     {SectionKind::kTagBitmap, "tag bitmap", false, true, WriteTagBitmaps, ReadTagBitmaps},
     {SectionKind::kAttribute, "attribute column", false, true, WriteAttributes, ReadAttributes},
     {SectionKind::kSavedSegment, "saved segment", false, true, WriteSavedSegments,
@@ -885,12 +937,14 @@ std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
   std::shared_ptr<const ReadableRegion> region = std::move(read).value();
   absl::StatusOr<storage::ParsedSnapshot> parsed = storage::ParseSnapshot(region->data(), path);
   if (!parsed.ok()) return std::nullopt;
-  std::span<const char> key_list, table;
+  std::span<const char> key_list, table, runs;
   for (const Section& sec : parsed->sections) {
     if (sec.kind == static_cast<uint32_t>(SectionKind::kCustomerKeys)) {
       key_list = sec.payload;
     } else if (sec.kind == static_cast<uint32_t>(SectionKind::kKeyTable)) {
       table = sec.payload;
+    } else if (sec.kind == static_cast<uint32_t>(SectionKind::kIntKeyRuns)) {
+      runs = sec.payload;
     }
   }
   FrozenKeys frozen;
@@ -899,6 +953,7 @@ std::optional<FrozenKeys> MapSnapshotKeys(const Version& s, FileSystem& fs,
     std::shared_ptr<const ReadableRegion> owned = CopyKeySections(&key_list, &table);
     FrozenKeys::Input in = FrozenKeysInput(s, std::move(owned), key_list, table);
     in.trusted = true;  // written by this process from `s` a moment ago
+    in.runs = runs;     // copied out by Load while `region` lives
     if (!FrozenKeys::Load(in, &frozen, &error)) return std::nullopt;
   } catch (const std::bad_alloc&) {
     return std::nullopt;

@@ -43,6 +43,8 @@ enum class SectionKind : uint32_t {
   kAttribute = 11,         // one attribute column: metadata + its bit-sliced index
   kSavedSegment = 20,      // one saved segment (人群包): definition + static members
   // 21..29: reserved for saved segments and rule tags.
+  kIntKeyRuns = 30,  // int64 keys as runs (first key, first row, length)
+  // 31..34: reserved for int64 key encodings.
   kEnd = 0xFFFF,  // last section: section count
 };
 

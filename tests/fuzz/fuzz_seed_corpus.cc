@@ -24,10 +24,14 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path out = argv[1];
   // One index per keyed kind: string keys and int64 keys each bring a key
-  // list and a lookup table (docs/file_format.md, kinds 4 and 10).
-  for (tagindex::KeyKind kind : {tagindex::KeyKind::kString, tagindex::KeyKind::kInt64}) {
+  // list and a lookup table (docs/file_format.md, kinds 4 and 10); a third,
+  // of int64 keys with ascending runs, brings key runs (kind 30) too (the
+  // fuzzer's checksum-repair mode then reaches the run checks).
+  for (int variant : {0, 1, 2}) {
+    const tagindex::KeyKind kind =
+        variant == 0 ? tagindex::KeyKind::kString : tagindex::KeyKind::kInt64;
     const bool strings = kind == tagindex::KeyKind::kString;
-    const std::string tag = strings ? "" : "_int64";
+    const std::string tag = variant == 0 ? "" : (variant == 1 ? "_int64" : "_int64_runs");
     auto fs = std::make_shared<tagindex::testing::MemFileSystem>();
     tagindex::OpenOptions o;
     o.create_if_missing = true;
@@ -54,6 +58,13 @@ int main(int argc, char** argv) {
       (void)index->TagMany(b, std::span(ints).subspan(1));
       (void)index->TagMany(c, std::span(ints).subspan(3));
       (void)index->SetAttribute("消费", int64_t{138}, 1200);
+      if (variant == 2) {  // two runs of 20 (rows 4..23 and 24..43)
+        std::vector<int64_t> run;
+        for (int64_t k = 0; k < 20; ++k) run.push_back(1000 + k);
+        for (int64_t k = 0; k < 20; ++k) run.push_back(100 + k);
+        (void)index->AddCustomers(run);
+        (void)index->TagMany(b, std::span(run).subspan(10, 20));
+      }
     }
     (void)index->Checkpoint();
     if (strings) {

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -317,5 +318,118 @@ TEST_CASE("snapshot semantics: each broken invariant is DataLoss at its byte",
     const size_t at = ReplaceSame(s.sections[i].payload, "SpendAttr", "Spend\nttr");
     REQUIRE(at == 12);
     RequireRefused(f.OpenWith(s), s.OffsetOf(i, 12), K::kAttribute, "control character", path);
+  }
+}
+
+namespace {
+
+// A valid int64 index whose snapshot has key runs (section kind 30): rows
+// 0..39 keys 1000..1039, rows 40..79 keys 100..139 (two runs), rows 80..99
+// keys 7 apart (the hashed rest), row 95 removed.
+struct RunsFixture {
+  std::shared_ptr<MemFileSystem> fs = std::make_shared<MemFileSystem>();
+  std::string snapshot_path;
+
+  RunsFixture() {
+    auto index = Index::Open(kDir, MemOptions(fs)).value();
+    std::vector<int64_t> keys;
+    for (int64_t k = 0; k < 40; ++k) keys.push_back(1000 + k);
+    for (int64_t k = 0; k < 40; ++k) keys.push_back(100 + k);
+    for (int64_t k = 0; k < 20; ++k) keys.push_back(1'000'000 + 7 * k);
+    REQUIRE(index->AddCustomers(keys).ok());
+    REQUIRE(index->RemoveCustomer(keys[95]).ok());
+    REQUIRE(index->Checkpoint().ok());
+    index.reset();
+    for (const std::string& name : fs->Names()) {
+      if (name.find("snapshot-") != std::string::npos) snapshot_path = name;
+    }
+    REQUIRE(!snapshot_path.empty());
+  }
+  EditableSnapshot Snapshot() { return Parse(fs->Get(snapshot_path)); }
+  absl::Status OpenWith(const EditableSnapshot& s) {
+    fs->Put(snapshot_path, s.Serialize());
+    return Index::Open(kDir, MemOptions(fs)).status();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("snapshot semantics: each broken key-run invariant is DataLoss at its byte",
+          "[storage][semantic][key_runs]") {
+  using K = storage::SectionKind;
+  RunsFixture f;
+  EditableSnapshot s = f.Snapshot();
+  const std::string& path = f.snapshot_path;
+  const size_t ri = s.Find(K::kIntKeyRuns);
+  std::string& runs = s.sections[ri].payload;
+  REQUIRE(runs.size() == 8 + 2 * 16);  // the harness: two runs as built
+  REQUIRE(storage::LoadU64(runs.data()) == 2);
+  REQUIRE(f.OpenWith(s).ok());
+  constexpr size_t kRun1 = 8 + 16;  // the second run's bytes
+
+  SECTION("a run count that does not match the section size") {
+    SetU64(runs, 0, 3);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, 0), K::kIntKeyRuns, "does not match its run count",
+                   path);
+  }
+  SECTION("an empty run") {
+    SetU32(runs, kRun1 + 12, 0);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, kRun1 + 12), K::kIntKeyRuns, "key run 1 is empty",
+                   path);
+  }
+  SECTION("runs overlapping in rows") {
+    SetU32(runs, kRun1 + 8, 30);  // rows 30..69 overlap run 0's 0..39
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, kRun1 + 8), K::kIntKeyRuns,
+                   "overlaps the rows of run 0", path);
+  }
+  SECTION("a run beyond the row limit") {
+    SetU32(runs, kRun1 + 8, 70);  // rows 70..109 of 100
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, kRun1 + 8), K::kIntKeyRuns,
+                   "beyond the row limit 100", path);
+  }
+  SECTION("a run whose last key overflows int64") {
+    SetU64(runs, 8, static_cast<uint64_t>(std::numeric_limits<int64_t>::max() - 10));
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, 8), K::kIntKeyRuns, "overflows int64", path);
+  }
+  SECTION("a run holding a removed customer") {
+    SetU32(runs, kRun1 + 8, 81);  // rows 81..99 hold removed row 95
+    SetU32(runs, kRun1 + 12, 19);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, kRun1 + 8), K::kIntKeyRuns, "not live customers",
+                   path);
+  }
+  SECTION("runs overlapping in keys") {
+    SetU64(runs, kRun1, 1020);  // keys 1020..1059 overlap run 0's 1000..1039
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri, kRun1), K::kIntKeyRuns,
+                   "key runs 0 and 1 overlap in keys", path);
+  }
+  SECTION("a key list count inconsistent with the runs (a row in neither)") {
+    SetU32(runs, kRun1 + 12, 39);  // row 79 is now in no run and not in the key list
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCustomerKeys), 1), K::kCustomerKeys,
+                   "key list of 20 rows for a row limit of 100 of which 79 are in key runs", path);
+  }
+  SECTION("a lookup table count inconsistent with the runs") {
+    // Run 1 moved into the key list (rows 40..79 first, in row order): the
+    // list is consistent, the table lacks the 40 entries.
+    runs.resize(8 + 16);
+    SetU64(runs, 0, 1);
+    std::string& list = s.Payload(K::kCustomerKeys);
+    std::string moved;
+    for (int64_t k = 0; k < 40; ++k) storage::PutU64(&moved, static_cast<uint64_t>(100 + k));
+    list.insert(9, moved);
+    SetU64(list, 1, 60);
+    RequireRefused(
+        f.OpenWith(s), s.OffsetOf(s.Find(K::kKeyTable), 8), K::kKeyTable,
+        "key lookup table of 19 entries for 99 live customers of which 40 are in key runs", path);
+  }
+  SECTION("a live key both in a run and in the hashed rest") {
+    std::string& list = s.Payload(K::kCustomerKeys);
+    SetU64(list, 9 + 8 * 2, 1005);  // row 82's key, which run 0 holds at row 5
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCustomerKeys), 9 + 8 * 2), K::kCustomerKeys,
+                   "live row 82 has key 1005, which a key run also holds", path);
+  }
+  SECTION("key runs twice") {
+    s.sections.insert(s.sections.begin() + static_cast<ptrdiff_t>(ri) + 1, s.sections[ri]);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(ri + 1, 0), K::kIntKeyRuns, "section appears twice",
+                   path);
   }
 }
