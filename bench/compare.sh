@@ -28,6 +28,8 @@
 #   --budget S        seconds per query and system beyond the minimum (default 0.3)
 #   --name NAME       results file bench/results/NAME.json (+ NAME_*.png)
 #   --build DIR       CMake build directory (default build/default)
+#   --before BIN      also run BIN, a compare_tagindex built from an earlier
+#                     commit, in the same run (column tagindex_before)
 #   --smoke           20,000 x 70, one repetition, no results written
 # Servers (PostgreSQL, Redis) are started on free loopback ports in a
 # temporary directory and stopped on exit, whatever happens. npm packages
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; args+=("$1"); shift ;;
     --real|--attributes) args+=("$1"); shift ;;
     --customers|--tags|--layouts|--subset|--reps|--budget|--name) args+=("$1" "$2"); shift 2 ;;
+    --before) args+=("$1" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac

@@ -18,7 +18,7 @@ import tarfile
 import time
 import zipfile
 
-SYSTEMS = ["tagindex", "scan", "croaring", "sqlite", "postgres", "postgres_gin", "duckdb", "redis"]
+SYSTEMS = ["tagindex", "tagindex_before", "scan", "croaring", "sqlite", "postgres", "postgres_gin", "duckdb", "redis"]
 # Attribute columns of compare_gen attrs (PERFORMANCE.md: 7, 20 and 32 bits).
 ATTR_COLUMNS = ["age", "spend", "ts"]
 REAL = ["census-income", "census-income_srt", "census1881", "census1881_srt",
@@ -53,13 +53,14 @@ def parse_args():
     p.add_argument("--name", default="")
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--before", default="", help="a compare_tagindex built from an earlier commit")
     a = p.parse_args()
     if a.smoke:
         a.customers, a.tags, a.reps, a.budget = min(a.customers, 20_000), min(a.tags, 70), 1, 0.0
     a.peers = [s for s in a.only.split(",") if s]
     for s in a.peers:
-        if s not in SYSTEMS[2:]:
-            sys.exit(f"compare: unknown system {s!r} in --only (one of {', '.join(SYSTEMS[2:])})")
+        if s not in SYSTEMS[3:]:
+            sys.exit(f"compare: unknown system {s!r} in --only (one of {', '.join(SYSTEMS[3:])})")
     return a
 
 
@@ -280,6 +281,10 @@ def run_workload(a, build, wl):
                  os.path.join(wl["dir"], "attr_queries.tsv")]
     plan = [("tagindex", [os.path.join(build, "bench", "compare_tagindex")] + common +
              ["--work", work] + attrs)]
+    if a.before:
+        # The same runner built from an earlier commit, in the same run: its
+        # records are relabelled tagindex_before (before/after of one change).
+        plan.append(("tagindex_before", [a.before] + common + ["--work", work] + attrs))
     peers = wl["systems"]
     if "croaring" in peers:
         plan.append(("croaring", [os.path.join(a.work, "compare_croaring")] + common))
@@ -298,10 +303,14 @@ def run_workload(a, build, wl):
                      ([attrs[3], ",".join(ATTR_COLUMNS)] if attrs else [])))
     for label, cmd in plan:
         recs, good = run_runner(cmd, label)
+        if label == "tagindex_before":
+            recs = [dict(r, system="tagindex_before") if r.get("system") == "tagindex" else r
+                    for r in recs if r.get("system") == "tagindex"]
         records += recs
         ok = ok and good
     # postgres_gin comes from the postgres runner; drop what was not asked for.
-    records = [r for r in records if r["system"] in ("tagindex", "scan") or r["system"] in peers]
+    records = [r for r in records
+               if r["system"] in ("tagindex", "tagindex_before", "scan") or r["system"] in peers]
     res = summarise(wl, records, ok)
     expected = oracle(wl)
     results = [res]

@@ -24,7 +24,7 @@ namespace tagindex::kernels {
 constexpr int32_t kWords = 1 << 10;    // 64-bit words in a 2^16-bit chunk
 constexpr int32_t kMaxArray = 4096;    // CRoaring's array/bitset threshold
 constexpr int32_t kMaxRuns = 1 << 15;  // most runs a chunk can hold
-constexpr int32_t kPad = 8;            // SIMD blocks may read up to 8 past n
+constexpr int32_t kPad = 16;           // SIMD blocks may store up to 16 past n
 
 // The ids [start, start + length] (CRoaring's rle16_t layout).
 struct Run {

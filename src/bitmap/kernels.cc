@@ -455,6 +455,7 @@ Bitmap OrMany(std::span<const Bitmap* const> inputs) {
   std::sort(entries.begin(), entries.end());
   Work& w = ThreadWork();
   adapter::Builder builder(out.raw());
+  Small<View> views;
   auto view_of = [&](uint64_t e) {
     const size_t k = static_cast<size_t>((e >> 20) & ((uint64_t{1} << 28) - 1));
     const int32_t i = static_cast<int32_t>(e & ((uint64_t{1} << 20) - 1));
@@ -469,10 +470,23 @@ Bitmap OrMany(std::span<const Bitmap* const> inputs) {
       s = e;
       continue;
     }
+    // Largest containers first, and stop once the union is the full chunk
+    // (wide ORs of many tags usually cover whole chunks: the OR of all 200
+    // census-income attributes is every customer); fullness is checked
+    // only after another 8,192 ids were added, so the check (which stops at
+    // the first word with a clear bit) costs at most one pass per 8,192 ids.
+    views.clear();
+    for (size_t j = s; j < e; ++j) views.push_back(view_of(entries[j]));
+    std::sort(views.begin(), views.end(),
+              [](const View& a, const View& b) { return a.card > b.card; });
     std::memset(w.words, 0, sizeof(w.words));
-    bool all_runs = true;
-    for (size_t j = s; j < e; ++j) {
-      const View v = view_of(entries[j]);
+    bool all_runs = true, full = false;
+    int64_t added = 0, since_check = 0;
+    for (const View& v : views) {
+      if (v.card == (1 << 16)) {
+        full = true;
+        break;
+      }
       switch (v.kind) {
         case Kind::kArray:
           all_runs = false;
@@ -490,6 +504,19 @@ Bitmap OrMany(std::span<const Bitmap* const> inputs) {
           }
           break;
       }
+      added += v.card;
+      since_check += v.card;
+      if (added >= (1 << 16) && since_check >= 8192) {
+        since_check = 0;
+        full = std::all_of(w.words, w.words + kWords, [](uint64_t x) { return x == ~uint64_t{0}; });
+        if (full) break;
+      }
+    }
+    if (full) {
+      const Run all = {0, 0xFFFF};
+      builder.Runs(key, &all, 1);
+      s = e;
+      continue;
     }
     const int32_t card = static_cast<int32_t>(ops.popcount(w.words, kWords));
     if (all_runs) {

@@ -34,7 +34,8 @@ struct OpTable {
   // out[i] |= a[i].
   void (*or_words)(const uint64_t* a, uint64_t* out, int32_t n);
   // Intersection of two sorted uint16 arrays into `out` (count only when out
-  // is null). Both inputs must be readable 8 elements past their ends.
+  // is null). The SIMD levels store whole blocks: `out` needs room for
+  // min(na, nb) + 16 elements.
   int32_t (*intersect)(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out);
   Level level;
   const char* name;

@@ -655,3 +655,170 @@ TEST_CASE("bitmap: the RoaringFormatSpec files re-serialise byte for byte",
     }
   }
 }
+
+namespace {
+
+// A sorted set of `n` distinct uint16 values (0 and 65535 forced in or out).
+std::vector<uint16_t> RandomArray(std::mt19937_64& rng, int32_t n, bool with_zero, bool with_max) {
+  std::vector<uint8_t> in(65536, 0);
+  std::vector<uint16_t> out;
+  if (with_zero && n > 0) {
+    in[0] = 1;
+    out.push_back(0);
+  }
+  if (with_max && static_cast<int32_t>(out.size()) < n) {
+    in[65535] = 1;
+    out.push_back(65535);
+  }
+  // Values from a window, so that pairs overlap more than uniform picks.
+  const uint32_t lo = 1 + static_cast<uint32_t>(rng() % 64);
+  const uint32_t span = std::max<uint32_t>(static_cast<uint32_t>(n) * 3, 64);
+  while (static_cast<int32_t>(out.size()) < n) {
+    const uint32_t y = lo + static_cast<uint32_t>(rng() % span);  // in [1, 12352]
+    if (in[y] == 0) {  // else retry: the window has room for 3n values
+      in[y] = 1;
+      out.push_back(static_cast<uint16_t>(y));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "kernels: array x array intersection (every block merge, gallop, scratch) at every "
+    "dispatch level against std::set_intersection",
+    "[bitmap][kernels][dispatch][array]") {
+  // Sizes around every block and threshold: 8- and 16-element blocks, the
+  // AVX-512 merge's 1024, gallop at 32x, the array limit 4096.
+  const int32_t sizes[] = {0,   1,   7,   8,    9,    15,   16,   17,   31,   33,   63,   64,  100,
+                           255, 256, 511, 1000, 1023, 1024, 1025, 1500, 2047, 3277, 4095, 4096};
+  std::vector<uint64_t> scratch(tagindex::kernels::kWords, 0);
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    const tagindex::simd::OpTable& ops = tagindex::simd::Ops();
+    const uint64_t rounds = Seeds(2, 12);
+    for (uint64_t seed = 500; seed < 500 + rounds; ++seed) {
+      std::mt19937_64 rng(seed);
+      for (int32_t na : sizes) {
+        for (int32_t nb : sizes) {
+          const bool za = rng() % 2, zb = rng() % 2, ma = rng() % 3 == 0, mb = rng() % 3 == 0;
+          const std::vector<uint16_t> a = RandomArray(rng, na, za, ma);
+          // Sometimes b is a (identical), or a subset of a.
+          std::vector<uint16_t> b;
+          if (na == nb && rng() % 4 == 0) {
+            b = a;
+          } else {
+            b = RandomArray(rng, nb, zb, mb);
+          }
+          std::vector<uint16_t> want;
+          std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(want));
+          INFO("level " << ops.name << " seed " << seed << " na " << na << " nb " << nb << " zero "
+                        << za << zb << " max " << ma << mb);
+          // Exactly the room the contract asks for: ASan sees any store past it.
+          std::vector<uint16_t> out(static_cast<size_t>(std::min(a.size(), b.size())) + 16);
+          REQUIRE(ops.intersect(a.data(), na, b.data(), static_cast<int32_t>(b.size()), nullptr) ==
+                  static_cast<int32_t>(want.size()));
+          const int32_t n =
+              ops.intersect(a.data(), na, b.data(), static_cast<int32_t>(b.size()), out.data());
+          REQUIRE(n == static_cast<int32_t>(want.size()));
+          REQUIRE(std::equal(want.begin(), want.end(), out.begin()));
+          const int32_t m = tagindex::kernels::IntersectArrays(a.data(), na, b.data(),
+                                                               static_cast<int32_t>(b.size()),
+                                                               out.data(), scratch.data(), ops);
+          REQUIRE(m == static_cast<int32_t>(want.size()));
+          REQUIRE(std::equal(want.begin(), want.end(), out.begin()));
+          REQUIRE(tagindex::kernels::IntersectArrays(a.data(), na, b.data(),
+                                                     static_cast<int32_t>(b.size()), nullptr,
+                                                     scratch.data(), ops) == m);
+          REQUIRE(std::all_of(scratch.begin(), scratch.end(), [](uint64_t w) { return w == 0; }));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "kernels: arrays against a few runs (the galloping filter) and many runs, both modes, "
+    "every dispatch level",
+    "[bitmap][kernels][dispatch][array]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    for (uint64_t seed = 700; seed < 700 + Seeds(30, 300); ++seed) {
+      std::mt19937_64 rng(seed);
+      std::vector<uint32_t> arr, runs;
+      const int32_t n = 1 + static_cast<int32_t>(rng() % 4000);
+      std::set<uint32_t> s;
+      while (static_cast<int32_t>(s.size()) < n) s.insert(static_cast<uint32_t>(rng() % 65536));
+      arr.assign(s.begin(), s.end());
+      // 1-3 long runs, or up to 900 short ones; sometimes touching 0 / 65535.
+      const bool few = rng() % 2;
+      const int nr = few ? 1 + static_cast<int>(rng() % 3) : 1 + static_cast<int>(rng() % 900);
+      std::set<uint32_t> r;
+      for (int k = 0; k < nr; ++k) {
+        uint32_t start = static_cast<uint32_t>(rng() % 65536);
+        if (rng() % 8 == 0) start = k % 2 ? 65535 - static_cast<uint32_t>(rng() % 100) : 0;
+        const uint32_t len =
+            few ? static_cast<uint32_t>(rng() % 20000) : static_cast<uint32_t>(rng() % 40);
+        for (uint32_t x = start; x <= std::min<uint32_t>(65535, start + len); ++x) r.insert(x);
+      }
+      runs.assign(r.begin(), r.end());
+      Bitmap a = Bitmap::FromIds(arr), b = Bitmap::FromIds(runs);
+      b.RunOptimize();
+      INFO("level " << tagindex::simd::LevelName(level) << " seed " << seed << " n " << n
+                    << " runs " << nr);
+      const std::vector<uint32_t> both = Intersect(arr, runs);
+      std::vector<uint32_t> only;
+      std::set_difference(arr.begin(), arr.end(), runs.begin(), runs.end(),
+                          std::back_inserter(only));
+      std::vector<const Bitmap*> ab = {&a, &b}, pa = {&a}, nb = {&b};
+      CHECK(tagindex::kernels::AndAndNotCardinality(ab, {}) == both.size());
+      CHECK(tagindex::kernels::AndAndNot(ab, {}).ToVector() == both);
+      CHECK(tagindex::kernels::AndAndNotCardinality(pa, nb) == only.size());
+      CHECK(tagindex::kernels::AndAndNot(pa, nb).ToVector() == only);
+      CHECK(tagindex::kernels::croaring::AndCardinality(a, b) == both.size());
+    }
+  }
+}
+
+TEST_CASE("kernels: OrMany of many inputs that fill whole chunks (the early stop) at every level",
+          "[bitmap][kernels][dispatch][or]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    for (uint64_t seed = 900; seed < 900 + Seeds(3, 60); ++seed) {
+      std::mt19937_64 rng(seed);
+      // Chunk 0 is covered by the inputs together (each id in some input),
+      // chunk 1 almost (one id left out), chunk 2 sparsely; input kinds mix.
+      const int inputs = 2 + static_cast<int>(rng() % 40);
+      std::vector<std::vector<uint32_t>> ids(static_cast<size_t>(inputs));
+      const uint32_t missing = 65536 + static_cast<uint32_t>(rng() % 65536);
+      for (uint32_t x = 0; x < 2 * 65536; ++x) {
+        if (x == missing) continue;
+        // Runs of ids go to the same input (run containers), the rest at random.
+        const size_t to = (x / 700) % 3 == 0 ? (x / 700) % static_cast<size_t>(inputs)
+                                             : static_cast<size_t>(rng() % inputs);
+        ids[to].push_back(x);
+      }
+      for (auto& v : ids) {
+        for (int k = 0; k < 50; ++k) v.push_back(2 * 65536 + static_cast<uint32_t>(rng() % 65536));
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+      }
+      std::vector<Bitmap> store;
+      for (const auto& v : ids) {
+        store.push_back(Bitmap::FromIds(v));
+        if (rng() % 2) store.back().RunOptimize();
+      }
+      std::vector<const Bitmap*> in;
+      for (const Bitmap& b : store) in.push_back(&b);
+      INFO("level " << tagindex::simd::LevelName(level) << " seed " << seed << " inputs "
+                    << inputs);
+      const std::vector<uint32_t> want = Union(in);
+      const Bitmap got = tagindex::kernels::OrMany(in);
+      CHECK(got.Cardinality() == want.size());
+      CHECK(got.ToVector() == want);
+      CHECK(got.Equals(tagindex::kernels::croaring::OrMany(in)));
+    }
+  }
+}
