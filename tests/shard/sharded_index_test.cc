@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <chrono>
 #include <thread>
 
 #include "query/random_query.h"
@@ -434,7 +435,7 @@ TEST_CASE("sharded: catalog changes racing queries are seen on all shards or non
   REQUIRE(s->TagMany(base, keys).ok());
   std::atomic<int> round{0};
   std::atomic<bool> stop{false};
-  std::atomic<int> ok_queries{0}, not_found{0}, wrong{0};
+  std::atomic<int> ok_queries{0}, not_found{0}, wrong{0}, queries{0};
   auto reader = [&] {
     while (!stop) {
       const int r = round.load();
@@ -451,15 +452,27 @@ TEST_CASE("sharded: catalog changes racing queries are seen on all shards or non
       }
       auto info = s->ListTags().value();
       if (info.empty() || info[0].count != 5000) wrong++;
+      queries++;
+    }
+  };
+  // Each round waits (bounded) until a reader has finished a query during
+  // it, so the readers really race the catalog changes even when the
+  // scheduler starves them on a loaded machine.
+  auto await_a_query = [&](int since) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (queries.load() <= since && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
     }
   };
   std::thread r1(reader), r2(reader);
   const int rounds = tagindex::testing::Full() ? 300 : 40;
   for (int i = 0; i < rounds; ++i) {
     const std::string name = "t" + std::to_string(i);
+    const int before = queries.load();
     TagId t = s->CreateTag({.name = name}).value();
     round = i;
     REQUIRE(s->TagMany(t, std::span(keys).first(100)).ok());
+    await_a_query(before);
     REQUIRE(s->RenameTag(t, name + "x").ok());
     REQUIRE(s->RenameTag(t, name).ok());
     REQUIRE(s->DeleteTag(t).ok());
