@@ -50,6 +50,23 @@ struct CleanUp {
   }
 } clean_up;
 
+// The snapshot's bytes (a short read leaves the rest zero, which the parser
+// then refuses).
+std::string ReadWholeFile(const std::string& path) {
+  std::string file(std::filesystem::file_size(path), '\0');
+  int fd = ::open(path.c_str(), O_RDONLY);
+  uint64_t got = 0;
+  while (fd >= 0 && got < file.size()) {
+    const ssize_t n = ::read(fd, file.data() + got, file.size() - got);
+    if (n <= 0) break;
+    got += static_cast<uint64_t>(n);
+  }
+  if (fd >= 0) ::close(fd);
+  return file;
+}
+
+constexpr uint32_t Kind(storage::SectionKind k) { return static_cast<uint32_t>(k); }
+
 std::string SnapshotPath(const std::string& dir) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().filename().string().rfind("snapshot-", 0) == 0) return e.path();
@@ -97,20 +114,15 @@ Built& Get(uint32_t customers, int layout, int writer) {
   }
   internal::KeyMap::SetMinDiskRunForTesting(0);
   const std::string path = SnapshotPath(b.dir);
-  b.file_bytes = std::filesystem::file_size(path);
-  std::string file(b.file_bytes, '\0');
-  int fd = ::open(path.c_str(), O_RDONLY);
-  uint64_t got = 0;
-  while (got < file.size()) {
-    const ssize_t n = ::read(fd, file.data() + got, file.size() - got);
-    if (n <= 0) break;
-    got += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
+  const std::string file = ReadWholeFile(path);
+  b.file_bytes = file.size();
   auto parsed = storage::ParseSnapshot(std::span<const char>(file.data(), file.size()), path);
   if (parsed.ok()) {
     for (const storage::Section& s : parsed->sections) {
-      if (s.kind == 4 || s.kind == 10 || s.kind == 30) b.key_bytes += s.payload.size();
+      if (s.kind == Kind(storage::SectionKind::kCustomerKeys) ||
+          s.kind == Kind(storage::SectionKind::kKeyTable) ||
+          s.kind == Kind(storage::SectionKind::kIntKeyRuns))
+        b.key_bytes += s.payload.size();
     }
   }
   return b;
@@ -190,25 +202,18 @@ void BM_KeyRuns_FindMany(benchmark::State& state) {
                  static_cast<int>(state.range(2)));
   Label(state);
   const std::string path = SnapshotPath(b.dir);
-  std::string file(std::filesystem::file_size(path), '\0');
-  int fd = ::open(path.c_str(), O_RDONLY);
-  uint64_t got = 0;
-  while (got < file.size()) {
-    const ssize_t n = ::read(fd, file.data() + got, file.size() - got);
-    if (n <= 0) break;
-    got += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
+  const std::string file = ReadWholeFile(path);
   auto parsed = storage::ParseSnapshot(std::span<const char>(file.data(), file.size()), path);
   if (!parsed.ok()) return state.SkipWithError("parse failed");
   internal::FrozenKeys::Input in;
   Bitmap universe;
   IndexOptions options;
   for (const storage::Section& s : parsed->sections) {
-    if (s.kind == 4) in.key_list = s.payload;
-    if (s.kind == 10) in.table = s.payload;
-    if (s.kind == 30) in.runs = s.payload;
-    if (s.kind == 5) universe = Bitmap::PortableDeserialize(s.payload).value();
+    if (s.kind == Kind(storage::SectionKind::kCustomerKeys)) in.key_list = s.payload;
+    if (s.kind == Kind(storage::SectionKind::kKeyTable)) in.table = s.payload;
+    if (s.kind == Kind(storage::SectionKind::kIntKeyRuns)) in.runs = s.payload;
+    if (s.kind == Kind(storage::SectionKind::kUniverse))
+      universe = Bitmap::PortableDeserialize(s.payload).value();
   }
   in.universe = &universe;
   in.row_limit = b.keys.size();
