@@ -653,35 +653,7 @@ int RunTags(const std::string& dir, bool json) {
   absl::StatusOr<std::vector<CategoryInfo>> categories_or = (*index)->ListCategories();
   if (!categories_or.ok()) return ReportError(categories_or.status());
   std::vector<CategoryInfo> categories = *std::move(categories_or);
-  auto exclusive = [&](const std::string& name) {
-    for (const CategoryInfo& c : categories) {
-      if (c.name == name) return c.exclusive;
-    }
-    return false;
-  };
-  if (json) {
-    std::string out = "[";
-    for (size_t i = 0; i < tags.size(); ++i) {
-      const TagInfo& t = tags[i];
-      absl::StrAppend(&out, i ? "," : "", "{\"id\":", t.id.value, ",\"name\":", JsonString(t.name),
-                      ",\"category\":", JsonString(t.category),
-                      ",\"exclusive\":", exclusive(t.category) ? "true" : "false",
-                      ",\"kind\":", t.kind == TagKind::kRule ? "\"rule\"" : "\"manual\"",
-                      ",\"count\":", t.count, ",\"description\":", JsonString(t.description),
-                      ",\"rule\":", t.kind == TagKind::kRule ? JsonString(t.rule) : "null", "}");
-    }
-    std::printf("%s]\n", out.c_str());
-    return kExitOk;
-  }
-  Table table({"id", "category", "tag", "kind", "exclusive", "customers", "description", "rule"},
-              {true, false, false, false, false, true, false, false});
-  for (const TagInfo& t : tags) {
-    table.Add({absl::StrCat(t.id.value), t.category, t.name,
-               t.kind == TagKind::kRule ? "rule" : "manual", exclusive(t.category) ? "yes" : "",
-               Thousands(t.count), t.description, t.rule});
-  }
-  table.Print(stdout);
-  return kExitOk;
+  return PrintTagList(tags, categories, json);
 }
 
 // ---- export -------------------------------------------------------------------------

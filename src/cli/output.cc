@@ -256,4 +256,37 @@ void ProgressBar::Finish() {
   }
 }
 
+int PrintTagList(const std::vector<TagInfo>& tags, const std::vector<CategoryInfo>& categories,
+                 bool json) {
+  auto exclusive = [&](const std::string& name) {
+    for (const CategoryInfo& c : categories) {
+      if (c.name == name) return c.exclusive;
+    }
+    return false;
+  };
+  if (json) {
+    std::string out = "[";
+    for (size_t i = 0; i < tags.size(); ++i) {
+      const TagInfo& t = tags[i];
+      absl::StrAppend(&out, i ? "," : "", "{\"id\":", t.id.value, ",\"name\":", JsonString(t.name),
+                      ",\"category\":", JsonString(t.category),
+                      ",\"exclusive\":", exclusive(t.category) ? "true" : "false",
+                      ",\"kind\":", t.kind == TagKind::kRule ? "\"rule\"" : "\"manual\"",
+                      ",\"count\":", t.count, ",\"description\":", JsonString(t.description),
+                      ",\"rule\":", t.kind == TagKind::kRule ? JsonString(t.rule) : "null", "}");
+    }
+    std::printf("%s]\n", out.c_str());
+    return kExitOk;
+  }
+  Table table({"id", "category", "tag", "kind", "exclusive", "customers", "description", "rule"},
+              {true, false, false, false, false, true, false, false});
+  for (const TagInfo& t : tags) {
+    table.Add({absl::StrCat(t.id.value), t.category, t.name,
+               t.kind == TagKind::kRule ? "rule" : "manual", exclusive(t.category) ? "yes" : "",
+               Thousands(t.count), t.description, t.rule});
+  }
+  table.Print(stdout);
+  return kExitOk;
+}
+
 }  // namespace tagindex::cli

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tagindex/types.h"
 
 namespace tagindex::cli {
 
@@ -65,6 +66,12 @@ class Table {
   std::vector<bool> right_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// `tagindex tags`: the tag list as a table or (`json`) one JSON array, the
+// same fields for an index and a sharded index (a category's exclusivity is
+// looked up in `categories`). Returns the exit code.
+int PrintTagList(const std::vector<TagInfo>& tags, const std::vector<CategoryInfo>& categories,
+                 bool json);
 
 // A one-line progress bar on stderr, redrawn at most 10 times a second; does
 // nothing unless stderr is a terminal (or `force`).

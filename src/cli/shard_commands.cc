@@ -169,24 +169,9 @@ int RunShardedTags(const std::string& dir, bool json) {
   absl::StatusOr<std::vector<TagInfo>> tags_or = (*index)->ListTags();
   if (!tags_or.ok()) return ReportError(tags_or.status());
   std::vector<TagInfo> tags = *std::move(tags_or);
-  if (json) {
-    std::string out = "[";
-    for (size_t i = 0; i < tags.size(); ++i) {
-      const TagInfo& t = tags[i];
-      absl::StrAppend(&out, i ? "," : "", "{\"id\":", t.id.value, ",\"name\":", JsonString(t.name),
-                      ",\"category\":", JsonString(t.category), ",\"count\":", t.count,
-                      ",\"description\":", JsonString(t.description), "}");
-    }
-    std::printf("%s]\n", out.c_str());
-    return kExitOk;
-  }
-  Table table({"id", "category", "tag", "customers", "description"},
-              {true, false, false, true, false});
-  for (const TagInfo& t : tags) {
-    table.Add({absl::StrCat(t.id.value), t.category, t.name, Thousands(t.count), t.description});
-  }
-  table.Print(stdout);
-  return kExitOk;
+  absl::StatusOr<std::vector<CategoryInfo>> categories = (*index)->ListCategories();
+  if (!categories.ok()) return ReportError(categories.status());
+  return PrintTagList(tags, *categories, json);
 }
 
 int RunShardSplit(const ShardSplitArgs& a) {

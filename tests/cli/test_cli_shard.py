@@ -64,6 +64,10 @@ def test_count_query_explain_tags_match_the_unsharded_index(shop):
         tags = {t["name"]: t["count"] for t in json.loads(run("tags", dst, "--json",
                                                               check_rc=0).stdout)}
         assert tags == {t.name: t.count for t in index.tags}
+    # The sharded `tags --json` prints the same fields as the unsharded one.
+    sharded = json.loads(run("tags", dst, "--json", check_rc=0).stdout)
+    plain = json.loads(run("tags", src, "--json", check_rc=0).stdout)
+    assert sharded == plain
     limited = run("query", dst, QUERIES[1], "--limit", 5, check_rc=0).stdout.split()
     assert len(limited) == 5
 
