@@ -551,6 +551,44 @@ BENCHMARK(BM_Attr_SmallSum_Before)->Apply(SmallShapes);
 BENCHMARK(BM_Attr_SmallSum_Scan)->Apply(SmallShapes);
 BENCHMARK(BM_Attr_SmallSum_ScanAll)->Apply(SmallShapes);
 
+// Same run, the whole-chunk paths as they were (Bsi::SetFusedChunksForTesting
+// (false)): the "before" of the fused kernels.
+void BM_Attr_RangeCount_BsiUnfused(benchmark::State& s) {
+  Bsi::SetFusedChunksForTesting(false);
+  BM_Attr_RangeCount_Bsi(s);
+  Bsi::SetFusedChunksForTesting(true);
+}
+void BM_Attr_RangeAndTagCount_BsiUnfused(benchmark::State& s) {
+  Bsi::SetFusedChunksForTesting(false);
+  BM_Attr_RangeAndTagCount_Bsi(s);
+  Bsi::SetFusedChunksForTesting(true);
+}
+void BM_Attr_SumSegment_BsiUnfused(benchmark::State& s) {
+  Bsi::SetFusedChunksForTesting(false);
+  BM_Attr_SumSegment_Bsi(s);
+  Bsi::SetFusedChunksForTesting(true);
+}
+
+// The memory roofline of the same run: a sum over an array of as many bytes
+// as the column's slices (existence + sign + value slices, slice_MB). The
+// roofline time of a query is slice_MB / this GB/s.
+void BM_Attr_MemRead(benchmark::State& s) {
+  const uint32_t n = N(s);
+  const size_t words = static_cast<size_t>((s.range(0) + 2) * (n / 8.0) / 8);
+  static std::map<size_t, std::vector<uint64_t>> arrays;
+  std::vector<uint64_t>& a = arrays[words];
+  if (a.empty()) a.assign(words, 1);
+  uint64_t sum = 0;
+  for (auto _ : s) {
+    sum = 0;
+    for (uint64_t x : a) sum += x;
+    benchmark::DoNotOptimize(sum);
+  }
+  const double bytes = static_cast<double>(words) * 8;
+  s.counters["MB"] = bytes / 1e6;
+  s.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Args: value bits, customers.
 void Shapes(benchmark::internal::Benchmark* b) {
   for (int64_t bits : {7, 20, 32}) b->Args({bits, 10'000'000});
@@ -563,6 +601,10 @@ BENCHMARK(BM_Attr_RangeAndTagCount_Bsi)->Apply(Shapes);
 BENCHMARK(BM_Attr_RangeAndTagCount_Scan)->Apply(Shapes);
 BENCHMARK(BM_Attr_SumSegment_Bsi)->Apply(Shapes);
 BENCHMARK(BM_Attr_SumSegment_Scan)->Apply(Shapes);
+BENCHMARK(BM_Attr_RangeCount_BsiUnfused)->Apply(Shapes);
+BENCHMARK(BM_Attr_RangeAndTagCount_BsiUnfused)->Apply(Shapes);
+BENCHMARK(BM_Attr_SumSegment_BsiUnfused)->Apply(Shapes);
+BENCHMARK(BM_Attr_MemRead)->Apply(Shapes);
 
 }  // namespace
 }  // namespace tagindex::bench

@@ -9,6 +9,10 @@
 #include <new>
 #include <numeric>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "bitmap/chunk_ops.h"
 #include "bitmap/simd.h"
@@ -283,6 +287,183 @@ Dispatch Active() {
   if (simd::ActiveLevel() >= simd::Level::kAvx2) return Dispatch{EvalChunkAvx2};
 #endif
   return Dispatch{EvalChunkBaseline};
+}
+
+// ---- the fused whole-chunk range kernel -------------------------------------------
+//
+// One pass over a chunk in blocks of 8 words (512 rows, one cache line of
+// each slice): per block the candidates are loaded once, every interval is
+// walked from the top level down with the four states in registers (a
+// block stops descending as soon as no row in it is still equal to either
+// bound, so the low slices' lines are not read), the intervals' results are
+// ORed and popcounted in registers. The count is all a count asks for: no
+// 1024-word accumulator is cleared, written and popcounted afterwards, and
+// no candidate bitset is built when the existence is the full chunk (cand
+// null). `out` (Select) receives the result words; null counts only.
+struct DenseRange {
+  const uint64_t* const* s;  // n levels' 1024 words, top (the sign) first
+  int n;
+  // n_iv * n masks: all-ones where interval iv's biased lower (upper)
+  // bound has level l's bit set, at [iv * n + l].
+  const uint64_t* L;
+  const uint64_t* H;
+  int n_iv;
+  const uint64_t* cand;  // 1024 words; null: every row of the chunk
+  uint64_t* out;         // 1024 words; null: count only
+};
+
+// Lines ahead (of each level being read) to request: the hardware streams
+// 20-40 interleaved slices poorly at their page boundaries.
+constexpr int32_t kAheadWords = 64;
+
+template <bool kCand, bool kOut>
+__attribute__((always_inline)) inline uint64_t DenseRangeImpl(const DenseRange& a) {
+  constexpr int kB = 8;
+  uint64_t total = 0;
+  for (int32_t k0 = 0; k0 < kWords; k0 += kB) {
+    uint64_t c[kB], r[kB];
+    uint64_t any = 0;
+    for (int j = 0; j < kB; ++j) {
+      c[j] = kCand ? a.cand[k0 + j] : ~uint64_t{0};
+      r[j] = 0;
+      any |= c[j];
+    }
+    if (any != 0) {
+      for (int iv = 0; iv < a.n_iv; ++iv) {
+        const uint64_t* L = a.L + iv * a.n;
+        const uint64_t* H = a.H + iv * a.n;
+        uint64_t el[kB], gl[kB], eh[kB], lh[kB];
+        for (int j = 0; j < kB; ++j) {
+          el[j] = eh[j] = c[j];
+          gl[j] = lh[j] = 0;
+        }
+        for (int i = 0; i < a.n; ++i) {
+          const uint64_t* p = a.s[i] + k0;
+          const uint64_t flip = i == 0 ? ~uint64_t{0} : 0, lm = L[i], hm = H[i];
+          uint64_t live = 0;
+          for (int j = 0; j < kB; ++j) {
+            const uint64_t v = p[j] ^ flip;
+            gl[j] |= el[j] & v & ~lm;
+            el[j] &= ~(v ^ lm);
+            lh[j] |= eh[j] & ~v & hm;
+            eh[j] &= ~(v ^ hm);
+            live |= el[j] | eh[j];
+          }
+          if (live == 0) break;
+        }
+        for (int j = 0; j < kB; ++j) r[j] |= (gl[j] | el[j]) & (lh[j] | eh[j]);
+      }
+    }
+    for (int j = 0; j < kB; ++j) {
+      if (kOut) a.out[k0 + j] = r[j];
+      total += static_cast<uint64_t>(__builtin_popcountll(r[j]));
+    }
+  }
+  return total;
+}
+
+#define TI_DENSE_RANGE(SUFFIX, ATTR)                                                     \
+  ATTR uint64_t DenseRange##SUFFIX(const DenseRange& a) {                                \
+    if (a.cand != nullptr) {                                                             \
+      return a.out != nullptr ? DenseRangeImpl<true, true>(a) : DenseRangeImpl<true, false>(a); \
+    }                                                                                    \
+    return a.out != nullptr ? DenseRangeImpl<false, true>(a) : DenseRangeImpl<false, false>(a); \
+  }
+TI_DENSE_RANGE(Scalar, )
+#if defined(__x86_64__)
+TI_DENSE_RANGE(Sse42, __attribute__((target("sse4.2,popcnt"))))
+TI_DENSE_RANGE(Avx2, __attribute__((target("avx2,popcnt"))))
+#endif
+#undef TI_DENSE_RANGE
+
+#if defined(__x86_64__)
+// AVX-512: a block is one zmm per state; GCC turns the operator forms into
+// VPTERNLOGQ; VPOPCNTQ counts the result.
+template <bool kCand, bool kOut>
+__attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) inline uint64_t DenseRange512(
+    const DenseRange& a) {
+  const __m512i ones = _mm512_set1_epi64(-1);
+  __m512i total = _mm512_setzero_si512();
+  for (int32_t k0 = 0; k0 < kWords; k0 += 8) {
+    const __m512i c = kCand ? _mm512_loadu_si512(a.cand + k0) : ones;
+    __m512i r = _mm512_setzero_si512();
+    if (!kCand || _mm512_test_epi64_mask(c, c) != 0) {
+      for (int iv = 0; iv < a.n_iv; ++iv) {
+        const uint64_t* L = a.L + iv * a.n;
+        const uint64_t* H = a.H + iv * a.n;
+        __m512i el = c, eh = c, gl = _mm512_setzero_si512(), lh = _mm512_setzero_si512();
+        for (int i = 0; i < a.n; ++i) {
+          const uint64_t* p = a.s[i] + k0;
+          if (k0 + kAheadWords < kWords) _mm_prefetch(reinterpret_cast<const char*>(p + kAheadWords), _MM_HINT_T0);
+          __m512i v = _mm512_loadu_si512(p);
+          if (i == 0) v = v ^ ones;
+          const __m512i lm = _mm512_set1_epi64(static_cast<long long>(L[i]));
+          const __m512i hm = _mm512_set1_epi64(static_cast<long long>(H[i]));
+          gl = gl | (el & v & ~lm);
+          el = el & ~(v ^ lm);
+          lh = lh | (eh & ~v & hm);
+          eh = eh & ~(v ^ hm);
+          const __m512i live = el | eh;
+          if (_mm512_test_epi64_mask(live, live) == 0) break;
+        }
+        r = r | ((gl | el) & (lh | eh));
+      }
+    }
+    if (kOut) _mm512_storeu_si512(a.out + k0, r);
+    total = _mm512_add_epi64(total, _mm512_popcnt_epi64(r));
+  }
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, total);
+  uint64_t sum = 0;
+  for (uint64_t lane : lanes) sum += lane;
+  return sum;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) uint64_t DenseRangeAvx512(const DenseRange& a) {
+  if (a.cand != nullptr) {
+    return a.out != nullptr ? DenseRange512<true, true>(a) : DenseRange512<true, false>(a);
+  }
+  return a.out != nullptr ? DenseRange512<false, true>(a) : DenseRange512<false, false>(a);
+}
+#endif
+
+// The fused kernel of the dispatch level in use (simd.h; tests force each
+// level with simd::SetLevelForTesting).
+using DenseRangeFn = uint64_t (*)(const DenseRange&);
+DenseRangeFn ActiveDenseRange() {
+#if defined(__x86_64__)
+  switch (simd::ActiveLevel()) {
+    case simd::Level::kAvx512:
+      return DenseRangeAvx512;
+    case simd::Level::kAvx2:
+      return DenseRangeAvx2;
+    case simd::Level::kSse42:
+      return DenseRangeSse42;
+    case simd::Level::kScalar:
+      break;
+  }
+#endif
+  return DenseRangeScalar;
+}
+
+// Bsi::SetFusedChunksForTesting: false restores the whole-chunk paths as
+// they were (the 8-word walk into a cleared accumulator, then a popcount;
+// every container expanded; Sum by one AND-cardinality per slice), for
+// same-run before/after benchmarks and as a test oracle.
+bool g_fused = true;
+
+// Whether container `c` holds all 65,536 rows of its chunk (the existence
+// of a column without NULLs there).
+bool FullChunk(const void* c, uint8_t type) {
+  Unwrap(&c, &type);
+  if (type == BITSET_CONTAINER_TYPE_CODE) {
+    return static_cast<const bitset_container_t*>(c)->cardinality == 65536;
+  }
+  if (type == RUN_CONTAINER_TYPE_CODE) {
+    const auto* r = static_cast<const run_container_t*>(c);
+    return r->n_runs == 1 && r->runs[0].value == 0 && r->runs[0].length == 65535;
+  }
+  return false;
 }
 
 // Appends a chunk's words to `out` as an array or bitset container.
@@ -639,6 +820,23 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
   std::vector<int32_t> cur(static_cast<size_t>(n_levels), 0);
   std::vector<const uint64_t*> words(static_cast<size_t>(n_levels));
   std::vector<Level> levels(static_cast<size_t>(n_levels));
+  // The fused kernel's per-level bound masks, once per query.
+  const bool fused = g_fused;
+  const DenseRangeFn dense = ActiveDenseRange();
+  const simd::OpTable& ops = simd::Ops();
+  static const std::vector<uint64_t> kOnesWords(kWords, ~uint64_t{0});
+  const uint64_t* const kOnes = kOnesWords.data();
+  bool any_full = false;
+  std::vector<uint64_t> lmask, hmask;
+  for (const auto& [lo, hi] : biased) {
+    if (lo == 0 && hi == full) any_full = true;
+    for (int l = 0; l < n_levels; ++l) {
+      const int bit = bits - l;
+      lmask.push_back(((lo >> bit) & 1) ? ~uint64_t{0} : 0);
+      hmask.push_back(((hi >> bit) & 1) ? ~uint64_t{0} : 0);
+    }
+  }
+  const int n_dense_iv = static_cast<int>(biased.size());
   // Evaluates the intervals over a whole chunk (cand, words[] set up).
   auto evaluate = [&](int32_t nw, const uint16_t* idx) {
     std::memset(buf->acc, 0, sizeof(uint64_t) * static_cast<size_t>(nw));
@@ -763,6 +961,43 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       }
       fw = Words(c, type, buf->filter);
     }
+    if (fused) {
+      // Candidates without copies: the filter's words alone where the
+      // existence is the full chunk, none at all (every row) without a
+      // filter; a bitset is read in place.
+      const void* ec = ex->containers[i];
+      uint8_t et = ex->typecodes[i];
+      const uint64_t* cand = nullptr;
+      if (!FullChunk(ec, et)) {
+        const uint64_t* ew = Words(ec, et, buf->ex);
+        if (fw != nullptr) {
+          ops.and_words(ew, fw, buf->cand, kWords);
+          cand = buf->cand;
+        } else {
+          cand = ew;
+        }
+      } else {
+        cand = fw;
+      }
+      for (int l = 0; l < n_levels; ++l) {
+        uint8_t type = 0;
+        const void* c =
+            Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &type);
+        words[static_cast<size_t>(l)] =
+            c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
+      }
+      if (any_full) {
+        // An interval holds every value: the candidates are the answer.
+        const uint64_t* all = cand != nullptr ? cand : kOnes;
+        sink.Dense(key, all, cand != nullptr ? d.popcount(cand) : uint64_t{65536});
+        continue;
+      }
+      const DenseRange args{words.data(),  n_levels, lmask.data(), hmask.data(),
+                            n_dense_iv,    cand,     Sink::kWantsWords ? buf->acc : nullptr};
+      const uint64_t count = dense(args);
+      sink.Dense(key, buf->acc, count);
+      continue;
+    }
     const uint64_t* ew = Words(ex->containers[i], ex->typecodes[i], buf->ex);
     if (fw != nullptr) {
       for (int32_t k = 0; k < kWords; ++k) buf->cand[k] = ew[k] & fw[k];
@@ -813,6 +1048,7 @@ std::vector<std::pair<uint64_t, uint64_t>> BiasIntervals(std::span<const Bsi::In
 namespace {
 
 struct AppendSink {
+  static constexpr bool kWantsWords = true;
   roaring_array_t* ra;
   void Dense(uint16_t key, const uint64_t* words, uint64_t card) {
     AppendChunk(ra, key, words, card);
@@ -831,6 +1067,7 @@ struct AppendSink {
 };
 
 struct CountSink {
+  static constexpr bool kWantsWords = false;
   uint64_t total = 0;
   void Dense(uint16_t, const uint64_t*, uint64_t card) { total += card; }
   void Sparse(uint16_t, const uint16_t*, const uint64_t*, int32_t, uint64_t card) { total += card; }
@@ -838,6 +1075,8 @@ struct CountSink {
 };
 
 }  // namespace
+
+void Bsi::SetFusedChunksForTesting(bool enabled) { g_fused = enabled; }
 
 void Bsi::SetSparseFiltersForTesting(bool enabled) {
   g_sparse_enabled = enabled;
@@ -907,6 +1146,7 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
   std::vector<uint64_t> level_counts(static_cast<size_t>(n_levels), 0);
   std::optional<uint64_t> best_max, best_min;  // biased
   Int128 gathered_sum = 0;                     // of the row-cache chunks
+  const uint64_t* cand_of_chunk = buf->cand;   // the chunk's candidates (extreme's input)
   // The largest (smallest) biased value among the candidate words, or
   // nullopt when it cannot beat `best`.
   // `idx`: the packed words' positions of a sparse chunk (null: whole chunk).
@@ -914,7 +1154,7 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
                      const std::optional<uint64_t>& best) -> std::optional<uint64_t> {
     uint64_t* c = buf->c0;
     uint64_t* t = buf->c1;
-    std::memcpy(c, buf->cand, sizeof(uint64_t) * static_cast<size_t>(nw));
+    std::memcpy(c, cand_of_chunk, sizeof(uint64_t) * static_cast<size_t>(nw));
     uint64_t u = 0;
     for (int l = 0; l < n_levels; ++l) {
       const uint64_t* s = words[static_cast<size_t>(l)];
@@ -983,6 +1223,7 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
     }
     int32_t nw = kWords;
     int32_t m = kWords + 1;
+    const uint64_t* cand = buf->cand;
     if (MaybeSparse(fc, ft)) {
       m = SparseWords(static_cast<const array_container_t*>(fc), buf->w, buf->filter);
     }
@@ -1000,8 +1241,12 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
       }
     } else {
       const uint64_t* fw = Words(fc, ft, buf->filter);
-      const uint64_t* ew = Words(ec, et, buf->ex);
-      ops.and_words(fw, ew, buf->cand, kWords);
+      if (g_fused && FullChunk(ec, et)) {
+        cand = fw;  // no NULLs in the chunk: the filter's words are the candidates
+      } else {
+        const uint64_t* ew = Words(ec, et, buf->ex);
+        ops.and_words(fw, ew, buf->cand, kWords);
+      }
       for (int l = 0; l < n_levels; ++l) {
         uint8_t t = 0;
         const void* sc = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &t);
@@ -1009,8 +1254,9 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
             sc != nullptr ? Words(sc, t, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
       }
     }
-    const uint64_t n = d.popcount(buf->cand, nw);
+    const uint64_t n = d.popcount(cand, nw);
     if (n == 0) continue;
+    cand_of_chunk = cand;
     out.count += n;
     if (want.sum) {
       for (int l = 0; l < n_levels; ++l) {
@@ -1022,10 +1268,17 @@ Bsi::Summary Bsi::Summarize(const Bitmap* filter, const Want& want) const {
             const uint64_t* next = words[static_cast<size_t>(l + 1)];
             for (int32_t j = 0; j < nw; ++j) __builtin_prefetch(next + idx[j]);
           }
-          for (int32_t j = 0; j < nw; ++j) buf->c0[j] = sw[idx[j]] & buf->cand[j];
+          for (int32_t j = 0; j < nw; ++j) buf->c0[j] = sw[idx[j]] & cand[j];
           level_counts[static_cast<size_t>(l)] += d.popcount(buf->c0, nw);
         } else {
-          level_counts[static_cast<size_t>(l)] += ops.and_popcount(sw, buf->cand, nw);
+          // One pass over the slice's words (AND + popcount fused in the
+          // dispatched kernel: VPOPCNTQ / PSHUFB / POPCNT); the next
+          // level's first lines are requested meanwhile.
+          if (l + 1 < n_levels) {
+            const uint64_t* next = words[static_cast<size_t>(l + 1)];
+            for (int32_t k = 0; k < 64; k += 8) __builtin_prefetch(next + k);
+          }
+          level_counts[static_cast<size_t>(l)] += ops.and_popcount(sw, cand, nw);
         }
       }
     }
@@ -1199,6 +1452,12 @@ size_t Bsi::SizeInBytes() const {
 }
 
 Int128 Bsi::Sum(const Bitmap* filter) const {
+  // With a filter: Summarize's one pass per chunk (the candidates once,
+  // one AND-popcount per slice; small filters on their words or the row
+  // cache), not one AND-cardinality of each slice with the filter.
+  if (filter != nullptr && g_fused) {
+    return Summarize(filter, {.sum = true, .min = false, .max = false}).sum;
+  }
   // Slices and sign are subsets of existence, so the filter alone restricts them.
   auto count = [&](const Bitmap& s) -> Int128 {
     return filter == nullptr ? s.Cardinality() : Bitmap::AndCardinality(s, *filter);

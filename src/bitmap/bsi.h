@@ -106,6 +106,22 @@ class Bsi {
   // safe (call before any query runs).
   static void SetSparseFiltersForTesting(bool enabled);
 
+  // Whole chunks (no filter, or a filter container too dense for the paths
+  // above) are evaluated by a fused kernel: one pass over the chunk in
+  // blocks of 8 words (one cache line of each slice), the candidates
+  // loaded once, every interval walked top-down in registers (a block
+  // stops at the level where no row in it is still equal to a bound), the
+  // result ORed and popcounted in registers; Select writes the result
+  // words, SelectCount writes nothing. A full chunk's existence (no NULLs)
+  // is not expanded. Vectorised through simd.h's dispatch (AVX-512 with
+  // VPOPCNTDQ, AVX2, SSE4.2 + POPCNT, scalar; simd::SetLevelForTesting
+  // forces a level). Sum(filter) goes through Summarize (one AND-popcount
+  // per slice and chunk). false restores the paths as they were (a cleared
+  // accumulator, then a popcount; Sum by one AND-cardinality per slice)
+  // for same-run before/after benchmarks and as a test oracle. Not thread
+  // safe (call before any query runs).
+  static void SetFusedChunksForTesting(bool enabled);
+
   // Row cache for small filters. Where the filter's container in a chunk is
   // an array of at most kRowCacheMaxRows ids, Select, SelectCount and
   // Summarize can read each filter row's value from a row-major copy of the

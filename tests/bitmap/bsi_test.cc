@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bitmap/bitmap.h"
+#include "bitmap/simd.h"
 
 using tagindex::Bitmap;
 using tagindex::Bsi;
@@ -443,6 +444,61 @@ TEST_CASE("bsi: the row cache is built once a chunk's rent reaches the threshold
     REQUIRE(f.bsi.RowCacheChunks() == 5);  // the big chunk too: every array container
   }
   Bsi::SetRowCacheForTesting(Mode::kAuto);
+}
+
+// The fused whole-chunk kernels (Bsi::SetFusedChunksForTesting) at every
+// dispatch level the CPU has, against the naive column, on chunks of every
+// shape they special-case: a full chunk without NULLs (existence a bitset
+// of 65,536 as built, a single run after RunOptimize: the kernel then runs
+// without candidates), a chunk with NULLs, one of sorted values (run
+// containers in the slices), one of mostly small values with rare large
+// ones (array containers in the high slices), and a partial last chunk;
+// negatives, zero and the int64 extremes by the seed's shape. CheckOnce
+// asks Select, SelectCount, Sum, Summarize, min / max, k-th, top-k and
+// histograms (which run on Select) with and without filters of every
+// density. The unfused paths run too, as the same-run oracle's twin.
+TEST_CASE("bsi: fused whole-chunk kernels agree with a naive column at every level", "[bsi]") {
+  using tagindex::simd::Level;
+  const char* full = std::getenv("TAGINDEX_FULL");
+  const uint64_t seeds = full != nullptr && std::string(full) == "1" ? 12 : 2;
+  for (uint64_t seed = 301; seed < 301 + seeds; ++seed) {
+    Fixture f(seed);
+    f.rows = 5 * 65536 + 999;
+    f.model.assign(f.rows, std::nullopt);
+    std::vector<uint32_t> rows;
+    std::vector<int64_t> vals;
+    for (uint32_t r = 0; r < f.rows; ++r) {
+      const uint32_t chunk = r >> 16;
+      int64_t v = 0;
+      if (chunk == 2 && f.rng() % 10 < 3) continue;  // NULLs
+      if (chunk == 3) {
+        v = static_cast<int64_t>(r & 0xffff) / 700 - 40;  // sorted: runs
+      } else if (chunk == 4) {
+        v = f.rng() % 64 == 0 ? RandomValue(f.rng, 3) : static_cast<int64_t>(f.rng() % 4);
+      } else {
+        v = RandomValue(f.rng, f.shape);
+      }
+      rows.push_back(r);
+      vals.push_back(v);
+      f.model[r] = v;
+    }
+    f.bsi = Bsi::Build(rows, vals);
+    for (int round = 0; round < 2; ++round) {
+      if (round == 1) f.bsi.RunOptimize();
+      for (Level level : {Level::kScalar, Level::kSse42, Level::kAvx2, Level::kAvx512}) {
+        if (!tagindex::simd::SetLevelForTesting(level)) continue;
+        for (bool fused : {true, false}) {
+          if (!fused && level != Level::kScalar) continue;  // the old path once
+          INFO("level " << tagindex::simd::LevelName(level) << " fused " << fused << " round "
+                        << round);
+          Bsi::SetFusedChunksForTesting(fused);
+          CheckOnce(f, seed);
+        }
+      }
+      tagindex::simd::ResetLevelForTesting();
+      Bsi::SetFusedChunksForTesting(true);
+    }
+  }
 }
 
 TEST_CASE("bsi: widths follow two's complement", "[bsi]") {
