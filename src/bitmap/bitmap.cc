@@ -52,6 +52,46 @@ struct ContainerShares::Table {
   };
   static constexpr int kMinLog = 8;
 
+#if TAGINDEX_CROARING_LAYOUT
+  // Bitset containers (the struct and its 8 KB array) given back by a
+  // bitmap that was their only holder, kept for the next UnshareKey of a
+  // bitset instead of being freed: a one-key Tag of a dense tag clones one
+  // bitset per commit and the version it replaces frees one, so in a steady
+  // state the writer reuses the same few blocks and never calls malloc for
+  // 8 KB (which also ran glibc's malloc_consolidate after the commit's small
+  // frees). Only provably unreferenced memory comes here: a container whose
+  // last holder is being freed (no count in the table, so no other bitmap
+  // and hence no reader's version points at it). Guarded like the table
+  // (the owner's serialisation). At most kMaxSpare blocks (64 KB) per table.
+  static constexpr size_t kMaxSpare = 8;
+  std::vector<bitset_container_t*> spare;
+  ~Table() {
+    for (bitset_container_t* b : spare) bitset_container_free(b);
+  }
+  // Frees `c` (of type `typecode`, now unreferenced) or keeps it as a spare.
+  void Release(void* c, uint8_t typecode) {
+    if (typecode == BITSET_CONTAINER_TYPE_CODE && spare.size() < kMaxSpare) {
+      if (spare.capacity() == 0) spare.reserve(kMaxSpare);
+      spare.push_back(static_cast<bitset_container_t*>(c));
+      return;
+    }
+    container_free(c, typecode);
+  }
+  // A private copy of `c` (type `typecode`), a spare block when one is kept;
+  // null if out of memory.
+  void* Clone(const void* c, uint8_t typecode) {
+    if (typecode == BITSET_CONTAINER_TYPE_CODE && !spare.empty()) {
+      bitset_container_t* b = spare.back();
+      spare.pop_back();
+      const auto* src = static_cast<const bitset_container_t*>(c);
+      std::memcpy(b->array, src->array, sizeof(uint64_t) * BITSET_CONTAINER_SIZE_IN_WORDS);
+      b->cardinality = src->cardinality;
+      return b;
+    }
+    return container_clone(c, typecode);
+  }
+#endif
+
   std::vector<Slot> slots = std::vector<Slot>(size_t{1} << kMinLog);
   int log = kMinLog;
   size_t used = 0;    // slots with a key
@@ -116,6 +156,13 @@ struct ContainerShares::Table {
 ContainerShares::ContainerShares() : table_(std::make_unique<Table>()) {}
 ContainerShares::~ContainerShares() = default;
 size_t ContainerShares::shared_containers() const { return table_->shared; }
+size_t ContainerShares::spare_containers() const {
+#if TAGINDEX_CROARING_LAYOUT
+  return table_->spare.size();
+#else
+  return 0;
+#endif
+}
 
 Bitmap::Bitmap() : r_(Check(roaring_bitmap_create())) {}
 Bitmap::Bitmap(roaring_bitmap_s* r) : r_(Check(r)) {}
@@ -130,7 +177,7 @@ void Bitmap::Free() {
     for (int32_t i = 0; i < ra->size; ++i) {
       ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
       if (slot == nullptr) {
-        container_free(ra->containers[i], ra->typecodes[i]);
+        table.Release(ra->containers[i], ra->typecodes[i]);
       } else {
         table.Decrement(slot);
       }
@@ -202,7 +249,7 @@ void Bitmap::UnshareKey(uint16_t key) {
   ContainerShares::Table& table = *shares_->table_;
   ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
   if (slot == nullptr) return;
-  void* clone = container_clone(ra->containers[i], ra->typecodes[i]);
+  void* clone = table.Clone(ra->containers[i], ra->typecodes[i]);
   if (clone == nullptr) throw std::bad_alloc();
   table.Decrement(slot);
   ra->containers[i] = clone;
