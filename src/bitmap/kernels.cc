@@ -347,6 +347,62 @@ bool IsPair(const Operands& o) {
   return o.positive.size() == 2 && o.negative.empty() && o.or_groups.empty();
 }
 
+// Interval i of a run or array view: [*lo, *hi].
+inline void IntervalAt(const View& v, int32_t i, uint32_t* lo, uint32_t* hi) {
+  if (v.kind == Kind::kRuns) {
+    *lo = v.runs[i].start;
+    *hi = uint32_t{v.runs[i].start} + v.runs[i].length;
+  } else {
+    *lo = *hi = v.array[i];
+  }
+}
+
+template <bool kCount>
+int32_t UnionIntervals(const View& a, const View& b, Work& w) {
+  Run* out = kCount ? nullptr : w.NextRuns();
+  int32_t i = 0, j = 0, n = 0, card = 0;
+  bool open = false;
+  uint32_t cur_lo = 0, cur_hi = 0;
+  while (i < a.n || j < b.n) {
+    uint32_t lo, hi;
+    uint32_t alo = 0, ahi = 0, blo = 0, bhi = 0;
+    if (i < a.n) IntervalAt(a, i, &alo, &ahi);
+    if (j < b.n) IntervalAt(b, j, &blo, &bhi);
+    if (j == b.n || (i < a.n && alo <= blo)) {
+      lo = alo;
+      hi = ahi;
+      ++i;
+    } else {
+      lo = blo;
+      hi = bhi;
+      ++j;
+    }
+    if (open && lo <= cur_hi + 1) {
+      if (hi > cur_hi) cur_hi = hi;
+      continue;
+    }
+    if (open) {
+      card += static_cast<int32_t>(cur_hi - cur_lo + 1);
+      if constexpr (!kCount) {
+        out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
+      }
+      ++n;
+    }
+    open = true;
+    cur_lo = lo;
+    cur_hi = hi;
+  }
+  if (open) {
+    card += static_cast<int32_t>(cur_hi - cur_lo + 1);
+    if constexpr (!kCount) {
+      out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
+    }
+    ++n;
+  }
+  if constexpr (!kCount) w.SetRuns(out, n, card);
+  return card;
+}
+
 // The union of one chunk's containers (views: at least two, none empty).
 // Picks by the summed cardinality: arrays whose sizes sum to at most 4,096
 // are merged (two) or scattered into the zeroed scratch bitset counting the
@@ -371,6 +427,12 @@ int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
     }
     sum += views[k].card;
     all_arrays = all_arrays && views[k].kind == Kind::kArray;
+  }
+  if (nv == 2 && (views[0].kind == Kind::kRuns || views[1].kind == Kind::kRuns) &&
+      views[0].kind != Kind::kBitset && views[1].kind != Kind::kBitset) {
+    // run | run and run | array as a merge of intervals (an array id is a
+    // one-id interval), coalescing as it goes: runs stay runs, no bitset.
+    return UnionIntervals<kCount>(views[0], views[1], w);
   }
   if (all_arrays && sum <= kMaxArray) {
     if (nv == 2) {
