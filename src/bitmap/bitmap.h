@@ -132,6 +132,9 @@ class Bitmap {
   // Union of all inputs in one pass, chunk by chunk (our kernel, not
   // CRoaring 0.2.66's or_many). Null pointers are not allowed.
   static Bitmap OrMany(std::span<const Bitmap* const> inputs);
+  // |OrMany(inputs)| without building the union (kernels::OrManyCount;
+  // two inputs: OrCardinality).
+  static uint64_t OrManyCardinality(std::span<const Bitmap* const> inputs);
   static Bitmap XorMany(std::span<const Bitmap* const> inputs);
 
   // --- fused AND / AND NOT over many operands ----------------------------------

@@ -31,6 +31,10 @@ Bitmap And(const Bitmap& a, const Bitmap& b) { return Adopt(roaring_bitmap_and(a
 Bitmap AndNot(const Bitmap& a, const Bitmap& b) {
   return Adopt(roaring_bitmap_andnot(a.raw(), b.raw()));
 }
+Bitmap Or(const Bitmap& a, const Bitmap& b) { return Adopt(roaring_bitmap_or(a.raw(), b.raw())); }
+uint64_t OrCardinality(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_or_cardinality(a.raw(), b.raw());
+}
 Bitmap OrMany(std::span<const Bitmap* const> inputs) {
   if (inputs.empty()) return Bitmap();
   std::vector<const roaring_bitmap_t*> raw;

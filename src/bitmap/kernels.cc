@@ -347,7 +347,327 @@ bool IsPair(const Operands& o) {
   return o.positive.size() == 2 && o.negative.empty() && o.or_groups.empty();
 }
 
+// Interval i of a run or array view: [*lo, *hi].
+inline void IntervalAt(const View& v, int32_t i, uint32_t* lo, uint32_t* hi) {
+  if (v.kind == Kind::kRuns) {
+    *lo = v.runs[i].start;
+    *hi = uint32_t{v.runs[i].start} + v.runs[i].length;
+  } else {
+    *lo = *hi = v.array[i];
+  }
+}
+
+template <bool kCount>
+int32_t UnionIntervals(const View& a, const View& b, Work& w) {
+  Run* out = kCount ? nullptr : w.NextRuns();
+  int32_t i = 0, j = 0, n = 0, card = 0;
+  bool open = false;
+  uint32_t cur_lo = 0, cur_hi = 0;
+  while (i < a.n || j < b.n) {
+    uint32_t lo, hi;
+    uint32_t alo = 0, ahi = 0, blo = 0, bhi = 0;
+    if (i < a.n) IntervalAt(a, i, &alo, &ahi);
+    if (j < b.n) IntervalAt(b, j, &blo, &bhi);
+    if (j == b.n || (i < a.n && alo <= blo)) {
+      lo = alo;
+      hi = ahi;
+      ++i;
+    } else {
+      lo = blo;
+      hi = bhi;
+      ++j;
+    }
+    if (open && lo <= cur_hi + 1) {
+      if (hi > cur_hi) cur_hi = hi;
+      continue;
+    }
+    if (open) {
+      card += static_cast<int32_t>(cur_hi - cur_lo + 1);
+      if constexpr (!kCount) {
+        out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
+      }
+      ++n;
+    }
+    open = true;
+    cur_lo = lo;
+    cur_hi = hi;
+  }
+  if (open) {
+    card += static_cast<int32_t>(cur_hi - cur_lo + 1);
+    if constexpr (!kCount) {
+      out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
+    }
+    ++n;
+  }
+  if constexpr (!kCount) w.SetRuns(out, n, card);
+  return card;
+}
+
+// The union of one chunk's containers (views: at least two, none empty).
+// Picks by the summed cardinality: arrays whose sizes sum to at most 4,096
+// are merged (two) or scattered into the zeroed scratch bitset counting the
+// bits that were new (more), so a sparse chunk never pays the 8 KiB clear
+// and popcount of a bitset; otherwise the containers are accumulated into
+// `w.words`, largest first, stopping once the chunk is full, and the
+// cardinality is one popcount at the end. Run-only unions come back as
+// runs when that is smaller. With kCount only the cardinality is computed;
+// otherwise the result is left in `w` (Emit's input; full chunks as one run).
+template <bool kCount>
+int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
+  int64_t sum = 0;
+  bool all_arrays = true;
+  for (size_t k = 0; k < nv; ++k) {
+    if (views[k].card == (1 << 16)) {
+      if constexpr (!kCount) {
+        Run* r = w.NextRuns();
+        r[0] = {0, 0xFFFF};
+        w.SetRuns(r, 1, 1 << 16);
+      }
+      return 1 << 16;
+    }
+    sum += views[k].card;
+    all_arrays = all_arrays && views[k].kind == Kind::kArray;
+  }
+  if (nv == 2 && (views[0].kind == Kind::kRuns || views[1].kind == Kind::kRuns) &&
+      views[0].kind != Kind::kBitset && views[1].kind != Kind::kBitset) {
+    // run | run and run | array as a merge of intervals (an array id is a
+    // one-id interval), coalescing as it goes: runs stay runs, no bitset.
+    return UnionIntervals<kCount>(views[0], views[1], w);
+  }
+  if (all_arrays && sum <= kMaxArray) {
+    if (nv == 2) {
+      if constexpr (kCount) {
+        return views[0].n + views[1].n -
+               IntersectArrays(views[0].array, views[0].n, views[1].array, views[1].n, nullptr,
+                               w.scratch, ops);
+      } else {
+        const uint16_t *a = views[0].array, *b = views[1].array;
+        const int32_t na = views[0].n, nb = views[1].n;
+        uint16_t* out = w.NextArray();
+        int32_t i = 0, j = 0, n = 0;
+        while (i < na && j < nb) {
+          const uint16_t x = a[i], y = b[j];
+          out[n++] = x < y ? x : y;
+          i += x <= y;
+          j += y <= x;
+        }
+        while (i < na) out[n++] = a[i++];
+        while (j < nb) out[n++] = b[j++];
+        w.SetArray(out, n);
+        return n;
+      }
+    }
+    uint64_t* s = w.scratch;  // all zero; left so
+    uint16_t* out = kCount ? nullptr : w.NextArray();
+    int32_t n = 0;
+    for (size_t k = 0; k < nv; ++k) {
+      const uint16_t* a = views[k].array;
+      for (int32_t x = 0; x < views[k].n; ++x) {
+        const uint64_t bit = uint64_t{1} << (a[x] & 63);
+        uint64_t& word = s[a[x] >> 6];
+        if ((word & bit) == 0) {
+          if constexpr (!kCount) out[n] = a[x];
+          ++n;
+        }
+        word |= bit;
+      }
+    }
+    for (size_t k = 0; k < nv; ++k) {
+      for (int32_t x = 0; x < views[k].n; ++x) s[views[k].array[x] >> 6] = 0;
+    }
+    if constexpr (!kCount) {
+      std::sort(out, out + n);
+      w.SetArray(out, n);
+    }
+    return n;
+  }
+  // Largest containers first, and stop once the union is the full chunk
+  // (wide ORs of many tags usually cover whole chunks: the OR of all 200
+  // census-income attributes is every customer); fullness is checked only
+  // after another 8,192 ids were added, so the check (which stops at the
+  // first word with a clear bit) costs at most one pass per 8,192 ids.
+  std::sort(views, views + nv, [](const View& a, const View& b) { return a.card > b.card; });
+  bool all_runs = true, full = false;
+  int64_t added = 0, since_check = 0;
+  size_t k = 0;
+  if (views[0].kind == Kind::kBitset) {  // start from a copy, not a clear
+    std::memcpy(w.words, views[0].bits, sizeof(w.words));
+    all_runs = false;
+    added = since_check = views[0].card;
+    k = 1;
+  } else {
+    std::memset(w.words, 0, sizeof(w.words));
+  }
+  for (; k < nv; ++k) {
+    const View& v = views[k];
+    switch (v.kind) {
+      case Kind::kArray:
+        all_runs = false;
+        for (int32_t x = 0; x < v.n; ++x) {
+          w.words[v.array[x] >> 6] |= uint64_t{1} << (v.array[x] & 63);
+        }
+        break;
+      case Kind::kBitset:
+        all_runs = false;
+        ops.or_words(v.bits, w.words, kWords);
+        break;
+      case Kind::kRuns:
+        for (int32_t x = 0; x < v.n; ++x) {
+          SetBitRange(w.words, v.runs[x].start, uint32_t{v.runs[x].start} + v.runs[x].length);
+        }
+        break;
+    }
+    added += v.card;
+    since_check += v.card;
+    if (added >= (1 << 16) && since_check >= 8192) {
+      since_check = 0;
+      full = std::all_of(w.words, w.words + kWords, [](uint64_t x) { return x == ~uint64_t{0}; });
+      if (full) break;
+    }
+  }
+  if (full) {
+    if constexpr (!kCount) {
+      Run* r = w.NextRuns();
+      r[0] = {0, 0xFFFF};
+      w.SetRuns(r, 1, 1 << 16);
+    }
+    return 1 << 16;
+  }
+  const int32_t card = static_cast<int32_t>(ops.popcount(w.words, kWords));
+  if constexpr (!kCount) {
+    if (all_runs) {
+      // A union of run containers (cohort tags) stays a run container when
+      // that is smaller.
+      const int32_t runs = RunsInBitset(w.words, ops);
+      const int64_t other = card <= kMaxArray ? 2 * int64_t{card} : 8192;
+      if (2 + 4 * int64_t{runs} < other) {
+        Run* r = w.NextRuns();
+        w.SetRuns(r, BitsetToRuns(w.words, r), card);
+        return card;
+      }
+    }
+    w.SetBits(w.words);
+  }
+  return card;
+}
+
+// The union of many inputs: every (key, input, container) once, sorted by
+// key, so the chunks of one key are adjacent and each input is read front
+// to back. With kCount, sink(card) per chunk; otherwise sink(key, w) or,
+// for a key only one input has, copy(key, view).
+template <bool kCount, typename Sink, typename CopySink>
+void DriveOr(std::span<const Bitmap* const> inputs, Work& w, Sink&& sink, CopySink&& copy) {
+  const simd::OpTable& ops = simd::Ops();
+  Small<uint64_t> entries;
+  size_t total = 0;
+  for (const Bitmap* b : inputs) total += static_cast<size_t>(adapter::ChunksOf(b->raw()).size);
+  if (total == 0) return;
+  entries.reserve(total);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Chunks c = adapter::ChunksOf(inputs[k]->raw());
+    for (int32_t i = 0; i < c.size; ++i) {
+      entries.push_back(uint64_t{c.keys[i]} << 48 | uint64_t{k} << 20 | static_cast<uint64_t>(i));
+    }
+  }
+  std::sort(entries.begin(), entries.end());
+  Small<View> views;
+  auto view_of = [&](uint64_t e) {
+    const size_t k = static_cast<size_t>((e >> 20) & ((uint64_t{1} << 28) - 1));
+    const int32_t i = static_cast<int32_t>(e & ((uint64_t{1} << 20) - 1));
+    return adapter::ViewAt(adapter::ChunksOf(inputs[k]->raw()), i, ops);
+  };
+  for (size_t s = 0; s < entries.size();) {
+    const uint16_t key = static_cast<uint16_t>(entries[s] >> 48);
+    size_t e = s + 1;
+    while (e < entries.size() && static_cast<uint16_t>(entries[e] >> 48) == key) ++e;
+    if (e - s == 1) {
+      copy(key, view_of(entries[s]));
+      s = e;
+      continue;
+    }
+    views.clear();
+    for (size_t j = s; j < e; ++j) views.push_back(view_of(entries[j]));
+    const int32_t card = UnionChunk<kCount>(views.data(), views.size(), w, ops);
+    if constexpr (kCount) {
+      sink(card);
+    } else {
+      sink(key, w);
+    }
+    s = e;
+  }
+}
+
+// A OR B: a merge of the two key arrays; a key only one side has is that
+// container (copied, or its cardinality), a common key one UnionChunk.
+template <bool kCount, typename Sink, typename CopySink>
+void DrivePairOr(const Bitmap& a, const Bitmap& b, Work& w, Sink&& sink, CopySink&& copy) {
+  const Chunks ca = adapter::ChunksOf(a.raw());
+  const Chunks cb = adapter::ChunksOf(b.raw());
+  const simd::OpTable& ops = simd::Ops();
+  int32_t i = 0, j = 0;
+  while (i < ca.size || j < cb.size) {
+    if (j == cb.size || (i < ca.size && ca.keys[i] < cb.keys[j])) {
+      copy(ca.keys[i], adapter::ViewAt(ca, i, ops));
+      ++i;
+      continue;
+    }
+    if (i == ca.size || cb.keys[j] < ca.keys[i]) {
+      copy(cb.keys[j], adapter::ViewAt(cb, j, ops));
+      ++j;
+      continue;
+    }
+    View views[2] = {adapter::ViewAt(ca, i, ops), adapter::ViewAt(cb, j, ops)};
+    const uint16_t key = ca.keys[i];
+    ++i;
+    ++j;
+    const int32_t card = UnionChunk<kCount>(views, 2, w, ops);
+    if constexpr (kCount) {
+      sink(card);
+    } else {
+      sink(key, w);
+    }
+  }
+}
+
 }  // namespace
+
+Bitmap OrMany(std::span<const Bitmap* const> inputs) {
+  Bitmap out;
+  const simd::OpTable& ops = simd::Ops();
+  Work& w = ThreadWork();
+  adapter::Builder builder(out.raw());
+  DriveOr<false>(
+      inputs, w, [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); },
+      [&](uint16_t key, const View& v) { builder.Copy(key, v); });
+  return out;
+}
+
+uint64_t OrManyCount(std::span<const Bitmap* const> inputs) {
+  uint64_t total = 0;
+  DriveOr<true>(
+      inputs, ThreadWork(), [&](int32_t card) { total += static_cast<uint64_t>(card); },
+      [&](uint16_t, const View& v) { total += static_cast<uint64_t>(v.card); });
+  return total;
+}
+
+Bitmap Or(const Bitmap& a, const Bitmap& b) {
+  Bitmap out;
+  const simd::OpTable& ops = simd::Ops();
+  Work& w = ThreadWork();
+  adapter::Builder builder(out.raw());
+  DrivePairOr<false>(
+      a, b, w, [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); },
+      [&](uint16_t key, const View& v) { builder.Copy(key, v); });
+  return out;
+}
+
+uint64_t OrCount(const Bitmap& a, const Bitmap& b) {
+  uint64_t total = 0;
+  DrivePairOr<true>(
+      a, b, ThreadWork(), [&](int32_t card) { total += static_cast<uint64_t>(card); },
+      [&](uint16_t, const View& v) { total += static_cast<uint64_t>(v.card); });
+  return total;
+}
 
 uint64_t Count(const Operands& o) {
   if (o.positive.empty()) return 0;
@@ -434,109 +754,6 @@ void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint
       for (int32_t k = 0; k < va.n; ++k) bits[va.array[k] >> 6] = 0;
     }
   }
-}
-
-Bitmap OrMany(std::span<const Bitmap* const> inputs) {
-  Bitmap out;
-  const simd::OpTable& ops = simd::Ops();
-  // Every (key, input, container) once, sorted by key: the chunks of one key
-  // are then adjacent, and each input is read front to back.
-  std::vector<uint64_t> entries;
-  size_t total = 0;
-  for (const Bitmap* b : inputs) total += static_cast<size_t>(adapter::ChunksOf(b->raw()).size);
-  entries.reserve(total);
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    const Chunks c = adapter::ChunksOf(inputs[k]->raw());
-    for (int32_t i = 0; i < c.size; ++i) {
-      entries.push_back(uint64_t{c.keys[i]} << 48 | uint64_t{k} << 20 | static_cast<uint64_t>(i));
-    }
-  }
-  if (total == 0) return out;
-  std::sort(entries.begin(), entries.end());
-  Work& w = ThreadWork();
-  adapter::Builder builder(out.raw());
-  Small<View> views;
-  auto view_of = [&](uint64_t e) {
-    const size_t k = static_cast<size_t>((e >> 20) & ((uint64_t{1} << 28) - 1));
-    const int32_t i = static_cast<int32_t>(e & ((uint64_t{1} << 20) - 1));
-    return adapter::ViewAt(adapter::ChunksOf(inputs[k]->raw()), i, ops);
-  };
-  for (size_t s = 0; s < entries.size();) {
-    const uint16_t key = static_cast<uint16_t>(entries[s] >> 48);
-    size_t e = s + 1;
-    while (e < entries.size() && static_cast<uint16_t>(entries[e] >> 48) == key) ++e;
-    if (e - s == 1) {
-      builder.Copy(key, view_of(entries[s]));
-      s = e;
-      continue;
-    }
-    // Largest containers first, and stop once the union is the full chunk
-    // (wide ORs of many tags usually cover whole chunks: the OR of all 200
-    // census-income attributes is every customer); fullness is checked
-    // only after another 8,192 ids were added, so the check (which stops at
-    // the first word with a clear bit) costs at most one pass per 8,192 ids.
-    views.clear();
-    for (size_t j = s; j < e; ++j) views.push_back(view_of(entries[j]));
-    std::sort(views.begin(), views.end(),
-              [](const View& a, const View& b) { return a.card > b.card; });
-    std::memset(w.words, 0, sizeof(w.words));
-    bool all_runs = true, full = false;
-    int64_t added = 0, since_check = 0;
-    for (const View& v : views) {
-      if (v.card == (1 << 16)) {
-        full = true;
-        break;
-      }
-      switch (v.kind) {
-        case Kind::kArray:
-          all_runs = false;
-          for (int32_t x = 0; x < v.n; ++x) {
-            w.words[v.array[x] >> 6] |= uint64_t{1} << (v.array[x] & 63);
-          }
-          break;
-        case Kind::kBitset:
-          all_runs = false;
-          ops.or_words(v.bits, w.words, kWords);
-          break;
-        case Kind::kRuns:
-          for (int32_t x = 0; x < v.n; ++x) {
-            SetBitRange(w.words, v.runs[x].start, uint32_t{v.runs[x].start} + v.runs[x].length);
-          }
-          break;
-      }
-      added += v.card;
-      since_check += v.card;
-      if (added >= (1 << 16) && since_check >= 8192) {
-        since_check = 0;
-        full = std::all_of(w.words, w.words + kWords, [](uint64_t x) { return x == ~uint64_t{0}; });
-        if (full) break;
-      }
-    }
-    if (full) {
-      const Run all = {0, 0xFFFF};
-      builder.Runs(key, &all, 1);
-      s = e;
-      continue;
-    }
-    const int32_t card = static_cast<int32_t>(ops.popcount(w.words, kWords));
-    if (all_runs) {
-      // A union of run containers (cohort tags) stays a run container when
-      // that is smaller.
-      const int32_t runs = RunsInBitset(w.words, ops);
-      const int64_t other = card <= kMaxArray ? 2 * int64_t{card} : 8192;
-      if (2 + 4 * int64_t{runs} < other) {
-        Run* r = w.NextRuns();
-        const int32_t n = BitsetToRuns(w.words, r);
-        builder.Runs(key, r, n);
-        s = e;
-        continue;
-      }
-    }
-    w.SetBits(w.words);
-    Emit(builder, key, w, ops);
-    s = e;
-  }
-  return out;
 }
 
 bool BuildFromUnsorted(std::span<const uint32_t> ids, Bitmap* out) {

@@ -56,8 +56,19 @@ Bitmap AndAndNot(std::span<const Bitmap* const> positive, std::span<const Bitmap
 void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint64_t* counts);
 
 // Union of all inputs, chunk by chunk (run containers where the result is
-// runs). Null pointers are not allowed.
+// runs). Per chunk the union is chosen by the summed cardinality of its
+// containers: arrays summing to at most 4,096 ids are merged (two) or
+// scattered into a zeroed scratch bitset that counts the new bits (more);
+// anything larger is accumulated in a bitset, largest container first,
+// stopping at a full chunk, with one popcount at the end. A key only one
+// input has is copied as it is. Null pointers are not allowed.
 Bitmap OrMany(std::span<const Bitmap* const> inputs);
+// |OR of inputs| by the same per-chunk union, without building it.
+uint64_t OrManyCount(std::span<const Bitmap* const> inputs);
+// a OR b / |a OR b|: a merge of the two key arrays and the same per-chunk
+// union on the common keys (our kernel, not CRoaring 0.2.66's scalar one).
+Bitmap Or(const Bitmap& a, const Bitmap& b);
+uint64_t OrCount(const Bitmap& a, const Bitmap& b);
 
 // Builds `out` (empty on entry) from ids in any order by scattering them into
 // per-chunk bitsets, when they are dense enough for that to pay (at least
@@ -98,6 +109,8 @@ uint64_t AndNotCardinality(const Bitmap& a, const Bitmap& b);
 Bitmap And(const Bitmap& a, const Bitmap& b);
 Bitmap AndNot(const Bitmap& a, const Bitmap& b);
 Bitmap OrMany(std::span<const Bitmap* const> inputs);
+Bitmap Or(const Bitmap& a, const Bitmap& b);
+uint64_t OrCardinality(const Bitmap& a, const Bitmap& b);
 // A bitmap built by one roaring_bitmap_add_many call on `ids` as given.
 Bitmap FromIdsAddMany(std::span<const uint32_t> ids);
 // The portable size of a run-optimised copy (roaring_bitmap_run_optimize +

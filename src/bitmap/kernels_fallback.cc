@@ -51,6 +51,20 @@ void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint
 
 Bitmap OrMany(std::span<const Bitmap* const> inputs) { return croaring::OrMany(inputs); }
 
+uint64_t OrManyCount(std::span<const Bitmap* const> inputs) {
+  return croaring::OrMany(inputs).Cardinality();
+}
+
+Bitmap Or(const Bitmap& a, const Bitmap& b) {
+  Bitmap out = a.Copy();
+  out.OrInPlace(b);
+  return out;
+}
+
+uint64_t OrCount(const Bitmap& a, const Bitmap& b) {
+  return roaring_bitmap_or_cardinality(a.raw(), b.raw());
+}
+
 bool BuildFromUnsorted(std::span<const uint32_t>, Bitmap*) { return false; }
 
 void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove) {

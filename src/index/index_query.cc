@@ -87,6 +87,19 @@ std::optional<internal::FlatAnd> Flatten(const query::Expr& e) {
   return f;
 }
 
+// The tags of a normal form that is an OR of two or more stored tags (the
+// planner would give Execute exactly these operands), else empty.
+std::vector<TagId> FlattenOr(const query::Expr& e) {
+  using Kind = query::Expr::Kind;
+  std::vector<TagId> tags;
+  if (e.kind != Kind::kOr || e.children.size() < 2) return tags;
+  for (const query::Expr& c : e.children) {
+    if (c.kind != Kind::kTag) return {};
+    tags.push_back(c.tag);
+  }
+  return tags;
+}
+
 // The stored bitmaps of a FlatAnd in one version, ordered as the planner
 // orders them: positives by ascending cardinality (stable), so the kernel
 // sees exactly the operands the general path would give it.
@@ -133,7 +146,38 @@ bool OnlyOnePositive(const FlatOperands& o) {
   return o.positive.size() == 1 && o.negative.empty() && o.groups.empty();
 }
 
+// A AND B, the commonest flat shape: two lookups, no operand vectors.
+bool ResolvePair(const internal::FlatAnd& f, const Version& v, const Bitmap** a,
+                 const Bitmap** b) {
+  const StateSource source(v);
+  *a = source.TagBitmap(f.positive[0]);
+  *b = source.TagBitmap(f.positive[1]);
+  if (*a == nullptr || *b == nullptr) return false;
+  if ((*b)->Cardinality() < (*a)->Cardinality()) std::swap(*a, *b);  // as Resolve orders them
+  return true;
+}
+
+bool IsPair(const internal::FlatAnd& f) {
+  return f.positive.size() == 2 && f.negative.empty() && f.arms.empty();
+}
+
+// The stored bitmaps of a flat OR, or false if a tag is no longer live.
+bool ResolveOr(const std::vector<TagId>& tags, const Version& v, Small<const Bitmap*>* out) {
+  const StateSource source(v);
+  for (TagId t : tags) {
+    const Bitmap* b = source.TagBitmap(t);
+    if (b == nullptr) return false;
+    out->push_back(b);
+  }
+  return true;
+}
+
 std::optional<uint64_t> CountFlat(const internal::FlatAnd& f, const Version& v) {
+  if (IsPair(f)) {
+    const Bitmap *a, *b;
+    if (!ResolvePair(f, v, &a, &b)) return std::nullopt;
+    return Bitmap::AndCardinality(*a, *b);
+  }
   FlatOperands o;
   if (!Resolve(f, v, &o)) return std::nullopt;
   if (o.positive[0]->Cardinality() == 0) return 0;  // the smallest: an empty AND
@@ -142,6 +186,11 @@ std::optional<uint64_t> CountFlat(const internal::FlatAnd& f, const Version& v) 
 }
 
 std::optional<Bitmap> RunFlat(const internal::FlatAnd& f, const Version& v) {
+  if (IsPair(f)) {
+    const Bitmap *a, *b;
+    if (!ResolvePair(f, v, &a, &b)) return std::nullopt;
+    return Bitmap::And(*a, *b);
+  }
   FlatOperands o;
   if (!Resolve(f, v, &o)) return std::nullopt;
   if (o.positive[0]->Cardinality() == 0) return Bitmap();
@@ -165,6 +214,7 @@ absl::StatusOr<std::shared_ptr<CompiledQueryData>> CompileData(const Version& v,
   data->options = options;
   data->normal_form = query::Normalize(std::move(bound), options.rewrites);
   data->flat = Flatten(data->normal_form);
+  data->flat_or = FlattenOr(data->normal_form);
   data->compile_nanos = NanosSince(start);
   return data;
 }
@@ -185,6 +235,12 @@ absl::StatusOr<Segment> RunOn(const CompiledQueryData& d, std::shared_ptr<const 
   segment->index = d.index;
   std::optional<Bitmap> flat;
   if (d.flat) flat = RunFlat(*d.flat, *v);
+  if (!d.flat_or.empty()) {
+    Small<const Bitmap*> in;
+    if (ResolveOr(d.flat_or, *v, &in)) {
+      flat = in.size() == 2 ? Bitmap::Or(*in[0], *in[1]) : Bitmap::OrMany(in);
+    }
+  }
   if (flat) {
     segment->rows = *std::move(flat);
   } else {
@@ -199,6 +255,10 @@ absl::StatusOr<Segment> RunOn(const CompiledQueryData& d, std::shared_ptr<const 
 absl::StatusOr<uint64_t> CountOn(const CompiledQueryData& d, const Version& v) {
   if (d.flat) {
     if (std::optional<uint64_t> n = CountFlat(*d.flat, v)) return *n;
+  }
+  if (!d.flat_or.empty()) {
+    Small<const Bitmap*> in;
+    if (ResolveOr(d.flat_or, v, &in)) return Bitmap::OrManyCardinality(in);
   }
   StateSource source(v);
   TI_ASSIGN_OR_RETURN(query::PlanNode plan, query::Plan(d.normal_form, source));
@@ -268,7 +328,8 @@ absl::StatusOr<Segment> CompiledQuery::Run() const {
 absl::StatusOr<uint64_t> CompiledQuery::Count() const {
   return Guarded([&]() -> absl::StatusOr<uint64_t> {
     if (data_->pinned != nullptr) return CountOn(*data_, *data_->pinned);  // held by data_
-    TI_ASSIGN_OR_RETURN(std::shared_ptr<const Version> v, VersionFor(*data_));
+    const std::shared_ptr<const Version> v = data_->domain->Current();
+    if (v == nullptr) return VersionFor(*data_).status();  // closed: its error
     return CountOn(*data_, *v);
   });
 }

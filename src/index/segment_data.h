@@ -50,6 +50,9 @@ struct CompiledQueryData {
   QueryOptions options;
   query::Expr normal_form;
   std::optional<FlatAnd> flat;  // set when normal_form has that shape
+  // The tags when normal_form is an OR of two or more stored tags (runs and
+  // counts then skip the planner too); else empty.
+  std::vector<TagId> flat_or;
   int64_t compile_nanos = 0;
 };
 

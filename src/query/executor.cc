@@ -82,6 +82,14 @@ class Executor {
           return n.op == Op::kOr ? Bitmap::OrCardinality(a.get(), b.get())
                                  : Bitmap::XorCardinality(a.get(), b.get());
         }
+        if (n.op == Op::kOr) {  // counted chunk by chunk, never built
+          Small<Value> values;
+          Small<const Bitmap*> inputs;
+          values.reserve(n.children.size());
+          for (const PlanNode& c : n.children) values.push_back(Eval(c, nullptr));
+          for (const Value& v : values) inputs.push_back(&v.get());
+          return Bitmap::OrManyCardinality(inputs);
+        }
         return Eval(n, nullptr).get().Cardinality();
       }
     }

@@ -822,3 +822,124 @@ TEST_CASE("kernels: OrMany of many inputs that fill whole chunks (the early stop
     }
   }
 }
+
+namespace {
+
+// Small arrays on a few shared keys: chunk unions whose summed cardinality
+// stays under 4,096 (the merge / scatter-count paths of UnionChunk).
+Bitmap RandomSparseOnKeys(std::mt19937_64& rng, const std::vector<uint16_t>& keys) {
+  std::vector<uint32_t> ids;
+  for (uint16_t k : keys) {
+    if (rng() % 3 == 0) continue;
+    const int n = static_cast<int>(rng() % 300);
+    const uint32_t span = 1 + static_cast<uint32_t>(rng() % 65536);
+    for (int i = 0; i < n; ++i) ids.push_back((uint32_t{k} << 16) + static_cast<uint32_t>(rng() % span));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return Bitmap::FromIds(ids);
+}
+
+Bitmap RandomOrInput(std::mt19937_64& rng, uint64_t mix, const std::vector<uint16_t>& keys) {
+  switch (mix % 4) {
+    case 0:
+      return RandomMixed(rng, 5);
+    case 1:
+      return RandomTiny(rng, 400, keys);
+    case 2:
+      return RandomSparseOnKeys(rng, {0, 1, 2, 3});
+    default:
+      return rng() % 2 ? RandomMixed(rng, 3) : RandomSparseOnKeys(rng, {1, 2, 9});
+  }
+}
+
+}  // namespace
+
+// kernels::Or / OrCount / OrMany / OrManyCount (UnionChunk) against
+// CRoaring's own roaring_bitmap_or / or_many and a sorted-vector oracle, on
+// every container mix (arrays, bitsets, runs, full and absent chunks, tiny
+// many-chunk bitmaps, sparse arrays on shared keys), at every level.
+TEST_CASE("kernels: A OR B and wide ORs (per-chunk union) against CRoaring and the oracle",
+          "[bitmap][kernels][or]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    for (uint64_t seed = 1100; seed < 1100 + Seeds(40, 400); ++seed) {
+      std::mt19937_64 rng(seed);
+      std::vector<uint16_t> keys(1 + rng() % 50);
+      for (uint16_t& k : keys) k = static_cast<uint16_t>(rng() % 200);
+      const size_t inputs = 2 + static_cast<size_t>(rng() % (seed % 3 == 0 ? 12 : 2));
+      std::vector<Bitmap> store;
+      for (size_t k = 0; k < inputs; ++k) {
+        store.push_back(RandomOrInput(rng, seed + (seed % 5 == 0 ? k : 0), keys));
+        if (rng() % 2) store.back().RunOptimize();
+      }
+      std::vector<const Bitmap*> in;
+      for (const Bitmap& b : store) in.push_back(&b);
+      INFO("level " << tagindex::simd::LevelName(level) << " seed " << seed << " inputs "
+                    << inputs);
+      const std::vector<uint32_t> want = Union(in);
+      const Bitmap theirs = tagindex::kernels::croaring::OrMany(in);
+      REQUIRE(theirs.ToVector() == want);
+      const Bitmap many = tagindex::kernels::OrMany(in);
+      CHECK(many.ToVector() == want);
+      CHECK(many.Equals(theirs));
+      CHECK(tagindex::kernels::OrManyCount(in) == want.size());
+      CHECK(Bitmap::OrManyCardinality(in) == want.size());
+      // The pair, both ways round.
+      const std::vector<const Bitmap*> two = {in[0], in[1]};
+      const std::vector<uint32_t> want2 = Union(two);
+      const Bitmap pair = tagindex::kernels::Or(*in[0], *in[1]);
+      CHECK(pair.ToVector() == want2);
+      CHECK(pair.Equals(tagindex::kernels::croaring::Or(*in[0], *in[1])));
+      CHECK(tagindex::kernels::Or(*in[1], *in[0]).Equals(pair));
+      CHECK(tagindex::kernels::OrCount(*in[0], *in[1]) == want2.size());
+      CHECK(tagindex::kernels::OrCount(*in[1], *in[0]) == want2.size());
+      CHECK(Bitmap::OrCardinality(*in[0], *in[1]) == want2.size());
+      CHECK(tagindex::kernels::croaring::OrCardinality(*in[0], *in[1]) == want2.size());
+      // Edge cases: with an empty bitmap, with itself.
+      const Bitmap empty;
+      CHECK(tagindex::kernels::Or(*in[0], empty).Equals(*in[0]));
+      CHECK(tagindex::kernels::Or(empty, *in[0]).Equals(*in[0]));
+      CHECK(tagindex::kernels::Or(*in[0], *in[0]).Equals(*in[0]));
+      CHECK(tagindex::kernels::OrCount(*in[0], *in[0]) == in[0]->Cardinality());
+    }
+  }
+}
+
+// The real datasets: every adjacent pair's OR and the OR of all bitmaps (the
+// pairs_or and wide_or cells of bench/compare.sh), against CRoaring.
+TEST_CASE("kernels: A OR B and the wide OR on the real-roaring datasets agree with CRoaring",
+          "[bitmap][kernels][or][real]") {
+  for (const char* archive : {"census1881.zip", "census-income.tar.xz",
+                              "weather_sept_85_srt.PARTIAL-192of200.tar.xz"}) {
+    const auto sets = ReadRealRoaring(archive);
+    if (sets.empty()) {
+      WARN("TAGINDEX_TEST_SKIPPED: "
+           << archive << " not found under " << TestdataDir()
+           << "/real-roaring (the test data sits next to the repository in CI)");
+      continue;
+    }
+    std::vector<Bitmap> bms;
+    for (const auto& ids : sets) {
+      bms.push_back(Bitmap::FromIds(ids));
+      bms.back().RunOptimize();
+    }
+    std::vector<const Bitmap*> all;
+    for (const Bitmap& b : bms) all.push_back(&b);
+    for (Level level : SupportedLevels()) {
+      LevelGuard guard(level);
+      INFO(archive << " level " << tagindex::simd::LevelName(level));
+      const Bitmap theirs = tagindex::kernels::croaring::OrMany(all);
+      CHECK(tagindex::kernels::OrMany(all).Equals(theirs));
+      CHECK(tagindex::kernels::OrManyCount(all) == theirs.Cardinality());
+      const size_t step = level == tagindex::simd::BestSupportedLevel() ? 1 : 9;
+      for (size_t i = 0; i + 1 < bms.size(); i += step) {
+        INFO("bitmaps " << i << ", " << i + 1);
+        const Bitmap want = tagindex::kernels::croaring::Or(bms[i], bms[i + 1]);
+        CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Equals(want));
+        CHECK(tagindex::kernels::OrCount(bms[i], bms[i + 1]) == want.Cardinality());
+        CHECK(Bitmap::OrCardinality(bms[i], bms[i + 1]) == want.Cardinality());
+      }
+    }
+  }
+}
