@@ -461,7 +461,7 @@ void BM_Query_RowsABnotC(benchmark::State& state) {  // Run + Segment::Rows
   CompiledQuery q = MustCompile(f, TextABnotC(f));
   uint64_t n = 0;
   for (auto _ : state) {
-    const std::vector<RowId> rows = q.Run().value().Rows();
+    const std::vector<RowId> rows = q.Run().value().Rows().value();
     n = rows.size();
     benchmark::DoNotOptimize(rows.data());
   }

@@ -78,7 +78,7 @@ int main() {
   std::set_difference(ve.begin(), ve.end(), c.begin(), c.end(), std::back_inserter(by_hand));
 
   // The first page of customer keys, and how the query ran.
-  std::vector<tagindex::RowId> page = segment->Page(0, 5);
+  std::vector<tagindex::RowId> page = segment->Page(0, 5).value();
   absl::StatusOr<std::vector<tagindex::CustomerKey>> keys = segment->KeysOf(page);
   if (!keys.ok()) return Fail(keys.status());
   std::printf("first customers:");
@@ -98,7 +98,7 @@ int main() {
 
   const bool ok =
       index.CustomerCount() == 10000 && v.size() == 1000 && e.size() == 2500 && ve.size() == 500 &&
-      by_hand.size() == 428 && segment->Count() == 428 && segment->Rows() == by_hand &&
+      by_hand.size() == 428 && segment->Count() == 428 && segment->Rows().value() == by_hand &&
       frequent_or_unknown == 3333 && absl::IsNotFound(typo) &&
       tagindex::GetUnknownTagSuggestions(typo) == std::vector<std::string>{"电子产品"} &&
       index.TagCardinality(high).value() == 3333 && index.TagCardinality(low).value() == 6667;

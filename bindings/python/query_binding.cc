@@ -123,16 +123,21 @@ SnapshotClass BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class
   py::class_<PySegment> seg(m, "_Segment", "Low-level query result (private).");
   seg.def("count", [](const PySegment& s) { return s.segment.Count(); });
   seg.def("contains", [](const PySegment& s, RowId row) { return s.segment.Contains(row); });
-  seg.def("rows",
-          [](const PySegment& s) { return ToNumpy(WithoutGil([&] { return s.segment.Rows(); })); });
+  // Rows, pages, slices and blobs raise the tagindex error for
+  // ResourceExhausted (kind "out_of_memory") when they cannot be allocated,
+  // never a bare MemoryError.
+  seg.def("rows", [](const PySegment& s) {
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return s.segment.Rows(); })));
+  });
   seg.def("page", [](const PySegment& s, uint64_t offset, uint64_t limit) {
-    return ToNumpy(WithoutGil([&] { return s.segment.Page(offset, limit); }));
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return s.segment.Page(offset, limit); })));
   });
   seg.def("page_after", [](const PySegment& s, std::optional<RowId> after, uint64_t limit) {
-    return ToNumpy(WithoutGil([&] { return s.segment.PageAfter(after, limit); }));
+    return ToNumpy(ValueOrThrow(WithoutGil([&] { return s.segment.PageAfter(after, limit); })));
   });
   seg.def("slice", [](const PySegment& s, uint64_t offset, uint64_t limit) {
-    return PySegment{s.index, WithoutGil([&] { return s.segment.Slice(offset, limit); })};
+    return PySegment{s.index,
+                     ValueOrThrow(WithoutGil([&] { return s.segment.Slice(offset, limit); }))};
   });
   seg.def("keys_of", [](const PySegment& s, const RowArray& rows) {
     auto keys = WithoutGil([&] { return s.segment.KeysOf(AsSpan(rows)); });
@@ -153,7 +158,7 @@ SnapshotClass BindQuery(py::module_& m, py::class_<Index, IndexPtr>& index_class
     return WithoutGil([&] { return a.segment.SameRows(b.segment); });
   });
   seg.def("to_portable", [](const PySegment& s) {
-    std::string blob = WithoutGil([&] { return s.segment.ToPortable(); });
+    std::string blob = ValueOrThrow(WithoutGil([&] { return s.segment.ToPortable(); }));
     return py::bytes(blob);
   });
   seg.def_property_readonly("index", [](const PySegment& s) { return s.index; });

@@ -63,7 +63,8 @@ void BindSharded(py::module_& m) {
       .def("shard_counts", [](const PyShardedSegment& s) { return s.segment.ShardCounts(); })
       .def("page",
            [](const PyShardedSegment& s, uint64_t offset, uint64_t limit) {
-             return RowsTuple(WithoutGil([&] { return s.segment.Page(offset, limit); }));
+             return RowsTuple(
+                 ValueOrThrow(WithoutGil([&] { return s.segment.Page(offset, limit); })));
            })
       .def("page_after",
            [](const PyShardedSegment& s, const py::object& after, uint64_t limit) {
@@ -72,7 +73,8 @@ void BindSharded(py::module_& m) {
                auto t = after.cast<std::pair<uint32_t, uint32_t>>();
                a = ShardedRow{t.first, t.second};
              }
-             return RowsTuple(WithoutGil([&] { return s.segment.PageAfter(a, limit); }));
+             return RowsTuple(
+                 ValueOrThrow(WithoutGil([&] { return s.segment.PageAfter(a, limit); })));
            })
       .def("keys",
            [](const PyShardedSegment& s, uint64_t offset, uint64_t limit) {

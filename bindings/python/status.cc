@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,6 +93,19 @@ void RegisterStatusTranslator(py::module_& m) {
       if (p) std::rethrow_exception(p);
     } catch (const StatusError& e) {
       py::object error = MakePythonError(e.status());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    } catch (const std::bad_alloc&) {
+      // An allocation of the binding's own (a numpy array's buffer, the
+      // (shard, row) arrays of a sharded page) that failed after the library
+      // answered: the same error as the library's out-of-memory boundary
+      // (ResourceExhaustedError, kind "out_of_memory"), not a bare
+      // MemoryError.
+      absl::Status status(absl::StatusCode::kResourceExhausted, "python binding: out of memory");
+      ErrorInfo info;
+      info.kind = ErrorKind::kOutOfMemory;
+      info.subject = "python binding";
+      SetErrorInfo(status, info);
+      py::object error = MakePythonError(status);
       PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
     }
   });

@@ -5,11 +5,11 @@
 //
 //   tagindex::Segment s = index->Query("高价值客户 AND NOT 流失风险").value();
 //   uint64_t n = s.Count();
-//   std::vector<tagindex::RowId> first = s.Page(0, 100);          // offset + limit
-//   std::vector<tagindex::RowId> next = s.PageAfter(first.back(), 100);  // cursor
+//   std::vector<tagindex::RowId> first = s.Page(0, 100).value();        // offset + limit
+//   std::vector<tagindex::RowId> next = s.PageAfter(first.back(), 100).value();  // cursor
 //   std::vector<tagindex::CustomerKey> keys = s.KeysOf(first).value();
 //   tagindex::Segment both = s.Intersect(index->Query("电子产品").value()).value();
-//   std::string blob = s.ToPortable();  // standard portable Roaring format
+//   std::string blob = s.ToPortable().value();  // standard portable Roaring format
 //
 // A Segment is a snapshot: it holds its own copy of the row ids, taken when
 // the query ran, and does not change when the index changes afterwards.
@@ -25,6 +25,13 @@
 // Copying a Segment is cheap (the rows are shared, immutable). Thread safety:
 // all methods are const and safe to call from many threads at once, and
 // concurrently with writes to the index.
+//
+// Out of memory: every method that materialises rows (Rows, Page, PageAfter,
+// Slice, KeysOf, ToPortable, the set operations) returns a StatusOr and gives
+// ResourceExhausted with ErrorKind::kOutOfMemory (tagindex/errors.h) when the
+// result cannot be allocated; no std::bad_alloc leaves the API. A segment of
+// 2^32 rows is 16 GiB as a vector: to visit a large segment without
+// allocating it whole, use ForEach, Iterator or pages.
 #ifndef TAGINDEX_SEGMENT_H_
 #define TAGINDEX_SEGMENT_H_
 
@@ -63,8 +70,9 @@ class Segment {
   // Whether `row` is in the segment.
   bool Contains(RowId row) const;
 
-  // All row ids, ascending.
-  std::vector<RowId> Rows() const;
+  // All row ids, ascending (4 bytes per row). Errors: ResourceExhausted
+  // (kOutOfMemory) when the vector cannot be allocated.
+  absl::StatusOr<std::vector<RowId>> Rows() const;
   // Calls `fn(row)` in ascending row order until it returns false.
   void ForEach(const std::function<bool(RowId)>& fn) const;
 
@@ -102,17 +110,19 @@ class Segment {
   };
 
   // Up to `limit` row ids starting at rank `offset` (0-based), ascending.
-  // An offset past the end gives an empty page.
-  std::vector<RowId> Page(uint64_t offset, uint64_t limit) const;
+  // An offset past the end gives an empty page. Errors: ResourceExhausted
+  // (kOutOfMemory) when the page cannot be allocated.
+  absl::StatusOr<std::vector<RowId>> Page(uint64_t offset, uint64_t limit) const;
   // Up to `limit` row ids strictly greater than `after` (all from the start
   // when `after` is nullopt), ascending: a cursor that stays correct however
-  // deep the page, at O(log n) per page.
-  std::vector<RowId> PageAfter(std::optional<RowId> after, uint64_t limit) const;
+  // deep the page, at O(log n) per page. Errors: as Page.
+  absl::StatusOr<std::vector<RowId>> PageAfter(std::optional<RowId> after, uint64_t limit) const;
   // The rows at ranks [offset, offset + limit) as a Segment of the same
   // index: a page that can itself be counted, exported or combined. Like the
   // segment it comes from, it may hold customers removed from the index since
-  // the query ran. An offset past the end gives an empty segment.
-  Segment Slice(uint64_t offset, uint64_t limit) const;
+  // the query ran. An offset past the end gives an empty segment. Errors:
+  // as Page.
+  absl::StatusOr<Segment> Slice(uint64_t offset, uint64_t limit) const;
 
   // The customer keys of `rows` (e.g. a page), in the same order. A row that
   // was removed from the index after the query ran still reports the key it
@@ -133,8 +143,9 @@ class Segment {
 
   // The rows in the standard portable Roaring serialisation, readable by
   // CRoaring, pyroaring, Java/Go Roaring, pg_roaringbitmap, ClickHouse, ...
-  // Index::SegmentFromPortable reads it back.
-  std::string ToPortable() const;
+  // Index::SegmentFromPortable reads it back. Errors: ResourceExhausted
+  // (kOutOfMemory) when the blob cannot be allocated.
+  absl::StatusOr<std::string> ToPortable() const;
 
   // The index the segment came from (nullptr for a default Segment), for
   // identity comparisons only: after the Index is destroyed the pointer

@@ -151,15 +151,19 @@ class ShardedSegment {
   std::vector<uint64_t> ShardCounts() const;
   bool Contains(ShardedRow r) const;
 
-  // Up to `limit` entries starting at rank `offset`.
-  std::vector<ShardedRow> Page(uint64_t offset, uint64_t limit) const;
+  // Up to `limit` entries starting at rank `offset`. Errors (Page, PageAfter,
+  // Rows): ResourceExhausted (kOutOfMemory) when the result cannot be
+  // allocated (8 bytes per entry; ForEach visits without allocating).
+  absl::StatusOr<std::vector<ShardedRow>> Page(uint64_t offset, uint64_t limit) const;
   // Up to `limit` entries strictly after `after` (from the start if nullopt).
-  std::vector<ShardedRow> PageAfter(std::optional<ShardedRow> after, uint64_t limit) const;
-  std::vector<ShardedRow> Rows() const;
+  absl::StatusOr<std::vector<ShardedRow>> PageAfter(std::optional<ShardedRow> after,
+                                                    uint64_t limit) const;
+  absl::StatusOr<std::vector<ShardedRow>> Rows() const;
   void ForEach(const std::function<bool(ShardedRow)>& fn) const;
   // Customer keys (global keys: identity keys with their shard's offset).
   // Errors: FailedPrecondition for a default segment; those of
-  // Segment::KeysOf; InvalidArgument for a shard out of range.
+  // Segment::KeysOf; InvalidArgument for a shard out of range;
+  // ResourceExhausted (kOutOfMemory) when the keys cannot be allocated.
   absl::StatusOr<std::vector<CustomerKey>> KeysOf(std::span<const ShardedRow> rows) const;
   absl::StatusOr<std::vector<CustomerKey>> Keys(uint64_t offset, uint64_t limit) const;
 
@@ -176,6 +180,7 @@ class ShardedSegment {
       : index_(index), shards_(std::move(shards)) {}
 
  private:
+  absl::StatusOr<std::vector<CustomerKey>> KeysOfUnguarded(std::span<const ShardedRow> rows) const;
   const ShardedIndex* index_ = nullptr;
   std::vector<Segment> shards_;
 };

@@ -329,7 +329,9 @@ int RunCoverageOn(const I& index, const Args& a) {
     auto w = index.CustomersWithoutCategory(a.without, seg ? &*seg : nullptr);
     if (!w.ok()) return ReportError(w.status());
     const uint64_t shown = a.limit == 0 ? w->Count() : std::min<uint64_t>(a.limit, w->Count());
-    auto keys = w->KeysOf(w->Page(0, shown));
+    auto page = w->Page(0, shown);
+    if (!page.ok()) return ReportError(page.status());
+    auto keys = w->KeysOf(*page);
     if (!keys.ok()) return ReportError(keys.status());
     std::string out;
     for (const CustomerKey& k : *keys) {
@@ -593,7 +595,9 @@ int RunSegExport(const SegArgs& a) {
   if (!index.ok()) return ReportError(index.status());
   auto seg = (*index)->LoadSavedSegment(a.name);
   if (!seg.ok()) return ReportError(seg.status());
-  const std::string blob = seg->ToPortable();
+  const absl::StatusOr<std::string> portable = seg->ToPortable();
+  if (!portable.ok()) return ReportError(portable.status());
+  const std::string& blob = *portable;
   std::FILE* f = std::fopen(a.output.c_str(), "wb");
   if (f == nullptr) {
     return ReportError(absl::InvalidArgumentError(

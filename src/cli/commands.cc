@@ -351,8 +351,12 @@ bool ShellLine(const Index& index, const std::string& raw, bool& timing) {
       ReportError(s.status());
       return true;
     }
-    std::vector<RowId> page = s->Page(0, 20);
-    absl::StatusOr<std::vector<CustomerKey>> keys = s->KeysOf(page);
+    absl::StatusOr<std::vector<RowId>> page = s->Page(0, 20);
+    if (!page.ok()) {
+      ReportError(page.status());
+      return true;
+    }
+    absl::StatusOr<std::vector<CustomerKey>> keys = s->KeysOf(*page);
     if (!keys.ok()) {
       ReportError(keys.status());
       return true;

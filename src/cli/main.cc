@@ -417,7 +417,10 @@ int RunQuery(const std::string& dir, const std::string& text, uint64_t limit, bo
   std::optional<RowId> after;
   uint64_t printed = 0;
   while (printed < shown) {
-    std::vector<RowId> page = segment->PageAfter(after, std::min<uint64_t>(65536, shown - printed));
+    absl::StatusOr<std::vector<RowId>> paged =
+        segment->PageAfter(after, std::min<uint64_t>(65536, shown - printed));
+    if (!paged.ok()) return ReportError(paged.status());
+    const std::vector<RowId>& page = *paged;
     if (page.empty()) break;
     after = page.back();
     absl::StatusOr<std::vector<CustomerKey>> keys = segment->KeysOf(page);
@@ -695,7 +698,12 @@ int RunExport(const std::string& dir, const std::string& text, const std::string
   uint64_t written = 0;
   bool io_error = false;
   while (true) {
-    std::vector<RowId> page = segment->PageAfter(after, 65536);
+    absl::StatusOr<std::vector<RowId>> paged = segment->PageAfter(after, 65536);
+    if (!paged.ok()) {
+      if (file) std::fclose(file);
+      return ReportError(paged.status());
+    }
+    const std::vector<RowId>& page = *paged;
     if (page.empty()) break;
     after = page.back();
     absl::StatusOr<std::vector<CustomerKey>> keys = segment->KeysOf(page);

@@ -87,8 +87,10 @@ int RunShardedQuery(const std::string& dir, const std::string& text, uint64_t li
   std::optional<ShardedRow> after;
   uint64_t printed = 0;
   while (printed < shown) {
-    std::vector<ShardedRow> page =
+    absl::StatusOr<std::vector<ShardedRow>> paged =
         segment->PageAfter(after, std::min<uint64_t>(65536, shown - printed));
+    if (!paged.ok()) return ReportError(paged.status());
+    const std::vector<ShardedRow>& page = *paged;
     if (page.empty()) break;
     after = page.back();
     absl::StatusOr<std::vector<CustomerKey>> keys = segment->KeysOf(page);

@@ -16,6 +16,20 @@ const std::shared_ptr<const internal::SegmentData>& EmptyData() {
   return *empty;
 }
 
+// Where a materialising read becomes a status: std::bad_alloc (a vector,
+// a blob, or CRoaring's NULL turned into bad_alloc by Bitmap) is
+// ResourceExhausted with the out_of_memory kind, as for the index's reads
+// (internal::Guarded), so no exception crosses the API.
+template <typename Fn>
+auto SegmentGuarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "segment",
+                       "segment: out of memory");
+  }
+}
+
 }  // namespace
 
 Segment::Segment() : data_(EmptyData()) {}
@@ -37,7 +51,10 @@ Segment& Segment::operator=(Segment&& other) noexcept {
 
 uint64_t Segment::Count() const { return data_->rows.Cardinality(); }
 bool Segment::Contains(RowId row) const { return data_->rows.Contains(row); }
-std::vector<RowId> Segment::Rows() const { return data_->rows.ToVector(); }
+absl::StatusOr<std::vector<RowId>> Segment::Rows() const {
+  return SegmentGuarded(
+      [&]() -> absl::StatusOr<std::vector<RowId>> { return data_->rows.ToVector(); });
+}
 
 void Segment::ForEach(const std::function<bool(RowId)>& fn) const { data_->rows.ForEach(fn); }
 
@@ -81,44 +98,51 @@ void Segment::Iterator::SeekGreaterOrEqual(RowId row) {
   Refill();
 }
 
-std::vector<RowId> Segment::Page(uint64_t offset, uint64_t limit) const {
-  std::vector<RowId> out;
-  if (offset >= Count() || limit == 0) return out;
-  data_->rows.RangeToVector(offset, limit, &out);
-  return out;
+absl::StatusOr<std::vector<RowId>> Segment::Page(uint64_t offset, uint64_t limit) const {
+  return SegmentGuarded([&]() -> absl::StatusOr<std::vector<RowId>> {
+    std::vector<RowId> out;
+    if (offset >= Count() || limit == 0) return out;
+    data_->rows.RangeToVector(offset, limit, &out);
+    return out;
+  });
 }
 
-std::vector<RowId> Segment::PageAfter(std::optional<RowId> after, uint64_t limit) const {
-  std::vector<RowId> out;
-  if (limit == 0) return out;
-  if (after && *after == UINT32_MAX) return out;
-  Bitmap::Iterator it(data_->rows);
-  if (after) it.SeekGreaterOrEqual(*after + 1);
-  const uint64_t n = std::min<uint64_t>(limit, Count());
-  out.resize(n);
-  out.resize(it.Read(out.data(), n));
-  return out;
+absl::StatusOr<std::vector<RowId>> Segment::PageAfter(std::optional<RowId> after,
+                                                      uint64_t limit) const {
+  return SegmentGuarded([&]() -> absl::StatusOr<std::vector<RowId>> {
+    std::vector<RowId> out;
+    if (limit == 0) return out;
+    if (after && *after == UINT32_MAX) return out;
+    Bitmap::Iterator it(data_->rows);
+    if (after) it.SeekGreaterOrEqual(*after + 1);
+    const uint64_t n = std::min<uint64_t>(limit, Count());
+    out.resize(n);
+    out.resize(it.Read(out.data(), n));
+    return out;
+  });
 }
 
 absl::StatusOr<std::vector<CustomerKey>> Segment::KeysOf(std::span<const RowId> rows) const {
-  if (data_->version == nullptr) {
-    return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, "segment",
-                       "segment: this segment belongs to no index");
-  }
-  // The segment's own version (alive as long as the segment): its keys are
-  // those of the moment the query ran, even after the Index is gone.
-  const internal::Version& s = *data_->version;
-  std::vector<CustomerKey> keys;
-  keys.reserve(rows.size());
-  for (RowId r : rows) {
-    if (r >= s.row_limit) {
-      return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
-                         absl::StrCat("row ", r),
-                         absl::StrCat("segment: row ", r, " was never assigned by the index"));
+  return SegmentGuarded([&]() -> absl::StatusOr<std::vector<CustomerKey>> {
+    if (data_->version == nullptr) {
+      return util::Error(absl::StatusCode::kFailedPrecondition, ErrorKind::kPrecondition, "segment",
+                         "segment: this segment belongs to no index");
     }
-    keys.push_back(s.keys->KeyOf(r));
-  }
-  return keys;
+    // The segment's own version (alive as long as the segment): its keys are
+    // those of the moment the query ran, even after the Index is gone.
+    const internal::Version& s = *data_->version;
+    std::vector<CustomerKey> keys;
+    keys.reserve(rows.size());
+    for (RowId r : rows) {
+      if (r >= s.row_limit) {
+        return util::Error(absl::StatusCode::kNotFound, ErrorKind::kUnknownCustomer,
+                           absl::StrCat("row ", r),
+                           absl::StrCat("segment: row ", r, " was never assigned by the index"));
+      }
+      keys.push_back(s.keys->KeyOf(r));
+    }
+    return keys;
+  });
 }
 
 namespace {
@@ -165,10 +189,12 @@ absl::StatusOr<Segment> Segment::SymmetricDifference(const Segment& other) const
 
 bool Segment::SameRows(const Segment& other) const { return data_->rows.Equals(other.data_->rows); }
 
-std::string Segment::ToPortable() const {
-  std::string out;
-  data_->rows.PortableSerialize(&out);
-  return out;
+absl::StatusOr<std::string> Segment::ToPortable() const {
+  return SegmentGuarded([&]() -> absl::StatusOr<std::string> {
+    std::string out;
+    data_->rows.PortableSerialize(&out);
+    return out;
+  });
 }
 
 const Index* Segment::index() const { return data_->index; }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "shard/manifest.h"
 #include "shard/thread_pool.h"
+#include "util/error_info.h"
 #include "util/hash.h"
 #include "util/status_macros.h"
 
@@ -38,6 +39,20 @@ struct ShardedIndex::Rep {
 
 namespace {
 
+// The sharded face's out-of-memory boundary, as internal::Guarded is the
+// index's: std::bad_alloc in a merge, a page or a pool task (where it would
+// otherwise terminate the process) becomes ResourceExhausted with the
+// out_of_memory kind.
+template <typename Fn>
+auto Guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
+                       "sharded index", "sharded index: out of memory");
+  }
+}
+
 absl::Status Prefixed(uint32_t shard, const absl::Status& s) {
   if (s.ok()) return s;
   absl::Status out(s.code(), absl::StrCat("shard ", shard, ": ", s.message()));
@@ -53,7 +68,8 @@ absl::Status ForEachShard(const ShardedIndex::Rep& rep,
                           const std::function<absl::Status(uint32_t)>& fn, bool prefix = true) {
   const size_t n = rep.shards.size();
   std::vector<absl::Status> st(n);
-  rep.pool->ParallelFor(n, [&](size_t i) { st[i] = fn(static_cast<uint32_t>(i)); });
+  rep.pool->ParallelFor(
+      n, [&](size_t i) { st[i] = Guarded([&] { return fn(static_cast<uint32_t>(i)); }); });
   for (size_t i = 0; i < n; ++i) {
     if (!st[i].ok()) return prefix ? Prefixed(static_cast<uint32_t>(i), st[i]) : st[i];
   }
@@ -522,13 +538,15 @@ absl::StatusOr<TagInfo> ShardedIndex::GetTag(TagId tag) const {
 }
 
 absl::StatusOr<std::vector<TagInfo>> ShardedIndex::ListTags() const {
-  std::shared_lock l(rep_->catalog_mu);
-  TI_ASSIGN_OR_RETURN(std::vector<TagInfo> tags, rep_->shards[0]->ListTags());
-  for (size_t i = 1; i < rep_->shards.size(); ++i) {
-    TI_ASSIGN_OR_RETURN(std::vector<TagInfo> more, rep_->shards[i]->ListTags());
-    for (size_t j = 0; j < tags.size() && j < more.size(); ++j) tags[j].count += more[j].count;
-  }
-  return tags;
+  return Guarded([&]() -> absl::StatusOr<std::vector<TagInfo>> {
+    std::shared_lock l(rep_->catalog_mu);
+    TI_ASSIGN_OR_RETURN(std::vector<TagInfo> tags, rep_->shards[0]->ListTags());
+    for (size_t i = 1; i < rep_->shards.size(); ++i) {
+      TI_ASSIGN_OR_RETURN(std::vector<TagInfo> more, rep_->shards[i]->ListTags());
+      for (size_t j = 0; j < tags.size() && j < more.size(); ++j) tags[j].count += more[j].count;
+    }
+    return tags;
+  });
 }
 
 uint32_t ShardedIndex::TagCount() const {
@@ -793,7 +811,7 @@ absl::Status LoadRows(ShardedIndex& self, ShardedIndex::Rep& rep, const Index& s
   std::vector<uint16_t> where(limit, 0);  // shard of each source row
   std::vector<RowId> local(limit, 0);     // its row in that shard
   const Segment all = source.AllCustomers();
-  std::vector<RowId> rows = all.Rows();
+  TI_ASSIGN_OR_RETURN(std::vector<RowId> rows, all.Rows());
   constexpr size_t kChunk = 1 << 20;
   const uint64_t per = self.rows_per_shard();
   for (size_t start = 0; start < rows.size(); start += kChunk) {
@@ -865,74 +883,78 @@ absl::Status LoadRows(ShardedIndex& self, ShardedIndex::Rep& rep, const Index& s
 }  // namespace
 
 absl::Status ShardedIndex::LoadFrom(const Index& source) {
-  if (source.options().key_kind != key_kind()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sharded index: LoadFrom: the source has ", KeyKindName(source.options().key_kind),
-        " keys, this index ", KeyKindName(key_kind()), " keys"));
-  }
-  TI_ASSIGN_OR_RETURN(std::vector<CategoryInfo> categories, ListCategories());
-  TI_ASSIGN_OR_RETURN(std::vector<AttributeInfo> attributes, ListAttributes());
-  if (CustomerCount() != 0 || TagCount() != 0 || !categories.empty() || !attributes.empty()) {
-    return absl::FailedPreconditionError(
-        "sharded index: LoadFrom needs an empty sharded index (no customers, tags, categories "
-        "or attributes)");
-  }
-  TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*this, source));
-  std::shared_lock l(rep_->catalog_mu);
-  return LoadRows(*this, *rep_, source, 0, map);
+  return Guarded([&]() -> absl::Status {
+    if (source.options().key_kind != key_kind()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sharded index: LoadFrom: the source has ", KeyKindName(source.options().key_kind),
+          " keys, this index ", KeyKindName(key_kind()), " keys"));
+    }
+    TI_ASSIGN_OR_RETURN(std::vector<CategoryInfo> categories, ListCategories());
+    TI_ASSIGN_OR_RETURN(std::vector<AttributeInfo> attributes, ListAttributes());
+    if (CustomerCount() != 0 || TagCount() != 0 || !categories.empty() || !attributes.empty()) {
+      return absl::FailedPreconditionError(
+          "sharded index: LoadFrom needs an empty sharded index (no customers, tags, categories "
+          "or attributes)");
+    }
+    TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*this, source));
+    std::shared_lock l(rep_->catalog_mu);
+    return LoadRows(*this, *rep_, source, 0, map);
+  });
 }
 
 absl::Status ShardedIndex::Reshard(const std::string& source, const std::string& dest,
                                    uint32_t shards, uint64_t rows_per_shard, uint32_t threads) {
-  std::shared_ptr<FileSystem> fs = FileSystem::Default();
-  const std::string tmp = dest + ".reshard-tmp";
-  for (const std::string& p : {dest, tmp}) {
-    TI_ASSIGN_OR_RETURN(bool exists, fs->Exists(p));
-    if (exists) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("sharded index: reshard: ", p, " exists",
-                       p == tmp ? " (left by an interrupted reshard: remove it)" : ""));
+  return Guarded([&]() -> absl::Status {
+    std::shared_ptr<FileSystem> fs = FileSystem::Default();
+    const std::string tmp = dest + ".reshard-tmp";
+    for (const std::string& p : {dest, tmp}) {
+      TI_ASSIGN_OR_RETURN(bool exists, fs->Exists(p));
+      if (exists) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("sharded index: reshard: ", p, " exists",
+                         p == tmp ? " (left by an interrupted reshard: remove it)" : ""));
+      }
     }
-  }
-  ShardedOpenOptions so;
-  so.shard.read_only = true;
-  so.shard.create_if_missing = false;
-  so.threads = threads;
-  TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> src, Open(source, so));
-  const uint64_t src_per = src->rows_per_shard();
-  ShardedOpenOptions to;
-  to.create.shards = shards;
-  to.create.index = src->shard(0).options();
-  if (src->key_kind() == KeyKind::kIdentity && rows_per_shard == 0) {
-    const uint64_t space = src_per * src->shard_count();
-    rows_per_shard = std::min<uint64_t>((space + shards - 1) / std::max<uint32_t>(shards, 1),
-                                        uint64_t{kMaxRowId} + 1);
-  }
-  to.create.rows_per_shard = src->key_kind() == KeyKind::kIdentity ? rows_per_shard : 0;
-  to.threads = threads;
-  to.shard.sync = SyncPolicy::kNone;  // the checkpoint at the end makes it durable
-  to.shard.create_if_missing = true;  // a new index in the temporary directory
-  absl::Status built = [&]() -> absl::Status {
-    TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> out, Open(tmp, to));
-    TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*out, src->shard(0)));
-    std::shared_lock l(out->rep_->catalog_mu);
-    for (uint32_t i = 0; i < src->shard_count(); ++i) {
-      const int64_t offset = static_cast<int64_t>(src_per * i);
-      TI_RETURN_IF_ERROR(LoadRows(*out, *out->rep_, src->shard(i), offset, map));
+    ShardedOpenOptions so;
+    so.shard.read_only = true;
+    so.shard.create_if_missing = false;
+    so.threads = threads;
+    TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> src, Open(source, so));
+    const uint64_t src_per = src->rows_per_shard();
+    ShardedOpenOptions to;
+    to.create.shards = shards;
+    to.create.index = src->shard(0).options();
+    if (src->key_kind() == KeyKind::kIdentity && rows_per_shard == 0) {
+      const uint64_t space = src_per * src->shard_count();
+      rows_per_shard = std::min<uint64_t>((space + shards - 1) / std::max<uint32_t>(shards, 1),
+                                          uint64_t{kMaxRowId} + 1);
     }
-    l.unlock();
-    return out->Checkpoint();
-  }();  // `out` is closed here: every shard's lock released before the rename
-  if (!built.ok()) {
-    // The temporary directory is this call's own: an error (not a crash)
-    // leaves nothing behind.
-    std::error_code ec;
-    std::filesystem::remove_all(tmp, ec);
-    return built;
-  }
-  TI_RETURN_IF_ERROR(fs->Rename(tmp, dest));
-  std::string parent = std::filesystem::path(dest).parent_path().string();
-  return fs->SyncDir(parent.empty() ? "." : parent);
+    to.create.rows_per_shard = src->key_kind() == KeyKind::kIdentity ? rows_per_shard : 0;
+    to.threads = threads;
+    to.shard.sync = SyncPolicy::kNone;  // the checkpoint at the end makes it durable
+    to.shard.create_if_missing = true;  // a new index in the temporary directory
+    absl::Status built = [&]() -> absl::Status {
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<ShardedIndex> out, Open(tmp, to));
+      TI_ASSIGN_OR_RETURN(LoadMap map, LoadCatalog(*out, src->shard(0)));
+      std::shared_lock l(out->rep_->catalog_mu);
+      for (uint32_t i = 0; i < src->shard_count(); ++i) {
+        const int64_t offset = static_cast<int64_t>(src_per * i);
+        TI_RETURN_IF_ERROR(LoadRows(*out, *out->rep_, src->shard(i), offset, map));
+      }
+      l.unlock();
+      return out->Checkpoint();
+    }();  // `out` is closed here: every shard's lock released before the rename
+    if (!built.ok()) {
+      // The temporary directory is this call's own: an error (not a crash)
+      // leaves nothing behind.
+      std::error_code ec;
+      std::filesystem::remove_all(tmp, ec);
+      return built;
+    }
+    TI_RETURN_IF_ERROR(fs->Rename(tmp, dest));
+    std::string parent = std::filesystem::path(dest).parent_path().string();
+    return fs->SyncDir(parent.empty() ? "." : parent);
+  });
 }
 
 // ---- customers ------------------------------------------------------------------------
@@ -1027,29 +1049,31 @@ absl::StatusOr<ShardedSegment> ShardedIndex::Query(std::string_view text,
 
 absl::StatusOr<ShardedExplanation> ShardedIndex::Explain(std::string_view text,
                                                          const QueryOptions& options) const {
-  std::shared_lock l(rep_->catalog_mu);
-  const QueryOptions o = WithToday(options);
-  ShardedExplanation ex;
-  ex.query = std::string(text);
-  ex.threads = threads();
-  ex.shards.resize(shard_count());
-  ex.shard_nanos.resize(shard_count());
-  const int64_t start = NowNanos();
-  TI_RETURN_IF_ERROR(ForEachShard(
-      *rep_,
-      [&](uint32_t i) -> absl::Status {
-        const int64_t t0 = NowNanos();
-        TI_ASSIGN_OR_RETURN(ex.shards[i], rep_->shards[i]->Explain(text, o));
-        ex.shard_nanos[i] = NowNanos() - t0;
-        return absl::OkStatus();
-      },
-      /*prefix=*/false));
-  ex.total_nanos = NowNanos() - start;
-  for (uint32_t i = 0; i < shard_count(); ++i) {
-    ex.count += ex.shards[i].count;
-    if (ex.shard_nanos[i] > ex.shard_nanos[ex.slowest_shard]) ex.slowest_shard = i;
-  }
-  return ex;
+  return Guarded([&]() -> absl::StatusOr<ShardedExplanation> {
+    std::shared_lock l(rep_->catalog_mu);
+    const QueryOptions o = WithToday(options);
+    ShardedExplanation ex;
+    ex.query = std::string(text);
+    ex.threads = threads();
+    ex.shards.resize(shard_count());
+    ex.shard_nanos.resize(shard_count());
+    const int64_t start = NowNanos();
+    TI_RETURN_IF_ERROR(ForEachShard(
+        *rep_,
+        [&](uint32_t i) -> absl::Status {
+          const int64_t t0 = NowNanos();
+          TI_ASSIGN_OR_RETURN(ex.shards[i], rep_->shards[i]->Explain(text, o));
+          ex.shard_nanos[i] = NowNanos() - t0;
+          return absl::OkStatus();
+        },
+        /*prefix=*/false));
+    ex.total_nanos = NowNanos() - start;
+    for (uint32_t i = 0; i < shard_count(); ++i) {
+      ex.count += ex.shards[i].count;
+      if (ex.shard_nanos[i] > ex.shard_nanos[ex.slowest_shard]) ex.slowest_shard = i;
+    }
+    return ex;
+  });
 }
 
 std::string ShardedExplanation::ToString() const {
@@ -1193,13 +1217,15 @@ absl::StatusOr<std::vector<T>> OnShards(const ShardedIndex::Rep& rep,
 
 absl::StatusOr<SegmentProfile> ShardedIndex::Profile(const ShardedSegment& segment,
                                                      const ProfileOptions& options) const {
-  TI_RETURN_IF_ERROR(CheckSegment(this, &segment));
-  std::shared_lock l(rep_->catalog_mu);
-  TI_ASSIGN_OR_RETURN(std::vector<SegmentProfile> parts,
-                      OnShards<SegmentProfile>(*rep_, [&](uint32_t i) {
-                        return rep_->shards[i]->Profile(segment.shard(i), options);
-                      }));
-  return MergeProfiles(std::move(parts));
+  return Guarded([&]() -> absl::StatusOr<SegmentProfile> {
+    TI_RETURN_IF_ERROR(CheckSegment(this, &segment));
+    std::shared_lock l(rep_->catalog_mu);
+    TI_ASSIGN_OR_RETURN(std::vector<SegmentProfile> parts,
+                        OnShards<SegmentProfile>(*rep_, [&](uint32_t i) {
+                          return rep_->shards[i]->Profile(segment.shard(i), options);
+                        }));
+    return MergeProfiles(std::move(parts));
+  });
 }
 
 absl::StatusOr<std::vector<ProfileRow>> ShardedIndex::TopTags(const ShardedSegment& segment,
@@ -1215,71 +1241,77 @@ absl::StatusOr<std::vector<ProfileRow>> ShardedIndex::TopTags(const ShardedSegme
 
 absl::StatusOr<CoOccurrence> ShardedIndex::CoOccurrenceOf(std::span<const TagId> tags,
                                                           const ShardedSegment* segment) const {
-  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
-  std::shared_lock l(rep_->catalog_mu);
-  TI_ASSIGN_OR_RETURN(std::vector<CoOccurrence> parts,
-                      OnShards<CoOccurrence>(*rep_, [&](uint32_t i) {
-                        return rep_->shards[i]->CoOccurrenceOf(tags, Part(segment, i));
-                      }));
-  return MergeCoOccurrences(std::move(parts));
+  return Guarded([&]() -> absl::StatusOr<CoOccurrence> {
+    TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+    std::shared_lock l(rep_->catalog_mu);
+    TI_ASSIGN_OR_RETURN(std::vector<CoOccurrence> parts,
+                        OnShards<CoOccurrence>(*rep_, [&](uint32_t i) {
+                          return rep_->shards[i]->CoOccurrenceOf(tags, Part(segment, i));
+                        }));
+    return MergeCoOccurrences(std::move(parts));
+  });
 }
 
 absl::StatusOr<Crosstab> ShardedIndex::CrosstabOf(std::string_view row_category,
                                                   std::string_view col_category,
                                                   const ShardedSegment* segment) const {
-  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
-  std::shared_lock l(rep_->catalog_mu);
-  TI_ASSIGN_OR_RETURN(std::vector<Crosstab> parts, OnShards<Crosstab>(*rep_, [&](uint32_t i) {
-                        return rep_->shards[i]->CrosstabOf(row_category, col_category,
-                                                           Part(segment, i));
-                      }));
-  Crosstab out = std::move(parts[0]);
-  auto add = [](std::vector<uint64_t>& to, const std::vector<uint64_t>& from) {
-    if (to.size() != from.size()) return false;
-    for (size_t i = 0; i < to.size(); ++i) to[i] += from[i];
-    return true;
-  };
-  for (size_t p = 1; p < parts.size(); ++p) {
-    const Crosstab& in = parts[p];
-    if (in.rows != out.rows || in.cols != out.cols || !add(out.counts, in.counts) ||
-        !add(out.row_totals, in.row_totals) || !add(out.col_totals, in.col_totals) ||
-        !add(out.row_none_by_col, in.row_none_by_col) ||
-        !add(out.col_none_by_row, in.col_none_by_row)) {
-      return Misaligned("crosstabs");
+  return Guarded([&]() -> absl::StatusOr<Crosstab> {
+    TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+    std::shared_lock l(rep_->catalog_mu);
+    TI_ASSIGN_OR_RETURN(std::vector<Crosstab> parts, OnShards<Crosstab>(*rep_, [&](uint32_t i) {
+                          return rep_->shards[i]->CrosstabOf(row_category, col_category,
+                                                             Part(segment, i));
+                        }));
+    Crosstab out = std::move(parts[0]);
+    auto add = [](std::vector<uint64_t>& to, const std::vector<uint64_t>& from) {
+      if (to.size() != from.size()) return false;
+      for (size_t i = 0; i < to.size(); ++i) to[i] += from[i];
+      return true;
+    };
+    for (size_t p = 1; p < parts.size(); ++p) {
+      const Crosstab& in = parts[p];
+      if (in.rows != out.rows || in.cols != out.cols || !add(out.counts, in.counts) ||
+          !add(out.row_totals, in.row_totals) || !add(out.col_totals, in.col_totals) ||
+          !add(out.row_none_by_col, in.row_none_by_col) ||
+          !add(out.col_none_by_row, in.col_none_by_row)) {
+        return Misaligned("crosstabs");
+      }
+      out.none_none += in.none_none;
+      out.total += in.total;
     }
-    out.none_none += in.none_none;
-    out.total += in.total;
-  }
-  return out;
+    return out;
+  });
 }
 
 absl::StatusOr<CoverageReport> ShardedIndex::Coverage(const ShardedSegment* segment) const {
-  TI_RETURN_IF_ERROR(CheckSegment(this, segment));
-  std::shared_lock l(rep_->catalog_mu);
-  TI_ASSIGN_OR_RETURN(std::vector<CoverageReport> parts,
-                      OnShards<CoverageReport>(*rep_, [&](uint32_t i) {
-                        return rep_->shards[i]->Coverage(Part(segment, i));
-                      }));
-  CoverageReport out = std::move(parts[0]);
-  for (size_t p = 1; p < parts.size(); ++p) {
-    const CoverageReport& in = parts[p];
-    if (in.tags.size() != out.tags.size() || in.categories.size() != out.categories.size()) {
-      return Misaligned("coverage reports");
-    }
-    out.population += in.population;
-    for (size_t i = 0; i < out.tags.size(); ++i) {
-      if (in.tags[i].tag != out.tags[i].tag) return Misaligned("coverage reports");
-      out.tags[i].count += in.tags[i].count;
-    }
-    for (size_t i = 0; i < out.categories.size(); ++i) {
-      if (in.categories[i].category != out.categories[i].category) {
+  return Guarded([&]() -> absl::StatusOr<CoverageReport> {
+    TI_RETURN_IF_ERROR(CheckSegment(this, segment));
+    std::shared_lock l(rep_->catalog_mu);
+    TI_ASSIGN_OR_RETURN(std::vector<CoverageReport> parts,
+                        OnShards<CoverageReport>(*rep_, [&](uint32_t i) {
+                          return rep_->shards[i]->Coverage(Part(segment, i));
+                        }));
+    CoverageReport out = std::move(parts[0]);
+    for (size_t p = 1; p < parts.size(); ++p) {
+      const CoverageReport& in = parts[p];
+      if (in.tags.size() != out.tags.size() || in.categories.size() != out.categories.size()) {
         return Misaligned("coverage reports");
       }
-      out.categories[i].covered += in.categories[i].covered;
+      out.population += in.population;
+      for (size_t i = 0; i < out.tags.size(); ++i) {
+        if (in.tags[i].tag != out.tags[i].tag) return Misaligned("coverage reports");
+        out.tags[i].count += in.tags[i].count;
+      }
+      for (size_t i = 0; i < out.categories.size(); ++i) {
+        if (in.categories[i].category != out.categories[i].category) {
+          return Misaligned("coverage reports");
+        }
+        out.categories[i].covered += in.categories[i].covered;
+      }
     }
-  }
-  FinishCoverage(out);
-  return out;
+    FinishCoverage(out);
+    return out;
+  });
 }
 
 absl::StatusOr<ShardedSegment> ShardedIndex::CustomersWithoutCategory(
@@ -1392,33 +1424,44 @@ bool ShardedSegment::Contains(ShardedRow r) const {
   return r.shard < shards_.size() && shards_[r.shard].Contains(r.row);
 }
 
-std::vector<ShardedRow> ShardedSegment::Page(uint64_t offset, uint64_t limit) const {
-  std::vector<ShardedRow> out;
-  for (uint32_t i = 0; i < shards_.size() && out.size() < limit; ++i) {
-    const uint64_t c = shards_[i].Count();
-    if (offset >= c) {
-      offset -= c;
-      continue;
+absl::StatusOr<std::vector<ShardedRow>> ShardedSegment::Page(uint64_t offset,
+                                                             uint64_t limit) const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<ShardedRow>> {
+    std::vector<ShardedRow> out;
+    // Sized once (the shards' pages are each a vector of their own).
+    const uint64_t total = Count();
+    out.reserve(offset >= total ? 0 : std::min(limit, total - offset));
+    for (uint32_t i = 0; i < shards_.size() && out.size() < limit; ++i) {
+      const uint64_t c = shards_[i].Count();
+      if (offset >= c) {
+        offset -= c;
+        continue;
+      }
+      TI_ASSIGN_OR_RETURN(std::vector<RowId> rows, shards_[i].Page(offset, limit - out.size()));
+      for (RowId r : rows) out.push_back({i, r});
+      offset = 0;
     }
-    for (RowId r : shards_[i].Page(offset, limit - out.size())) out.push_back({i, r});
-    offset = 0;
-  }
-  return out;
+    return out;
+  });
 }
 
-std::vector<ShardedRow> ShardedSegment::PageAfter(std::optional<ShardedRow> after,
-                                                  uint64_t limit) const {
-  std::vector<ShardedRow> out;
-  uint32_t first = after ? after->shard : 0;
-  for (uint32_t i = first; i < shards_.size() && out.size() < limit; ++i) {
-    std::optional<RowId> cursor;
-    if (after && i == after->shard) cursor = after->row;
-    for (RowId r : shards_[i].PageAfter(cursor, limit - out.size())) out.push_back({i, r});
-  }
-  return out;
+absl::StatusOr<std::vector<ShardedRow>> ShardedSegment::PageAfter(std::optional<ShardedRow> after,
+                                                                  uint64_t limit) const {
+  return Guarded([&]() -> absl::StatusOr<std::vector<ShardedRow>> {
+    std::vector<ShardedRow> out;
+    uint32_t first = after ? after->shard : 0;
+    for (uint32_t i = first; i < shards_.size() && out.size() < limit; ++i) {
+      std::optional<RowId> cursor;
+      if (after && i == after->shard) cursor = after->row;
+      TI_ASSIGN_OR_RETURN(std::vector<RowId> rows,
+                          shards_[i].PageAfter(cursor, limit - out.size()));
+      for (RowId r : rows) out.push_back({i, r});
+    }
+    return out;
+  });
 }
 
-std::vector<ShardedRow> ShardedSegment::Rows() const { return Page(0, Count()); }
+absl::StatusOr<std::vector<ShardedRow>> ShardedSegment::Rows() const { return Page(0, Count()); }
 
 void ShardedSegment::ForEach(const std::function<bool(ShardedRow)>& fn) const {
   bool go = true;
@@ -1428,6 +1471,11 @@ void ShardedSegment::ForEach(const std::function<bool(ShardedRow)>& fn) const {
 }
 
 absl::StatusOr<std::vector<CustomerKey>> ShardedSegment::KeysOf(
+    std::span<const ShardedRow> rows) const {
+  return Guarded([&] { return KeysOfUnguarded(rows); });
+}
+
+absl::StatusOr<std::vector<CustomerKey>> ShardedSegment::KeysOfUnguarded(
     std::span<const ShardedRow> rows) const {
   if (index_ == nullptr) {
     return absl::FailedPreconditionError("sharded segment: it belongs to no index");
@@ -1460,7 +1508,7 @@ absl::StatusOr<std::vector<CustomerKey>> ShardedSegment::KeysOf(
 
 absl::StatusOr<std::vector<CustomerKey>> ShardedSegment::Keys(uint64_t offset,
                                                               uint64_t limit) const {
-  std::vector<ShardedRow> page = Page(offset, limit);
+  TI_ASSIGN_OR_RETURN(std::vector<ShardedRow> page, Page(offset, limit));
   return KeysOf(page);
 }
 

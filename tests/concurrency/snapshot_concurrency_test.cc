@@ -337,7 +337,7 @@ TEST_CASE("snapshots: a snapshot answers every read as of its moment", "[concurr
             .value() == std::optional<int64_t>(100));
   CHECK(snap.ListTags().value().size() == 2);
   // The segment from before keeps its version: its keys are those of then.
-  const auto keys = before.KeysOf(before.Rows()).value();
+  const auto keys = before.KeysOf(before.Rows().value()).value();
   std::set<std::string> names;
   for (const CustomerKey& k : keys) names.insert(std::get<std::string>(k));
   CHECK(names == std::set<std::string>{"c1", "c2"});
@@ -370,7 +370,7 @@ TEST_CASE("snapshots: segments, snapshots and queries outlive their Index",
     REQUIRE(reopened.ok());
     CHECK((*reopened)->Count("t").value() == 2);
   }
-  const auto keys = segment.KeysOf(segment.Rows()).value();
+  const auto keys = segment.KeysOf(segment.Rows().value()).value();
   REQUIRE(keys.size() == 3);
   CHECK(std::get<int64_t>(keys[1]) == 8);
   CHECK(snap->Count("t").value() == 3);
@@ -542,7 +542,7 @@ TEST_CASE("snapshots: small-segment aggregates while values change", "[concurren
       uint64_t n = 0, above = 0;
       absl::int128 sum = 0;
       std::optional<int64_t> lo, hi;
-      for (RowId row : seg.Rows()) {
+      for (const auto rows_value = seg.Rows().value(); RowId row : rows_value) {
         const std::optional<int64_t> v = snap.GetAttributeValue("spend", row).value();
         if (!v) continue;
         ++n;

@@ -455,7 +455,7 @@ TEST_CASE("analytics equal the naive model", "[analytics]") {
         }
         auto w = ix.CustomersWithoutCategory(cat.category, in_segment ? &f.segment : nullptr);
         REQUIRE(w.ok());
-        CHECK(w->Rows() == std::vector<RowId>(without.begin(), without.end()));
+        CHECK(w->Rows().value() == std::vector<RowId>(without.begin(), without.end()));
       }
     }
   }

@@ -26,12 +26,12 @@ TEST_CASE("segment: Slice(offset, limit) holds exactly Page(offset, limit)", "[s
     }
     REQUIRE(index->TagMany(tag, members).ok());
     const Segment s = index->Query("t").value();
-    const std::vector<RowId> rows = s.Rows();
+    const std::vector<RowId> rows = s.Rows().value();
     for (uint64_t offset : {uint64_t{0}, uint64_t{1}, uint64_t{4095}, uint64_t{70000},
                             rows.size() - 1, rows.size(), rows.size() + 10}) {
       for (uint64_t limit : {uint64_t{0}, uint64_t{1}, uint64_t{1000}, uint64_t{1} << 40}) {
-        const Segment slice = s.Slice(offset, limit);
-        CHECK(slice.Rows() == s.Page(offset, limit));
+        const Segment slice = s.Slice(offset, limit).value();
+        CHECK(slice.Rows().value() == s.Page(offset, limit).value());
         CHECK(slice.index() == index.get());
       }
     }
@@ -44,13 +44,13 @@ TEST_CASE("segment: a slice keeps customers removed after the query", "[segment]
   REQUIRE(index->TagMany(tag, std::vector<int64_t>{10, 20, 30}).ok());
   const Segment s = index->Query("t").value();
   REQUIRE(index->RemoveCustomer(int64_t{10}).ok());
-  const Segment page = s.Slice(0, 2);
+  const Segment page = s.Slice(0, 2).value();
   REQUIRE(page.Count() == 2);
-  auto keys = page.KeysOf(page.Rows());
+  auto keys = page.KeysOf(page.Rows().value());
   REQUIRE(keys.ok());
   CHECK(std::get<int64_t>((*keys)[0]) == 10);
   CHECK(std::get<int64_t>((*keys)[1]) == 20);
-  CHECK(Segment().Slice(0, 10).Count() == 0);
+  CHECK(Segment().Slice(0, 10).value().Count() == 0);
 }
 
 // Segment::Iterator decodes blocks of rows into its own buffer: checked
@@ -79,7 +79,7 @@ TEST_CASE("segment: Iterator visits Rows() in order; seeks land on the first row
     const tagindex::TagId tag = index->CreateTag({.name = "t" + std::to_string(seed)}).value();
     REQUIRE(index->TagRows(tag, members).ok());
     const Segment s = index->Query("t" + std::to_string(seed)).value();
-    REQUIRE(s.Rows() == members);
+    REQUIRE(s.Rows().value() == members);
     std::vector<RowId> seen;
     for (Segment::Iterator it(s); it.Valid(); it.Next()) seen.push_back(it.Value());
     CHECK(seen == members);

@@ -227,3 +227,52 @@ def test_open_creates_only_when_asked(tmp_path):
         tagindex.ShardedIndex.open(tmp_path / "sharded")
     with tagindex.ShardedIndex.open(tmp_path / "sharded", shards=2, create_if_missing=True) as s:
         assert s.shard_count == 2
+
+
+_HUGE_ROWS_CHILD = r"""
+import resource
+import numpy as np
+import tagindex
+index = tagindex.Index()
+index.add_customers(np.arange(8_000_000, dtype=np.int64))
+segment = index.all_customers()
+small = segment.rows_after(None, 10)          # allocated before the limit
+def vm_bytes():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+limit = vm_bytes() + (4 << 20)   # 32 MB of row ids cannot fit
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+# The heap may hold free memory from the build (reused without new address
+# space, so the limit would not bite): take it all, then give 2 MiB back.
+import ctypes
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+held = []
+for size in (1 << 20, 4096):
+    while True:
+        p = libc.malloc(size)
+        if not p:
+            break
+        held.append(p)
+for p in held[:2]:
+    libc.free(p)
+try:
+    segment.to_numpy()
+    print("allocated")
+except tagindex.ResourceExhaustedError as e:
+    print("refused", e.kind)
+except MemoryError:
+    print("bare MemoryError")
+print("small", list(segment.rows_after(None, 10)) == list(small) == list(range(10)))
+"""
+
+
+def test_rows_of_a_huge_segment_raise_the_tagindex_out_of_memory_error():
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-c", _HUGE_ROWS_CHILD], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["refused out_of_memory", "small True"], p.stdout

@@ -160,7 +160,7 @@ TEST_CASE("attributes: aggregates over segments agree with a naive column", "[at
     }
     tagindex::Segment seg = index->Query("t AND x IS NOT NULL").value();
     std::vector<int64_t> in;
-    for (RowId r : seg.Rows()) in.push_back(*model[r]);
+    for (const auto rows_value = seg.Rows().value(); RowId r : rows_value) in.push_back(*model[r]);
     std::sort(in.begin(), in.end());
     REQUIRE(!in.empty());
     tagindex::AttributeSummary s = index->SummarizeAttribute("x", &seg).value();
@@ -370,7 +370,7 @@ TEST_CASE("attributes: predicates with small and large tags agree with a column 
              {tags[t].first + " AND " + pred, "(" + pred + ") AND " + tags[t].first}) {
           INFO(query);
           REQUIRE(index->Count(query).value() == want.size());
-          REQUIRE(index->Query(query).value().Rows() == want);
+          REQUIRE(index->Query(query).value().Rows().value() == want);
         }
       }
     }
@@ -379,7 +379,7 @@ TEST_CASE("attributes: predicates with small and large tags agree with a column 
       INFO("tag " << tags[t].first);
       tagindex::Segment seg = index->Query(tags[t].first).value();
       std::vector<int64_t> in;
-      for (RowId r : seg.Rows()) {
+      for (const auto rows_value = seg.Rows().value(); RowId r : rows_value) {
         if (xs[r]) in.push_back(*xs[r]);
       }
       std::sort(in.begin(), in.end());

@@ -157,13 +157,13 @@ TEST_CASE("flat AND: counts and rows agree with a sorted-vector oracle", "[query
     CHECK(*count == want.size());
     auto run = q->Run();
     REQUIRE(run.ok());
-    CHECK(run->Rows() == rows);
+    CHECK(run->Rows().value() == rows);
     CHECK(m.index->Count(text).value() == want.size());
-    CHECK(m.index->Query(text).value().Rows() == rows);
+    CHECK(m.index->Query(text).value().Rows().value() == rows);
     auto sq = snap.Compile(text);
     REQUIRE(sq.ok());
     CHECK(sq->Count().value() == want.size());
-    CHECK(sq->Run().value().Rows() == rows);
+    CHECK(sq->Run().value().Rows().value() == rows);
   }
   INFO(flat << " of " << Queries() << " queries were flat ANDs");
   CHECK(flat >= Queries() * 3 / 4);
@@ -184,9 +184,9 @@ TEST_CASE("flat AND: a compiled query follows new versions; a snapshot's does no
   REQUIRE(m.index->TagRows(m.ids[5], chunk3).ok());
   const Set after = Minus(Union(before, chunk3), m.rows[1]);
   CHECK(q.Count().value() == after.size());
-  CHECK(q.Run().value().Rows() == std::vector<RowId>(after.begin(), after.end()));
+  CHECK(q.Run().value().Rows().value() == std::vector<RowId>(after.begin(), after.end()));
   CHECK(pinned.Count().value() == before.size());
-  CHECK(pinned.Run().value().Rows() == std::vector<RowId>(before.begin(), before.end()));
+  CHECK(pinned.Run().value().Rows().value() == std::vector<RowId>(before.begin(), before.end()));
 }
 
 TEST_CASE("flat AND: a tag deleted after compiling is reported, as by the planner",

@@ -67,8 +67,8 @@ TEST_CASE("differential: optimised, unoptimised and naive evaluation agree", "[q
     auto count_on = w.index->Count(text, on);
     auto count_off = w.index->Count(text, off);
     const bool ok = on_.ok() && plain.ok() && count_on.ok() && count_off.ok() &&
-                    on_->Rows() == want && plain->Rows() == want && *count_on == want.size() &&
-                    *count_off == want.size();
+                    on_->Rows().value() == want && plain->Rows().value() == want &&
+                    *count_on == want.size() && *count_off == want.size();
     if (!ok) {
       ++failures;
       auto describe = [](const auto& r) {

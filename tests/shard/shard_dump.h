@@ -40,7 +40,7 @@ inline std::string DeepDump(const ShardedIndex& s) {
   std::vector<std::string> lines;
   for (uint32_t i = 0; i < s.shard_count(); ++i) {
     const Index& shard = s.shard(i);
-    for (RowId row : shard.AllCustomers().Rows()) {
+    for (const auto rows_value = shard.AllCustomers().Rows().value(); RowId row : rows_value) {
       std::string line = KeyText(s.KeyOf({i, row}).value()) + ":";
       std::vector<std::string> names;
       const std::vector<TagId> held = shard.TagsOfRow(row).value();

@@ -233,19 +233,19 @@ TEST_CASE("sharded: random queries equal the unsharded index and the naive model
       std::sort(got.begin(), got.end());
       CHECK(got == std::vector<int64_t>(want.begin(), want.end()));
       // Pages and cursors walk the same (shard, row) order.
-      std::vector<ShardedRow> rows = seg->Rows();
+      std::vector<ShardedRow> rows = seg->Rows().value();
       CHECK(std::is_sorted(rows.begin(), rows.end()));
       std::vector<ShardedRow> walked;
       std::optional<ShardedRow> cursor;
       for (;;) {
-        auto page = seg->PageAfter(cursor, 37);
+        auto page = seg->PageAfter(cursor, 37).value();
         if (page.empty()) break;
         walked.insert(walked.end(), page.begin(), page.end());
         cursor = page.back();
       }
       CHECK(walked == rows);
       if (rows.size() > 50)
-        CHECK(seg->Page(40, 10) == std::vector(rows.begin() + 40, rows.begin() + 50));
+        CHECK(seg->Page(40, 10).value() == std::vector(rows.begin() + 40, rows.begin() + 50));
       if (i % 24 == 0) CheckAggregates(*s, *seg, w, want);
       if (i % 64 == 0) {
         auto ex = s->Explain(text, qo);

@@ -13,7 +13,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "bitmap/bitmap.h"
 #include "storage/coding.h"
@@ -61,6 +66,34 @@ int InChildUnderLimit(uint64_t headroom, const std::function<int()>& body) {
   ::waitpid(pid, &status, 0);
   if (WIFSIGNALED(status)) return 100 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
+// Runs `call` in a child limited to 256 KiB more address space, the free
+// memory of its heap taken first (the heap may hold free memory from
+// earlier tests, reused without new address space, so the limit would not
+// bite): 0 if it returned ResourceExhausted with the out_of_memory kind,
+// 20 for another status, 21 without the kind.
+int OutOfMemoryInChild(const std::function<absl::Status()>& call) {
+  return InChildUnderLimit(uint64_t{256} << 10, [&]() -> int {
+    // Take the heap's free memory in 4 KiB blocks, then give 64 KiB back
+    // for the error path itself.
+    void* held = nullptr;
+    while (void* p = std::malloc(4096)) {
+      *static_cast<void**>(p) = held;
+      held = p;
+    }
+    for (int i = 0; i < 16 && held != nullptr; ++i) {
+      void* next = *static_cast<void**>(held);
+      std::free(held);
+      held = next;
+    }
+    const absl::Status st = call();
+    if (st.code() != absl::StatusCode::kResourceExhausted) return 20;
+    // The error is the API's out-of-memory error (kind out_of_memory).
+    const std::optional<tagindex::ErrorInfo> info = tagindex::GetErrorInfo(st);
+    if (!info || info->kind != tagindex::ErrorKind::kOutOfMemory) return 21;
+    return 0;
+  });
 }
 
 bool SkipUnderAsan() {
@@ -206,27 +239,163 @@ TEST_CASE("memory: the catalog lists are ResourceExhausted when they cannot be a
   };
   for (const auto& [name, call] : calls) {
     INFO(name);
-    const int code = InChildUnderLimit(uint64_t{256} << 10, [&]() -> int {
-      // The heap may hold free memory from earlier tests (reused without
-      // new address space, so the limit would not bite): take all of it in
-      // 4 KiB blocks, then give 64 KiB back for the error path itself.
-      void* held = nullptr;
-      while (void* p = std::malloc(4096)) {
-        *static_cast<void**>(p) = held;
-        held = p;
-      }
-      for (int i = 0; i < 16 && held != nullptr; ++i) {
-        void* next = *static_cast<void**>(held);
-        std::free(held);
-        held = next;
-      }
-      const absl::Status st = call();
-      if (st.code() != absl::StatusCode::kResourceExhausted) return 20;
-      // The error is the API's out-of-memory error (kind out_of_memory).
-      const std::optional<tagindex::ErrorInfo> info = tagindex::GetErrorInfo(st);
-      if (!info || info->kind != tagindex::ErrorKind::kOutOfMemory) return 21;
-      return 0;
-    });
-    REQUIRE(code == 0);
+    REQUIRE(OutOfMemoryInChild(call) == 0);
   }
+}
+
+TEST_CASE(
+    "memory: ListSavedSegments and ListRuleTags are ResourceExhausted when they cannot be "
+    "allocated",
+    "[storage][memory]") {
+  // 150 dynamic saved segments and 150 rule tags, each with a 4,000-byte
+  // query (about 600 KB per list): with the memory to spare each list
+  // equals the model (names, queries), in a child limited to 256 KiB more
+  // address space each call is ResourceExhausted (kind out_of_memory).
+  if (SkipUnderAsan()) return;
+  auto index = Index::Create().value();
+  REQUIRE(index->CreateTag({.name = "t"}).ok());
+  std::string query = "t";
+  while (query.size() < 4000) query += " OR t";
+  std::map<std::string, std::string> saved_model, rule_model;
+  for (int i = 0; i < 150; ++i) {
+    // Distinct texts (a trailing OR of another width), so a list that
+    // mixed them up would not compare equal.
+    const std::string q = query + std::string(static_cast<size_t>(i % 7), ' ');
+    const std::string name = "saved" + std::to_string(i);
+    REQUIRE(index->SaveSegment(name, q, tagindex::SegmentKind::kDynamic).ok());
+    saved_model[name] = q;
+    const std::string rule = "rule" + std::to_string(i);
+    REQUIRE(index->DefineRuleTag(rule, q).ok());
+    rule_model[rule] = q;
+  }
+  const tagindex::Snapshot snap = index->GetSnapshot();
+  for (const auto& list : {index->ListSavedSegments(), snap.ListSavedSegments()}) {
+    REQUIRE(list.ok());
+    std::map<std::string, std::string> got;
+    for (const tagindex::SavedSegmentInfo& s : *list) got[s.name] = s.query;
+    CHECK(got == saved_model);
+  }
+  {
+    auto rules = index->ListRuleTags();
+    REQUIRE(rules.ok());
+    std::map<std::string, std::string> got;
+    for (const tagindex::RuleTagInfo& r : *rules) got[r.name] = r.query;
+    CHECK(got == rule_model);
+  }
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>> calls = {
+      {"Index::ListSavedSegments", [&] { return index->ListSavedSegments().status(); }},
+      {"Snapshot::ListSavedSegments", [&] { return snap.ListSavedSegments().status(); }},
+      {"Index::ListRuleTags", [&] { return index->ListRuleTags().status(); }},
+  };
+  for (const auto& [name, call] : calls) {
+    INFO(name);
+    REQUIRE(OutOfMemoryInChild(call) == 0);
+  }
+}
+
+TEST_CASE(
+    "memory: Segment and ShardedSegment rows and pages are ResourceExhausted when they cannot "
+    "be allocated",
+    "[storage][memory]") {
+  // A segment of about 1.5 M of 3 M customers (6 MB as a vector of row ids,
+  // a few hundred KB as a bitmap), chosen with a fixed seed. With the
+  // memory to spare, Rows, Page, PageAfter (and the sharded ones) equal a
+  // std::vector model; in a child limited to 256 KiB more address space the
+  // calls that must allocate MBs are ResourceExhausted (kind out_of_memory),
+  // not an escaped std::bad_alloc, and a small page still succeeds.
+  if (SkipUnderAsan()) return;
+  const uint64_t seed = 20261202;
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  constexpr int64_t kCustomers = 3'000'000;
+  std::vector<int64_t> keys(kCustomers);
+  for (int64_t i = 0; i < kCustomers; ++i) keys[static_cast<size_t>(i)] = i;
+  auto index = Index::Create().value();
+  std::vector<tagindex::RowId> assigned;
+  REQUIRE(index->AddCustomers(keys, &assigned).ok());
+  std::set<tagindex::RowId> chosen;
+  for (tagindex::RowId r : assigned) {
+    if (rng() % 2 == 0) chosen.insert(r);
+  }
+  const std::vector<tagindex::RowId> model(chosen.begin(), chosen.end());
+  const tagindex::Segment seg = index->SegmentOfRows(model).value();
+  REQUIRE(seg.Count() == model.size());
+
+  // Without the limit: against the model.
+  CHECK(seg.Rows().value() == model);
+  for (int trial = 0; trial < 20; ++trial) {
+    const uint64_t offset = rng() % (model.size() + 10);
+    const uint64_t limit = rng() % 5000;
+    std::vector<tagindex::RowId> want;
+    for (uint64_t i = offset; i < model.size() && i < offset + limit; ++i) want.push_back(model[i]);
+    CHECK(seg.Page(offset, limit).value() == want);
+    CHECK(seg.Slice(offset, limit).value().Rows().value() == want);
+  }
+  {
+    std::vector<tagindex::RowId> walked;
+    std::optional<tagindex::RowId> after;
+    while (true) {
+      const std::vector<tagindex::RowId> page = seg.PageAfter(after, 65536).value();
+      if (page.empty()) break;
+      walked.insert(walked.end(), page.begin(), page.end());
+      after = page.back();
+    }
+    CHECK(walked == model);
+  }
+  CHECK(seg.Page(0, UINT64_MAX).value() == model);
+  CHECK(seg.PageAfter(std::nullopt, UINT64_MAX).value() == model);
+
+  // The same rows as a two-shard ShardedSegment (shard 1 holds the rows
+  // above the middle), against the (shard, row) model.
+  const tagindex::RowId middle = static_cast<tagindex::RowId>(kCustomers / 2);
+  std::vector<tagindex::RowId> low, high;
+  for (tagindex::RowId r : model) (r < middle ? low : high).push_back(r);
+  std::vector<tagindex::ShardedRow> sharded_model;
+  for (tagindex::RowId r : low) sharded_model.push_back({0, r});
+  for (tagindex::RowId r : high) sharded_model.push_back({1, r});
+  const tagindex::ShardedSegment sharded(
+      nullptr, {index->SegmentOfRows(low).value(), index->SegmentOfRows(high).value()});
+  CHECK(sharded.Rows().value() == sharded_model);
+  CHECK(sharded.Page(low.size() - 3, 6).value() ==
+        std::vector<tagindex::ShardedRow>(sharded_model.begin() + (low.size() - 3),
+                                          sharded_model.begin() + (low.size() + 3)));
+  {
+    std::vector<tagindex::ShardedRow> walked;
+    std::optional<tagindex::ShardedRow> after;
+    while (true) {
+      const std::vector<tagindex::ShardedRow> page = sharded.PageAfter(after, 100'000).value();
+      if (page.empty()) break;
+      walked.insert(walked.end(), page.begin(), page.end());
+      after = page.back();
+    }
+    CHECK(walked == sharded_model);
+  }
+
+  // Under the limit.
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>> calls = {
+      {"Segment::Rows", [&] { return seg.Rows().status(); }},
+      {"Segment::Page", [&] { return seg.Page(0, UINT64_MAX).status(); }},
+      {"Segment::Page (from the middle)", [&] { return seg.Page(1000, 1'000'000).status(); }},
+      {"Segment::PageAfter", [&] { return seg.PageAfter(std::nullopt, UINT64_MAX).status(); }},
+      {"Segment::PageAfter (a cursor)",
+       [&] { return seg.PageAfter(model[5], 1'000'000).status(); }},
+      {"Segment::Slice", [&] { return seg.Slice(0, UINT64_MAX).status(); }},
+      {"ShardedSegment::Rows", [&] { return sharded.Rows().status(); }},
+      {"ShardedSegment::Page", [&] { return sharded.Page(10, UINT64_MAX).status(); }},
+      {"ShardedSegment::PageAfter",
+       [&] { return sharded.PageAfter(std::nullopt, UINT64_MAX).status(); }},
+  };
+  for (const auto& [name, call] : calls) {
+    INFO(name);
+    REQUIRE(OutOfMemoryInChild(call) == 0);
+  }
+  // A small page needs no more than the limit allows: the boundary refuses
+  // what cannot be allocated, not every call.
+  const int small = InChildUnderLimit(uint64_t{256} << 10, [&]() -> int {
+    absl::StatusOr<std::vector<tagindex::RowId>> page = seg.Page(1000, 100);
+    if (!page.ok()) return 30;
+    return *page == std::vector<tagindex::RowId>(model.begin() + 1000, model.begin() + 1100) ? 0
+                                                                                             : 31;
+  });
+  CHECK(small == 0);
 }

@@ -28,7 +28,7 @@ using Code = absl::StatusCode;
 namespace {
 
 std::set<RowId> RowsOf(const tagindex::Segment& s) {
-  const std::vector<RowId> v = s.Rows();
+  const std::vector<RowId> v = s.Rows().value();
   return {v.begin(), v.end()};
 }
 
@@ -42,7 +42,8 @@ std::string DumpSegments(const Index& index) {
                     " n=", s.count, " [");
     auto members = index.LoadSavedSegment(s.name);
     if (members.ok()) {
-      for (RowId r : members->Rows()) absl::StrAppend(&out, r, ",");
+      for (const auto rows_value = members->Rows().value(); RowId r : rows_value)
+        absl::StrAppend(&out, r, ",");
     } else {
       absl::StrAppend(&out, members.status().message());
     }
@@ -148,8 +149,8 @@ TEST_CASE("saved segments: static, dynamic, in queries, diffs", "[segments]") {
   CHECK(d.stayed == want.size() - untag.size());
   CHECK_FALSE(d.entered_rows.has_value());
   auto dr = ix.DiffSavedSegment("双十一老客", /*with_rows=*/true).value();
-  CHECK(dr.entered_rows->Rows() == retag);
-  CHECK(dr.left_rows->Rows() == untag);
+  CHECK(dr.entered_rows->Rows().value() == retag);
+  CHECK(dr.left_rows->Rows().value() == untag);
   std::set<RowId> churn_now = sc;
   churn_now.insert(retag.begin(), retag.end());
   CHECK(RowsOf(ix.LoadSavedSegment("高危").value()) == churn_now);

@@ -319,6 +319,34 @@ TEST_CASE("snapshot semantics: each broken invariant is DataLoss at its byte",
     REQUIRE(at == 12);
     RequireRefused(f.OpenWith(s), s.OffsetOf(i, 12), K::kAttribute, "control character", path);
   }
+  SECTION("two tags of one category with the same name") {
+    // SilverTag renamed GoldTag (its length prefix rewritten): the second
+    // entry, at byte 36, repeats a name a lookup could only ever find once.
+    std::string& tags = s.Payload(K::kTags);
+    const size_t name = tags.find("SilverTag");
+    REQUIRE(name == 44);
+    SetU32(tags, name - 4, 7);
+    tags.replace(name, 9, "GoldTag");
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), 36), K::kTags,
+                   "tag name \"GoldTag\" is repeated", path);
+  }
+  SECTION("a category listed twice") {
+    // The only entry (name, empty description, exclusive: 17 bytes from
+    // byte 4) appended again, the count raised to 2.
+    std::string& c = s.Payload(K::kCategories);
+    REQUIRE(c.size() == 21);
+    c += c.substr(4);
+    SetU32(c, 0, 2);
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kCategories), 21), K::kCategories,
+                   "category name \"LevelCat\" is repeated", path);
+  }
+  SECTION("a tag of a category that does not exist") {
+    // GoldTag's copy of its category name (the first entry, at byte 4).
+    std::string& tags = s.Payload(K::kTags);
+    tags[tags.find("LevelCat") + 7] = 'X';
+    RequireRefused(f.OpenWith(s), s.OffsetOf(s.Find(K::kTags), 4), K::kTags,
+                   "tag of an unknown category", path);
+  }
 }
 
 namespace {

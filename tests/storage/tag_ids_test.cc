@@ -49,7 +49,8 @@ std::set<int64_t> Keys(Index& index, const std::string& query) {
   INFO(query << ": " << seg.status().ToString());
   REQUIRE(seg.ok());
   std::set<int64_t> out;
-  for (tagindex::RowId row : seg->Rows()) out.insert(std::get<int64_t>(index.KeyOf(row).value()));
+  for (const auto rows_value = seg->Rows().value(); tagindex::RowId row : rows_value)
+    out.insert(std::get<int64_t>(index.KeyOf(row).value()));
   return out;
 }
 

@@ -162,7 +162,12 @@ class Segment:
         return self._impl.contains(row_scalar(row))
 
     def to_numpy(self) -> np.ndarray:
-        """All row ids, ascending, as a ``uint32`` array."""
+        """All row ids, ascending, as a ``uint32`` array (4 bytes per row).
+
+        Raises:
+            ResourceExhaustedError: the array cannot be allocated (``kind``
+                ``"out_of_memory"``; iterate, or page with :meth:`rows_after`).
+        """
         return self._impl.rows()
 
     def rows_after(self, after: Optional[int], limit: int) -> np.ndarray:
