@@ -120,6 +120,23 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& path,
   }
   const std::string lock_path = internal::Join(path, "LOCK");
   TI_ASSIGN_OR_RETURN(const bool had_lock, fs.Exists(lock_path));
+  if (!options.read_only && options.create_if_missing && !had_lock) {
+    // Creating in an empty directory: mark the creation before the LOCK
+    // exists. Locking creates the LOCK, so a crash between the lock and the
+    // first snapshot temporary would otherwise leave a LOCK alone, which
+    // CheckNoFormerIndex must read as "generation files removed" (DataLoss).
+    // With the marker every state a crashed creation leaves holds the
+    // creation temporary and is created over. (RemoveStale drops a stray
+    // marker, e.g. of a creator that lost the race for the lock.)
+    TI_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
+    if (names.empty()) {
+      TI_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> marker,
+                          fs.OpenWritable(internal::Join(path, internal::SnapshotName(0) + ".tmp"),
+                                          /*truncate=*/true));
+      TI_RETURN_IF_ERROR(marker->Close());
+      TI_RETURN_IF_ERROR(fs.SyncDir(path));
+    }
+  }
   if (!options.read_only) {
     TI_ASSIGN_OR_RETURN(d->lock, fs.LockFile(lock_path));
   }

@@ -219,6 +219,39 @@ class TruncatingAfterRead : public tagindex::FileSystem {
   }
 };
 
+// The operating system's file system, except that once the LOCK is taken
+// every file creation fails: the directory is left as a creator killed
+// right after locking leaves it (nothing written after the LOCK).
+class DiesAfterLock : public tagindex::FileSystem {
+ public:
+  std::shared_ptr<tagindex::FileSystem> base = tagindex::FileSystem::Default();
+  bool locked = false;
+  absl::Status CreateDir(const std::string& d) override { return base->CreateDir(d); }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
+    return base->ListDir(d);
+  }
+  absl::StatusOr<bool> Exists(const std::string& p) override { return base->Exists(p); }
+  absl::StatusOr<std::unique_ptr<tagindex::WritableFile>> OpenWritable(const std::string& p,
+                                                                       bool t) override {
+    if (locked) return absl::UnavailableError("test: the creator died here");
+    return base->OpenWritable(p, t);
+  }
+  absl::StatusOr<std::unique_ptr<tagindex::ReadableRegion>> ReadFile(
+      const std::string& p) override {
+    return base->ReadFile(p);
+  }
+  absl::Status Rename(const std::string& f, const std::string& t) override {
+    return base->Rename(f, t);
+  }
+  absl::Status Remove(const std::string& p) override { return base->Remove(p); }
+  absl::Status SyncDir(const std::string& d) override { return base->SyncDir(d); }
+  absl::StatusOr<std::unique_ptr<tagindex::FileLock>> LockFile(const std::string& p) override {
+    absl::StatusOr<std::unique_ptr<tagindex::FileLock>> lock = base->LockFile(p);
+    locked = lock.ok();
+    return lock;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("host: a checkpoint's snapshot truncated while it is read back: no SIGBUS",
@@ -517,5 +550,30 @@ TEST_CASE("host: reopening a removed or emptied path does not silently create an
     auto index = Index::Open(path, create).value();
     REQUIRE(index->CustomerCount() == 0);
     REQUIRE(index->AddCustomer(int64_t{3}).ok());
+  }
+}
+
+// A creator killed between taking the LOCK and writing its first snapshot
+// temporary (the sharded crash test hit this window): the directory must
+// read as an interrupted creation, created over when asked, not as an index
+// whose generation files were removed (a LOCK alone, DataLoss).
+TEST_CASE("host: a creation killed right after locking is created over", "[storage][host]") {
+  TempDir dir;
+  const std::string path = dir.path + "/idx";
+  auto dies = std::make_shared<DiesAfterLock>();
+  OpenOptions o{.create_if_missing = true};
+  o.file_system = dies;
+  REQUIRE(!Index::Open(path, o).ok());
+  REQUIRE(fs::exists(path + "/LOCK"));
+  REQUIRE(Index::Open(path).status().code() == Code::kNotFound);  // not created unasked
+  auto index = Index::Open(path, OpenOptions{.create_if_missing = true}).value();
+  REQUIRE(index->CustomerCount() == 0);
+  REQUIRE(index->AddCustomer(int64_t{9}).ok());
+  index.reset();
+  REQUIRE(Index::Open(path).value()->CustomerCount() == 1);
+  // The marker is gone once the index exists.
+  for (const auto& e : fs::directory_iterator(path)) {
+    INFO(e.path().string());
+    CHECK(e.path().extension() != ".tmp");
   }
 }
