@@ -586,7 +586,8 @@ void BM_Attr_MemRead(benchmark::State& s) {
   }
   const double bytes = static_cast<double>(words) * 8;
   s.counters["MB"] = bytes / 1e6;
-  s.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  s.counters["GB/s"] =
+      benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Args: value bits, customers.

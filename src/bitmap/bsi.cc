@@ -362,11 +362,11 @@ __attribute__((always_inline)) inline uint64_t DenseRangeImpl(const DenseRange& 
   return total;
 }
 
-#define TI_DENSE_RANGE(SUFFIX, ATTR)                                                     \
-  ATTR uint64_t DenseRange##SUFFIX(const DenseRange& a) {                                \
-    if (a.cand != nullptr) {                                                             \
+#define TI_DENSE_RANGE(SUFFIX, ATTR)                                                            \
+  ATTR uint64_t DenseRange##SUFFIX(const DenseRange& a) {                                       \
+    if (a.cand != nullptr) {                                                                    \
       return a.out != nullptr ? DenseRangeImpl<true, true>(a) : DenseRangeImpl<true, false>(a); \
-    }                                                                                    \
+    }                                                                                           \
     return a.out != nullptr ? DenseRangeImpl<false, true>(a) : DenseRangeImpl<false, false>(a); \
   }
 TI_DENSE_RANGE(Scalar, )
@@ -394,7 +394,8 @@ __attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) inline uint64_
         __m512i el = c, eh = c, gl = _mm512_setzero_si512(), lh = _mm512_setzero_si512();
         for (int i = 0; i < a.n; ++i) {
           const uint64_t* p = a.s[i] + k0;
-          if (k0 + kAheadWords < kWords) _mm_prefetch(reinterpret_cast<const char*>(p + kAheadWords), _MM_HINT_T0);
+          if (k0 + kAheadWords < kWords)
+            _mm_prefetch(reinterpret_cast<const char*>(p + kAheadWords), _MM_HINT_T0);
           __m512i v = _mm512_loadu_si512(p);
           if (i == 0) v = v ^ ones;
           const __m512i lm = _mm512_set1_epi64(static_cast<long long>(L[i]));
@@ -981,8 +982,7 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
       }
       for (int l = 0; l < n_levels; ++l) {
         uint8_t type = 0;
-        const void* c =
-            Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &type);
+        const void* c = Seek(ras[static_cast<size_t>(l)], &cur[static_cast<size_t>(l)], key, &type);
         words[static_cast<size_t>(l)] =
             c != nullptr ? Words(c, type, scratch.get() + static_cast<size_t>(l) * kWords) : kZero;
       }
@@ -992,8 +992,13 @@ void DriveSelect(const Bitmap& existence, const Bitmap& sign, const std::vector<
         sink.Dense(key, all, cand != nullptr ? d.popcount(cand) : uint64_t{65536});
         continue;
       }
-      const DenseRange args{words.data(),  n_levels, lmask.data(), hmask.data(),
-                            n_dense_iv,    cand,     Sink::kWantsWords ? buf->acc : nullptr};
+      const DenseRange args{words.data(),
+                            n_levels,
+                            lmask.data(),
+                            hmask.data(),
+                            n_dense_iv,
+                            cand,
+                            Sink::kWantsWords ? buf->acc : nullptr};
       const uint64_t count = dense(args);
       sink.Dense(key, buf->acc, count);
       continue;

@@ -28,15 +28,7 @@ using internal::IndexState;
 using internal::Quote;
 using internal::Version;
 
-template <typename Fn>
-auto Guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "index",
-                       "index: out of memory");
-  }
-}
+using internal::Guarded;
 
 absl::Status UnknownAttribute(const Version& s, std::string_view name) {
   std::vector<std::string> suggestions =

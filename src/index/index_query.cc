@@ -42,12 +42,7 @@ int64_t NanosSince(Clock::time_point start) {
 // exception may cross the public API.
 template <typename Fn>
 auto Guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "query",
-                       "query: out of memory");
-  }
+  return internal::Guarded(std::forward<Fn>(fn), "query");
 }
 
 template <typename T>
@@ -147,8 +142,7 @@ bool OnlyOnePositive(const FlatOperands& o) {
 }
 
 // A AND B, the commonest flat shape: two lookups, no operand vectors.
-bool ResolvePair(const internal::FlatAnd& f, const Version& v, const Bitmap** a,
-                 const Bitmap** b) {
+bool ResolvePair(const internal::FlatAnd& f, const Version& v, const Bitmap** a, const Bitmap** b) {
   const StateSource source(v);
   *a = source.TagBitmap(f.positive[0]);
   *b = source.TagBitmap(f.positive[1]);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -91,13 +92,14 @@ class WriterLock {
 // std::bad_alloc; this is where it becomes a status, so no exception
 // crosses the public API. (Commit, in mutation_apply.cc, guards every write
 // with it; reads that allocate call it directly.)
+// `subject` names the layer in the error ("index", "query", "segment").
 template <typename Fn>
-auto Guarded(Fn&& fn) -> decltype(fn()) {
+auto Guarded(Fn&& fn, std::string_view subject = "index") -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "index",
-                       "index: out of memory");
+    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory,
+                       std::string(subject), std::string(subject) + ": out of memory");
   }
 }
 

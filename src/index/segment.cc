@@ -22,12 +22,7 @@ const std::shared_ptr<const internal::SegmentData>& EmptyData() {
 // (internal::Guarded), so no exception crosses the API.
 template <typename Fn>
 auto SegmentGuarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return util::Error(absl::StatusCode::kResourceExhausted, ErrorKind::kOutOfMemory, "segment",
-                       "segment: out of memory");
-  }
+  return internal::Guarded(std::forward<Fn>(fn), "segment");
 }
 
 }  // namespace

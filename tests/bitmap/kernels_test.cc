@@ -833,7 +833,8 @@ Bitmap RandomSparseOnKeys(std::mt19937_64& rng, const std::vector<uint16_t>& key
     if (rng() % 3 == 0) continue;
     const int n = static_cast<int>(rng() % 300);
     const uint32_t span = 1 + static_cast<uint32_t>(rng() % 65536);
-    for (int i = 0; i < n; ++i) ids.push_back((uint32_t{k} << 16) + static_cast<uint32_t>(rng() % span));
+    for (int i = 0; i < n; ++i)
+      ids.push_back((uint32_t{k} << 16) + static_cast<uint32_t>(rng() % span));
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -910,8 +911,8 @@ TEST_CASE("kernels: A OR B and wide ORs (per-chunk union) against CRoaring and t
 // pairs_or and wide_or cells of bench/compare.sh), against CRoaring.
 TEST_CASE("kernels: A OR B and the wide OR on the real-roaring datasets agree with CRoaring",
           "[bitmap][kernels][or][real]") {
-  for (const char* archive : {"census1881.zip", "census-income.tar.xz",
-                              "weather_sept_85_srt.PARTIAL-192of200.tar.xz"}) {
+  for (const char* archive :
+       {"census1881.zip", "census-income.tar.xz", "weather_sept_85_srt.PARTIAL-192of200.tar.xz"}) {
     const auto sets = ReadRealRoaring(archive);
     if (sets.empty()) {
       WARN("TAGINDEX_TEST_SKIPPED: "
