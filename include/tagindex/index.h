@@ -40,12 +40,16 @@
 // Batches are all-or-nothing: every key and row of a batch is validated
 // before anything changes, so a failed batch changes nothing.
 //
-// Thread safety: an Index is safe to use from many threads. Readers never
+// Thread safety: an Index is safe to use from many threads. Readers do not
 // wait for writers: every read call (and every query, Segment, Snapshot and
 // CompiledQuery run) works on one immutable version of the index, pinned
 // for the call with a pointer copy, while writers build the next version
 // copy-on-write (copying only the 2^16-row containers, attribute columns
-// and names they change) and publish it when their commit is done. Writers
+// and names they change) and publish it when their commit is done. (One
+// exception, bounded: a one-row Tag/Untag of an existing customer, made
+// while no reader holds the current version, changes that version in place
+// instead of copying it; a reader pinning at that moment waits for the one
+// bit, never for I/O or a batch.) Writers
 // are serialised among themselves. A reader sees a commit (a WriteBatch
 // included) wholly or not at all, and never a state older than one it saw
 // before. GetSnapshot() keeps one version for many calls. Values returned

@@ -22,7 +22,9 @@
 //
 // Thread safety: a Snapshot is immutable; all methods are const and safe to
 // call from many threads at once, concurrently with any writes to the
-// Index. Taking one costs a pointer copy and never waits for a writer.
+// Index. Taking one costs a pointer copy (at most it waits for a writer's
+// one-row in-place change, see index.h "Thread safety"); once taken, no
+// write ever changes what it answers.
 // Copying a Snapshot is cheap (it shares the version).
 #ifndef TAGINDEX_SNAPSHOT_H_
 #define TAGINDEX_SNAPSHOT_H_

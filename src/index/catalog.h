@@ -54,6 +54,9 @@ class Catalog {
   // The same tag, private to this copy (cloned if shared); nullptr if not
   // live. Writer only.
   TagEntry* Mutable(TagId id);
+  // Whether the live tag's entry is shared with another version (Mutable
+  // would clone it). Writer only.
+  bool EntryShared(TagId id) const { return tags_.Shared(id.value); }
 
   // Exact lookups; nullptr if absent.
   const TagEntry* Find(std::string_view category, std::string_view name) const;

@@ -32,6 +32,11 @@ class IdSlots {
     const std::shared_ptr<Entry>* p = Find(id);
     return p == nullptr ? nullptr : p->get();
   }
+  // Whether a live id's entry has other owners (another version's slots).
+  bool Shared(uint32_t id) const {
+    const std::shared_ptr<Entry>* p = Find(id);
+    return p != nullptr && p->use_count() > 1;
+  }
   // The owning pointer of a live id (for a copy-on-write clone), or null.
   std::shared_ptr<Entry>* FindSlot(uint32_t id) {
     return const_cast<std::shared_ptr<Entry>*>(Find(id));

@@ -4,9 +4,11 @@
 // Reading: `std::shared_ptr<const Version> v = state.Pin();` and read *v
 // (index/version.h): an immutable, point-in-time state that no writer
 // changes and that stays valid for as long as it is held, even after the
-// Index is gone. Pin() takes a mutex only for the pointer copy, never one a
-// writer holds while it works. Read code should pin once per call and use
-// that one version from start to end (so one call sees one state).
+// Index is gone. Pin() takes a mutex only for the pointer copy; a writer
+// holds it only to swap the pointer or to make a one-row change in place on
+// a version nobody has pinned (index/version.h), never across I/O. Read
+// code should pin once per call and use that one version from start to end
+// (so one call sees one state).
 //
 // Writing goes through Commit (mutation_apply.cc) or, for the few writers
 // outside it (checkpoint, open), WriterLock + Current() + Publish().

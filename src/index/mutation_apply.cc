@@ -1391,6 +1391,40 @@ absl::Status CheckKey(const IndexOptions& o, std::string_view key) {
   return ValidateStringKey(key, o);
 }
 
+namespace {
+
+// Whether a commit may change the current version in place when nobody has
+// pinned it (Commit, WriteDomain::LockUnpinned): one item that adds or
+// removes one existing customer's row in one tag. Not a new customer (that
+// also changes the key map, the universe and the row limit), not a tag of
+// an exclusive category (that changes its siblings too), not with rule tags
+// (their hooks), not a bulk batch, and not under kGroupCommit (whose
+// rollback keeps the version before each unsynced commit). What is left
+// changes one bit: Apply either copies a container first or does nothing
+// that can fail, so no reader ever sees half of it. And the tag's entry is
+// not shared with another version (that would share-copy its whole
+// container directory under the cell mutex, which readers wait on): what
+// Pin() may wait for is one bit and at most one 8 KB container copy.
+bool InPlaceCandidate(const Version& v, std::span<const Mutation> items,
+                      std::span<const Prepared> prepared, const LogTicket& ticket) {
+  if (items.size() != 1 || !v.rules.empty()) return false;
+  if (ticket.wal != nullptr && ticket.wal->policy() == SyncPolicy::kGroupCommit) return false;
+  TagId tag;
+  if (const auto* k = std::get_if<TagKeysMutation>(&items[0])) {
+    if (!prepared[0].one_key.active || prepared[0].one_key.fresh) return false;
+    tag = k->tag;
+  } else if (const auto* r = std::get_if<TagRowsMutation>(&items[0])) {
+    if (r->rows.size() != 1 || prepared[0].has_batch) return false;
+    tag = r->tag;
+  } else {
+    return false;
+  }
+  const TagEntry* t = v.catalog.Get(tag);
+  return t != nullptr && !v.catalog.EntryShared(tag) && !IsExclusive(v, *t);
+}
+
+}  // namespace
+
 absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOptions& options,
                     CommitResult* result) {
   CommitResult local;
@@ -1415,15 +1449,9 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     std::span<Prepared> prepared =
         items.size() == 1 ? std::span<Prepared>(&one, 1) : std::span<Prepared>(many);
     WriterLock lock(s);
-    // The next version: a copy sharing everything with the current one;
-    // Apply copies what it changes. Readers keep the current version until
-    // Publish, so a failure anywhere below leaves them (and the index)
-    // exactly as they were. Built on the heap once: Publish adopts it (it
-    // used to be copied a second time there). Declared after `lock`, so a
-    // failed commit frees it under the writer mutex.
-    std::unique_ptr<Version> next_holder = std::make_unique<Version>(s.CurrentLocked());
-    Version& next = *next_holder;
-    BatchView view(next, /*recording=*/items.size() > 1);
+    // Validation reads the current version (it changes nothing).
+    const Version& current = s.CurrentLocked();
+    BatchView view(current, /*recording=*/items.size() > 1);
     for (size_t i = 0; i < items.size(); ++i) {
       absl::Status e = std::visit(Validator{view, prepared[i], &failure}, items[i]);
       if (!e.ok()) return item_error(std::move(e), i);
@@ -1432,11 +1460,26 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     if (!options.replay && s.durability != nullptr) {
       TI_RETURN_IF_ERROR(LogMutation(s, EncodeRecord(items), &ticket));
     }
+    // Rule tags note changed rows from exact deltas.
+    const bool deltas = options.deltas || !current.rules.empty();
+    // A one-row change of a version nobody has pinned is made in place
+    // (InPlaceCandidate, WriteDomain::LockUnpinned): no version copy, no
+    // tag entry clone, no container copy. Otherwise the next version is a
+    // copy sharing everything with the current one and Apply copies what
+    // it changes; readers keep the current version until Publish, so a
+    // failure anywhere below leaves them (and the index) exactly as they
+    // were. Built on the heap once: Publish adopts it. Declared after
+    // `lock`, so a failed commit frees it under the writer mutex.
+    std::unique_lock<std::mutex> in_place;
+    if (!deltas && InPlaceCandidate(current, items, prepared, ticket)) {
+      in_place = s.domain->LockUnpinned();
+    }
+    std::unique_ptr<Version> next_holder;
+    if (!in_place.owns_lock()) next_holder = std::make_unique<Version>(current);
+    Version& next = in_place.owns_lock() ? const_cast<Version&>(current) : *next_holder;
     // Per-item results only for a caller that reads them.
     ItemResult unused_result;
     if (result != nullptr) out.items.resize(items.size());
-    // Rule tags note changed rows from exact deltas.
-    const bool deltas = options.deltas || !next.rules.empty();
     for (size_t i = 0; i < items.size(); ++i) {
       Delta d;
       std::visit(
@@ -1448,6 +1491,12 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
       } else {
         out.delta.Merge(std::move(d));
       }
+    }
+    if (in_place.owns_lock()) {
+      ++next.sequence;
+      ++s.domain->in_place_commits;
+      in_place.unlock();
+      return absl::OkStatus();
     }
     // Rule tags: note the changed rows; refresh the on-commit rules.
     if (!next.rules.empty()) {

@@ -3,7 +3,7 @@
 // public API. (docs/design_notes.md "Versions" has the reasoning.)
 //
 //   reader:  std::shared_ptr<const Version> v = state.Pin();   // a pointer copy
-//            ... read *v for as long as needed; never blocks on a writer ...
+//            ... read *v for as long as needed; no writer changes it ...
 //   writer:  WriterLock lock(state);            // writers serialise here
 //            Version next(*state.Current());     // shares everything
 //            next.catalog.Mutable(tag)->bitmap.Add(row);  // copies what it touches
@@ -23,6 +23,14 @@
 // changed since are kept alive by it. A snapshot held across many writes
 // costs (at most) a copy of every container, column and KeyMap changed
 // since, freed when the last holder lets go.
+//
+// In place: a version that was never handed out (no Pin since it was
+// published) has no reader, so a one-row commit may change it instead of
+// copying it (Commit in mutation_apply.cc, WriteDomain::LockUnpinned). The
+// writer holds the publication cell's mutex meanwhile, so a Pin() arriving
+// then waits for that one bit (and at most one 8 KB container copy) — the
+// only time a reader waits for a writer, and never for I/O, a batch or a
+// rule refresh. Once pinned, a version is never changed again.
 //
 // Freeing: containers shared between bitmaps are counted in one
 // ContainerShares table per index, which is not thread-safe. So a version
@@ -103,6 +111,9 @@ class WriteDomain {
 
   // Guarded by the writer mutex.
   ContainerShares shares;
+  // Commits made in place (Commit, LockUnpinned); for tests and diagnostics.
+  // Guarded by the writer mutex.
+  uint64_t in_place_commits = 0;
 
   void Lock() {
     mu_.lock();
@@ -134,9 +145,25 @@ class WriteDomain {
   // Publication cell: the current version, swapped and copied under a
   // mutex held only for the pointer copy (a shared_ptr copy is two words
   // and an atomic increment).
+  // Marks the version as pinned: it is never changed in place again (see
+  // LockUnpinned).
   std::shared_ptr<const Version> Current() const {
     std::lock_guard<std::mutex> g(current_mu_);
+    current_pinned_ = true;
     return current_;
+  }
+  // For a small in-place commit (mutation_apply.cc, Commit): the cell's
+  // mutex, held, if the current version has never been handed out since it
+  // was published (nobody but the cell holds it); else an unlocked lock.
+  // While the caller holds it, Current() waits, so the caller may change
+  // the current version in place: nobody else reads it until the lock is
+  // released, and every later Pin() sees the change (the mutex orders it).
+  // The caller keeps the change small and bounded (one row of one tag: at
+  // most one container copied) and never does I/O under it.
+  std::unique_lock<std::mutex> LockUnpinned() {
+    std::unique_lock<std::mutex> g(current_mu_);
+    if (current_pinned_ || current_ == nullptr || current_.use_count() != 1) g.unlock();
+    return g;
   }
   // The current version for the writer (caller holds the writer mutex):
   // no copy of the pointer and no cell mutex. Only the writer ever
@@ -148,6 +175,7 @@ class WriteDomain {
   std::shared_ptr<const Version> Swap(std::shared_ptr<const Version> v) {
     std::lock_guard<std::mutex> g(current_mu_);
     current_.swap(v);
+    current_pinned_ = false;
     return v;
   }
 
@@ -183,6 +211,9 @@ class WriteDomain {
   std::atomic<bool> pending_{false};
   mutable std::mutex current_mu_;
   std::shared_ptr<const Version> current_;
+  // Whether current_ was handed out by Current() since it was published.
+  // Guarded by current_mu_.
+  mutable bool current_pinned_ = false;
 };
 
 // Wraps `v` for publication: its deleter retires it to `domain`.
