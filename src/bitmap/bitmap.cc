@@ -344,6 +344,7 @@ bool Bitmap::AddChecked(uint32_t id) {
 }
 void Bitmap::AddMany(std::span<const uint32_t> ids) {
   if (ids.empty()) return;
+  if (ids.size() == 1) return Add(ids[0]);  // a one-key Tag: no batch machinery
   Changed();
   UnshareIds(ids);
   if (ids.size() < kBulkBatch) {
@@ -372,6 +373,7 @@ bool Bitmap::RemoveChecked(uint32_t id) {
 }
 void Bitmap::RemoveMany(std::span<const uint32_t> ids) {
   if (ids.empty()) return;
+  if (ids.size() == 1) return Remove(ids[0]);
   Changed();
   UnshareIds(ids);
   if (ids.size() < kBulkBatch) {

@@ -1097,6 +1097,7 @@ void LeaveSiblings(Version& s, const TagEntry& tag, const Bitmap& joining, Delta
 }
 
 bool IsExclusive(const Version& s, const TagEntry& tag) {
+  if (tag.category.empty()) return false;
   const CategoryEntry* c = s.catalog.FindCategory(tag.category);
   return c != nullptr && c->exclusive && c->tags.size() > 1;
 }
@@ -1127,8 +1128,9 @@ void ChangeMembers(Version& s, TagEntry& tag, std::span<const RowId> rows, bool 
   if (rows.empty()) return;
   delta->tags.push_back(tag.id);
   std::optional<Bitmap> batch;
-  if (deltas || (add && IsExclusive(s, tag))) batch = Bitmap::FromIds(rows);
-  if (add && IsExclusive(s, tag)) LeaveSiblings(s, tag, *batch, delta, deltas);
+  const bool exclusive = add && IsExclusive(s, tag);
+  if (deltas || exclusive) batch = Bitmap::FromIds(rows);
+  if (exclusive) LeaveSiblings(s, tag, *batch, delta, deltas);
   if (deltas) {
     if (add) {
       delta->rows.push_back({tag.id, Bitmap::AndNot(*batch, tag.bitmap), Bitmap()});
