@@ -243,10 +243,11 @@ Bitmap Bitmap::ShareCopy(ContainerShares* shares) const {
 
 void Bitmap::UnshareKey(uint16_t key) {
 #if TAGINDEX_CROARING_LAYOUT
+  ContainerShares::Table& table = *shares_->table_;
+  if (table.shared == 0) return;  // nothing is shared (an in-place commit's usual case)
   roaring_array_t* ra = &r_->high_low_container;
   const int32_t i = ra_get_index(ra, key);
   if (i < 0) return;
-  ContainerShares::Table& table = *shares_->table_;
   ContainerShares::Table::Slot* slot = table.FindShared(ra->containers[i]);
   if (slot == nullptr) return;
   void* clone = table.Clone(ra->containers[i], ra->typecodes[i]);
