@@ -347,60 +347,84 @@ bool IsPair(const Operands& o) {
   return o.positive.size() == 2 && o.negative.empty() && o.or_groups.empty();
 }
 
-// Interval i of a run or array view: [*lo, *hi].
-inline void IntervalAt(const View& v, int32_t i, uint32_t* lo, uint32_t* hi) {
-  if (v.kind == Kind::kRuns) {
-    *lo = v.runs[i].start;
-    *hi = uint32_t{v.runs[i].start} + v.runs[i].length;
-  } else {
-    *lo = *hi = v.array[i];
-  }
-}
-
+// Coalesces intervals appended in ascending order of their starts into
+// runs (written to `out` unless kCount), counting runs and ids.
 template <bool kCount>
-int32_t UnionIntervals(const View& a, const View& b, Work& w) {
-  Run* out = kCount ? nullptr : w.NextRuns();
-  int32_t i = 0, j = 0, n = 0, card = 0;
+struct RunSink {
+  Run* out;
+  int32_t n = 0;
+  int32_t card = 0;
   bool open = false;
-  uint32_t cur_lo = 0, cur_hi = 0;
-  while (i < a.n || j < b.n) {
-    uint32_t lo, hi;
-    uint32_t alo = 0, ahi = 0, blo = 0, bhi = 0;
-    if (i < a.n) IntervalAt(a, i, &alo, &ahi);
-    if (j < b.n) IntervalAt(b, j, &blo, &bhi);
-    if (j == b.n || (i < a.n && alo <= blo)) {
-      lo = alo;
-      hi = ahi;
-      ++i;
-    } else {
-      lo = blo;
-      hi = bhi;
-      ++j;
+  uint32_t lo = 0, hi = 0;
+  inline void Add(uint32_t l, uint32_t h) {
+    if (open && l <= hi + 1) {
+      if (h > hi) hi = h;
+      return;
     }
-    if (open && lo <= cur_hi + 1) {
-      if (hi > cur_hi) cur_hi = hi;
-      continue;
-    }
-    if (open) {
-      card += static_cast<int32_t>(cur_hi - cur_lo + 1);
-      if constexpr (!kCount) {
-        out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
-      }
-      ++n;
-    }
+    Flush();
     open = true;
-    cur_lo = lo;
-    cur_hi = hi;
+    lo = l;
+    hi = h;
   }
-  if (open) {
-    card += static_cast<int32_t>(cur_hi - cur_lo + 1);
-    if constexpr (!kCount) {
-      out[n] = {static_cast<uint16_t>(cur_lo), static_cast<uint16_t>(cur_hi - cur_lo)};
-    }
+  inline void Flush() {
+    if (!open) return;
+    card += static_cast<int32_t>(hi - lo + 1);
+    if constexpr (!kCount) out[n] = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi - lo)};
     ++n;
   }
-  if constexpr (!kCount) w.SetRuns(out, n, card);
-  return card;
+};
+
+// run | run: a merge of the two run lists by start, coalescing.
+template <bool kCount>
+void UniteRunsRuns(const Run* a, int32_t na, const Run* b, int32_t nb, RunSink<kCount>& sink) {
+  int32_t i = 0, j = 0;
+  while (i < na && j < nb) {
+    const Run& r = a[i].start <= b[j].start ? a[i++] : b[j++];
+    sink.Add(r.start, uint32_t{r.start} + r.length);
+  }
+  for (; i < na; ++i) sink.Add(a[i].start, uint32_t{a[i].start} + a[i].length);
+  for (; j < nb; ++j) sink.Add(b[j].start, uint32_t{b[j].start} + b[j].length);
+}
+
+// run | array: the ids before each run are appended one by one (adjacent
+// ids coalesce), the run itself, then the ids it covers are skipped (a
+// gallop when many are).
+template <bool kCount>
+void UniteRunsArray(const Run* r, int32_t nr, const uint16_t* a, int32_t na,
+                    RunSink<kCount>& sink) {
+  int32_t j = 0;
+  for (int32_t i = 0; i < nr; ++i) {
+    const uint32_t start = r[i].start;
+    while (j < na && a[j] < start) {
+      sink.Add(a[j], a[j]);
+      ++j;
+    }
+    sink.Add(start, start + r[i].length);
+    const uint32_t covered = sink.hi;
+    if (j + 16 < na && a[j + 16] <= covered) {
+      j = static_cast<int32_t>(std::upper_bound(a + j + 16, a + na, covered) - a);
+    } else {
+      while (j < na && a[j] <= covered) ++j;
+    }
+  }
+  for (; j < na; ++j) sink.Add(a[j], a[j]);
+}
+
+// run | run and run | array (at least one run container) as intervals:
+// runs stay runs, no bitset.
+template <bool kCount>
+int32_t UnionIntervals(const View& a, const View& b, Work& w) {
+  RunSink<kCount> sink{kCount ? nullptr : w.NextRuns()};
+  if (a.kind == Kind::kRuns && b.kind == Kind::kRuns) {
+    UniteRunsRuns(a.runs, a.n, b.runs, b.n, sink);
+  } else if (a.kind == Kind::kRuns) {
+    UniteRunsArray(a.runs, a.n, b.array, b.n, sink);
+  } else {
+    UniteRunsArray(b.runs, b.n, a.array, a.n, sink);
+  }
+  sink.Flush();
+  if constexpr (!kCount) w.SetRuns(sink.out, sink.n, sink.card);
+  return sink.card;
 }
 
 // The union of one chunk's containers (views: at least two, none empty).
@@ -441,18 +465,11 @@ int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
                IntersectArrays(views[0].array, views[0].n, views[1].array, views[1].n, nullptr,
                                w.scratch, ops);
       } else {
-        const uint16_t *a = views[0].array, *b = views[1].array;
-        const int32_t na = views[0].n, nb = views[1].n;
+        // The dispatched merge (simd.h `unite`: an 8-lane bitonic merge
+        // network with dedupe at the SIMD levels, galloping for very
+        // different sizes). Room: sum <= 4,096, the buffer holds 4,096 + 16.
         uint16_t* out = w.NextArray();
-        int32_t i = 0, j = 0, n = 0;
-        while (i < na && j < nb) {
-          const uint16_t x = a[i], y = b[j];
-          out[n++] = x < y ? x : y;
-          i += x <= y;
-          j += y <= x;
-        }
-        while (i < na) out[n++] = a[i++];
-        while (j < nb) out[n++] = b[j++];
+        const int32_t n = ops.unite(views[0].array, views[0].n, views[1].array, views[1].n, out);
         w.SetArray(out, n);
         return n;
       }

@@ -37,6 +37,11 @@ struct OpTable {
   // is null). The SIMD levels store whole blocks: `out` needs room for
   // min(na, nb) + 16 elements.
   int32_t (*intersect)(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out);
+  // Union of two sorted uint16 arrays (no duplicates within either) into
+  // `out`, sorted and without duplicates; returns its size. `out` must not
+  // alias the inputs and needs room for na + nb + 16 elements (the SIMD
+  // levels store whole blocks).
+  int32_t (*unite)(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out);
   Level level;
   const char* name;
 };
