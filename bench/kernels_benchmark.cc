@@ -464,6 +464,16 @@ std::vector<Bitmap> ReadReal(const std::string& archive) {
 }
 
 const std::vector<Bitmap>* GetReal(benchmark::State& state) {
+  // TAGINDEX_OR_CROARING_PAIRS=MASK: which container pairs kernels::Or hands
+  // to CRoaring 0.2.66 (kernels.h), to choose the default by measurement.
+  static const bool mask_set = [] {
+    const char* env = std::getenv("TAGINDEX_OR_CROARING_PAIRS");
+    if (env != nullptr) {
+      kernels::SetCRoaringOrPairsForTesting(static_cast<uint32_t>(std::strtoul(env, nullptr, 0)));
+    }
+    return true;
+  }();
+  (void)mask_set;
   static std::map<int64_t, std::vector<Bitmap>> cache;
   const int64_t k = state.range(0);
   auto it = cache.find(k);

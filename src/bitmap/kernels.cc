@@ -3,6 +3,7 @@
 #include "bitmap/kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -503,7 +504,20 @@ int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
   // census-income attributes is every customer); fullness is checked only
   // after another 8,192 ids were added, so the check (which stops at the
   // first word with a clear bit) costs at most one pass per 8,192 ids.
-  std::sort(views, views + nv, [](const View& a, const View& b) { return a.card > b.card; });
+  if (nv > 2) {
+    // Sorted as (65536 - card, index) words, then permuted once: cheaper
+    // than std::sort moving 40-byte views (4 % of a wide OR before).
+    Small<uint64_t> order(nv);
+    for (size_t k = 0; k < nv; ++k) {
+      order[k] = uint64_t(uint32_t((1 << 16) - views[k].card)) << 32 | k;
+    }
+    std::sort(order.begin(), order.end());
+    Small<View> sorted(nv);
+    for (size_t k = 0; k < nv; ++k) sorted[k] = views[order[k] & 0xFFFFFFFF];
+    std::copy(sorted.begin(), sorted.end(), views);
+  } else if (views[1].card > views[0].card) {
+    std::swap(views[0], views[1]);
+  }
   bool all_runs = true, full = false;
   int64_t added = 0, since_check = 0;
   size_t k = 0;
@@ -575,19 +589,45 @@ int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
 template <bool kCount, typename Sink, typename CopySink>
 void DriveOr(std::span<const Bitmap* const> inputs, Work& w, Sink&& sink, CopySink&& copy) {
   const simd::OpTable& ops = simd::Ops();
-  Small<uint64_t> entries;
   size_t total = 0;
-  for (const Bitmap* b : inputs) total += static_cast<size_t>(adapter::ChunksOf(b->raw()).size);
-  if (total == 0) return;
-  entries.reserve(total);
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    const Chunks c = adapter::ChunksOf(inputs[k]->raw());
-    for (int32_t i = 0; i < c.size; ++i) {
-      entries.push_back(uint64_t{c.keys[i]} << 48 | uint64_t{k} << 20 | static_cast<uint64_t>(i));
-    }
+  uint32_t kmin = 0xFFFF, kmax = 0;
+  for (const Bitmap* b : inputs) {
+    const Chunks c = adapter::ChunksOf(b->raw());
+    if (c.size == 0) continue;
+    total += static_cast<size_t>(c.size);
+    kmin = std::min<uint32_t>(kmin, c.keys[0]);
+    kmax = std::max<uint32_t>(kmax, c.keys[c.size - 1]);
   }
-  std::sort(entries.begin(), entries.end());
+  if (total == 0) return;
+  std::vector<uint64_t> entries(total);
+  const size_t range = kmax - kmin + 1;
+  auto entry = [](uint16_t key, size_t k, int32_t i) {
+    return uint64_t{key} << 48 | uint64_t{k} << 20 | static_cast<uint64_t>(i);
+  };
+  if (range <= 4 * total + 64) {
+    // A counting sort by key (stable: inputs in order, chunks ascending —
+    // the order std::sort gives), instead of a comparison sort of
+    // thousands of entries (11-15 % of a 192-input OR before).
+    std::vector<uint32_t> at(range + 1, 0);
+    for (const Bitmap* b : inputs) {
+      const Chunks c = adapter::ChunksOf(b->raw());
+      for (int32_t i = 0; i < c.size; ++i) ++at[c.keys[i] - kmin + 1];
+    }
+    for (size_t r = 1; r <= range; ++r) at[r] += at[r - 1];
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Chunks c = adapter::ChunksOf(inputs[k]->raw());
+      for (int32_t i = 0; i < c.size; ++i) entries[at[c.keys[i] - kmin]++] = entry(c.keys[i], k, i);
+    }
+  } else {
+    size_t n = 0;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Chunks c = adapter::ChunksOf(inputs[k]->raw());
+      for (int32_t i = 0; i < c.size; ++i) entries[n++] = entry(c.keys[i], k, i);
+    }
+    std::sort(entries.begin(), entries.end());
+  }
   Small<View> views;
+  views.reserve(inputs.size());
   auto view_of = [&](uint64_t e) {
     const size_t k = static_cast<size_t>((e >> 20) & ((uint64_t{1} << 28) - 1));
     const int32_t i = static_cast<int32_t>(e & ((uint64_t{1} << 20) - 1));
@@ -667,14 +707,50 @@ uint64_t OrManyCount(std::span<const Bitmap* const> inputs) {
   return total;
 }
 
+namespace {
+// Container pairs (bit 3 * kind(a) + kind(b)) that Or hands to CRoaring
+// 0.2.66's container_or instead of UnionChunk.
+std::atomic<uint32_t> g_croaring_or_pairs{kDefaultCRoaringOrPairs};
+}  // namespace
+
+void SetCRoaringOrPairsForTesting(uint32_t mask) {
+  g_croaring_or_pairs.store(mask == ~uint32_t{0} ? kDefaultCRoaringOrPairs : mask,
+                            std::memory_order_relaxed);
+}
+
 Bitmap Or(const Bitmap& a, const Bitmap& b) {
   Bitmap out;
   const simd::OpTable& ops = simd::Ops();
   Work& w = ThreadWork();
   adapter::Builder builder(out.raw());
-  DrivePairOr<false>(
-      a, b, w, [&](uint16_t key, Work& work) { Emit(builder, key, work, ops); },
-      [&](uint16_t key, const View& v) { builder.Copy(key, v); });
+  const Chunks ca = adapter::ChunksOf(a.raw());
+  const Chunks cb = adapter::ChunksOf(b.raw());
+  const uint32_t theirs = g_croaring_or_pairs.load(std::memory_order_relaxed);
+  int32_t i = 0, j = 0;
+  while (i < ca.size || j < cb.size) {
+    if (j == cb.size || (i < ca.size && ca.keys[i] < cb.keys[j])) {
+      builder.Copy(ca.keys[i], adapter::ViewAt(ca, i, ops));
+      ++i;
+      continue;
+    }
+    if (i == ca.size || cb.keys[j] < ca.keys[i]) {
+      builder.Copy(cb.keys[j], adapter::ViewAt(cb, j, ops));
+      ++j;
+      continue;
+    }
+    const uint16_t key = ca.keys[i];
+    const uint32_t pair = 3 * static_cast<uint32_t>(adapter::KindAt(ca, i)) +
+                          static_cast<uint32_t>(adapter::KindAt(cb, j));
+    if ((theirs >> pair) & 1) {
+      builder.CRoaringOr(key, ca, i, cb, j);
+    } else {
+      View views[2] = {adapter::ViewAt(ca, i, ops), adapter::ViewAt(cb, j, ops)};
+      UnionChunk<false>(views, 2, w, ops);
+      Emit(builder, key, w, ops);
+    }
+    ++i;
+    ++j;
+  }
   return out;
 }
 

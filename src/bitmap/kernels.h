@@ -69,6 +69,13 @@ uint64_t OrManyCount(std::span<const Bitmap* const> inputs);
 // union on the common keys (our kernel, not CRoaring 0.2.66's scalar one).
 Bitmap Or(const Bitmap& a, const Bitmap& b);
 uint64_t OrCount(const Bitmap& a, const Bitmap& b);
+// Or's common keys go to CRoaring 0.2.66's own container union for the
+// container pairs whose bit (3 * kind(a) + kind(b); kinds array 0, bitset 1,
+// run 2) is set here, and to UnionChunk otherwise; chosen by measurement
+// (BENCHMARKS.md, kern5).
+inline constexpr uint32_t kDefaultCRoaringOrPairs = 0x144;
+// Tests and benchmarks: another mask; ~0u restores the default.
+void SetCRoaringOrPairsForTesting(uint32_t mask);
 
 // Builds `out` (empty on entry) from ids in any order by scattering them into
 // per-chunk bitsets, when they are dense enough for that to pay (at least
