@@ -946,6 +946,17 @@ TEST_CASE("kernels: A OR B and wide ORs (per-chunk union) against CRoaring and t
       // The pair, both ways round.
       const std::vector<const Bitmap*> two = {in[0], in[1]};
       const std::vector<uint32_t> want2 = Union(two);
+      // Every split of the container pairs between UnionChunk and CRoaring's
+      // container_or (none, the default, all).
+      for (uint32_t mask : {0u, ~0u, 0x1FFu}) {
+        INFO("CRoaring pair mask " << mask);
+        tagindex::kernels::SetCRoaringOrPairsForTesting(mask);
+        const Bitmap p = tagindex::kernels::Or(*in[0], *in[1]);
+        CHECK(p.ToVector() == want2);
+        CHECK(tagindex::kernels::Or(*in[1], *in[0]).ToVector() == want2);
+        CHECK(Bitmap::Or(*in[0], *in[1]).ToVector() == want2);
+      }
+      tagindex::kernels::SetCRoaringOrPairsForTesting(~0u);
       const Bitmap pair = tagindex::kernels::Or(*in[0], *in[1]);
       CHECK(pair.ToVector() == want2);
       CHECK(pair.Equals(tagindex::kernels::croaring::Or(*in[0], *in[1])));
@@ -969,7 +980,8 @@ TEST_CASE("kernels: A OR B and wide ORs (per-chunk union) against CRoaring and t
 TEST_CASE("kernels: A OR B and the wide OR on the real-roaring datasets agree with CRoaring",
           "[bitmap][kernels][or][real]") {
   for (const char* archive :
-       {"census1881.zip", "census-income.tar.xz", "weather_sept_85_srt.PARTIAL-192of200.tar.xz"}) {
+       {"census1881.zip", "census1881_srt.zip", "census-income.tar.xz", "census-income_srt.tar.xz",
+        "weather_sept_85.PARTIAL-192of200.tar.xz", "weather_sept_85_srt.PARTIAL-192of200.tar.xz"}) {
     const auto sets = ReadRealRoaring(archive);
     if (sets.empty()) {
       WARN("TAGINDEX_TEST_SKIPPED: "
@@ -995,6 +1007,10 @@ TEST_CASE("kernels: A OR B and the wide OR on the real-roaring datasets agree wi
         INFO("bitmaps " << i << ", " << i + 1);
         const Bitmap want = tagindex::kernels::croaring::Or(bms[i], bms[i + 1]);
         CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Equals(want));
+        // With every container pair on our own kernels (UnionChunk).
+        tagindex::kernels::SetCRoaringOrPairsForTesting(0);
+        CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Equals(want));
+        tagindex::kernels::SetCRoaringOrPairsForTesting(~0u);
         CHECK(tagindex::kernels::OrCount(bms[i], bms[i + 1]) == want.Cardinality());
         CHECK(Bitmap::OrCardinality(bms[i], bms[i + 1]) == want.Cardinality());
       }
