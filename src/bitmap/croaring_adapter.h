@@ -143,11 +143,13 @@ class Builder {
   }
   // CRoaring 0.2.66's own union of container i of `a` and j of `b`
   // (container_or: its type pair's kernel, then its run conversion).
-  void CRoaringOr(uint16_t key, const Chunks& a, int32_t i, const Chunks& b, int32_t j) {
+  // Returns the result's cardinality.
+  int32_t CRoaringOr(uint16_t key, const Chunks& a, int32_t i, const Chunks& b, int32_t j) {
     uint8_t type = 0;
     void* c = container_or(a.containers[i], a.types[i], b.containers[j], b.types[j], &type);
     if (c == nullptr) throw std::bad_alloc();
     ra_append(ra_, key, c, type);
+    return container_get_cardinality(c, type);
   }
   // A copy of a source container (kept in its type).
   void Copy(uint16_t key, const View& v) {

@@ -727,14 +727,19 @@ Bitmap Or(const Bitmap& a, const Bitmap& b) {
   const Chunks cb = adapter::ChunksOf(b.raw());
   const uint32_t theirs = g_croaring_or_pairs.load(std::memory_order_relaxed);
   int32_t i = 0, j = 0;
+  uint64_t card = 0;  // known as it is built: Cardinality() then costs nothing
   while (i < ca.size || j < cb.size) {
     if (j == cb.size || (i < ca.size && ca.keys[i] < cb.keys[j])) {
-      builder.Copy(ca.keys[i], adapter::ViewAt(ca, i, ops));
+      const View v = adapter::ViewAt(ca, i, ops);
+      builder.Copy(ca.keys[i], v);
+      card += static_cast<uint64_t>(v.card);
       ++i;
       continue;
     }
     if (i == ca.size || cb.keys[j] < ca.keys[i]) {
-      builder.Copy(cb.keys[j], adapter::ViewAt(cb, j, ops));
+      const View v = adapter::ViewAt(cb, j, ops);
+      builder.Copy(cb.keys[j], v);
+      card += static_cast<uint64_t>(v.card);
       ++j;
       continue;
     }
@@ -742,15 +747,16 @@ Bitmap Or(const Bitmap& a, const Bitmap& b) {
     const uint32_t pair = 3 * static_cast<uint32_t>(adapter::KindAt(ca, i)) +
                           static_cast<uint32_t>(adapter::KindAt(cb, j));
     if ((theirs >> pair) & 1) {
-      builder.CRoaringOr(key, ca, i, cb, j);
+      card += static_cast<uint64_t>(builder.CRoaringOr(key, ca, i, cb, j));
     } else {
       View views[2] = {adapter::ViewAt(ca, i, ops), adapter::ViewAt(cb, j, ops)};
-      UnionChunk<false>(views, 2, w, ops);
+      card += static_cast<uint64_t>(UnionChunk<false>(views, 2, w, ops));
       Emit(builder, key, w, ops);
     }
     ++i;
     ++j;
   }
+  out.SetKnownCardinality(card);
   return out;
 }
 

@@ -955,6 +955,8 @@ TEST_CASE("kernels: A OR B and wide ORs (per-chunk union) against CRoaring and t
         CHECK(p.ToVector() == want2);
         CHECK(tagindex::kernels::Or(*in[1], *in[0]).ToVector() == want2);
         CHECK(Bitmap::Or(*in[0], *in[1]).ToVector() == want2);
+        // The cardinality Or records as it builds.
+        CHECK(p.Cardinality() == want2.size());
       }
       tagindex::kernels::SetCRoaringOrPairsForTesting(~0u);
       const Bitmap pair = tagindex::kernels::Or(*in[0], *in[1]);
@@ -1008,8 +1010,10 @@ TEST_CASE("kernels: A OR B and the wide OR on the real-roaring datasets agree wi
         const Bitmap want = tagindex::kernels::croaring::Or(bms[i], bms[i + 1]);
         CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Equals(want));
         // With every container pair on our own kernels (UnionChunk).
+        CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Cardinality() == want.Cardinality());
         tagindex::kernels::SetCRoaringOrPairsForTesting(0);
         CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Equals(want));
+        CHECK(tagindex::kernels::Or(bms[i], bms[i + 1]).Cardinality() == want.Cardinality());
         tagindex::kernels::SetCRoaringOrPairsForTesting(~0u);
         CHECK(tagindex::kernels::OrCount(bms[i], bms[i + 1]) == want.Cardinality());
         CHECK(Bitmap::OrCardinality(bms[i], bms[i + 1]) == want.Cardinality());
