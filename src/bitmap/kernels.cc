@@ -534,9 +534,7 @@ int32_t UnionChunk(View* views, size_t nv, Work& w, const simd::OpTable& ops) {
     switch (v.kind) {
       case Kind::kArray:
         all_runs = false;
-        for (int32_t x = 0; x < v.n; ++x) {
-          w.words[v.array[x] >> 6] |= uint64_t{1} << (v.array[x] & 63);
-        }
+        ops.set_list(w.words, v.array, v.n);
         break;
       case Kind::kBitset:
         all_runs = false;

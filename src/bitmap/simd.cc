@@ -67,6 +67,10 @@ int32_t IntersectScalar(const uint16_t* a, int32_t na, const uint16_t* b, int32_
   return n;
 }
 
+void SetListScalar(uint64_t* w, const uint16_t* a, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) w[a[i] >> 6] |= uint64_t{1} << (a[i] & 63);
+}
+
 // The union of a sorted array `s` with a much larger one `l`, appended at
 // out[n...] (returns the new size): each element of `s` is found in `l` by
 // galloping and the stretch of `l` before it is copied with memcpy, so the
@@ -381,7 +385,20 @@ __attribute__((target("sse4.2,popcnt"))) int32_t UniteSse42(const uint16_t* a, i
   return UniteMerge(merged, m, l, nl, out, n);
 }
 
-// ---- AVX2 -----------------------------------------------------------------------------
+// ---- AVX2 (+ BMI2) -----------------------------------------------------------------------
+
+__attribute__((target("bmi2"))) void SetListBmi2(uint64_t* w, const uint16_t* a, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t v0 = a[i], v1 = a[i + 1], v2 = a[i + 2], v3 = a[i + 3];
+    w[v0 >> 6] |= uint64_t{1} << (v0 & 63);
+    w[v1 >> 6] |= uint64_t{1} << (v1 & 63);
+    w[v2 >> 6] |= uint64_t{1} << (v2 & 63);
+    w[v3 >> 6] |= uint64_t{1} << (v3 & 63);
+  }
+  for (; i < n; ++i) w[a[i] >> 6] |= uint64_t{1} << (a[i] & 63);
+}
+
 // Popcount by nibble lookup (PSHUFB) summed with PSADBW: the Mula method.
 
 __attribute__((target("avx2"))) inline __m256i Popcnt256(__m256i v) {
@@ -532,19 +549,22 @@ void OrWordsAvx512(const uint64_t* a, uint64_t* out, int32_t n) { WordsAvx512<3>
 
 #endif  // TAGINDEX_X86
 
-constexpr OpTable kScalar = {
-    PopcountScalar, AndPopcountScalar, AndNotPopcountScalar, AndWordsScalar, AndNotWordsScalar,
-    OrWordsScalar,  IntersectScalar,   UniteScalar,          Level::kScalar, "scalar"};
+constexpr OpTable kScalar = {PopcountScalar,  AndPopcountScalar, AndNotPopcountScalar,
+                             AndWordsScalar,  AndNotWordsScalar, OrWordsScalar,
+                             IntersectScalar, UniteScalar,       SetListScalar,
+                             Level::kScalar,  "scalar"};
 #ifdef TAGINDEX_X86
-constexpr OpTable kSse42 = {
-    PopcountSse42, AndPopcountSse42, AndNotPopcountSse42, AndWordsScalar, AndNotWordsScalar,
-    OrWordsScalar, IntersectSse42,   UniteSse42,          Level::kSse42,  "sse4.2"};
-constexpr OpTable kAvx2 = {PopcountAvx2,    AndPopcountAvx2, AndNotPopcountAvx2, AndWordsAvx2,
-                           AndNotWordsAvx2, OrWordsAvx2,     IntersectSse42,     UniteSse42,
-                           Level::kAvx2,    "avx2"};
-constexpr OpTable kAvx512 = {
-    PopcountAvx512, AndPopcountAvx512, AndNotPopcountAvx512, AndWordsAvx512, AndNotWordsAvx512,
-    OrWordsAvx512,  IntersectSse42,    UniteSse42,           Level::kAvx512, "avx512"};
+constexpr OpTable kSse42 = {PopcountSse42,  AndPopcountSse42,  AndNotPopcountSse42,
+                            AndWordsScalar, AndNotWordsScalar, OrWordsScalar,
+                            IntersectSse42, UniteSse42,        SetListScalar,
+                            Level::kSse42,  "sse4.2"};
+constexpr OpTable kAvx2 = {
+    PopcountAvx2,   AndPopcountAvx2, AndNotPopcountAvx2, AndWordsAvx2, AndNotWordsAvx2, OrWordsAvx2,
+    IntersectSse42, UniteSse42,      SetListBmi2,        Level::kAvx2, "avx2"};
+constexpr OpTable kAvx512 = {PopcountAvx512, AndPopcountAvx512, AndNotPopcountAvx512,
+                             AndWordsAvx512, AndNotWordsAvx512, OrWordsAvx512,
+                             IntersectSse42, UniteSse42,        SetListBmi2,
+                             Level::kAvx512, "avx512"};
 #endif
 
 const OpTable* TableFor(Level level) {
@@ -570,7 +590,9 @@ Level Detect() {
   __builtin_cpu_init();
   const bool sse = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt");
   if (!sse) return Level::kScalar;
-  if (!__builtin_cpu_supports("avx2")) return Level::kSse42;
+  // The AVX2 level also uses BMI2 (set_list): every AVX2 CPU of Intel and
+  // AMD has it, but it is checked.
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi2")) return Level::kSse42;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) {
     return Level::kAvx512;
   }

@@ -743,6 +743,28 @@ TEST_CASE("kernels: array | array union at every dispatch level against std::set
   }
 }
 
+// simd::OpTable::set_list (SHLX/SHRX at the AVX2 and AVX-512 levels, with
+// a tail after blocks of four) against bit-by-bit sets, over a bitset that
+// already has bits.
+TEST_CASE("kernels: set_list at every dispatch level against a bit-by-bit oracle",
+          "[bitmap][kernels][dispatch][or]") {
+  for (Level level : SupportedLevels()) {
+    LevelGuard guard(level);
+    const tagindex::simd::OpTable& ops = tagindex::simd::Ops();
+    for (uint64_t seed = 1900; seed < 1900 + Seeds(20, 200); ++seed) {
+      std::mt19937_64 rng(seed);
+      const int32_t n = static_cast<int32_t>(rng() % 5000);
+      const std::vector<uint16_t> a = RandomArray(rng, n, rng() % 2, rng() % 2);
+      std::vector<uint64_t> got(tagindex::kernels::kWords), want(tagindex::kernels::kWords);
+      for (size_t k = 0; k < got.size(); ++k) got[k] = want[k] = rng() & rng() & rng();
+      for (uint16_t x : a) want[x / 64] |= uint64_t{1} << (x % 64);
+      ops.set_list(got.data(), a.data(), static_cast<int32_t>(a.size()));
+      INFO("level " << ops.name << " seed " << seed << " n " << n);
+      REQUIRE(got == want);
+    }
+  }
+}
+
 TEST_CASE(
     "kernels: array x array intersection (every block merge, gallop, scratch) at every "
     "dispatch level against std::set_intersection",
