@@ -71,6 +71,11 @@ void SetListScalar(uint64_t* w, const uint16_t* a, int32_t n) {
   for (int32_t i = 0; i < n; ++i) w[a[i] >> 6] |= uint64_t{1} << (a[i] & 63);
 }
 
+// memcpy of n uint16 that allows an empty (possibly null) source.
+inline void Copy16(uint16_t* dst, const uint16_t* src, int32_t n) {
+  if (n > 0) std::memcpy(dst, src, sizeof(uint16_t) * static_cast<size_t>(n));
+}
+
 // The union of a sorted array `s` with a much larger one `l`, appended at
 // out[n...] (returns the new size): each element of `s` is found in `l` by
 // galloping and the stretch of `l` before it is copied with memcpy, so the
@@ -98,13 +103,13 @@ int32_t UniteGallop(const uint16_t* s, int32_t ns, const uint16_t* l, int32_t nl
       if (hi > nl) hi = nl;
       k = static_cast<int32_t>(std::lower_bound(l + lo + 1, l + hi, x) - l);
     }
-    std::memcpy(out + n, l + j, sizeof(uint16_t) * static_cast<size_t>(k - j));
+    Copy16(out + n, l + j, k - j);
     n += k - j;
     j = k;
     out[n++] = x;
     if (j < nl && l[j] == x) ++j;
   }
-  std::memcpy(out + n, l + j, sizeof(uint16_t) * static_cast<size_t>(nl - j));
+  Copy16(out + n, l + j, nl - j);
   return n + (nl - j);
 }
 
@@ -125,9 +130,9 @@ int32_t UniteMerge(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb,
     i += x <= y;
     j += y <= x;
   }
-  std::memcpy(out + n, a + i, sizeof(uint16_t) * static_cast<size_t>(na - i));
+  Copy16(out + n, a + i, na - i);
   n += na - i;
-  std::memcpy(out + n, b + j, sizeof(uint16_t) * static_cast<size_t>(nb - j));
+  Copy16(out + n, b + j, nb - j);
   return n + (nb - j);
 }
 
