@@ -12,10 +12,14 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -402,6 +406,165 @@ void BM_Build_FromIds(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ids.size()));
 }
 
+// ---- the real datasets (Roaring papers): pairs_or and wide_or ----------------------------
+// The bitmaps of ../shared/testdata/real-roaring (or $TAGINDEX_TESTDATA/real-roaring),
+// run-optimised as compare.sh's CRoaring side builds them. range(0) picks the
+// dataset; a missing archive skips the benchmark with the reason.
+// "CRoaring" is Debian's 0.2.66 roaring_bitmap_or / or_many (what Bitmap::Or was
+// before kern5); "Bitmap" is Bitmap::Or as wired now.
+const char* const kRealArchives[] = {"census-income.tar.xz",
+                                     "census-income_srt.tar.xz",
+                                     "census1881.zip",
+                                     "census1881_srt.zip",
+                                     "weather_sept_85.PARTIAL-192of200.tar.xz",
+                                     "weather_sept_85_srt.PARTIAL-192of200.tar.xz"};
+
+std::vector<Bitmap> ReadReal(const std::string& archive) {
+  const char* env = std::getenv("TAGINDEX_TESTDATA");
+  const std::string dir = env != nullptr ? env : "../shared/testdata";
+  const std::string path = dir + "/real-roaring/" + archive;
+  std::vector<Bitmap> out;
+  if (!std::filesystem::exists(path)) return out;
+  const std::string cmd =
+      archive.ends_with(".zip") ? "unzip -p '" + path + "'" : "tar -xJOf '" + path + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  std::vector<uint32_t> ids;
+  uint64_t v = 0;
+  bool any = false;
+  auto flush = [&] {
+    if (any) ids.push_back(static_cast<uint32_t>(v));
+    v = 0;
+    any = false;
+  };
+  for (int ch; (ch = std::fgetc(p)) != EOF;) {
+    if (ch >= '0' && ch <= '9') {
+      v = v * 10 + static_cast<uint64_t>(ch - '0');
+      any = true;
+    } else if (ch == ',') {
+      flush();
+    } else if (ch == '\n') {
+      flush();
+      if (!ids.empty()) {
+        std::sort(ids.begin(), ids.end());
+        out.push_back(kernels::croaring::FromIdsAddMany(ids));
+        out.back().RunOptimize();
+      }
+      ids.clear();
+    }
+  }
+  flush();
+  if (!ids.empty()) {
+    std::sort(ids.begin(), ids.end());
+    out.push_back(kernels::croaring::FromIdsAddMany(ids));
+    out.back().RunOptimize();
+  }
+  pclose(p);
+  return out;
+}
+
+const std::vector<Bitmap>* GetReal(benchmark::State& state) {
+  // TAGINDEX_OR_CROARING_PAIRS=MASK: which container pairs kernels::Or hands
+  // to CRoaring 0.2.66 (kernels.h), to choose the default by measurement.
+  static const bool mask_set = [] {
+    const char* env = std::getenv("TAGINDEX_OR_CROARING_PAIRS");
+    if (env != nullptr) {
+      kernels::SetCRoaringOrPairsForTesting(static_cast<uint32_t>(std::strtoul(env, nullptr, 0)));
+    }
+    return true;
+  }();
+  (void)mask_set;
+  static std::map<int64_t, std::vector<Bitmap>> cache;
+  const int64_t k = state.range(0);
+  auto it = cache.find(k);
+  if (it == cache.end()) it = cache.emplace(k, ReadReal(kRealArchives[k])).first;
+  if (it->second.empty()) {
+    state.SkipWithError(
+        (std::string(kRealArchives[k]) + " not found (set TAGINDEX_TESTDATA)").c_str());
+    return nullptr;
+  }
+  state.SetLabel(kRealArchives[k]);
+  return &it->second;
+}
+
+template <typename OrFn>
+void RealPairsOr(benchmark::State& state, OrFn&& fn) {
+  const std::vector<Bitmap>* bms = GetReal(state);
+  if (bms == nullptr) return;
+  uint64_t total = 0;
+  for (auto _ : state) {
+    total = 0;
+    for (size_t i = 0; i + 1 < bms->size(); ++i) {
+      Bitmap r = fn((*bms)[i], (*bms)[i + 1]);
+      total += r.Cardinality();
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  uint64_t want = 0;
+  for (size_t i = 0; i + 1 < bms->size(); ++i) {
+    const Bitmap a = kernels::croaring::Or((*bms)[i], (*bms)[i + 1]);
+    const Bitmap b = fn((*bms)[i], (*bms)[i + 1]);
+    if (!a.Equals(b)) state.SkipWithError("result mismatch");
+    want += a.Cardinality();
+  }
+  if (want != total) state.SkipWithError("count mismatch");
+  Label(state, total);
+}
+void BM_RealPairsOr_CRoaring(benchmark::State& state) {
+  RealPairsOr(state, [](const Bitmap& a, const Bitmap& b) { return kernels::croaring::Or(a, b); });
+}
+void BM_RealPairsOr_Bitmap(benchmark::State& state) {
+  RealPairsOr(state, [](const Bitmap& a, const Bitmap& b) { return Bitmap::Or(a, b); });
+}
+void BM_RealPairsOr_Kernel(benchmark::State& state) {
+  RealPairsOr(state, [](const Bitmap& a, const Bitmap& b) { return kernels::Or(a, b); });
+}
+
+std::vector<const Bitmap*> Pointers(const std::vector<Bitmap>& bms) {
+  std::vector<const Bitmap*> in;
+  for (const Bitmap& b : bms) in.push_back(&b);
+  return in;
+}
+// wide_or as compare.sh measures it: CRoaring builds or_many and takes its
+// cardinality; tagindex counts (CompiledQuery::Count -> OrManyCount).
+void BM_RealWideOr_CRoaring(benchmark::State& state) {
+  const std::vector<Bitmap>* bms = GetReal(state);
+  if (bms == nullptr) return;
+  const auto in = Pointers(*bms);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    const Bitmap u = kernels::croaring::OrMany(in);
+    benchmark::DoNotOptimize(n = u.Cardinality());
+  }
+  Label(state, n);
+}
+void BM_RealWideOr_Count(benchmark::State& state) {
+  const std::vector<Bitmap>* bms = GetReal(state);
+  if (bms == nullptr) return;
+  const auto in = Pointers(*bms);
+  uint64_t n = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(n = kernels::OrManyCount(in));
+  if (n != kernels::croaring::OrMany(in).Cardinality()) state.SkipWithError("count mismatch");
+  Label(state, n);
+}
+void BM_RealWideOr_Kernel(benchmark::State& state) {
+  const std::vector<Bitmap>* bms = GetReal(state);
+  if (bms == nullptr) return;
+  const auto in = Pointers(*bms);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    const Bitmap u = kernels::OrMany(in);
+    benchmark::DoNotOptimize(n = u.Cardinality());
+  }
+  if (!kernels::OrMany(in).Equals(kernels::croaring::OrMany(in))) {
+    state.SkipWithError("result mismatch");
+  }
+  Label(state, n);
+}
+void RealGrid(benchmark::internal::Benchmark* b) {
+  b->DenseRange(0, 5)->Unit(benchmark::kMicrosecond);
+}
+
 void Grid(benchmark::internal::Benchmark* b) {
   for (int64_t layout : {0, 1}) {
     for (int64_t permille : {500, 50, 10, 1}) b->Args({10'000'000, permille, layout});
@@ -432,6 +595,12 @@ BENCHMARK(BM_Empty_AB_CRoaring)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Empty_AB_Kernel)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Empty_AB_GeneralDriver)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Build_CRoaringAddMany)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RealPairsOr_CRoaring)->Apply(RealGrid);
+BENCHMARK(BM_RealPairsOr_Bitmap)->Apply(RealGrid);
+BENCHMARK(BM_RealPairsOr_Kernel)->Apply(RealGrid);
+BENCHMARK(BM_RealWideOr_CRoaring)->Apply(RealGrid);
+BENCHMARK(BM_RealWideOr_Count)->Apply(RealGrid);
+BENCHMARK(BM_RealWideOr_Kernel)->Apply(RealGrid);
 BENCHMARK(BM_Build_FromIds)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -450,11 +450,12 @@ Bitmap Bitmap::And(const Bitmap& a, const Bitmap& b) {
   const Bitmap* pos[] = {&a, &b};
   return kernels::AndAndNot(pos, {});
 }
-// Still CRoaring's roaring_bitmap_or: kernels::Or measured slower on the
-// real datasets' pairs_or (BENCHMARKS.md, kern4), so it is not wired here.
-Bitmap Bitmap::Or(const Bitmap& a, const Bitmap& b) {
-  return Bitmap(roaring_bitmap_or(a.r_, b.r_));
-}
+// Our kernel (kernels::Or), chosen per container pair in UnionChunk: array
+// | array by the dispatched SIMD merge (or a bitset when they sum past
+// 4,096), run | run and run | array as intervals, bitset | x by word ORs;
+// keys only one side has are copied. Faster than CRoaring 0.2.66's
+// roaring_bitmap_or on every real dataset (BENCHMARKS.md, kern5).
+Bitmap Bitmap::Or(const Bitmap& a, const Bitmap& b) { return kernels::Or(a, b); }
 Bitmap Bitmap::AndNot(const Bitmap& a, const Bitmap& b) {
   const Bitmap* pos[] = {&a};
   const Bitmap* neg[] = {&b};

@@ -240,6 +240,9 @@ class Bitmap {
     UnshareAll();
     return r_;
   }
+  // For kernels that built this bitmap and know its cardinality (so that
+  // Cardinality() need not walk the containers). `n` must be exact.
+  void SetKnownCardinality(uint64_t n) { card_.store(n, std::memory_order_relaxed); }
   // For kernels that change only the containers whose keys the caller has
   // already unshared (UnshareKeysOf / UnshareRange).
   roaring_bitmap_s* raw_unshared_by_caller() {

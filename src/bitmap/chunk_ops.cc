@@ -300,19 +300,6 @@ Work::Work() {
   std::memset(abuf, 0, sizeof(abuf));  // SIMD reads past n see defined values
 }
 
-void SetBitRange(uint64_t* w, uint32_t lo, uint32_t hi) {
-  const uint32_t first = lo >> 6, last = hi >> 6;
-  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
-  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
-  if (first == last) {
-    w[first] |= lo_mask & hi_mask;
-    return;
-  }
-  w[first] |= lo_mask;
-  for (uint32_t k = first + 1; k < last; ++k) w[k] = ~uint64_t{0};
-  w[last] |= hi_mask;
-}
-
 void ClearBitRange(uint64_t* w, uint32_t lo, uint32_t hi) {
   const uint32_t first = lo >> 6, last = hi >> 6;
   const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);

@@ -103,7 +103,19 @@ int32_t IntersectArrays(const uint16_t* a, int32_t na, const uint16_t* b, int32_
                         uint64_t* scratch, const simd::OpTable& ops);
 
 // Sets / clears / counts the bits [lo, hi] (inclusive, both < 2^16).
-void SetBitRange(uint64_t* w, uint32_t lo, uint32_t hi);
+// (Inline: wide ORs of run containers call it once per run.)
+inline void SetBitRange(uint64_t* w, uint32_t lo, uint32_t hi) {
+  const uint32_t first = lo >> 6, last = hi >> 6;
+  const uint64_t lo_mask = ~uint64_t{0} << (lo & 63);
+  const uint64_t hi_mask = ~uint64_t{0} >> (63 - (hi & 63));
+  if (first == last) {
+    w[first] |= lo_mask & hi_mask;
+    return;
+  }
+  w[first] |= lo_mask;
+  for (uint32_t k = first + 1; k < last; ++k) w[k] = ~uint64_t{0};
+  w[last] |= hi_mask;
+}
 void ClearBitRange(uint64_t* w, uint32_t lo, uint32_t hi);
 uint64_t CountBitRange(const uint64_t* w, uint32_t lo, uint32_t hi, const simd::OpTable& ops);
 

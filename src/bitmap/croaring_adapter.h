@@ -81,6 +81,17 @@ inline View ViewAt(const Chunks& c, int32_t i, const simd::OpTable& ops) {
   return v;
 }
 
+// The kind of container `i` (shared containers unwrapped), without a View.
+inline Kind KindAt(const Chunks& c, int32_t i) {
+  uint8_t type = c.types[i];
+  if (type == SHARED_CONTAINER_TYPE_CODE) {
+    type = static_cast<const shared_container_t*>(c.containers[i])->typecode;
+  }
+  return type == ARRAY_CONTAINER_TYPE_CODE    ? Kind::kArray
+         : type == BITSET_CONTAINER_TYPE_CODE ? Kind::kBitset
+                                              : Kind::kRuns;
+}
+
 // Index of the first key >= `key` at or after `from` (galloping), or size.
 inline int32_t SeekKey(const Chunks& c, int32_t from, uint16_t key) {
   const uint16_t* k = c.keys;
@@ -129,6 +140,16 @@ class Builder {
     std::memcpy(c->runs, runs, sizeof(Run) * static_cast<size_t>(n));
     c->n_runs = n;
     ra_append(ra_, key, c, RUN_CONTAINER_TYPE_CODE);
+  }
+  // CRoaring 0.2.66's own union of container i of `a` and j of `b`
+  // (container_or: its type pair's kernel, then its run conversion).
+  // Returns the result's cardinality.
+  int32_t CRoaringOr(uint16_t key, const Chunks& a, int32_t i, const Chunks& b, int32_t j) {
+    uint8_t type = 0;
+    void* c = container_or(a.containers[i], a.types[i], b.containers[j], b.types[j], &type);
+    if (c == nullptr) throw std::bad_alloc();
+    ra_append(ra_, key, c, type);
+    return container_get_cardinality(c, type);
   }
   // A copy of a source container (kept in its type).
   void Copy(uint16_t key, const View& v) {

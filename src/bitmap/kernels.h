@@ -6,7 +6,7 @@
 // / OR-inside-AND (../shared/PERFORMANCE.md). These kernels walk the chunks
 // (2^16-id containers) of all operands at once and evaluate each chunk in a
 // per-thread work buffer (chunk_ops.h), with the SIMD level chosen once at
-// start-up (simd.h: AVX-512 + VPOPCNTDQ, AVX2, SSE4.2 + POPCNT, scalar;
+// start-up (simd.h: AVX-512 + VPOPCNTDQ, AVX2 + BMI2, SSE4.2 + POPCNT, scalar;
 // TAGINDEX_SIMD caps it). Run containers are intersected as runs.
 //
 // Layout: simd.* (dispatch), chunk_ops.* (per-container-pair kernels),
@@ -57,18 +57,30 @@ void AndCardinalityMany(const Bitmap& a, std::span<const Bitmap* const> bs, uint
 
 // Union of all inputs, chunk by chunk (run containers where the result is
 // runs). Per chunk the union is chosen by the summed cardinality of its
-// containers: arrays summing to at most 4,096 ids are merged (two) or
-// scattered into a zeroed scratch bitset that counts the new bits (more);
-// anything larger is accumulated in a bitset, largest container first,
+// containers: arrays summing to at most 4,096 ids are merged (two: the
+// dispatched SIMD `unite`) or scattered into a zeroed scratch bitset that
+// counts the new bits (more); run | run and run | array (two) merge as
+// intervals; anything larger is accumulated in a bitset, largest container first,
 // stopping at a full chunk, with one popcount at the end. A key only one
 // input has is copied as it is. Null pointers are not allowed.
 Bitmap OrMany(std::span<const Bitmap* const> inputs);
 // |OR of inputs| by the same per-chunk union, without building it.
 uint64_t OrManyCount(std::span<const Bitmap* const> inputs);
 // a OR b / |a OR b|: a merge of the two key arrays and the same per-chunk
-// union on the common keys (our kernel, not CRoaring 0.2.66's scalar one).
+// union on the common keys, except that Or hands the container pairs of
+// kDefaultCRoaringOrPairs (run | array, run | run) to CRoaring 0.2.66's
+// container_or, measured faster there. Or's result knows its cardinality.
 Bitmap Or(const Bitmap& a, const Bitmap& b);
 uint64_t OrCount(const Bitmap& a, const Bitmap& b);
+// Or's common keys go to CRoaring 0.2.66's own container union for the
+// container pairs whose bit (3 * kind(a) + kind(b); kinds array 0, bitset 1,
+// run 2) is set here, and to UnionChunk otherwise; chosen by measurement
+// (BENCHMARKS.md, kern5): bits 2, 6 and 8 (array | run, run | array,
+// run | run), where 0.2.66's scalar merges beat ours on the row-sorted real
+// datasets; array and bitset pairs stay ours (1.4-1.6x faster there).
+inline constexpr uint32_t kDefaultCRoaringOrPairs = 0x144;
+// Tests and benchmarks: another mask; ~0u restores the default.
+void SetCRoaringOrPairsForTesting(uint32_t mask);
 
 // Builds `out` (empty on entry) from ids in any order by scattering them into
 // per-chunk bitsets, when they are dense enough for that to pay (at least

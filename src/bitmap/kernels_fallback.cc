@@ -65,6 +65,8 @@ uint64_t OrCount(const Bitmap& a, const Bitmap& b) {
   return roaring_bitmap_or_cardinality(a.raw(), b.raw());
 }
 
+void SetCRoaringOrPairsForTesting(uint32_t) {}  // every pair is CRoaring's here
+
 bool BuildFromUnsorted(std::span<const uint32_t>, Bitmap*) { return false; }
 
 void ApplyBatch(Bitmap& dst, const Bitmap& batch, bool remove) {

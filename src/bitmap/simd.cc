@@ -1,8 +1,10 @@
 #include "bitmap/simd.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -63,6 +65,88 @@ int32_t IntersectScalar(const uint16_t* a, int32_t na, const uint16_t* b, int32_
     }
   }
   return n;
+}
+
+void SetListScalar(uint64_t* w, const uint16_t* a, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) w[a[i] >> 6] |= uint64_t{1} << (a[i] & 63);
+}
+
+// memcpy of n uint16 that allows an empty (possibly null) source.
+inline void Copy16(uint16_t* dst, const uint16_t* src, int32_t n) {
+  if (n > 0) std::memcpy(dst, src, sizeof(uint16_t) * static_cast<size_t>(n));
+}
+
+// The union of a sorted array `s` with a much larger one `l`, appended at
+// out[n...] (returns the new size): each element of `s` is found in `l` by
+// galloping and the stretch of `l` before it is copied with memcpy, so the
+// cost is per element of the small side. Everything in s and l must be >=
+// out[n - 1] when n > 0 (an element equal to it is not repeated).
+int32_t UniteGallop(const uint16_t* s, int32_t ns, const uint16_t* l, int32_t nl, uint16_t* out,
+                    int32_t n) {
+  int32_t i = 0, j = 0;
+  if (n > 0) {
+    const uint16_t last = out[n - 1];
+    if (ns > 0 && s[0] == last) i = 1;
+    if (nl > 0 && l[0] == last) j = 1;
+  }
+  for (; i < ns; ++i) {
+    const uint16_t x = s[i];
+    // First index >= j with l[index] >= x.
+    int32_t k = j;
+    if (k < nl && l[k] < x) {
+      int32_t step = 1, lo = k, hi = k + 1;
+      while (hi < nl && l[hi] < x) {
+        lo = hi;
+        step <<= 1;
+        hi = k + step;
+      }
+      if (hi > nl) hi = nl;
+      k = static_cast<int32_t>(std::lower_bound(l + lo + 1, l + hi, x) - l);
+    }
+    Copy16(out + n, l + j, k - j);
+    n += k - j;
+    j = k;
+    out[n++] = x;
+    if (j < nl && l[j] == x) ++j;
+  }
+  Copy16(out + n, l + j, nl - j);
+  return n + (nl - j);
+}
+
+// Plain merge, appended at out[n...], skipping an element equal to the last
+// one written (inputs as for UniteGallop).
+int32_t UniteMerge(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out,
+                   int32_t n) {
+  int32_t i = 0, j = 0;
+  if (n > 0) {
+    const uint16_t last = out[n - 1];
+    if (na > 0 && a[0] == last) i = 1;
+    if (nb > 0 && b[0] == last) j = 1;
+  }
+  // Branch-free: one output per step, both sides advance on a tie.
+  while (i < na && j < nb) {
+    const uint16_t x = a[i], y = b[j];
+    out[n++] = x < y ? x : y;
+    i += x <= y;
+    j += y <= x;
+  }
+  Copy16(out + n, a + i, na - i);
+  n += na - i;
+  Copy16(out + n, b + j, nb - j);
+  return n + (nb - j);
+}
+
+// Sides this much smaller than the other gallop (measured on the real
+// datasets' array pairs: the merge costs per element of both sides).
+constexpr int32_t kUniteGallopRatio = 16;
+
+int32_t UniteScalar(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out) {
+  if (na > nb) {
+    std::swap(a, b);
+    std::swap(na, nb);
+  }
+  if (int64_t{na} * kUniteGallopRatio < nb) return UniteGallop(a, na, b, nb, out, 0);
+  return UniteMerge(a, na, b, nb, out, 0);
 }
 
 #ifdef TAGINDEX_X86
@@ -200,7 +284,126 @@ __attribute__((target("sse4.2,popcnt"))) int32_t IntersectSse42(const uint16_t* 
                         : MergeSse42<false>(a, na, b, nb, nullptr);
 }
 
-// ---- AVX2 -----------------------------------------------------------------------------
+// Union of sorted arrays, eight uint16 at a time (SSE4.1 min/max/blend,
+// SSSE3 PSHUFB). Two sorted blocks are merged by a bitonic network: the
+// second is reversed, an elementwise min/max splits the 16 values into the
+// smaller and the larger eight (each bitonic), and three half-cleaner stages
+// (lanes 4, 2, 1 apart) sort each. The smaller eight are final; the larger
+// eight wait for the next block, taken from the side whose next element is
+// smaller (so at most eight loaded values exceed anything not yet loaded).
+// Duplicates (a value in both inputs) are adjacent in the output stream:
+// each emitted lane is compared with its predecessor and the repeats are
+// packed away with the same PSHUFB table as the intersection.
+__attribute__((target("sse4.2"))) inline __m128i HalfClean(__m128i x, __m128i partner, int blend) {
+  const __m128i mn = _mm_min_epu16(x, partner), mx = _mm_max_epu16(x, partner);
+  switch (blend) {
+    case 4:
+      return _mm_blend_epi16(mn, mx, 0xF0);
+    case 2:
+      return _mm_blend_epi16(mn, mx, 0xCC);
+    default:
+      return _mm_blend_epi16(mn, mx, 0xAA);
+  }
+}
+
+__attribute__((target("sse4.2"))) inline __m128i SortBitonic8(__m128i x) {
+  x = HalfClean(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2)), 4);
+  x = HalfClean(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1)), 2);
+  x = HalfClean(x, _mm_or_si128(_mm_slli_epi32(x, 16), _mm_srli_epi32(x, 16)), 1);
+  return x;
+}
+
+// (lo, hi) := the smaller / larger eight of the sorted blocks a and b, sorted.
+__attribute__((target("sse4.2"))) inline void Merge8(__m128i a, __m128i b, __m128i* lo,
+                                                     __m128i* hi) {
+  const __m128i reverse = _mm_setr_epi8(14, 15, 12, 13, 10, 11, 8, 9, 6, 7, 4, 5, 2, 3, 0, 1);
+  const __m128i r = _mm_shuffle_epi8(b, reverse);
+  *lo = SortBitonic8(_mm_min_epu16(a, r));
+  *hi = SortBitonic8(_mm_max_epu16(a, r));
+}
+
+// Stores the lanes of v that differ from their predecessor (lane 0's is
+// lane 7 of prev) at out + n; returns the new n.
+__attribute__((target("sse4.2,popcnt"))) inline int32_t EmitUnique(__m128i v, __m128i prev,
+                                                                   uint16_t* out, int32_t n) {
+  const __m128i shifted = _mm_alignr_epi8(v, prev, 14);
+  const __m128i dup = _mm_cmpeq_epi16(v, shifted);
+  const unsigned keep =
+      ~static_cast<unsigned>(_mm_movemask_epi8(_mm_packs_epi16(dup, _mm_setzero_si128()))) & 0xFF;
+  const __m128i ctl = _mm_load_si128(reinterpret_cast<const __m128i*>(kPack.t[keep]));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n), _mm_shuffle_epi8(v, ctl));
+  return n + __builtin_popcount(keep);
+}
+
+__attribute__((target("sse4.2,popcnt"))) int32_t UniteSse42(const uint16_t* a, int32_t na,
+                                                            const uint16_t* b, int32_t nb,
+                                                            uint16_t* out) {
+  if (na > nb) {
+    std::swap(a, b);
+    std::swap(na, nb);
+  }
+  if (int64_t{na} * kUniteGallopRatio < nb) return UniteGallop(a, na, b, nb, out, 0);
+  if (na < 8) return UniteMerge(a, na, b, nb, out, 0);
+  __m128i lo, hi;
+  Merge8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)),
+         _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), &lo, &hi);
+  // The first lane has no predecessor: a "previous block" whose lane 7
+  // differs from lane 0.
+  const __m128i first = _mm_xor_si128(_mm_shufflelo_epi16(lo, 0), _mm_set1_epi16(-1));
+  int32_t n = EmitUnique(lo, _mm_slli_si128(first, 14), out, 0);
+  __m128i prev = lo;
+  int32_t i = 8, j = 8;
+  for (;;) {
+    __m128i next;
+    // Only the side whose next element is smaller may be loaded (else a
+    // smaller leftover of the other side could follow larger output).
+    if (i + 8 <= na && (j == nb || a[i] <= b[j])) {
+      next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
+      i += 8;
+    } else if (j + 8 <= nb && (i == na || b[j] < a[i])) {
+      next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j));
+      j += 8;
+    } else {
+      break;
+    }
+    Merge8(next, hi, &lo, &hi);
+    n = EmitUnique(lo, prev, out, n);
+    prev = lo;
+  }
+  // The loop stops when the side to load next has fewer than eight left
+  // (the other may have any number).
+  // What remains: the pending eight, that short side and the other side's
+  // tail, all >= the last value written (UniteMerge / UniteGallop skip a
+  // repeat of it). The pending values and the short side merge first.
+  // The pending eight may hold a value twice (once from each input): they
+  // go through the same dedupe as an emitted block first.
+  alignas(16) uint16_t pending[8];
+  const int32_t np = EmitUnique(hi, prev, pending, 0);
+  const bool a_short = na - i < 8 && (nb - j >= 8 || na - i <= nb - j);
+  const uint16_t* s = a_short ? a + i : b + j;
+  const int32_t ns = a_short ? na - i : nb - j;
+  const uint16_t* l = a_short ? b + j : a + i;
+  const int32_t nl = a_short ? nb - j : na - i;
+  uint16_t merged[16];
+  const int32_t m = UniteMerge(pending, np, s, ns, merged, 0);
+  if (int64_t{m} * kUniteGallopRatio < nl) return UniteGallop(merged, m, l, nl, out, n);
+  return UniteMerge(merged, m, l, nl, out, n);
+}
+
+// ---- AVX2 (+ BMI2) -----------------------------------------------------------------------
+
+__attribute__((target("bmi2"))) void SetListBmi2(uint64_t* w, const uint16_t* a, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t v0 = a[i], v1 = a[i + 1], v2 = a[i + 2], v3 = a[i + 3];
+    w[v0 >> 6] |= uint64_t{1} << (v0 & 63);
+    w[v1 >> 6] |= uint64_t{1} << (v1 & 63);
+    w[v2 >> 6] |= uint64_t{1} << (v2 & 63);
+    w[v3 >> 6] |= uint64_t{1} << (v3 & 63);
+  }
+  for (; i < n; ++i) w[a[i] >> 6] |= uint64_t{1} << (a[i] & 63);
+}
+
 // Popcount by nibble lookup (PSHUFB) summed with PSADBW: the Mula method.
 
 __attribute__((target("avx2"))) inline __m256i Popcnt256(__m256i v) {
@@ -353,17 +556,20 @@ void OrWordsAvx512(const uint64_t* a, uint64_t* out, int32_t n) { WordsAvx512<3>
 
 constexpr OpTable kScalar = {PopcountScalar,  AndPopcountScalar, AndNotPopcountScalar,
                              AndWordsScalar,  AndNotWordsScalar, OrWordsScalar,
-                             IntersectScalar, Level::kScalar,    "scalar"};
+                             IntersectScalar, UniteScalar,       SetListScalar,
+                             Level::kScalar,  "scalar"};
 #ifdef TAGINDEX_X86
 constexpr OpTable kSse42 = {PopcountSse42,  AndPopcountSse42,  AndNotPopcountSse42,
                             AndWordsScalar, AndNotWordsScalar, OrWordsScalar,
-                            IntersectSse42, Level::kSse42,     "sse4.2"};
-constexpr OpTable kAvx2 = {PopcountAvx2,   AndPopcountAvx2, AndNotPopcountAvx2,
-                           AndWordsAvx2,   AndNotWordsAvx2, OrWordsAvx2,
-                           IntersectSse42, Level::kAvx2,    "avx2"};
+                            IntersectSse42, UniteSse42,        SetListScalar,
+                            Level::kSse42,  "sse4.2"};
+constexpr OpTable kAvx2 = {
+    PopcountAvx2,   AndPopcountAvx2, AndNotPopcountAvx2, AndWordsAvx2, AndNotWordsAvx2, OrWordsAvx2,
+    IntersectSse42, UniteSse42,      SetListBmi2,        Level::kAvx2, "avx2"};
 constexpr OpTable kAvx512 = {PopcountAvx512, AndPopcountAvx512, AndNotPopcountAvx512,
                              AndWordsAvx512, AndNotWordsAvx512, OrWordsAvx512,
-                             IntersectSse42, Level::kAvx512,    "avx512"};
+                             IntersectSse42, UniteSse42,        SetListBmi2,
+                             Level::kAvx512, "avx512"};
 #endif
 
 const OpTable* TableFor(Level level) {
@@ -389,7 +595,9 @@ Level Detect() {
   __builtin_cpu_init();
   const bool sse = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt");
   if (!sse) return Level::kScalar;
-  if (!__builtin_cpu_supports("avx2")) return Level::kSse42;
+  // The AVX2 level also uses BMI2 (set_list): every AVX2 CPU of Intel and
+  // AMD has it, but it is checked.
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi2")) return Level::kSse42;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) {
     return Level::kAvx512;
   }

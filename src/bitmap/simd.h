@@ -3,7 +3,7 @@
 //
 // Nothing in the project is compiled with -march: every accelerated function
 // carries its own target attribute, and a table of function pointers for one
-// level (AVX-512 with VPOPCNTDQ, AVX2, SSE4.2 + POPCNT, portable scalar) is
+// level (AVX-512 with VPOPCNTDQ, AVX2 + BMI2, SSE4.2 + POPCNT, portable scalar) is
 // chosen once, at first use, as the best level the CPU supports. The
 // environment variable TAGINDEX_SIMD (avx512, avx2, sse4.2, scalar) caps the
 // level at start-up; tests force each level with SetLevelForTesting. Every
@@ -37,6 +37,15 @@ struct OpTable {
   // is null). The SIMD levels store whole blocks: `out` needs room for
   // min(na, nb) + 16 elements.
   int32_t (*intersect)(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out);
+  // Union of two sorted uint16 arrays (no duplicates within either) into
+  // `out`, sorted and without duplicates; returns its size. `out` must not
+  // alias the inputs and needs room for na + nb + 16 elements (the SIMD
+  // levels store whole blocks).
+  int32_t (*unite)(const uint16_t* a, int32_t na, const uint16_t* b, int32_t nb, uint16_t* out);
+  // Sets bit a[i] of w for every i (a: uint16 ids of one chunk). With
+  // BMI2 (the AVX2 and AVX-512 levels) the variable shifts are SHLX/SHRX,
+  // one uop each instead of three for SHL by CL.
+  void (*set_list)(uint64_t* w, const uint16_t* a, int32_t n);
   Level level;
   const char* name;
 };
