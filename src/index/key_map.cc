@@ -121,6 +121,21 @@ std::optional<RowId> KeyMap::Find(int64_t key, uint64_t limit) const {
   return row;
 }
 
+std::optional<RowId> KeyMap::FindAsWriter(int64_t key, uint64_t limit) const {
+  if (kind_ == KeyKind::kIdentity) return Find(key, limit);  // no map, no lock
+  if (std::optional<RowId> row = FindMemory(key, limit)) return row;
+  std::optional<RowId> row = base_.Find(key);
+  if (row && *row >= limit) return std::nullopt;
+  return row;
+}
+
+std::optional<RowId> KeyMap::FindAsWriter(std::string_view key, uint64_t limit) const {
+  if (std::optional<RowId> row = FindMemory(key, limit)) return row;
+  std::optional<RowId> row = base_.Find(key);
+  if (row && *row >= limit) return std::nullopt;
+  return row;
+}
+
 std::optional<RowId> KeyMap::Find(std::string_view key, uint64_t limit) const {
   {
     std::shared_lock lock(mu_);

@@ -64,6 +64,11 @@ class KeyMap {
   // The newest row below `limit` assigned for `key`, if any.
   std::optional<RowId> Find(int64_t key, uint64_t limit = kNoLimit) const;
   std::optional<RowId> Find(std::string_view key, uint64_t limit = kNoLimit) const;
+  // The same for the index's writer, who holds the index's writer lock: the
+  // only thread that ever changes the map, so it reads without the map's
+  // own lock (a one-key Tag pays no reader/writer lock round trip).
+  std::optional<RowId> FindAsWriter(int64_t key, uint64_t limit = kNoLimit) const;
+  std::optional<RowId> FindAsWriter(std::string_view key, uint64_t limit = kNoLimit) const;
 
   // Batch Find: (*rows)[i] is Find(keys[i], limit) or FrozenKeys::kNoRow.
   // Faster than a loop of Find for large batches (the snapshot layer's

@@ -486,7 +486,7 @@ absl::Status PlanOneKey(const BatchView& view, K key, bool create, Failure* fail
   const Version& s = view.state();
   absl::Status st = CheckKey(s.options, key);
   if (!st.ok()) return Fail(failure, KeyText(key), std::move(st));
-  const std::optional<RowId> found = s.keys->Find(key);
+  const std::optional<RowId> found = s.keys->FindAsWriter(key);  // under the writer lock
   one->active = true;
   if constexpr (std::is_same_v<K, int64_t>) {
     one->int_key = key;
