@@ -9,18 +9,7 @@ namespace {
 inline bool TestBit(const uint64_t* w, uint16_t x) { return (w[x >> 6] >> (x & 63)) & 1; }
 inline uint32_t RunEnd(const Run& r) { return uint32_t{r.start} + r.length; }
 
-// First index >= `from` with a[index] >= x (a sorted), or n.
-inline int32_t Gallop(const uint16_t* a, int32_t from, int32_t n, uint16_t x) {
-  if (from >= n || a[from] >= x) return from;
-  int32_t step = 1, lo = from, hi = from + 1;
-  while (hi < n && a[hi] < x) {
-    lo = hi;
-    step <<= 1;
-    hi = from + step;
-  }
-  if (hi > n) hi = n;
-  return static_cast<int32_t>(std::lower_bound(a + lo + 1, a + hi, x) - a);
-}
+using simd::Gallop;
 
 // For very different sizes: search the small side in the large one.
 int32_t IntersectGallop(const uint16_t* small, int32_t ns, const uint16_t* large, int32_t nl,

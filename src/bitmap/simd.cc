@@ -91,18 +91,7 @@ int32_t UniteGallop(const uint16_t* s, int32_t ns, const uint16_t* l, int32_t nl
   }
   for (; i < ns; ++i) {
     const uint16_t x = s[i];
-    // First index >= j with l[index] >= x.
-    int32_t k = j;
-    if (k < nl && l[k] < x) {
-      int32_t step = 1, lo = k, hi = k + 1;
-      while (hi < nl && l[hi] < x) {
-        lo = hi;
-        step <<= 1;
-        hi = k + step;
-      }
-      if (hi > nl) hi = nl;
-      k = static_cast<int32_t>(std::lower_bound(l + lo + 1, l + hi, x) - l);
-    }
+    const int32_t k = Gallop(l, j, nl, x);
     Copy16(out + n, l + j, k - j);
     n += k - j;
     j = k;

@@ -14,6 +14,7 @@
 #ifndef TAGINDEX_BITMAP_SIMD_H_
 #define TAGINDEX_BITMAP_SIMD_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -65,6 +66,22 @@ std::optional<Level> ParseLevel(std::string_view name);
 bool SetLevelForTesting(Level level);
 // Back to the start-up choice.
 void ResetLevelForTesting();
+
+// First index >= `from` with a[index] >= x in the sorted array a[0, n), or
+// n: doubling steps from `from`, then a binary search in the last step (the
+// search of the small side in the large one, shared by the intersection
+// and union kernels).
+inline int32_t Gallop(const uint16_t* a, int32_t from, int32_t n, uint16_t x) {
+  if (from >= n || a[from] >= x) return from;
+  int32_t step = 1, lo = from, hi = from + 1;
+  while (hi < n && a[hi] < x) {
+    lo = hi;
+    step <<= 1;
+    hi = from + step;
+  }
+  if (hi > n) hi = n;
+  return static_cast<int32_t>(std::lower_bound(a + lo + 1, a + hi, x) - a);
+}
 
 }  // namespace tagindex::simd
 
