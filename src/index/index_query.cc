@@ -322,9 +322,10 @@ absl::StatusOr<Segment> CompiledQuery::Run() const {
 absl::StatusOr<uint64_t> CompiledQuery::Count() const {
   return Guarded([&]() -> absl::StatusOr<uint64_t> {
     if (data_->pinned != nullptr) return CountOn(*data_, *data_->pinned);  // held by data_
-    const std::shared_ptr<const Version> v = data_->domain->Current();
-    if (v == nullptr) return VersionFor(*data_).status();  // closed: its error
-    return CountOn(*data_, *v);
+    // A count keeps nothing of the version: read it without a pin.
+    const internal::ReadGuard read(*data_->domain);
+    if (read.version() == nullptr) return VersionFor(*data_).status();  // closed: its error
+    return CountOn(*data_, *read.version());
   });
 }
 absl::StatusOr<Explanation> CompiledQuery::Explain() const {

@@ -1472,7 +1472,7 @@ absl::Status Commit(IndexState& s, std::span<Mutation> items, const CommitOption
     // failure anywhere below leaves them (and the index) exactly as they
     // were. Built on the heap once: Publish adopts it. Declared after
     // `lock`, so a failed commit frees it under the writer mutex.
-    std::unique_lock<std::mutex> in_place;
+    WriteDomain::InPlaceLock in_place;
     if (!deltas && InPlaceCandidate(current, items, prepared, ticket)) {
       in_place = s.domain->LockUnpinned();
     }

@@ -32,6 +32,16 @@
 // only time a reader waits for a writer, and never for I/O, a batch or a
 // rule refresh. Once pinned, a version is never changed again.
 //
+// Reads that keep nothing (ReadGuard: CompiledQuery::Count, point lookups)
+// take no mutex and no reference count: the reader announces the version it
+// reads in a hazard slot of the domain (one compare-and-swap on a cache line
+// of its own), checks that it is still current, and clears the slot when it
+// returns. A writer that replaces a version some slot names keeps it alive
+// (the deferred list) until that slot lets go; an in-place commit checks the
+// slots and copies instead if one names the current version. Both sides
+// store first and then look at the other's word (sequentially consistent),
+// so at least one of them sees the other.
+//
 // Freeing: containers shared between bitmaps are counted in one
 // ContainerShares table per index, which is not thread-safe. So a version
 // is never destroyed by a reader directly: the last holder hands it to the
@@ -46,6 +56,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bitmap/bitmap.h"
@@ -152,6 +163,49 @@ class WriteDomain {
     current_pinned_ = true;
     return current_;
   }
+
+  // ---- Lock-free reads (ReadGuard) ----
+  // Announces the current version in a free hazard slot and returns it with
+  // that slot (release it with EndRead), or {nullptr, nullptr} when the
+  // index is closed. {nullptr, kNoSlot}: no slot was free among the few
+  // this thread tries, or a commit is changing the version in place; the
+  // caller falls back to Current().
+  struct ReadSlot;
+  struct Read {
+    const Version* version;
+    ReadSlot* slot;
+  };
+  static ReadSlot* const kNoSlot;
+  Read BeginRead() const;
+  void EndRead(ReadSlot* slot) const;
+
+  // The in-place lock (LockUnpinned): the cell mutex, and the mark that
+  // tells a lock-free reader to wait for it.
+  class InPlaceLock {
+   public:
+    InPlaceLock() = default;
+    InPlaceLock(InPlaceLock&& o) noexcept : d_(std::exchange(o.d_, nullptr)) {}
+    InPlaceLock& operator=(InPlaceLock&& o) noexcept {
+      if (this != &o) {
+        unlock();
+        d_ = std::exchange(o.d_, nullptr);
+      }
+      return *this;
+    }
+    ~InPlaceLock() { unlock(); }
+    bool owns_lock() const { return d_ != nullptr; }
+    void unlock() {
+      if (d_ == nullptr) return;
+      d_->in_place_.store(false, std::memory_order_release);
+      d_->current_mu_.unlock();
+      d_ = nullptr;
+    }
+
+   private:
+    friend class WriteDomain;
+    explicit InPlaceLock(WriteDomain* d) : d_(d) {}
+    WriteDomain* d_ = nullptr;
+  };
   // For a small in-place commit (mutation_apply.cc, Commit): the cell's
   // mutex, held, if the current version has never been handed out since it
   // was published (nobody but the cell holds it); else an unlocked lock.
@@ -160,11 +214,9 @@ class WriteDomain {
   // released, and every later Pin() sees the change (the mutex orders it).
   // The caller keeps the change small and bounded (one row of one tag: at
   // most one container copied) and never does I/O under it.
-  std::unique_lock<std::mutex> LockUnpinned() {
-    std::unique_lock<std::mutex> g(current_mu_);
-    if (current_pinned_ || current_ == nullptr || current_.use_count() != 1) g.unlock();
-    return g;
-  }
+  // A lock-free reader (BeginRead) that names the current version in its
+  // slot counts as a pin for as long as it reads.
+  InPlaceLock LockUnpinned();
   // The current version for the writer (caller holds the writer mutex):
   // no copy of the pointer and no cell mutex. Only the writer ever
   // replaces the cell's pointer, and readers only copy it, so reading it
@@ -172,12 +224,9 @@ class WriteDomain {
   const Version* CurrentForWriter() const { return current_.get(); }
   // Makes `v` current; returns the previous one (for the caller to drop
   // outside the cell's mutex).
-  std::shared_ptr<const Version> Swap(std::shared_ptr<const Version> v) {
-    std::lock_guard<std::mutex> g(current_mu_);
-    current_.swap(v);
-    current_pinned_ = false;
-    return v;
-  }
+  // A previous version that a lock-free reader still reads is kept (the
+  // deferred list) and null is returned; the reader's EndRead lets it go.
+  std::shared_ptr<const Version> Swap(std::shared_ptr<const Version> v);
 
  private:
   // Destroys the retired versions; caller holds mu_.
@@ -214,6 +263,63 @@ class WriteDomain {
   // Whether current_ was handed out by Current() since it was published.
   // Guarded by current_mu_.
   mutable bool current_pinned_ = false;
+
+ public:
+  // One hazard slot per cache line: a reader writes only its own.
+  static constexpr size_t kReadSlots = 32;
+  struct alignas(64) ReadSlot {
+    std::atomic<const Version*> version{nullptr};
+  };
+
+ private:
+  // Whether some slot names `v` (caller has just stored what the reader
+  // must see first: the new current pointer or in_place_).
+  bool SlotsName(const Version* v) const;
+  // Lets go of the deferred versions no slot names any more.
+  void ReleaseDeferred() const;
+
+  // current_.get(), stored by Swap under current_mu_; what BeginRead reads.
+  std::atomic<const Version*> current_raw_{nullptr};
+  // Set while an in-place commit may change current_ (LockUnpinned).
+  std::atomic<bool> in_place_{false};
+  mutable ReadSlot slots_[kReadSlots];
+  // Bit i: slot i was ever used (so writers look at those only).
+  mutable std::atomic<uint32_t> slots_used_{0};
+  // Versions replaced while a slot named them; guarded by deferred_mu_.
+  mutable std::mutex deferred_mu_;
+  mutable std::vector<std::shared_ptr<const Version>> deferred_;
+  mutable std::atomic<bool> deferred_pending_{false};
+};
+
+// The current version for the length of one call that keeps nothing
+// derived from it (no Segment, no Snapshot): no mutex and no reference
+// count in the common case (see the file comment). version() is null when
+// the index is closed. Not movable; one per call, on the stack.
+class ReadGuard {
+ public:
+  explicit ReadGuard(const WriteDomain& d) : d_(d) {
+    const WriteDomain::Read r = d.BeginRead();
+    if (r.slot == WriteDomain::kNoSlot) {
+      pinned_ = d.Current();
+      version_ = pinned_.get();
+    } else {
+      slot_ = r.slot;
+      version_ = r.version;
+    }
+  }
+  ~ReadGuard() {
+    if (slot_ != nullptr) d_.EndRead(slot_);
+  }
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
+
+  const Version* version() const { return version_; }
+
+ private:
+  const WriteDomain& d_;
+  WriteDomain::ReadSlot* slot_ = nullptr;
+  const Version* version_ = nullptr;
+  std::shared_ptr<const Version> pinned_;  // the fallback's pin
 };
 
 // Wraps `v` for publication: its deleter retires it to `domain`.
