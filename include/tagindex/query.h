@@ -147,7 +147,9 @@ struct CompiledQueryData;
 //
 // Each run pins the index's current version (Snapshot::Compile: the
 // snapshot's) and works on it from start to end, never waiting for a
-// writer. Lifetime: it may outlive the Index; runs after the Index is
+// writer. Count keeps nothing of the version, so it reads it without a pin
+// (no lock, no shared counter: counts from many threads do not slow each
+// other down, and do not keep one-row writes from being made in place). Lifetime: it may outlive the Index; runs after the Index is
 // destroyed fail with FailedPrecondition (a snapshot's query keeps working).
 // Thread safety: immutable; Run/Count/Explain may be called from many
 // threads at once, concurrently with writes. Copying is cheap (shared).
