@@ -97,8 +97,7 @@ TEST_CASE("index concurrency: lock-free counts during in-place and copied commit
         // the next commit copy).
         if (r == 0 && ++n % 64 == 0) {
           auto snap = index->GetSnapshot();
-          if (snap.TagCardinality(x).value_or(1) > snap.TagCardinality(y).value_or(0))
-            violations++;
+          if (snap.TagCardinality(x).value_or(1) > snap.TagCardinality(y).value_or(0)) violations++;
         }
         reads++;
       }
