@@ -149,10 +149,11 @@ struct CompiledQueryData;
 // snapshot's) and works on it from start to end, never waiting for a
 // writer. Count keeps nothing of the version, so it reads it without a pin
 // (no lock, no shared counter: counts from many threads do not slow each
-// other down, and do not keep one-row writes from being made in place). Lifetime: it may outlive
-// the Index; runs after the Index is destroyed fail with FailedPrecondition (a snapshot's query
-// keeps working). Thread safety: immutable; Run/Count/Explain may be called from many threads at
-// once, concurrently with writes. Copying is cheap (shared).
+// other down, and do not keep one-row writes from being made in place).
+// Lifetime: it may outlive the Index; runs after the Index is destroyed
+// fail with FailedPrecondition (a snapshot's query keeps working).
+// Thread safety: immutable; Run/Count/Explain may be called from many
+// threads at once, concurrently with writes. Copying is cheap (shared).
 //
 // Cost: a query that is one AND of tags, NOT tags and ORs of tags (with at
 // least one plain tag), or a single tag — most segment counts — is
